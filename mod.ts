@@ -1,0 +1,45 @@
+/**
+ * hypercoil's batch-axis correlation loss (`batch_corr`, `auto_tol`,
+ * `BatchCorrelationLoss`) for Deno and Bun, number for number in float64.
+ *
+ * `batchCorr(X, N)` correlates every feature of a mini-batch `X` (batch on the
+ * first axis) with every confound in `N` (`(B)` or `(M, B)`) across the batch,
+ * soft-thresholds the correlations at a tolerance, and returns an `(F, M)`
+ * tensor; `BatchCorrelationLoss` scalarises it into a loss that pushes learned
+ * features to be uncorrelated with confounds such as motion, site or age.
+ *
+ * @example Penalising correlation with a confound
+ * ```ts
+ * import { BatchCorrelationLoss, batchCorr, autoTol } from "@streamcorr/batch-corr";
+ * import assert from "node:assert/strict";
+ *
+ * const X = { data: new Float64Array([0.2, 1.1, 0.4, 0.9, 0.5, 1.3, 0.9, 0.7, 1.0, 0.8]), shape: [5, 2] };
+ * const motion = [0.1, 0.2, 0.3, 0.4, 0.5];
+ *
+ * const r = batchCorr(X, motion, { tol: "auto" });
+ * assert.deepEqual(r.shape, [2, 1]);
+ * assert.equal(r.tol, autoTol(5));
+ *
+ * const loss = new BatchCorrelationLoss({ nu: 1, scalarisation: "mean" });
+ * console.log(`loss = ${loss.evaluate(X, motion).toFixed(4)}`);
+ * ```
+ *
+ * @module
+ */
+
+export { autoTol } from "./src/auto_tol.ts";
+export { type BatchCorrOptions, type BatchCorrResult, batchCorr, qcfc } from "./src/batch_corr.ts";
+export { BatchCorrError, type BatchCorrErrorCode } from "./src/errors.ts";
+export { BatchCorrelationLoss, type BatchCorrelationLossOptions, QCFCLoss } from "./src/loss.ts";
+export {
+  max,
+  mean,
+  meansq,
+  type Scalarisation,
+  type ScalarisationLike,
+  type ScalarisationName,
+  sum,
+  vnorm,
+} from "./src/scalarise.ts";
+export type { NestedNumbers, NumericArray, Tensor, TensorInput, TensorLike } from "./src/tensor.ts";
+export type { ZeroVariancePolicy } from "./src/threshold.ts";

@@ -1,0 +1,167 @@
+/**
+ * hypercoil's `BatchCorrelationLoss` and `QCFCLoss`.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { type BatchCorrOptions, batchCorrPrepared, type ResolvedCorrelationOptions } from "./batch_corr.ts";
+import { correlationOptionShape, parseOptions } from "./options.ts";
+import { prepareBatch } from "./prepare_batch.ts";
+import { resolveScalarisation, type Scalarisation, type ScalarisationLike } from "./scalarise.ts";
+import type { TensorLike } from "./tensor.ts";
+
+/** Options of {@linkcode BatchCorrelationLoss} and {@linkcode QCFCLoss}. */
+export interface BatchCorrelationLossOptions extends BatchCorrOptions {
+  /**
+   * Loss strength multiplier applied to the scalarised value.
+   * @default {1}
+   */
+  nu?: number;
+  /**
+   * The loss's name, for reports.
+   * @default {"BatchCorrelation"} ("QCFC" for QCFCLoss)
+   */
+  name?: string;
+  /**
+   * How the `(F, M)` tensor is reduced to one number: "sum", "mean", "meansq",
+   * "max", "vnorm" (p = 2), a {@linkcode Scalarisation} such as `vnorm(1)`, or
+   * a function `(values) => number` (which has no gradient).
+   * @default {"mean"}
+   */
+  scalarisation?: ScalarisationLike;
+}
+
+const lossOptionsSchema = z.strictObject({
+  ...correlationOptionShape,
+  nu: z.number().finite().default(1),
+  name: z.string().optional(),
+  scalarisation: z.unknown().optional(),
+});
+
+/** The validated, resolved configuration of a loss. */
+export interface ResolvedLossOptions extends ResolvedCorrelationOptions {
+  nu: number;
+  name: string;
+  scalarisation: Scalarisation;
+}
+
+/**
+ * Validates loss options at the public boundary.
+ *
+ * @param options As given.
+ * @param defaultName The default name.
+ * @param context What was being done.
+ * @returns The resolved options.
+ * @throws {TypeError} For wrong types or unknown keys.
+ * @throws {RangeError} For out-of-range numbers.
+ */
+export function resolveLossOptions(options: unknown, defaultName: string, context: string): ResolvedLossOptions {
+  const parsed = parseOptions(lossOptionsSchema, options, context);
+  return {
+    tol: parsed.tol,
+    tolSig: parsed.tolSig,
+    abs: parsed.abs,
+    zeroVariance: parsed.zeroVariance,
+    nu: parsed.nu,
+    name: parsed.name ?? defaultName,
+    scalarisation: resolveScalarisation((parsed.scalarisation ?? "mean") as ScalarisationLike, context),
+  };
+}
+
+/**
+ * Batch correlation loss, as hypercoil's `BatchCorrelationLoss`: its value on
+ * `(X, N)` is `nu * scalarisation(batchCorr(X, N, { tol, tolSig, abs }))`.
+ * Minimising it pushes learned features to be uncorrelated with confounds.
+ *
+ * @example A loss with a significance-based tolerance
+ * ```ts
+ * import { BatchCorrelationLoss } from "@streamcorr/batch-corr";
+ * import assert from "node:assert/strict";
+ *
+ * const loss = new BatchCorrelationLoss({ nu: 0.5, tol: 0.1 });
+ * const X = { data: new Float64Array([1, 2, 3, 4, 2, 1, 4, 3]), shape: [4, 2] };
+ * const N = [0, 1, 2, 3];
+ * const value = loss.evaluate(X, N);
+ * assert.ok(value >= 0 && value <= 0.5);
+ * assert.equal(loss.name, "BatchCorrelation");
+ * ```
+ */
+export class BatchCorrelationLoss {
+  /** Loss strength multiplier. */
+  readonly nu: number;
+  /** The loss's name. */
+  readonly name: string;
+  /** The resolved configuration. */
+  readonly options: Readonly<ResolvedLossOptions>;
+  /** Argument names used in error messages. */
+  protected readonly argumentNames: readonly [string, string] = ["X", "N"];
+
+  /**
+   * Creates the loss.
+   *
+   * @param options Loss options (hypercoil's defaults when omitted).
+   * @throws {TypeError} For an option of the wrong type or an unknown key.
+   * @throws {RangeError} For a negative `tol`, `tolSig` outside (0, 1), or a non-finite `nu`.
+   */
+  constructor(options?: BatchCorrelationLossOptions) {
+    this.options = Object.freeze(resolveLossOptions(options, this.defaultName(), `create ${this.constructor.name}`));
+    this.nu = this.options.nu;
+    this.name = this.options.name;
+  }
+
+  /** The name used when none is given. */
+  protected defaultName(): string {
+    return "BatchCorrelation";
+  }
+
+  /**
+   * The loss's value on one batch.
+   *
+   * @param X Features, batch first (see `batchCorr`).
+   * @param N Confounds, `(B)` or `(M, B)`.
+   * @returns `nu * scalarisation(batchCorr(X, N, options))`.
+   * @throws {TypeError} As `batchCorr`.
+   * @throws {RangeError} As `batchCorr`.
+   */
+  evaluate(X: TensorLike, N: TensorLike): number {
+    const context = `evaluate ${this.name}`;
+    const batch = prepareBatch(X, N, context, this.argumentNames);
+    const result = batchCorrPrepared(batch, this.options, context, this.argumentNames);
+    return this.nu * this.options.scalarisation.reduce(result.data);
+  }
+}
+
+/**
+ * QC-FC loss, as hypercoil's `QCFCLoss`: {@linkcode BatchCorrelationLoss} with
+ * the arguments named `(fc, qc)` and the default name "QCFC".
+ *
+ * @example Penalising motion correlation of connectivity
+ * ```ts
+ * import { QCFCLoss } from "@streamcorr/batch-corr";
+ * import assert from "node:assert/strict";
+ *
+ * const loss = new QCFCLoss();
+ * const fc = [[0.1, 0.4], [0.3, 0.2], [0.5, 0.1]];
+ * assert.ok(loss.evaluate(fc, [0.2, 0.3, 0.6]) > 0.9);
+ * assert.equal(loss.name, "QCFC");
+ * ```
+ */
+export class QCFCLoss extends BatchCorrelationLoss {
+  protected override readonly argumentNames: readonly [string, string] = ["fc", "qc"];
+
+  /**
+   * Creates the loss.
+   *
+   * @param options As {@linkcode BatchCorrelationLoss}; the name defaults to "QCFC".
+   * @throws {TypeError} As {@linkcode BatchCorrelationLoss}.
+   * @throws {RangeError} As {@linkcode BatchCorrelationLoss}.
+   */
+  constructor(options?: BatchCorrelationLossOptions) {
+    super(options);
+  }
+
+  protected override defaultName(): string {
+    return "QCFC";
+  }
+}
