@@ -172,15 +172,21 @@ export interface ResolvedColumns {
   confounds: string[];
 }
 
+/**
+ * Whether the sampled cells of a column are mostly numbers: a stray bad cell
+ * must not hide a numeric column (it becomes a bad row instead), while a text
+ * column with the odd number in it is still text.
+ */
 function isNumericColumn(samples: Cells[], column: string): boolean {
-  let seen = false;
+  let numeric = 0;
+  let other = 0;
   for (const cells of samples) {
     const value = cellNumber(cells.get(column));
     if (value === undefined) continue;
-    if (Number.isNaN(value)) return false;
-    seen = true;
+    if (Number.isNaN(value)) other++;
+    else numeric++;
   }
-  return seen;
+  return numeric > 0 && numeric >= other;
 }
 
 function resolveColumns(available: string[], samples: Cells[], selection: ColumnSelection): ResolvedColumns {
