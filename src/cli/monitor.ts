@@ -32,17 +32,28 @@ function fixed(value: number | undefined, digits = 4): string {
   return value === undefined || !Number.isFinite(value) ? "–" : value.toFixed(digits);
 }
 
-function tableRow(result: BatchResult, firstLine: number, alert: boolean): string {
+function tableHeader(withDate: boolean): string {
+  return withDate ? TABLE_HEADER.replace("from line", `from line  ${"first date".padEnd(10)}`) : TABLE_HEADER;
+}
+
+function tableRow(result: BatchResult, first: BatchStart, alert: boolean, withDate: boolean): string {
+  const from = `${String(first.line).padStart(9)}${withDate ? `  ${(first.date ?? "").padEnd(10)}` : ""}`;
   if (result.skipped) {
-    return `${String(result.index).padStart(6)}  ${String(firstLine).padStart(9)}  skipped: ${result.skipped.reason}`;
+    return `${String(result.index).padStart(6)}  ${from}  skipped: ${result.skipped.reason}`;
   }
-  return `${String(result.index).padStart(6)}  ${String(firstLine).padStart(9)}  ${String(result.batchSize).padStart(5)}  ${
+  return `${String(result.index).padStart(6)}  ${from}  ${String(result.batchSize).padStart(5)}  ${
     fixed(result.tol, 3).padStart(6)
   }  ${fixed(result.loss).padStart(10)}  ${fixed(result.running.loss).padStart(8)}  ${fixed(result.window?.loss).padStart(8)}  ${alert ? "ALERT" : ""}`;
 }
 
 function tensorJson(result: BatchCorrResult | undefined): unknown {
   return result === undefined ? undefined : { shape: result.shape, tol: result.tol, data: Array.from(result.data) };
+}
+
+/** Where a batch starts in the input. */
+interface BatchStart {
+  line: number;
+  date?: string | undefined;
 }
 
 /** The NDJSON object of one batch (NaN and ±Infinity become null). */
@@ -131,7 +142,7 @@ export async function runMonitor(args: MonitorArgs, io: CliIo): Promise<number> 
 
   const points: ReportPoint[] = [];
   // The first line of each batch, queued as rows are batched and taken as results come out.
-  const batchFirstLines: number[] = [];
+  const batchStarts: BatchStart[] = [];
   let rowsRead = 0;
   let lastReportedBad = 0;
   const progress = new ProgressLine(
@@ -159,7 +170,7 @@ export async function runMonitor(args: MonitorArgs, io: CliIo): Promise<number> 
   };
   async function* rows(): AsyncGenerator<number[]> {
     for await (const row of table.rows as AsyncIterable<NumericRow>) {
-      if (rowsRead % args.batchSize === 0) batchFirstLines.push(row.line);
+      if (rowsRead % args.batchSize === 0) batchStarts.push({ line: row.line, date: row.date });
       rowsRead++;
       yield row.values;
     }
@@ -187,9 +198,11 @@ export async function runMonitor(args: MonitorArgs, io: CliIo): Promise<number> 
   const skippedBatches: { index: number; reason: string }[] = [];
   let alerts = 0;
   let lastResult: BatchResult | undefined;
-  if (args.format === "table") await io.stdout.write(`${TABLE_HEADER}\n`);
+  const withDate = args.dateColumn !== undefined;
+  if (args.format === "table") await io.stdout.write(`${tableHeader(withDate)}\n`);
   for await (const result of correlateBatches(batches, streamOptions)) {
-    const firstLine = batchFirstLines.shift() ?? 0;
+    const start = batchStarts.shift() ?? { line: 0 };
+    const firstLine = start.line;
     const alert = isAlert(result, args.alert, args.alertOn);
     if (alert) alerts++;
     if (result.skipped) skippedBatches.push({ index: result.index, reason: result.skipped.reason });
@@ -207,7 +220,7 @@ export async function runMonitor(args: MonitorArgs, io: CliIo): Promise<number> 
       await io.stdout.write(ndjsonRecord(result, firstLine, alert, args.correlations));
     } else if (alert || result.skipped || result.index % args.printEvery === 0) {
       progress.clear();
-      await io.stdout.write(`${tableRow(result, firstLine, alert)}\n`);
+      await io.stdout.write(`${tableRow(result, start, alert, withDate)}\n`);
     }
     progress.update(progressState());
   }

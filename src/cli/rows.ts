@@ -52,6 +52,8 @@ export interface NumericRow {
   values: number[];
   /** The 1-based input line. */
   line: number;
+  /** The date cell as written, when a date column is used. */
+  date?: string;
 }
 
 /** Which columns to read. */
@@ -246,7 +248,7 @@ function toNumericRow(cells: Cells, columns: ResolvedColumns, date: string | und
     const bad = read(column, "confound");
     if (bad) return bad;
   }
-  return { values, line: cells.line };
+  return date === undefined ? { values, line: cells.line } : { values, line: cells.line, date: String(cells.get(date)) };
 }
 
 /** Numeric rows of a table and the columns they hold. */
