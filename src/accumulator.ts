@@ -449,7 +449,7 @@ export class CorrelationAccumulator {
    * acc.updateMoments({
    *   count: 3, features: 1, confounds: 1,
    *   meanX: new Float64Array([2]), meanN: new Float64Array([4]),
-   *   m2X: new Float64Array([2]), m2N: new Float64Array([8]), comoment: new Float64Array([4]),
+   *   m2X: new Float64Array([4]), m2N: new Float64Array([16]), comoment: new Float64Array([8]),
    * });
    * assert.equal(acc.correlations().data[0], 1);
    * ```
