@@ -61,7 +61,8 @@ export interface StreamOptions extends BatchCorrelationLossOptions {
   onInvalid?: "error" | "skip";
   /**
    * `"full"` includes the correlation tensors; `"losses"` only the scalars,
-   * reusing buffers so nothing of size F·M is allocated per batch.
+   * reusing buffers so nothing of size F·M is allocated per batch (a custom
+   * scalarisation then receives the same array each time: copy it to keep it).
    * @default {"full"}
    */
   output?: "full" | "losses";
