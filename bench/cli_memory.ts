@@ -39,7 +39,7 @@ async function writeCsv(path: string, targetBytes: number): Promise<number> {
   for (const line of driftDataLines({ batches, batchSize: BATCH, features: FEATURES, driftBatch: Math.floor(batches / 2), strength: 0.6, seed: 9 }, "csv")) {
     buffer += line;
     if (buffer.length > 1 << 20) {
-      if (!out.write(buffer)) await new Promise((resolve) => out.once("drain", resolve));
+      if (!out.write(buffer)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
       buffer = "";
     }
   }

@@ -231,7 +231,7 @@ function renderBadRows(data: ReportData): string {
  *   finalCorrelations: new Float64Array([0.5]), top: 5, rows: 20, samples: 20,
  *   badRows: { count: 0, rows: [] }, skippedBatches: [],
  * });
- * assert.equal(html.match(/class="batch-point/g)?.length, 2);
+ * assert.equal(html.match(/<circle class="batch-point/g)?.length, 2);
  * ```
  */
 export function renderReport(data: ReportData): string {
