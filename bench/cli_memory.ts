@@ -80,7 +80,8 @@ try {
   let peak = 0;
   const timer = setInterval(() => {
     const status = readStatus(child.pid!);
-    if (!status) return;
+    // A process that is exiting has no memory lines left: skip that sample.
+    if (!status || !Number.isFinite(status.hwm) || !Number.isFinite(status.rss)) return;
     peak = Math.max(peak, status.hwm);
     samples.push({ t: performance.now() - started, progress: lines / batches, rss: status.rss });
   }, 100);
