@@ -6,7 +6,12 @@
 
 import { z } from "zod";
 import { type BatchCorrOptions, batchCorrPrepared, type ResolvedCorrelationOptions } from "./batch_corr.ts";
-import { lossValueAndGrad, parseValueAndGradOptions, type ValueAndGradOptions, type ValueAndGradResult } from "./gradient.ts";
+import {
+  lossValueAndGrad,
+  parseValueAndGradOptions,
+  type ValueAndGradOptions,
+  type ValueAndGradResult,
+} from "./gradient.ts";
 import { correlationOptionShape, parseOptions } from "./options.ts";
 import { checkBatchShapes, prepareBatch } from "./prepare_batch.ts";
 import { resolveScalarisation, type Scalarisation, type ScalarisationLike } from "./scalarise.ts";

@@ -183,7 +183,10 @@ describe("BatchCorrelationLoss.valueAndGrad() against JAX autodiff (tests/fixtur
     test(`matches jax.grad to 1e-10 for case ${c.name}`, () => {
       const X = { data: decodeFloat64(c.x), shape: c.xShape };
       const N = { data: decodeFloat64(c.n), shape: c.nShape };
-      const loss = new BatchCorrelationLoss({ ...c.options, scalarisation: scalarisationFromName(c.options.scalarisation) });
+      const loss = new BatchCorrelationLoss({
+        ...c.options,
+        scalarisation: scalarisationFromName(c.options.scalarisation),
+      });
       const { value, grad, gradN } = loss.valueAndGrad(X, N, { wrt: "both" });
       if (c.options.tol === "auto") assert.ok(Math.abs(autoTol(c.xShape[0]!) - c.tolUsed) <= 1e-12);
       assert.ok(Math.abs(value - c.value) <= 1e-10 * Math.max(1, Math.abs(c.value)), `value ${value} vs ${c.value}`);
@@ -193,10 +196,16 @@ describe("BatchCorrelationLoss.valueAndGrad() against JAX autodiff (tests/fixtur
       assert.deepEqual(gradN?.shape, c.nShape);
       const scale = Math.max(1, ...Array.from(expectedX, Math.abs), ...Array.from(expectedN, Math.abs));
       for (let i = 0; i < expectedX.length; i++) {
-        assert.ok(Math.abs(grad.data[i]! - expectedX[i]!) <= 1e-10 * scale, `grad[${i}] ${grad.data[i]} vs ${expectedX[i]}`);
+        assert.ok(
+          Math.abs(grad.data[i]! - expectedX[i]!) <= 1e-10 * scale,
+          `grad[${i}] ${grad.data[i]} vs ${expectedX[i]}`,
+        );
       }
       for (let i = 0; i < expectedN.length; i++) {
-        assert.ok(Math.abs(gradN!.data[i]! - expectedN[i]!) <= 1e-10 * scale, `gradN[${i}] ${gradN!.data[i]} vs ${expectedN[i]}`);
+        assert.ok(
+          Math.abs(gradN!.data[i]! - expectedN[i]!) <= 1e-10 * scale,
+          `gradN[${i}] ${gradN!.data[i]} vs ${expectedN[i]}`,
+        );
       }
     });
   }
@@ -222,7 +231,10 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
     const two = loss.valueAndGrad(X, [motion, [3, 1, 4, 1, 5, 9]], { wrt: "both" });
     assert.deepEqual(two.gradN?.shape, [2, 6]);
     // A (1, B) matrix is the same loss as the vector it holds.
-    assert.deepEqual(loss.valueAndGrad(X, [motion], { wrt: "both" }).gradN?.data, loss.valueAndGrad(X, motion, { wrt: "both" }).gradN?.data);
+    assert.deepEqual(
+      loss.valueAndGrad(X, [motion], { wrt: "both" }).gradN?.data,
+      loss.valueAndGrad(X, motion, { wrt: "both" }).gradN?.data,
+    );
   });
 
   test("is invariant to shifting and scaling a feature: each column of grad sums to 0 and is orthogonal to the column", () => {
@@ -294,7 +306,11 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
   });
 
   test("throws a TypeError for a scalarisation function without a gradient", () => {
-    const loss = new BatchCorrelationLoss({ scalarisation: function p90(values: Float64Array) { return values[0]!; } });
+    const loss = new BatchCorrelationLoss({
+      scalarisation: function p90(values: Float64Array) {
+        return values[0]!;
+      },
+    });
     assert.ok(Number.isFinite(loss.evaluate(X, motion)));
     assert.throws(() => loss.valueAndGrad(X, motion), {
       name: "TypeError",
@@ -307,7 +323,8 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
     const loss = new BatchCorrelationLoss();
     assert.throws(() => loss.valueAndGrad(X, motion, { wrt: "N" as "X" }), {
       name: "TypeError",
-      message: 'Cannot compute valueAndGrad of BatchCorrelation as options.wrt must be "X" or "both": current value is "N"',
+      message:
+        'Cannot compute valueAndGrad of BatchCorrelation as options.wrt must be "X" or "both": current value is "N"',
     });
     assert.throws(() => loss.valueAndGrad(X, motion, { wrtN: true } as never), {
       name: "TypeError",
