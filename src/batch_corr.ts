@@ -8,7 +8,7 @@ import { autoTolUnchecked } from "./auto_tol.ts";
 import { ruleMessage } from "./errors.ts";
 import { computeBatchMoments } from "./moments.ts";
 import { batchCorrOptionsSchema, parseOptions } from "./options.ts";
-import { assertFiniteBatch, type PreparedBatch, prepareBatch } from "./prepare_batch.ts";
+import { assertFiniteBatch, hasUnderflow, type PreparedBatch, prepareBatch, rescaleBatch } from "./prepare_batch.ts";
 import type { Tensor, TensorLike } from "./tensor.ts";
 import { permuteRows } from "./tensor.ts";
 import { countZeros, pearsonFromMoments, softThreshold, type ZeroVariancePolicy } from "./threshold.ts";
@@ -51,11 +51,15 @@ export interface BatchCorrResult extends Tensor {
   zeroVarianceConfounds: number;
 }
 
-/** Fully resolved correlation options, after validation. */
+/** Correlation options after validation, defaults applied. */
 export interface ResolvedCorrelationOptions {
+  /** A numeric tolerance or "auto". */
   tol: number | "auto";
+  /** Significance level for "auto". */
   tolSig: number;
+  /** Whether the sign is dropped. */
   abs: boolean;
+  /** The zero-variance policy. */
   zeroVariance: ZeroVariancePolicy;
 }
 
@@ -96,8 +100,11 @@ export function batchCorrPrepared(
   names: readonly [string, string] = ["X", "N"],
 ): BatchCorrResult & { raw: Float64Array } {
   const tol = resolveTol(options.tol, options.tolSig, batch.count, context);
-  const moments = computeBatchMoments(batch.x, batch.n, batch.count, batch.features, batch.confounds);
-  assertFiniteBatch(batch, moments, context, names);
+  let moments = computeBatchMoments(batch.x, batch.n, batch.count, batch.features, batch.confounds);
+  if (assertFiniteBatch(batch, moments, context, names) === "overflow" || hasUnderflow(batch, moments)) {
+    const rescaled = rescaleBatch(batch);
+    moments = computeBatchMoments(rescaled.x, rescaled.n, rescaled.count, rescaled.features, rescaled.confounds);
+  }
   let raw = pearsonFromMoments(moments, options.zeroVariance);
   if (batch.order) raw = permuteRows(raw, batch.order, batch.confounds);
   return {
