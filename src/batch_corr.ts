@@ -6,9 +6,16 @@
 
 import { autoTolUnchecked } from "./auto_tol.ts";
 import { ruleMessage } from "./errors.ts";
-import { computeBatchMoments } from "./moments.ts";
+import { type BatchMoments, computeBatchMoments } from "./moments.ts";
 import { batchCorrOptionsSchema, parseOptions } from "./options.ts";
-import { assertFiniteBatch, hasUnderflow, type PreparedBatch, prepareBatch, rescaleBatch } from "./prepare_batch.ts";
+import {
+  assertFiniteBatch,
+  hasUnderflow,
+  type PreparedBatch,
+  prepareBatch,
+  type RescaledBatch,
+  rescaleBatch,
+} from "./prepare_batch.ts";
 import type { Tensor, TensorLike } from "./tensor.ts";
 import { permuteRows } from "./tensor.ts";
 import { countZeros, pearsonFromMoments, softThreshold, type ZeroVariancePolicy } from "./threshold.ts";
@@ -84,6 +91,16 @@ export function resolveTol(tol: number | "auto", tolSig: number, count: number, 
   return autoTolUnchecked(count, tolSig);
 }
 
+/** {@linkcode batchCorrPrepared}'s result: the public result and what gradients reuse. */
+export interface PreparedCorrelation extends BatchCorrResult {
+  /** The correlations before thresholding, in hypercoil's feature order. */
+  raw: Float64Array;
+  /** The moments the correlations came from: those of `kernel`. */
+  moments: BatchMoments;
+  /** The batch the moments describe: the input, or its rescaled copy when its squares left float64's range. */
+  kernel: PreparedBatch | RescaledBatch;
+}
+
 /**
  * Computes batchCorr on an already prepared batch with resolved options.
  *
@@ -91,25 +108,29 @@ export function resolveTol(tol: number | "auto", tolSig: number, count: number, 
  * @param options Resolved options.
  * @param context What was being done.
  * @param names Argument names for messages.
- * @returns The result in hypercoil's feature order.
+ * @returns The result in hypercoil's feature order, with the raw correlations
+ * and the moments behind them.
  */
 export function batchCorrPrepared(
   batch: PreparedBatch,
   options: ResolvedCorrelationOptions,
   context: string,
   names: readonly [string, string] = ["X", "N"],
-): BatchCorrResult & { raw: Float64Array } {
+): PreparedCorrelation {
   const tol = resolveTol(options.tol, options.tolSig, batch.count, context);
   let moments = computeBatchMoments(batch.x, batch.n, batch.count, batch.features, batch.confounds);
+  let kernel: PreparedBatch | RescaledBatch = batch;
   if (assertFiniteBatch(batch, moments, context, names) === "overflow" || hasUnderflow(batch, moments)) {
-    const rescaled = rescaleBatch(batch);
-    moments = computeBatchMoments(rescaled.x, rescaled.n, rescaled.count, rescaled.features, rescaled.confounds);
+    kernel = rescaleBatch(batch);
+    moments = computeBatchMoments(kernel.x, kernel.n, kernel.count, kernel.features, kernel.confounds);
   }
   let raw = pearsonFromMoments(moments, options.zeroVariance);
   if (batch.order) raw = permuteRows(raw, batch.order, batch.confounds);
   return {
     data: softThreshold(raw, tol, options.abs),
     raw,
+    moments,
+    kernel,
     shape: [batch.features, batch.confounds],
     tol,
     zeroVarianceFeatures: countZeros(moments.m2X),
@@ -151,7 +172,7 @@ export function batchCorrPrepared(
 export function batchCorr(X: TensorLike, N: TensorLike, options?: BatchCorrOptions): BatchCorrResult {
   const context = "compute batchCorr";
   const resolved = parseOptions(batchCorrOptionsSchema, options, context);
-  const { raw: _raw, ...result } = batchCorrPrepared(prepareBatch(X, N, context), resolved, context);
+  const { raw: _raw, moments: _moments, kernel: _kernel, ...result } = batchCorrPrepared(prepareBatch(X, N, context), resolved, context);
   return result;
 }
 
@@ -180,6 +201,6 @@ export function qcfc(fc: TensorLike, qc: TensorLike, options?: BatchCorrOptions)
   const context = "compute qcfc";
   const resolved = parseOptions(batchCorrOptionsSchema, options, context);
   const names = ["fc", "qc"] as const;
-  const { raw: _raw, ...result } = batchCorrPrepared(prepareBatch(fc, qc, context, names), resolved, context, names);
+  const { raw: _raw, moments: _moments, kernel: _kernel, ...result } = batchCorrPrepared(prepareBatch(fc, qc, context, names), resolved, context, names);
   return result;
 }

@@ -6,13 +6,12 @@
  */
 
 import { z } from "zod";
-import { type BatchCorrResult, resolveTol } from "./batch_corr.ts";
+import { batchCorrPrepared, type BatchCorrResult } from "./batch_corr.ts";
 import type { ResolvedLossOptions } from "./loss.ts";
-import { type BatchMoments, computeBatchMoments } from "./moments.ts";
+import type { BatchMoments } from "./moments.ts";
 import { OPTION_RULES, parseOptions } from "./options.ts";
-import { assertFiniteBatch, type PreparedBatch } from "./prepare_batch.ts";
-import { permuteRows, type Tensor } from "./tensor.ts";
-import { countZeros, pearsonFromMoments, softThreshold } from "./threshold.ts";
+import type { PreparedBatch, RescaledBatch } from "./prepare_batch.ts";
+import type { Tensor } from "./tensor.ts";
 
 /** Options of `BatchCorrelationLoss.valueAndGrad`. */
 export interface ValueAndGradOptions {
@@ -65,10 +64,8 @@ export interface LossValueAndGrad {
   correlations: BatchCorrResult;
 }
 
-/** Extra inputs of {@linkcode lossValueAndGrad} for callers that have them. */
+/** Message details of {@linkcode lossValueAndGrad}. */
 export interface LossValueAndGradExtras {
-  /** The batch's moments, when the caller already computed them (a stream). */
-  moments?: BatchMoments;
   /** What was being done, for messages. */
   context?: string;
   /** Argument names for messages. */
@@ -98,8 +95,11 @@ export interface LossValueAndGradExtras {
  * which costs O(B·F·M) with temporaries of size F·M, F and M. `tol` is a
  * constant: `"auto"` depends on B only. A pair with a zero-variance side has
  * `r` set to 0 and contributes 0; when the value is NaN (`zeroVariance: "nan"`
- * with such a pair) every gradient element is NaN. At the kinks (`|r| = tol`, ties of `max`)
- * one subgradient is used: 0 at the threshold, shared among tied maxima.
+ * with such a pair) every gradient element is NaN. At the kinks (`|r| = tol`,
+ * ties of `max`) one subgradient is used: 0 at the threshold, shared among tied
+ * maxima. A batch whose squares leave float64's range is differentiated on the
+ * power-of-two rescaled copy that `batchCorr` uses, and the gradient is divided
+ * by each column's divisor, since `∂/∂x = (∂/∂x') / scale` for `x' = x / scale`.
  *
  * The scalarisation sees the values in hypercoil's feature order; `G` is
  * mapped back to X's natural column order through `batch.order`.
@@ -107,7 +107,7 @@ export interface LossValueAndGradExtras {
  * @param batch The validated batch.
  * @param options The loss's resolved options.
  * @param wantN Whether to compute the gradient with respect to N too.
- * @param extras Precomputed moments, and the context and names for messages.
+ * @param extras The context and argument names for messages.
  * @returns The value, the gradients in X's (and N's) layout, and the correlations.
  * @throws {TypeError} If the scalarisation has no `gradient` (a plain function).
  * @throws {RangeError} As `batchCorr`: non-finite values, or `tol` "auto" with B < 3.
@@ -129,27 +129,8 @@ export function lossValueAndGrad(
     );
   }
   const { count: B, features: F, confounds: M } = batch;
-  const tol = resolveTol(options.tol, options.tolSig, B, context);
-  const moments = extras.moments ?? computeBatchMoments(batch.x, batch.n, B, F, M);
-  assertFiniteBatch(batch, moments, context, names);
-
-  const rawNatural = pearsonFromMoments(moments, options.zeroVariance);
-  const raw = batch.order ? permuteRows(rawNatural, batch.order, M) : rawNatural;
-  const thresholded = softThreshold(raw, tol, options.abs);
-  const value = options.nu * scalarisation.reduce(thresholded);
-  const correlations: BatchCorrResult = {
-    data: thresholded,
-    shape: [F, M],
-    tol,
-    zeroVarianceFeatures: countZeros(moments.m2X),
-    zeroVarianceConfounds: countZeros(moments.m2N),
-  };
-
-  const weights = new Float64Array(F * M);
-  scalarisation.gradient(thresholded, weights);
-  thresholdChainRule(weights, raw, tol, options.abs, options.nu);
-  const weightsNatural = batch.order ? unpermuteRows(weights, batch.order, M) : weights;
-
+  const { raw, moments, kernel, ...correlations } = batchCorrPrepared(batch, options, context, names);
+  const value = options.nu * scalarisation.reduce(correlations.data);
   if (Number.isNaN(value)) {
     // No descent direction exists for an undefined loss; say so in every element.
     const gradX = new Float64Array(B * F).fill(Number.NaN);
@@ -157,11 +138,32 @@ export function lossValueAndGrad(
       ? { value, gradX, gradN: new Float64Array(M * B).fill(Number.NaN), correlations }
       : { value, gradX, correlations };
   }
-  const scaled = scaleWeights(weightsNatural, rawNatural, moments);
-  const gradX = featureGradient(batch, moments, scaled);
-  return wantN
-    ? { value, gradX, gradN: confoundGradient(batch, moments, scaled), correlations }
-    : { value, gradX, correlations };
+
+  const weights = new Float64Array(F * M);
+  scalarisation.gradient(correlations.data, weights);
+  thresholdChainRule(weights, raw, correlations.tol, options.abs, options.nu);
+  const scaled = batch.order
+    ? scaleWeights(unpermuteRows(weights, batch.order, M), unpermuteRows(raw, batch.order, M), moments)
+    : scaleWeights(weights, raw, moments);
+  const gradX = featureGradient(kernel, moments, scaled);
+  const gradN = wantN ? confoundGradient(kernel, moments, scaled) : undefined;
+  if ("scaleX" in kernel) undoRescaling(kernel, gradX, gradN);
+  return gradN ? { value, gradX, gradN, correlations } : { value, gradX, correlations };
+}
+
+/**
+ * A gradient taken on the rescaled batch `x' = x / scale` is `∂/∂x' = scale · ∂/∂x`;
+ * divides it back out, in place.
+ */
+function undoRescaling(kernel: RescaledBatch, gradX: Float64Array, gradN: Float64Array | undefined): void {
+  const { count: B, features: F, confounds: M, scaleX, scaleN } = kernel;
+  for (let b = 0; b < B; b++) {
+    for (let f = 0; f < F; f++) gradX[b * F + f]! /= scaleX[f]!;
+  }
+  if (!gradN) return;
+  for (let m = 0; m < M; m++) {
+    for (let b = 0; b < B; b++) gradN[m * B + b]! /= scaleN[m]!;
+  }
 }
 
 function describeScalarisation(name: string): string {

@@ -13,7 +13,6 @@ import {
   vnorm,
 } from "../mod.ts";
 import { lossValueAndGrad } from "../src/gradient.ts";
-import { computeBatchMoments } from "../src/moments.ts";
 import { prepareBatch } from "../src/prepare_batch.ts";
 
 function mulberry32(seed: number): () => number {
@@ -286,6 +285,24 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
     assert.ok(gradN!.data.subarray(6).every((g) => g === 0));
   });
 
+  test("differentiates values whose squares overflow or underflow float64: grad(X · 2^k) = grad(X) · 2^-k", () => {
+    const loss = new BatchCorrelationLoss({ scalarisation: "vnorm", abs: false });
+    const plain = loss.valueAndGrad(X, motion, { wrt: "both" });
+    for (const k of [600, -600]) {
+      const scale = 2 ** k;
+      const big = { data: X.data.map((x) => x * scale), shape: X.shape };
+      const bigMotion = motion.map((v) => v * scale);
+      const scaled = loss.valueAndGrad(big, bigMotion, { wrt: "both" });
+      assert.ok(Math.abs(scaled.value - plain.value) <= 1e-14 * plain.value, `k = ${k}: value ${scaled.value}`);
+      const check = (actual: Float64Array, expected: Float64Array, what: string) => {
+        const error = relativeError(actual.map((g) => g * scale), expected);
+        assert.ok(error <= 1e-12, `k = ${k}: ${what} relative error ${error}`);
+      };
+      check(scaled.grad.data, plain.grad.data, "grad");
+      check(scaled.gradN!.data, plain.gradN!.data, "gradN");
+    }
+  });
+
   test('returns NaN gradients with zeroVariance "nan" when a feature is constant', () => {
     const constant = { data: new Float64Array([1, 0.3, 1, 0.1, 1, 0.9, 1, 0.4, 1, 0.2, 1, 0.6]), shape: [6, 2] };
     const { value, grad } = new BatchCorrelationLoss({ zeroVariance: "nan" }).valueAndGrad(constant, motion);
@@ -356,17 +373,15 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
 });
 
 describe("lossValueAndGrad() for streams", () => {
-  test("uses precomputed moments and returns batchCorr's correlations", () => {
+  test("returns the loss's value, batchCorr's correlations and the gradient valueAndGrad gives", () => {
     const random = mulberry32(99);
     const { X, N } = drawBatch(random, { xShape: [12, 2, 3], nShape: [2, 12] });
     const loss = new BatchCorrelationLoss({ tol: "auto", abs: false, scalarisation: "meansq" });
-    const batch = prepareBatch(X, N, "test");
-    const moments = computeBatchMoments(batch.x, batch.n, batch.count, batch.features, batch.confounds);
-    const fresh = lossValueAndGrad(batch, loss.options, true);
-    const reused = lossValueAndGrad(batch, loss.options, true, { moments });
-    assert.deepEqual(reused, fresh);
-    const expected = batchCorr(X, N, { tol: "auto", abs: false });
-    assert.deepEqual(fresh.correlations, expected);
-    assert.deepEqual(fresh.gradX, loss.valueAndGrad(X, N).grad.data);
+    const result = lossValueAndGrad(prepareBatch(X, N, "test"), loss.options, true);
+    assert.equal(result.value, loss.evaluate(X, N));
+    assert.deepEqual(result.correlations, batchCorr(X, N, { tol: "auto", abs: false }));
+    const public_ = loss.valueAndGrad(X, N, { wrt: "both" });
+    assert.deepEqual(result.gradX, public_.grad.data);
+    assert.deepEqual(result.gradN, public_.gradN!.data);
   });
 });
