@@ -172,7 +172,8 @@ export function batchCorrPrepared(
 export function batchCorr(X: TensorLike, N: TensorLike, options?: BatchCorrOptions): BatchCorrResult {
   const context = "compute batchCorr";
   const resolved = parseOptions(batchCorrOptionsSchema, options, context);
-  const { raw: _raw, moments: _moments, kernel: _kernel, ...result } = batchCorrPrepared(prepareBatch(X, N, context), resolved, context);
+  const prepared = batchCorrPrepared(prepareBatch(X, N, context), resolved, context);
+  const { raw: _raw, moments: _moments, kernel: _kernel, ...result } = prepared;
   return result;
 }
 
@@ -201,6 +202,7 @@ export function qcfc(fc: TensorLike, qc: TensorLike, options?: BatchCorrOptions)
   const context = "compute qcfc";
   const resolved = parseOptions(batchCorrOptionsSchema, options, context);
   const names = ["fc", "qc"] as const;
-  const { raw: _raw, moments: _moments, kernel: _kernel, ...result } = batchCorrPrepared(prepareBatch(fc, qc, context, names), resolved, context, names);
+  const prepared = batchCorrPrepared(prepareBatch(fc, qc, context, names), resolved, context, names);
+  const { raw: _raw, moments: _moments, kernel: _kernel, ...result } = prepared;
   return result;
 }

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { batchCorrPrepared, type BatchCorrResult } from "./batch_corr.ts";
 import type { ResolvedLossOptions } from "./loss.ts";
 import type { BatchMoments } from "./moments.ts";
+import { ruleMessage } from "./errors.ts";
 import { OPTION_RULES, parseOptions } from "./options.ts";
 import type { PreparedBatch, RescaledBatch } from "./prepare_batch.ts";
 import type { Tensor } from "./tensor.ts";
@@ -123,9 +124,12 @@ export function lossValueAndGrad(
   const { scalarisation } = options;
   if (typeof scalarisation.gradient !== "function") {
     throw new TypeError(
-      `Cannot ${context} as options.scalarisation must be a Scalarisation with a gradient (a built-in name such as "mean", vnorm(p), or an object with gradient(values, out)) for valueAndGrad to differentiate it: current value is ${
-        describeScalarisation(scalarisation.name)
-      }, which has no gradient`,
+      ruleMessage(
+        context,
+        "options.scalarisation",
+        'a Scalarisation with a gradient (a built-in name such as "mean", vnorm(p), or an object with gradient(values, out)) for valueAndGrad to differentiate it',
+        scalarisation.name,
+      ) + ", which has no gradient",
     );
   }
   const { count: B, features: F, confounds: M } = batch;
@@ -164,10 +168,6 @@ function undoRescaling(kernel: RescaledBatch, gradX: Float64Array, gradN: Float6
   for (let m = 0; m < M; m++) {
     for (let b = 0; b < B; b++) gradN[m * B + b]! /= scaleN[m]!;
   }
-}
-
-function describeScalarisation(name: string): string {
-  return name === "custom" ? "a function" : `the function ${JSON.stringify(name)}`;
 }
 
 /**

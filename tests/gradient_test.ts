@@ -332,7 +332,7 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
     assert.throws(() => loss.valueAndGrad(X, motion), {
       name: "TypeError",
       message:
-        'Cannot compute valueAndGrad of BatchCorrelation as options.scalarisation must be a Scalarisation with a gradient (a built-in name such as "mean", vnorm(p), or an object with gradient(values, out)) for valueAndGrad to differentiate it: current value is the function "p90", which has no gradient',
+        'Cannot compute valueAndGrad of BatchCorrelation as options.scalarisation must be a Scalarisation with a gradient (a built-in name such as "mean", vnorm(p), or an object with gradient(values, out)) for valueAndGrad to differentiate it: current value is "p90", which has no gradient',
     });
   });
 
