@@ -128,13 +128,13 @@ function recordingSource(batches: Batch[]) {
     [Symbol.asyncIterator]() {
       let i = 0;
       return {
-        next: async () => {
+        next: () => {
           record.pulled++;
-          return i < batches.length ? { done: false as const, value: batches[i++]! } : { done: true as const, value: undefined };
+          return Promise.resolve(i < batches.length ? { done: false as const, value: batches[i++]! } : { done: true as const, value: undefined });
         },
-        return: async () => {
+        return: () => {
           record.closed = true;
-          return { done: true as const, value: undefined };
+          return Promise.resolve({ done: true as const, value: undefined });
         },
       };
     },
@@ -258,9 +258,9 @@ describe("correlateBatches and BatchCorrStream", () => {
     let calls = 0;
     const backend: CorrelationBackend = {
       provider: "test",
-      async computeMoments(batch) {
+      computeMoments(batch) {
         calls++;
-        return computeBatchMoments(Float64Array.from(batch.x), Float64Array.from(batch.n), batch.count, batch.features, batch.confounds);
+        return Promise.resolve(computeBatchMoments(Float64Array.from(batch.x), Float64Array.from(batch.n), batch.count, batch.features, batch.confounds));
       },
       async dispose() {},
     };
