@@ -381,6 +381,21 @@ describe("invalid batches", () => {
     assert.equal(result!.count, 0);
   });
 
+  test("a batch that fails after staging does not fix the shape of an empty accumulator", async () => {
+    const accumulator = new CorrelationAccumulator();
+    const failing = () => {
+      throw new Error("no");
+    };
+    await assert.rejects(collect(correlateBatches(randomBatches(40, 1, [5], 1), { accumulator, scalarisation: failing })), BatchCorrError);
+    assert.equal(accumulator.featureShape, undefined);
+    assert.equal(accumulator.count, 0);
+    const other = randomBatches(41, 2, [2, 2], 3);
+    const results = await collect(correlateBatches(other, { accumulator }));
+    assert.deepEqual(accumulator.featureShape, [2, 2]);
+    const whole = concat(other);
+    assert.ok(maxAbsDiff(results[1]!.running.correlations!.data, batchCorr(whole.x, whole.n).data) <= 1e-10);
+  });
+
   test("an error thrown by a custom scalarisation leaves the running state untouched", async () => {
     const accumulator = new CorrelationAccumulator();
     let calls = 0;
