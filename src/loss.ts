@@ -38,7 +38,8 @@ export interface BatchCorrelationLossOptions extends BatchCorrOptions {
   scalarisation?: ScalarisationLike;
 }
 
-const lossOptionsSchema = z.strictObject({
+/** Schema of {@linkcode BatchCorrelationLossOptions}, extended by the stream options. */
+export const lossOptionsSchema = z.strictObject({
   ...correlationOptionShape,
   nu: z.number().finite().default(1),
   name: z.string().optional(),
