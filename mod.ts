@@ -54,6 +54,7 @@ export {
 } from "./src/scalarise.ts";
 export type { NestedNumbers, NumericArray, Tensor, TensorInput, TensorLike } from "./src/tensor.ts";
 export type { ZeroVariancePolicy } from "./src/threshold.ts";
+export type { ValueAndGradOptions, ValueAndGradResult } from "./src/gradient.ts";
 export {
   type AccumulatorOptions,
   type AccumulatorSnapshot,

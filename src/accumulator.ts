@@ -722,8 +722,9 @@ export class CorrelationAccumulator {
   ): Staged {
     this.#checkShape(featureShape, moments.confounds, context);
     const F = moments.features, M = moments.confounds;
-    if (!this.#state) {
-      // Storage only: the shape itself is fixed on commit.
+    const stale = this.#state && !this.#featureShape && (this.#state.features !== F || this.#state.confounds !== M);
+    if (!this.#state || stale) {
+      // Storage only (the state is still empty): the shape itself is fixed on commit.
       this.#state = emptyMoments(F, M);
       this.#spare = emptyMoments(F, M);
     }

@@ -77,8 +77,6 @@ export function openSource<T>(source: Source<T>): SourcePull<T> {
   };
 }
 
-const NONE = Symbol("none");
-
 /**
  * Maps every value of a source through `step`, as an async generator that
  * releases the source when the consumer stops early (break, `return()`) or a
@@ -94,7 +92,7 @@ export async function* mapSource<T, R>(
 ): AsyncGenerator<R, void, undefined> {
   const pull = openSource(source);
   let sourceDone = false;
-  let pending: unknown = NONE;
+  let released = false;
   try {
     for (let index = 0;; index++) {
       let next: IteratorResult<T, unknown>;
@@ -111,16 +109,13 @@ export async function* mapSource<T, R>(
       yield await step(next.value, index);
     }
   } catch (error) {
-    pending = error;
+    if (!sourceDone) {
+      released = true;
+      // The step's own error matters more than a failure to release the source.
+      await pull.cancel().catch(() => {});
+    }
     throw error;
   } finally {
-    if (!sourceDone) {
-      try {
-        await pull.cancel();
-      } catch (cancelError) {
-        // The step's own error matters more than a failure to release.
-        if (pending === NONE) throw cancelError;
-      }
-    }
+    if (!sourceDone && !released) await pull.cancel();
   }
 }

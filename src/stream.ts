@@ -129,7 +129,7 @@ export interface BatchResult {
     /** Why, as the error message. */
     reason: string;
     /** The error itself. */
-    error: unknown;
+    error?: unknown;
   };
 }
 

@@ -128,13 +128,13 @@ function recordingSource(batches: Batch[]) {
     [Symbol.asyncIterator]() {
       let i = 0;
       return {
-        next: async () => {
+        next: () => {
           record.pulled++;
-          return i < batches.length ? { done: false as const, value: batches[i++]! } : { done: true as const, value: undefined };
+          return Promise.resolve(i < batches.length ? { done: false as const, value: batches[i++]! } : { done: true as const, value: undefined });
         },
-        return: async () => {
+        return: () => {
           record.closed = true;
-          return { done: true as const, value: undefined };
+          return Promise.resolve({ done: true as const, value: undefined });
         },
       };
     },
@@ -258,9 +258,9 @@ describe("correlateBatches and BatchCorrStream", () => {
     let calls = 0;
     const backend: CorrelationBackend = {
       provider: "test",
-      async computeMoments(batch) {
+      computeMoments(batch) {
         calls++;
-        return computeBatchMoments(Float64Array.from(batch.x), Float64Array.from(batch.n), batch.count, batch.features, batch.confounds);
+        return Promise.resolve(computeBatchMoments(Float64Array.from(batch.x), Float64Array.from(batch.n), batch.count, batch.features, batch.confounds));
       },
       async dispose() {},
     };
@@ -379,6 +379,21 @@ describe("invalid batches", () => {
     assert.ok(Number.isNaN(result!.running.loss));
     assert.equal(result!.window!.effectiveCount, 0);
     assert.equal(result!.count, 0);
+  });
+
+  test("a batch that fails after staging does not fix the shape of an empty accumulator", async () => {
+    const accumulator = new CorrelationAccumulator();
+    const failing = () => {
+      throw new Error("no");
+    };
+    await assert.rejects(collect(correlateBatches(randomBatches(40, 1, [5], 1), { accumulator, scalarisation: failing })), BatchCorrError);
+    assert.equal(accumulator.featureShape, undefined);
+    assert.equal(accumulator.count, 0);
+    const other = randomBatches(41, 2, [2, 2], 3);
+    const results = await collect(correlateBatches(other, { accumulator }));
+    assert.deepEqual(accumulator.featureShape, [2, 2]);
+    const whole = concat(other);
+    assert.ok(maxAbsDiff(results[1]!.running.correlations!.data, batchCorr(whole.x, whole.n).data) <= 1e-10);
   });
 
   test("an error thrown by a custom scalarisation leaves the running state untouched", async () => {
