@@ -71,7 +71,7 @@ function ndjsonRecord(result: BatchResult, firstLine: number, alert: boolean, wi
     record.window = { tol: result.window.tol, loss: result.window.loss, effectiveCount: result.window.effectiveCount };
   }
   record.alert = alert;
-  if (result.skipped) record.skipped = result.skipped;
+  if (result.skipped) record.skipped = { reason: result.skipped.reason };
   if (withCorrelations) {
     record.correlations = {
       batch: tensorJson(result.correlations),
