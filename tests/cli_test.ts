@@ -275,6 +275,18 @@ describe("batch-corr main() (in process)", () => {
     }
   });
 
+  test("reports a batch the library rejects as skipped, with its reason, instead of dropping it", async () => {
+    const io = memoryIo("x,c\n1,2\n2,3\n3,5\n4,4\n5,1\n");
+    assert.equal(await main(["monitor", "-", "-c", "c", "-b", "4", "--format", "ndjson"], io), 0);
+    const [full, partial] = ndjson(io.out);
+    assert.equal(full!.batchSize, 4);
+    assert.equal(partial!.index, 1);
+    assert.equal(partial!.firstLine, 6);
+    assert.equal(partial!.loss, null);
+    assert.match(partial!.skipped.reason, /tol "auto" must be at least 3/);
+    assert.match(io.err, /skipped 1 batch\(es\): batch 1: /);
+  });
+
   test("returns 1 for an internal error such as a failing output stream", async () => {
     const io = memoryIo("x,c\n1,2\n2,3\n3,5\n");
     io.stdout.write = () => {
