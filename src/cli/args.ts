@@ -17,55 +17,93 @@ type OptionSpec = { type: "string" | "boolean"; short?: string };
 
 /** Options of `monitor`, validated. */
 export interface MonitorArgs {
+  /** The command. */
   command: "monitor";
+  /** Whether --help was given. */
   help: boolean;
   /** A path, or "-" for standard input; undefined with --demo. */
   input: string | undefined;
+  /** Whether --demo was given. */
   demo: boolean;
+  /** --input-format (undefined: from the extension). */
   inputFormat: "csv" | "ndjson" | undefined;
+  /** --confounds. */
   confounds: string[];
+  /** --features (undefined: every other numeric column). */
   features: string[] | undefined;
+  /** --date-column. */
   dateColumn: string | undefined;
+  /** --batch-size. */
   batchSize: number;
+  /** --tol. */
   tol: number | "auto";
+  /** --tol-sig. */
   tolSig: number;
+  /** --abs / --no-abs. */
   abs: boolean;
+  /** --nu. */
   nu: number;
+  /** --scalarisation. */
   scalarisation: "sum" | "mean" | "meansq" | "max" | "vnorm";
+  /** --window (batches). */
   window: number | undefined;
+  /** --decay. */
   decay: number | undefined;
+  /** --alert (a loss level). */
   alert: number | undefined;
   /** Which view's loss is compared with the alert level. */
   alertOn: "window" | "running" | "any";
+  /** Exit 3 when an alert fired (--no-fail-on-alert clears it). */
   failOnAlert: boolean;
+  /** --provider (not available in this build). */
   provider: string | undefined;
+  /** --format. */
   format: "table" | "ndjson";
+  /** --correlations. */
   correlations: boolean;
+  /** --report (an HTML path). */
   report: string | undefined;
+  /** --top. */
   top: number;
+  /** --on-bad-row. */
   onBadRow: "skip" | "error";
+  /** --progress. */
   progress: "auto" | "always" | "never";
+  /** --print-every. */
   printEvery: number;
 }
 
 /** Options of `generate`, validated. */
 export interface GenerateArgs {
+  /** The command. */
   command: "generate";
+  /** Whether --help was given. */
   help: boolean;
+  /** --output (undefined: standard output). */
   output: string | undefined;
+  /** --format. */
   format: "csv" | "ndjson";
+  /** --batches. */
   batches: number;
+  /** --batch-size. */
   batchSize: number;
+  /** --features (a count). */
   features: number;
+  /** --drift-batch. */
   driftBatch: number;
+  /** --strength. */
   strength: number;
+  /** --seed. */
   seed: number;
 }
 
 /** Options of `export-onnx`, validated. */
 export interface ExportOnnxArgs {
+  /** The command. */
   command: "export-onnx";
+  /** Whether --help was given. */
   help: boolean;
+  /** --output (undefined: standard output). */
   output: string | undefined;
 }
 
@@ -121,7 +159,15 @@ const EXPORT_OPTIONS: Record<string, OptionSpec> = {
 };
 
 /** The settings `--demo` applies unless given explicitly. */
-export const DEMO_SETTINGS = Object.freeze({
+export const DEMO_SETTINGS: Readonly<{
+  dateColumn: string;
+  confounds: string[];
+  features: string[];
+  batchSize: number;
+  window: number;
+  tol: "auto";
+  alert: number;
+}> = Object.freeze({
   dateColumn: "date",
   confounds: ["date.cos"],
   features: ["temp_max", "temp_min", "precipitation", "wind"],

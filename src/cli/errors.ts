@@ -5,7 +5,7 @@
  */
 
 /** Exit codes of the `batch-corr` command. */
-export const EXIT = Object.freeze({
+export const EXIT: Readonly<{ ok: 0; internal: 1; usage: 2; alert: 3 }> = Object.freeze({
   /** Every batch processed and no alert fired. */
   ok: 0,
   /** An internal error (a bug, an I/O failure). */

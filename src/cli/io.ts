@@ -28,11 +28,12 @@ export interface CliIo {
   stderrIsTty: boolean;
 }
 
-/** A node-style writable (`process.stdout`). */
-interface NodeWritable {
+/** A node-style writable (`process.stdout`, a file stream). */
+export interface NodeWritable {
+  /** Writes a chunk; false when the buffer is full. */
   write(chunk: string): boolean;
+  /** Registers a one-time listener. */
   once(event: "drain", listener: () => void): unknown;
-  isTTY?: boolean;
 }
 
 /**
