@@ -43,3 +43,17 @@ export {
 } from "./src/scalarise.ts";
 export type { NestedNumbers, NumericArray, Tensor, TensorInput, TensorLike } from "./src/tensor.ts";
 export type { ZeroVariancePolicy } from "./src/threshold.ts";
+export type { CorrelationBackend } from "./src/backend.ts";
+export type { BatchMoments, KernelArray } from "./src/moments.ts";
+export type { PreparedBatch } from "./src/prepare_batch.ts";
+export { exportBatchCorrOnnx, type ExportBatchCorrOnnxOptions, ONNX_IO, ONNX_IR_VERSION, ONNX_OPSET } from "./src/onnx/export.ts";
+export {
+  AUTO_PROVIDER_ORDER,
+  createOnnxBackend,
+  OnnxBackend,
+  type OnnxBackendOptions,
+  type OnnxProvider,
+  type OnnxRunOptions,
+  type OnnxRunResult,
+} from "./src/onnx/backend.ts";
+export type { ConcreteOnnxProvider } from "./src/onnx/runtime.ts";
