@@ -347,14 +347,7 @@ async function loadRuntime(provider: ConcreteOnnxProvider, options: ResolvedBack
     }
     case "webgpu": {
       const { loadWebGpuRuntime } = await import("./web_runtime.ts");
-      const runtime = await loadWebGpuRuntime(options.adapterTimeoutMs);
-      if (auto && runtime.softwareAdapter) {
-        throw new BatchCorrError(
-          "provider_unavailable",
-          `Cannot use the ONNX Runtime provider "webgpu" for "auto" as the only adapter is a software rasteriser (${runtime.adapterDescription}), slower than the CPU`,
-          { details: { provider, adapter: runtime.adapterDescription } },
-        );
-      }
+      const runtime = await loadWebGpuRuntime(options.adapterTimeoutMs, auto);
       return { runtime, adapter: runtime.adapterDescription };
     }
     case "cpu":

@@ -31,7 +31,7 @@ export const ONNX_IO = {
   x: "x",
   /** Input: confounds `(M, B)` float32. */
   n: "n",
-  /** Input: the tolerance, a float32 scalar (an overridable initializer). */
+  /** Input: the tolerance, a float32 scalar (`"auto"` is resolved outside and fed in). */
   tol: "tol",
   /** Output: Pearson correlations `(F, M)`. */
   raw: "raw",
@@ -56,12 +56,6 @@ export interface ExportBatchCorrOnnxOptions {
   /** M, the number of confounds (rows of `n`), fixed in the model. */
   confounds: number;
   /**
-   * Default of the `tol` input, used when a run does not feed it. `"auto"`
-   * depends on B, so it is resolved outside (`autoTol(B)`) and fed in.
-   * @default {0}
-   */
-  tol?: number;
-  /**
    * Drop the sign of the thresholded values (baked into the graph).
    * @default {true}
    */
@@ -76,7 +70,6 @@ export interface ExportBatchCorrOnnxOptions {
 const exportOptionsSchema = z.strictObject({
   features: z.number().int().positive().max(2 ** 31 - 1),
   confounds: z.number().int().positive().max(2 ** 31 - 1),
-  tol: z.number().nonnegative().finite().default(0),
   abs: z.boolean().default(true),
   zeroVariance: z.enum(["zero", "nan"]).default("zero"),
 });
@@ -84,7 +77,6 @@ const exportOptionsSchema = z.strictObject({
 const EXPORT_RULES: Record<string, string> = {
   features: "a positive integer",
   confounds: "a positive integer",
-  tol: 'a finite non-negative number (resolve "auto" with autoTol(B) and feed it as the tol input)',
   abs: "a boolean",
   zeroVariance: '"zero" or "nan"',
 };
@@ -192,8 +184,11 @@ function graphNodes(abs: boolean, zeroVariance: ZeroVariancePolicy): NodeProtoIn
  * Builds the ONNX model of one batch of `batchCorr` and its moments.
  *
  * Inputs: `x` float32 `(B, F)` and `n` float32 `(M, B)` with B symbolic
- * (`"batch"`), and `tol`, a float32 scalar that is also an initializer
- * holding `options.tol`, so feeding it is optional. Outputs: `raw` and
+ * (`"batch"`), and `tol`, a float32 scalar fed on every run (so one model
+ * serves every tolerance; `tol: "auto"` depends on B and is resolved outside
+ * with `autoTol(B)`). It is a plain input rather than an initializer with a
+ * default because ONNX Runtime's JS APIs do not accept feeds for
+ * initializers. Outputs: `raw` and
  * `thresholded` `(F, M)`, and the moments the running accumulator merges:
  * `mean_x` `(F)`, `mean_n` `(M)`, `m2_x` `(F)`, `m2_n` `(M)`, `comoment`
  * `(F, M)`. Features are the columns of `x` in their natural order.
@@ -204,11 +199,11 @@ function graphNodes(abs: boolean, zeroVariance: ZeroVariancePolicy): NodeProtoIn
  * feature or confound as 0 (or NaN with `zeroVariance: "nan"`), as the
  * TypeScript path does. The scalarisation and `nu` stay in TypeScript.
  *
- * @param options F, M, the default tolerance, `abs` and the zero-variance policy.
+ * @param options F, M, `abs` and the zero-variance policy.
  * @returns The serialised `ModelProto`.
- * @throws {TypeError} If an option has a wrong type or an unknown key.
- * @throws {RangeError} If F or M is not a positive integer or `tol` is negative,
- * non-finite or `"auto"`.
+ * @throws {TypeError} If an option has a wrong type or an unknown key, or F
+ * or M is not an integer.
+ * @throws {RangeError} If F or M is below 1.
  *
  * @example Exporting a model for 3 features and 1 confound
  * ```ts
@@ -222,7 +217,7 @@ function graphNodes(abs: boolean, zeroVariance: ZeroVariancePolicy): NodeProtoIn
  */
 export function exportBatchCorrOnnx(options: ExportBatchCorrOnnxOptions): Uint8Array {
   const context = "export the batchCorr ONNX model";
-  const { features, confounds, tol, abs, zeroVariance } = parseOptions(
+  const { features, confounds, abs, zeroVariance } = parseOptions(
     exportOptionsSchema,
     options,
     context,
@@ -233,7 +228,6 @@ export function exportBatchCorrOnnx(options: ExportBatchCorrOnnxOptions): Uint8A
     docString: `batchCorr of one batch: ${features} features, ${confounds} confounds, abs=${abs}, zeroVariance=${zeroVariance}`,
     node: graphNodes(abs, zeroVariance),
     initializer: [
-      floatScalar(ONNX_IO.tol, tol),
       floatScalar("zero", 0),
       floatScalar("degenerate_value", zeroVariance === "nan" ? Number.NaN : 0),
       int64Vector("flat", [-1]),

@@ -40,7 +40,7 @@ export interface OrtModule {
   readonly Tensor: new (type: "float32", data: Float32Array, dims: readonly number[]) => unknown;
 }
 
-/** Severity 3 (errors only): the overridable `tol` initializer warns by design. */
+/** Severity 3 (errors only): ORT's warnings are not actionable for users of this graph. */
 export const SESSION_LOG_SEVERITY = 3;
 
 /**

@@ -77,12 +77,18 @@ async function requestAdapter(timeoutMs: number): Promise<GpuAdapterLike> {
  * adapter request never settles cannot hang the caller).
  *
  * @param timeoutMs How long to wait for the adapter.
+ * @param hardwareOnly Refuse a software (fallback) adapter, before loading ORT.
  * @returns The runtime and its adapter's description.
  * @throws {BatchCorrError} `provider_unavailable` without WebGPU, without an
- * adapter, or if the package cannot load.
+ * adapter (or with only a software one when `hardwareOnly`), or if the
+ * package cannot load.
  */
-export async function loadWebGpuRuntime(timeoutMs: number): Promise<WebGpuRuntime> {
+export async function loadWebGpuRuntime(timeoutMs: number, hardwareOnly: boolean): Promise<WebGpuRuntime> {
   const adapter = await requestAdapter(timeoutMs);
+  const description = adapter.info?.description || adapter.info?.vendor || "unknown adapter";
+  if (hardwareOnly && adapter.info?.isFallbackAdapter === true) {
+    throw unavailable("webgpu", `the only WebGPU adapter is a software rasteriser (${description}), slower than the CPU`);
+  }
   let ort: typeof import("onnxruntime-web/webgpu");
   try {
     ort = await import("onnxruntime-web/webgpu");
@@ -94,7 +100,7 @@ export async function loadWebGpuRuntime(timeoutMs: number): Promise<WebGpuRuntim
   const runtime = runtimeOf(ort as unknown as OrtModule, "webgpu", { executionProviders: ["webgpu"] });
   return {
     ...runtime,
-    adapterDescription: adapter.info?.description || adapter.info?.vendor || "unknown adapter",
+    adapterDescription: description,
     softwareAdapter: adapter.info?.isFallbackAdapter === true,
   };
 }
