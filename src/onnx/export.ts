@@ -125,33 +125,38 @@ function floatValueInfo(name: string, dims: (number | string)[]): ValueInfoProto
 /**
  * Graph nodes. Shapes in comments: B samples, F features, M confounds.
  *
- * Constant columns are detected exactly (max = min over the batch) because a
- * float32 mean of a constant column is not always the constant, which would
- * leave a rounding residue in its sum of squares and a spurious ±1.
+ * Each column is centred on `first + mean(column − first)`, its first sample
+ * plus the mean of the shifted column, then deviations are taken from that
+ * centre (two passes). A constant column shifts to exact zeros, so its centre
+ * is exactly its value and its deviations, sum of squares and co-moments are
+ * exactly 0, as in the TypeScript kernel; a plain float32 mean of a constant
+ * column is not always the constant, which would leave a rounding residue and
+ * a spurious ±1. The shift also takes large offsets (`1e4 + noise`) out before
+ * the mean is summed.
  */
 function graphNodes(abs: boolean, zeroVariance: ZeroVariancePolicy): NodeProtoInit[] {
   const nodes: NodeProtoInit[] = [
-    reduce("ReduceMean", "x", 0, "mean_x_k"), // (1, F)
-    reduce("ReduceMean", "n", 1, "mean_n_k"), // (M, 1)
+    node("Slice", ["x", "first", "second", "axis_0"], "shift_x"), // (1, F)
+    node("Slice", ["n", "first", "second", "axis_1"], "shift_n"), // (M, 1)
+    node("Sub", ["x", "shift_x"], "shifted_x"), // (B, F)
+    node("Sub", ["n", "shift_n"], "shifted_n"), // (M, B)
+    reduce("ReduceMean", "shifted_x", 0, "shifted_mean_x"), // (1, F)
+    reduce("ReduceMean", "shifted_n", 1, "shifted_mean_n"), // (M, 1)
+    node("Add", ["shift_x", "shifted_mean_x"], "mean_x_k"), // (1, F)
+    node("Add", ["shift_n", "shifted_mean_n"], "mean_n_k"), // (M, 1)
     node("Sub", ["x", "mean_x_k"], "dx"), // (B, F)
     node("Sub", ["n", "mean_n_k"], "dn"), // (M, B)
-    reduce("ReduceSumSquare", "dx", 0, "ss_x_k"), // (1, F)
-    reduce("ReduceSumSquare", "dn", 1, "ss_n_k"), // (M, 1)
-    reduce("ReduceMax", "x", 0, "max_x_k"),
-    reduce("ReduceMin", "x", 0, "min_x_k"),
-    reduce("ReduceMax", "n", 1, "max_n_k"),
-    reduce("ReduceMin", "n", 1, "min_n_k"),
-    node("Equal", ["max_x_k", "min_x_k"], "const_x_k"),
-    node("Equal", ["max_n_k", "min_n_k"], "const_n_k"),
-    node("Where", ["const_x_k", "zero", "ss_x_k"], "m2_x_k"), // (1, F)
-    node("Where", ["const_n_k", "zero", "ss_n_k"], "m2_n_k"), // (M, 1)
-    // dxᵀ · dnᵀ = Σ_b dx[b, f] dn[m, b]: (F, M)
-    node("Gemm", ["dx", "dn"], "comoment_raw", [intAttribute("transA", 1), intAttribute("transB", 1)]),
+    reduce("ReduceSumSquare", "dx", 0, "m2_x_k"), // (1, F)
+    reduce("ReduceSumSquare", "dn", 1, "m2_n_k"), // (M, 1)
+    // dn · dx = Σ_b dn[m, b] dx[b, f]: a row-major product, faster than Gemm on dxᵀ.
+    node("MatMul", ["dn", "dx"], "comoment_mf"), // (M, F)
+    node("Transpose", ["comoment_mf"], "comoment_raw"), // (F, M)
     node("Transpose", ["m2_x_k"], "m2_x_col"), // (F, 1)
     node("Transpose", ["m2_n_k"], "m2_n_row"), // (1, M)
     node("Sqrt", ["m2_x_col"], "sd_x"),
     node("Sqrt", ["m2_n_row"], "sd_n"),
     node("Mul", ["sd_x", "sd_n"], "denominator"), // (F, M)
+    // Also catches sums of squares that underflow to 0 without a constant column.
     node("Equal", ["denominator", "zero"], "degenerate"),
     node("Where", ["degenerate", "zero", "comoment_raw"], ONNX_IO.comoment),
     node("Div", [ONNX_IO.comoment, "denominator"], "ratio"),
@@ -195,7 +200,8 @@ function graphNodes(abs: boolean, zeroVariance: ZeroVariancePolicy): NodeProtoIn
  *
  * The model has IR version {@linkcode ONNX_IR_VERSION} and imports the
  * default domain at opset {@linkcode ONNX_OPSET}. The graph centres in two
- * passes (mean, then deviations) and reports a correlation with a constant
+ * passes (mean, then deviations, the mean taken after shifting each column by
+ * its first sample, which makes constant columns exactly 0) and reports a correlation with a constant
  * feature or confound as 0 (or NaN with `zeroVariance: "nan"`), as the
  * TypeScript path does. The scalarisation and `nu` stay in TypeScript.
  *
@@ -231,6 +237,10 @@ export function exportBatchCorrOnnx(options: ExportBatchCorrOnnxOptions): Uint8A
       floatScalar("zero", 0),
       floatScalar("degenerate_value", zeroVariance === "nan" ? Number.NaN : 0),
       int64Vector("flat", [-1]),
+      int64Vector("first", [0]),
+      int64Vector("second", [1]),
+      int64Vector("axis_0", [0]),
+      int64Vector("axis_1", [1]),
     ],
     input: [
       floatValueInfo(ONNX_IO.x, [BATCH_DIM, features]),
