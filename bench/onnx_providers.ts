@@ -2,7 +2,7 @@
  * Per-batch time of each ONNX Runtime provider against the TypeScript kernel,
  * at one batch shape (default (B, F, M) = (256, 100000, 1)).
  *
- *     deno run -A bench/onnx_providers.ts [--reps 7] [--providers wasm,cpu,webgpu,cuda] [--shape 256,100000,1] [--float32]
+ *     deno run -A bench/onnx_providers.ts [--reps 7] [--providers wasm,cpu,webgpu,cuda] [--shape 256,100000,1] [--float32] [--threads N]
  *     bun bench/onnx_providers.ts [...]
  *
  * Each provider gets a warm-up batch (session creation, shader compilation),
@@ -30,6 +30,7 @@ const [B, F, M] = (argument("shape") ?? "256,100000,1").split(",").map(Number) a
 const hasGpu = typeof (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu === "object";
 const providers = (argument("providers") ?? (hasGpu ? "wasm,cpu,webgpu,cuda" : "wasm,cpu,cuda")).split(",");
 const float32 = process.argv.includes("--float32");
+const threads = argument("threads") === undefined ? {} : { threads: Number(argument("threads")) };
 
 function makeBatch(): PreparedBatch {
   let seed = 12345;
@@ -78,7 +79,7 @@ rows.push({ path: "typescript (computeBatchMoments)", warmup: undefined, times: 
 for (const provider of providers) {
   let backend;
   try {
-    backend = await createOnnxBackend({ provider: provider as "wasm" });
+    backend = await createOnnxBackend({ provider: provider as "wasm", ...threads });
   } catch (error) {
     rows.push({ path: provider, warmup: undefined, times: [], note: `unavailable: ${(error as Error).message.slice(0, 120)}…` });
     continue;
@@ -96,7 +97,7 @@ for (const provider of providers) {
 }
 
 const format = (ms: number) => ms.toFixed(1);
-console.log(`\n${runtime}, (B, F, M) = (${B}, ${F}, ${M}), input ${float32 ? "float32" : "float64"}, ${reps} timed runs each\n`);
+console.log(`\n${runtime}, (B, F, M) = (${B}, ${F}, ${M}), input ${float32 ? "float32" : "float64"}, threads ${threads.threads ?? "default"}, ${reps} timed runs each\n`);
 console.log("| path | median ms/batch | min–max ms | first batch ms (incl. session) | note |");
 console.log("|---|---|---|---|---|");
 for (const row of rows) {
