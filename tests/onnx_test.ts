@@ -5,6 +5,9 @@ import {
   autoTol,
   batchCorr,
   BatchCorrError,
+  type BatchResult,
+  BatchCorrStream,
+  correlateBatches,
   createOnnxBackend,
   exportBatchCorrOnnx,
   ONNX_IR_VERSION,
@@ -277,6 +280,72 @@ describe("createOnnxBackend() errors and auto", () => {
       if (backend.provider !== "cuda") assert.match(backend.fallbackReason ?? "", /^cuda: Cannot use the ONNX Runtime provider "cuda"/);
       if (backend.provider === "cpu") assert.match(backend.fallbackReason ?? "", /webgpu: /);
       await assertParity(backend, randomBatch(8, 10, [3], 1), { abs: true });
+    } finally {
+      await backend.dispose();
+    }
+  });
+});
+
+describe("streams with an ONNX backend", () => {
+  const batches = Array.from({ length: 6 }, (_, i) => randomBatch(20 + i, 5 + ((i * 7) % 19), [2, 3], 2));
+  const options = { tol: "auto", decay: 0.8 } as const;
+
+  async function collect(results: AsyncIterable<BatchResult>): Promise<BatchResult[]> {
+    const out: BatchResult[] = [];
+    for await (const result of results) out.push(result);
+    return out;
+  }
+
+  function assertSameStream(viaBackend: BatchResult[], direct: BatchResult[]): void {
+    assert.equal(viaBackend.length, direct.length);
+    viaBackend.forEach((result, i) => {
+      const expected = direct[i]!;
+      const label = `batch ${i}`;
+      assert.equal(result.count, expected.count);
+      assert.equal(result.tol, expected.tol);
+      assert.equal(result.running.tol, expected.running.tol);
+      assert.ok(Math.abs(result.loss - expected.loss) <= PARITY, `${label} loss ${result.loss} vs ${expected.loss}`);
+      assert.ok(Math.abs(result.running.loss - expected.running.loss) <= PARITY, `${label} running loss`);
+      assertClose(result.correlations!.data, expected.correlations!.data, PARITY, `${label} batch view`);
+      assertClose(result.running.correlations!.data, expected.running.correlations!.data, PARITY, `${label} running view`);
+      assertClose(result.window!.correlations!.data, expected.window!.correlations!.data, PARITY, `${label} window view`);
+      // The constant feature and confound stay exactly zero-variance across merges.
+      assert.equal(result.running.correlations!.zeroVarianceFeatures, 1);
+      assert.equal(result.running.correlations!.zeroVarianceConfounds, 1);
+    });
+  }
+
+  for (const provider of ["cpu", "wasm"] as const) {
+    test(`correlateBatches gives the results of the TypeScript kernel to 1e-4 on ${provider}`, async () => {
+      const backend = await createOnnxBackend({ provider });
+      try {
+        const viaBackend = await collect(correlateBatches(batches, { ...options, backend }));
+        assertSameStream(viaBackend, await collect(correlateBatches(batches, options)));
+        assert.equal(backend.sessions, 1);
+      } finally {
+        await backend.dispose();
+      }
+    });
+  }
+
+  test("BatchCorrStream uses the backend for each batch", async () => {
+    const backend = await createOnnxBackend({ provider: "cpu" });
+    try {
+      const source = () =>
+        new ReadableStream({
+          start(controller) {
+            for (const batch of batches) controller.enqueue(batch);
+            controller.close();
+          },
+        });
+      const read = async (stream: ReadableStream<BatchResult>) => {
+        const out: BatchResult[] = [];
+        const reader = stream.getReader();
+        for (let next = await reader.read(); !next.done; next = await reader.read()) out.push(next.value);
+        return out;
+      };
+      const viaBackend = await read(source().pipeThrough(new BatchCorrStream({ ...options, backend })));
+      assertSameStream(viaBackend, await read(source().pipeThrough(new BatchCorrStream(options))));
     } finally {
       await backend.dispose();
     }

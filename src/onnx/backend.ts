@@ -12,6 +12,7 @@ import { resolveTol } from "../batch_corr.ts";
 import { BatchCorrError, ruleMessage } from "../errors.ts";
 import { type BatchMoments, findNonFinite } from "../moments.ts";
 import { parseOptions, tolSchema } from "../options.ts";
+import { pinConstantMeans } from "../accumulator.ts";
 import { assertFiniteBatch, type PreparedBatch, prepareBatch } from "../prepare_batch.ts";
 import type { TensorLike } from "../tensor.ts";
 import { permuteRows } from "../tensor.ts";
@@ -345,6 +346,7 @@ export class OnnxBackend implements CorrelationBackend {
     };
     for (const output of Object.values(results)) output.dispose?.();
     this.#assertFinite(batch, outputs.moments, context);
+    pinConstantMeans(outputs.moments, batch);
     return outputs;
   }
 
