@@ -22,6 +22,8 @@ export interface PreparedBatch {
   confounds: number;
   /** X's shape without the batch axis. */
   featureShape: number[];
+  /** N's shape as given: `[B]` or `[M, B]`. */
+  nShape: number[];
   /** Natural column of each output feature, or undefined when they agree. */
   order: Int32Array | undefined;
 }
@@ -99,6 +101,7 @@ export function checkBatchShapes(
     features,
     confounds,
     featureShape,
+    nShape: n.shape,
     order: featureOrder(x.shape),
   };
 }
@@ -173,7 +176,7 @@ export function assertFiniteBatch(
     }
     overflow = true;
   }
-  const nShape = batch.n.length === B ? [B] : [M, B];
+  const nShape = batch.nShape;
   for (let m = 0; m < M; m++) {
     if (Number.isFinite(moments.meanN[m]!) && Number.isFinite(moments.m2N[m]!)) continue;
     for (let b = 0; b < B; b++) {

@@ -27,8 +27,9 @@ import { MomentWindow } from "./moment_window.ts";
 import { type BatchMoments, computeBatchMoments, emptyMoments } from "./moments.ts";
 import { OPTION_RULES, parseOptions } from "./options.ts";
 import { assertFiniteBatch, type PreparedBatch, prepareBatch } from "./prepare_batch.ts";
+import { lossValueAndGrad } from "./gradient.ts";
 import { checkSource, mapSource, type Source } from "./source.ts";
-import type { TensorLike } from "./tensor.ts";
+import type { Tensor, TensorLike } from "./tensor.ts";
 
 /** One mini-batch: features `x` (batch first) and confounds `n` (`(B)` or `(M, B)`). */
 export interface Batch {
@@ -78,6 +79,13 @@ export interface StreamOptions extends BatchCorrelationLossOptions {
    * @default {undefined} (the TypeScript kernel)
    */
   backend?: CorrelationBackend;
+  /**
+   * Add each batch's loss gradient to its result: `true` or `"X"` for the
+   * gradient with respect to `x`, `"both"` for `n` too (as
+   * `BatchCorrelationLoss.valueAndGrad`). Needs a built-in scalarisation.
+   * @default {false}
+   */
+  gradient?: boolean | "X" | "both";
 }
 
 /** Options of {@linkcode BatchCorrStream}: the stream options and its queue size. */
@@ -124,6 +132,10 @@ export interface BatchResult {
   running: CorrelationView;
   /** Over the last `window` batches, or with `decay` (when one of them is set). */
   window?: WindowView;
+  /** `∂ loss / ∂ x` for this batch, in x's shape (with the `gradient` option). */
+  gradient?: Tensor;
+  /** `∂ loss / ∂ n` for this batch, in n's shape (with `gradient: "both"`). */
+  gradientN?: Tensor;
   /** Present when `onInvalid` is "skip" and this batch was invalid: it was not folded in. */
   skipped?: {
     /** Why, as the error message. */
@@ -138,6 +150,7 @@ const streamOptionsShape = {
   decay: z.number().gt(0).lte(1).optional(),
   onInvalid: z.enum(["error", "skip"]).default("error"),
   output: z.enum(["full", "losses"]).default("full"),
+  gradient: z.union([z.boolean(), z.enum(["X", "both"])]).default(false),
   accumulator: z.instanceof(CorrelationAccumulator).optional(),
   backend: z.custom<CorrelationBackend>((value) =>
     typeof value === "object" && value !== null && typeof (value as CorrelationBackend).computeMoments === "function"
@@ -153,6 +166,7 @@ const STREAM_RULES: Record<string, string> = {
   decay: "a number in (0, 1]",
   onInvalid: '"error" or "skip"',
   output: '"full" or "losses"',
+  gradient: 'a boolean, "X" or "both"',
   accumulator: "a CorrelationAccumulator",
   backend: "a CorrelationBackend (an object with computeMoments)",
   highWaterMark: "a non-negative integer",
@@ -163,6 +177,7 @@ interface ResolvedStreamOptions extends ResolvedLossOptions {
   decay: number | undefined;
   onInvalid: "error" | "skip";
   output: "full" | "losses";
+  gradient: "none" | "X" | "both";
   accumulator: CorrelationAccumulator;
   backend: CorrelationBackend | undefined;
 }
@@ -176,6 +191,11 @@ function resolveStreamOptions(parsed: Parsed, context: string): ResolvedStreamOp
     );
   }
   const { tol, tolSig, abs, zeroVariance, nu, name, scalarisation } = parsed;
+  if (parsed.gradient !== false && typeof scalarisation === "function") {
+    throw new TypeError(
+      `Cannot ${context} as options.scalarisation must have a gradient when options.gradient is set (a built-in or a Scalarisation with gradient()): current value is a plain function, which has no gradient`,
+    );
+  }
   const lossOptions = { tol, tolSig, abs, zeroVariance, nu, ...(name === undefined ? {} : { name }), ...(scalarisation === undefined ? {} : { scalarisation }) };
   return {
     ...resolveLossOptions(lossOptions, "BatchCorrelation", context),
@@ -183,6 +203,7 @@ function resolveStreamOptions(parsed: Parsed, context: string): ResolvedStreamOp
     decay: parsed.decay,
     onInvalid: parsed.onInvalid,
     output: parsed.output,
+    gradient: parsed.gradient === true ? "X" : parsed.gradient === false ? "none" : parsed.gradient,
     accumulator: parsed.accumulator ?? new CorrelationAccumulator(),
     backend: parsed.backend,
   };
@@ -306,6 +327,7 @@ class StreamCore {
       result = { index, batchSize: batch.count, count: runningStage.moments.count, tol: batchTol, loss: own.loss, running };
       if (own.correlations) result.correlations = own.correlations;
       if (windowMoments) result.window = { ...this.#view(windowMoments, batch.order, windowTol), effectiveCount: windowCount };
+      if (o.gradient !== "none") this.#addGradient(result, batch, context);
     } catch (error) {
       throw new PhaseError("loss", error);
     }
@@ -316,6 +338,14 @@ class StreamCore {
     this.#lastRunning = result.running;
     if (result.window) this.#lastWindow = result.window;
     return result;
+  }
+
+  #addGradient(result: BatchResult, batch: PreparedBatch, context: string): void {
+    const grads = lossValueAndGrad(batch, this.#options, this.#options.gradient === "both", { context, names: ["x", "n"] });
+    result.gradient = { data: grads.gradX, shape: [batch.count, ...batch.featureShape] };
+    if (grads.gradN) {
+      result.gradientN = { data: grads.gradN, shape: [...batch.nShape] };
+    }
   }
 
   #ensureBuffers(size: number): void {

@@ -502,3 +502,52 @@ describe("stream options", () => {
     assert.throws(() => correlateBatches("batches" as never), TypeError);
   });
 });
+
+describe("correlateBatches() with gradient", () => {
+  function seeded(seed: number): () => number {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  test("adds each batch's gradient, equal to valueAndGrad on that batch alone", async () => {
+    const random = seeded(99);
+    const batches = [9, 14, 11].map((B) => ({
+      x: { data: Float64Array.from({ length: B * 2 * 3 }, random), shape: [B, 2, 3] },
+      n: { data: Float64Array.from({ length: 2 * B }, random), shape: [2, B] },
+    }));
+    const options = { tol: "auto" as const, scalarisation: "meansq" as const, nu: 3 };
+    const loss = new BatchCorrelationLoss(options);
+    let index = 0;
+    for await (const result of correlateBatches(batches, { ...options, gradient: "both" })) {
+      const batch = batches[index++]!;
+      const expected = loss.valueAndGrad(batch.x, batch.n, { wrt: "both" });
+      assert.equal(result.loss, expected.value);
+      assert.deepEqual(result.gradient!.shape, [batch.x.shape[0], 2, 3]);
+      assert.deepEqual(result.gradient!.data, expected.grad.data);
+      assert.deepEqual(result.gradientN!.shape, batch.n.shape);
+      assert.deepEqual(result.gradientN!.data, expected.gradN!.data);
+    }
+    assert.equal(index, 3);
+  });
+
+  test("omits gradients unless asked, and rejects a bad gradient option", async () => {
+    for await (const result of correlateBatches([{ x: [[1], [2], [4]], n: [1, 2, 3] }])) {
+      assert.equal(result.gradient, undefined);
+    }
+    assert.throws(() => correlateBatches([], { gradient: "N" as "X" }), {
+      name: "TypeError",
+      message: 'Cannot correlate batches as options.gradient must be a boolean, "X" or "both": current value is "N"',
+    });
+  });
+
+  test("a scalarisation without a gradient is refused when the stream is created", () => {
+    assert.throws(() => correlateBatches([], { gradient: true, scalarisation: (v) => v[0]! }), {
+      name: "TypeError",
+      message: /^Cannot correlate batches as options.scalarisation must have a gradient when options.gradient is set/,
+    });
+  });
+});
