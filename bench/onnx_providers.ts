@@ -39,12 +39,12 @@ function makeBatch(): PreparedBatch {
     return seed / 4294967296;
   };
   const Storage = float32 ? Float32Array : Float64Array;
-  const n = Storage.from({ length: M * B }, () => random());
+  const n = new Storage(M * B).map(() => random());
   const x = new Storage(B * F);
   for (let b = 0; b < B; b++) {
     for (let f = 0; f < F; f++) x[b * F + f] = random() + 0.01 * (f % 7) * n[b % (M * B)]!;
   }
-  return { x, n, count: B, features: F, confounds: M, featureShape: [F], order: undefined };
+  return { x, n, count: B, features: F, confounds: M, featureShape: [F], nShape: [M, B], order: undefined };
 }
 
 function median(values: number[]): number {

@@ -207,9 +207,8 @@ function graphNodes(abs: boolean, zeroVariance: ZeroVariancePolicy): NodeProtoIn
  *
  * @param options F, M, `abs` and the zero-variance policy.
  * @returns The serialised `ModelProto`.
- * @throws {TypeError} If an option has a wrong type or an unknown key, or F
- * or M is not an integer.
- * @throws {RangeError} If F or M is below 1.
+ * @throws {TypeError} If an option has a wrong type or an unknown key.
+ * @throws {RangeError} If F or M is not a positive integer.
  *
  * @example Exporting a model for 3 features and 1 confound
  * ```ts
