@@ -76,3 +76,14 @@ export type { BatchMoments, KernelArray } from "./src/moments.ts";
 export type { PreparedBatch } from "./src/prepare_batch.ts";
 export { type BatcherOptions, type Row, type RowBatch, rowsToBatches } from "./src/batcher.ts";
 export type { Source } from "./src/source.ts";
+export { exportBatchCorrOnnx, type ExportBatchCorrOnnxOptions, ONNX_IO, ONNX_IR_VERSION, ONNX_OPSET } from "./src/onnx/export.ts";
+export {
+  AUTO_PROVIDER_ORDER,
+  createOnnxBackend,
+  OnnxBackend,
+  type OnnxBackendOptions,
+  type OnnxProvider,
+  type OnnxRunOptions,
+  type OnnxRunResult,
+} from "./src/onnx/backend.ts";
+export type { ConcreteOnnxProvider } from "./src/onnx/runtime.ts";
