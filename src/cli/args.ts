@@ -437,7 +437,7 @@ Usage:
   batch-corr monitor <file|-> --confounds a,b [options]   stream a CSV/NDJSON file, report per batch
   batch-corr monitor --demo [options]                     the bundled Seattle weather data set
   batch-corr generate [options]                           synthetic data with a known injected drift
-  batch-corr export-onnx --features F --confounds M [options]  the correlation graph as .onnx
+  batch-corr export-onnx -f F -c M [options]              the correlation graph as .onnx (F features, M confounds)
   batch-corr <command> --help                             help for a command
 
 Exit codes: 0 clean, 3 an alert fired, 2 bad usage or bad input, 1 internal error.
