@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ruleMessage } from "../errors.ts";
 import type { OnnxProvider } from "../onnx/backend.ts";
+import { DEFAULT_INPUT_LIMITS } from "./csv.ts";
 import { UsageError } from "./errors.ts";
 
 /** The commands of the CLI. */
@@ -72,6 +73,10 @@ export interface MonitorArgs {
   progress: "auto" | "always" | "never";
   /** --print-every. */
   printEvery: number;
+  /** --max-columns: the most fields of a CSV record or keys of an NDJSON object. */
+  maxColumns: number;
+  /** --max-line-bytes: the most bytes of a CSV record or an NDJSON line. */
+  maxLineBytes: number;
 }
 
 /** Options of `generate`, validated. */
@@ -148,6 +153,8 @@ const MONITOR_OPTIONS: Record<string, OptionSpec> = {
   progress: { type: "string" },
   "no-progress": { type: "boolean" },
   "print-every": { type: "string" },
+  "max-columns": { type: "string" },
+  "max-line-bytes": { type: "string" },
 };
 
 const GENERATE_OPTIONS: Record<string, OptionSpec> = {
@@ -228,6 +235,8 @@ const MONITOR_SCHEMAS: Record<string, [z.ZodType, string]> = {
   "on-bad-row": [z.enum(["skip", "error"]), '"skip" or "error"'],
   progress: [z.enum(["auto", "always", "never"]), '"auto", "always" or "never"'],
   "print-every": [positiveInteger, "a positive integer"],
+  "max-columns": [positiveInteger, "a positive integer (fields per record)"],
+  "max-line-bytes": [positiveInteger, "a positive integer (bytes per record)"],
   provider: [z.enum(["auto", "wasm", "webgpu", "cpu", "cuda"]), '"auto", "wasm", "webgpu", "cpu" or "cuda"'],
 };
 
@@ -330,6 +339,8 @@ function parseMonitor(args: string[]): MonitorArgs {
     onBadRow: get("on-bad-row") ?? "error",
     progress,
     printEvery: get<number>("print-every") ?? 1,
+    maxColumns: get<number>("max-columns") ?? DEFAULT_INPUT_LIMITS.maxColumns,
+    maxLineBytes: get<number>("max-line-bytes") ?? DEFAULT_INPUT_LIMITS.maxLineBytes,
   };
 }
 
@@ -489,6 +500,12 @@ Alerts and output
   --top k                  features per confound in the report table (default 5)
   --progress auto|always|never  progress bar on stderr (auto: when stderr is a TTY)
   --no-progress            same as --progress never
+
+Limits (an input over one stops with exit 2, naming the line and the flag)
+  --max-columns n          fields per CSV record, keys per NDJSON object
+                           (default 100000)
+  --max-line-bytes n       bytes per CSV record (a quoted field spanning lines
+                           counts whole) or NDJSON line (default 16777216 = 16 MiB)
 
 Exit codes: 0 clean, 3 an alert fired, 2 bad usage or bad input, 1 internal error.
 `,

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { InputLimitError } from "./errors.ts";
+
 /** One parsed CSV record and the 1-based line of the file it starts on. */
 export interface CsvRecord {
   /** The record's fields, unquoted. */
@@ -57,6 +59,45 @@ const COMMA = 44; // ,
 const CR = 13;
 const LF = 10;
 
+/** Resource limits of the input readers, enforced while streaming. */
+export interface InputLimits {
+  /** The most fields of one CSV record, or keys of one NDJSON object. */
+  maxColumns?: number;
+  /** The most bytes of one CSV record (a quoted field spanning lines counts whole) or one NDJSON line. */
+  maxLineBytes?: number;
+}
+
+/** The limits the CLI applies unless raised with --max-columns and --max-line-bytes. */
+export const DEFAULT_INPUT_LIMITS: Readonly<Required<InputLimits>> = Object.freeze({
+  maxColumns: 100_000,
+  maxLineBytes: 16 * 1024 * 1024,
+});
+
+/** The error for a record with more than `max` fields. */
+export function tooManyColumns(line: number, max: number, what = "a CSV record", unit = "fields"): InputLimitError {
+  return new InputLimitError(
+    `Cannot read line ${line} as ${what} must have at most ${max} ${unit} (raise the limit with --max-columns): current value is more than ${max} ${unit}`,
+    { limit: "max-columns", line },
+  );
+}
+
+/** The error for a record longer than `max` bytes. */
+export function tooLongLine(line: number, max: number, what = "a CSV record"): InputLimitError {
+  return new InputLimitError(
+    `Cannot read line ${line} as ${what} must be at most ${max} bytes long (raise the limit with --max-line-bytes): current value is more than ${max} bytes`,
+    { limit: "max-line-bytes", line },
+  );
+}
+
+/** UTF-8 length of one UTF-16 code unit (a surrogate pair counts 4 on its high half). */
+function utf8Length(c: number): number {
+  if (c < 0x80) return 1;
+  if (c < 0x800) return 2;
+  if (c >= 0xd800 && c < 0xdc00) return 4;
+  if (c >= 0xdc00 && c < 0xe000) return 0;
+  return 3;
+}
+
 /**
  * Parses CSV text streamed as byte chunks into records: fields separated by
  * commas, records by LF or CRLF (a lone CR too), fields optionally quoted with
@@ -66,8 +107,12 @@ const LF = 10;
  * blank lines are skipped. The first record returned is the header row.
  *
  * @param source The bytes (a file stream, stdin, a `ReadableStream`…).
+ * @param limits The most fields per record and bytes per record (UTF-8, as
+ *   decoded; line ends excluded); unlimited when absent.
  * @returns The records with the line each starts on.
  * @throws {SyntaxError} If the input ends inside a quoted field.
+ * @throws {InputLimitError} As soon as a record passes a limit, before it is held whole
+ *   (the records before it are yielded first).
  *
  * @example Quoted fields, CRLF and a BOM
  * ```ts
@@ -80,7 +125,9 @@ const LF = 10;
  * assert.deepEqual(records, [["a", "b"], ['x, "y"', "2"]]);
  * ```
  */
-export async function* parseCsv(source: ByteSource): AsyncGenerator<CsvRecord> {
+export async function* parseCsv(source: ByteSource, limits: InputLimits = {}): AsyncGenerator<CsvRecord> {
+  const maxColumns = limits.maxColumns ?? Infinity;
+  const maxLineBytes = limits.maxLineBytes ?? Infinity;
   let fields: string[] = [];
   let field = "";
   let inQuotes = false;
@@ -88,7 +135,9 @@ export async function* parseCsv(source: ByteSource): AsyncGenerator<CsvRecord> {
   let fieldStarted = false;
   let line = 1;
   let recordLine = 1;
+  let recordBytes = 0;
   let lastWasCr = false;
+  let failure: InputLimitError | undefined;
 
   const endField = () => {
     fields.push(field);
@@ -109,6 +158,12 @@ export async function* parseCsv(source: ByteSource): AsyncGenerator<CsvRecord> {
           start = i + 1;
           continue;
         }
+      }
+      recordBytes += utf8Length(c);
+      // Not checked at a line end: it ends the record, or inside quotes the next character checks it.
+      if (recordBytes > maxLineBytes && c !== LF && c !== CR) {
+        failure = tooLongLine(recordLine, maxLineBytes);
+        break;
       }
       if (inQuotes) {
         if (c === QUOTE) {
@@ -142,6 +197,11 @@ export async function* parseCsv(source: ByteSource): AsyncGenerator<CsvRecord> {
         field += text.slice(start, i);
         start = i + 1;
         endField();
+        // Checked per field so that a huge header is refused without building it.
+        if (fields.length >= maxColumns) {
+          failure = tooManyColumns(recordLine, maxColumns);
+          break;
+        }
       } else if (c === LF || c === CR) {
         field += text.slice(start, i);
         start = i + 1;
@@ -151,6 +211,7 @@ export async function* parseCsv(source: ByteSource): AsyncGenerator<CsvRecord> {
         fieldStarted = false;
         line++;
         recordLine = line;
+        recordBytes = 0;
         lastWasCr = c === CR;
       } else if (c === QUOTE && !fieldStarted && field.length === 0 && i === start) {
         inQuotes = true;
@@ -160,8 +221,9 @@ export async function* parseCsv(source: ByteSource): AsyncGenerator<CsvRecord> {
         fieldStarted = true;
       }
     }
-    field += text.slice(start);
     for (const record of records) yield record;
+    if (failure) throw failure;
+    field += text.slice(start);
   }
   if (inQuotes && !afterQuote) {
     throw new SyntaxError(`Cannot parse CSV as a quoted field must be closed: the field starting on line ${recordLine} is still open at the end of the input`);

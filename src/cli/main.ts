@@ -9,7 +9,7 @@ import process from "node:process";
 import { BatchCorrError } from "../errors.ts";
 import { exportBatchCorrOnnx, ONNX_IO, ONNX_IR_VERSION, ONNX_OPSET } from "../onnx/export.ts";
 import { type ExportOnnxArgs, type GenerateArgs, HELP, parseCommandLine } from "./args.ts";
-import { EXIT, InputError, UsageError } from "./errors.ts";
+import { EXIT, formatRowCounts, InputError, rowCountsOf, UsageError } from "./errors.ts";
 import { type CliIo, drainingSink, type OutputSink } from "./io.ts";
 import { runMonitor } from "./monitor.ts";
 import { driftDataLines } from "./synthetic.ts";
@@ -118,6 +118,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 }
 
 function reportError(error: unknown, io: CliIo): number {
+  const code = printError(error, io);
+  const counts = rowCountsOf(error);
+  if (counts !== undefined) io.stderr.write(`batch-corr: stopped with ${formatRowCounts(counts)}\n`);
+  return code;
+}
+
+function printError(error: unknown, io: CliIo): number {
   if (error instanceof UsageError) {
     io.stderr.write(`batch-corr: ${error.message}\nRun 'batch-corr --help' for usage.\n`);
     return EXIT.usage;

@@ -14,7 +14,7 @@ import { rowsToBatches } from "../batcher.ts";
 import { type BatchResult, correlateBatches, type StreamOptions } from "../stream.ts";
 import type { MonitorArgs } from "./args.ts";
 import { parseCsv } from "./csv.ts";
-import { EXIT } from "./errors.ts";
+import { EXIT, formatRowCounts, InputError, type RowCounts, withRowCounts } from "./errors.ts";
 import { type CliIo, openInput } from "./io.ts";
 import { parseNdjson } from "./ndjson.ts";
 import { ProgressLine } from "./progress.ts";
@@ -144,15 +144,39 @@ export async function runMonitor(args: MonitorArgs, io: CliIo): Promise<number> 
   }
 }
 
+/** Counts the records passing through, for the rows-read figure. */
+async function* counting<T>(records: AsyncIterable<T>, count: () => void): AsyncGenerator<T> {
+  for await (const record of records) {
+    count();
+    yield record;
+  }
+}
+
 async function monitorStream(args: MonitorArgs, io: CliIo, backend: OnnxBackend | undefined): Promise<number> {
+  const counts: RowCounts = { read: 0, used: 0, rejected: 0 };
+  const log = new BadRowLog();
+  try {
+    return await monitorRows(args, io, backend, counts, log);
+  } catch (error) {
+    counts.rejected = log.count;
+    throw withRowCounts(error, counts);
+  }
+}
+
+async function monitorRows(args: MonitorArgs, io: CliIo, backend: OnnxBackend | undefined, counts: RowCounts, log: BadRowLog): Promise<number> {
   const path = args.demo ? DEMO_DATA_PATH : args.input!;
   const input = openInput(path, io);
   const format = inputFormat(args, path);
   const sourceLabel = args.demo ? "data/seattle-weather.csv (bundled demo)" : input.label;
-  const log = new BadRowLog();
-  const records = format === "csv"
-    ? { format: "csv" as const, records: parseCsv(input.bytes) }
-    : { format: "ndjson" as const, records: parseNdjson(input.bytes) };
+  const limits = { maxColumns: args.maxColumns, maxLineBytes: args.maxLineBytes };
+  let records: Parameters<typeof openNumericTable>[0];
+  if (format === "csv") {
+    let header = true;
+    const countRow = () => (header ? (header = false) : counts.read++);
+    records = { format: "csv", records: counting(parseCsv(input.bytes, limits), countRow) };
+  } else {
+    records = { format: "ndjson", records: counting(parseNdjson(input.bytes, limits), () => counts.read++) };
+  }
   const table = await openNumericTable(records, {
     confounds: args.confounds,
     features: args.features,
@@ -193,6 +217,7 @@ async function monitorStream(args: MonitorArgs, io: CliIo, backend: OnnxBackend 
     for await (const row of table.rows as AsyncIterable<NumericRow>) {
       if (rowsRead % args.batchSize === 0) batchStarts.push({ line: row.line, date: row.date });
       rowsRead++;
+      counts.used = rowsRead;
       yield row.values;
     }
   }
@@ -248,11 +273,20 @@ async function monitorStream(args: MonitorArgs, io: CliIo, backend: OnnxBackend 
   }
   warnBadRows();
   progress.finish(progressState());
+  counts.rejected = log.count;
+  if (rowsRead === 0) {
+    throw new InputError(
+      `Cannot monitor ${sourceLabel} as it must hold at least one usable data row: current value is ${
+        counts.read === 0 ? "no data row" : `${counts.read} data row(s), all rejected`
+      }`,
+    );
+  }
 
   const summary: string[] = [];
   summary.push(
     `${points.length} batches, ${rowsRead} rows from ${sourceLabel}; final running loss ${fixed(lastResult?.running.loss)}` +
       (lastResult?.window ? `, window loss ${fixed(lastResult.window.loss)}` : ""),
+    formatRowCounts(counts),
   );
   if (args.alert !== undefined) {
     const first = points.find((p) => p.alert);

@@ -6,6 +6,7 @@
  */
 
 import type { CsvRecord } from "./csv.ts";
+import { nameList, quoteInput } from "./display.ts";
 import { InputError } from "./errors.ts";
 import type { NdjsonRecord } from "./ndjson.ts";
 
@@ -114,6 +115,8 @@ function csvCells(records: AsyncIterable<CsvRecord>): { header: Promise<string[]
     resolveHeader = resolve;
     rejectHeader = reject;
   });
+  // The same error reaches the caller through the rows; this copy must not count as unhandled.
+  header.catch(() => {});
   async function* rows(): AsyncGenerator<Prepared> {
     let names: string[] | undefined;
     let index = new Map<string, number>();
@@ -191,22 +194,29 @@ function isNumericColumn(samples: Cells[], column: string): boolean {
   return numeric > 0 && numeric >= other;
 }
 
-function resolveColumns(available: string[], samples: Cells[], selection: ColumnSelection): ResolvedColumns {
+function resolveColumns(available: string[], samples: Cells[], selection: ColumnSelection, looked: number): ResolvedColumns {
   const date = selection.dateColumn;
   if (date !== undefined && !available.includes(date)) {
-    throw new InputError(`Cannot use --date-column as it must name a column of the input (${available.join(", ")}): current value is "${date}"`);
+    throw new InputError(`Cannot use --date-column as it must name a column of the input (${nameList(available)}): current value is ${quoteInput(date)}`);
   }
   const derived = date === undefined ? [] : DERIVED.map((suffix) => `${date}.${suffix}`);
-  const known = [...available, ...derived];
+  const known = new Set([...available, ...derived]);
   for (const name of [...selection.confounds, ...(selection.features ?? [])]) {
-    if (!known.includes(name)) {
-      throw new InputError(`Cannot select column "${name}" as columns must be among those of the input (${known.join(", ")}): current value is "${name}"`);
+    if (!known.has(name)) {
+      throw new InputError(`Cannot select column ${quoteInput(name)} as columns must be among those of the input (${nameList([...known])}): current value is ${quoteInput(name)}`);
     }
+  }
+  if (selection.features === undefined && samples.length === 0) {
+    throw new InputError(
+      `Cannot choose the feature columns as they are inferred from the first data rows (or named with --features): current value is ${
+        looked === 0 ? "an input without data rows" : `${looked} data row(s), none usable`
+      }`,
+    );
   }
   const features = selection.features ??
     available.filter((name) => name !== date && !selection.confounds.includes(name) && isNumericColumn(samples, name));
   if (features.length === 0) {
-    throw new InputError(`Cannot monitor the input as at least one feature column must be numeric: current value is none among ${available.join(", ")}`);
+    throw new InputError(`Cannot monitor the input as at least one feature column must be numeric: current value is none among ${nameList(available)}`);
   }
   return { features, confounds: selection.confounds };
 }
@@ -217,7 +227,7 @@ function toNumericRow(cells: Cells, columns: ResolvedColumns, date: string | und
     const raw = cells.get(date);
     derived = dateFeatures(raw);
     if (!derived) {
-      return { line: cells.line, kind: "invalid_date", reason: `invalid date ${JSON.stringify(raw ?? null)} in column "${date}"` };
+      return { line: cells.line, kind: "invalid_date", reason: `invalid date ${quoteInput(raw ?? null)} in column ${quoteInput(date)}` };
     }
   }
   const values: number[] = [];
@@ -232,10 +242,10 @@ function toNumericRow(cells: Cells, columns: ResolvedColumns, date: string | und
     const raw = cells.get(column);
     const value = cellNumber(raw);
     if (value === undefined) {
-      return { line: cells.line, kind: "missing_value", reason: `missing value in ${role} column "${column}"` };
+      return { line: cells.line, kind: "missing_value", reason: `missing value in ${role} column ${quoteInput(column)}` };
     }
     if (Number.isNaN(value)) {
-      return { line: cells.line, kind: "non_numeric", reason: `non-numeric value ${JSON.stringify(raw)} in ${role} column "${column}"` };
+      return { line: cells.line, kind: "non_numeric", reason: `non-numeric value ${quoteInput(raw)} in ${role} column ${quoteInput(column)}` };
     }
     values.push(value);
     return undefined;
@@ -303,7 +313,10 @@ export async function openNumericTable(
   }
   const available = headerNames ? await headerNames : [...keys];
   const samples = buffered.flatMap((item) => (item.ok ? [item.cells] : []));
-  const columns = resolveColumns(available, samples, selection);
+  if (input.format === "ndjson" && buffered.length === 0) {
+    throw new InputError("Cannot read the NDJSON input as it must hold at least one JSON object line: current value is an empty input");
+  }
+  const columns = resolveColumns(available, samples, selection, buffered.length);
   const date = selection.dateColumn;
 
   async function* rows(): AsyncGenerator<NumericRow> {
