@@ -14,7 +14,7 @@ import { rowsToBatches } from "../batcher.ts";
 import { type BatchResult, correlateBatches, type StreamOptions } from "../stream.ts";
 import type { MonitorArgs } from "./args.ts";
 import { parseCsv } from "./csv.ts";
-import { EXIT, formatRowCounts, InputError, type RowCounts, withRowCounts } from "./errors.ts";
+import { EXIT, formatRowCounts, InputError, type RowCounts, UsageError, withRowCounts } from "./errors.ts";
 import { type CliIo, openInput } from "./io.ts";
 import { parseNdjson } from "./ndjson.ts";
 import { ProgressLine } from "./progress.ts";
@@ -323,7 +323,11 @@ async function monitorRows(args: MonitorArgs, io: CliIo, backend: OnnxBackend | 
       badRows: { count: log.count, rows: log.rows },
       skippedBatches,
     });
-    writeFileSync(args.report, html);
+    try {
+      writeFileSync(args.report, html);
+    } catch (error) {
+      throw new UsageError(`Cannot write the report as --report must name a writable file: current value is "${args.report}" (${(error as Error).message})`);
+    }
     summary.push(`report written to ${args.report}`);
   }
   const summaryText = summary.map((line) => `${line}\n`).join("");

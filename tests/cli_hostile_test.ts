@@ -1,0 +1,392 @@
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { appendFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { driftDataLines } from "../src/cli/synthetic.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
+
+/** The CLI in the runtime running the tests; `denoFlags` replace `-A` under Deno. */
+function cliCommand(denoFlags: string[] = ["-A"]): [string, string[]] {
+  if (deno !== undefined) return [deno.execPath(), ["run", ...denoFlags, "cli.ts"]];
+  return [process.execPath, ["cli.ts"]];
+}
+
+interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  /** Bytes of standard input the CLI accepted before it exited. */
+  written: number;
+}
+
+/** Standard input: text, chunks produced on demand (streamed with back-pressure), or none at all. */
+type Stdin = string | Uint8Array | (() => Iterable<string | Uint8Array>) | "ignore";
+
+/**
+ * Runs the CLI as a subprocess. A generator stdin is written chunk by chunk,
+ * waiting for the pipe to drain, and stops as soon as the CLI closes it, so
+ * that a huge input never exists in memory on either side.
+ */
+function runCli(args: string[], stdin: Stdin = "", denoFlags?: string[]): Promise<RunResult> {
+  const [command, prefix] = cliCommand(denoFlags);
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...prefix, ...args], {
+      cwd: ROOT,
+      stdio: [stdin === "ignore" ? "ignore" : "pipe", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let stdout = "";
+    let stderr = "";
+    let written = 0;
+    let exited = false;
+    child.stdout!.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+    child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      exited = true;
+      resolve({ code, stdout, stderr, written });
+    });
+    if (stdin === "ignore") return;
+    const pipe = child.stdin!;
+    pipe.on("error", () => {}); // EPIPE once the CLI has refused the input and exited
+    if (typeof stdin !== "function") {
+      written = typeof stdin === "string" ? Buffer.byteLength(stdin) : stdin.byteLength;
+      pipe.end(stdin);
+      return;
+    }
+    (async () => {
+      for (const chunk of stdin()) {
+        if (exited || pipe.destroyed) return;
+        const ok = pipe.write(chunk);
+        written += typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.byteLength;
+        if (!ok) {
+          await new Promise<void>((go) => {
+            const resume = () => {
+              pipe.off("drain", resume).off("close", resume);
+              go();
+            };
+            pipe.on("drain", resume).on("close", resume);
+          });
+        }
+      }
+      if (!pipe.destroyed) pipe.end();
+    })().catch(reject);
+  });
+}
+
+/** "rows read R, used U, rejected J" from the CLI's output, as numbers. */
+function rowCounts(text: string): { read: number; used: number; rejected: number } {
+  const match = /rows read (\d+), used (\d+), rejected (\d+)/.exec(text);
+  assert.ok(match, `no row counts in: ${text}`);
+  return { read: Number(match[1]), used: Number(match[2]), rejected: Number(match[3]) };
+}
+
+/** Deterministic bytes (a linear congruential generator), NUL and invalid UTF-8 included. */
+function garbageBytes(length: number, seed: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  let state = seed >>> 0;
+  for (let i = 0; i < length; i++) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    bytes[i] = state >>> 24;
+  }
+  return bytes;
+}
+
+let dir = "";
+let clean = "";
+/** The NDJSON output for clean.csv, run once. */
+let cleanOutput: Promise<RunResult>;
+const CLEAN = { batches: 4, batchSize: 10, features: 3, driftBatch: 2, strength: 0.8, seed: 3 };
+const MONITOR = ["--confounds", "c", "--batch-size", "10", "--format", "ndjson"];
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), "batch-corr-hostile-"));
+  clean = [...driftDataLines(CLEAN, "csv")].join("");
+  writeFileSync(join(dir, "clean.csv"), clean);
+  cleanOutput = runCli(["monitor", join(dir, "clean.csv"), ...MONITOR]);
+});
+
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("monitor against hostile files (subprocess)", () => {
+  test("binary garbage (random bytes with NUL) exits 2 naming the NUL byte's offset, before any row", async () => {
+    const bytes = garbageBytes(200_000, 7);
+    const firstNul = bytes.indexOf(0);
+    assert.ok(firstNul >= 0);
+    writeFileSync(join(dir, "garbage.csv"), bytes);
+    const result = await runCli(["monitor", join(dir, "garbage.csv"), ...MONITOR]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, new RegExp(`must be text \\(CSV or NDJSON in UTF-8\\): current value has a NUL byte at byte offset ${firstNul} `));
+    assert.deepEqual(rowCounts(result.stderr), { read: 0, used: 0, rejected: 0 });
+    assert.equal(result.stdout, "");
+  });
+
+  test("a UTF-16 file exits 2 asking for UTF-8", async () => {
+    const text = "f0,c\n1,2\n";
+    const utf16 = new Uint8Array(2 + text.length * 2);
+    utf16.set([0xff, 0xfe]);
+    for (let i = 0; i < text.length; i++) utf16[2 + 2 * i] = text.charCodeAt(i);
+    writeFileSync(join(dir, "utf16.csv"), utf16);
+    const result = await runCli(["monitor", join(dir, "utf16.csv"), ...MONITOR]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /must be UTF-8 text: current value starts with a UTF-16 byte-order mark/);
+  });
+
+  test("invalid UTF-8 and terminal escapes in cells: a bad row when in a selected column, harmless elsewhere, never printed raw", async () => {
+    const lines = clean.split("\n");
+    const encoder = new TextEncoder();
+    // Line 3: invalid UTF-8 in a feature cell; line 4: an escape sequence in a feature cell.
+    const parts: Uint8Array[] = [];
+    lines.forEach((line, i) => {
+      if (i === 2) parts.push(new Uint8Array([0xc3, 0x28, 0xff]), encoder.encode(line.slice(line.indexOf(",")) + "\n"));
+      else if (i === 3) parts.push(encoder.encode(`\u001b[2J\u202e${line.slice(line.indexOf(","))}\n`));
+      else if (line.length > 0) parts.push(encoder.encode(`${line}\n`));
+    });
+    writeFileSync(join(dir, "dirty.csv"), Buffer.concat(parts));
+    const result = await runCli(["monitor", join(dir, "dirty.csv"), ...MONITOR, "--on-bad-row", "skip"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /skipped line 3: non-numeric value "\uFFFD\(\uFFFD" in feature column "f0"/);
+    assert.match(result.stderr, /skipped line 4: non-numeric value "\\u001b\[2J\\u202e" in feature column "f0"/);
+    assert.ok(!result.stderr.includes("\u001b") && !result.stderr.includes("\u202e"), "a raw control character reached stderr");
+    assert.deepEqual(rowCounts(result.stderr), { read: 40, used: 38, rejected: 2 });
+  });
+
+  test("a UTF-8 BOM and CRLF line ends give exactly the output of the clean file", async () => {
+    writeFileSync(join(dir, "bom_crlf.csv"), `\uFEFF${clean.replace(/\n/g, "\r\n")}`);
+    const plain = await cleanOutput;
+    const dressed = await runCli(["monitor", join(dir, "bom_crlf.csv"), ...MONITOR]);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(dressed.code, 0, dressed.stderr);
+    assert.equal(plain.stdout.split("\n").filter(Boolean).length, 4);
+    assert.equal(dressed.stdout, plain.stdout);
+    assert.deepEqual(rowCounts(dressed.stderr), { read: 40, used: 40, rejected: 0 });
+  });
+
+  test("a 10-million-column header streamed on stdin is refused by --max-columns after a few MB, not 89 MB", async () => {
+    const total = 10_000_000;
+    function* header() {
+      for (let start = 0; start < total; start += 10_000) {
+        const names: string[] = [];
+        for (let i = start; i < start + 10_000; i++) names.push(`c${i}`);
+        yield `${names.join(",")}${start + 10_000 < total ? "," : "\n"}`;
+      }
+    }
+    const result = await runCli(["monitor", "-", ...MONITOR], header);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(
+      result.stderr,
+      /Cannot read line 1 as a CSV record must have at most 100000 fields \(raise the limit with --max-columns\): current value is more than 100000 fields/,
+    );
+    assert.deepEqual(rowCounts(result.stderr), { read: 0, used: 0, rejected: 0 });
+    // 100,001 names take about 0.7 MB; the rest was never read (nor held).
+    assert.ok(result.written < 8_000_000, `the CLI accepted ${result.written} bytes`);
+  });
+
+  test("a 100 MB single line streamed on stdin is refused by --max-line-bytes, not buffered", async () => {
+    function* longLine() {
+      yield "f0,c\n";
+      const block = "1".repeat(1 << 20);
+      for (let i = 0; i < 100; i++) yield block;
+      yield ",2\n";
+    }
+    const result = await runCli(["monitor", "-", ...MONITOR], longLine);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(
+      result.stderr,
+      /Cannot read line 2 as a CSV record must be at most 16777216 bytes long \(raise the limit with --max-line-bytes\): current value is more than 16777216 bytes/,
+    );
+    assert.ok(result.written < 40 * (1 << 20), `the CLI accepted ${result.written} bytes`);
+  });
+
+  test("an NDJSON line over --max-line-bytes exits 2 with its line; the lines before it are counted", async () => {
+    const text = `{"f0":1,"c":2}\n{"f0":2,"c":1}\n{"f0":${"1".repeat(5000)},"c":3}\n`;
+    const result = await runCli(["monitor", "-", ...MONITOR, "--input-format", "ndjson", "--max-line-bytes", "1000"], text);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /Cannot read line 3 as an NDJSON line must be at most 1000 bytes long \(raise the limit with --max-line-bytes\)/);
+    assert.deepEqual(rowCounts(result.stderr), { read: 2, used: 0, rejected: 0 });
+  });
+
+  test("the limits are flags: --max-columns 3 refuses a 4-column header, 4 accepts it; an invalid value exits 2", async () => {
+    const refused = await runCli(["monitor", join(dir, "clean.csv"), ...MONITOR, "--max-columns", "3"]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /must have at most 3 fields \(raise the limit with --max-columns\)/);
+    const accepted = await runCli(["monitor", join(dir, "clean.csv"), ...MONITOR, "--max-columns", "4"]);
+    assert.equal(accepted.code, 0, accepted.stderr);
+    const invalid = await runCli(["monitor", join(dir, "clean.csv"), ...MONITOR, "--max-line-bytes", "0"]);
+    assert.equal(invalid.code, 2);
+    assert.match(invalid.stderr, /--max-line-bytes must be a positive integer \(bytes per record\): current value is "?0/);
+  });
+
+  test("a file that grows while read is read up to the end it has when reached, then the run ends", async () => {
+    const path = join(dir, "growing.csv");
+    const lines = [...driftDataLines({ ...CLEAN, batches: 400 }, "csv")];
+    writeFileSync(path, lines.slice(0, 201).join("")); // header + 200 rows
+    const run = runCli(["monitor", path, ...MONITOR, "--on-bad-row", "skip"]);
+    let appended = 0;
+    let done = false;
+    void run.then(() => (done = true));
+    // Append the other rows, 20 at a time, while the monitor runs.
+    for (let at = 201; at < lines.length && !done; at += 20) {
+      appendFileSync(path, lines.slice(at, at + 20).join(""));
+      appended += Math.min(20, lines.length - at);
+      await new Promise((go) => setTimeout(go, 2));
+    }
+    const result = await run;
+    assert.equal(result.code, 0, result.stderr);
+    const counts = rowCounts(result.stderr);
+    assert.ok(counts.read >= 200 && counts.read <= 200 + appended, `read ${counts.read} of ${200 + appended}`);
+    assert.equal(counts.used + counts.rejected, counts.read);
+    // The rows it used are the file's first rows: each NDJSON batch record counts them.
+    const last = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
+    assert.equal(last.count, counts.used);
+  });
+
+  test("a path that does not exist, or runs through a file, exits 2 naming it", async () => {
+    const missing = await runCli(["monitor", join(dir, "nope.csv"), ...MONITOR]);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /must be a readable file or pipe: current value is ".*nope\.csv" \(ENOENT/);
+    const through = await runCli(["monitor", join(dir, "clean.csv", "x.csv"), ...MONITOR]);
+    assert.equal(through.code, 2);
+    assert.match(through.stderr, /must be a readable file or pipe: current value is ".*x\.csv" \(ENOTDIR/);
+  });
+
+  const isRoot = process.getuid?.() === 0;
+  test(
+    "a mode-000 file exits 2 (skipped when run as root: root reads mode-000 files)",
+    { skip: isRoot ? "running as root, which reads mode-000 files; /proc/self/mem covers a read failure" : false },
+    async () => {
+      const path = join(dir, "locked.csv");
+      writeFileSync(path, clean);
+      chmodSync(path, 0o000);
+      const result = await runCli(["monitor", path, ...MONITOR]);
+      assert.equal(result.code, 2);
+      assert.match(result.stderr, /EACCES/);
+    },
+  );
+
+  test("a file whose reads fail (/proc/self/mem, unreadable even for root) exits 2 naming the error", { skip: existsSync("/proc/self/mem") ? false : "no /proc here" }, async () => {
+    const result = await runCli(["monitor", "/proc/self/mem", ...MONITOR]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /Cannot read "\/proc\/self\/mem" as the input must be readable to its end: current value failed after 0 bytes \(EIO/);
+    assert.deepEqual(rowCounts(result.stderr), { read: 0, used: 0, rejected: 0 });
+  });
+
+  test("a directory and a device exit 2 saying what they are", async () => {
+    const directory = await runCli(["monitor", dir, ...MONITOR]);
+    assert.equal(directory.code, 2);
+    assert.match(directory.stderr, /must be a readable file or pipe: current value is ".*" \(a directory\)/);
+    if (existsSync("/dev/zero")) {
+      const device = await runCli(["monitor", "/dev/zero", ...MONITOR]);
+      assert.equal(device.code, 2);
+      assert.match(device.stderr, /\(a device\)/);
+    }
+  });
+
+  test("a named pipe is read like a file", { skip: process.platform === "win32" ? "no mkfifo" : false }, async () => {
+    const fifo = join(dir, "pipe.csv");
+    if (spawnSync("mkfifo", [fifo]).status !== 0) return;
+    const run = runCli(["monitor", fifo, ...MONITOR]);
+    // Opening for writing waits for the reader, so the write happens once the CLI reads.
+    await new Promise<void>((go, fail) => {
+      const writer = spawn("sh", ["-c", `cat > "${fifo}"`], { stdio: ["pipe", "ignore", "ignore"] });
+      writer.on("error", fail).on("close", () => go());
+      writer.stdin.end(clean);
+    });
+    const result = await run;
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(rowCounts(result.stderr), { read: 40, used: 40, rejected: 0 });
+  });
+
+  test("standard input closed at once, or absent, exits 2 as an empty input", async () => {
+    for (const stdin of ["", "ignore"] as const) {
+      const result = await runCli(["monitor", "-", ...MONITOR], stdin);
+      assert.equal(result.code, 2, `stdin ${JSON.stringify(stdin)}: ${result.stderr}`);
+      assert.match(result.stderr, /Cannot read the CSV input as it must start with a header row: current value is an empty input/);
+      assert.deepEqual(rowCounts(result.stderr), { read: 0, used: 0, rejected: 0 });
+    }
+  });
+
+  test("standard input closed in the middle of a row: the complete rows are used and the torn one is a bad row", async () => {
+    const torn = clean.slice(0, clean.lastIndexOf(",")); // the last row loses its last field
+    const result = await runCli(["monitor", "-", ...MONITOR, "--on-bad-row", "skip"], torn);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /skipped line 41: wrong width: 3 fields where the header has 4/);
+    assert.deepEqual(rowCounts(result.stderr), { read: 40, used: 39, rejected: 1 });
+  });
+
+  test("an empty file, a file of blank lines, and an empty NDJSON file exit 2 as empty inputs", async () => {
+    writeFileSync(join(dir, "empty.csv"), "");
+    writeFileSync(join(dir, "blank.csv"), "\n\n\n");
+    writeFileSync(join(dir, "empty.ndjson"), "\n\n");
+    for (const name of ["empty.csv", "blank.csv"]) {
+      const result = await runCli(["monitor", join(dir, name), ...MONITOR]);
+      assert.equal(result.code, 2, name);
+      assert.match(result.stderr, /must start with a header row: current value is an empty input/, name);
+      assert.deepEqual(rowCounts(result.stderr), { read: 0, used: 0, rejected: 0 });
+    }
+    const ndjson = await runCli(["monitor", join(dir, "empty.ndjson"), ...MONITOR]);
+    assert.equal(ndjson.code, 2);
+    assert.match(ndjson.stderr, /must hold at least one JSON object line: current value is an empty input/);
+  });
+
+  test("a header without rows exits 2, with or without --features", async () => {
+    writeFileSync(join(dir, "header.csv"), "f0,f1,c\n");
+    const inferred = await runCli(["monitor", join(dir, "header.csv"), ...MONITOR]);
+    assert.equal(inferred.code, 2);
+    assert.match(inferred.stderr, /Cannot choose the feature columns .*: current value is an input without data rows/);
+    const named = await runCli(["monitor", join(dir, "header.csv"), ...MONITOR, "--features", "f0"]);
+    assert.equal(named.code, 2);
+    assert.match(named.stderr, /must hold at least one usable data row: current value is no data row/);
+    assert.equal(named.stdout, "");
+  });
+
+  test("every row rejected under --on-bad-row skip exits 2 with the counts", async () => {
+    const result = await runCli(["monitor", "-", ...MONITOR, "--features", "f0", "--on-bad-row", "skip"], "f0,c\nx,1\ny,2\n1\n");
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /must hold at least one usable data row: current value is 3 data row\(s\), all rejected/);
+    assert.deepEqual(rowCounts(result.stderr), { read: 3, used: 0, rejected: 3 });
+  });
+
+  test("a bad row under the default policy stops with its line and the counts so far", async () => {
+    const lines = clean.split("\n");
+    lines[25] = lines[25]!.replace(/^[^,]*/, "oops");
+    const result = await runCli(["monitor", "-", ...MONITOR], lines.join("\n"));
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /Cannot use line 26 as rows must have a number in every selected column \(--on-bad-row error\): non-numeric value "oops"/);
+    // All 40 rows were parsed (column inference looks ahead); 24 reached the batches before line 26.
+    assert.deepEqual(rowCounts(result.stderr), { read: 40, used: 24, rejected: 1 });
+  });
+
+  test("column names such as __proto__ and constructor are plain names", async () => {
+    const text = clean.replace(/^f0,f1,/, "__proto__,constructor,");
+    const result = await runCli(["monitor", "-", ...MONITOR, "--features", "__proto__,constructor,f2"], text);
+    const reference = await cleanOutput;
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, reference.stdout);
+  });
+});
+
+describe("what the CLI touches (Deno permissions)", () => {
+  const skip = deno === undefined ? "Bun has no permission sandbox; run under Deno" : false;
+
+  test("monitor runs with read access to the input and the package only, write access to the report only, and no network", { skip }, async () => {
+    const input = join(dir, "clean.csv");
+    const report = join(dir, "report.html");
+    const flags = ["--no-prompt", "--allow-env", `--allow-read=${input},${ROOT}`, `--allow-write=${report}`];
+    const result = await runCli(["monitor", input, ...MONITOR, "--report", report], "", flags);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(readFileSync(report, "utf8"), /batch-corr drift report/);
+    assert.deepEqual(rowCounts(result.stderr), { read: 40, used: 40, rejected: 0 });
+    // The sandbox is real: a report path outside --allow-write is refused.
+    const elsewhere = await runCli(["monitor", input, ...MONITOR, "--report", join(dir, "other.html")], "", flags);
+    assert.equal(elsewhere.code, 2);
+    assert.match(elsewhere.stderr, /Cannot write the report as --report must name a writable file: .*other\.html/);
+    assert.ok(!existsSync(join(dir, "other.html")));
+  });
+});
