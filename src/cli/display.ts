@@ -11,8 +11,9 @@
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 /**
- * Quotes a value from the input for a message: JSON-style, unsafe characters
- * as `\uXXXX`, at most `max` characters of it followed by `…`.
+ * Quotes a value from the input for a message: a string JSON-style, unsafe
+ * characters as `\uXXXX`, at most `max` characters of it followed by `…`;
+ * another value (NDJSON) as its JSON text.
  *
  * @param value The value (a string, or anything JSON can show).
  * @param max The most characters of the value shown.
@@ -28,10 +29,16 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u206
  * ```
  */
 export function quoteInput(value: unknown, max = 80): string {
-  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
-  const shown = JSON.stringify(text.length > max ? text.slice(0, max) : text)
-    .replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-  return text.length > max ? `${shown.slice(0, -1)}…" (${text.length} characters)` : shown;
+  if (typeof value !== "string") {
+    // Any other value is shown as its JSON text, whose strings are already quoted.
+    return safeText(JSON.stringify(value) ?? String(value), max);
+  }
+  const shown = escapeUnsafe(JSON.stringify(value.length > max ? value.slice(0, max) : value));
+  return value.length > max ? `${shown.slice(0, -1)}…" (${value.length} characters)` : shown;
+}
+
+function escapeUnsafe(text: string): string {
+  return text.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /**
@@ -75,5 +82,5 @@ export function nameList(names: readonly string[], max = 12): string {
  */
 export function safeText(text: string, max = 200): string {
   const shown = text.length > max ? `${text.slice(0, max)}…` : text;
-  return shown.replace(UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return escapeUnsafe(shown);
 }

@@ -13,6 +13,7 @@ export type NdjsonRecord =
   | { ok: false; reason: string; line: number };
 
 const LF = 10;
+const CR = 13;
 
 /**
  * Splits streamed bytes into lines (LF or CRLF) and parses each non-blank line
@@ -61,8 +62,9 @@ export async function* parseNdjson(source: ByteSource, limits: InputLimits = {})
     let from = 0;
     let newline = chunk.indexOf(LF);
     while (newline !== -1) {
-      const content = newline > from && chunk[newline - 1] === 13 ? newline - from - 1 : newline - from;
-      if (pendingBytes + content > maxLineBytes) throw tooLongLine(line + 1, maxLineBytes, "an NDJSON line");
+      const lastByte = newline > from ? chunk[newline - 1] : parts.at(-1)?.at(-1);
+      const content = pendingBytes + newline - from - (lastByte === CR ? 1 : 0);
+      if (content > maxLineBytes) throw tooLongLine(line + 1, maxLineBytes, "an NDJSON line");
       const record = parse(chunk.subarray(from, newline));
       if (record) yield record;
       from = newline + 1;
