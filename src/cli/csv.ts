@@ -73,7 +73,15 @@ export const DEFAULT_INPUT_LIMITS: Readonly<Required<InputLimits>> = Object.free
   maxLineBytes: 16 * 1024 * 1024,
 });
 
-/** The error for a record with more than `max` fields. */
+/**
+ * The error for a record with more than `max` fields (or keys).
+ *
+ * @param line The line where the record starts.
+ * @param max The limit.
+ * @param what The record, in words.
+ * @param unit What is counted.
+ * @returns The error, naming the limit, the line and --max-columns.
+ */
 export function tooManyColumns(line: number, max: number, what = "a CSV record", unit = "fields"): InputLimitError {
   return new InputLimitError(
     `Cannot read line ${line} as ${what} must have at most ${max} ${unit} (raise the limit with --max-columns): current value is more than ${max} ${unit}`,
@@ -81,7 +89,14 @@ export function tooManyColumns(line: number, max: number, what = "a CSV record",
   );
 }
 
-/** The error for a record longer than `max` bytes. */
+/**
+ * The error for a record longer than `max` bytes.
+ *
+ * @param line The line where the record starts.
+ * @param max The limit.
+ * @param what The record, in words.
+ * @returns The error, naming the limit, the line and --max-line-bytes.
+ */
 export function tooLongLine(line: number, max: number, what = "a CSV record"): InputLimitError {
   return new InputLimitError(
     `Cannot read line ${line} as ${what} must be at most ${max} bytes long (raise the limit with --max-line-bytes): current value is more than ${max} bytes`,
