@@ -28,9 +28,20 @@
  */
 
 export { autoTol } from "./src/auto_tol.ts";
-export { type BatchCorrOptions, type BatchCorrResult, batchCorr, qcfc } from "./src/batch_corr.ts";
+export {
+  type BatchCorrOptions,
+  type BatchCorrResult,
+  batchCorr,
+  qcfc,
+  type ResolvedCorrelationOptions,
+} from "./src/batch_corr.ts";
 export { BatchCorrError, type BatchCorrErrorCode } from "./src/errors.ts";
-export { BatchCorrelationLoss, type BatchCorrelationLossOptions, QCFCLoss } from "./src/loss.ts";
+export {
+  BatchCorrelationLoss,
+  type BatchCorrelationLossOptions,
+  QCFCLoss,
+  type ResolvedLossOptions,
+} from "./src/loss.ts";
 export {
   max,
   mean,
@@ -43,3 +54,36 @@ export {
 } from "./src/scalarise.ts";
 export type { NestedNumbers, NumericArray, Tensor, TensorInput, TensorLike } from "./src/tensor.ts";
 export type { ZeroVariancePolicy } from "./src/threshold.ts";
+export type { ValueAndGradOptions, ValueAndGradResult } from "./src/gradient.ts";
+export {
+  type AccumulatorOptions,
+  type AccumulatorSnapshot,
+  CorrelationAccumulator,
+} from "./src/accumulator.ts";
+export {
+  type Batch,
+  BatchCorrStream,
+  batchCorrStream,
+  type BatchCorrStreamOptions,
+  type BatchResult,
+  correlateBatches,
+  type CorrelationView,
+  type StreamOptions,
+  type WindowView,
+} from "./src/stream.ts";
+export type { CorrelationBackend } from "./src/backend.ts";
+export type { BatchMoments, KernelArray } from "./src/moments.ts";
+export type { PreparedBatch } from "./src/prepare_batch.ts";
+export { type BatcherOptions, type Row, type RowBatch, rowsToBatches } from "./src/batcher.ts";
+export type { Source } from "./src/source.ts";
+export { exportBatchCorrOnnx, type ExportBatchCorrOnnxOptions, ONNX_IO, ONNX_IR_VERSION, ONNX_OPSET } from "./src/onnx/export.ts";
+export {
+  AUTO_PROVIDER_ORDER,
+  createOnnxBackend,
+  OnnxBackend,
+  type OnnxBackendOptions,
+  type OnnxProvider,
+  type OnnxRunOptions,
+  type OnnxRunResult,
+} from "./src/onnx/backend.ts";
+export type { ConcreteOnnxProvider } from "./src/onnx/runtime.ts";
