@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Reference fixtures for batch-corr's parity tests.
 
-Run from the repository root with a Python that has numpy, scipy and jax
-(on the project machine: ``/work/venv/bin/python scripts/gen_fixtures.py``).
-The output is deterministic (fixed seed) and goes to ``tests/fixtures/``:
+Run from the repository root with a Python that has numpy, scipy, jax and
+mpmath (on the project machine: ``/work/venv/bin/python scripts/gen_fixtures.py``,
+about 7 minutes; ``... gen_fixtures.py auto_tol`` writes only that file, and
+likewise ``batch_corr`` and ``grad``). The output is deterministic (fixed
+seeds) and goes to ``tests/fixtures/``:
 
 - ``batch_corr.json``: random cases of hypercoil's ``batch_corr`` and every
   scalarisation of ``BatchCorrelationLoss``;
-- ``auto_tol.json``: scipy's ``auto_tol`` on a grid of batch sizes,
-  significance levels and tails;
+- ``auto_tol.json``: ``auto_tol`` on a grid of batch sizes, significance
+  levels and tails, from scipy and to 40 digits with mpmath (scipy's ``t.ppf``
+  is itself off by up to 1.4e-11 relative on that grid);
 - ``grad.json``: JAX gradients of the loss with respect to X and N.
 
 hypercoil's formulas (``batch_corr``, ``auto_tol``, the scalarisations) are
@@ -33,6 +36,7 @@ import sys
 from fractions import Fraction
 from functools import partial
 
+import mpmath
 import numpy as np
 import scipy.stats
 
@@ -101,6 +105,29 @@ def auto_tol(batch_size: int, significance: float = 0.1, tails: int = 2) -> floa
     t = scipy.stats.t.ppf(1 - significance / tails, df)
     tsq = t * t
     return float(np.sqrt(tsq / (df + tsq)))
+
+
+def auto_tol_exact(batch_size: int, significance: float, tails: int, guess: float) -> float:
+    """auto_tol to 40 digits, rounded once: the quantile level is the same
+    float64 ``1 - significance / tails`` that hypercoil forms, then
+    ``P(|T| <= t) = I_x(1/2, df/2)`` with ``x = t² / (df + t²) = tol²`` is
+    solved for x by Newton's method on mpmath's regularised incomplete beta."""
+    with mpmath.workdps(40):
+        q = 1 - significance / tails
+        p = abs(2 * mpmath.mpf(q) - 1)
+        if p == 0:
+            return 0.0
+        a, b = mpmath.mpf(1) / 2, mpmath.mpf(batch_size - 2) / 2
+        log_beta = mpmath.log(mpmath.beta(a, b))
+        x = mpmath.mpf(guess) ** 2
+        for _ in range(100):
+            residual = mpmath.betainc(a, b, 0, x, regularized=True) - p
+            density = mpmath.exp((a - 1) * mpmath.log(x) + (b - 1) * mpmath.log1p(-x) - log_beta)
+            step = residual / density
+            x -= step
+            if abs(step) <= x * mpmath.mpf(10) ** -32:
+                return float(mpmath.sqrt(x))
+    raise RuntimeError(f"Newton's method did not converge for auto_tol({batch_size}, {significance}, {tails})")
 
 
 # ---------------------------------------------------------------- numpy reference
@@ -437,13 +464,19 @@ def auto_tol_grid() -> dict:
             for sig in sigs:
                 value = auto_tol(B, sig, tails)
                 assert 0 <= value < 1 and math.isfinite(value)
-                entries.append([B, sig, tails, value])
+                exact = auto_tol_exact(B, sig, tails, value) if value > 0 else 0.0
+                assert abs(value - exact) <= 1e-10 * exact, f"scipy and mpmath disagree on auto_tol({B}, {sig}, {tails})"
+                entries.append([B, sig, tails, exact, value])
     for (B, sig), expected in SPEC_AUTO_TOL:
         got = auto_tol(B, sig)
         assert abs(got - expected) <= 1e-15 * expected, f"scipy auto_tol({B}, {sig}) = {got}, SPEC says {expected}"
+        exact = auto_tol_exact(B, sig, 2, got)
+        assert abs(exact - expected) <= 1e-15 * expected, f"mpmath auto_tol({B}, {sig}) = {exact}, SPEC says {expected}"
     return {
-        "description": "[batchSize, significance, tails, tol] with tol = sqrt(t^2 / (B - 2 + t^2)), t = scipy.stats.t.ppf(1 - significance / tails, B - 2)",
-        "scipy": scipy.__version__,
+        "description": "[batchSize, significance, tails, exact, scipy]: tol = sqrt(t^2 / (B - 2 + t^2)) with t the Student t quantile "
+        "at the float64 level 1 - significance / tails and B - 2 degrees of freedom; exact: 40-digit mpmath rounded once; "
+        "scipy: scipy.stats.t.ppf",
+        "versions": {"scipy": scipy.__version__, "mpmath": mpmath.__version__},
         "entries": entries,
         "spec": [{"batchSize": B, "significance": sig, "tol": v} for (B, sig), v in SPEC_AUTO_TOL],
     }
@@ -545,34 +578,45 @@ def make_grad_case(rng, index: int) -> dict:
 # ---------------------------------------------------------------- main
 
 
-def main() -> int:
+def main(targets: list[str]) -> int:
+    known = ("batch_corr", "auto_tol", "grad")
+    targets = targets or list(known)
+    unknown = [t for t in targets if t not in known]
+    if unknown:
+        print(f"unknown fixture {unknown}; choose from {known}", file=sys.stderr)
+        return 2
     os.makedirs(OUT_DIR, exist_ok=True)
-    rng = np.random.default_rng(SEED)
-    cases = value_cases(rng)
-    payload = {
-        "generator": "scripts/gen_fixtures.py",
-        "seed": SEED,
-        "versions": {"numpy": np.__version__, "scipy": scipy.__version__, "jax": jax.__version__},
-        "scalarisations": {k: {"kind": kind, "p": ("inf" if p == math.inf else p)} for k, (kind, p) in SCALARISATIONS.items()},
-        "featureOrder": feature_order_case(),
-        "cases": cases,
-    }
-    sizes = {"batch_corr.json": write_json("batch_corr.json", payload)}
-    sizes["auto_tol.json"] = write_json("auto_tol.json", auto_tol_grid())
-    grad_rng = np.random.default_rng(SEED + 2)
-    grads = [make_grad_case(grad_rng, i) for i in range(40)]
-    sizes["grad.json"] = write_json("grad.json", {
-        "generator": "scripts/gen_fixtures.py",
-        "seed": SEED + 2,
-        "versions": payload["versions"],
-        "scalarisations": payload["scalarisations"],
-        "cases": grads,
-    })
+    versions = {"numpy": np.__version__, "scipy": scipy.__version__, "jax": jax.__version__, "mpmath": mpmath.__version__}
+    scalarisations = {k: {"kind": kind, "p": ("inf" if p == math.inf else p)} for k, (kind, p) in SCALARISATIONS.items()}
+    sizes = {}
+    if "batch_corr" in targets:
+        cases = value_cases(np.random.default_rng(SEED))
+        sizes["batch_corr.json"] = write_json("batch_corr.json", {
+            "generator": "scripts/gen_fixtures.py",
+            "seed": SEED,
+            "versions": versions,
+            "scalarisations": scalarisations,
+            "featureOrder": feature_order_case(),
+            "cases": cases,
+        })
+        print(f"{len(cases)} value cases")
+    if "auto_tol" in targets:
+        sizes["auto_tol.json"] = write_json("auto_tol.json", auto_tol_grid())
+    if "grad" in targets:
+        grad_rng = np.random.default_rng(SEED + 2)
+        grads = [make_grad_case(grad_rng, i) for i in range(40)]
+        sizes["grad.json"] = write_json("grad.json", {
+            "generator": "scripts/gen_fixtures.py",
+            "seed": SEED + 2,
+            "versions": versions,
+            "scalarisations": scalarisations,
+            "cases": grads,
+        })
+        print(f"{len(grads)} gradient cases")
     for name, size in sizes.items():
         print(f"{name}: {size / 1024:.0f} KiB")
-    print(f"{len(cases)} value cases, {len(grads)} gradient cases, total {sum(sizes.values()) / 2**20:.2f} MiB")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

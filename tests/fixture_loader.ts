@@ -76,8 +76,8 @@ export interface ValueFixtures {
 
 /** `auto_tol.json`. */
 export interface AutoTolFixtures {
-  /** `[batchSize, significance, tails, tol]`. */
-  entries: [number, number, 1 | 2, number][];
+  /** `[batchSize, significance, tails, exact, scipy]`: the tolerance to 40 digits (mpmath) and from scipy's `t.ppf`. */
+  entries: [number, number, 1 | 2, number, number][];
   spec: { batchSize: number; significance: number; tol: number }[];
 }
 
