@@ -6,6 +6,7 @@
  */
 
 import { BatchCorrError } from "./errors.ts";
+import { checkElementLimit } from "./limits.ts";
 import { type BatchMoments, emptyMoments } from "./moments.ts";
 
 /** The identifier in every JSON snapshot. */
@@ -58,7 +59,12 @@ export interface SnapshotState {
 export interface SnapshotExpectations {
   featureShape: number[] | undefined;
   confounds: number | undefined;
+  /** The largest F·M the snapshot may declare. */
+  maxElements: number;
 }
+
+const RESTORE_CONTEXT = "restore the CorrelationAccumulator snapshot";
+const RESTORE_OPTION = "expected.maxElements (the second argument of fromJSON / fromBytes)";
 
 const KEYS = [
   "format",
@@ -227,6 +233,9 @@ export function decodeSnapshotJSON(json: unknown, expected: SnapshotExpectations
   const featureShape = readShape(record.featureShape);
   const confounds = readConfounds(record.confounds);
   checkExpectations(featureShape, confounds, expected);
+  if (featureShape && confounds !== undefined) {
+    checkElementLimit(featureShape.reduce((a, b) => a * b, 1), confounds, expected.maxElements, RESTORE_CONTEXT, RESTORE_OPTION);
+  }
   const count = record.count, weightSquares = record.weightSquares;
   if (typeof count !== "number") throw invalid("count must be a number", typeof count);
   if (typeof weightSquares !== "number") throw invalid("weightSquares must be a number", typeof weightSquares);
@@ -315,6 +324,8 @@ export function decodeSnapshotBytes(bytes: Uint8Array, expected: SnapshotExpecta
   checkExpectations(featureShape, confounds, expected);
   const F = featureShape && confounds !== undefined ? featureShape.reduce((a, b) => a * b, 1) : 0;
   const M = featureShape && confounds !== undefined ? confounds : 0;
+  // Before the length check too, so a legitimate but oversized snapshot is told how to raise the cap.
+  if (F > 0) checkElementLimit(F, M, expected.maxElements, RESTORE_CONTEXT, RESTORE_OPTION);
   const floats = 2 + 2 * F + 2 * M + F * M;
   const expectedLength = headerLength + 8 * floats;
   if (bytes.length !== expectedLength) {
