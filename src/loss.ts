@@ -167,7 +167,8 @@ export class BatchCorrelationLoss {
    * when asked for; all float64.
    * @throws {TypeError} As `batchCorr`; for a bad `wrt` or unknown option; or
    * if the scalarisation is a plain function, which has no gradient.
-   * @throws {RangeError} As `batchCorr`.
+   * @throws {RangeError} As `batchCorr`; or if the gradient's magnitude exceeds
+   * float64's range (X or N near float64's smallest values: rescale them).
    * @throws {BatchCorrError} "resource_limit" if F·M exceeds `options.maxElements`.
    *
    * @example One gradient-descent step lowers the loss
