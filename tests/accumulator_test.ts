@@ -345,6 +345,28 @@ describe("CorrelationAccumulator snapshots", () => {
     rejects(Object.assign(Object.create({ inherited: 1 }), snapshot), /plain object/);
   });
 
+  test("values that cannot be printed or that no data could produce are refused as invalid_snapshot", () => {
+    rejects({ ...snapshot, meanN: [Object.create(null), 0] }, /meanN must be a finite number: current value is an object at index 0/);
+    rejects({ ...snapshot, format: 1n }, /format must be/);
+    const cyclic: unknown[] = [];
+    cyclic.push(cyclic);
+    rejects({ ...snapshot, featureShape: cyclic }, /featureShape must be null or an array/);
+    const bound = Math.sqrt(snapshot.m2X[0]!) * Math.sqrt(snapshot.m2N[0]!);
+    rejects({ ...snapshot, comoment: [bound * 1.001, ...snapshot.comoment.slice(1)] }, /\|comoment\| ≤ √m2X·√m2N/);
+    const bytes = acc.toBytes();
+    new DataView(bytes.buffer).setFloat64(bytes.length - 32, -bound * 2, true);
+    assert.throws(() => CorrelationAccumulator.fromBytes(bytes), (e) => e instanceof BatchCorrError && /comoment/.test(e.message));
+  });
+
+  test("a snapshot declaring more than expected.maxElements F·M entries is refused before allocating", () => {
+    assert.throws(() => CorrelationAccumulator.fromJSON(snapshot, { maxElements: 3 }), (e) =>
+      e instanceof BatchCorrError && e.code === "resource_limit" && /F = 2 × M = 2 = 4/.test(e.message) && /expected\.maxElements/.test(e.message));
+    const bytes = acc.toBytes();
+    new DataView(bytes.buffer).setUint32(16, 4_000_000_000, true);
+    assert.throws(() => CorrelationAccumulator.fromBytes(bytes), (e) => e instanceof BatchCorrError && e.code === "resource_limit");
+    assert.equal(CorrelationAccumulator.fromJSON(snapshot, { maxElements: 4 }).count, 4);
+  });
+
   test("corrupted bytes are refused", () => {
     const bytes = acc.toBytes();
     const fails = (b: Uint8Array, pattern: RegExp, expected?: { featureShape?: number[] }) =>

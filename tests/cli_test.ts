@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { batchCorr, BatchCorrelationLoss } from "../mod.ts";
+import { batchCorr, BatchCorrelationLoss, exportBatchCorrOnnx } from "../mod.ts";
 import { main } from "../src/cli/main.ts";
 import { driftDataLines, generateDriftRows } from "../src/cli/synthetic.ts";
 
@@ -35,6 +35,21 @@ function runCli(args: string[], stdin?: string): Promise<RunResult> {
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(stdin ?? "");
+  });
+}
+
+/** As {@linkcode runCli}, keeping standard output as bytes (for export-onnx). */
+function runCliBytes(args: string[]): Promise<{ code: number | null; stdout: Uint8Array; stderr: string }> {
+  const [command, prefix] = cliCommand();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...prefix, ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } });
+    const chunks: Uint8Array[] = [];
+    let stderr = "";
+    child.stdout.on("data", (chunk: Uint8Array) => chunks.push(new Uint8Array(chunk)));
+    child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout: new Uint8Array(Buffer.concat(chunks)), stderr }));
+    child.stdin.end();
   });
 }
 
@@ -210,7 +225,7 @@ describe("batch-corr CLI (subprocess)", () => {
     close(record!.loss, expected, "NDJSON batch loss");
   });
 
-  test("exits 2 for bad usage, a missing file, an unknown column, and the ONNX features absent from this build", async () => {
+  test("exits 2 for bad usage and a missing file", async () => {
     const cases: [string[], RegExp][] = [
       [["monitor", join(dir, "small.csv")], /--confounds must name the confound columns/],
       [["monitor", join(dir, "nope.csv"), "-c", "c"], /must be a readable file/],
@@ -220,6 +235,101 @@ describe("batch-corr CLI (subprocess)", () => {
       assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
       assert.match(result.stderr, message);
     }
+  });
+});
+
+describe("batch-corr CLI with ONNX Runtime (subprocess)", () => {
+  const MONITOR = ["--confounds", "c", "--batch-size", "20", "--window", "3", "--tol", "auto", "--format", "ndjson", "--correlations"];
+
+  async function compareWithTypeScript(provider: string): Promise<RunResult> {
+    const file = join(dir, "small.csv");
+    const [reference, onnx] = [await runCli(["monitor", file, ...MONITOR]), await runCli(["monitor", file, ...MONITOR, "--provider", provider])];
+    assert.equal(onnx.code, 0, onnx.stderr);
+    const expected = ndjson(reference.stdout);
+    const actual = ndjson(onnx.stdout); // every stdout line is JSON: the provider notice went to stderr
+    assert.equal(actual.length, 7);
+    assert.equal(actual.length, expected.length);
+    actual.forEach((record, i) => {
+      const want = expected[i]!;
+      assert.equal(record.count, want.count);
+      close(record.loss, want.loss, `${provider} batch ${i} loss`, 1e-4);
+      close(record.running.loss, want.running.loss, `${provider} running ${i}`, 1e-4);
+      close(record.window.loss, want.window.loss, `${provider} window ${i}`, 1e-4);
+      record.correlations.running.data.forEach((v: number, k: number) =>
+        close(v, want.correlations.running.data[k], `${provider} running r[${k}] at ${i}`, 1e-4)
+      );
+    });
+    // Bit-identical values everywhere would mean the float64 TypeScript kernel ran, not the float32 graph.
+    const flat = (records: Record<string, any>[]) => records.flatMap((r) => [r.loss, r.running.loss, ...r.correlations.running.data]);
+    assert.notDeepEqual(flat(actual), flat(expected), `${provider}: the results must come from the float32 graph`);
+    return onnx;
+  }
+
+  test("monitor --provider cpu gives the TypeScript kernel's losses and correlations to 1e-4", async () => {
+    const onnx = await compareWithTypeScript("cpu");
+    assert.match(onnx.stderr, /batch moments on ONNX Runtime, provider "cpu"/);
+  });
+
+  test("monitor --provider wasm gives the TypeScript kernel's losses and correlations to 1e-4", async () => {
+    const onnx = await compareWithTypeScript("wasm");
+    assert.match(onnx.stderr, /provider "wasm"/);
+  });
+
+  test("monitor --provider auto names the provider it took, and why it skipped others, on stderr only", async () => {
+    const onnx = await compareWithTypeScript("auto");
+    const taken = /--provider auto took "(cuda|webgpu|cpu|wasm)"/.exec(onnx.stderr);
+    assert.ok(taken, onnx.stderr);
+    if (taken[1] !== "cuda") assert.match(onnx.stderr, /\(skipped: cuda: Cannot use the ONNX Runtime provider "cuda" as /);
+  });
+
+  test("monitor --provider cuda exits 2 naming cuda and the reason where CUDA cannot run", async () => {
+    const result = await runCli(["monitor", join(dir, "small.csv"), ...MONITOR, "--provider", "cuda"]);
+    if (result.code === 0) {
+      // A machine with working CUDA: then it must say so and agree with the TypeScript kernel.
+      assert.match(result.stderr, /provider "cuda"/);
+      return;
+    }
+    assert.equal(result.code, 2, result.stderr);
+    assert.equal(result.stdout, "");
+    assert.match(result.stderr, /batch-corr: Cannot use the ONNX Runtime provider "cuda" as .*(CUDA|cuda)/);
+    assert.doesNotMatch(result.stderr, /internal error/);
+  });
+
+  test("export-onnx writes exportBatchCorrOnnx's bytes, which onnxruntime-node runs to batchCorr's values", async () => {
+    const file = join(dir, "graph.onnx");
+    const result = await runCli(["export-onnx", "--features", "3", "--confounds", "2", "--no-abs", "--output", file]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, "");
+    assert.match(result.stderr, /inputs x float32 \(batch, 3\), n float32 \(2, batch\), tol float32 scalar; outputs raw, thresholded \(3, 2\).*opset 15, IR version 8/);
+    const bytes = new Uint8Array(readFileSync(file));
+    // protobufjs may return a Buffer; compare the bytes alone.
+    assert.deepEqual(bytes, new Uint8Array(exportBatchCorrOnnx({ features: 3, confounds: 2, abs: false })));
+
+    const rows = [...generateDriftRows({ batches: 1, batchSize: 25, features: 3, driftBatch: 0, strength: 0.8, seed: 3 })];
+    const X = rows.map((row) => row.slice(0, 3));
+    const N = [rows.map((row) => row[3]!), rows.map((row) => 0.3 * row[1]! - row[0]!)];
+    const ort = await import("onnxruntime-node");
+    const session = await ort.InferenceSession.create(bytes);
+    try {
+      const out = await session.run({
+        x: new ort.Tensor("float32", Float32Array.from(X.flat()), [25, 3]),
+        n: new ort.Tensor("float32", Float32Array.from(N.flat()), [2, 25]),
+        tol: new ort.Tensor("float32", Float32Array.from([0.1]), []),
+      });
+      const expected = batchCorr(X, N, { tol: 0.1, abs: false });
+      const raw = batchCorr(X, N, { tol: 0, abs: false });
+      assert.deepEqual(out.thresholded!.dims, [3, 2]);
+      Array.from(out.thresholded!.data as Float32Array).forEach((v, k) => close(v, expected.data[k]!, `thresholded[${k}]`, 1e-4));
+      Array.from(out.raw!.data as Float32Array).forEach((v, k) => close(v, raw.data[k]!, `raw[${k}]`, 1e-4));
+      assert.ok(Array.from(expected.data).some((v) => v < -0.05), "the fixture has a negative thresholded correlation (--no-abs kept its sign)");
+    } finally {
+      await session.release();
+    }
+
+    const piped = await runCliBytes(["export-onnx", "-f", "3", "-c", "2", "--no-abs"]);
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.deepEqual(piped.stdout, bytes);
+    assert.match(piped.stderr, /to standard output/);
   });
 });
 
@@ -249,9 +359,12 @@ describe("batch-corr main() (in process)", () => {
       [["monitor", file, "-c", "c", "--date-column", "when"], /--date-column as it must name a column/],
       [["generate", "--batches", "4", "--drift-batch", "4"], /--drift-batch must be below --batches \(4\)/],
       [["generate", "--strength", "2"], /--strength must be a number in \[0, 1\]/],
-      [["export-onnx", "--output", join(dir, "g.onnx")], /current build has none/],
+      [["export-onnx", "--output", join(dir, "g.onnx"), "-f", "3"], /--features and --confounds must give F and M .*--confounds is none/],
+      [["export-onnx", "-f", "0", "-c", "1"], /--features must be a positive integer .*current value is "0"/],
+      [["export-onnx", "-f", "2", "-c", "1", "--zero-variance", "inf"], /--zero-variance must be "zero" or "nan"/],
+      [["export-onnx", "-f", "2", "-c", "1", "g.onnx"], /options only/],
       [["monitor", file, "-c", "c", "--bogus"], /Unknown option '--bogus'/],
-      [["monitor", file, "-c", "c", "--provider", "cuda"], /not available in this build/],
+      [["monitor", file, "-c", "c", "--provider", "bogus"], /--provider must be "auto", "wasm", "webgpu", "cpu" or "cuda": current value is "bogus"/],
       [["frobnicate"], /the command must be monitor, generate or export-onnx/],
     ];
     for (const [args, message] of cases) {
@@ -285,6 +398,17 @@ describe("batch-corr main() (in process)", () => {
     assert.equal(partial!.loss, null);
     assert.match(partial!.skipped.reason, /tol "auto" must be at least 3/);
     assert.match(io.err, /skipped 1 batch\(es\): batch 1: /);
+  });
+
+  test("export-onnx refuses a terminal as standard output and writes the model bytes to a binary one", async () => {
+    const tty = Object.assign(memoryIo(), { stdoutIsTty: true, stdoutBytes: () => Promise.reject(new Error("must not be called")) });
+    assert.equal(await main(["export-onnx", "-f", "2", "-c", "1"], tty), 2);
+    assert.match(tty.err, /binary output must go to a file \(--output graph.onnx\) or a pipe: current standard output is a terminal/);
+    const written: Uint8Array[] = [];
+    const piped = Object.assign(memoryIo(), { stdoutIsTty: false, stdoutBytes: async (bytes: Uint8Array) => void written.push(new Uint8Array(bytes)) });
+    assert.equal(await main(["export-onnx", "-f", "2", "-c", "1", "--zero-variance", "nan", "-o", "-"], piped), 0, piped.err);
+    assert.deepEqual(written, [new Uint8Array(exportBatchCorrOnnx({ features: 2, confounds: 1, zeroVariance: "nan" }))]);
+    assert.equal(piped.out, "");
   });
 
   test("returns 1 for an internal error such as a failing output stream", async () => {

@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ruleMessage } from "../errors.ts";
+import type { OnnxProvider } from "../onnx/backend.ts";
 import { UsageError } from "./errors.ts";
 
 /** The commands of the CLI. */
@@ -55,8 +56,8 @@ export interface MonitorArgs {
   alertOn: "window" | "running" | "any";
   /** Exit 3 when an alert fired (--no-fail-on-alert clears it). */
   failOnAlert: boolean;
-  /** --provider (not available in this build). */
-  provider: string | undefined;
+  /** --provider: run the per-batch kernel in ONNX Runtime (undefined: the TypeScript kernel). */
+  provider: OnnxProvider | undefined;
   /** --format. */
   format: "table" | "ndjson";
   /** --correlations. */
@@ -103,8 +104,16 @@ export interface ExportOnnxArgs {
   command: "export-onnx";
   /** Whether --help was given. */
   help: boolean;
-  /** --output (undefined: standard output). */
+  /** --output (undefined or "-": standard output). */
   output: string | undefined;
+  /** --features: F, the number of feature columns fixed in the model. */
+  features: number;
+  /** --confounds: M, the number of confounds fixed in the model. */
+  confounds: number;
+  /** --abs / --no-abs. */
+  abs: boolean;
+  /** --zero-variance. */
+  zeroVariance: "zero" | "nan";
 }
 
 /** A parsed command line. */
@@ -156,6 +165,11 @@ const GENERATE_OPTIONS: Record<string, OptionSpec> = {
 const EXPORT_OPTIONS: Record<string, OptionSpec> = {
   help: { type: "boolean", short: "h" },
   output: { type: "string", short: "o" },
+  features: { type: "string", short: "f" },
+  confounds: { type: "string", short: "c" },
+  abs: { type: "boolean" },
+  "no-abs": { type: "boolean" },
+  "zero-variance": { type: "string" },
 };
 
 /** The settings `--demo` applies unless given explicitly. */
@@ -214,6 +228,7 @@ const MONITOR_SCHEMAS: Record<string, [z.ZodType, string]> = {
   "on-bad-row": [z.enum(["skip", "error"]), '"skip" or "error"'],
   progress: [z.enum(["auto", "always", "never"]), '"auto", "always" or "never"'],
   "print-every": [positiveInteger, "a positive integer"],
+  provider: [z.enum(["auto", "wasm", "webgpu", "cpu", "cuda"]), '"auto", "wasm", "webgpu", "cpu" or "cuda"'],
 };
 
 const GENERATE_SCHEMAS: Record<string, [z.ZodType, string]> = {
@@ -224,6 +239,12 @@ const GENERATE_SCHEMAS: Record<string, [z.ZodType, string]> = {
   "drift-batch": [nonNegativeInteger, "a non-negative integer"],
   strength: [number("x", (v) => v >= 0 && v <= 1), "a number in [0, 1] (the correlation injected)"],
   seed: [nonNegativeInteger, "a non-negative integer"],
+};
+
+const EXPORT_SCHEMAS: Record<string, [z.ZodType, string]> = {
+  features: [positiveInteger, "a positive integer (the number of feature columns)"],
+  confounds: [positiveInteger, "a positive integer (the number of confounds)"],
+  "zero-variance": [z.enum(["zero", "nan"]), '"zero" or "nan"'],
 };
 
 function validate<T>(command: string, flag: string, schemas: Record<string, [z.ZodType, string]>, raw: unknown): T {
@@ -301,7 +322,7 @@ function parseMonitor(args: string[]): MonitorArgs {
     alertOn: get<MonitorArgs["alertOn"]>("alert-on") ??
       ((window ?? decay ?? (demo ? DEMO_SETTINGS.window : undefined)) !== undefined ? "window" : "running"),
     failOnAlert: lastFlag(tokens, "fail-on-alert", true),
-    provider: v.provider as string | undefined,
+    provider: get<OnnxProvider>("provider"),
     format: get("format") ?? "table",
     correlations: v.correlations === true,
     report: v.report as string | undefined,
@@ -340,9 +361,29 @@ function parseGenerate(args: string[]): GenerateArgs {
 }
 
 function parseExportOnnx(args: string[]): ExportOnnxArgs {
-  const { values } = parse("export-onnx", args, EXPORT_OPTIONS);
+  const { values, positionals, tokens } = parse("export-onnx", args, EXPORT_OPTIONS);
+  if (positionals.length > 0) {
+    throw new UsageError(ruleMessage("run export-onnx", "its arguments", "options only (name the file with --output)", positionals.join(" ")));
+  }
   const v = values as Record<string, string | boolean | undefined>;
-  return { command: "export-onnx", help: v.help === true, output: v.output as string | undefined };
+  const get = <T>(flag: string): T | undefined =>
+    v[flag] === undefined ? undefined : validate<T>("export-onnx", flag, EXPORT_SCHEMAS, v[flag]);
+  const help = v.help === true;
+  const features = get<number>("features");
+  const confounds = get<number>("confounds");
+  if (!help && (features === undefined || confounds === undefined)) {
+    const missing = [features === undefined ? "--features" : "", confounds === undefined ? "--confounds" : ""].filter(Boolean).join(" and ");
+    throw new UsageError(`Cannot run export-onnx as --features and --confounds must give F and M (the model's fixed shape): current value of ${missing} is none`);
+  }
+  return {
+    command: "export-onnx",
+    help,
+    output: v.output as string | undefined,
+    features: features ?? 1,
+    confounds: confounds ?? 1,
+    abs: lastFlag(tokens, "abs", true),
+    zeroVariance: get("zero-variance") ?? "zero",
+  };
 }
 
 /**
@@ -396,7 +437,7 @@ Usage:
   batch-corr monitor <file|-> --confounds a,b [options]   stream a CSV/NDJSON file, report per batch
   batch-corr monitor --demo [options]                     the bundled Seattle weather data set
   batch-corr generate [options]                           synthetic data with a known injected drift
-  batch-corr export-onnx [options]                        the correlation graph as .onnx (not in this build)
+  batch-corr export-onnx -f F -c M [options]              the correlation graph as .onnx (F features, M confounds)
   batch-corr <command> --help                             help for a command
 
 Exit codes: 0 clean, 3 an alert fired, 2 bad usage or bad input, 1 internal error.
@@ -429,7 +470,12 @@ Correlation (as BatchCorrelationLoss)
   --nu x                   loss multiplier (default 1)
   --window, -w n           also track the last n batches
   --decay l                or exponential forgetting, l in (0, 1]
-  --provider name          ONNX Runtime backend (not available in this build)
+  --provider name          run each batch's moments in ONNX Runtime (float32):
+                           cpu, cuda (onnxruntime-node), wasm, webgpu
+                           (onnxruntime-web), or auto (the first that works of
+                           cuda, webgpu, cpu, wasm; the choice is printed on
+                           stderr). Default: the TypeScript kernel (float64).
+                           An unavailable provider exits 2 with the reason
 
 Alerts and output
   --alert level            flag batches whose loss is >= level
@@ -464,11 +510,19 @@ at about --strength. Rows are written in order, so batch i of
 
 Exit codes: 0 written, 2 bad usage, 1 internal error.
 `,
-  "export-onnx": `batch-corr export-onnx --output graph.onnx
+  "export-onnx": `batch-corr export-onnx --features F --confounds M [options]
 
-Writes the correlation graph as an ONNX model. Not available in this build: the
-ONNX backends have not landed yet; the command exits with code 2.
+Writes the one-batch correlation graph (exportBatchCorrOnnx) as an ONNX model:
+inputs x float32 (batch, F), n float32 (M, batch) and tol, a float32 scalar fed
+on every run (so the tolerance is not an export option); outputs raw and
+thresholded (F, M), mean_x, mean_n, m2_x, m2_n, comoment. A summary goes to stderr.
 
-Exit codes: 2 not available in this build or bad usage.
+  --features, -f F         number of feature columns (required)
+  --confounds, -c M        number of confounds (required)
+  --abs / --no-abs         thresholded output drops the sign (default) or keeps it
+  --zero-variance zero|nan a correlation with a constant column is 0 (default) or NaN
+  --output, -o file.onnx   default (or -): standard output, refused on a terminal
+
+Exit codes: 0 written, 2 bad usage, 1 internal error.
 `,
 };

@@ -26,6 +26,10 @@ export interface CliIo {
   stdin: () => ByteSource;
   /** Whether standard error is a terminal (progress bar). */
   stderrIsTty: boolean;
+  /** Whether standard output is a terminal (binary output is refused there); absent means not. */
+  stdoutIsTty?: boolean;
+  /** Writes binary data to standard output; absent where standard output only takes text. */
+  stdoutBytes?: (bytes: Uint8Array) => Promise<void>;
 }
 
 /** A node-style writable (`process.stdout`, a file stream). */

@@ -4,10 +4,11 @@
  * @module
  */
 
-import { createWriteStream } from "node:fs";
+import { createWriteStream, writeFileSync } from "node:fs";
 import process from "node:process";
 import { BatchCorrError } from "../errors.ts";
-import { HELP, parseCommandLine, type GenerateArgs } from "./args.ts";
+import { exportBatchCorrOnnx, ONNX_IO, ONNX_IR_VERSION, ONNX_OPSET } from "../onnx/export.ts";
+import { type ExportOnnxArgs, type GenerateArgs, HELP, parseCommandLine } from "./args.ts";
 import { EXIT, InputError, UsageError } from "./errors.ts";
 import { type CliIo, drainingSink, type OutputSink } from "./io.ts";
 import { runMonitor } from "./monitor.ts";
@@ -35,6 +36,41 @@ async function runGenerate(args: GenerateArgs, io: CliIo): Promise<number> {
       `wrote ${args.batches * args.batchSize} rows (${args.batches} batches of ${args.batchSize}, drift from batch ${args.driftBatch}) to ${args.output}\n`,
     );
   }
+  return EXIT.ok;
+}
+
+/** One line describing an exported model, for stderr. */
+function exportSummary(args: ExportOnnxArgs, bytes: number, where: string): string {
+  const { features: F, confounds: M } = args;
+  return `wrote the batchCorr ONNX model (${bytes} bytes) to ${where}: inputs ${ONNX_IO.x} float32 (batch, ${F}), ` +
+    `${ONNX_IO.n} float32 (${M}, batch), ${ONNX_IO.tol} float32 scalar; outputs ${ONNX_IO.raw}, ${ONNX_IO.thresholded} (${F}, ${M}), ` +
+    `${ONNX_IO.meanX}, ${ONNX_IO.meanN}, ${ONNX_IO.m2X}, ${ONNX_IO.m2N}, ${ONNX_IO.comoment}; abs ${args.abs}, zero variance ${args.zeroVariance}; ` +
+    `opset ${ONNX_OPSET}, IR version ${ONNX_IR_VERSION}\n`;
+}
+
+async function runExportOnnx(args: ExportOnnxArgs, io: CliIo): Promise<number> {
+  const toStdout = args.output === undefined || args.output === "-";
+  // Checked before exporting: a terminal would show garbage and could misread control bytes.
+  if (toStdout && io.stdoutIsTty === true) {
+    throw new UsageError(
+      "Cannot run export-onnx as its binary output must go to a file (--output graph.onnx) or a pipe: current standard output is a terminal",
+    );
+  }
+  if (toStdout && io.stdoutBytes === undefined) {
+    throw new UsageError("Cannot run export-onnx as standard output must accept binary data here: current one takes text only (use --output)");
+  }
+  const model = exportBatchCorrOnnx({
+    features: args.features,
+    confounds: args.confounds,
+    abs: args.abs,
+    zeroVariance: args.zeroVariance,
+  });
+  if (toStdout) {
+    await io.stdoutBytes!(model);
+  } else {
+    writeFileSync(args.output!, model);
+  }
+  io.stderr.write(exportSummary(args, model.byteLength, toStdout ? "standard output" : args.output!));
   return EXIT.ok;
 }
 
@@ -74,9 +110,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
       case "generate":
         return await runGenerate(parsed, io);
       case "export-onnx":
-        throw new UsageError(
-          "Cannot run export-onnx as the ONNX graph export must be part of the build: current build has none (the ONNX issue has not landed)",
-        );
+        return await runExportOnnx(parsed, io);
     }
   } catch (error) {
     return reportError(error, io);
@@ -92,7 +126,8 @@ function reportError(error: unknown, io: CliIo): number {
     io.stderr.write(`\nbatch-corr: ${error.message}\n`);
     return EXIT.usage;
   }
-  if (error instanceof BatchCorrError && error.code === "stream_batch_failed") {
+  // A provider that cannot run here is a matter of the machine and the flags, not a bug.
+  if (error instanceof BatchCorrError && (error.code === "stream_batch_failed" || error.code === "provider_unavailable")) {
     io.stderr.write(`\nbatch-corr: ${error.message}\n`);
     return EXIT.usage;
   }
@@ -108,5 +143,8 @@ export function processIo(): CliIo {
     stderr: process.stderr,
     stdin: () => process.stdin as unknown as AsyncIterable<Uint8Array>,
     stderrIsTty: process.stderr.isTTY === true,
+    stdoutIsTty: process.stdout.isTTY === true,
+    stdoutBytes: (bytes) =>
+      new Promise<void>((resolve, reject) => process.stdout.write(bytes, (error?: Error | null) => (error ? reject(error) : resolve()))),
   };
 }

@@ -9,11 +9,12 @@ import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { CorrelationAccumulator } from "../accumulator.ts";
 import type { BatchCorrResult } from "../batch_corr.ts";
+import { createOnnxBackend, type OnnxBackend } from "../onnx/backend.ts";
 import { rowsToBatches } from "../batcher.ts";
 import { type BatchResult, correlateBatches, type StreamOptions } from "../stream.ts";
 import type { MonitorArgs } from "./args.ts";
 import { parseCsv } from "./csv.ts";
-import { EXIT, UsageError } from "./errors.ts";
+import { EXIT } from "./errors.ts";
 import { type CliIo, openInput } from "./io.ts";
 import { parseNdjson } from "./ndjson.ts";
 import { ProgressLine } from "./progress.ts";
@@ -94,8 +95,13 @@ function inputFormat(args: MonitorArgs, path: string): "csv" | "ndjson" {
   return /\.(ndjson|jsonl)$/i.test(path) ? "ndjson" : "csv";
 }
 
-function settingsList(args: MonitorArgs, features: string[], confounds: string[]): [string, string][] {
+function kernelLabel(backend: OnnxBackend | undefined): string {
+  return backend === undefined ? "TypeScript (float64)" : `ONNX Runtime ${backend.provider} (float32 batch moments)`;
+}
+
+function settingsList(args: MonitorArgs, features: string[], confounds: string[], backend: OnnxBackend | undefined): [string, string][] {
   return [
+    ["kernel", kernelLabel(backend)],
     ["features", features.join(", ")],
     ["confounds", confounds.join(", ")],
     ["batch size", String(args.batchSize)],
@@ -109,21 +115,36 @@ function settingsList(args: MonitorArgs, features: string[], confounds: string[]
   ];
 }
 
+/** Creates the --provider backend and says on stderr which provider runs (stdout stays data only). */
+async function openBackend(args: MonitorArgs, io: CliIo): Promise<OnnxBackend | undefined> {
+  if (args.provider === undefined) return undefined;
+  // zeroVariance "zero" is what the monitor's stream uses (its default); abs follows --abs/--no-abs.
+  const backend = await createOnnxBackend({ provider: args.provider, abs: args.abs, zeroVariance: "zero" });
+  const chosen = args.provider === "auto" ? `--provider auto took "${backend.provider}"` : `provider "${backend.provider}"`;
+  const fallback = backend.fallbackReason === undefined ? "" : ` (skipped: ${backend.fallbackReason})`;
+  io.stderr.write(`batch-corr: batch moments on ONNX Runtime, ${chosen}${fallback}\n`);
+  return backend;
+}
+
 /**
  * Runs `monitor` with parsed arguments.
  *
  * @param args The validated options.
  * @param io The streams to use.
  * @returns The exit code: 0 clean, 3 an alert fired (unless --no-fail-on-alert).
- * @throws {UsageError} For an unavailable --provider.
+ * @throws {BatchCorrError} `provider_unavailable` for a --provider that cannot run here (exit code 2).
  * @throws {InputError} For unusable input (exit code 2).
  */
 export async function runMonitor(args: MonitorArgs, io: CliIo): Promise<number> {
-  if (args.provider !== undefined) {
-    throw new UsageError(
-      `Cannot run monitor with --provider "${args.provider}" as ONNX Runtime backends are not available in this build (the ONNX issue has not landed): omit --provider to use the TypeScript kernel`,
-    );
+  const backend = await openBackend(args, io);
+  try {
+    return await monitorStream(args, io, backend);
+  } finally {
+    await backend?.dispose();
   }
+}
+
+async function monitorStream(args: MonitorArgs, io: CliIo, backend: OnnxBackend | undefined): Promise<number> {
   const path = args.demo ? DEMO_DATA_PATH : args.input!;
   const input = openInput(path, io);
   const format = inputFormat(args, path);
@@ -186,6 +207,7 @@ export async function runMonitor(args: MonitorArgs, io: CliIo): Promise<number> 
     onInvalid: "skip",
     output: args.correlations ? "full" : "losses",
     accumulator,
+    ...(backend !== undefined ? { backend } : {}),
     ...(args.window !== undefined ? { window: args.window } : {}),
     ...(args.decay !== undefined ? { decay: args.decay } : {}),
   };
@@ -254,7 +276,7 @@ export async function runMonitor(args: MonitorArgs, io: CliIo): Promise<number> 
       : undefined;
     const html = renderReport({
       source: sourceLabel,
-      settings: settingsList(args, features, confounds),
+      settings: settingsList(args, features, confounds, backend),
       points,
       alertLevel: args.alert,
       windowLabel: args.window !== undefined ? `last ${args.window} batches` : args.decay !== undefined ? `decay ${args.decay}` : undefined,
