@@ -106,6 +106,7 @@ describe("autoTol()", () => {
     ["batchSize null", () => autoTol(null as unknown as number), /^Cannot compute autoTol as batchSize must be a number: current value is null$/],
     ["batchSize 20n", () => autoTol(20n as unknown as number), /^Cannot compute autoTol as batchSize must be a number: current value is 20n$/],
     ['significance "0.1"', () => autoTol(20, "0.1" as unknown as number), /^Cannot compute autoTol as significance must be a number: current value is "0\.1"$/],
+    ['tails "2"', () => autoTol(20, 0.1, "2" as unknown as 2), /^Cannot compute autoTol as tails must be a number \(1 or 2\): current value is "2"$/],
   ];
   for (const [what, call, message] of typeCases) {
     test(`throws a TypeError naming the argument and the value for ${what}`, () => {
