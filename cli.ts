@@ -1,3 +1,4 @@
+#!/usr/bin/env bun
 /**
  * The `batch-corr` command: `deno run -A cli.ts <command>` or `bun cli.ts <command>`.
  * Commands: monitor, generate, export-onnx; `--help` for each.

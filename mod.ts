@@ -87,3 +87,4 @@ export {
   type OnnxRunResult,
 } from "./src/onnx/backend.ts";
 export type { ConcreteOnnxProvider } from "./src/onnx/runtime.ts";
+export { DEFAULT_MAX_ELEMENTS } from "./src/limits.ts";

@@ -10,8 +10,15 @@ import { z } from "zod";
 import { type BatchCorrOptions, type BatchCorrResult, resolveTol } from "./batch_corr.ts";
 import { ruleMessage } from "./errors.ts";
 import { type BatchMoments, computeBatchMoments, emptyMoments } from "./moments.ts";
-import { batchCorrOptionsSchema, parseOptions } from "./options.ts";
-import { assertFiniteBatch, type PreparedBatch, prepareBatch } from "./prepare_batch.ts";
+import { checkElementLimit, DEFAULT_MAX_ELEMENTS, MAX_ELEMENTS_RULE } from "./limits.ts";
+import { batchCorrOptionsSchema, maxElementsSchema, parseOptions } from "./options.ts";
+import {
+  assertFiniteBatch,
+  findUnrepresentableColumn,
+  type PreparedBatch,
+  prepareBatch,
+  UNDERFLOW_RISK,
+} from "./prepare_batch.ts";
 import {
   type AccumulatorSnapshot,
   decodeSnapshotBytes,
@@ -38,16 +45,26 @@ export interface AccumulatorOptions {
    * @default {undefined} (fixed by the first update)
    */
   confounds?: number;
+  /**
+   * The largest F·M (features × confounds) this accumulator will allocate
+   * for: a larger shape (from the options, a batch, a merge or a snapshot
+   * being restored) is refused with a `BatchCorrError` ("resource_limit")
+   * before any F·M buffer exists. The state holds two F·M float64 buffers.
+   * @default {134217728} (2²⁷, `DEFAULT_MAX_ELEMENTS`)
+   */
+  maxElements?: number;
 }
 
 const accumulatorOptionsSchema = z.strictObject({
   featureShape: z.array(z.number().int().positive()).optional(),
   confounds: z.number().int().positive().optional(),
+  maxElements: maxElementsSchema.default(DEFAULT_MAX_ELEMENTS),
 });
 
 const ACCUMULATOR_RULES: Record<string, string> = {
   featureShape: "an array of positive integers",
   confounds: "a positive integer",
+  maxElements: MAX_ELEMENTS_RULE,
 };
 
 /**
@@ -296,7 +313,11 @@ export let discardStaged: (accumulator: CorrelationAccumulator) => void;
  * natural column order of X and permuted into hypercoil's order on output.
  *
  * NaN and ±Infinity are rejected: a failed update leaves the state exactly as
- * it was, so it can still be snapshotted.
+ * it was, so it can still be snapshotted. A running state cannot rescale as
+ * `batchCorr` does, so a column whose squared deviations overflow (values
+ * beyond about 1e153) or underflow (a varying column whose deviations are
+ * below about 1e-124) is refused with a `RangeError` rather than reported
+ * with a wrong (zero) correlation.
  *
  * @example Two batches equal one concatenated batch
  * ```ts
@@ -321,6 +342,7 @@ export class CorrelationAccumulator {
   #scratch: BatchMoments | undefined;
   #weightSquares = 0;
   #staged: Staged | undefined;
+  #maxElements = DEFAULT_MAX_ELEMENTS;
 
   static {
     stageMerge = (accumulator, moments, featureShape, weightSquares, decay, context) =>
@@ -334,13 +356,24 @@ export class CorrelationAccumulator {
   /**
    * Creates an empty accumulator.
    *
-   * @param options The feature shape and number of confounds, when known in advance.
+   * @param options The feature shape and number of confounds, when known in
+   * advance, and the cap on F·M.
    * @throws {TypeError} If an option has the wrong type or is unknown.
    * @throws {RangeError} If an extent or the number of confounds is not a positive integer.
+   * @throws {BatchCorrError} With code "resource_limit" if the given shape has
+   * more than `maxElements` F·M entries.
    */
   constructor(options?: AccumulatorOptions) {
-    const parsed = parseOptions(accumulatorOptionsSchema, options, "create CorrelationAccumulator", ACCUMULATOR_RULES);
-    if (parsed.featureShape) this.#setFeatureShape(parsed.featureShape);
+    const context = "create CorrelationAccumulator";
+    const parsed = parseOptions(accumulatorOptionsSchema, options, context, ACCUMULATOR_RULES);
+    this.#maxElements = parsed.maxElements;
+    if (parsed.featureShape) {
+      const features = parsed.featureShape.reduce((a, b) => a * b, 1);
+      checkElementLimit(features, parsed.confounds ?? 1, parsed.maxElements, context);
+      this.#setFeatureShape(parsed.featureShape);
+    } else if (parsed.confounds !== undefined) {
+      checkElementLimit(1, parsed.confounds, parsed.maxElements, context);
+    }
     this.#confounds = parsed.confounds;
     this.#allocateIfShaped();
   }
@@ -400,8 +433,11 @@ export class CorrelationAccumulator {
    * @returns This accumulator.
    * @throws {TypeError} If the batch is malformed or its feature shape or
    * number of confounds differs from the accumulator's.
-   * @throws {RangeError} If the batch is empty or holds NaN or ±Infinity, or the
-   * merged sums of squares overflow float64. The state is unchanged.
+   * @throws {RangeError} If the batch is empty or holds NaN or ±Infinity, or a
+   * column's squared deviations overflow or underflow float64 (in the batch
+   * or merged with the state). The state is unchanged.
+   * @throws {BatchCorrError} With code "resource_limit" if the batch's F·M
+   * exceeds the accumulator's `maxElements`.
    *
    * @example Folding in batches
    * ```ts
@@ -415,13 +451,13 @@ export class CorrelationAccumulator {
    */
   update(x: TensorLike, n: TensorLike): this {
     const context = "update CorrelationAccumulator";
-    const batch = prepareBatch(x, n, context);
+    const batch = prepareBatch(x, n, context, ["x", "n"], this.#maxElements);
     this.#checkShape(batch.featureShape, batch.confounds, context);
     const scratch = this.#scratch?.features === batch.features && this.#scratch.confounds === batch.confounds
       ? this.#scratch
       : emptyMoments(batch.features, batch.confounds);
     const moments = computeBatchMoments(batch.x, batch.n, batch.count, batch.features, batch.confounds, scratch);
-    assertFiniteBatch(batch, moments, context, ["x", "n"]);
+    assertAccumulable(batch, moments, context, ["x", "n"]);
     pinConstantMeans(moments, batch);
     this.#stage(moments, batch.featureShape, batch.count, 1, context);
     this.#commit();
@@ -439,6 +475,7 @@ export class CorrelationAccumulator {
    * @returns This accumulator.
    * @throws {TypeError} If the moments are malformed or their shape differs from the accumulator's.
    * @throws {RangeError} If a value is not finite, a sum of squares or the count is negative.
+   * @throws {BatchCorrError} With code "resource_limit" if F·M exceeds the accumulator's `maxElements`.
    *
    * @example Merging a backend's moments
    * ```ts
@@ -480,6 +517,8 @@ export class CorrelationAccumulator {
    * @returns This accumulator.
    * @throws {TypeError} If the shapes differ.
    * @throws {RangeError} If the merged sums of squares overflow float64.
+   * @throws {BatchCorrError} With code "resource_limit" if the other's F·M
+   * exceeds this accumulator's `maxElements`.
    *
    * @example Merging shards
    * ```ts
@@ -518,6 +557,7 @@ export class CorrelationAccumulator {
    * @throws {TypeError} If an option has the wrong type.
    * @throws {RangeError} If the accumulator holds no sample, or `tol` is "auto"
    * with fewer than 3 samples, or an option is out of range.
+   * @throws {BatchCorrError} With code "resource_limit" if F·M exceeds `options.maxElements`.
    *
    * @example Thresholding with the total count
    * ```ts
@@ -535,6 +575,7 @@ export class CorrelationAccumulator {
     if (!state || state.count === 0) {
       throw new RangeError(ruleMessage(context, "the accumulator's count", "positive (update it with a batch first)", 0));
     }
+    checkElementLimit(state.features, state.confounds, resolved.maxElements, context);
     const tol = resolveTol(resolved.tol, resolved.tolSig, this.effectiveCount, context);
     return resultFromMoments(state, this.#order, tol, resolved.abs, resolved.zeroVariance);
   }
@@ -578,7 +619,7 @@ export class CorrelationAccumulator {
    * ```
    */
   clone(): CorrelationAccumulator {
-    return CorrelationAccumulator.#fromState(this.#snapshotState());
+    return CorrelationAccumulator.#fromState(this.#snapshotState(), this.#maxElements);
   }
 
   /**
@@ -607,11 +648,14 @@ export class CorrelationAccumulator {
    * snapshot, given as the object or its JSON text.
    *
    * @param json The snapshot or its JSON text.
-   * @param expected Optionally, the feature shape and confounds the snapshot must have.
+   * @param expected Optionally, the feature shape and confounds the snapshot
+   * must have, and `maxElements`, the largest F·M it may declare.
    * @returns The restored accumulator.
    * @throws {BatchCorrError} With code "invalid_snapshot" for a wrong format or
    * version, missing or extra keys, `__proto__` keys, arrays of the wrong length,
-   * non-finite or negative values, or a shape other than `expected`.
+   * non-finite or negative values, or a shape other than `expected`; with code
+   * "resource_limit" for a declared F·M above `expected.maxElements` (checked
+   * before allocating).
    *
    * @example Rejecting a corrupted snapshot
    * ```ts
@@ -624,7 +668,8 @@ export class CorrelationAccumulator {
    * ```
    */
   static fromJSON(json: unknown, expected?: AccumulatorOptions): CorrelationAccumulator {
-    return CorrelationAccumulator.#fromState(decodeSnapshotJSON(json, toExpectations(expected)));
+    const expectations = toExpectations(expected);
+    return CorrelationAccumulator.#fromState(decodeSnapshotJSON(json, expectations), expectations.maxElements);
   }
 
   /**
@@ -651,11 +696,13 @@ export class CorrelationAccumulator {
    * Restores an accumulator from {@linkcode CorrelationAccumulator.toBytes}.
    *
    * @param bytes The snapshot.
-   * @param expected Optionally, the feature shape and confounds the snapshot must have.
+   * @param expected Optionally, the feature shape and confounds the snapshot
+   * must have, and `maxElements`, the largest F·M it may declare.
    * @returns The restored accumulator.
    * @throws {BatchCorrError} With code "invalid_snapshot" for a wrong magic or
    * version, truncated or extra bytes, non-finite or negative values, or a
-   * shape other than `expected`.
+   * shape other than `expected`; with code "resource_limit" for a declared F·M
+   * above `expected.maxElements` (checked before allocating).
    *
    * @example Detecting truncation
    * ```ts
@@ -668,11 +715,12 @@ export class CorrelationAccumulator {
    * ```
    */
   static fromBytes(bytes: Uint8Array, expected?: AccumulatorOptions): CorrelationAccumulator {
-    return CorrelationAccumulator.#fromState(decodeSnapshotBytes(bytes, toExpectations(expected)));
+    const expectations = toExpectations(expected);
+    return CorrelationAccumulator.#fromState(decodeSnapshotBytes(bytes, expectations), expectations.maxElements);
   }
 
-  static #fromState(snapshot: SnapshotState): CorrelationAccumulator {
-    const options: AccumulatorOptions = {};
+  static #fromState(snapshot: SnapshotState, maxElements: number): CorrelationAccumulator {
+    const options: AccumulatorOptions = { maxElements };
     if (snapshot.featureShape) options.featureShape = snapshot.featureShape;
     if (snapshot.confounds !== undefined) options.confounds = snapshot.confounds;
     const accumulator = new CorrelationAccumulator(options);
@@ -724,12 +772,15 @@ export class CorrelationAccumulator {
     const F = moments.features, M = moments.confounds;
     const stale = this.#state && !this.#featureShape && (this.#state.features !== F || this.#state.confounds !== M);
     if (!this.#state || stale) {
+      checkElementLimit(F, M, this.#maxElements, context, "the accumulator's maxElements option");
       // Storage only (the state is still empty): the shape itself is fixed on commit.
       this.#state = emptyMoments(F, M);
       this.#spare = emptyMoments(F, M);
     }
     const spare = this.#spare!;
     scaleMoments(this.#state, decay, spare);
+    // With forgetting, a variance that fades towards 0 is the intended answer, not a loss of range.
+    if (decay === 1) checkMergeUnderflow(spare, moments, context);
     mergeMoments(spare, moments, spare);
     checkMergedFinite(spare, context);
     this.#staged = {
@@ -754,7 +805,62 @@ export class CorrelationAccumulator {
 
 function toExpectations(expected: AccumulatorOptions | undefined): SnapshotExpectations {
   const parsed = parseOptions(accumulatorOptionsSchema, expected, "restore CorrelationAccumulator", ACCUMULATOR_RULES);
-  return { featureShape: parsed.featureShape, confounds: parsed.confounds };
+  return { featureShape: parsed.featureShape, confounds: parsed.confounds, maxElements: parsed.maxElements };
+}
+
+const RANGE_ADVICE =
+  "a running state keeps one scale and cannot rescale as batchCorr does: keep each column's deviations between about 1e-124 and 1e153 in magnitude (correlations are scale-invariant, so rescaling the data changes nothing else)";
+
+/**
+ * Throws unless every element is finite and every column's sum of squared
+ * deviations is usable by a running state (no overflow to Infinity, no
+ * underflow of a varying column to 0 or subnormals, which would report it as
+ * zero-variance and its correlations as 0 where batchCorr, which rescales,
+ * finds the true value).
+ *
+ * @param batch The batch.
+ * @param moments Its moments.
+ * @param context What was being done.
+ * @param names The argument names for messages.
+ * @throws {RangeError} Naming the argument, the column and the rule.
+ */
+export function assertAccumulable(
+  batch: PreparedBatch,
+  moments: BatchMoments,
+  context: string,
+  names: readonly [string, string],
+): void {
+  assertFiniteBatch(batch, moments, context, names);
+  const column = findUnrepresentableColumn(batch, moments);
+  if (!column) return;
+  const what = column.side === "features" ? `feature column ${column.index} of ${names[0]}` : `confound ${column.index} of ${names[1]}`;
+  const how = column.kind === "overflow" ? "overflows float64 range (its sum of squares is Infinity)" : "underflows (its sum of squares is below 1e-250 though it varies)";
+  throw new RangeError(
+    `Cannot ${context} as the squared deviations of every column must stay within float64 range: ${what} ${how}; ${RANGE_ADVICE}`,
+  );
+}
+
+/**
+ * Throws if merging `b` into `a` would leave a varying column with a sum of
+ * squares that underflowed: samples that differ by less than about 1e-125,
+ * e.g. batches of one sample each.
+ */
+function checkMergeUnderflow(a: BatchMoments, b: BatchMoments, context: string): void {
+  if (a.count === 0 || b.count === 0) return;
+  const k = a.count * b.count / (a.count + b.count);
+  const check = (m2A: Float64Array, m2B: Float64Array, meanA: Float64Array, meanB: Float64Array, side: string): void => {
+    for (let i = 0; i < m2A.length; i++) {
+      const delta = meanB[i]! - meanA[i]!;
+      const varies = delta !== 0 || m2A[i]! > 0 || m2B[i]! > 0;
+      if (varies && m2A[i]! + m2B[i]! + k * delta * delta < UNDERFLOW_RISK) {
+        throw new RangeError(
+          `Cannot ${context} as the squared deviations of every column must stay within float64 range: ${side} ${i} underflows when merged with the state (its sum of squares is below 1e-250 though it varies); ${RANGE_ADVICE}`,
+        );
+      }
+    }
+  };
+  check(a.m2X, b.m2X, a.meanX, b.meanX, "feature column");
+  check(a.m2N, b.m2N, a.meanN, b.meanN, "confound");
 }
 
 function checkMergedFinite(moments: BatchMoments, context: string): void {

@@ -49,6 +49,9 @@ export function autoTol(batchSize: number, significance: number = 0.1, tails: 1 
   if (!(significance > 0 && significance < 1)) {
     throw new RangeError(ruleMessage(context, "significance", "in the open interval (0, 1)", significance));
   }
+  if (typeof tails !== "number") {
+    throw new TypeError(ruleMessage(context, "tails", "a number (1 or 2)", tails));
+  }
   if (tails !== 1 && tails !== 2) {
     throw new RangeError(ruleMessage(context, "tails", "1 or 2", tails));
   }

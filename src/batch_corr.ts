@@ -44,6 +44,13 @@ export interface BatchCorrOptions {
    * @default {"zero"}
    */
   zeroVariance?: ZeroVariancePolicy;
+  /**
+   * The largest F·M (features × confounds) to allocate for; a larger batch is
+   * refused with a `BatchCorrError` ("resource_limit") before any F·M buffer
+   * exists. Each F·M float64 buffer takes 8·F·M bytes.
+   * @default {134217728} (2²⁷, `DEFAULT_MAX_ELEMENTS`: 1 GiB per buffer)
+   */
+  maxElements?: number;
 }
 
 /** The result of {@linkcode batchCorr}: an `(F, M)` tensor and facts about it. */
@@ -68,6 +75,8 @@ export interface ResolvedCorrelationOptions {
   abs: boolean;
   /** The zero-variance policy. */
   zeroVariance: ZeroVariancePolicy;
+  /** The largest F·M allowed (the default when absent). */
+  maxElements?: number;
 }
 
 /**
@@ -156,6 +165,7 @@ export function batchCorrPrepared(
  * shapes disagree (including N given as `(B, M)`), or an option has a wrong type.
  * @throws {RangeError} If a value is NaN or ±Infinity, the batch is empty,
  * `tol` is negative, `tolSig` is outside (0, 1), or `tol` is "auto" with B < 3.
+ * @throws {BatchCorrError} With code "resource_limit" if F·M exceeds `options.maxElements`.
  *
  * @example Correlating two features with one confound
  * ```ts
@@ -172,7 +182,7 @@ export function batchCorrPrepared(
 export function batchCorr(X: TensorLike, N: TensorLike, options?: BatchCorrOptions): BatchCorrResult {
   const context = "compute batchCorr";
   const resolved = parseOptions(batchCorrOptionsSchema, options, context);
-  const prepared = batchCorrPrepared(prepareBatch(X, N, context), resolved, context);
+  const prepared = batchCorrPrepared(prepareBatch(X, N, context, ["X", "N"], resolved.maxElements), resolved, context);
   const { raw: _raw, moments: _moments, kernel: _kernel, ...result } = prepared;
   return result;
 }
@@ -187,6 +197,7 @@ export function batchCorr(X: TensorLike, N: TensorLike, options?: BatchCorrOptio
  * @returns As {@linkcode batchCorr}.
  * @throws {TypeError} As {@linkcode batchCorr}, naming `fc` and `qc`.
  * @throws {RangeError} As {@linkcode batchCorr}.
+ * @throws {BatchCorrError} As {@linkcode batchCorr}.
  *
  * @example QC-FC of three connections with motion
  * ```ts
@@ -202,7 +213,7 @@ export function qcfc(fc: TensorLike, qc: TensorLike, options?: BatchCorrOptions)
   const context = "compute qcfc";
   const resolved = parseOptions(batchCorrOptionsSchema, options, context);
   const names = ["fc", "qc"] as const;
-  const prepared = batchCorrPrepared(prepareBatch(fc, qc, context, names), resolved, context, names);
+  const prepared = batchCorrPrepared(prepareBatch(fc, qc, context, names, resolved.maxElements), resolved, context, names);
   const { raw: _raw, moments: _moments, kernel: _kernel, ...result } = prepared;
   return result;
 }

@@ -111,7 +111,8 @@ export interface LossValueAndGradExtras {
  * @param extras The context and argument names for messages.
  * @returns The value, the gradients in X's (and N's) layout, and the correlations.
  * @throws {TypeError} If the scalarisation has no `gradient` (a plain function).
- * @throws {RangeError} As `batchCorr`: non-finite values, or `tol` "auto" with B < 3.
+ * @throws {RangeError} As `batchCorr`: non-finite values, or `tol` "auto" with B < 3;
+ * or a gradient too large for float64 (data near float64's smallest values).
  */
 export function lossValueAndGrad(
   batch: PreparedBatch,
@@ -152,7 +153,24 @@ export function lossValueAndGrad(
   const gradX = featureGradient(kernel, moments, scaled);
   const gradN = wantN ? confoundGradient(kernel, moments, scaled) : undefined;
   if ("scaleX" in kernel) undoRescaling(kernel, gradX, gradN);
+  assertFiniteGradient(gradX, names[0], context);
+  if (gradN) assertFiniteGradient(gradN, names[1], context);
   return gradN ? { value, gradX, gradN, correlations } : { value, gradX, correlations };
+}
+
+/**
+ * The gradient scales as 1 / (the data's scale): for values near the bottom
+ * of float64 (about 1e-300 and below) its true magnitude can exceed 1.8e308.
+ * Say so rather than return ±Infinity beside a finite value.
+ */
+function assertFiniteGradient(gradient: Float64Array, name: string, context: string): void {
+  for (let i = 0; i < gradient.length; i++) {
+    if (!Number.isFinite(gradient[i]!)) {
+      throw new RangeError(
+        `Cannot ${context} as every element of the gradient with respect to ${name} must be finite in float64: element ${i} is ${gradient[i]}, because the gradient scales as 1 / the scale of ${name} and ${name}'s values are too small; rescale ${name} (the correlations do not change)`,
+      );
+    }
+  }
 }
 
 /**

@@ -48,6 +48,8 @@ export const lossOptionsSchema = z.strictObject({
 
 /** The validated configuration of a loss, defaults applied. */
 export interface ResolvedLossOptions extends ResolvedCorrelationOptions {
+  /** The largest F·M allowed. */
+  maxElements: number;
   /** Loss strength multiplier. */
   nu: number;
   /** The loss's name. */
@@ -73,6 +75,7 @@ export function resolveLossOptions(options: unknown, defaultName: string, contex
     tolSig: parsed.tolSig,
     abs: parsed.abs,
     zeroVariance: parsed.zeroVariance,
+    maxElements: parsed.maxElements,
     nu: parsed.nu,
     name: parsed.name ?? defaultName,
     scalarisation: resolveScalarisation((parsed.scalarisation ?? "mean") as ScalarisationLike, context),
@@ -133,10 +136,11 @@ export class BatchCorrelationLoss {
    * @returns `nu * scalarisation(batchCorr(X, N, options))`.
    * @throws {TypeError} As `batchCorr`.
    * @throws {RangeError} As `batchCorr`.
+   * @throws {BatchCorrError} "resource_limit" if F·M exceeds `options.maxElements`.
    */
   evaluate(X: TensorLike, N: TensorLike): number {
     const context = `evaluate ${this.name}`;
-    const batch = prepareBatch(X, N, context, this.argumentNames);
+    const batch = prepareBatch(X, N, context, this.argumentNames, this.options.maxElements);
     const result = batchCorrPrepared(batch, this.options, context, this.argumentNames);
     return this.nu * this.options.scalarisation.reduce(result.data);
   }
@@ -163,7 +167,9 @@ export class BatchCorrelationLoss {
    * when asked for; all float64.
    * @throws {TypeError} As `batchCorr`; for a bad `wrt` or unknown option; or
    * if the scalarisation is a plain function, which has no gradient.
-   * @throws {RangeError} As `batchCorr`.
+   * @throws {RangeError} As `batchCorr`; or if the gradient's magnitude exceeds
+   * float64's range (X or N near float64's smallest values: rescale them).
+   * @throws {BatchCorrError} "resource_limit" if F·M exceeds `options.maxElements`.
    *
    * @example One gradient-descent step lowers the loss
    * ```ts
@@ -186,7 +192,7 @@ export class BatchCorrelationLoss {
     const [xName, nName] = this.argumentNames;
     const x = toDenseTensor(X, xName, context);
     const n = toDenseTensor(N, nName, context);
-    const batch = checkBatchShapes(x, n, context, this.argumentNames);
+    const batch = checkBatchShapes(x, n, context, this.argumentNames, this.options.maxElements);
     const result = lossValueAndGrad(batch, this.options, wantN, { context, names: this.argumentNames });
     const grad: Tensor = { data: result.gradX, shape: x.shape };
     if (result.gradN === undefined) return { value: result.value, grad };

@@ -60,7 +60,18 @@ const EPSILON = Number.EPSILON;
  */
 function mayBeConstant(m2: number, mean: number, count: number): boolean {
   const residue = count * count * count * 16 * EPSILON * EPSILON * mean * mean;
-  return m2 !== 0 && m2 <= residue;
+  // Includes 0, so that a constant column's co-moments are zeroed too.
+  return m2 <= residue;
+}
+
+/**
+ * `Σd² − (Σd)²/B`, the sum of squares about the true mean. Where rounding
+ * leaves nothing positive (a constant or all but constant column), the
+ * uncorrected `Σd²` is kept: still ≥ 0, and tiny enough for the constant check.
+ */
+function correctedSumOfSquares(squares: number, deviations: number, count: number): number {
+  const corrected = squares - deviations * deviations / count;
+  return corrected > 0 ? corrected : squares;
 }
 
 function columnIsConstant(data: KernelArray, start: number, stride: number, count: number): boolean {
@@ -75,6 +86,16 @@ function columnIsConstant(data: KernelArray, start: number, stride: number, coun
  * Computes the centred moments of one batch, two-pass: means first, then sums
  * of products of deviations from those means (never raw `Σx² − (Σx)²/n`, which
  * loses every digit for data like `1e9 + noise`).
+ *
+ * The second pass is the corrected two-pass algorithm (Chan, Golub & LeVeque,
+ * 1983): the first-pass mean `m` of values near 1e9 is off the true mean by
+ * some 1e-7 (B rounding errors of the running sum), and deviations from it
+ * carry that offset `δ` into every sum: `Σd² = M2 + B·δ²`,
+ * `Σdx·dn = C + B·δx·δn`. Summing the deviations themselves gives
+ * `Σd = B·δ` almost exactly (each `x − m` is exact for values close to `m`),
+ * so `M2 = Σd² − (Σd)²/B`, `C = Σdx·dn − Σdx·Σdn/B` and the mean
+ * `m + Σd/B` come out right to rounding; plain two-pass was off by up to 1e-11
+ * in r on `1e9 + noise` batches.
  *
  * Exactly constant columns get a sum of squares of exactly 0, so callers can
  * recognise zero variance without a tolerance.
@@ -108,20 +129,25 @@ export function computeBatchMoments(
   }
   for (let f = 0; f < F; f++) meanX[f]! /= B;
 
+  const offsetN = new Float64Array(M);
   for (let m = 0; m < M; m++) {
     const row = m * B;
     let sum = 0;
     for (let b = 0; b < B; b++) sum += n[row + b]!;
     const mean = sum / B;
     let ss = 0;
+    let deviations = 0;
     for (let b = 0; b < B; b++) {
       const d = n[row + b]! - mean;
       ss += d * d;
+      deviations += d;
     }
     meanN[m] = mean;
-    m2N[m] = mayBeConstant(ss, mean, B) && columnIsConstant(n, row, 1, B) ? 0 : ss;
+    offsetN[m] = deviations;
+    m2N[m] = correctedSumOfSquares(ss, deviations, B);
   }
 
+  const offsetX = new Float64Array(F);
   const centredN = new Float64Array(M);
   for (let b = 0; b < B; b++) {
     const row = b * F;
@@ -130,12 +156,14 @@ export function computeBatchMoments(
       const c0 = centredN[0]!;
       for (let f = 0; f < F; f++) {
         const d = x[row + f]! - meanX[f]!;
+        offsetX[f]! += d;
         m2X[f]! += d * d;
         comoment[f]! += d * c0;
       }
     } else {
       for (let f = 0; f < F; f++) {
         const d = x[row + f]! - meanX[f]!;
+        offsetX[f]! += d;
         m2X[f]! += d * d;
         const base = f * M;
         for (let m = 0; m < M; m++) comoment[base + m]! += d * centredN[m]!;
@@ -144,12 +172,22 @@ export function computeBatchMoments(
   }
 
   for (let f = 0; f < F; f++) {
+    const sx = offsetX[f]!;
+    m2X[f] = correctedSumOfSquares(m2X[f]!, sx, B);
+    const base = f * M;
+    for (let m = 0; m < M; m++) comoment[base + m]! -= sx * offsetN[m]! / B;
+  }
+  for (let f = 0; f < F; f++) meanX[f]! += offsetX[f]! / B;
+  for (let m = 0; m < M; m++) meanN[m]! += offsetN[m]! / B;
+
+  for (let f = 0; f < F; f++) {
     if (mayBeConstant(m2X[f]!, meanX[f]!, B) && columnIsConstant(x, f, F, B)) {
       m2X[f] = 0;
       comoment.fill(0, f * M, f * M + M);
     }
   }
   for (let m = 0; m < M; m++) {
+    if (mayBeConstant(m2N[m]!, meanN[m]!, B) && columnIsConstant(n, m * B, 1, B)) m2N[m] = 0;
     if (m2N[m] === 0) for (let f = 0; f < F; f++) comoment[f * M + m] = 0;
   }
   return out;

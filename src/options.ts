@@ -7,6 +7,7 @@
 
 import { z } from "zod";
 import { ruleMessage } from "./errors.ts";
+import { DEFAULT_MAX_ELEMENTS, MAX_ELEMENTS_RULE } from "./limits.ts";
 
 /** The rule each option must satisfy, in words, for error messages. */
 export const OPTION_RULES: Record<string, string> = {
@@ -17,7 +18,11 @@ export const OPTION_RULES: Record<string, string> = {
   nu: "a finite number",
   name: "a string",
   scalarisation: '"sum", "mean", "meansq", "max", "vnorm", a Scalarisation or a function (values) => number',
+  maxElements: MAX_ELEMENTS_RULE,
 };
+
+/** The `maxElements` option: the largest F·M allowed. */
+export const maxElementsSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
 /** Numeric or "auto" tolerance. */
 export const tolSchema = z.union([z.number().nonnegative().finite(), z.literal("auto")]);
@@ -28,6 +33,7 @@ export const correlationOptionShape = {
   tolSig: z.number().gt(0).lt(1).default(0.1),
   abs: z.boolean().default(true),
   zeroVariance: z.enum(["zero", "nan"]).default("zero"),
+  maxElements: maxElementsSchema.default(DEFAULT_MAX_ELEMENTS),
 };
 
 /** Schema of {@linkcode BatchCorrOptions}. */

@@ -5,6 +5,7 @@
  */
 
 import { ruleMessage } from "./errors.ts";
+import { checkElementLimit, DEFAULT_MAX_ELEMENTS } from "./limits.ts";
 import type { BatchMoments, KernelArray } from "./moments.ts";
 import { type DenseTensor, featureOrder, toDenseTensor } from "./tensor.ts";
 
@@ -39,16 +40,19 @@ function shapeText(shape: readonly number[]): string {
  * @param n N as dense storage.
  * @param context What was being done, for messages.
  * @param names The argument names used in messages.
+ * @param maxElements The largest F·M allowed (checked before anything of that size is allocated).
  * @returns The batch in kernel layout.
  * @throws {TypeError} For a scalar X, an N of rank other than 1 or 2, an N given
  * as `(B, M)`, or a batch-size mismatch.
  * @throws {RangeError} For an empty batch or a zero-size feature axis.
+ * @throws {BatchCorrError} With code "resource_limit" if F·M exceeds `maxElements`.
  */
 export function checkBatchShapes(
   x: DenseTensor,
   n: DenseTensor,
   context: string,
   names: readonly [string, string] = ["X", "N"],
+  maxElements: number = DEFAULT_MAX_ELEMENTS,
 ): PreparedBatch {
   const [xName, nName] = names;
   if (x.shape.length === 0) {
@@ -94,6 +98,7 @@ export function checkBatchShapes(
       `Cannot ${context} as ${nName} must be a vector (B) or a matrix (M, B): current shape is ${shapeText(n.shape)}`,
     );
   }
+  checkElementLimit(features, confounds, maxElements, context);
   return {
     x: x.data,
     n: n.data,
@@ -113,21 +118,25 @@ export function checkBatchShapes(
  * @param N Confounds, `(B)` or `(M, B)`.
  * @param context What was being done, for messages.
  * @param names The argument names used in messages.
+ * @param maxElements The largest F·M allowed.
  * @returns The batch in kernel layout.
  * @throws {TypeError} See {@linkcode checkBatchShapes} and `toDenseTensor`.
  * @throws {RangeError} See {@linkcode checkBatchShapes}.
+ * @throws {BatchCorrError} See {@linkcode checkBatchShapes}.
  */
 export function prepareBatch(
   X: unknown,
   N: unknown,
   context: string,
   names: readonly [string, string] = ["X", "N"],
+  maxElements: number = DEFAULT_MAX_ELEMENTS,
 ): PreparedBatch {
   return checkBatchShapes(
     toDenseTensor(X, names[0], context),
     toDenseTensor(N, names[1], context),
     context,
     names,
+    maxElements,
   );
 }
 
@@ -192,7 +201,7 @@ export function assertFiniteBatch(
 }
 
 /** Sums of squares below this have lost digits to subnormal underflow. */
-const UNDERFLOW_RISK = 1e-250;
+export const UNDERFLOW_RISK = 1e-250;
 
 function isConstantRun(data: KernelArray, start: number, stride: number, count: number): boolean {
   const first = data[start];
@@ -217,6 +226,39 @@ export function hasUnderflow(batch: PreparedBatch, moments: BatchMoments): boole
     if (moments.m2N[m]! < UNDERFLOW_RISK && !isConstantRun(batch.n, m * B, 1, B)) return true;
   }
   return false;
+}
+
+/** A column whose sum of squares left float64's usable range. */
+export interface UnrepresentableColumn {
+  /** Whether it is a feature column of X or a confound row of N. */
+  side: "features" | "confounds";
+  /** Its index (natural column order for features). */
+  index: number;
+  /** Its sum of squares overflowed (Infinity) or underflowed (below 1e-250 though it varies). */
+  kind: "overflow" | "underflow";
+}
+
+/**
+ * The first column whose squared deviations overflow or underflow float64,
+ * for callers that cannot rescale (a running state must keep one scale).
+ *
+ * @param batch The batch (every element finite).
+ * @param moments Its moments.
+ * @returns The column, or undefined when every sum of squares is usable.
+ */
+export function findUnrepresentableColumn(batch: PreparedBatch, moments: BatchMoments): UnrepresentableColumn | undefined {
+  const { count: B, features: F, confounds: M } = batch;
+  for (let f = 0; f < F; f++) {
+    const m2 = moments.m2X[f]!;
+    if (!Number.isFinite(m2) || !Number.isFinite(moments.meanX[f]!)) return { side: "features", index: f, kind: "overflow" };
+    if (m2 < UNDERFLOW_RISK && !isConstantRun(batch.x, f, F, B)) return { side: "features", index: f, kind: "underflow" };
+  }
+  for (let m = 0; m < M; m++) {
+    const m2 = moments.m2N[m]!;
+    if (!Number.isFinite(m2) || !Number.isFinite(moments.meanN[m]!)) return { side: "confounds", index: m, kind: "overflow" };
+    if (m2 < UNDERFLOW_RISK && !isConstantRun(batch.n, m * B, 1, B)) return { side: "confounds", index: m, kind: "underflow" };
+  }
+  return undefined;
 }
 
 /** The power of two at or above `value`, so that dividing by it is exact. */

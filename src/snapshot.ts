@@ -5,7 +5,8 @@
  * @module
  */
 
-import { BatchCorrError } from "./errors.ts";
+import { BatchCorrError, describeValue } from "./errors.ts";
+import { checkElementLimit } from "./limits.ts";
 import { type BatchMoments, emptyMoments } from "./moments.ts";
 
 /** The identifier in every JSON snapshot. */
@@ -58,7 +59,12 @@ export interface SnapshotState {
 export interface SnapshotExpectations {
   featureShape: number[] | undefined;
   confounds: number | undefined;
+  /** The largest F·M the snapshot may declare. */
+  maxElements: number;
 }
+
+const RESTORE_CONTEXT = "restore the CorrelationAccumulator snapshot";
+const RESTORE_OPTION = "expected.maxElements (the second argument of fromJSON / fromBytes)";
 
 const KEYS = [
   "format",
@@ -73,6 +79,15 @@ const KEYS = [
   "m2N",
   "comoment",
 ] as const;
+
+/**
+ * Shows an untrusted value in a message without ever throwing: `String()` of
+ * a null-prototype object and `JSON.stringify` of a BigInt or a cycle would.
+ */
+function shown(value: unknown): string {
+  if (Array.isArray(value) && value.length <= 8 && value.every((e) => typeof e === "number")) return `[${value.join(", ")}]`;
+  return describeValue(value);
+}
 
 function invalid(rule: string, value: string): BatchCorrError {
   return new BatchCorrError("invalid_snapshot", `Cannot restore the CorrelationAccumulator snapshot as ${rule}: current value is ${value}`);
@@ -150,7 +165,7 @@ function readNumberArray(value: unknown, key: string, length: number, nonNegativ
   for (let i = 0; i < length; i++) {
     const v: unknown = value[i];
     if (typeof v !== "number" || !Number.isFinite(v) || (nonNegative && v < 0)) {
-      throw invalid(`every element of ${key} must be a finite${nonNegative ? " non-negative" : ""} number`, `${String(v)} at index ${i}`);
+      throw invalid(`every element of ${key} must be a finite${nonNegative ? " non-negative" : ""} number`, `${shown(v)} at index ${i}`);
     }
     out[i] = v;
   }
@@ -160,7 +175,7 @@ function readNumberArray(value: unknown, key: string, length: number, nonNegativ
 function readShape(value: unknown): number[] | undefined {
   if (value === null) return undefined;
   if (!Array.isArray(value) || !value.every((e) => typeof e === "number" && Number.isInteger(e) && e > 0 && e < UNKNOWN)) {
-    throw invalid("featureShape must be null or an array of positive integers", JSON.stringify(value));
+    throw invalid("featureShape must be null or an array of positive integers", shown(value));
   }
   return [...value] as number[];
 }
@@ -168,7 +183,7 @@ function readShape(value: unknown): number[] | undefined {
 function readConfounds(value: unknown): number | undefined {
   if (value === null) return undefined;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value >= UNKNOWN) {
-    throw invalid("confounds must be null or a positive integer", String(value));
+    throw invalid("confounds must be null or a positive integer", shown(value));
   }
   return value;
 }
@@ -184,6 +199,28 @@ function checkCounts(count: number, weightSquares: number): void {
   // Σw² ≤ (Σw)² for non-negative weights; allow rounding.
   if (weightSquares > count * count * (1 + 1e-12)) {
     throw invalid("weightSquares (Σw²) must not exceed count² ((Σw)²)", String(weightSquares));
+  }
+}
+
+/**
+ * Rejects a co-moment that no data could produce: by Cauchy–Schwarz
+ * `|C| ≤ √M2x·√M2n`, so |r| ≤ 1. A corrupted number that is still finite
+ * would otherwise restore as a correlation such as 37. Slack covers rounding.
+ */
+function checkCauchySchwarz(moments: BatchMoments): void {
+  const { features: F, confounds: M, m2X, m2N, comoment } = moments;
+  for (let f = 0; f < F; f++) {
+    const sx = Math.sqrt(m2X[f]!);
+    for (let m = 0; m < M; m++) {
+      const bound = sx * Math.sqrt(m2N[m]!);
+      const c = comoment[f * M + m]!;
+      if (bound > 0 && Math.abs(c) > bound * (1 + 1e-9)) {
+        throw invalid(
+          "every comoment must satisfy |comoment| ≤ √m2X·√m2N (a correlation within [-1, 1])",
+          `${c} at index ${f * M + m}, with bound ${bound}`,
+        );
+      }
+    }
   }
 }
 
@@ -219,14 +256,17 @@ function emptyState(featureShape: number[] | undefined, confounds: number | unde
 export function decodeSnapshotJSON(json: unknown, expected: SnapshotExpectations): SnapshotState {
   const record = readRecord(typeof json === "string" ? parseText(json) : json);
   if (record.format !== SNAPSHOT_FORMAT) {
-    throw invalid(`format must be ${JSON.stringify(SNAPSHOT_FORMAT)}`, JSON.stringify(record.format) ?? "undefined");
+    throw invalid(`format must be ${JSON.stringify(SNAPSHOT_FORMAT)}`, shown(record.format));
   }
   if (record.version !== SNAPSHOT_VERSION) {
-    throw invalid(`version must be ${SNAPSHOT_VERSION}`, JSON.stringify(record.version) ?? "undefined");
+    throw invalid(`version must be ${SNAPSHOT_VERSION}`, shown(record.version));
   }
   const featureShape = readShape(record.featureShape);
   const confounds = readConfounds(record.confounds);
   checkExpectations(featureShape, confounds, expected);
+  if (featureShape && confounds !== undefined) {
+    checkElementLimit(featureShape.reduce((a, b) => a * b, 1), confounds, expected.maxElements, RESTORE_CONTEXT, RESTORE_OPTION);
+  }
   const count = record.count, weightSquares = record.weightSquares;
   if (typeof count !== "number") throw invalid("count must be a number", typeof count);
   if (typeof weightSquares !== "number") throw invalid("weightSquares must be a number", typeof weightSquares);
@@ -241,6 +281,7 @@ export function decodeSnapshotJSON(json: unknown, expected: SnapshotExpectations
   const comoment = readNumberArray(record.comoment, "comoment", F * M, false);
   if (!known) return emptyState(featureShape, confounds, count);
   const moments: BatchMoments = { count, features: F, confounds: M, meanX, meanN, m2X, m2N, comoment };
+  checkCauchySchwarz(moments);
   return { featureShape, confounds, weightSquares, moments };
 }
 
@@ -315,6 +356,8 @@ export function decodeSnapshotBytes(bytes: Uint8Array, expected: SnapshotExpecta
   checkExpectations(featureShape, confounds, expected);
   const F = featureShape && confounds !== undefined ? featureShape.reduce((a, b) => a * b, 1) : 0;
   const M = featureShape && confounds !== undefined ? confounds : 0;
+  // Before the length check too, so a legitimate but oversized snapshot is told how to raise the cap.
+  if (F > 0) checkElementLimit(F, M, expected.maxElements, RESTORE_CONTEXT, RESTORE_OPTION);
   const floats = 2 + 2 * F + 2 * M + F * M;
   const expectedLength = headerLength + 8 * floats;
   if (bytes.length !== expectedLength) {
@@ -350,5 +393,6 @@ export function decodeSnapshotBytes(bytes: Uint8Array, expected: SnapshotExpecta
       vector[i] = v;
     }
   }
+  checkCauchySchwarz(moments);
   return { featureShape, confounds, weightSquares, moments };
 }

@@ -10,6 +10,7 @@
 
 import { z } from "zod";
 import {
+  assertAccumulable,
   commitStaged,
   CorrelationAccumulator,
   discardStaged,
@@ -26,7 +27,7 @@ import { type BatchCorrelationLossOptions, lossOptionsSchema, resolveLossOptions
 import { MomentWindow } from "./moment_window.ts";
 import { type BatchMoments, computeBatchMoments, emptyMoments } from "./moments.ts";
 import { OPTION_RULES, parseOptions } from "./options.ts";
-import { assertFiniteBatch, type PreparedBatch, prepareBatch } from "./prepare_batch.ts";
+import { type PreparedBatch, prepareBatch } from "./prepare_batch.ts";
 import { lossValueAndGrad } from "./gradient.ts";
 import { checkSource, mapSource, type Source } from "./source.ts";
 import type { Tensor, TensorLike } from "./tensor.ts";
@@ -190,13 +191,13 @@ function resolveStreamOptions(parsed: Parsed, context: string): ResolvedStreamOp
       `Cannot ${context} as options.window and options.decay must not both be set (choose one kind of window view): current values are ${parsed.window} and ${parsed.decay}`,
     );
   }
-  const { tol, tolSig, abs, zeroVariance, nu, name, scalarisation } = parsed;
+  const { tol, tolSig, abs, zeroVariance, maxElements, nu, name, scalarisation } = parsed;
   if (parsed.gradient !== false && typeof scalarisation === "function") {
     throw new TypeError(
       `Cannot ${context} as options.scalarisation must have a gradient when options.gradient is set (a built-in or a Scalarisation with gradient()): current value is a plain function, which has no gradient`,
     );
   }
-  const lossOptions = { tol, tolSig, abs, zeroVariance, nu, ...(name === undefined ? {} : { name }), ...(scalarisation === undefined ? {} : { scalarisation }) };
+  const lossOptions = { tol, tolSig, abs, zeroVariance, maxElements, nu, ...(name === undefined ? {} : { name }), ...(scalarisation === undefined ? {} : { scalarisation }) };
   return {
     ...resolveLossOptions(lossOptions, "BatchCorrelation", context),
     window: parsed.window,
@@ -204,7 +205,7 @@ function resolveStreamOptions(parsed: Parsed, context: string): ResolvedStreamOp
     onInvalid: parsed.onInvalid,
     output: parsed.output,
     gradient: parsed.gradient === true ? "X" : parsed.gradient === false ? "none" : parsed.gradient,
-    accumulator: parsed.accumulator ?? new CorrelationAccumulator(),
+    accumulator: parsed.accumulator ?? new CorrelationAccumulator({ maxElements }),
     backend: parsed.backend,
   };
 }
@@ -238,7 +239,7 @@ class StreamCore {
   constructor(options: ResolvedStreamOptions) {
     this.#options = options;
     this.#running = options.accumulator;
-    if (options.decay !== undefined) this.#decayed = new CorrelationAccumulator();
+    if (options.decay !== undefined) this.#decayed = new CorrelationAccumulator({ maxElements: options.maxElements });
     if (options.window !== undefined || options.decay !== undefined) {
       this.#lastWindow = { tol: Number.NaN, loss: Number.NaN, effectiveCount: 0 };
     }
@@ -264,7 +265,7 @@ class StreamCore {
       throw new TypeError(ruleMessage(context, "the batch", "an object { x, n }", input));
     }
     const { x, n } = input as Batch;
-    const batch = prepareBatch(x, n, context, ["x", "n"]);
+    const batch = prepareBatch(x, n, context, ["x", "n"], this.#options.maxElements);
     const shape = this.#running.featureShape;
     if (shape && (shape.length !== batch.featureShape.length || shape.some((e, i) => e !== batch.featureShape[i]))) {
       throw new TypeError(
@@ -284,7 +285,7 @@ class StreamCore {
       const reusable = this.#batchMoments?.features === batch.features && this.#batchMoments.confounds === batch.confounds;
       const out = reusable ? this.#batchMoments! : (this.#batchMoments = emptyMoments(batch.features, batch.confounds));
       const moments = computeBatchMoments(batch.x, batch.n, batch.count, batch.features, batch.confounds, out);
-      assertFiniteBatch(batch, moments, context, ["x", "n"]);
+      assertAccumulable(batch, moments, context, ["x", "n"]);
       return pinConstantMeans(moments, batch);
     }
     let moments: BatchMoments;
@@ -294,7 +295,7 @@ class StreamCore {
       throw new PhaseError("backend", error);
     }
     checkBackendMoments(moments, batch, backend.provider);
-    assertFiniteBatch(batch, moments, context, ["x", "n"]);
+    assertAccumulable(batch, moments, context, ["x", "n"]);
     return moments;
   }
 

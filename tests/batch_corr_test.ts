@@ -301,7 +301,7 @@ describe("batchCorr() rejects bad input", () => {
     });
     assert.throws(() => batchCorr(X, n, { tolsig: 0.2 } as unknown as object), {
       name: "TypeError",
-      message: 'Cannot compute batchCorr as options must only have the known keys (tol, tolSig, abs, zeroVariance): current value has "tolsig"',
+      message: 'Cannot compute batchCorr as options must only have the known keys (tol, tolSig, abs, zeroVariance, maxElements): current value has "tolsig"',
     });
     assert.throws(() => batchCorr(X, n, 3 as unknown as object), { name: "TypeError", message: /options must be an object/ });
   });

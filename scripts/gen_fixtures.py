@@ -1,0 +1,622 @@
+#!/usr/bin/env python3
+"""Reference fixtures for batch-corr's parity tests.
+
+Run from the repository root with a Python that has numpy, scipy, jax and
+mpmath (on the project machine: ``/work/venv/bin/python scripts/gen_fixtures.py``,
+about 7 minutes; ``... gen_fixtures.py auto_tol`` writes only that file, and
+likewise ``batch_corr`` and ``grad``). The output is deterministic (fixed
+seeds) and goes to ``tests/fixtures/``:
+
+- ``batch_corr.json``: random cases of hypercoil's ``batch_corr`` and every
+  scalarisation of ``BatchCorrelationLoss``;
+- ``auto_tol.json``: ``auto_tol`` on a grid of batch sizes, significance
+  levels and tails, from scipy and to 40 digits with mpmath (scipy's ``t.ppf``
+  is itself off by up to 1.4e-11 relative on that grid);
+- ``grad.json``: JAX gradients of the loss with respect to X and N.
+
+hypercoil's formulas (``batch_corr``, ``auto_tol``, the scalarisations) are
+written out twice, once with numpy/scipy and once under JAX with float64
+enabled, and the script refuses to write anything unless both agree to 1e-13.
+Correlations with a zero-variance feature or confound are 0/0: hypercoil
+returns NaN; this library's default is 0, so both are recorded.
+
+Arrays are stored as ``{"dtype", "shape", "b64"}``: base64 of the row-major
+little-endian bytes (float32 inputs stay float32; everything computed is
+float64). Scalars are JSON numbers (Python writes the shortest repr, which
+round-trips exactly). See docs/fixtures.md for the schema.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import sys
+from fractions import Fraction
+from functools import partial
+
+import mpmath
+import numpy as np
+import scipy.stats
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+import jax.numpy as jnp  # noqa: E402  (x64 must be enabled before use)
+
+SEED = 20_240_611
+OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures")
+AGREE = 1e-13  # numpy vs JAX, absolute on r, relative on losses
+KINK_MARGIN = 1e-9  # no |r| this close to tol in value fixtures
+GRAD_KINK_MARGIN = 1e-5  # nor, in gradient fixtures, this close to a kink or a tie
+FD_STEP_SCALE = 10  # finite-difference step, in 1e-6 of a column's spread: moves r by < 1e-5
+
+# Scalarisations by fixture key: (kind, p)
+SCALARISATIONS = {
+    "sum": ("sum", None),
+    "mean": ("mean", None),
+    "meansq": ("meansq", None),
+    "max": ("max", None),
+    "vnorm1": ("vnorm", 1),
+    "vnorm2": ("vnorm", 2),
+    "vnorm3": ("vnorm", 3),
+    "vnormInf": ("vnorm", math.inf),
+}
+
+SPEC_AUTO_TOL = [  # SPEC section 1, hypercoil under JAX with float64
+    ((20, 0.1), 0.3783408610435194),
+    ((3, 0.1), 0.9876883405951377),
+    ((1_000_000, 0.1), 0.0016448545704628797),
+    ((5, 1e-6), 0.9999114650784537),
+]
+
+
+# ---------------------------------------------------------------- encoding
+
+
+def encode(array: np.ndarray) -> dict:
+    array = np.asarray(array)
+    if array.dtype not in (np.float32, np.float64):
+        raise TypeError(f"cannot encode dtype {array.dtype}")
+    little = array.astype(array.dtype.newbyteorder("<"), copy=False)
+    return {
+        "dtype": "float32" if array.dtype == np.float32 else "float64",
+        "shape": list(array.shape),
+        "b64": base64.b64encode(np.ascontiguousarray(little).tobytes()).decode("ascii"),
+    }
+
+
+def write_json(name: str, payload: dict) -> int:
+    path = os.path.join(OUT_DIR, name)
+    text = json.dumps(payload, separators=(",", ":"), allow_nan=False)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.write("\n")
+    return len(text) + 1
+
+
+# ---------------------------------------------------------------- auto_tol
+
+
+def auto_tol(batch_size: int, significance: float = 0.1, tails: int = 2) -> float:
+    """hypercoil's auto_tol with scipy's Student t quantile."""
+    df = batch_size - 2
+    t = scipy.stats.t.ppf(1 - significance / tails, df)
+    tsq = t * t
+    return float(np.sqrt(tsq / (df + tsq)))
+
+
+def auto_tol_exact(batch_size: int, significance: float, tails: int, guess: float) -> float:
+    """auto_tol to 40 digits, rounded once: the quantile level is the same
+    float64 ``1 - significance / tails`` that hypercoil forms, then
+    ``P(|T| <= t) = I_x(1/2, df/2)`` with ``x = t² / (df + t²) = tol²`` is
+    solved for x by Newton's method on mpmath's regularised incomplete beta."""
+    with mpmath.workdps(40):
+        q = 1 - significance / tails
+        p = abs(2 * mpmath.mpf(q) - 1)
+        if p == 0:
+            return 0.0
+        a, b = mpmath.mpf(1) / 2, mpmath.mpf(batch_size - 2) / 2
+        log_beta = mpmath.log(mpmath.beta(a, b))
+        x = mpmath.mpf(guess) ** 2
+        for _ in range(100):
+            residual = mpmath.betainc(a, b, 0, x, regularized=True) - p
+            density = mpmath.exp((a - 1) * mpmath.log(x) + (b - 1) * mpmath.log1p(-x) - log_beta)
+            step = residual / density
+            x -= step
+            if abs(step) <= x * mpmath.mpf(10) ** -32:
+                return float(mpmath.sqrt(x))
+    raise RuntimeError(f"Newton's method did not converge for auto_tol({batch_size}, {significance}, {tails})")
+
+
+# ---------------------------------------------------------------- numpy reference
+
+
+def features_of(X: np.ndarray) -> np.ndarray:
+    """hypercoil's feature matrix: X.swapaxes(0, -1).reshape(-1, B), shape (F, B)."""
+    B = X.shape[0]
+    return X.swapaxes(0, -1).reshape(-1, B)
+
+
+def centred(a: np.ndarray) -> np.ndarray:
+    # Second pass removes the rounding left in the first mean (1e9 + noise data).
+    d = a - a.mean(-1, keepdims=True)
+    return d - d.mean(-1, keepdims=True)
+
+
+def constant_rows(a: np.ndarray) -> np.ndarray:
+    return np.all(a == a[:, :1], axis=1)
+
+
+def numpy_corr(X: np.ndarray, N: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pearson r (F, M) in float64, NaN where a side has zero variance (hypercoil)."""
+    Xf = features_of(X.astype(np.float64))
+    Nm = np.atleast_2d(N.astype(np.float64))
+    dx, dn = centred(Xf), centred(Nm)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = (dx @ dn.T) / np.outer(np.sqrt((dx * dx).sum(-1)), np.sqrt((dn * dn).sum(-1)))
+    zf, zn = constant_rows(Xf), constant_rows(Nm)
+    r[zf, :] = np.nan
+    r[:, zn] = np.nan
+    return r, zf, zn
+
+
+def threshold_np(r: np.ndarray, tol: float, abs_: bool) -> np.ndarray:
+    thr = np.maximum(np.abs(r) - tol, 0.0)
+    return thr if abs_ else np.sign(r) * thr
+
+
+def scalarise_np(kind: str, p, values: np.ndarray) -> float:
+    if kind == "sum":
+        return float(np.sum(values))
+    if kind == "mean":
+        return float(np.mean(values))
+    if kind == "meansq":
+        return float(np.mean(values**2))
+    if kind == "max":
+        return float(np.max(values))
+    flat = values.ravel()
+    if p == math.inf:
+        return float(np.max(np.abs(flat)))
+    return float(np.sum(np.abs(flat) ** p) ** (1.0 / p))
+
+
+def loss_scale_np(kind: str, p, values: np.ndarray) -> float:
+    """The size against which a loss's relative error is judged: the value
+    itself, except for sums of signed values, which may cancel."""
+    if kind == "sum":
+        return float(np.sum(np.abs(values)))
+    if kind == "mean":
+        return float(np.mean(np.abs(values)))
+    return abs(scalarise_np(kind, p, values))
+
+
+# ---------------------------------------------------------------- JAX reference
+
+
+def jax_corr(X, N):
+    B = X.shape[0]
+    Xf = jnp.swapaxes(X, 0, -1).reshape(-1, B)
+    Nm = jnp.atleast_2d(N)
+    dx = Xf - Xf.mean(-1, keepdims=True)
+    dx = dx - dx.mean(-1, keepdims=True)
+    dn = Nm - Nm.mean(-1, keepdims=True)
+    dn = dn - dn.mean(-1, keepdims=True)
+    cov = dx @ dn.T
+    return cov / (jnp.sqrt((dx * dx).sum(-1))[:, None] * jnp.sqrt((dn * dn).sum(-1))[None, :])
+
+
+def jax_batch_corr(X, N, tol: float, abs_: bool):
+    r = jax_corr(X, N)
+    thr = jnp.maximum(jnp.abs(r) - tol, 0.0)
+    return thr if abs_ else jnp.sign(r) * thr
+
+
+def scalarise_jax(kind: str, p, values):
+    if kind == "sum":
+        return jnp.sum(values)
+    if kind == "mean":
+        return jnp.mean(values)
+    if kind == "meansq":
+        return jnp.mean(values**2)
+    if kind == "max":
+        return jnp.max(values)
+    # hypercoil's vnorm_scalarise(axis=None) unfolds the whole tensor.
+    return jnp.linalg.norm(values.reshape(-1), ord=p)
+
+
+def jax_loss(X, N, tol, abs_: bool, kind: str, p, nu):
+    return nu * scalarise_jax(kind, p, jax_batch_corr(X, N, tol, abs_))
+
+
+# One compiled function per case (XLA compiles per shape; op-by-op dispatch
+# would compile every primitive for every new shape).
+@partial(jax.jit, static_argnames="abs_")
+def _jax_all_values(X, N, tol, nu, abs_):
+    thr = jax_batch_corr(X, N, tol, abs_)
+    return jax_corr(X, N), thr, jnp.stack([nu * scalarise_jax(kind, p, thr) for kind, p in SCALARISATIONS.values()])
+
+
+def jax_values(X, N, tol: float, abs_: bool, nu: float):
+    """r, the thresholded values and every loss under JAX, as numpy."""
+    r, thr, losses = _jax_all_values(jnp.asarray(X, dtype=jnp.float64), jnp.asarray(N, dtype=jnp.float64), tol, nu, abs_=abs_)
+    return np.asarray(r), np.asarray(thr), dict(zip(SCALARISATIONS, np.asarray(losses).tolist()))
+
+
+@partial(jax.jit, static_argnames="abs_")
+def _jax_all_grads(X, N, tol, nu, abs_):
+    out = {}
+    for key, (kind, p) in SCALARISATIONS.items():
+        value, grads = jax.value_and_grad(jax_loss, argnums=(0, 1))(X, N, tol, abs_, kind, p, nu)
+        out[key] = (value, grads[0], grads[1])
+    return out
+
+
+def jax_grads(X, N, tol: float, abs_: bool, nu: float) -> dict:
+    """{key: (value, dL/dX, dL/dN)} for every scalarisation, under JAX."""
+    out = _jax_all_grads(jnp.asarray(X), jnp.asarray(N), tol, nu, abs_=abs_)
+    return {key: tuple(np.asarray(v) for v in out[key]) for key in SCALARISATIONS}
+
+
+# ---------------------------------------------------------------- exact check
+
+
+def exact_corr(x: np.ndarray, n: np.ndarray) -> float:
+    """Pearson r of two float64 vectors in exact rational arithmetic, rounded once."""
+    xs = [Fraction(float(v)) for v in x]
+    ns = [Fraction(float(v)) for v in n]
+    mx, mn = sum(xs) / len(xs), sum(ns) / len(ns)
+    dx = [v - mx for v in xs]
+    dn = [v - mn for v in ns]
+    c = sum(a * b for a, b in zip(dx, dn))
+    sx = sum(a * a for a in dx)
+    sn = sum(b * b for b in dn)
+    return math.copysign(math.sqrt(float(c * c / (sx * sn))), float(c))
+
+
+# ---------------------------------------------------------------- case generation
+
+
+def feature_shape(rng: np.random.Generator, rank: int, max_features: int) -> tuple[int, ...]:
+    limits = {1: 0, 2: 40, 3: 8, 4: 5}
+    while True:
+        dims = tuple(int(rng.integers(1, limits[rank] + 1)) for _ in range(rank - 1))
+        if int(np.prod(dims, dtype=np.int64)) <= max_features:
+            return dims
+
+
+def correlated_data(rng, B: int, dims: tuple[int, ...], M: int, strength: float):
+    """Confounds (M, B) and features (B, *dims) with random loadings on them,
+    so that correlations span the whole range rather than hugging 0."""
+    F = int(np.prod(dims, dtype=np.int64)) if dims else 1
+    N = rng.standard_normal((M, B)) * rng.uniform(0.1, 10, (M, 1)) + rng.uniform(-5, 5, (M, 1))
+    loadings = rng.standard_normal((F, M)) * strength * rng.uniform(0, 1, (F, 1))
+    Nz = (N - N.mean(1, keepdims=True)) / N.std(1, keepdims=True)
+    Xf = loadings @ Nz + rng.standard_normal((F, B))
+    Xf = Xf * rng.uniform(0.01, 100, (F, 1)) + rng.uniform(-50, 50, (F, 1))
+    X = Xf.T.reshape((B, *dims)) if dims else Xf[0]
+    return X, N
+
+
+def log_uniform_int(rng, low: int, high: int) -> int:
+    return int(round(math.exp(rng.uniform(math.log(low), math.log(high)))))
+
+
+def choose_tol(rng):
+    kind = rng.choice(["zero", "number", "auto"])
+    tol_sig = float(rng.choice([1e-6, 1e-3, 0.01, 0.05, 0.1, 0.2, 0.5, 0.9, rng.uniform(0.001, 0.999)]))
+    if kind == "zero":
+        return (0.0 if rng.random() < 0.5 else None), tol_sig
+    if kind == "number":
+        return float(rng.choice([0.05, 0.1, 0.25, 0.5, rng.uniform(0.001, 0.8)])), tol_sig
+    return "auto", tol_sig
+
+
+def near_kink(r: np.ndarray, tol: float, margin: float) -> bool:
+    finite = r[np.isfinite(r)]
+    return bool(np.any(np.abs(np.abs(finite) - tol) < margin))
+
+
+def make_value_case(rng, index: int, special: str | None) -> dict:
+    while True:
+        rank = int(rng.integers(1, 5))
+        B = int(rng.choice([3, 4, 5, 500])) if rng.random() < 0.12 else log_uniform_int(rng, 3, 500)
+        M = int(rng.integers(1, 5))
+        dims = feature_shape(rng, rank, max(1, 3000 // B))
+        X, N = correlated_data(rng, B, dims, M, strength=float(rng.choice([0.0, 0.5, 2.0, 10.0])))
+        if special == "huge":
+            X = 1e9 + X / np.abs(X).max() * rng.uniform(0.5, 5)
+            if rng.random() < 0.5:
+                N = -1e9 + N / np.abs(N).max() * rng.uniform(0.5, 5)
+        elif special == "tiny":
+            X = X * 1e-12
+        elif special == "constant":
+            Xf = features_of(X).copy()
+            F = Xf.shape[0]
+            for f in rng.choice(F, size=max(1, F // 3), replace=False):
+                Xf[f, :] = rng.choice([0.0, 0.1, 3.7, -1e9, 1 / 3])
+            # Inverse of features_of: (d_k, d_1, ..., d_(k-1), B), then swap back.
+            X = Xf.reshape((*dims[-1:], *dims[:-1], B)).swapaxes(0, -1) if dims else Xf[0]
+            if M > 1 and rng.random() < 0.6:
+                N[int(rng.integers(M)), :] = rng.choice([0.0, 0.3, 2.5])
+        x_dtype = np.float32 if (rng.random() < 0.25 and special != "huge") else np.float64
+        X = np.ascontiguousarray(X, dtype=x_dtype)
+        n_dtype = np.float32 if (x_dtype == np.float32 and rng.random() < 0.5) else np.float64
+        N = np.ascontiguousarray(N, dtype=n_dtype)
+        if M == 1 and rng.random() < 0.6:
+            N = N[0]
+        tol_option, tol_sig = choose_tol(rng)
+        tol = 0.0 if tol_option is None else (auto_tol(B, tol_sig) if tol_option == "auto" else tol_option)
+        r_nan, zf, zn = numpy_corr(X, N)
+        if near_kink(r_nan, tol, KINK_MARGIN):
+            continue
+        if special == "constant" and not (zf.any() or zn.any()):
+            continue
+        if special != "constant" and (zf.any() or zn.any()):
+            continue
+        break
+
+    options: dict = {}
+    if tol_option is not None:
+        options["tol"] = tol_option
+    if tol_option == "auto" or rng.random() < 0.2:
+        options["tolSig"] = tol_sig
+    abs_choice = rng.choice(["true", "false", "default"])
+    if abs_choice != "default":
+        options["abs"] = bool(abs_choice == "true")
+    abs_ = options.get("abs", True)
+    if tol_option == "auto" and tol_sig == 0.1 and rng.random() < 0.3:
+        del options["tolSig"]  # the default significance
+    nu = float(rng.choice([1.0, rng.uniform(0.01, 10), -rng.uniform(0.1, 3)]))
+
+    check_references(X, N, r_nan, zf, zn, tol, abs_, nu, special)
+
+    r = np.where(np.isnan(r_nan), 0.0, r_nan)  # the library's default policy
+    thr = threshold_np(r, tol, abs_)
+    losses, scales = {}, {}
+    for key, (kind, p) in SCALARISATIONS.items():
+        losses[key] = nu * scalarise_np(kind, p, thr)
+        scales[key] = abs(nu) * loss_scale_np(kind, p, thr)
+    dims_text = "x".join(str(d) for d in X.shape)
+    name = (
+        f"#{index} X {X.dtype.name} [{dims_text}] N [{'x'.join(str(d) for d in N.shape)}]"
+        f" tol={options.get('tol', 'default')} abs={options.get('abs', 'default')}"
+        + (f" ({special})" if special else "")
+    )
+    return {
+        "id": index,
+        "name": name,
+        "special": special,
+        "x": encode(X),
+        "n": encode(N),
+        "options": options,
+        "nu": nu,
+        "tolUsed": tol,
+        "r": encode(r),
+        "thresholded": encode(thr),
+        "zeroVarianceFeatures": int(zf.sum()),
+        "zeroVarianceConfounds": int(zn.sum()),
+        # hypercoil's NaN: every r of these output rows (features) and columns (confounds).
+        "hypercoilNaN": {"features": [int(i) for i in np.flatnonzero(zf)], "confounds": [int(i) for i in np.flatnonzero(zn)]},
+        "losses": losses,
+        "lossScales": scales,
+    }
+
+
+def check_references(X, N, r_nan, zf, zn, tol, abs_, nu, special) -> None:
+    """numpy vs JAX (and corrcoef or exact arithmetic) before anything is written."""
+    good = ~np.isnan(r_nan)
+    r_jax, thr_jax, losses_jax = jax_values(X, N, tol, abs_, nu)
+    assert np.max(np.abs(r_jax[good] - r_nan[good]), initial=0) <= AGREE, f"numpy and JAX disagree on r ({special}): {np.max(np.abs(r_jax[good] - r_nan[good]))}"
+    if special == "constant":
+        return
+    thr_np = threshold_np(r_nan, tol, abs_)
+    assert np.max(np.abs(thr_np - thr_jax)) <= AGREE, "numpy and JAX disagree on the thresholded values"
+    for key, (kind, p) in SCALARISATIONS.items():
+        a = nu * scalarise_np(kind, p, thr_np)
+        b = losses_jax[key]
+        scale = abs(nu) * loss_scale_np(kind, p, thr_np)
+        assert abs(a - b) <= AGREE * max(scale, 1e-300), f"numpy and JAX disagree on {key}: {a} vs {b}"
+    Xf = features_of(X.astype(np.float64))
+    Nm = np.atleast_2d(N.astype(np.float64))
+    if special == "huge":
+        for f in range(Xf.shape[0]):
+            for m in range(Nm.shape[0]):
+                exact = exact_corr(Xf[f], Nm[m])
+                assert abs(exact - r_nan[f, m]) <= 1e-14, f"reference r off the exact value: {r_nan[f, m]} vs {exact}"
+    else:
+        full = np.corrcoef(np.vstack([Xf, Nm]))[: Xf.shape[0], Xf.shape[0]:]
+        assert np.max(np.abs(full - r_nan)) <= 1e-13, "reference r disagrees with np.corrcoef"
+
+
+def value_cases(rng) -> list[dict]:
+    specials = [None] * 226 + ["constant"] * 10 + ["huge"] * 6 + ["tiny"] * 3
+    order = rng.permutation(len(specials))
+    return [make_value_case(rng, i, specials[j]) for i, j in enumerate(order)]
+
+
+def feature_order_case() -> dict:
+    """SPEC's 4-D example: row (d*A + a)*C + c of the output is X[:, a, c, d]."""
+    B, A, C, D = 7, 2, 3, 4
+    rng = np.random.default_rng(SEED + 1)
+    X = rng.standard_normal((B, A, C, D))
+    N = rng.standard_normal(B)
+    r, _, _ = numpy_corr(X, N)
+    for a in range(A):
+        for c in range(C):
+            for d in range(D):
+                direct = np.corrcoef(X[:, a, c, d], N)[0, 1]
+                assert abs(r[(d * A + a) * C + c, 0] - direct) <= 1e-14
+    return {"x": encode(X), "n": encode(N), "r": encode(r)}
+
+
+# ---------------------------------------------------------------- auto_tol grid
+
+
+def auto_tol_grid() -> dict:
+    sizes = sorted(set(range(3, 21)) | {int(round(v)) for v in np.logspace(np.log10(3), 7, 40)})
+    sigs = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5,
+            0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999]
+    entries = []
+    for tails in (1, 2):
+        for B in sizes:
+            for sig in sigs:
+                value = auto_tol(B, sig, tails)
+                assert 0 <= value < 1 and math.isfinite(value)
+                exact = auto_tol_exact(B, sig, tails, value) if value > 0 else 0.0
+                assert abs(value - exact) <= 1e-10 * exact, f"scipy and mpmath disagree on auto_tol({B}, {sig}, {tails})"
+                entries.append([B, sig, tails, exact, value])
+    for (B, sig), expected in SPEC_AUTO_TOL:
+        got = auto_tol(B, sig)
+        assert abs(got - expected) <= 1e-15 * expected, f"scipy auto_tol({B}, {sig}) = {got}, SPEC says {expected}"
+        exact = auto_tol_exact(B, sig, 2, got)
+        assert abs(exact - expected) <= 1e-15 * expected, f"mpmath auto_tol({B}, {sig}) = {exact}, SPEC says {expected}"
+    return {
+        "description": "[batchSize, significance, tails, exact, scipy]: tol = sqrt(t^2 / (B - 2 + t^2)) with t the Student t quantile "
+        "at the float64 level 1 - significance / tails and B - 2 degrees of freedom; exact: 40-digit mpmath rounded once; "
+        "scipy: scipy.stats.t.ppf",
+        "versions": {"scipy": scipy.__version__, "mpmath": mpmath.__version__},
+        "entries": entries,
+        "spec": [{"batchSize": B, "significance": sig, "tol": v} for (B, sig), v in SPEC_AUTO_TOL],
+    }
+
+
+# ---------------------------------------------------------------- gradients
+
+
+def top_gap(values: np.ndarray) -> float:
+    flat = np.sort(values.ravel())[::-1]
+    return float("inf") if flat.size < 2 else float(flat[0] - flat[1])
+
+
+def grad_case_ok(r: np.ndarray, tol: float, abs_: bool) -> bool:
+    if not np.all(np.isfinite(r)):
+        return False
+    if np.any(np.abs(np.abs(r) - tol) < GRAD_KINK_MARGIN):
+        return False
+    thr = threshold_np(r, tol, abs_)
+    if not np.any(thr != 0):
+        return False  # vnorm's gradient at the zero tensor is 0/0
+    return top_gap(thr) > GRAD_KINK_MARGIN and top_gap(np.abs(thr)) > GRAD_KINK_MARGIN
+
+
+def finite_difference_check(rng, X, N, tol, abs_, kind, p, nu, gX, gN) -> None:
+    """Central differences on a few coordinates: guards the JAX function itself."""
+    def value(Xv, Nv):
+        return nu * scalarise_np(kind, p, threshold_np(numpy_corr(Xv, Nv)[0], tol, abs_))
+
+    for target, grad in ((X, gX), (N, gN)):
+        for flat_index in rng.choice(target.size, size=min(6, target.size), replace=False):
+            idx = np.unravel_index(flat_index, target.shape)
+            # Step relative to the spread of the coordinate's own column (features
+            # along the first axis of X, confounds along the last axis of N).
+            column = target[(slice(None), *idx[1:])] if target is X else target[(*idx[:-1], slice(None))]
+            h = 1e-6 * FD_STEP_SCALE * float(np.std(column))
+            plus, minus = target.copy(), target.copy()
+            plus[idx] += h
+            minus[idx] -= h
+            if target is X:
+                fd = (value(plus, N) - value(minus, N)) / (2 * h)
+            else:
+                fd = (value(X, plus) - value(X, minus)) / (2 * h)
+            # Relative, plus the rounding of centring data far from 0 (offsets up
+            # to 50 standard deviations) divided by the step.
+            allowed = 1e-6 * (abs(grad[idx]) + float(np.abs(grad).max()))
+            assert abs(fd - grad[idx]) <= allowed, f"JAX gradient disagrees with finite differences ({kind}{p}): {grad[idx]} vs {fd}"
+
+
+def make_grad_case(rng, index: int) -> dict:
+    while True:
+        rank = int(rng.integers(1, 5))
+        B = int(rng.integers(5, 41))
+        M = int(rng.integers(1, 4))
+        dims = feature_shape(rng, rank, 12)
+        if rank == 2:
+            dims = (int(rng.integers(1, 13)),)
+        X, N = correlated_data(rng, B, dims, M, strength=float(rng.choice([0.5, 2.0, 5.0])))
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        if M == 1 and rng.random() < 0.5:
+            N = N[0]
+        tol_option, tol_sig = choose_tol(rng)
+        if isinstance(tol_option, float) and tol_option > 0:
+            tol_option = float(rng.uniform(0.01, 0.3))
+        tol = 0.0 if tol_option is None else (auto_tol(B, tol_sig) if tol_option == "auto" else tol_option)
+        abs_ = bool(rng.random() < 0.5)
+        r = numpy_corr(X, N)[0]
+        if grad_case_ok(r, tol, abs_):
+            break
+    nu = float(rng.choice([1.0, rng.uniform(0.1, 5)]))
+    options: dict = {"abs": abs_}
+    if tol_option is not None:
+        options["tol"] = tol_option
+    if tol_option == "auto":
+        options["tolSig"] = tol_sig
+    results = {}
+    for key, (value, gX, gN) in jax_grads(X, N, tol, abs_, nu).items():
+        kind, p = SCALARISATIONS[key]
+        value = float(value)
+        assert gX.shape == X.shape and gN.shape == N.shape
+        assert np.all(np.isfinite(gX)) and np.all(np.isfinite(gN)), f"non-finite gradient in grad case {index} {key}"
+        expected_value = nu * scalarise_np(kind, p, threshold_np(numpy_corr(X, N)[0], tol, abs_))
+        assert abs(value - expected_value) <= AGREE * max(abs(expected_value), 1e-300), "numpy and JAX disagree on a loss"
+        finite_difference_check(rng, X, N, tol, abs_, kind, p, nu, gX, gN)
+        results[key] = {"value": value, "gradX": encode(gX), "gradN": encode(gN)}
+    return {
+        "id": index,
+        "name": f"#{index} X [{'x'.join(map(str, X.shape))}] N [{'x'.join(map(str, N.shape))}] tol={options.get('tol', 'default')} abs={abs_}",
+        "x": encode(X),
+        "n": encode(N),
+        "options": options,
+        "nu": nu,
+        "tolUsed": tol,
+        "minKinkDistance": float(np.min(np.abs(np.abs(r) - tol))),
+        "scalarisations": results,
+    }
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(targets: list[str]) -> int:
+    known = ("batch_corr", "auto_tol", "grad")
+    targets = targets or list(known)
+    unknown = [t for t in targets if t not in known]
+    if unknown:
+        print(f"unknown fixture {unknown}; choose from {known}", file=sys.stderr)
+        return 2
+    os.makedirs(OUT_DIR, exist_ok=True)
+    versions = {"numpy": np.__version__, "scipy": scipy.__version__, "jax": jax.__version__, "mpmath": mpmath.__version__}
+    scalarisations = {k: {"kind": kind, "p": ("inf" if p == math.inf else p)} for k, (kind, p) in SCALARISATIONS.items()}
+    sizes = {}
+    if "batch_corr" in targets:
+        cases = value_cases(np.random.default_rng(SEED))
+        sizes["batch_corr.json"] = write_json("batch_corr.json", {
+            "generator": "scripts/gen_fixtures.py",
+            "seed": SEED,
+            "versions": versions,
+            "scalarisations": scalarisations,
+            "featureOrder": feature_order_case(),
+            "cases": cases,
+        })
+        print(f"{len(cases)} value cases")
+    if "auto_tol" in targets:
+        sizes["auto_tol.json"] = write_json("auto_tol.json", auto_tol_grid())
+    if "grad" in targets:
+        grad_rng = np.random.default_rng(SEED + 2)
+        grads = [make_grad_case(grad_rng, i) for i in range(40)]
+        sizes["grad.json"] = write_json("grad.json", {
+            "generator": "scripts/gen_fixtures.py",
+            "seed": SEED + 2,
+            "versions": versions,
+            "scalarisations": scalarisations,
+            "cases": grads,
+        })
+        print(f"{len(grads)} gradient cases")
+    for name, size in sizes.items():
+        print(f"{name}: {size / 1024:.0f} KiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
