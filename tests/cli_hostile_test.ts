@@ -223,6 +223,16 @@ describe("monitor against hostile files (subprocess)", () => {
     assert.match(invalid.stderr, /--max-line-bytes must be a positive integer \(bytes per record\): current value is "?0/);
   });
 
+  test("F·M over --max-elements exits 2 before any batch, naming F, M and the flag", async () => {
+    const refused = await runCli(["monitor", join(dir, "clean.csv"), ...MONITOR, "--max-elements", "2"]);
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.match(refused.stderr, /Cannot monitor the input as F·M .* must be at most 2: current value is F = 3 × M = 1 = 3; pass a larger --max-elements/);
+    assert.equal(refused.stdout, "");
+    const accepted = await runCli(["monitor", join(dir, "clean.csv"), ...MONITOR, "--max-elements", "3"]);
+    assert.equal(accepted.code, 0, accepted.stderr);
+    assert.equal(accepted.stdout, (await cleanOutput).stdout);
+  });
+
   test("a file that grows while read is read up to the end it has when reached, then the run ends", async () => {
     const path = join(dir, "growing.csv");
     const lines = [...driftDataLines({ ...CLEAN, batches: 400 }, "csv")];

@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ruleMessage } from "../errors.ts";
 import type { OnnxProvider } from "../onnx/backend.ts";
+import { DEFAULT_MAX_ELEMENTS } from "../limits.ts";
 import { DEFAULT_INPUT_LIMITS } from "./csv.ts";
 import { UsageError } from "./errors.ts";
 
@@ -77,6 +78,8 @@ export interface MonitorArgs {
   maxColumns: number;
   /** --max-line-bytes: the most bytes of a CSV record or an NDJSON line. */
   maxLineBytes: number;
+  /** --max-elements: the largest F·M (features × confounds) the monitor will allocate for. */
+  maxElements: number;
 }
 
 /** Options of `generate`, validated. */
@@ -155,6 +158,7 @@ const MONITOR_OPTIONS: Record<string, OptionSpec> = {
   "print-every": { type: "string" },
   "max-columns": { type: "string" },
   "max-line-bytes": { type: "string" },
+  "max-elements": { type: "string" },
 };
 
 const GENERATE_OPTIONS: Record<string, OptionSpec> = {
@@ -237,6 +241,7 @@ const MONITOR_SCHEMAS: Record<string, [z.ZodType, string]> = {
   "print-every": [positiveInteger, "a positive integer"],
   "max-columns": [positiveInteger, "a positive integer (fields per record)"],
   "max-line-bytes": [positiveInteger, "a positive integer (bytes per record)"],
+  "max-elements": [positiveInteger, "a positive integer (the largest F·M)"],
   provider: [z.enum(["auto", "wasm", "webgpu", "cpu", "cuda"]), '"auto", "wasm", "webgpu", "cpu" or "cuda"'],
 };
 
@@ -341,6 +346,7 @@ function parseMonitor(args: string[]): MonitorArgs {
     printEvery: get<number>("print-every") ?? 1,
     maxColumns: get<number>("max-columns") ?? DEFAULT_INPUT_LIMITS.maxColumns,
     maxLineBytes: get<number>("max-line-bytes") ?? DEFAULT_INPUT_LIMITS.maxLineBytes,
+    maxElements: get<number>("max-elements") ?? DEFAULT_MAX_ELEMENTS,
   };
 }
 
@@ -506,6 +512,8 @@ Limits (an input over one stops with exit 2, naming the line and the flag)
                            (default 100000)
   --max-line-bytes n       bytes per CSV record (a quoted field spanning lines
                            counts whole) or NDJSON line (default 16777216 = 16 MiB)
+  --max-elements n         features x confounds, the size of the correlation
+                           state, checked before any data row (default 134217728)
 
 Exit codes: 0 clean, 3 an alert fired, 2 bad usage or bad input, 1 internal error.
 `,

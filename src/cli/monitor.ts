@@ -11,6 +11,7 @@ import { CorrelationAccumulator } from "../accumulator.ts";
 import type { BatchCorrResult } from "../batch_corr.ts";
 import { createOnnxBackend, type OnnxBackend } from "../onnx/backend.ts";
 import { rowsToBatches } from "../batcher.ts";
+import { checkElementLimit } from "../limits.ts";
 import { type BatchResult, correlateBatches, type StreamOptions } from "../stream.ts";
 import type { MonitorArgs } from "./args.ts";
 import { parseCsv } from "./csv.ts";
@@ -184,6 +185,8 @@ async function monitorRows(args: MonitorArgs, io: CliIo, backend: OnnxBackend | 
   }, args.onBadRow, log);
   const { features, confounds } = table.columns;
   const F = features.length;
+  // Checked once here rather than per batch: every batch has the same shape.
+  checkElementLimit(F, confounds.length, args.maxElements, "monitor the input", "--max-elements");
 
   const points: ReportPoint[] = [];
   // The first line of each batch, queued as rows are batched and taken as results come out.
@@ -222,7 +225,7 @@ async function monitorRows(args: MonitorArgs, io: CliIo, backend: OnnxBackend | 
     }
   }
 
-  const accumulator = new CorrelationAccumulator();
+  const accumulator = new CorrelationAccumulator({ maxElements: args.maxElements });
   const streamOptions: StreamOptions = {
     tol: args.tol,
     tolSig: args.tolSig,
@@ -230,6 +233,7 @@ async function monitorRows(args: MonitorArgs, io: CliIo, backend: OnnxBackend | 
     nu: args.nu,
     scalarisation: args.scalarisation,
     onInvalid: "skip",
+    maxElements: args.maxElements,
     output: args.correlations ? "full" : "losses",
     accumulator,
     ...(backend !== undefined ? { backend } : {}),
