@@ -135,7 +135,8 @@ describe("CorrelationAccumulator", () => {
     const plain = mergeMoments(a, b, emptyMoments(4, 2));
     assert.deepEqual(plain.meanX, fresh.meanX);
     assert.equal(plain.meanXLo, undefined);
-    assert.deepEqual(mergeMoments(a, b, precise(b)), fresh);
+    const b2 = precise(b);
+    assert.deepEqual(mergeMoments(a, b2, b2), fresh);
     assert.deepEqual(mergeMoments(a, b, a), fresh);
   });
 
@@ -329,6 +330,60 @@ describe("CorrelationAccumulator snapshots", () => {
     rejects("not json", /valid JSON/);
     rejects(null, /object/);
     rejects([1, 2], /object/);
+  });
+
+  test("a version 1 snapshot (no low parts) still restores, and is written back as version 2 with low parts 0", () => {
+    // Written by batch-corr 0.1.0 after two batches of 1e9 + k/8 (x) and 1..5 (second feature).
+    const v1JSON = {
+      format: "batch-corr/accumulator",
+      version: 1,
+      featureShape: [2],
+      confounds: 1,
+      count: 5,
+      weightSquares: 5,
+      meanX: [1000000000, 2.2],
+      meanN: [0.525],
+      m2X: [0.5312499900658945, 14.8],
+      m2N: [0.5125],
+      comoment: [0.37500000695387525, -1.9000000000000001],
+    };
+    const v1Bytes = Uint8Array.from(
+      atob("QkNBUwEAAAABAAAAAQAAAAIAAAAAAAAAAAAAAAAAFEAAAAAAAAAUQAAAAABlzc1BmpmZmZmZAUDNzMzMzMzgP7yqqvr//+A/mpmZmZmZLUBmZmZmZmbgP3h3dwcAANg/Z2ZmZmZm/r8="),
+      (c) => c.charCodeAt(0),
+    );
+    const fromJSON = CorrelationAccumulator.fromJSON(v1JSON);
+    const fromBytes = CorrelationAccumulator.fromBytes(v1Bytes);
+    assert.deepEqual(fromBytes.toBytes(), fromJSON.toBytes());
+    const again = fromJSON.toJSON();
+    assert.equal(again.version, 2);
+    assert.deepEqual(again.meanXLo, [0, 0]);
+    assert.deepEqual(again.meanNLo, [0]);
+    const { meanXLo: _x, meanNLo: _n, ...rest } = again;
+    assert.deepEqual({ ...rest, version: 1 }, v1JSON);
+    // Version 2 bytes are version 1 bytes with the low parts after the means.
+    const v2 = fromBytes.toBytes();
+    assert.equal(v2.length, v1Bytes.length + 8 * 3);
+    assert.equal(new DataView(v2.buffer).getUint32(4, true), 2);
+    // Header 24 bytes, count, Σw², meanX (2), meanN (1), then meanXLo and meanNLo at bytes 64 to 88.
+    assert.deepEqual(v2.subarray(8, 64), v1Bytes.subarray(8, 64));
+    assert.deepEqual(v2.subarray(64, 88), new Uint8Array(24));
+    assert.deepEqual(v2.subarray(88), v1Bytes.subarray(64));
+    assert.equal(fromJSON.update([[1e9, 1], [1e9 + 0.5, 2]], [0.5, 1]).count, 7);
+  });
+
+  test("a low part that is not a mean's rounding error is refused", () => {
+    const far = new CorrelationAccumulator().update([[1e9 + 0.25], [1e9 - 0.5]], [1, 2]).update([[1e9 + 0.125]], [3]);
+    const json = far.toJSON();
+    assert.ok(CorrelationAccumulator.fromJSON({ ...json, meanXLo: [json.meanX[0]! * 2 ** -41] }));
+    rejects({ ...json, meanXLo: [json.meanX[0]! * 2 ** -39] }, /meanXLo must be at most 2\^-40 times its mean/);
+    rejects({ ...json, meanNLo: [1] }, /meanNLo must be at most 2\^-40 times its mean in magnitude .*: current value is 1 at index 0, with mean 2/);
+    rejects({ ...json, meanXLo: [Number.NaN] }, /meanXLo must be a finite number/);
+    const { meanNLo: _dropped, ...missing } = json;
+    rejects(missing, /must have the key "meanNLo"/);
+    const bytes = far.toBytes();
+    // Header 24 bytes, count, Σw², meanX, meanN, then meanXLo at byte 56.
+    new DataView(bytes.buffer).setFloat64(56, 1e6, true);
+    assert.throws(() => CorrelationAccumulator.fromBytes(bytes), (e) => e instanceof BatchCorrError && /meanXLo/.test(e.message));
   });
 
   test("a wrong or inconsistent shape is refused", () => {

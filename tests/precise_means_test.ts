@@ -145,6 +145,17 @@ describe("double-double means", () => {
     assert.ok(worstError(first.correlations({ abs: false }).data, samples, ones) <= 1e-8);
   });
 
+  test("exactly representable 1e9 + k/8 data give the exact sums of squares and co-moment (0.1.0 was off by 1e-8 relative)", () => {
+    const acc = new CorrelationAccumulator()
+      .update([[1e9 + 0.25], [1e9 - 0.5], [1e9 + 0.125]], [0.5, 0.25, 1])
+      .update([[1e9 + 0.375], [1e9 - 0.25]], [0.75, 0.125]);
+    // Deviations from the mean 1e9: 0.25, -0.5, 0.125, 0.375, -0.25; from 0.525: -0.025, -0.275, 0.475, 0.225, -0.4.
+    const m = acc.moments();
+    assert.equal(m.meanX[0], 1e9);
+    assert.ok(Math.abs(m.m2X[0]! - 0.53125) <= 1e-15);
+    assert.ok(Math.abs(m.comoment[0]! - 0.375) <= 1e-15);
+  });
+
   test("a constant column far from zero keeps exactly zero variance next to varying ones", () => {
     const acc = new CorrelationAccumulator();
     const random = mulberry32(3);
