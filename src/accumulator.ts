@@ -663,7 +663,9 @@ export class CorrelationAccumulator {
 
   /**
    * A versioned plain-JSON snapshot of the state (every number finite), for
-   * `JSON.stringify` and {@linkcode CorrelationAccumulator.fromJSON}.
+   * `JSON.stringify` and {@linkcode CorrelationAccumulator.fromJSON}. Version 2
+   * holds the means' low parts (`meanXLo`, `meanNLo`); version 1 snapshots
+   * are still restored, with low parts 0.
    *
    * @returns The snapshot.
    *
@@ -692,7 +694,8 @@ export class CorrelationAccumulator {
    * @returns The restored accumulator.
    * @throws {BatchCorrError} With code "invalid_snapshot" for a wrong format or
    * version, missing or extra keys, `__proto__` keys, arrays of the wrong length,
-   * non-finite or negative values, or a shape other than `expected`; with code
+   * non-finite or negative values, a mean's low part larger than 2⁻⁴⁰ of the
+   * mean, or a shape other than `expected`; with code
    * "resource_limit" for a declared F·M above `expected.maxElements` (checked
    * before allocating).
    *
@@ -739,8 +742,9 @@ export class CorrelationAccumulator {
    * must have, and `maxElements`, the largest F·M it may declare.
    * @returns The restored accumulator.
    * @throws {BatchCorrError} With code "invalid_snapshot" for a wrong magic or
-   * version, truncated or extra bytes, non-finite or negative values, or a
-   * shape other than `expected`; with code "resource_limit" for a declared F·M
+   * version, truncated or extra bytes, non-finite or negative values, a
+   * mean's low part larger than 2⁻⁴⁰ of the mean, or a shape other than
+   * `expected`; with code "resource_limit" for a declared F·M
    * above `expected.maxElements` (checked before allocating).
    *
    * @example Detecting truncation
