@@ -10,6 +10,15 @@ import { z } from "zod";
 import { type BatchCorrOptions, type BatchCorrResult, resolveTol } from "./batch_corr.ts";
 import { ruleMessage } from "./errors.ts";
 import { type BatchMoments, computeBatchMoments, emptyMoments } from "./moments.ts";
+import {
+  addToMean,
+  emptyPreciseMoments,
+  fillLowParts,
+  type MeanLowParts,
+  meanDifference,
+  type PreciseMoments,
+  withoutLowParts,
+} from "./precise_means.ts";
 import { checkElementLimit, DEFAULT_MAX_ELEMENTS, MAX_ELEMENTS_RULE } from "./limits.ts";
 import { batchCorrOptionsSchema, maxElementsSchema, parseOptions } from "./options.ts";
 import {
@@ -84,14 +93,19 @@ const ACCUMULATOR_RULES: Record<string, string> = {
  * - With y = x this is the sum of squares: `M2x = M2xA + M2xB + (nA·nB/n)·δx²`.
  *
  * Only differences of means enter, never raw sums of squares, so data such as
- * `1e9 + noise` keep their digits. The formula is symmetric in A and B, which
+ * `1e9 + noise` keep their digits. Means may carry low parts (double-double,
+ * see `precise_means.ts`): then `δ = (hiB − hiA) + (loB − loA)` and the mean
+ * is updated with TwoSum, so the union's mean keeps every digit too; a float64
+ * mean of values near 1e9 is only good to 6e-8, which is not small next to a
+ * spread of 0.3. Missing low parts count as 0. The formula is symmetric in A and B, which
  * makes merging associative and order independent up to rounding. Counts may
  * be weights (the same algebra holds with `n` a sum of weights), which is how
  * exponential forgetting scales a state before merging.
  *
  * When both means agree exactly (`δ = 0`), nothing is added: exactly constant
  * columns keep a sum of squares of exactly 0 across merges, provided each
- * batch reports the constant itself as its mean (see `pinConstantMeans`).
+ * batch reports the constant itself as its mean (see `pinConstantMeans`), with
+ * a low part of 0.
  *
  * `out` may be `a` or `b` itself: every element is read before it is written.
  *
@@ -102,10 +116,10 @@ const ACCUMULATOR_RULES: Record<string, string> = {
  * @throws {TypeError} If the two have different numbers of features or confounds.
  */
 export function mergeMoments(
-  a: BatchMoments,
-  b: BatchMoments,
-  out: BatchMoments = emptyMoments(a.features, a.confounds),
-): BatchMoments {
+  a: PreciseMoments,
+  b: PreciseMoments,
+  out: PreciseMoments = emptyPreciseMoments(a.features, a.confounds),
+): PreciseMoments {
   const F = a.features, M = a.confounds;
   if (b.features !== F || b.confounds !== M || out.features !== F || out.confounds !== M) {
     throw new TypeError(
@@ -118,36 +132,58 @@ export function mergeMoments(
   const shareB = nB / n;
   const k = nA * shareB;
   const deltaN = new Float64Array(M);
-  for (let m = 0; m < M; m++) deltaN[m] = b.meanN[m]! - a.meanN[m]!;
+  const loNA = a.meanNLo, loNB = b.meanNLo;
+  for (let m = 0; m < M; m++) deltaN[m] = meanDifference(a.meanN[m]!, loNA?.[m] ?? 0, b.meanN[m]!, loNB?.[m] ?? 0);
+  const loXA = a.meanXLo, loXB = b.meanXLo;
   for (let f = 0; f < F; f++) {
-    const dx = b.meanX[f]! - a.meanX[f]!;
+    const loA = loXA?.[f] ?? 0;
+    const dx = meanDifference(a.meanX[f]!, loA, b.meanX[f]!, loXB?.[f] ?? 0);
     const kdx = k * dx;
     const base = f * M;
     for (let m = 0; m < M; m++) {
       out.comoment[base + m] = a.comoment[base + m]! + b.comoment[base + m]! + kdx * deltaN[m]!;
     }
     out.m2X[f] = a.m2X[f]! + b.m2X[f]! + kdx * dx;
-    out.meanX[f] = a.meanX[f]! + dx * shareB;
+    addToMean(out.meanX, out.meanXLo, f, a.meanX[f]!, loA, dx * shareB);
   }
   for (let m = 0; m < M; m++) {
     const dn = deltaN[m]!;
     out.m2N[m] = a.m2N[m]! + b.m2N[m]! + k * dn * dn;
-    out.meanN[m] = a.meanN[m]! + dn * shareB;
+    addToMean(out.meanN, out.meanNLo, m, a.meanN[m]!, loNA?.[m] ?? 0, dn * shareB);
   }
   out.count = n;
   return out;
 }
 
-/** Copies moments into `out` (a no-op when they are the same object). */
-export function copyMoments(source: BatchMoments, out: BatchMoments): BatchMoments {
+/**
+ * Copies moments into `out` (a no-op when they are the same object). Means
+ * keep their low parts when both have storage for them; an `out` without it
+ * gets each mean rounded to float64 (`hi + lo`); a `source` without low parts
+ * gives low parts of 0.
+ *
+ * @param source The moments to copy.
+ * @param out The storage to fill.
+ * @returns `out`.
+ */
+export function copyMoments<T extends PreciseMoments>(source: PreciseMoments, out: T): T {
   if (source === out) return out;
   out.count = source.count;
-  out.meanX.set(source.meanX);
-  out.meanN.set(source.meanN);
+  copyMeans(source.meanX, source.meanXLo, out.meanX, out.meanXLo);
+  copyMeans(source.meanN, source.meanNLo, out.meanN, out.meanNLo);
   out.m2X.set(source.m2X);
   out.m2N.set(source.m2N);
   out.comoment.set(source.comoment);
   return out;
+}
+
+function copyMeans(hi: Float64Array, lo: Float64Array | undefined, outHi: Float64Array, outLo: Float64Array | undefined): void {
+  outHi.set(hi);
+  if (outLo) {
+    if (lo) outLo.set(lo);
+    else outLo.fill(0);
+  } else if (lo) {
+    for (let i = 0; i < hi.length; i++) outHi[i] = hi[i]! + lo[i]!;
+  }
 }
 
 /**
@@ -159,11 +195,11 @@ export function copyMoments(source: BatchMoments, out: BatchMoments): BatchMomen
  * @param out Storage (may be `source`).
  * @returns `out`.
  */
-export function scaleMoments(source: BatchMoments, factor: number, out: BatchMoments): BatchMoments {
+export function scaleMoments(source: PreciseMoments, factor: number, out: PreciseMoments): PreciseMoments {
   if (factor === 1) return copyMoments(source, out);
   out.count = source.count * factor;
-  out.meanX.set(source.meanX);
-  out.meanN.set(source.meanN);
+  copyMeans(source.meanX, source.meanXLo, out.meanX, out.meanXLo);
+  copyMeans(source.meanN, source.meanNLo, out.meanN, out.meanNLo);
   for (let f = 0; f < source.features; f++) out.m2X[f] = source.m2X[f]! * factor;
   for (let m = 0; m < source.confounds; m++) out.m2N[m] = source.m2N[m]! * factor;
   const { comoment } = source;
@@ -181,7 +217,7 @@ export function scaleMoments(source: BatchMoments, factor: number, out: BatchMom
  * @param batch The batch they were computed from.
  * @returns `moments`.
  */
-export function pinConstantMeans(moments: BatchMoments, batch: PreparedBatch): BatchMoments {
+export function pinConstantMeans<T extends BatchMoments>(moments: T, batch: PreparedBatch): T {
   const { features: F, count: B } = batch;
   for (let f = 0; f < F; f++) {
     // `+ 0` turns -0 into 0, so a snapshot's JSON (which cannot tell them apart) restores the same state.
@@ -268,7 +304,7 @@ export function resultFromMoments(
 /** A merge computed but not yet applied, so a failure leaves the state as it was. */
 export interface Staged {
   /** The merged state (the accumulator's spare buffer). */
-  moments: BatchMoments;
+  moments: BatchMoments & MeanLowParts;
   /** Σw² after the merge. */
   weightSquares: number;
   /** The feature shape fixed on commit. */
@@ -290,7 +326,7 @@ export function effectiveSampleSize(count: number, weightSquares: number): numbe
 /** Internal hooks for the stream, which stages a merge and commits it later. */
 export let stageMerge: (
   accumulator: CorrelationAccumulator,
-  moments: BatchMoments,
+  moments: PreciseMoments,
   featureShape: readonly number[],
   weightSquares: number,
   decay: number,
@@ -337,9 +373,9 @@ export class CorrelationAccumulator {
   #featureShape: number[] | undefined;
   #confounds: number | undefined;
   #order: Int32Array | undefined;
-  #state: BatchMoments | undefined;
-  #spare: BatchMoments | undefined;
-  #scratch: BatchMoments | undefined;
+  #state: (BatchMoments & MeanLowParts) | undefined;
+  #spare: (BatchMoments & MeanLowParts) | undefined;
+  #scratch: (BatchMoments & MeanLowParts) | undefined;
   #weightSquares = 0;
   #staged: Staged | undefined;
   #maxElements = DEFAULT_MAX_ELEMENTS;
@@ -455,11 +491,11 @@ export class CorrelationAccumulator {
     this.#checkShape(batch.featureShape, batch.confounds, context);
     const scratch = this.#scratch?.features === batch.features && this.#scratch.confounds === batch.confounds
       ? this.#scratch
-      : emptyMoments(batch.features, batch.confounds);
-    const moments = computeBatchMoments(batch.x, batch.n, batch.count, batch.features, batch.confounds, scratch);
-    assertAccumulable(batch, moments, context, ["x", "n"]);
-    pinConstantMeans(moments, batch);
-    this.#stage(moments, batch.featureShape, batch.count, 1, context);
+      : emptyPreciseMoments(batch.features, batch.confounds);
+    computeBatchMoments(batch.x, batch.n, batch.count, batch.features, batch.confounds, scratch);
+    assertAccumulable(batch, scratch, context, ["x", "n"]);
+    fillLowParts(pinConstantMeans(scratch, batch), batch);
+    this.#stage(scratch, batch.featureShape, batch.count, 1, context);
     this.#commit();
     this.#scratch = scratch;
     return this;
@@ -504,7 +540,8 @@ export class CorrelationAccumulator {
       );
     }
     this.#checkShape(shape, moments.confounds, context);
-    this.#stage(moments, shape, moments.count, 1, context);
+    // The means are taken as float64 values: low parts are this library's own state.
+    this.#stage(withoutLowParts(moments), shape, moments.count, 1, context);
     this.#commit();
     return this;
   }
@@ -581,7 +618,9 @@ export class CorrelationAccumulator {
   }
 
   /**
-   * A copy of the state, features in the natural column order of X.
+   * A copy of the state, features in the natural column order of X. The state
+   * keeps each mean in two parts for precision; they are returned summed,
+   * rounded to float64.
    *
    * @returns The moments (zero-filled and count 0 before the first update).
    * @throws {RangeError} If the shape is not known yet.
@@ -624,7 +663,9 @@ export class CorrelationAccumulator {
 
   /**
    * A versioned plain-JSON snapshot of the state (every number finite), for
-   * `JSON.stringify` and {@linkcode CorrelationAccumulator.fromJSON}.
+   * `JSON.stringify` and {@linkcode CorrelationAccumulator.fromJSON}. Version 2
+   * holds the means' low parts (`meanXLo`, `meanNLo`); version 1 snapshots
+   * are still restored, with low parts 0.
    *
    * @returns The snapshot.
    *
@@ -653,7 +694,8 @@ export class CorrelationAccumulator {
    * @returns The restored accumulator.
    * @throws {BatchCorrError} With code "invalid_snapshot" for a wrong format or
    * version, missing or extra keys, `__proto__` keys, arrays of the wrong length,
-   * non-finite or negative values, or a shape other than `expected`; with code
+   * non-finite or negative values, a mean's low part larger than 2⁻⁴⁰ of the
+   * mean, or a shape other than `expected`; with code
    * "resource_limit" for a declared F·M above `expected.maxElements` (checked
    * before allocating).
    *
@@ -700,8 +742,9 @@ export class CorrelationAccumulator {
    * must have, and `maxElements`, the largest F·M it may declare.
    * @returns The restored accumulator.
    * @throws {BatchCorrError} With code "invalid_snapshot" for a wrong magic or
-   * version, truncated or extra bytes, non-finite or negative values, or a
-   * shape other than `expected`; with code "resource_limit" for a declared F·M
+   * version, truncated or extra bytes, non-finite or negative values, a
+   * mean's low part larger than 2⁻⁴⁰ of the mean, or a shape other than
+   * `expected`; with code "resource_limit" for a declared F·M
    * above `expected.maxElements` (checked before allocating).
    *
    * @example Detecting truncation
@@ -746,8 +789,8 @@ export class CorrelationAccumulator {
   #allocateIfShaped(): void {
     if (this.#state || !this.#featureShape || this.#confounds === undefined) return;
     const F = this.features, M = this.#confounds;
-    this.#state = emptyMoments(F, M);
-    this.#spare = emptyMoments(F, M);
+    this.#state = emptyPreciseMoments(F, M);
+    this.#spare = emptyPreciseMoments(F, M);
   }
 
   #checkShape(featureShape: readonly number[], confounds: number, context: string): void {
@@ -762,7 +805,7 @@ export class CorrelationAccumulator {
   }
 
   #stage(
-    moments: BatchMoments,
+    moments: PreciseMoments,
     featureShape: readonly number[],
     weightSquares: number,
     decay: number,
@@ -774,8 +817,8 @@ export class CorrelationAccumulator {
     if (!this.#state || stale) {
       checkElementLimit(F, M, this.#maxElements, context, "the accumulator's maxElements option");
       // Storage only (the state is still empty): the shape itself is fixed on commit.
-      this.#state = emptyMoments(F, M);
-      this.#spare = emptyMoments(F, M);
+      this.#state = emptyPreciseMoments(F, M);
+      this.#spare = emptyPreciseMoments(F, M);
     }
     const spare = this.#spare!;
     scaleMoments(this.#state, decay, spare);
@@ -845,12 +888,18 @@ export function assertAccumulable(
  * squares that underflowed: samples that differ by less than about 1e-125,
  * e.g. batches of one sample each.
  */
-function checkMergeUnderflow(a: BatchMoments, b: BatchMoments, context: string): void {
+function checkMergeUnderflow(a: PreciseMoments, b: PreciseMoments, context: string): void {
   if (a.count === 0 || b.count === 0) return;
   const k = a.count * b.count / (a.count + b.count);
-  const check = (m2A: Float64Array, m2B: Float64Array, meanA: Float64Array, meanB: Float64Array, side: string): void => {
+  const check = (
+    m2A: Float64Array,
+    m2B: Float64Array,
+    [meanA, loA]: [Float64Array, Float64Array | undefined],
+    [meanB, loB]: [Float64Array, Float64Array | undefined],
+    side: string,
+  ): void => {
     for (let i = 0; i < m2A.length; i++) {
-      const delta = meanB[i]! - meanA[i]!;
+      const delta = meanDifference(meanA[i]!, loA?.[i] ?? 0, meanB[i]!, loB?.[i] ?? 0);
       const varies = delta !== 0 || m2A[i]! > 0 || m2B[i]! > 0;
       if (varies && m2A[i]! + m2B[i]! + k * delta * delta < UNDERFLOW_RISK) {
         throw new RangeError(
@@ -859,8 +908,8 @@ function checkMergeUnderflow(a: BatchMoments, b: BatchMoments, context: string):
       }
     }
   };
-  check(a.m2X, b.m2X, a.meanX, b.meanX, "feature column");
-  check(a.m2N, b.m2N, a.meanN, b.meanN, "confound");
+  check(a.m2X, b.m2X, [a.meanX, a.meanXLo], [b.meanX, b.meanXLo], "feature column");
+  check(a.m2N, b.m2N, [a.meanN, a.meanNLo], [b.meanN, b.meanNLo], "confound");
 }
 
 function checkMergedFinite(moments: BatchMoments, context: string): void {

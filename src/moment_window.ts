@@ -7,7 +7,10 @@
  */
 
 import { copyMoments, mergeMoments } from "./accumulator.ts";
-import { type BatchMoments, emptyMoments } from "./moments.ts";
+import type { BatchMoments } from "./moments.ts";
+import { emptyPreciseMoments, type MeanLowParts, type PreciseMoments } from "./precise_means.ts";
+
+type Stored = BatchMoments & MeanLowParts;
 
 /**
  * The merge of the last `capacity` batches.
@@ -26,12 +29,13 @@ export class MomentWindow {
   readonly #capacity: number;
   readonly #features: number;
   readonly #confounds: number;
-  readonly #back: BatchMoments[] = [];
-  readonly #front: BatchMoments[] = [];
-  readonly #pool: BatchMoments[] = [];
-  readonly #backTotal: BatchMoments;
-  readonly #result: BatchMoments;
-  readonly #empty: BatchMoments;
+  // Every buffer keeps the means' low parts, so the window is as precise as the running state.
+  readonly #back: Stored[] = [];
+  readonly #front: Stored[] = [];
+  readonly #pool: Stored[] = [];
+  readonly #backTotal: Stored;
+  readonly #result: Stored;
+  readonly #empty: Stored;
 
   /**
    * Creates an empty window.
@@ -44,9 +48,9 @@ export class MomentWindow {
     this.#capacity = capacity;
     this.#features = features;
     this.#confounds = confounds;
-    this.#backTotal = emptyMoments(features, confounds);
-    this.#result = emptyMoments(features, confounds);
-    this.#empty = emptyMoments(features, confounds);
+    this.#backTotal = emptyPreciseMoments(features, confounds);
+    this.#result = emptyPreciseMoments(features, confounds);
+    this.#empty = emptyPreciseMoments(features, confounds);
   }
 
   /** Batches currently in the window. */
@@ -61,8 +65,8 @@ export class MomentWindow {
    * @param batch The new batch's moments.
    * @returns The merged moments (storage reused by the next call).
    */
-  stage(batch: BatchMoments): BatchMoments {
-    let older: BatchMoments;
+  stage(batch: PreciseMoments): BatchMoments {
+    let older: Stored;
     if (this.size < this.#capacity) {
       older = this.#front.at(-1) ?? this.#empty;
     } else {
@@ -79,12 +83,12 @@ export class MomentWindow {
    *
    * @param batch The batch's moments (copied).
    */
-  commit(batch: BatchMoments): void {
+  commit(batch: PreciseMoments): void {
     if (this.size >= this.#capacity) {
       if (this.#front.length === 0) this.#moveBackToFront();
       this.#pool.push(this.#front.pop()!);
     }
-    const stored = copyMoments(batch, this.#pool.pop() ?? emptyMoments(this.#features, this.#confounds));
+    const stored = copyMoments(batch, this.#pool.pop() ?? emptyPreciseMoments(this.#features, this.#confounds));
     this.#back.push(stored);
     mergeMoments(this.#backTotal, batch, this.#backTotal);
   }

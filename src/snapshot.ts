@@ -7,26 +7,35 @@
 
 import { BatchCorrError, describeValue } from "./errors.ts";
 import { checkElementLimit } from "./limits.ts";
-import { type BatchMoments, emptyMoments } from "./moments.ts";
+import type { BatchMoments } from "./moments.ts";
+import { emptyPreciseMoments, type MeanLowParts, type PreciseMoments } from "./precise_means.ts";
 
 /** The identifier in every JSON snapshot. */
 export const SNAPSHOT_FORMAT = "batch-corr/accumulator" as const;
-/** The snapshot version written by this library. */
-export const SNAPSHOT_VERSION = 1 as const;
+/**
+ * The snapshot version written by this library. Version 2 added the low parts
+ * of the means (`meanXLo`, `meanNLo`); version 1 snapshots are still read,
+ * with low parts of 0 (the precision they were taken with).
+ */
+export const SNAPSHOT_VERSION = 2 as const;
+/** Every version {@linkcode decodeSnapshotJSON} and {@linkcode decodeSnapshotBytes} read. */
+const READABLE_VERSIONS: readonly number[] = [1, 2];
+const VERSION_RULE = "version must be 1 or 2";
 /** The first four bytes of a binary snapshot ("BCAS"). */
 const MAGIC = [0x42, 0x43, 0x41, 0x53];
 /** Written as the rank when the feature shape is not known yet. */
 const UNKNOWN = 0xffffffff;
 
 /**
- * The JSON snapshot of a {@linkcode CorrelationAccumulator} (version 1).
- * Arrays are empty while the shape is not known.
+ * The JSON snapshot of a {@linkcode CorrelationAccumulator} (version 2).
+ * Arrays are empty while the shape is not known. Version 1 snapshots, which
+ * lack `meanXLo` and `meanNLo`, are still restored (low parts 0).
  */
 export interface AccumulatorSnapshot {
   /** Always "batch-corr/accumulator". */
   format: "batch-corr/accumulator";
-  /** The snapshot version, 1. */
-  version: 1;
+  /** The snapshot version, 2. */
+  version: 2;
   /** X's shape without the batch axis, or null while unknown. */
   featureShape: number[] | null;
   /** M, or null while unknown. */
@@ -35,10 +44,17 @@ export interface AccumulatorSnapshot {
   count: number;
   /** Σw², for the effective sample size (equals count for unit weights). */
   weightSquares: number;
-  /** Feature means, natural column order, length F. */
+  /** Feature means, natural column order, length F (rounded to float64; see `meanXLo`). */
   meanX: number[];
-  /** Confound means, length M. */
+  /** Confound means, length M (rounded to float64; see `meanNLo`). */
   meanN: number[];
+  /**
+   * Low parts of the feature means: the mean is `meanX + meanXLo`, to about
+   * 1e-32 relative (0 where float64 is precise enough), length F.
+   */
+  meanXLo: number[];
+  /** Low parts of the confound means, length M. */
+  meanNLo: number[];
   /** Feature sums of squared deviations, length F. */
   m2X: number[];
   /** Confound sums of squared deviations, length M. */
@@ -52,7 +68,7 @@ export interface SnapshotState {
   featureShape: number[] | undefined;
   confounds: number | undefined;
   weightSquares: number;
-  moments: BatchMoments | undefined;
+  moments: PreciseMoments | undefined;
 }
 
 /** The shape a restored snapshot must have, when the caller says so. */
@@ -66,7 +82,7 @@ export interface SnapshotExpectations {
 const RESTORE_CONTEXT = "restore the CorrelationAccumulator snapshot";
 const RESTORE_OPTION = "expected.maxElements (the second argument of fromJSON / fromBytes)";
 
-const KEYS = [
+const KEYS_V1 = [
   "format",
   "version",
   "featureShape",
@@ -79,6 +95,13 @@ const KEYS = [
   "m2N",
   "comoment",
 ] as const;
+const KEYS = [...KEYS_V1, "meanXLo", "meanNLo"] as const;
+
+/**
+ * A low part far beyond a mean's rounding error (which is below 2⁻⁵² of the
+ * mean) can only be corruption: it would shift the mean silently.
+ */
+const LOW_PART_BOUND = 2 ** -40;
 
 /**
  * Shows an untrusted value in a message without ever throwing: `String()` of
@@ -110,10 +133,16 @@ export function encodeSnapshotJSON(state: SnapshotState): AccumulatorSnapshot {
     weightSquares: state.weightSquares,
     meanX: m ? Array.from(m.meanX) : [],
     meanN: m ? Array.from(m.meanN) : [],
+    meanXLo: m ? lowParts(m.meanXLo, m.features) : [],
+    meanNLo: m ? lowParts(m.meanNLo, m.confounds) : [],
     m2X: m ? Array.from(m.m2X) : [],
     m2N: m ? Array.from(m.m2N) : [],
     comoment: m ? Array.from(m.comoment) : [],
   };
+}
+
+function lowParts(lo: Float64Array | undefined, length: number): number[] {
+  return lo ? Array.from(lo) : new Array<number>(length).fill(0);
 }
 
 /** Rejects keys that could reach an object's prototype if ever copied. */
@@ -142,15 +171,18 @@ function readRecord(input: unknown): Record<string, unknown> {
     throw invalid("it must be a plain object", "an object with a custom prototype");
   }
   const record: Record<string, unknown> = Object.create(null);
+  const version: unknown = (input as Record<string, unknown>).version;
+  // A version 1 snapshot has no low parts; anything else is held to the current keys.
+  const keys: readonly string[] = version === 1 ? KEYS_V1 : KEYS;
   for (const key of Reflect.ownKeys(input)) {
     if (typeof key !== "string") throw invalid("it must only have string keys", "a symbol key");
     rejectPrototypeKeys(key, undefined);
-    if (!(KEYS as readonly string[]).includes(key)) {
-      throw invalid(`it must only have the keys ${KEYS.join(", ")}`, `an extra key ${JSON.stringify(key)}`);
+    if (!keys.includes(key)) {
+      throw invalid(`it must only have the keys ${keys.join(", ")}`, `an extra key ${JSON.stringify(key)}`);
     }
     record[key] = (input as Record<string, unknown>)[key];
   }
-  for (const key of KEYS) {
+  for (const key of keys) {
     if (!(key in record)) throw invalid(`it must have the key ${JSON.stringify(key)}`, "missing");
   }
   return record;
@@ -224,6 +256,21 @@ function checkCauchySchwarz(moments: BatchMoments): void {
   }
 }
 
+/** Rejects a low part that is not a mean's rounding error (see {@linkcode LOW_PART_BOUND}). */
+function checkLowParts(moments: BatchMoments & MeanLowParts): void {
+  const pairs: [string, Float64Array, Float64Array][] = [["meanXLo", moments.meanX, moments.meanXLo], ["meanNLo", moments.meanN, moments.meanNLo]];
+  for (const [key, hi, lo] of pairs) {
+    for (let i = 0; i < lo.length; i++) {
+      if (Math.abs(lo[i]!) > Math.abs(hi[i]!) * LOW_PART_BOUND) {
+        throw invalid(
+          `every element of ${key} must be at most 2^-40 times its mean in magnitude (it holds the mean's rounding error)`,
+          `${lo[i]} at index ${i}, with mean ${hi[i]}`,
+        );
+      }
+    }
+  }
+}
+
 function checkExpectations(featureShape: number[] | undefined, confounds: number | undefined, expected: SnapshotExpectations): void {
   if (expected.featureShape) {
     const same = featureShape !== undefined && featureShape.length === expected.featureShape.length &&
@@ -258,9 +305,7 @@ export function decodeSnapshotJSON(json: unknown, expected: SnapshotExpectations
   if (record.format !== SNAPSHOT_FORMAT) {
     throw invalid(`format must be ${JSON.stringify(SNAPSHOT_FORMAT)}`, shown(record.format));
   }
-  if (record.version !== SNAPSHOT_VERSION) {
-    throw invalid(`version must be ${SNAPSHOT_VERSION}`, shown(record.version));
-  }
+  if (!READABLE_VERSIONS.includes(record.version as number)) throw invalid(VERSION_RULE, shown(record.version));
   const featureShape = readShape(record.featureShape);
   const confounds = readConfounds(record.confounds);
   checkExpectations(featureShape, confounds, expected);
@@ -279,17 +324,22 @@ export function decodeSnapshotJSON(json: unknown, expected: SnapshotExpectations
   const m2X = readNumberArray(record.m2X, "m2X", F, true);
   const m2N = readNumberArray(record.m2N, "m2N", M, true);
   const comoment = readNumberArray(record.comoment, "comoment", F * M, false);
+  const v1 = record.version === 1;
+  const meanXLo = v1 ? new Float64Array(F) : readNumberArray(record.meanXLo, "meanXLo", F, false);
+  const meanNLo = v1 ? new Float64Array(M) : readNumberArray(record.meanNLo, "meanNLo", M, false);
   if (!known) return emptyState(featureShape, confounds, count);
-  const moments: BatchMoments = { count, features: F, confounds: M, meanX, meanN, m2X, m2N, comoment };
+  const moments: BatchMoments & MeanLowParts = { count, features: F, confounds: M, meanX, meanN, m2X, m2N, comoment, meanXLo, meanNLo };
+  checkLowParts(moments);
   checkCauchySchwarz(moments);
   return { featureShape, confounds, weightSquares, moments };
 }
 
 /**
- * Encodes a state in the binary form: "BCAS", u32 version, u32 rank (or
+ * Encodes a state in the binary form: "BCAS", u32 version (2), u32 rank (or
  * 0xffffffff when unknown), u32 confounds (0 when unknown), u32 extents, zero
- * padding to 8 bytes, then float64 count, Σw², meanX, meanN, m2X, m2N,
- * comoment; all little-endian.
+ * padding to 8 bytes, then float64 count, Σw², meanX, meanN, meanXLo,
+ * meanNLo, m2X, m2N, comoment; all little-endian. Version 1 is the same
+ * without meanXLo and meanNLo.
  *
  * @param state The state.
  * @returns The bytes.
@@ -300,7 +350,7 @@ export function encodeSnapshotBytes(state: SnapshotState): Uint8Array {
   const headerLength = align8(16 + 4 * rank);
   const m = state.moments && shape && state.confounds !== undefined ? state.moments : undefined;
   const F = m?.features ?? 0, M = m?.confounds ?? 0;
-  const floats = 2 + 2 * F + 2 * M + F * M;
+  const floats = floatCount(SNAPSHOT_VERSION, F, M);
   const bytes = new Uint8Array(headerLength + 8 * floats);
   const view = new DataView(bytes.buffer);
   bytes.set(MAGIC, 0);
@@ -315,8 +365,17 @@ export function encodeSnapshotBytes(state: SnapshotState): Uint8Array {
   };
   write(m?.count ?? 0);
   write(state.weightSquares);
-  if (m) for (const vector of [m.meanX, m.meanN, m.m2X, m.m2N, m.comoment]) vector.forEach(write);
+  if (m) {
+    const lows = [m.meanXLo ?? new Float64Array(F), m.meanNLo ?? new Float64Array(M)];
+    for (const vector of [m.meanX, m.meanN, ...lows, m.m2X, m.m2N, m.comoment]) vector.forEach(write);
+  }
   return bytes;
+}
+
+/** The number of float64 after the header: count, Σw², then the state's arrays. */
+function floatCount(version: number, F: number, M: number): number {
+  const lowParts = version === 1 ? 0 : F + M;
+  return 2 + 2 * F + 2 * M + lowParts + F * M;
 }
 
 function align8(n: number): number {
@@ -338,7 +397,7 @@ export function decodeSnapshotBytes(bytes: Uint8Array, expected: SnapshotExpecta
     throw invalid('it must start with the magic bytes "BCAS"', bytes.length < 4 ? `${bytes.length} bytes` : "other bytes");
   }
   const version = view.getUint32(4, true);
-  if (version !== SNAPSHOT_VERSION) throw invalid(`version must be ${SNAPSHOT_VERSION}`, String(version));
+  if (!READABLE_VERSIONS.includes(version)) throw invalid(VERSION_RULE, String(version));
   const rankField = view.getUint32(8, true);
   const confoundsField = view.getUint32(12, true);
   const known = rankField !== UNKNOWN;
@@ -358,7 +417,7 @@ export function decodeSnapshotBytes(bytes: Uint8Array, expected: SnapshotExpecta
   const M = featureShape && confounds !== undefined ? confounds : 0;
   // Before the length check too, so a legitimate but oversized snapshot is told how to raise the cap.
   if (F > 0) checkElementLimit(F, M, expected.maxElements, RESTORE_CONTEXT, RESTORE_OPTION);
-  const floats = 2 + 2 * F + 2 * M + F * M;
+  const floats = floatCount(version, F, M);
   const expectedLength = headerLength + 8 * floats;
   if (bytes.length !== expectedLength) {
     throw invalid(
@@ -375,11 +434,14 @@ export function decodeSnapshotBytes(bytes: Uint8Array, expected: SnapshotExpecta
   const count = read(), weightSquares = read();
   checkCounts(count, weightSquares);
   if (F === 0) return emptyState(featureShape, confounds, count);
-  const moments = emptyMoments(F, M);
+  const moments = emptyPreciseMoments(F, M);
   moments.count = count;
+  const lowFields: [string, Float64Array, boolean][] = [["meanXLo", moments.meanXLo, false], ["meanNLo", moments.meanNLo, false]];
   const fields: [string, Float64Array, boolean][] = [
     ["meanX", moments.meanX, false],
     ["meanN", moments.meanN, false],
+    // Version 1 has none: they stay 0.
+    ...(version === 1 ? [] : lowFields),
     ["m2X", moments.m2X, true],
     ["m2N", moments.m2N, true],
     ["comoment", moments.comoment, false],
@@ -393,6 +455,7 @@ export function decodeSnapshotBytes(bytes: Uint8Array, expected: SnapshotExpecta
       vector[i] = v;
     }
   }
+  checkLowParts(moments);
   checkCauchySchwarz(moments);
   return { featureShape, confounds, weightSquares, moments };
 }

@@ -25,7 +25,8 @@ import { type BatchCorrResult, resolveTol } from "./batch_corr.ts";
 import { BatchCorrError, ruleMessage } from "./errors.ts";
 import { type BatchCorrelationLossOptions, lossOptionsSchema, resolveLossOptions, type ResolvedLossOptions } from "./loss.ts";
 import { MomentWindow } from "./moment_window.ts";
-import { type BatchMoments, computeBatchMoments, emptyMoments } from "./moments.ts";
+import { type BatchMoments, computeBatchMoments } from "./moments.ts";
+import { emptyPreciseMoments, fillLowParts, type MeanLowParts, withoutLowParts } from "./precise_means.ts";
 import { OPTION_RULES, parseOptions } from "./options.ts";
 import { type PreparedBatch, prepareBatch } from "./prepare_batch.ts";
 import { lossValueAndGrad } from "./gradient.ts";
@@ -230,7 +231,7 @@ class StreamCore {
   readonly #running: CorrelationAccumulator;
   #decayed: CorrelationAccumulator | undefined;
   #window: MomentWindow | undefined;
-  #batchMoments: BatchMoments | undefined;
+  #batchMoments: (BatchMoments & MeanLowParts) | undefined;
   #values: Float64Array | undefined;
   #scratch: Float64Array | undefined;
   #lastRunning: CorrelationView = { tol: Number.NaN, loss: Number.NaN };
@@ -283,10 +284,10 @@ class StreamCore {
     const backend = this.#options.backend;
     if (!backend) {
       const reusable = this.#batchMoments?.features === batch.features && this.#batchMoments.confounds === batch.confounds;
-      const out = reusable ? this.#batchMoments! : (this.#batchMoments = emptyMoments(batch.features, batch.confounds));
-      const moments = computeBatchMoments(batch.x, batch.n, batch.count, batch.features, batch.confounds, out);
-      assertAccumulable(batch, moments, context, ["x", "n"]);
-      return pinConstantMeans(moments, batch);
+      const out = reusable ? this.#batchMoments! : (this.#batchMoments = emptyPreciseMoments(batch.features, batch.confounds));
+      computeBatchMoments(batch.x, batch.n, batch.count, batch.features, batch.confounds, out);
+      assertAccumulable(batch, out, context, ["x", "n"]);
+      return fillLowParts(pinConstantMeans(out, batch), batch);
     }
     let moments: BatchMoments;
     try {
@@ -296,7 +297,8 @@ class StreamCore {
     }
     checkBackendMoments(moments, batch, backend.provider);
     assertAccumulable(batch, moments, context, ["x", "n"]);
-    return moments;
+    // A backend's means are float64 (often float32) values: they get no low parts.
+    return withoutLowParts(moments);
   }
 
   async #fold(batch: PreparedBatch, context: string, index: number): Promise<BatchResult> {

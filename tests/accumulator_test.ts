@@ -1,8 +1,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { batchCorr, BatchCorrError, CorrelationAccumulator } from "../mod.ts";
-import { mergeMoments } from "../src/accumulator.ts";
-import { type BatchMoments, computeBatchMoments } from "../src/moments.ts";
+import { copyMoments, mergeMoments } from "../src/accumulator.ts";
+import { type BatchMoments, computeBatchMoments, emptyMoments } from "../src/moments.ts";
+import { emptyPreciseMoments } from "../src/precise_means.ts";
 
 function mulberry32(seed: number): () => number {
   return () => {
@@ -126,9 +127,16 @@ describe("CorrelationAccumulator", () => {
 
   test("mergeMoments may write into one of its inputs", () => {
     const random = mulberry32(8);
-    const a = momentsOf(randomBatch(random, 6, [4], 2));
-    const b = momentsOf(randomBatch(random, 9, [4], 2));
+    const precise = (m: BatchMoments) => copyMoments(m, emptyPreciseMoments(m.features, m.confounds));
+    const a = precise(momentsOf(randomBatch(random, 6, [4], 2)));
+    const b = precise(momentsOf(randomBatch(random, 9, [4], 2)));
     const fresh = mergeMoments(a, b);
+    // Storage without low parts gets the same high parts (the means rounded to float64).
+    const plain = mergeMoments(a, b, emptyMoments(4, 2));
+    assert.deepEqual(plain.meanX, fresh.meanX);
+    assert.equal(plain.meanXLo, undefined);
+    const b2 = precise(b);
+    assert.deepEqual(mergeMoments(a, b2, b2), fresh);
     assert.deepEqual(mergeMoments(a, b, a), fresh);
   });
 
@@ -172,7 +180,7 @@ describe("CorrelationAccumulator", () => {
     assert.equal(acc.moments().m2X[0], 0);
   });
 
-  test("features 1e9 + noise and 1e-9 * noise keep the running correlation within 3e-8 and 1e-8 of a two-pass computation", () => {
+  test("features 1e9 + noise and 1e-9 * noise keep the running correlation within 1e-8 of a two-pass computation", () => {
     const random = mulberry32(99);
     const batches = Array.from({ length: 12 }, () => {
       const B = 5 + Math.floor(random() * 40);
@@ -191,10 +199,10 @@ describe("CorrelationAccumulator", () => {
     const B = whole.x.shape[0]!;
     const column = (f: number) => Float64Array.from({ length: B }, (_, b) => whole.x.data[b * 2 + f]!);
     const r = acc.correlations({ abs: false }).data;
-    // Merging stores each mean of 1e9 + noise to float64's half ulp (6e-8), and
-    // that rounding reaches r: over 200 seeds of this data the running r is off
-    // by 6e-9 (median) to 2.7e-8 (max), 1.1e-8 for this seed.
-    assert.ok(Math.abs(r[0]! - twoPassPearson(column(0), whole.n.data)) <= 3e-8);
+    // A float64 mean of 1e9 + noise is good to 6e-8 only; the state keeps its
+    // rounding error as a low part (double-double), so merging loses nothing.
+    // (Before that, this seed was off by 1.1e-8, and up to 2.7e-8 over 200 seeds.)
+    assert.ok(Math.abs(r[0]! - twoPassPearson(column(0), whole.n.data)) <= 1e-8);
     assert.ok(Math.abs(r[1]! - twoPassPearson(column(1), whole.n.data)) <= 1e-8);
     assert.ok(Math.abs(r[0]!) > 0.1 && Math.abs(r[1]!) > 0.1);
   });
@@ -298,18 +306,84 @@ describe("CorrelationAccumulator snapshots", () => {
 
   test("every number is finite and the JSON is versioned", () => {
     assert.equal(snapshot.format, "batch-corr/accumulator");
-    assert.equal(snapshot.version, 1);
+    assert.equal(snapshot.version, 2);
     assert.deepEqual(snapshot.featureShape, [2]);
-    const numbers = [snapshot.count, snapshot.weightSquares, ...snapshot.meanX, ...snapshot.meanN, ...snapshot.m2X, ...snapshot.m2N, ...snapshot.comoment];
+    const numbers = [
+      snapshot.count,
+      snapshot.weightSquares,
+      ...snapshot.meanX,
+      ...snapshot.meanN,
+      ...snapshot.meanXLo,
+      ...snapshot.meanNLo,
+      ...snapshot.m2X,
+      ...snapshot.m2N,
+      ...snapshot.comoment,
+    ];
     assert.ok(numbers.every(Number.isFinite));
   });
 
   test("a wrong version or format is refused", () => {
-    rejects({ ...snapshot, version: 2 }, /version must be 1: current value is 2/);
+    rejects({ ...snapshot, version: 3 }, /version must be 1 or 2: current value is 3/);
+    // A version 1 snapshot has no low parts: keeping them with version 1 is an extra key.
+    rejects({ ...snapshot, version: 1 }, /extra key "meanXLo"/);
     rejects({ ...snapshot, format: "other" }, /format/);
     rejects("not json", /valid JSON/);
     rejects(null, /object/);
     rejects([1, 2], /object/);
+  });
+
+  test("a version 1 snapshot (no low parts) still restores, and is written back as version 2 with low parts 0", () => {
+    // Written by batch-corr 0.1.0 after two batches of 1e9 + k/8 (x) and 1..5 (second feature).
+    const v1JSON = {
+      format: "batch-corr/accumulator",
+      version: 1,
+      featureShape: [2],
+      confounds: 1,
+      count: 5,
+      weightSquares: 5,
+      meanX: [1000000000, 2.2],
+      meanN: [0.525],
+      m2X: [0.5312499900658945, 14.8],
+      m2N: [0.5125],
+      comoment: [0.37500000695387525, -1.9000000000000001],
+    };
+    const v1Bytes = Uint8Array.from(
+      atob("QkNBUwEAAAABAAAAAQAAAAIAAAAAAAAAAAAAAAAAFEAAAAAAAAAUQAAAAABlzc1BmpmZmZmZAUDNzMzMzMzgP7yqqvr//+A/mpmZmZmZLUBmZmZmZmbgP3h3dwcAANg/Z2ZmZmZm/r8="),
+      (c) => c.charCodeAt(0),
+    );
+    const fromJSON = CorrelationAccumulator.fromJSON(v1JSON);
+    const fromBytes = CorrelationAccumulator.fromBytes(v1Bytes);
+    assert.deepEqual(fromBytes.toBytes(), fromJSON.toBytes());
+    const again = fromJSON.toJSON();
+    assert.equal(again.version, 2);
+    assert.deepEqual(again.meanXLo, [0, 0]);
+    assert.deepEqual(again.meanNLo, [0]);
+    const { meanXLo: _x, meanNLo: _n, ...rest } = again;
+    assert.deepEqual({ ...rest, version: 1 }, v1JSON);
+    // Version 2 bytes are version 1 bytes with the low parts after the means.
+    const v2 = fromBytes.toBytes();
+    assert.equal(v2.length, v1Bytes.length + 8 * 3);
+    assert.equal(new DataView(v2.buffer).getUint32(4, true), 2);
+    // Header 24 bytes, count, Σw², meanX (2), meanN (1), then meanXLo and meanNLo at bytes 64 to 88.
+    assert.deepEqual(v2.subarray(8, 64), v1Bytes.subarray(8, 64));
+    assert.deepEqual(v2.subarray(64, 88), new Uint8Array(24));
+    assert.deepEqual(v2.subarray(88), v1Bytes.subarray(64));
+    assert.equal(fromJSON.update([[1e9, 1], [1e9 + 0.5, 2]], [0.5, 1]).count, 7);
+  });
+
+  test("a low part that is not a mean's rounding error is refused", () => {
+    const far = new CorrelationAccumulator().update([[1e9 + 0.25], [1e9 - 0.5]], [1, 2]).update([[1e9 + 0.125]], [3]);
+    const json = far.toJSON();
+    assert.ok(CorrelationAccumulator.fromJSON({ ...json, meanXLo: [json.meanX[0]! * 2 ** -41] }));
+    rejects({ ...json, meanXLo: [json.meanX[0]! * 2 ** -39] }, /meanXLo must be at most 2\^-40 times its mean/);
+    rejects({ ...json, meanNLo: [1] }, /meanNLo must be at most 2\^-40 times its mean in magnitude .*: current value is 1 at index 0, with mean 2/);
+    rejects({ ...json, meanXLo: [Number.NaN] }, /meanXLo must be a finite number/);
+    const { meanNLo: _dropped, ...missing } = json;
+    rejects(missing, /must have the key "meanNLo"/);
+    const bytes = far.toBytes();
+    // Header 24 bytes, count, Σw², meanX, meanN, then meanXLo at byte 56.
+    new DataView(bytes.buffer).setFloat64(56, 1e6, true);
+    assert.throws(() => CorrelationAccumulator.fromBytes(bytes), (e) => e instanceof BatchCorrError && /meanXLo/.test(e.message));
   });
 
   test("a wrong or inconsistent shape is refused", () => {
@@ -382,7 +456,7 @@ describe("CorrelationAccumulator snapshots", () => {
     fails(badMagic, /magic/);
     const badVersion = bytes.slice();
     new DataView(badVersion.buffer).setUint32(4, 7, true);
-    fails(badVersion, /version must be 1: current value is 7/);
+    fails(badVersion, /version must be 1 or 2: current value is 7/);
     const hugeRank = bytes.slice();
     new DataView(hugeRank.buffer).setUint32(8, 1_000_000, true);
     fails(hugeRank, /truncated/);

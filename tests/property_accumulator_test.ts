@@ -179,7 +179,7 @@ describe("property: snapshots are untrusted input", () => {
       fc.property(
         snapshotArbitrary,
         fc.constantFrom("delete", "add", "replace", "replaceElement", "text"),
-        fc.constantFrom("format", "version", "featureShape", "confounds", "count", "weightSquares", "meanX", "meanN", "m2X", "m2N", "comoment", "__proto__", "constructor", "prototype", "polluted"),
+        fc.constantFrom("format", "version", "featureShape", "confounds", "count", "weightSquares", "meanX", "meanN", "meanXLo", "meanNLo", "m2X", "m2N", "comoment", "__proto__", "constructor", "prototype", "polluted"),
         jsonValue,
         fc.nat(),
         (accumulator, how, key, value, position) => {
