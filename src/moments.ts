@@ -48,6 +48,8 @@ export function emptyMoments(features: number, confounds: number): BatchMoments 
   };
 }
 
+import { wasmFeatureMoments, wasmKernelAvailable } from "./kernels/wasm_moments.ts";
+
 const EPSILON = Number.EPSILON;
 
 /**
@@ -71,6 +73,20 @@ function columnIsConstant(data: KernelArray, start: number, stride: number, coun
   return true;
 }
 
+/** Which implementation of the batch kernel runs. */
+export type MomentsKernel = "wasm-simd" | "typescript";
+
+/**
+ * The kernel {@linkcode computeBatchMoments} uses in this runtime: WebAssembly
+ * SIMD where the engine supports it, else the TypeScript loop. Both give
+ * bit-for-bit the same moments.
+ *
+ * @returns The kernel's name.
+ */
+export function defaultMomentsKernel(): MomentsKernel {
+  return wasmKernelAvailable() ? "wasm-simd" : "typescript";
+}
+
 /**
  * Computes the centred moments of one batch, two-pass: means first, then sums
  * of products of deviations from those means (never raw `Σx² − (Σx)²/n`, which
@@ -78,6 +94,10 @@ function columnIsConstant(data: KernelArray, start: number, stride: number, coun
  *
  * Exactly constant columns get a sum of squares of exactly 0, so callers can
  * recognise zero variance without a tolerance.
+ *
+ * The work over X runs in the WebAssembly SIMD kernel where available (see
+ * {@linkcode defaultMomentsKernel}); it sums in the same order with the same
+ * operations as the TypeScript loop, so the result does not depend on which ran.
  *
  * @param x The batch's features, row-major `(B, F)`.
  * @param n The batch's confounds, row-major `(M, B)`.
@@ -95,9 +115,72 @@ export function computeBatchMoments(
   confounds: number,
   out: BatchMoments = emptyMoments(features, confounds),
 ): BatchMoments {
+  return computeBatchMomentsWith(defaultMomentsKernel(), x, n, count, features, confounds, out);
+}
+
+/**
+ * {@linkcode computeBatchMoments} with a chosen kernel (tests and benchmarks
+ * compare them; "wasm-simd" falls back to TypeScript where unavailable).
+ *
+ * @param kernel The kernel to run.
+ * @param x The batch's features, row-major `(B, F)`.
+ * @param n The batch's confounds, row-major `(M, B)`.
+ * @param count B.
+ * @param features F.
+ * @param confounds M.
+ * @param out Optional storage to fill.
+ * @returns The moments.
+ */
+export function computeBatchMomentsWith(
+  kernel: MomentsKernel,
+  x: KernelArray,
+  n: KernelArray,
+  count: number,
+  features: number,
+  confounds: number,
+  out: BatchMoments = emptyMoments(features, confounds),
+): BatchMoments {
   const F = features, M = confounds, B = count;
-  const { meanX, meanN, m2X, m2N, comoment } = out;
   out.count = B;
+  const centredN = confoundMoments(n, B, M, out);
+  const done = kernel === "wasm-simd" &&
+    wasmFeatureMoments(x, centredN, B, F, M, out.meanX, out.m2X, out.comoment);
+  if (!done) typescriptFeatureMoments(x, centredN, B, F, M, out);
+  zeroConstantColumns(x, n, B, F, M, out);
+  return out;
+}
+
+/** Means and sums of squares of the confounds; returns them centred, `(M, B)`. */
+function confoundMoments(n: KernelArray, B: number, M: number, out: BatchMoments): Float64Array {
+  const { meanN, m2N } = out;
+  const centred = new Float64Array(M * B);
+  for (let m = 0; m < M; m++) {
+    const row = m * B;
+    let sum = 0;
+    for (let b = 0; b < B; b++) sum += n[row + b]!;
+    const mean = sum / B;
+    let ss = 0;
+    for (let b = 0; b < B; b++) {
+      const d = n[row + b]! - mean;
+      centred[row + b] = d;
+      ss += d * d;
+    }
+    meanN[m] = mean;
+    m2N[m] = ss;
+  }
+  return centred;
+}
+
+/** The scalar kernel over X: means, then centred sums in sample order. */
+function typescriptFeatureMoments(
+  x: KernelArray,
+  centredN: Float64Array,
+  B: number,
+  F: number,
+  M: number,
+  out: BatchMoments,
+): void {
+  const { meanX, m2X, comoment } = out;
   meanX.fill(0);
   m2X.fill(0);
   comoment.fill(0);
@@ -108,26 +191,12 @@ export function computeBatchMoments(
   }
   for (let f = 0; f < F; f++) meanX[f]! /= B;
 
-  for (let m = 0; m < M; m++) {
-    const row = m * B;
-    let sum = 0;
-    for (let b = 0; b < B; b++) sum += n[row + b]!;
-    const mean = sum / B;
-    let ss = 0;
-    for (let b = 0; b < B; b++) {
-      const d = n[row + b]! - mean;
-      ss += d * d;
-    }
-    meanN[m] = mean;
-    m2N[m] = mayBeConstant(ss, mean, B) && columnIsConstant(n, row, 1, B) ? 0 : ss;
-  }
-
-  const centredN = new Float64Array(M);
+  const sample = new Float64Array(M);
   for (let b = 0; b < B; b++) {
     const row = b * F;
-    for (let m = 0; m < M; m++) centredN[m] = n[m * B + b]! - meanN[m]!;
+    for (let m = 0; m < M; m++) sample[m] = centredN[m * B + b]!;
     if (M === 1) {
-      const c0 = centredN[0]!;
+      const c0 = sample[0]!;
       for (let f = 0; f < F; f++) {
         const d = x[row + f]! - meanX[f]!;
         m2X[f]! += d * d;
@@ -138,11 +207,18 @@ export function computeBatchMoments(
         const d = x[row + f]! - meanX[f]!;
         m2X[f]! += d * d;
         const base = f * M;
-        for (let m = 0; m < M; m++) comoment[base + m]! += d * centredN[m]!;
+        for (let m = 0; m < M; m++) comoment[base + m]! += d * sample[m]!;
       }
     }
   }
+}
 
+/** Exactly constant columns: sum of squares 0 and co-moments 0 (see mayBeConstant). */
+function zeroConstantColumns(x: KernelArray, n: KernelArray, B: number, F: number, M: number, out: BatchMoments): void {
+  const { meanX, m2X, meanN, m2N, comoment } = out;
+  for (let m = 0; m < M; m++) {
+    if (mayBeConstant(m2N[m]!, meanN[m]!, B) && columnIsConstant(n, m * B, 1, B)) m2N[m] = 0;
+  }
   for (let f = 0; f < F; f++) {
     if (mayBeConstant(m2X[f]!, meanX[f]!, B) && columnIsConstant(x, f, F, B)) {
       m2X[f] = 0;
@@ -152,7 +228,6 @@ export function computeBatchMoments(
   for (let m = 0; m < M; m++) {
     if (m2N[m] === 0) for (let f = 0; f < F; f++) comoment[f * M + m] = 0;
   }
-  return out;
 }
 
 /**
