@@ -28,9 +28,20 @@
  */
 
 export { autoTol } from "./src/auto_tol.ts";
-export { type BatchCorrOptions, type BatchCorrResult, batchCorr, qcfc } from "./src/batch_corr.ts";
+export {
+  type BatchCorrOptions,
+  type BatchCorrResult,
+  batchCorr,
+  qcfc,
+  type ResolvedCorrelationOptions,
+} from "./src/batch_corr.ts";
 export { BatchCorrError, type BatchCorrErrorCode } from "./src/errors.ts";
-export { BatchCorrelationLoss, type BatchCorrelationLossOptions, QCFCLoss } from "./src/loss.ts";
+export {
+  BatchCorrelationLoss,
+  type BatchCorrelationLossOptions,
+  QCFCLoss,
+  type ResolvedLossOptions,
+} from "./src/loss.ts";
 export {
   max,
   mean,

@@ -51,11 +51,15 @@ export interface BatchCorrResult extends Tensor {
   zeroVarianceConfounds: number;
 }
 
-/** Fully resolved correlation options, after validation. */
+/** Correlation options after validation, defaults applied. */
 export interface ResolvedCorrelationOptions {
+  /** A numeric tolerance or "auto". */
   tol: number | "auto";
+  /** Significance level for "auto". */
   tolSig: number;
+  /** Whether the sign is dropped. */
   abs: boolean;
+  /** The zero-variance policy. */
   zeroVariance: ZeroVariancePolicy;
 }
 

@@ -39,10 +39,13 @@ const lossOptionsSchema = z.strictObject({
   scalarisation: z.unknown().optional(),
 });
 
-/** The validated, resolved configuration of a loss. */
+/** The validated configuration of a loss, defaults applied. */
 export interface ResolvedLossOptions extends ResolvedCorrelationOptions {
+  /** Loss strength multiplier. */
   nu: number;
+  /** The loss's name. */
   name: string;
+  /** The scalarisation in use. */
   scalarisation: Scalarisation;
 }
 
@@ -148,6 +151,7 @@ export class BatchCorrelationLoss {
  * ```
  */
 export class QCFCLoss extends BatchCorrelationLoss {
+  /** Argument names used in error messages. */
   protected override readonly argumentNames: readonly [string, string] = ["fc", "qc"];
 
   /**
@@ -161,6 +165,7 @@ export class QCFCLoss extends BatchCorrelationLoss {
     super(options);
   }
 
+  /** The name used when none is given. */
   protected override defaultName(): string {
     return "QCFC";
   }

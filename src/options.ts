@@ -42,11 +42,17 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   return node;
 }
 
+function expectsNumber(issue: z.core.$ZodIssue): boolean {
+  if (issue.code === "invalid_type") return issue.expected === "number";
+  if (issue.code === "invalid_union") return issue.errors.some((branch) => branch.some(expectsNumber));
+  return false;
+}
+
 function isRangeIssue(issue: z.core.$ZodIssue, value: unknown): boolean {
   if (issue.code === "too_small" || issue.code === "too_big") return true;
-  // A number that is the right type but not an accepted value (NaN, ±Infinity,
-  // a number where only some literals are allowed) is out of range, not mistyped.
-  return typeof value === "number" && (issue.code === "invalid_type" || issue.code === "invalid_union");
+  // A number where a number is accepted but this one is not (NaN, ±Infinity)
+  // is out of range, not mistyped.
+  return typeof value === "number" && expectsNumber(issue);
 }
 
 /**
