@@ -48,7 +48,7 @@ export function emptyMoments(features: number, confounds: number): BatchMoments 
   };
 }
 
-import { wasmFeatureMoments, wasmKernelAvailable } from "./kernels/wasm_moments.ts";
+import { wasmFastFloat32Moments, wasmFeatureMoments, wasmKernelAvailable } from "./kernels/wasm_moments.ts";
 
 const EPSILON = Number.EPSILON;
 
@@ -60,8 +60,8 @@ const EPSILON = Number.EPSILON;
  * meaningless correlation of ±1. Only columns whose sum of squares is within
  * that residue are scanned, so the check costs nothing on ordinary data.
  */
-function mayBeConstant(m2: number, mean: number, count: number): boolean {
-  const residue = count * count * count * 16 * EPSILON * EPSILON * mean * mean;
+function mayBeConstant(m2: number, mean: number, count: number, epsilon: number = EPSILON): boolean {
+  const residue = count * count * count * 16 * epsilon * epsilon * mean * mean;
   return m2 !== 0 && m2 <= residue;
 }
 
@@ -150,6 +150,46 @@ export function computeBatchMomentsWith(
   return out;
 }
 
+/** float32's unit roundoff: the fast kernel centres in float32. */
+const FLOAT32_EPSILON = 2 ** -23;
+
+/**
+ * The fast float32 batch kernel: like {@linkcode computeBatchMoments}, but X
+ * (converted to float32 if given as float64) is centred and summed in float32
+ * within chunks of 32 samples and in float64 across chunks, with twice the
+ * SIMD lanes of the exact kernel. The confounds stay exact. Correlations agree
+ * with the exact kernel to about 1e-6; constant columns are still detected
+ * exactly. Without WebAssembly SIMD it runs the exact TypeScript kernel.
+ *
+ * @param x The batch's features, row-major `(B, F)`.
+ * @param n The batch's confounds, row-major `(M, B)`.
+ * @param count B.
+ * @param features F.
+ * @param confounds M.
+ * @param out Optional storage to fill.
+ * @returns The moments.
+ */
+export function computeBatchMomentsFloat32(
+  x: KernelArray,
+  n: KernelArray,
+  count: number,
+  features: number,
+  confounds: number,
+  out: BatchMoments = emptyMoments(features, confounds),
+): BatchMoments {
+  const F = features, M = confounds, B = count;
+  out.count = B;
+  const x32 = x instanceof Float32Array ? x : new Float32Array(x);
+  const centredN = confoundMoments(n, B, M, out);
+  if (wasmFastFloat32Moments(x32, centredN, B, F, M, out.meanX, out.m2X, out.comoment)) {
+    zeroConstantColumns(x32, n, B, F, M, out, FLOAT32_EPSILON);
+  } else {
+    typescriptFeatureMoments(x32, centredN, B, F, M, out);
+    zeroConstantColumns(x32, n, B, F, M, out);
+  }
+  return out;
+}
+
 /** Means and sums of squares of the confounds; returns them centred, `(M, B)`. */
 function confoundMoments(n: KernelArray, B: number, M: number, out: BatchMoments): Float64Array {
   const { meanN, m2N } = out;
@@ -213,14 +253,26 @@ function typescriptFeatureMoments(
   }
 }
 
-/** Exactly constant columns: sum of squares 0 and co-moments 0 (see mayBeConstant). */
-function zeroConstantColumns(x: KernelArray, n: KernelArray, B: number, F: number, M: number, out: BatchMoments): void {
+/**
+ * Exactly constant columns: sum of squares 0 and co-moments 0 (see
+ * mayBeConstant). `featureEpsilon` is the unit roundoff the features were
+ * centred with (float32's for the fast kernel).
+ */
+function zeroConstantColumns(
+  x: KernelArray,
+  n: KernelArray,
+  B: number,
+  F: number,
+  M: number,
+  out: BatchMoments,
+  featureEpsilon: number = EPSILON,
+): void {
   const { meanX, m2X, meanN, m2N, comoment } = out;
   for (let m = 0; m < M; m++) {
     if (mayBeConstant(m2N[m]!, meanN[m]!, B) && columnIsConstant(n, m * B, 1, B)) m2N[m] = 0;
   }
   for (let f = 0; f < F; f++) {
-    if (mayBeConstant(m2X[f]!, meanX[f]!, B) && columnIsConstant(x, f, F, B)) {
+    if (mayBeConstant(m2X[f]!, meanX[f]!, B, featureEpsilon) && columnIsConstant(x, f, F, B)) {
       m2X[f] = 0;
       comoment.fill(0, f * M, f * M + M);
     }

@@ -1,9 +1,15 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { type BatchMoments, computeBatchMomentsWith, defaultMomentsKernel, type MomentsKernel } from "../src/moments.ts";
+import {
+  type BatchMoments,
+  computeBatchMomentsFloat32,
+  computeBatchMomentsWith,
+  defaultMomentsKernel,
+  type MomentsKernel,
+} from "../src/moments.ts";
 import { pearsonFromMoments } from "../src/threshold.ts";
-import { wasmKernelAvailable } from "../src/kernels/wasm_moments.ts";
+import { BLOCK_BYTES, wasmKernelAvailable } from "../src/kernels/wasm_moments.ts";
 import { MOMENTS_WASM_BASE64 } from "../src/kernels/moments_wasm.ts";
 import { assembleMoments, embeddedModuleSource } from "../scripts/wasm/assemble.ts";
 
@@ -148,17 +154,14 @@ describe("computeBatchMoments kernels", () => {
   });
 
   test("a batch larger than one copy block (column-blocked path) matches the TypeScript kernel", () => {
-    // 3 × 90 001 float64 is 2.16 MB, above the 2 MiB block: X goes in by column blocks.
-    const c = makeCase(3, 90_001, 2, 11);
-    const wasm = computeBatchMomentsWith("wasm-simd", c.x, c.n, 3, 90_001, 2);
-    const typescript = computeBatchMomentsWith("typescript", c.x, c.n, 3, 90_001, 2);
+    // Above BLOCK_BYTES of float64, X goes into WebAssembly memory by column blocks.
+    const F = Math.ceil(BLOCK_BYTES / (3 * 8)) * 2 + 5;
+    const c = makeCase(3, F, 2, 11);
+    const wasm = computeBatchMomentsWith("wasm-simd", c.x, c.n, 3, F, 2);
+    const typescript = computeBatchMomentsWith("typescript", c.x, c.n, 3, F, 2);
     assertSameMoments(wasm, typescript, "column-blocked");
-    const sample = [0, 1, 45_000, 90_000];
-    const expected = referenceCorrelation(c.x, c.n, 3, 90_001, 2);
-    const r = pearsonFromMoments(wasm, "zero");
-    for (const f of sample) {
-      for (let m = 0; m < 2; m++) assert.ok(Math.abs(r[f * 2 + m]! - expected[f * 2 + m]!) <= 1e-12);
-    }
+    const expected = referenceCorrelation(c.x, c.n, 3, F, 2);
+    assert.ok(maxAbsDifference(pearsonFromMoments(wasm, "zero"), expected) <= 1e-12);
   });
 
   test("a non-finite element makes its column's mean non-finite in every kernel", () => {
@@ -171,6 +174,35 @@ describe("computeBatchMoments kernels", () => {
       assert.equal(moments.meanX[2], Number.POSITIVE_INFINITY);
       assert.ok(Number.isFinite(moments.meanX[0]!));
     }
+  });
+
+  test("the fast float32 kernel matches the reference correlation to 1e-5 (float32 sums within chunks)", () => {
+    // B up to 97 spans several 32-sample chunks; F from 1 to 250 covers 16-feature strips and the exact-kernel tail.
+    SHAPES.forEach(([B, F, M], index) => {
+      const c = makeCase(B, F, M, 300 + index);
+      const x32 = new Float32Array(c.x);
+      const r = pearsonFromMoments(computeBatchMomentsFloat32(x32, c.n, B, F, M), "zero");
+      assert.ok(maxAbsDifference(r, referenceCorrelation(x32, c.n, B, F, M)) <= 1e-5, `(${B}, ${F}, ${M})`);
+    });
+  });
+
+  test("the fast float32 kernel still reports exactly constant columns as zero variance", () => {
+    const c = withConstantColumns(makeCase(97, 40, 3, 8));
+    const moments = computeBatchMomentsFloat32(new Float32Array(c.x), c.n, 97, 40, 3);
+    assert.equal(moments.m2X[0], 0);
+    assert.equal(moments.m2X[3], 0);
+    assert.equal(moments.m2X[39], 0);
+    assert.equal(moments.m2N[2], 0);
+    assert.ok(moments.m2X.subarray(4, 39).every((v) => v > 0));
+    for (let f = 0; f < 40; f++) assert.equal(moments.comoment[f * 3 + 2], 0);
+  });
+
+  test("the fast float32 kernel on float64 input and in column blocks agrees with the exact kernel to 1e-5", () => {
+    const F = Math.ceil(BLOCK_BYTES / (5 * 4)) + 21;
+    const c = makeCase(5, F, 2, 12);
+    const exact = pearsonFromMoments(computeBatchMomentsWith("wasm-simd", new Float32Array(c.x), c.n, 5, F, 2), "zero");
+    const fast = pearsonFromMoments(computeBatchMomentsFloat32(c.x, c.n, 5, F, 2), "zero");
+    assert.ok(maxAbsDifference(fast, exact) <= 1e-5);
   });
 
   test("the committed WebAssembly bytes and WAT equal a fresh assembly of the generator", async () => {

@@ -19,6 +19,8 @@
  * @module
  */
 
+import { fastFloat32Wat } from "./fast_f32_wat.ts";
+
 /** Input element type of X. */
 type Element = "f64" | "f32";
 
@@ -97,17 +99,32 @@ function comomentFunction(element: Element, vectors: number, confounds: number, 
   const splat = (j: number) =>
     scalar ? `(f64.load offset=${j * 8} (local.get $q))` : `(v128.load64_splat offset=${j * 8} align=8 (local.get $q))`;
 
+  // Keep few vectors live (x86 has 16 vector registers): the means are read
+  // from memory in the loop, and the loop order holds either one deviation or
+  // one confound value at a time, whichever block dimension is 1.
+  const mean = (i: number) =>
+    scalar ? "(f64.load (local.get $meanIn))" : `(v128.load offset=${i * 16} align=8 (local.get $meanIn))`;
+  const deviation = (i: number) => `(local.set $d${i} (${op("sub")} ${load(i)} ${mean(i)}))`;
+  const square = (i: number) =>
+    `(local.set $s${i} (${op("add")} (local.get $s${i}) (${op("mul")} (local.get $d${i}) (local.get $d${i}))))`;
+  const product = (i: number, j: number, n: string) =>
+    `(local.set $c${i}_${j} (${op("add")} (local.get $c${i}_${j}) (${op("mul")} (local.get $d${i}) (local.get ${n}))))`;
   const body: string[] = [];
-  for (const i of lanes) {
-    body.push(`(local.set $d${i} (${op("sub")} ${load(i)} (local.get $mean${i})))`);
-    if (withM2) {
-      body.push(`(local.set $s${i} (${op("add")} (local.get $s${i}) (${op("mul")} (local.get $d${i}) (local.get $d${i}))))`);
-    }
-  }
-  for (const j of js) {
-    body.push(`(local.set $n ${splat(j)})`);
+  if (confounds === 1) {
+    body.push(`(local.set $n0 ${splat(0)})`);
     for (const i of lanes) {
-      body.push(`(local.set $c${i}_${j} (${op("add")} (local.get $c${i}_${j}) (${op("mul")} (local.get $d${i}) (local.get $n))))`);
+      body.push(deviation(i));
+      if (withM2) body.push(square(i));
+      body.push(product(i, 0, "$n0"));
+    }
+  } else {
+    for (const i of lanes) {
+      body.push(deviation(i));
+      if (withM2) body.push(square(i));
+    }
+    for (const j of js) {
+      body.push(`(local.set $n0 ${splat(j)})`);
+      for (const i of lanes) body.push(product(i, j, "$n0"));
     }
   }
 
@@ -133,14 +150,9 @@ function comomentFunction(element: Element, vectors: number, confounds: number, 
   return [
     `(func ${name} (param $p i32) (param $rowBytes i32) (param $B i32) (param $meanIn i32)`,
     "  (param $q i32) (param $qRowBytes i32) (param $m2Out i32) (param $coOut i32) (param $coRowBytes i32)",
-    `(local $b i32) (local $row i32) (local $n ${type})`,
-    ...lanes.map((i) => `(local $mean${i} ${type}) (local $d${i} ${type}) (local $s${i} ${type})`),
+    `(local $b i32) (local $row i32) (local $n0 ${type})`,
+    ...lanes.map((i) => `(local $d${i} ${type}) (local $s${i} ${type})`),
     ...lanes.flatMap((i) => js.map((j) => `(local $c${i}_${j} ${type})`)),
-    ...lanes.map((i) =>
-      scalar
-        ? `(local.set $mean${i} (f64.load (local.get $meanIn)))`
-        : `(local.set $mean${i} (v128.load offset=${i * 16} align=8 (local.get $meanIn)))`
-    ),
     ...sampleLoop(body, ["(local.set $q (i32.add (local.get $q) (local.get $qRowBytes)))"]),
     ...stores,
     ")",
@@ -249,6 +261,7 @@ export function momentsWat(): string {
     }
     parts.push(entryFunction(element));
   }
+  parts.push(...fastFloat32Wat());
   parts.push(")");
   return parts.join("\n") + "\n";
 }

@@ -1,0 +1,268 @@
+/**
+ * The side-by-side comparison of issue 7: on the same generated batches, this
+ * library in Deno and in Bun, numpy float64 and float32 running hypercoil's
+ * formula, jstat, simple-statistics and a memory-read pass. Prints a table of
+ * million elements per second (elements = B·F·M) with ratios against numpy,
+ * the goals' ratios, and writes `bench/RESULTS.md`.
+ *
+ * Run: `deno task bench:compare` (or `npm run bench:compare`). Options (env):
+ * `BENCH_ROUNDS` (default 3: every runner runs that many times, interleaved,
+ * and each cell keeps its best median, so a burst of load from other processes
+ * on a shared machine hits every implementation alike), `BENCH_BUDGET`
+ * (seconds per measurement, default 0.8), `BENCH_PYTHON` (default `python3`),
+ * `BENCH_OUT` (default `bench/RESULTS.md`; `-` to skip writing).
+ *
+ * @module
+ */
+
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { type CaseFiles, SIZES, writeCase } from "./data.ts";
+
+const root = new URL("../", import.meta.url).pathname;
+const env = process.env;
+const rounds = Number(env.BENCH_ROUNDS ?? 3);
+const budget = Number(env.BENCH_BUDGET ?? 0.8);
+const python = env.BENCH_PYTHON ?? "python3";
+const outPath = env.BENCH_OUT ?? join(root, "bench/RESULTS.md");
+const bin = (name: string) => join(root, "node_modules/.bin", name);
+
+type Row = Record<string, number>;
+interface RunnerOutput {
+  runtime?: string;
+  kernel?: string;
+  numpy?: string;
+  blas?: string;
+  results: Row[];
+}
+
+function run(command: string, args: string[]): string {
+  const result = spawnSync(command, args, { cwd: root, encoding: "utf8", maxBuffer: 64 * 2 ** 20 });
+  if (result.status !== 0) {
+    throw new Error(`${command} ${args[0]} failed (${result.status}): ${result.stderr}`);
+  }
+  return result.stdout;
+}
+
+function lastJsonLine(text: string): RunnerOutput {
+  const lines = text.trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]!) as RunnerOutput;
+}
+
+/**
+ * numpy runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset, in that process
+ * only. Through `env -u`, because Deno's child_process merges a given `env`
+ * into the parent's instead of replacing it, so deleting keys does nothing.
+ */
+const NUMPY_PREFIX = ["-u", "OPENBLAS_CORETYPE", "-u", "OPENBLAS_L2_SIZE", python];
+
+const runners = {
+  deno: (spec: string) => lastJsonLine(run(bin("deno"), ["run", "-A", "bench/library_runner.ts", spec])),
+  bun: (spec: string) => lastJsonLine(run(bin("bun"), ["bench/library_runner.ts", spec])),
+  numpy: (spec: string) => lastJsonLine(run("env", [...NUMPY_PREFIX, "bench/numpy_runner.py", spec])),
+};
+type RunnerName = keyof typeof runners;
+
+/** Best (lowest) median seconds per runner, size and case over the rounds. */
+function measure(cases: CaseFiles[]): { best: Record<RunnerName, Row[]>; info: Record<RunnerName, RunnerOutput> } {
+  const spec = JSON.stringify({ cases, budget, repeats: 7 });
+  const best = { deno: [] as Row[], bun: [] as Row[], numpy: [] as Row[] };
+  const info = {} as Record<RunnerName, RunnerOutput>;
+  const order: RunnerName[] = ["deno", "bun", "numpy"];
+  for (let round = 0; round < rounds; round++) {
+    // Rotate the order so no runner always follows the same one.
+    for (const name of order.slice(round % 3).concat(order.slice(0, round % 3))) {
+      console.error(`round ${round + 1}/${rounds}: ${name}`);
+      const output = runners[name](spec);
+      info[name] = output;
+      output.results.forEach((row, i) => {
+        const kept = best[name][i] ?? {};
+        for (const [key, value] of Object.entries(row)) {
+          kept[key] = key === "B" || key === "F" || key === "M" ? value : Math.min(kept[key] ?? Infinity, value);
+        }
+        best[name][i] = kept;
+      });
+    }
+  }
+  return { best, info };
+}
+
+interface MemoryResult {
+  startMiB: number;
+  peakMiB: number;
+  endMiB: number;
+  seconds: number;
+}
+
+function memory(): { deno: MemoryResult; bun: MemoryResult } {
+  console.error("memory: 10,000 batches, Deno and Bun");
+  return {
+    deno: JSON.parse(run(bin("deno"), ["run", "-A", "bench/memory_runner.ts", "10000"]).trim()),
+    bun: JSON.parse(run(bin("bun"), ["bench/memory_runner.ts", "10000"]).trim()),
+  };
+}
+
+const sizeLabel = (c: { B: number; F: number; M: number }) => `${c.B}×${c.F}×${c.M}`;
+const rate = (c: { B: number; F: number; M: number }, seconds: number) => (c.B * c.F * c.M) / seconds / 1e6;
+
+function formatRate(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value.toPrecision(3);
+}
+
+interface TableRow {
+  label: string;
+  runner: RunnerName | "todo";
+  key: string;
+  versus: "numpy-f64" | "numpy-f32";
+  note?: string;
+}
+
+const TABLE: TableRow[] = [
+  { label: "numpy float64, hypercoil's formula", runner: "numpy", key: "numpy-f64", versus: "numpy-f64" },
+  { label: "numpy float32, hypercoil's formula", runner: "numpy", key: "numpy-f32", versus: "numpy-f32" },
+  { label: "**batchCorr default, float64 input (Deno)**", runner: "deno", key: "default-f64", versus: "numpy-f64" },
+  { label: "**batchCorr default, float64 input (Bun)**", runner: "bun", key: "default-f64", versus: "numpy-f64" },
+  { label: "batchCorr, float32 input, float64 accumulation (Deno)", runner: "deno", key: "default-f32", versus: "numpy-f32" },
+  { label: "batchCorr, float32 input, float64 accumulation (Bun)", runner: "bun", key: "default-f32", versus: "numpy-f32" },
+  { label: "computeBatchMoments, wasm-simd kernel only (Deno)", runner: "deno", key: "kernel-f64", versus: "numpy-f64" },
+  { label: "computeBatchMoments, wasm-simd kernel only (Bun)", runner: "bun", key: "kernel-f64", versus: "numpy-f64" },
+  { label: "TypeScript fallback kernel + threshold (Deno)", runner: "deno", key: "typescript-f64", versus: "numpy-f64" },
+  { label: "TypeScript fallback kernel + threshold (Bun)", runner: "bun", key: "typescript-f64", versus: "numpy-f64" },
+  { label: "jstat corrcoeff per feature (Deno)", runner: "deno", key: "jstat", versus: "numpy-f64" },
+  { label: "jstat corrcoeff per feature (Bun)", runner: "bun", key: "jstat", versus: "numpy-f64" },
+  { label: "simple-statistics per feature (Deno)", runner: "deno", key: "simple-statistics", versus: "numpy-f64" },
+  { label: "simple-statistics per feature (Bun)", runner: "bun", key: "simple-statistics", versus: "numpy-f64" },
+  { label: "one pass summing X, TypeScript (Deno)", runner: "deno", key: "read-pass", versus: "numpy-f64" },
+  { label: "one pass summing X, TypeScript (Bun)", runner: "bun", key: "read-pass", versus: "numpy-f64" },
+  {
+    label: "TODO correlateBatches, running statistics",
+    runner: "todo",
+    key: "",
+    versus: "numpy-f64",
+    note: "streaming (issue 3) not on main yet",
+  },
+  {
+    label: "TODO ONNX Runtime wasm backend",
+    runner: "todo",
+    key: "",
+    versus: "numpy-f32",
+    note: "ONNX backends (issue 5) not on main yet",
+  },
+];
+
+function seconds(best: Record<RunnerName, Row[]>, runner: RunnerName, key: string, i: number): number {
+  return best[runner][i]![key]!;
+}
+
+function buildTable(best: Record<RunnerName, Row[]>): string {
+  const header = `| implementation | ${SIZES.map(sizeLabel).join(" | ")} |`;
+  const rule = `|---|${SIZES.map(() => "---").join("|")}|`;
+  const rows = TABLE.map((row) => {
+    const cells = SIZES.map((size, i) => {
+      if (row.runner === "todo") return row.note ?? "TODO";
+      const value = rate(size, seconds(best, row.runner, row.key, i));
+      const reference = rate(size, seconds(best, "numpy", row.versus, i));
+      const versus = row.versus === "numpy-f64" ? "np64" : "np32";
+      return row.runner === "numpy" ? formatRate(value) : `${formatRate(value)} (${(value / reference).toFixed(2)}× ${versus})`;
+    });
+    return `| ${row.label} | ${cells.join(" | ")} |`;
+  });
+  return [header, rule, ...rows].join("\n");
+}
+
+function goals(best: Record<RunnerName, Row[]>, mem: ReturnType<typeof memory>): string[] {
+  const ratio = (runner: RunnerName, key: string, versusRunner: RunnerName, versus: string, i: number) =>
+    seconds(best, versusRunner, versus, i) / seconds(best, runner, key, i);
+  const list = (f: (i: number) => number) => SIZES.map((s, i) => `${sizeLabel(s)} ${f(i).toFixed(2)}×`).join(", ");
+  const min = (f: (i: number) => number) => Math.min(...SIZES.map((_, i) => f(i)));
+  const lines: string[] = [];
+
+  for (const runtime of ["deno", "bun"] as const) {
+    const f = (i: number) => ratio(runtime, "default-f64", "numpy", "numpy-f64", i);
+    lines.push(
+      `- Default exact path ≥ numpy float64 (${runtime === "deno" ? "Deno" : "Bun"}): ${list(f)} → ` +
+        (min(f) >= 1 ? "**met**" : `**missed** (worst ${min(f).toFixed(2)}×)`),
+    );
+  }
+  const fastest = (i: number) =>
+    Math.max(
+      ...(["deno", "bun"] as const).flatMap((r) =>
+        ["default-f32", "default-f64"].map((k) => ratio(r, k, "numpy", "numpy-f32", i))
+      ),
+    );
+  lines.push(
+    `- Fastest library path ≥ numpy float32 (best of float32/float64 input, Deno or Bun): ${list(fastest)} → ` +
+      (min(fastest) >= 1 ? "**met**" : `**missed** (worst ${min(fastest).toFixed(2)}×)`),
+  );
+  const m1 = SIZES.map((s, i) => ({ s, i })).filter(({ s }) => s.M === 1);
+  for (const runtime of ["deno", "bun"] as const) {
+    const parts = m1.map(({ s, i }) => {
+      const slower = seconds(best, runtime, "default-f64", i) / seconds(best, runtime, "read-pass", i);
+      return { text: `${sizeLabel(s)} ${slower.toFixed(2)}×`, slower };
+    });
+    const worst = Math.max(...parts.map((p) => p.slower));
+    lines.push(
+      `- M = 1: default path within 2.5× of the read pass (${runtime === "deno" ? "Deno" : "Bun"}; time ratio default / read): ` +
+        `${parts.map((p) => p.text).join(", ")} → ${worst <= 2.5 ? "**met**" : "**missed**"}`,
+    );
+  }
+  lines.push("- Streaming within 15% of the bare kernel: **TODO** (correlateBatches, issue 3, is not on main yet).");
+  const memText = (["deno", "bun"] as const).map((r) => {
+    const m = mem[r];
+    return `${r === "deno" ? "Deno" : "Bun"} RSS start ${m.startMiB.toFixed(0)} MiB, peak ${m.peakMiB.toFixed(0)} MiB, end ${
+      m.endMiB.toFixed(0)
+    } MiB (${(10_000 / m.seconds).toFixed(0)} batches/s)`;
+  });
+  lines.push(
+    `- Memory over 10,000 batches of 64×10000×1 through computeBatchMoments (kernel only): ${memText.join("; ")}. ` +
+      "**TODO**: the same through correlateBatches once streaming lands.",
+  );
+  return lines;
+}
+
+function main(): void {
+  const folder = mkdtempSync(join(tmpdir(), "batch-corr-bench-"));
+  try {
+    const loadBefore = loadavg();
+    const cases = SIZES.map((size) => writeCase(size, folder));
+    const { best, info } = measure(cases);
+    const mem = memory();
+    const loadAfter = loadavg();
+    const table = buildTable(best);
+    const goalLines = goals(best, mem);
+    const text = [
+      "# Benchmark results",
+      "",
+      "Produced by `deno task bench:compare` (`bench/compare.ts`); do not edit by hand.",
+      "",
+      `Million elements per second, elements = B·F·M, for (B, F, M); in brackets the ratio to numpy float64 (np64) or float32 (np32).`,
+      `Each cell is the best over ${rounds} interleaved rounds of the median of repeated runs (after a warm-up) on the same data.`,
+      "",
+      table,
+      "",
+      "## Goals (issue 7)",
+      "",
+      ...goalLines,
+      "",
+      "## Setup",
+      "",
+      `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, shared; load average ${
+        loadBefore.map((v) => v.toFixed(2)).join(" ")
+      } before, ${loadAfter.map((v) => v.toFixed(2)).join(" ")} after.`,
+      `- ${info.deno.runtime} and ${info.bun.runtime}; library kernel: ${info.deno.kernel} (Deno), ${info.bun.kernel} (Bun).`,
+      `- numpy ${info.numpy.numpy}; BLAS: ${info.numpy.blas}; OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for numpy.`,
+      "- Library rows time the public `batchCorr(X, N)` (validation, kernel, correlation, threshold) on `{ data, shape }` input; " +
+      "the numpy rows time hypercoil's `batch_corr` formula (`pairedcorr` on `X.swapaxes(0, -1).reshape(-1, B)`, then the soft threshold).",
+      "",
+    ].join("\n");
+    console.log(text);
+    if (outPath !== "-") writeFileSync(outPath, text);
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+main();
