@@ -54,3 +54,4 @@ export {
 } from "./src/scalarise.ts";
 export type { NestedNumbers, NumericArray, Tensor, TensorInput, TensorLike } from "./src/tensor.ts";
 export type { ZeroVariancePolicy } from "./src/threshold.ts";
+export { batchCorrFloat32 } from "./src/batch_corr_float32.ts";
