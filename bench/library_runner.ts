@@ -11,7 +11,7 @@
 
 import jstatModule from "jstat";
 import { sampleCorrelation } from "simple-statistics";
-import { batchCorr } from "../mod.ts";
+import { batchCorr, batchCorrFloat32 } from "../mod.ts";
 import { computeBatchMomentsWith, defaultMomentsKernel, emptyMoments } from "../src/moments.ts";
 import { pearsonFromMoments, softThreshold } from "../src/threshold.ts";
 import process from "node:process";
@@ -84,6 +84,7 @@ function runCase(c: CaseFiles, budget: number): Record<string, number | string> 
 
   row["default-f64"] = medianSeconds(() => batchCorr(X, N), budget);
   row["default-f32"] = medianSeconds(() => batchCorr(X32, N32), budget);
+  row["fast-f32"] = medianSeconds(() => batchCorrFloat32(X32, N32), budget);
   row["kernel-f64"] = medianSeconds(() => computeBatchMomentsWith("wasm-simd", x, n, B, F, M, out), budget);
   row["typescript-f64"] = medianSeconds(() => {
     computeBatchMomentsWith("typescript", x, n, B, F, M, out);
