@@ -54,4 +54,26 @@ export {
 } from "./src/scalarise.ts";
 export type { NestedNumbers, NumericArray, Tensor, TensorInput, TensorLike } from "./src/tensor.ts";
 export type { ZeroVariancePolicy } from "./src/threshold.ts";
+export type { ValueAndGradOptions, ValueAndGradResult } from "./src/gradient.ts";
+export {
+  type AccumulatorOptions,
+  type AccumulatorSnapshot,
+  CorrelationAccumulator,
+} from "./src/accumulator.ts";
+export {
+  type Batch,
+  BatchCorrStream,
+  batchCorrStream,
+  type BatchCorrStreamOptions,
+  type BatchResult,
+  correlateBatches,
+  type CorrelationView,
+  type StreamOptions,
+  type WindowView,
+} from "./src/stream.ts";
+export type { CorrelationBackend } from "./src/backend.ts";
+export type { BatchMoments, KernelArray } from "./src/moments.ts";
+export type { PreparedBatch } from "./src/prepare_batch.ts";
+export { type BatcherOptions, type Row, type RowBatch, rowsToBatches } from "./src/batcher.ts";
+export type { Source } from "./src/source.ts";
 export { batchCorrFloat32 } from "./src/batch_corr_float32.ts";

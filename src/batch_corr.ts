@@ -6,9 +6,16 @@
 
 import { autoTolUnchecked } from "./auto_tol.ts";
 import { ruleMessage } from "./errors.ts";
-import { computeBatchMoments } from "./moments.ts";
+import { type BatchMoments, computeBatchMoments } from "./moments.ts";
 import { batchCorrOptionsSchema, parseOptions } from "./options.ts";
-import { assertFiniteBatch, type PreparedBatch, prepareBatch } from "./prepare_batch.ts";
+import {
+  assertFiniteBatch,
+  hasUnderflow,
+  type PreparedBatch,
+  prepareBatch,
+  type RescaledBatch,
+  rescaleBatch,
+} from "./prepare_batch.ts";
 import type { Tensor, TensorLike } from "./tensor.ts";
 import { permuteRows } from "./tensor.ts";
 import { countZeros, pearsonFromMoments, softThreshold, type ZeroVariancePolicy } from "./threshold.ts";
@@ -84,6 +91,16 @@ export function resolveTol(tol: number | "auto", tolSig: number, count: number, 
   return autoTolUnchecked(count, tolSig);
 }
 
+/** {@linkcode batchCorrPrepared}'s result: the public result and what gradients reuse. */
+export interface PreparedCorrelation extends BatchCorrResult {
+  /** The correlations before thresholding, in hypercoil's feature order. */
+  raw: Float64Array;
+  /** The moments the correlations came from: those of `kernel`. */
+  moments: BatchMoments;
+  /** The batch the moments describe: the input, or its rescaled copy when its squares left float64's range. */
+  kernel: PreparedBatch | RescaledBatch;
+}
+
 /**
  * Computes batchCorr on an already prepared batch with resolved options.
  *
@@ -91,22 +108,29 @@ export function resolveTol(tol: number | "auto", tolSig: number, count: number, 
  * @param options Resolved options.
  * @param context What was being done.
  * @param names Argument names for messages.
- * @returns The result in hypercoil's feature order.
+ * @returns The result in hypercoil's feature order, with the raw correlations
+ * and the moments behind them.
  */
 export function batchCorrPrepared(
   batch: PreparedBatch,
   options: ResolvedCorrelationOptions,
   context: string,
   names: readonly [string, string] = ["X", "N"],
-): BatchCorrResult & { raw: Float64Array } {
+): PreparedCorrelation {
   const tol = resolveTol(options.tol, options.tolSig, batch.count, context);
-  const moments = computeBatchMoments(batch.x, batch.n, batch.count, batch.features, batch.confounds);
-  assertFiniteBatch(batch, moments, context, names);
+  let moments = computeBatchMoments(batch.x, batch.n, batch.count, batch.features, batch.confounds);
+  let kernel: PreparedBatch | RescaledBatch = batch;
+  if (assertFiniteBatch(batch, moments, context, names) === "overflow" || hasUnderflow(batch, moments)) {
+    kernel = rescaleBatch(batch);
+    moments = computeBatchMoments(kernel.x, kernel.n, kernel.count, kernel.features, kernel.confounds);
+  }
   let raw = pearsonFromMoments(moments, options.zeroVariance);
   if (batch.order) raw = permuteRows(raw, batch.order, batch.confounds);
   return {
     data: softThreshold(raw, tol, options.abs),
     raw,
+    moments,
+    kernel,
     shape: [batch.features, batch.confounds],
     tol,
     zeroVarianceFeatures: countZeros(moments.m2X),
@@ -148,7 +172,8 @@ export function batchCorrPrepared(
 export function batchCorr(X: TensorLike, N: TensorLike, options?: BatchCorrOptions): BatchCorrResult {
   const context = "compute batchCorr";
   const resolved = parseOptions(batchCorrOptionsSchema, options, context);
-  const { raw: _raw, ...result } = batchCorrPrepared(prepareBatch(X, N, context), resolved, context);
+  const prepared = batchCorrPrepared(prepareBatch(X, N, context), resolved, context);
+  const { raw: _raw, moments: _moments, kernel: _kernel, ...result } = prepared;
   return result;
 }
 
@@ -177,6 +202,7 @@ export function qcfc(fc: TensorLike, qc: TensorLike, options?: BatchCorrOptions)
   const context = "compute qcfc";
   const resolved = parseOptions(batchCorrOptionsSchema, options, context);
   const names = ["fc", "qc"] as const;
-  const { raw: _raw, ...result } = batchCorrPrepared(prepareBatch(fc, qc, context, names), resolved, context, names);
+  const prepared = batchCorrPrepared(prepareBatch(fc, qc, context, names), resolved, context, names);
+  const { raw: _raw, moments: _moments, kernel: _kernel, ...result } = prepared;
   return result;
 }

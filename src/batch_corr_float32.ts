@@ -4,10 +4,10 @@
  * @module
  */
 
-import { type BatchCorrOptions, type BatchCorrResult, resolveTol } from "./batch_corr.ts";
-import { computeBatchMomentsFloat32 } from "./moments.ts";
+import { type BatchCorrOptions, type BatchCorrResult, batchCorrPrepared, resolveTol } from "./batch_corr.ts";
+import { type BatchMoments, computeBatchMomentsFloat32 } from "./moments.ts";
 import { batchCorrOptionsSchema, parseOptions } from "./options.ts";
-import { assertFiniteBatch, prepareBatch } from "./prepare_batch.ts";
+import { assertFiniteBatch, hasUnderflow, type PreparedBatch, prepareBatch } from "./prepare_batch.ts";
 import { permuteRows, type TensorLike } from "./tensor.ts";
 import { countZeros, pearsonFromMoments, softThreshold } from "./threshold.ts";
 
@@ -23,6 +23,8 @@ import { countZeros, pearsonFromMoments, softThreshold } from "./threshold.ts";
  * the 1e-4 allowed for the ONNX Runtime float32 backends); use
  * {@linkcode batchCorr} for parity with hypercoil in float64. Input given as
  * float64 is converted to float32 first, so pass a Float32Array for speed.
+ * Batches whose values leave float32's comfortable range (squares beyond
+ * about 1e36 or below 1e-28) are computed on the exact float64 path instead.
  *
  * @param X Features with the batch on the first axis: `(B, d1, …, dk)`.
  * @param N Confounds: a vector `(B)` or a matrix `(M, B)`.
@@ -32,9 +34,7 @@ import { countZeros, pearsonFromMoments, softThreshold } from "./threshold.ts";
  * @throws {TypeError} As {@linkcode batchCorr}: not a tensor, shapes that
  * disagree, or an option of the wrong type.
  * @throws {RangeError} As {@linkcode batchCorr}: NaN or ±Infinity, an empty
- * batch, `tol` negative, `tolSig` outside (0, 1), or `tol: "auto"` with B < 3;
- * also when a feature's deviations are too large for float32 squares
- * (beyond about 1e19), which the float64 path would accept.
+ * batch, `tol` negative, `tolSig` outside (0, 1), or `tol: "auto"` with B < 3.
  *
  * @example Float32 features at float32 speed
  * ```ts
@@ -56,7 +56,11 @@ export function batchCorrFloat32(X: TensorLike, N: TensorLike, options?: BatchCo
   const batch = prepareBatch(X, N, context);
   const tol = resolveTol(resolved.tol, resolved.tolSig, batch.count, context);
   const moments = computeBatchMomentsFloat32(batch.x, batch.n, batch.count, batch.features, batch.confounds);
-  assertFiniteBatch(batch, moments, context);
+  const outcome = assertFiniteBatch(batch, moments, context);
+  if (outcome === "overflow" || hasUnderflow(batch, moments) || outsideFloat32Range(batch, moments)) {
+    const { raw: _raw, moments: _moments, kernel: _kernel, ...exact } = batchCorrPrepared(batch, resolved, context);
+    return exact;
+  }
   let raw = pearsonFromMoments(moments, resolved.zeroVariance);
   if (batch.order) raw = permuteRows(raw, batch.order, batch.confounds);
   return {
@@ -66,4 +70,30 @@ export function batchCorrFloat32(X: TensorLike, N: TensorLike, options?: BatchCo
     zeroVarianceFeatures: countZeros(moments.m2X),
     zeroVarianceConfounds: countZeros(moments.m2N),
   };
+}
+
+/** float32 sums of squares below this have lost digits to float32 underflow. */
+const FLOAT32_UNDERFLOW_RISK = 1e-28;
+
+function isConstantColumn(x: PreparedBatch["x"], f: number, F: number, B: number): boolean {
+  const first = x[f];
+  for (let b = 1; b < B; b++) if (x[b * F + f] !== first) return false;
+  return true;
+}
+
+/**
+ * Whether the fast kernel's float32 arithmetic may have overflowed (a
+ * non-finite co-moment) or underflowed (a varying feature, in the input's own
+ * precision, with a tiny sum of squares).
+ */
+function outsideFloat32Range(batch: PreparedBatch, moments: BatchMoments): boolean {
+  const { count: B, features: F } = batch;
+  for (let i = 0; i < moments.comoment.length; i++) {
+    const c = moments.comoment[i]!;
+    if (c - c !== 0) return true;
+  }
+  for (let f = 0; f < F; f++) {
+    if (moments.m2X[f]! < FLOAT32_UNDERFLOW_RISK && !isConstantColumn(batch.x, f, F, B)) return true;
+  }
+  return false;
 }

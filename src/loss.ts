@@ -6,10 +6,16 @@
 
 import { z } from "zod";
 import { type BatchCorrOptions, batchCorrPrepared, type ResolvedCorrelationOptions } from "./batch_corr.ts";
+import {
+  lossValueAndGrad,
+  parseValueAndGradOptions,
+  type ValueAndGradOptions,
+  type ValueAndGradResult,
+} from "./gradient.ts";
 import { correlationOptionShape, parseOptions } from "./options.ts";
-import { prepareBatch } from "./prepare_batch.ts";
+import { checkBatchShapes, prepareBatch } from "./prepare_batch.ts";
 import { resolveScalarisation, type Scalarisation, type ScalarisationLike } from "./scalarise.ts";
-import type { TensorLike } from "./tensor.ts";
+import { type Tensor, type TensorLike, toDenseTensor } from "./tensor.ts";
 
 /** Options of {@linkcode BatchCorrelationLoss} and {@linkcode QCFCLoss}. */
 export interface BatchCorrelationLossOptions extends BatchCorrOptions {
@@ -32,7 +38,8 @@ export interface BatchCorrelationLossOptions extends BatchCorrOptions {
   scalarisation?: ScalarisationLike;
 }
 
-const lossOptionsSchema = z.strictObject({
+/** Schema of {@linkcode BatchCorrelationLossOptions}, extended by the stream options. */
+export const lossOptionsSchema = z.strictObject({
   ...correlationOptionShape,
   nu: z.number().finite().default(1),
   name: z.string().optional(),
@@ -132,6 +139,58 @@ export class BatchCorrelationLoss {
     const batch = prepareBatch(X, N, context, this.argumentNames);
     const result = batchCorrPrepared(batch, this.options, context, this.argumentNames);
     return this.nu * this.options.scalarisation.reduce(result.data);
+  }
+
+  /**
+   * The loss's value on one batch and its exact gradient with respect to X
+   * (and, with `wrt: "both"`, to N), for training loops without autodiff.
+   *
+   * The gradient is the closed form of the Pearson correlation's derivative
+   * through the centring, times the soft threshold's derivative (0 where
+   * `|r| ≤ tol`, `sign(r)` with `abs`, 1 without), times the scalarisation's
+   * derivative and `nu`. `tol: "auto"` depends on B only, so it is a constant.
+   * A zero-variance feature or confound contributes 0; when the value is NaN
+   * (`zeroVariance: "nan"` with such a pair) the gradient is NaN. At a kink
+   * (`|r| = tol`, tied maxima) one subgradient is returned. Cost O(B·F·M).
+   *
+   * Chain it into a model by hand: for outputs `P = Z W`, `∂L/∂W = Zᵀ · grad`.
+   *
+   * @param X Features, batch first (see `batchCorr`).
+   * @param N Confounds, `(B)` or `(M, B)`.
+   * @param options `wrt`: `"X"` (default) or `"both"` to add `gradN`.
+   * @returns `value` (identical to {@linkcode BatchCorrelationLoss.evaluate}),
+   * `grad` with X's shape and row-major layout, and `gradN` with N's shape
+   * when asked for; all float64.
+   * @throws {TypeError} As `batchCorr`; for a bad `wrt` or unknown option; or
+   * if the scalarisation is a plain function, which has no gradient.
+   * @throws {RangeError} As `batchCorr`.
+   *
+   * @example One gradient-descent step lowers the loss
+   * ```ts
+   * import { BatchCorrelationLoss } from "@streamcorr/batch-corr";
+   * import assert from "node:assert/strict";
+   *
+   * const loss = new BatchCorrelationLoss({ scalarisation: "meansq" });
+   * const motion = [0.1, 0.4, 0.2, 0.8, 0.5, 0.3];
+   * const X = { data: new Float64Array([1.0, 0.3, 1.6, 0.1, 1.2, 0.9, 2.1, 0.4, 1.7, 0.2, 1.4, 0.6]), shape: [6, 2] };
+   *
+   * const { value, grad } = loss.valueAndGrad(X, motion);
+   * assert.deepEqual(grad.shape, [6, 2]);
+   * const stepped = { data: X.data.map((x, i) => x - 0.5 * grad.data[i]!), shape: X.shape };
+   * assert.ok(loss.evaluate(stepped, motion) < value);
+   * ```
+   */
+  valueAndGrad(X: TensorLike, N: TensorLike, options?: ValueAndGradOptions): ValueAndGradResult {
+    const context = `compute valueAndGrad of ${this.name}`;
+    const { wantN } = parseValueAndGradOptions(options, context);
+    const [xName, nName] = this.argumentNames;
+    const x = toDenseTensor(X, xName, context);
+    const n = toDenseTensor(N, nName, context);
+    const batch = checkBatchShapes(x, n, context, this.argumentNames);
+    const result = lossValueAndGrad(batch, this.options, wantN, { context, names: this.argumentNames });
+    const grad: Tensor = { data: result.gradX, shape: x.shape };
+    if (result.gradN === undefined) return { value: result.value, grad };
+    return { value: result.value, grad, gradN: { data: result.gradN, shape: n.shape } };
   }
 }
 

@@ -43,7 +43,7 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 }
 
 function expectsNumber(issue: z.core.$ZodIssue): boolean {
-  if (issue.code === "invalid_type") return issue.expected === "number";
+  if (issue.code === "invalid_type") return issue.expected === "number" || issue.expected === "int";
   if (issue.code === "invalid_union") return issue.errors.some((branch) => branch.some(expectsNumber));
   return false;
 }

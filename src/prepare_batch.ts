@@ -5,7 +5,7 @@
  */
 
 import { ruleMessage } from "./errors.ts";
-import { type BatchMoments, findNonFinite, type KernelArray } from "./moments.ts";
+import type { BatchMoments, KernelArray } from "./moments.ts";
 import { type DenseTensor, featureOrder, toDenseTensor } from "./tensor.ts";
 
 /** One validated batch in kernel layout. */
@@ -22,6 +22,8 @@ export interface PreparedBatch {
   confounds: number;
   /** X's shape without the batch axis. */
   featureShape: number[];
+  /** N's shape as given: `[B]` or `[M, B]`. */
+  nShape: number[];
   /** Natural column of each output feature, or undefined when they agree. */
   order: Int32Array | undefined;
 }
@@ -99,6 +101,7 @@ export function checkBatchShapes(
     features,
     confounds,
     featureShape,
+    nShape: n.shape,
     order: featureOrder(x.shape),
   };
 }
@@ -142,24 +145,26 @@ function indexText(flat: number, shape: readonly number[]): string {
 
 /**
  * Throws if the batch held NaN or ±Infinity, using the batch means the kernel
- * already computed: a non-finite element always makes its column's mean
- * non-finite, so only such columns are scanned.
+ * already computed: a non-finite element always makes its column's mean or sum
+ * of squares non-finite, so only such columns are scanned.
  *
  * @param batch The batch.
  * @param moments Its moments.
  * @param context What was being done.
  * @param names Argument names.
- * @throws {RangeError} Naming the argument, the element's index and its value,
- * or saying that the values overflow float64 when no element is non-finite.
+ * @returns `"finite"`, or `"overflow"` when every element is finite but a sum
+ * of squares left float64's range (values beyond about 1e154).
+ * @throws {RangeError} Naming the argument, the element's index and its value.
  */
 export function assertFiniteBatch(
   batch: PreparedBatch,
   moments: BatchMoments,
   context: string,
   names: readonly [string, string] = ["X", "N"],
-): void {
+): "finite" | "overflow" {
   const { count: B, features: F, confounds: M } = batch;
   const xShape = [B, ...batch.featureShape];
+  let overflow = false;
   for (let f = 0; f < F; f++) {
     if (Number.isFinite(moments.meanX[f]!) && Number.isFinite(moments.m2X[f]!)) continue;
     for (let b = 0; b < B; b++) {
@@ -169,23 +174,91 @@ export function assertFiniteBatch(
           ` at index ${indexText(b * F + f, xShape)}`);
       }
     }
-    throw new RangeError(
-      `Cannot ${context} as the values of ${names[0]} must have sums of squares within float64 range: feature column ${f} overflows`,
-    );
+    overflow = true;
   }
-  const bad = findNonFinite(moments.meanN);
-  const badM2 = findNonFinite(moments.m2N);
-  const m = bad >= 0 ? bad : badM2;
-  if (m < 0) return;
-  for (let b = 0; b < B; b++) {
-    const v = batch.n[m * B + b]!;
-    if (!Number.isFinite(v)) {
-      const shape = M === 1 && batch.n.length === B ? [B] : [M, B];
-      throw new RangeError(ruleMessage(context, `every element of ${names[1]}`, "finite (no NaN or ±Infinity)", v) +
-        ` at index ${indexText(shape.length === 1 ? b : m * B + b, shape)}`);
+  const nShape = batch.nShape;
+  for (let m = 0; m < M; m++) {
+    if (Number.isFinite(moments.meanN[m]!) && Number.isFinite(moments.m2N[m]!)) continue;
+    for (let b = 0; b < B; b++) {
+      const v = batch.n[m * B + b]!;
+      if (!Number.isFinite(v)) {
+        throw new RangeError(ruleMessage(context, `every element of ${names[1]}`, "finite (no NaN or ±Infinity)", v) +
+          ` at index ${indexText(m * B + b, nShape)}`);
+      }
     }
+    overflow = true;
   }
-  throw new RangeError(
-    `Cannot ${context} as the values of ${names[1]} must have sums of squares within float64 range: confound ${m} overflows`,
-  );
+  return overflow ? "overflow" : "finite";
+}
+
+/** Sums of squares below this have lost digits to subnormal underflow. */
+const UNDERFLOW_RISK = 1e-250;
+
+function isConstantRun(data: KernelArray, start: number, stride: number, count: number): boolean {
+  const first = data[start];
+  for (let i = 1; i < count; i++) if (data[start + i * stride] !== first) return false;
+  return true;
+}
+
+/**
+ * Whether some column varies but its squared deviations underflowed (values
+ * below about 1e-125), which would report it as zero-variance or imprecise.
+ *
+ * @param batch The batch.
+ * @param moments Its moments.
+ * @returns True when {@linkcode rescaleBatch} should be used.
+ */
+export function hasUnderflow(batch: PreparedBatch, moments: BatchMoments): boolean {
+  const { count: B, features: F, confounds: M } = batch;
+  for (let f = 0; f < F; f++) {
+    if (moments.m2X[f]! < UNDERFLOW_RISK && !isConstantRun(batch.x, f, F, B)) return true;
+  }
+  for (let m = 0; m < M; m++) {
+    if (moments.m2N[m]! < UNDERFLOW_RISK && !isConstantRun(batch.n, m * B, 1, B)) return true;
+  }
+  return false;
+}
+
+/** The power of two at or above `value`, so that dividing by it is exact. */
+function powerOfTwoAbove(value: number): number {
+  return value === 0 ? 1 : 2 ** Math.ceil(Math.log2(value));
+}
+
+/** A batch whose columns were divided by powers of two, and those divisors. */
+export interface RescaledBatch extends PreparedBatch {
+  /** The divisor of each feature column, length F (natural order). */
+  scaleX: Float64Array;
+  /** The divisor of each confound row, length M. */
+  scaleN: Float64Array;
+}
+
+/**
+ * A copy of the batch with every feature column and confound row divided by a
+ * power of two near its largest magnitude. Correlations are scale-invariant and
+ * power-of-two division is exact, so this recovers the correlations of values
+ * whose squares overflow or underflow float64.
+ *
+ * @param batch A batch whose moments overflowed or underflowed.
+ * @returns The rescaled batch (float64 copies) and the divisors, which a
+ * gradient taken on it needs to map back (`∂/∂x = ∂/∂x' / scale`).
+ */
+export function rescaleBatch(batch: PreparedBatch): RescaledBatch {
+  const { count: B, features: F, confounds: M } = batch;
+  const x = Float64Array.from(batch.x);
+  const n = Float64Array.from(batch.n);
+  const scaleX = new Float64Array(F);
+  const scaleN = new Float64Array(M);
+  for (let f = 0; f < F; f++) {
+    let largest = 0;
+    for (let b = 0; b < B; b++) largest = Math.max(largest, Math.abs(x[b * F + f]!));
+    const scale = scaleX[f] = powerOfTwoAbove(largest);
+    for (let b = 0; b < B; b++) x[b * F + f]! /= scale;
+  }
+  for (let m = 0; m < M; m++) {
+    let largest = 0;
+    for (let b = 0; b < B; b++) largest = Math.max(largest, Math.abs(n[m * B + b]!));
+    const scale = scaleN[m] = powerOfTwoAbove(largest);
+    for (let b = 0; b < B; b++) n[m * B + b]! /= scale;
+  }
+  return { ...batch, x, n, scaleX, scaleN };
 }

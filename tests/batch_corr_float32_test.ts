@@ -40,6 +40,21 @@ describe("batchCorrFloat32", () => {
     assert.equal(result.data[2], 0);
   });
 
+  test("computes batches beyond float32's range on the exact path, as batchCorr", () => {
+    const next = random(21);
+    const B = 20, F = 18;
+    for (const scale of [1e-25, 1e25, 1e200]) {
+      const x = new Float64Array(B * F).map(() => (next() - 0.5) * scale);
+      const n = Array.from({ length: B }, (_, b) => x[b * F + 3]! / scale + next() * 0.1);
+      const X = { data: x, shape: [B, F] };
+      const fast = batchCorrFloat32(X, n, { abs: false });
+      const exact = batchCorr(X, n, { abs: false });
+      assert.equal(fast.zeroVarianceFeatures, 0);
+      for (let i = 0; i < F; i++) assert.ok(Math.abs(fast.data[i]! - exact.data[i]!) <= 1e-12, `scale ${scale}`);
+      assert.ok(fast.data[3]! > 0.9);
+    }
+  });
+
   test("throws a RangeError naming the element for NaN, like batchCorr", () => {
     const x = new Float32Array(12).fill(1);
     x[5] = Number.NaN;

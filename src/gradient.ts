@@ -1,0 +1,271 @@
+/**
+ * The analytic gradient of the batch correlation loss with respect to the
+ * features X and the confounds N.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { batchCorrPrepared, type BatchCorrResult } from "./batch_corr.ts";
+import type { ResolvedLossOptions } from "./loss.ts";
+import type { BatchMoments } from "./moments.ts";
+import { ruleMessage } from "./errors.ts";
+import { OPTION_RULES, parseOptions } from "./options.ts";
+import type { PreparedBatch, RescaledBatch } from "./prepare_batch.ts";
+import type { Tensor } from "./tensor.ts";
+
+/** Options of `BatchCorrelationLoss.valueAndGrad`. */
+export interface ValueAndGradOptions {
+  /**
+   * Which gradients to compute: `"X"` (the features only) or `"both"` (also
+   * the confounds, for confounds that are themselves learned).
+   * @default {"X"}
+   */
+  wrt?: "X" | "both";
+}
+
+/** The loss's value and its gradients on one batch. */
+export interface ValueAndGradResult {
+  /** The loss's value, as `evaluate` returns it. */
+  value: number;
+  /** `∂ loss / ∂ X`, with X's shape and row-major layout. */
+  grad: Tensor;
+  /** `∂ loss / ∂ N`, with N's shape (`(B)` or `(M, B)`); only with `wrt: "both"`. */
+  gradN?: Tensor;
+}
+
+const valueAndGradOptionsSchema = z.strictObject({
+  wrt: z.enum(["X", "both"]).default("X"),
+});
+
+const VALUE_AND_GRAD_RULES: Record<string, string> = { ...OPTION_RULES, wrt: '"X" or "both"' };
+
+/**
+ * Validates the options of `valueAndGrad` at the public boundary.
+ *
+ * @param options As given.
+ * @param context What was being done.
+ * @returns Whether the gradient with respect to N is wanted.
+ * @throws {TypeError} For a non-object, an unknown key, or a `wrt` other than "X" or "both".
+ */
+export function parseValueAndGradOptions(options: unknown, context: string): { wantN: boolean } {
+  const parsed = parseOptions(valueAndGradOptionsSchema, options, context, VALUE_AND_GRAD_RULES);
+  return { wantN: parsed.wrt === "both" };
+}
+
+/** What {@linkcode lossValueAndGrad} returns, in kernel layout. */
+export interface LossValueAndGrad {
+  /** `nu * scalarisation(thresholded)`, identical to `BatchCorrelationLoss.evaluate`. */
+  value: number;
+  /** `∂ value / ∂ x`, row-major `(B, F)` in natural column order: X's own layout. */
+  gradX: Float64Array;
+  /** `∂ value / ∂ n`, row-major `(M, B)`: N's own layout. Only when asked for. */
+  gradN?: Float64Array;
+  /** The batch's thresholded correlations, as `batchCorr` returns them. */
+  correlations: BatchCorrResult;
+}
+
+/** Message details of {@linkcode lossValueAndGrad}. */
+export interface LossValueAndGradExtras {
+  /** What was being done, for messages. */
+  context?: string;
+  /** Argument names for messages. */
+  names?: readonly [string, string];
+}
+
+/**
+ * The loss `nu * s(T(r))` and its exact gradient on one prepared batch, where
+ * `r` are the Pearson correlations over the batch, `T` the soft threshold and
+ * `s` the scalarisation.
+ *
+ * Derivation. Write `x̃_bf = x_bf − x̄_f` and `ñ_bm = n_mb − n̄_m` for the
+ * centred data, `C_fm = Σ_b x̃_bf ñ_bm`, `sx_f² = Σ_b x̃_bf²`, `sn_m² = Σ_b ñ_bm²`,
+ * and `r_fm = C_fm / (sx_f sn_m)`. Since `∂x̃_b'f / ∂x_bf = δ_bb' − 1/B` and
+ * `Σ_b' ñ_b'm = Σ_b' x̃_b'f = 0`, the centring drops out of every derivative:
+ *
+ *   ∂C_fm / ∂x_bf = Σ_b' (δ_bb' − 1/B) ñ_b'm = ñ_bm,
+ *   ∂sx_f / ∂x_bf = Σ_b' x̃_b'f (δ_bb' − 1/B) / sx_f = x̃_bf / sx_f,
+ *   ∂r_fm / ∂x_bf = ñ_bm / (sx_f sn_m) − r_fm x̃_bf / sx_f².
+ *
+ * With `G_fm = nu · s'(T(r))_fm · T'(r_fm)` (`T' = sign(r)` for `abs`, `1`
+ * otherwise, and 0 where `|r| ≤ tol`), the chain rule gives
+ *
+ *   ∂L / ∂x_bf = Σ_m A_fm ñ_bm − c_f x̃_bf,   A_fm = G_fm / (sx_f sn_m),  c_f = Σ_m G_fm r_fm / sx_f²,
+ *   ∂L / ∂n_mb = Σ_f A_fm x̃_bf − d_m ñ_bm,   d_m = Σ_f G_fm r_fm / sn_m²,
+ *
+ * which costs O(B·F·M) with temporaries of size F·M, F and M. `tol` is a
+ * constant: `"auto"` depends on B only. A pair with a zero-variance side has
+ * `r` set to 0 and contributes 0; when the value is NaN (`zeroVariance: "nan"`
+ * with such a pair) every gradient element is NaN. At the kinks (`|r| = tol`,
+ * ties of `max`) one subgradient is used: 0 at the threshold, shared among tied
+ * maxima. A batch whose squares leave float64's range is differentiated on the
+ * power-of-two rescaled copy that `batchCorr` uses, and the gradient is divided
+ * by each column's divisor, since `∂/∂x = (∂/∂x') / scale` for `x' = x / scale`.
+ *
+ * The scalarisation sees the values in hypercoil's feature order; `G` is
+ * mapped back to X's natural column order through `batch.order`.
+ *
+ * @param batch The validated batch.
+ * @param options The loss's resolved options.
+ * @param wantN Whether to compute the gradient with respect to N too.
+ * @param extras The context and argument names for messages.
+ * @returns The value, the gradients in X's (and N's) layout, and the correlations.
+ * @throws {TypeError} If the scalarisation has no `gradient` (a plain function).
+ * @throws {RangeError} As `batchCorr`: non-finite values, or `tol` "auto" with B < 3.
+ */
+export function lossValueAndGrad(
+  batch: PreparedBatch,
+  options: ResolvedLossOptions,
+  wantN: boolean,
+  extras: LossValueAndGradExtras = {},
+): LossValueAndGrad {
+  const context = extras.context ?? "compute the loss gradient";
+  const names = extras.names ?? ["X", "N"];
+  const { scalarisation } = options;
+  if (typeof scalarisation.gradient !== "function") {
+    throw new TypeError(
+      ruleMessage(
+        context,
+        "options.scalarisation",
+        'a Scalarisation with a gradient (a built-in name such as "mean", vnorm(p), or an object with gradient(values, out)) for valueAndGrad to differentiate it',
+        scalarisation.name,
+      ) + ", which has no gradient",
+    );
+  }
+  const { count: B, features: F, confounds: M } = batch;
+  const { raw, moments, kernel, ...correlations } = batchCorrPrepared(batch, options, context, names);
+  const value = options.nu * scalarisation.reduce(correlations.data);
+  if (Number.isNaN(value)) {
+    // No descent direction exists for an undefined loss; say so in every element.
+    const gradX = new Float64Array(B * F).fill(Number.NaN);
+    return wantN
+      ? { value, gradX, gradN: new Float64Array(M * B).fill(Number.NaN), correlations }
+      : { value, gradX, correlations };
+  }
+
+  const weights = new Float64Array(F * M);
+  scalarisation.gradient(correlations.data, weights);
+  thresholdChainRule(weights, raw, correlations.tol, options.abs, options.nu);
+  const scaled = batch.order
+    ? scaleWeights(unpermuteRows(weights, batch.order, M), unpermuteRows(raw, batch.order, M), moments)
+    : scaleWeights(weights, raw, moments);
+  const gradX = featureGradient(kernel, moments, scaled);
+  const gradN = wantN ? confoundGradient(kernel, moments, scaled) : undefined;
+  if ("scaleX" in kernel) undoRescaling(kernel, gradX, gradN);
+  return gradN ? { value, gradX, gradN, correlations } : { value, gradX, correlations };
+}
+
+/**
+ * A gradient taken on the rescaled batch `x' = x / scale` is `∂/∂x' = scale · ∂/∂x`;
+ * divides it back out, in place.
+ */
+function undoRescaling(kernel: RescaledBatch, gradX: Float64Array, gradN: Float64Array | undefined): void {
+  const { count: B, features: F, confounds: M, scaleX, scaleN } = kernel;
+  for (let b = 0; b < B; b++) {
+    for (let f = 0; f < F; f++) gradX[b * F + f]! /= scaleX[f]!;
+  }
+  if (!gradN) return;
+  for (let m = 0; m < M; m++) {
+    for (let b = 0; b < B; b++) gradN[m * B + b]! /= scaleN[m]!;
+  }
+}
+
+/**
+ * Turns `∂s/∂T` into `G = nu · ∂s/∂T · T'(r)` in place. The threshold passes
+ * the derivative only where `|r| > tol`; with `abs` it flips with the sign of r.
+ */
+function thresholdChainRule(weights: Float64Array, raw: Float64Array, tol: number, abs: boolean, nu: number): void {
+  for (let i = 0; i < weights.length; i++) {
+    const r = raw[i]!;
+    // NaN fails the comparison too: a degenerate pair contributes nothing.
+    if (!(Math.abs(r) > tol)) {
+      weights[i] = 0;
+      continue;
+    }
+    weights[i] = nu * weights[i]! * (abs ? Math.sign(r) : 1);
+  }
+}
+
+/** The inverse of `permuteRows`: rows in hypercoil's order back to natural order. */
+function unpermuteRows(values: Float64Array, order: Int32Array, confounds: number): Float64Array {
+  const out = new Float64Array(values.length);
+  for (let f = 0; f < order.length; f++) {
+    out.set(values.subarray(f * confounds, f * confounds + confounds), order[f]! * confounds);
+  }
+  return out;
+}
+
+/** `A`, `c` and `d` of the derivation. */
+interface ScaledWeights {
+  scaled: Float64Array;
+  rowTerm: Float64Array;
+  columnTerm: Float64Array;
+}
+
+/**
+ * Scales `G` into `A_fm = G_fm / (sx_f sn_m)` and forms the per-feature and
+ * per-confound terms `c_f = Σ_m G_fm r_fm / sx_f²` and
+ * `d_m = Σ_f G_fm r_fm / sn_m²`. Pairs with a zero-variance side get 0.
+ */
+function scaleWeights(weights: Float64Array, raw: Float64Array, moments: BatchMoments): ScaledWeights {
+  const { features: F, confounds: M, m2X, m2N } = moments;
+  const scaled = new Float64Array(F * M);
+  const rowTerm = new Float64Array(F);
+  const columnTerm = new Float64Array(M);
+  for (let f = 0; f < F; f++) {
+    const sx = Math.sqrt(m2X[f]!);
+    for (let m = 0; m < M; m++) {
+      const i = f * M + m;
+      const sn = Math.sqrt(m2N[m]!);
+      const g = weights[i]!;
+      if (g === 0 || sx === 0 || sn === 0) continue;
+      const gr = g * raw[i]!;
+      scaled[i] = g / (sx * sn);
+      rowTerm[f]! += gr / m2X[f]!;
+      columnTerm[m]! += gr / m2N[m]!;
+    }
+  }
+  return { scaled, rowTerm, columnTerm };
+}
+
+/** `∂L/∂x_bf = Σ_m A_fm ñ_bm − c_f x̃_bf`, row-major `(B, F)`. */
+function featureGradient(batch: PreparedBatch, moments: BatchMoments, weights: ScaledWeights): Float64Array {
+  const { count: B, features: F, confounds: M, x, n } = batch;
+  const { meanX, meanN } = moments;
+  const { scaled, rowTerm } = weights;
+  const out = new Float64Array(B * F);
+  const centredN = new Float64Array(M);
+  for (let b = 0; b < B; b++) {
+    for (let m = 0; m < M; m++) centredN[m] = n[m * B + b]! - meanN[m]!;
+    const row = b * F;
+    for (let f = 0; f < F; f++) {
+      let total = 0;
+      const base = f * M;
+      for (let m = 0; m < M; m++) total += scaled[base + m]! * centredN[m]!;
+      out[row + f] = total - rowTerm[f]! * (x[row + f]! - meanX[f]!);
+    }
+  }
+  return out;
+}
+
+/** `∂L/∂n_mb = Σ_f A_fm x̃_bf − d_m ñ_bm`, row-major `(M, B)`. */
+function confoundGradient(batch: PreparedBatch, moments: BatchMoments, weights: ScaledWeights): Float64Array {
+  const { count: B, features: F, confounds: M, x, n } = batch;
+  const { meanX, meanN } = moments;
+  const { scaled, columnTerm } = weights;
+  const out = new Float64Array(M * B);
+  const total = new Float64Array(M);
+  for (let b = 0; b < B; b++) {
+    total.fill(0);
+    const row = b * F;
+    for (let f = 0; f < F; f++) {
+      const centred = x[row + f]! - meanX[f]!;
+      const base = f * M;
+      for (let m = 0; m < M; m++) total[m]! += scaled[base + m]! * centred;
+    }
+    for (let m = 0; m < M; m++) {
+      out[m * B + b] = total[m]! - columnTerm[m]! * (n[m * B + b]! - meanN[m]!);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,370 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { batchCorr, BatchCorrError, CorrelationAccumulator } from "../mod.ts";
+import { mergeMoments } from "../src/accumulator.ts";
+import { type BatchMoments, computeBatchMoments } from "../src/moments.ts";
+
+function mulberry32(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Dense {
+  data: Float64Array;
+  shape: number[];
+}
+
+/** A batch whose features partly follow the confounds, so correlations are far from 0. */
+function randomBatch(random: () => number, B: number, featureShape: number[], M: number): { x: Dense; n: Dense } {
+  const F = featureShape.reduce((a, b) => a * b, 1);
+  const n = new Float64Array(M * B).map(() => random() * 2 - 1);
+  const x = new Float64Array(B * F);
+  for (let b = 0; b < B; b++) {
+    for (let f = 0; f < F; f++) x[b * F + f] = random() + (f % 3) * 0.4 * n[(f % M) * B + b]!;
+  }
+  return { x: { data: x, shape: [B, ...featureShape] }, n: { data: n, shape: [M, B] } };
+}
+
+/** Concatenates batches along the batch axis (x: first axis, n: last axis). */
+function concat(batches: { x: Dense; n: Dense }[]): { x: Dense; n: Dense } {
+  const featureShape = batches[0]!.x.shape.slice(1);
+  const M = batches[0]!.n.shape[0]!;
+  const B = batches.reduce((total, batch) => total + batch.x.shape[0]!, 0);
+  const x = new Float64Array(batches.reduce((total, batch) => total + batch.x.data.length, 0));
+  const n = new Float64Array(M * B);
+  let rows = 0, offset = 0;
+  for (const batch of batches) {
+    const b = batch.x.shape[0]!;
+    x.set(batch.x.data, offset);
+    offset += batch.x.data.length;
+    for (let m = 0; m < M; m++) n.set(batch.n.data.subarray(m * b, (m + 1) * b), m * B + rows);
+    rows += b;
+  }
+  return { x: { data: x, shape: [B, ...featureShape] }, n: { data: n, shape: [M, B] } };
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  return worst;
+}
+
+function momentsOf(batch: { x: Dense; n: Dense }): BatchMoments {
+  const B = batch.x.shape[0]!, F = batch.x.data.length / B, M = batch.n.shape[0]!;
+  return computeBatchMoments(batch.x.data, batch.n.data, B, F, M);
+}
+
+/** Plain two-pass Pearson correlation of two columns, the float64 reference. */
+function twoPassPearson(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  let mx = 0, my = 0;
+  for (let i = 0; i < x.length; i++) {
+    mx += x[i]!;
+    my += y[i]!;
+  }
+  mx /= x.length;
+  my /= y.length;
+  let sxy = 0, sxx = 0, syy = 0;
+  for (let i = 0; i < x.length; i++) {
+    const dx = x[i]! - mx, dy = y[i]! - my;
+    sxy += dx * dy;
+    sxx += dx * dx;
+    syy += dy * dy;
+  }
+  return sxy / Math.sqrt(sxx * syy);
+}
+
+describe("CorrelationAccumulator", () => {
+  test("after k batches of random sizes the correlations equal batchCorr of the concatenation to 1e-10", () => {
+    const random = mulberry32(11);
+    for (const [featureShape, M] of [[[5], 1], [[3, 4], 2], [[2, 3, 2], 3]] as const) {
+      const batches = Array.from({ length: 9 }, () => randomBatch(random, 3 + Math.floor(random() * 30), [...featureShape], M));
+      const acc = new CorrelationAccumulator();
+      for (const batch of batches) acc.update(batch.x, batch.n);
+      const whole = concat(batches);
+      for (const options of [{ abs: false }, { tol: "auto" as const }, { tol: 0.05, abs: false }]) {
+        const expected = batchCorr(whole.x, whole.n, options);
+        const actual = acc.correlations(options);
+        assert.deepEqual(actual.shape, expected.shape);
+        assert.equal(actual.tol, expected.tol);
+        assert.ok(maxAbsDiff(actual.data, expected.data) <= 1e-10, `shape ${featureShape} options ${JSON.stringify(options)}`);
+      }
+      assert.equal(acc.count, whole.x.shape[0]);
+      assert.deepEqual(acc.featureShape, [...featureShape]);
+    }
+  });
+
+  test("mergeMoments is associative and order independent on random splits", () => {
+    const random = mulberry32(5);
+    const batches = Array.from({ length: 6 }, () => randomBatch(random, 2 + Math.floor(random() * 20), [7], 3));
+    const moments = batches.map(momentsOf);
+    const reference = momentsOf(concat(batches));
+    const leftFold = moments.reduce((state, m) => mergeMoments(state, m));
+    const rightFold = moments.reduceRight((state, m) => mergeMoments(m, state));
+    const tree = mergeMoments(
+      mergeMoments(mergeMoments(moments[0]!, moments[1]!), moments[2]!),
+      mergeMoments(moments[3]!, mergeMoments(moments[4]!, moments[5]!)),
+    );
+    for (let trial = 0; trial < 5; trial++) {
+      const shuffled = [...moments].sort(() => random() - 0.5);
+      const split = 1 + Math.floor(random() * 4);
+      const a = shuffled.slice(0, split).reduce((s, m) => mergeMoments(s, m));
+      const b = shuffled.slice(split).reduce((s, m) => mergeMoments(s, m));
+      for (const candidate of [mergeMoments(a, b), mergeMoments(b, a), leftFold, rightFold, tree]) {
+        assert.equal(candidate.count, reference.count);
+        for (const key of ["meanX", "meanN", "m2X", "m2N", "comoment"] as const) {
+          const scale = Math.max(1, ...Array.from(reference[key], Math.abs));
+          assert.ok(maxAbsDiff(candidate[key], reference[key]) <= 1e-12 * scale, key);
+        }
+      }
+    }
+  });
+
+  test("mergeMoments may write into one of its inputs", () => {
+    const random = mulberry32(8);
+    const a = momentsOf(randomBatch(random, 6, [4], 2));
+    const b = momentsOf(randomBatch(random, 9, [4], 2));
+    const fresh = mergeMoments(a, b);
+    assert.deepEqual(mergeMoments(a, b, a), fresh);
+  });
+
+  test("merging shards equals one pass", () => {
+    const random = mulberry32(21);
+    const batches = Array.from({ length: 8 }, () => randomBatch(random, 4 + Math.floor(random() * 10), [3, 2], 2));
+    const one = new CorrelationAccumulator();
+    const shards = [new CorrelationAccumulator(), new CorrelationAccumulator(), new CorrelationAccumulator()];
+    batches.forEach((batch, i) => {
+      one.update(batch.x, batch.n);
+      shards[i % 3]!.update(batch.x, batch.n);
+    });
+    const merged = new CorrelationAccumulator().merge(shards[2]!).merge(shards[0]!.merge(shards[1]!));
+    assert.equal(merged.count, one.count);
+    assert.ok(maxAbsDiff(merged.correlations({ abs: false }).data, one.correlations({ abs: false }).data) <= 1e-12);
+  });
+
+  test("an exactly constant column keeps zero variance across batches of different sizes", () => {
+    const acc = new CorrelationAccumulator();
+    for (const B of [3, 7, 10, 5]) {
+      const x = Array.from({ length: B }, (_, b) => [0.1, b * 0.3 + B]);
+      const n = Array.from({ length: B }, (_, b) => [0.7, b % 2 + B * 0.01]);
+      acc.update(x, [n.map((row) => row[0]!), n.map((row) => row[1]!)]);
+    }
+    const moments = acc.moments();
+    assert.equal(moments.m2X[0], 0);
+    assert.equal(moments.m2N[0], 0);
+    assert.equal(moments.meanX[0], 0.1);
+    assert.ok(moments.m2X[1]! > 0);
+    const r = acc.correlations({ abs: false });
+    assert.equal(r.zeroVarianceFeatures, 1);
+    assert.equal(r.zeroVarianceConfounds, 1);
+    assert.deepEqual(Array.from(r.data.subarray(0, 2)), [0, 0]);
+    assert.ok(Number.isNaN(acc.correlations({ zeroVariance: "nan" }).data[0]));
+  });
+
+  test("the same constant is exactly preserved even though its batch means round", () => {
+    // (0.1 + 0.1 + 0.1) / 3 is not 0.1: without pinning the mean, merging would leave residue.
+    assert.notEqual((0.1 + 0.1 + 0.1) / 3, 0.1);
+    const acc = new CorrelationAccumulator().update([[0.1], [0.1], [0.1]], [1, 2, 3]).update([[0.1], [0.1]], [4, 6]);
+    assert.equal(acc.moments().m2X[0], 0);
+  });
+
+  test("features 1e9 + noise and 1e-9 * noise keep the running correlation within 1e-8 of a two-pass computation", () => {
+    const random = mulberry32(99);
+    const batches = Array.from({ length: 12 }, () => {
+      const B = 5 + Math.floor(random() * 40);
+      const n = Float64Array.from({ length: B }, () => random());
+      const x = new Float64Array(B * 2);
+      for (let b = 0; b < B; b++) {
+        const noise = random() - 0.5 + 0.3 * n[b]!;
+        x[b * 2] = 1e9 + noise;
+        x[b * 2 + 1] = 1e-9 * (random() - 0.5 + 0.5 * n[b]!);
+      }
+      return { x: { data: x, shape: [B, 2] }, n: { data: n, shape: [1, B] } };
+    });
+    const acc = new CorrelationAccumulator();
+    for (const batch of batches) acc.update(batch.x, batch.n);
+    const whole = concat(batches);
+    const B = whole.x.shape[0]!;
+    const column = (f: number) => Float64Array.from({ length: B }, (_, b) => whole.x.data[b * 2 + f]!);
+    const r = acc.correlations({ abs: false }).data;
+    assert.ok(Math.abs(r[0]! - twoPassPearson(column(0), whole.n.data)) <= 1e-8);
+    assert.ok(Math.abs(r[1]! - twoPassPearson(column(1), whole.n.data)) <= 1e-8);
+    assert.ok(Math.abs(r[0]!) > 0.1 && Math.abs(r[1]!) > 0.1);
+  });
+
+  test("a snapshot restored from JSON or bytes gives identical results after more batches", () => {
+    const random = mulberry32(3);
+    const first = Array.from({ length: 4 }, () => randomBatch(random, 5 + Math.floor(random() * 9), [2, 3, 2], 2));
+    const more = Array.from({ length: 3 }, () => randomBatch(random, 5 + Math.floor(random() * 9), [2, 3, 2], 2));
+    const original = new CorrelationAccumulator();
+    for (const batch of first) original.update(batch.x, batch.n);
+    const fromText = CorrelationAccumulator.fromJSON(JSON.stringify(original));
+    const fromObject = CorrelationAccumulator.fromJSON(original.toJSON());
+    const fromBytes = CorrelationAccumulator.fromBytes(original.toBytes(), { featureShape: [2, 3, 2], confounds: 2 });
+    for (const restored of [original, fromText, fromObject, fromBytes]) {
+      for (const batch of more) restored.update(batch.x, batch.n);
+    }
+    const expected = original.correlations({ tol: "auto", abs: false });
+    for (const restored of [fromText, fromObject, fromBytes]) {
+      assert.deepEqual(restored.correlations({ tol: "auto", abs: false }), expected);
+      assert.deepEqual(restored.moments(), original.moments());
+    }
+  });
+
+  test("an empty accumulator round-trips with its partial shape", () => {
+    const empty = new CorrelationAccumulator({ confounds: 2 });
+    for (const restored of [CorrelationAccumulator.fromJSON(JSON.stringify(empty)), CorrelationAccumulator.fromBytes(empty.toBytes())]) {
+      assert.equal(restored.count, 0);
+      assert.equal(restored.featureShape, undefined);
+      assert.equal(restored.confounds, 2);
+      assert.throws(() => restored.update([[1], [2]], [1, 2]), TypeError);
+    }
+  });
+
+  test("a failed update leaves the state exactly as it was", () => {
+    const random = mulberry32(17);
+    const acc = new CorrelationAccumulator();
+    const batch = randomBatch(random, 8, [3], 1);
+    acc.update(batch.x, batch.n);
+    const before = acc.toBytes();
+    const nan = randomBatch(random, 8, [3], 1);
+    nan.x.data[5] = Number.NaN;
+    assert.throws(() => acc.update(nan.x, nan.n), (e) => e instanceof RangeError && /finite/.test(e.message) && /\[1, 2\]/.test(e.message));
+    const wide = randomBatch(random, 8, [4], 1);
+    assert.throws(() => acc.update(wide.x, wide.n), (e) => e instanceof TypeError && /\[3\]/.test(e.message) && /\[4\]/.test(e.message));
+    const twoConfounds = randomBatch(random, 8, [3], 2);
+    assert.throws(() => acc.update(twoConfounds.x, twoConfounds.n), (e) => e instanceof TypeError && /confounds/.test(e.message));
+    assert.throws(() => acc.update([[1e300, 0, 0], [-1e300, 0, 1]], [1, 2]), RangeError);
+    assert.deepEqual(acc.toBytes(), before);
+  });
+
+  test("the means' merge overflowing float64 is refused without touching the state", () => {
+    const acc = new CorrelationAccumulator().update([[1e160], [1e160]], [1, 2]);
+    const before = acc.toBytes();
+    assert.throws(() => acc.update([[-1e160], [-1e160]], [1, 3]), (e) => e instanceof RangeError && /float64 range/.test(e.message));
+    assert.deepEqual(acc.toBytes(), before);
+  });
+
+  test("updateMoments merges a backend's moments as update would", () => {
+    const random = mulberry32(31);
+    const batches = Array.from({ length: 3 }, () => randomBatch(random, 10, [2, 2], 2));
+    const direct = new CorrelationAccumulator();
+    const viaMoments = new CorrelationAccumulator();
+    for (const batch of batches) {
+      direct.update(batch.x, batch.n);
+      viaMoments.updateMoments(momentsOf(batch), [2, 2]);
+    }
+    assert.deepEqual(viaMoments.correlations({ abs: false }), direct.correlations({ abs: false }));
+    const bad = momentsOf(batches[0]!);
+    bad.m2X[1] = -1;
+    assert.throws(() => viaMoments.updateMoments(bad), RangeError);
+    assert.throws(() => viaMoments.updateMoments(momentsOf(batches[0]!), [4]), TypeError);
+  });
+
+  test("correlations need samples, and enough of them for tol auto", () => {
+    assert.throws(() => new CorrelationAccumulator().correlations(), RangeError);
+    const small = new CorrelationAccumulator().update([[1], [2]], [2, 1]);
+    assert.throws(() => small.correlations({ tol: "auto" }), (e) => e instanceof RangeError && /at least 3/.test(e.message));
+    assert.throws(() => new CorrelationAccumulator({ confounds: 0 }), RangeError);
+    assert.throws(() => new CorrelationAccumulator({ shape: [2] } as never), TypeError);
+  });
+
+  test("clone is independent", () => {
+    const a = new CorrelationAccumulator().update([[1], [2], [4]], [1, 3, 2]);
+    const b = a.clone();
+    b.update([[9], [1]], [2, 7]);
+    assert.equal(a.count, 3);
+    assert.equal(b.count, 5);
+  });
+});
+
+describe("CorrelationAccumulator snapshots", () => {
+  const acc = new CorrelationAccumulator().update([[1, 2], [2, 1], [4, 4], [3, 0]], [[1, 3, 2, 5], [0, 1, 1, 0]]);
+  const snapshot = acc.toJSON();
+
+  function rejects(input: unknown, pattern: RegExp, expected?: { featureShape?: number[]; confounds?: number }): void {
+    assert.throws(
+      () => CorrelationAccumulator.fromJSON(input, expected),
+      (e) => e instanceof BatchCorrError && e.code === "invalid_snapshot" && pattern.test(e.message),
+    );
+  }
+
+  test("every number is finite and the JSON is versioned", () => {
+    assert.equal(snapshot.format, "batch-corr/accumulator");
+    assert.equal(snapshot.version, 1);
+    assert.deepEqual(snapshot.featureShape, [2]);
+    const numbers = [snapshot.count, snapshot.weightSquares, ...snapshot.meanX, ...snapshot.meanN, ...snapshot.m2X, ...snapshot.m2N, ...snapshot.comoment];
+    assert.ok(numbers.every(Number.isFinite));
+  });
+
+  test("a wrong version or format is refused", () => {
+    rejects({ ...snapshot, version: 2 }, /version must be 1: current value is 2/);
+    rejects({ ...snapshot, format: "other" }, /format/);
+    rejects("not json", /valid JSON/);
+    rejects(null, /object/);
+    rejects([1, 2], /object/);
+  });
+
+  test("a wrong or inconsistent shape is refused", () => {
+    rejects(snapshot, /featureShape must be \[3\]: current value is \[2\]/, { featureShape: [3] });
+    rejects(snapshot, /confounds must be 1/, { confounds: 1 });
+    rejects({ ...snapshot, featureShape: [3] }, /meanX must have length 3/);
+    rejects({ ...snapshot, confounds: 3 }, /meanN must have length 3/);
+    rejects({ ...snapshot, comoment: snapshot.comoment.slice(1) }, /comoment must have length 4/);
+    rejects({ ...snapshot, featureShape: [0] }, /positive integers/);
+    rejects({ ...snapshot, featureShape: null }, /length 0/);
+  });
+
+  test("non-finite or negative numbers are refused", () => {
+    rejects(JSON.stringify(snapshot).replace(/"m2X":\[[^,\]]+/, '"m2X":[null'), /m2X must be a finite non-negative number/);
+    rejects({ ...snapshot, meanN: [Number.NaN, 0] }, /meanN/);
+    rejects({ ...snapshot, m2N: [-1, 1] }, /m2N/);
+    rejects({ ...snapshot, count: Number.POSITIVE_INFINITY }, /count/);
+    rejects({ ...snapshot, weightSquares: 0 }, /weightSquares must be 0 exactly when count is 0/);
+    rejects({ ...snapshot, count: "4" }, /count must be a number/);
+  });
+
+  test("extra, missing and __proto__ keys are refused without polluting prototypes", () => {
+    rejects({ ...snapshot, extra: 1 }, /extra key "extra"/);
+    const { comoment: _dropped, ...missing } = snapshot;
+    rejects(missing, /must have the key "comoment"/);
+    const text = JSON.stringify(snapshot).replace("{", '{"__proto__":{"polluted":true},');
+    rejects(text, /__proto__/);
+    const withOwnProto = JSON.parse(JSON.stringify(snapshot));
+    Object.defineProperty(withOwnProto, "__proto__", { value: { polluted: true }, enumerable: true });
+    rejects(withOwnProto, /__proto__/);
+    rejects(JSON.stringify(snapshot).replace("{", '{"constructor":{"prototype":{"polluted":true}},'), /constructor/);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    rejects(Object.assign(Object.create({ inherited: 1 }), snapshot), /plain object/);
+  });
+
+  test("corrupted bytes are refused", () => {
+    const bytes = acc.toBytes();
+    const fails = (b: Uint8Array, pattern: RegExp, expected?: { featureShape?: number[] }) =>
+      assert.throws(
+        () => CorrelationAccumulator.fromBytes(b, expected),
+        (e) => e instanceof BatchCorrError && e.code === "invalid_snapshot" && pattern.test(e.message),
+      );
+    fails(bytes.subarray(0, bytes.length - 1), /truncated/);
+    fails(bytes.subarray(0, 10), /magic|truncated/);
+    fails(new Uint8Array([...bytes, 0, 0, 0, 0, 0, 0, 0, 0]), /trailing data/);
+    const badMagic = bytes.slice();
+    badMagic[0] = 0;
+    fails(badMagic, /magic/);
+    const badVersion = bytes.slice();
+    new DataView(badVersion.buffer).setUint32(4, 7, true);
+    fails(badVersion, /version must be 1: current value is 7/);
+    const hugeRank = bytes.slice();
+    new DataView(hugeRank.buffer).setUint32(8, 1_000_000, true);
+    fails(hugeRank, /truncated/);
+    const nonFinite = bytes.slice();
+    new DataView(nonFinite.buffer).setFloat64(nonFinite.length - 8, Number.NaN, true);
+    fails(nonFinite, /comoment must be a finite number: current value is NaN at index 3/);
+    fails(bytes, /featureShape must be \[5\]/, { featureShape: [5] });
+    assert.throws(() => CorrelationAccumulator.fromBytes([1, 2] as never), (e) => e instanceof BatchCorrError);
+  });
+});
