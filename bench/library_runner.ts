@@ -11,7 +11,7 @@
 
 import jstatModule from "jstat";
 import { sampleCorrelation } from "simple-statistics";
-import { batchCorr, batchCorrFloat32 } from "../mod.ts";
+import { batchCorr, batchCorrFloat32, correlateBatches } from "../mod.ts";
 import { computeBatchMomentsWith, defaultMomentsKernel, emptyMoments } from "../src/moments.ts";
 import { pearsonFromMoments, softThreshold } from "../src/threshold.ts";
 import process from "node:process";
@@ -44,6 +44,35 @@ function medianSeconds(run: () => unknown, budget: number): number {
 
 let sink = 0;
 
+/** Median seconds of repeated async runs after one warm-up run. */
+async function medianSecondsAsync(run: () => Promise<unknown>, budget: number): Promise<number> {
+  const start = performance.now();
+  await run();
+  const first = (performance.now() - start) / 1000;
+  const repeats = Math.min(25, Math.max(3, Math.round(budget / Math.max(first, 1e-6))));
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await run();
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/** Batches per streaming measurement: the per-batch time is the total over this. */
+const STREAM_BATCHES = 8;
+
+/**
+ * correlateBatches over STREAM_BATCHES batches with running statistics and
+ * `output: "losses"` (no per-batch F·M tensors); seconds per batch.
+ */
+async function streamRun(x: Float64Array, n: Float64Array, B: number, F: number, M: number): Promise<void> {
+  const batch = { x: { data: x, shape: [B, F] }, n: { data: n, shape: [M, B] } };
+  const batches = Array.from({ length: STREAM_BATCHES }, () => batch);
+  for await (const result of correlateBatches(batches, { output: "losses" })) sink += result.running.loss;
+}
+
 /** One pass summing X: the cost of reading the batch once. */
 function readPass(x: Float64Array): number {
   let sum = 0;
@@ -70,7 +99,7 @@ function perFeature(
   return out;
 }
 
-function runCase(c: CaseFiles, budget: number): Record<string, number | string> {
+async function runCase(c: CaseFiles, budget: number): Promise<Record<string, number | string>> {
   const { B, F, M } = c;
   const x = readFloat64(c.x);
   const n = readFloat64(c.n);
@@ -90,6 +119,7 @@ function runCase(c: CaseFiles, budget: number): Record<string, number | string> 
     computeBatchMomentsWith("typescript", x, n, B, F, M, out);
     softThreshold(pearsonFromMoments(out, "zero", raw), 0, true, raw);
   }, budget);
+  row["stream"] = (await medianSecondsAsync(() => streamRun(x, n, B, F, M), budget * 2)) / STREAM_BATCHES;
   row["read-pass"] = medianSeconds(() => (sink += readPass(x)), budget);
   // The peers are 10-50× slower: a smaller budget still gives 3 repetitions.
   row["jstat"] = medianSeconds(() => perFeature(x, n, B, F, M, (a, b) => jStat.corrcoeff(a, b)), budget / 4);
@@ -105,5 +135,6 @@ function runtimeName(): string {
 }
 
 const spec = JSON.parse(process.argv[process.argv.length - 1]!) as Spec;
-const results = spec.cases.map((c) => runCase(c, spec.budget));
+const results = [];
+for (const c of spec.cases) results.push(await runCase(c, spec.budget));
 console.log(JSON.stringify({ runtime: runtimeName(), kernel: defaultMomentsKernel(), results, sink: sink > 0 }));
