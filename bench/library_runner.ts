@@ -26,11 +26,23 @@ interface Spec {
 type JStat = { corrcoeff(a: number[], b: number[]): number };
 const jStat: JStat = (jstatModule as unknown as { jStat?: JStat }).jStat ?? (jstatModule as unknown as JStat);
 
-/** Median seconds of repeated runs after one warm-up run. */
+/**
+ * Warm-up before timing: WebAssembly starts in a baseline compiler and is
+ * recompiled optimised in the background once hot (V8's Liftoff → TurboFan,
+ * JavaScriptCore's BBQ → OMG), as the JavaScript around it is; on a loaded
+ * machine that takes a while, and the steady state is what is compared.
+ */
+const WARM_UP_SECONDS = 0.3;
+
+/** Median seconds of repeated runs after a warm-up. */
 function medianSeconds(run: () => unknown, budget: number): number {
   const start = performance.now();
-  run();
-  const first = (performance.now() - start) / 1000;
+  let first = 0;
+  do {
+    const t0 = performance.now();
+    run();
+    first = (performance.now() - t0) / 1000;
+  } while (performance.now() - start < WARM_UP_SECONDS * 1000);
   const repeats = Math.min(25, Math.max(3, Math.round(budget / Math.max(first, 1e-6))));
   const times: number[] = [];
   for (let i = 0; i < repeats; i++) {
@@ -44,11 +56,15 @@ function medianSeconds(run: () => unknown, budget: number): number {
 
 let sink = 0;
 
-/** Median seconds of repeated async runs after one warm-up run. */
+/** Median seconds of repeated async runs after a warm-up. */
 async function medianSecondsAsync(run: () => Promise<unknown>, budget: number): Promise<number> {
   const start = performance.now();
-  await run();
-  const first = (performance.now() - start) / 1000;
+  let first = 0;
+  do {
+    const t0 = performance.now();
+    await run();
+    first = (performance.now() - t0) / 1000;
+  } while (performance.now() - start < WARM_UP_SECONDS * 1000);
   const repeats = Math.min(25, Math.max(3, Math.round(budget / Math.max(first, 1e-6))));
   const times: number[] = [];
   for (let i = 0; i < repeats; i++) {

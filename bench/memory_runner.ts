@@ -22,6 +22,9 @@ interface Measurement {
   startMiB: number;
   /** After the first WARM batches (JIT, allocator and GC settled). */
   warmMiB: number;
+  /** Peak RSS over batches WARM to half, and over the second half: a leak makes the second larger. */
+  firstHalfPeakMiB: number;
+  secondHalfPeakMiB: number;
   peakMiB: number;
   endMiB: number;
   seconds: number;
@@ -36,33 +39,61 @@ function* batches(): Generator<{ x: { data: Float64Array; shape: number[] }; n: 
   }
 }
 
+/** RSS sampled every 50 batches: the level after warm-up and each half's peak. */
+class Peaks {
+  #start: number;
+  #warm: number;
+  #first: number;
+  #second = 0;
+  constructor(start: number) {
+    this.#start = this.#warm = this.#first = start;
+  }
+  sample(index: number): void {
+    if (index % 50 !== 0 && index !== WARM) return;
+    const now = mib();
+    if (index === WARM) this.#warm = this.#first = now;
+    else if (index < BATCHES / 2) this.#first = Math.max(this.#first, now);
+    else this.#second = Math.max(this.#second, now);
+  }
+  result(seconds: number): Measurement {
+    const end = mib();
+    return {
+      startMiB: this.#start,
+      warmMiB: this.#warm,
+      firstHalfPeakMiB: this.#first,
+      secondHalfPeakMiB: Math.max(this.#second, end),
+      peakMiB: Math.max(this.#first, this.#second, end),
+      endMiB: end,
+      seconds,
+    };
+  }
+}
+
 async function streamMemory(): Promise<Measurement> {
   const start = mib();
-  let peak = start, warm = start, index = 0, sink = 0;
+  const peaks = new Peaks(start);
+  let index = 0, sink = 0;
   const t0 = performance.now();
   for await (const result of correlateBatches(batches(), { output: "losses" })) {
     sink += result.running.loss;
-    if (index === WARM) warm = peak = mib();
-    if (index++ % 100 === 0) peak = Math.max(peak, mib());
+    peaks.sample(index++);
   }
   const seconds = (performance.now() - t0) / 1000;
   if (!(sink > -1)) throw new Error("unreachable");
-  return { startMiB: start, warmMiB: warm, peakMiB: Math.max(peak, mib()), endMiB: mib(), seconds };
+  return peaks.result(seconds);
 }
 
 function kernelMemory(): Measurement {
   const out = emptyMoments(size.F, size.M);
   const start = mib();
-  let peak = start, warm = start;
+  const peaks = new Peaks(start);
   const t0 = performance.now();
   for (let i = 0; i < BATCHES; i++) {
     x[i % x.length]! += 1e-3;
     computeBatchMoments(x, n, size.B, size.F, size.M, out);
-    if (i === WARM) warm = peak = mib();
-    if (i % 100 === 0) peak = Math.max(peak, mib());
+    peaks.sample(i);
   }
-  const seconds = (performance.now() - t0) / 1000;
-  return { startMiB: start, warmMiB: warm, peakMiB: Math.max(peak, mib()), endMiB: mib(), seconds };
+  return peaks.result((performance.now() - t0) / 1000);
 }
 
 const stream = await streamMemory();

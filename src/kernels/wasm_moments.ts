@@ -150,7 +150,7 @@ export function wasmFeatureMoments(
   const entry = es === 8 ? wasm.moments_f64 : wasm.moments_f32;
   if (whole) {
     const view = es === 8 ? new Float64Array(buffer, xOffset, B * F) : new Float32Array(buffer, xOffset, B * F);
-    view.set(x);
+    view.set(x.length === B * F ? x : x.subarray(0, B * F));
     entry(xOffset, F * es, B, F, M, cnOffset, meanOffset, m2Offset, coOffset);
   } else {
     copyByColumnBlocks(x, B, F, columns, buffer, xOffset, (f0, width) => {
@@ -243,7 +243,7 @@ export function wasmFastFloat32Moments(
     }
   };
   if (whole) {
-    new Float32Array(buffer, xOffset, B * F).set(x);
+    new Float32Array(buffer, xOffset, B * F).set(x.length === B * F ? x : x.subarray(0, B * F));
     run(xOffset, F, 0);
   } else {
     copyByColumnBlocks(x, B, F, columns, buffer, xOffset, (f0, width) => run(xOffset, width, f0));
