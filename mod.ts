@@ -88,3 +88,4 @@ export {
 } from "./src/onnx/backend.ts";
 export type { ConcreteOnnxProvider } from "./src/onnx/runtime.ts";
 export { DEFAULT_MAX_ELEMENTS } from "./src/limits.ts";
+export { batchCorrFloat32 } from "./src/batch_corr_float32.ts";

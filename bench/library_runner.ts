@@ -1,0 +1,156 @@
+/**
+ * The JavaScript side of `bench/compare.ts`, run once under Deno and once
+ * under Bun: times this library's paths, jstat, simple-statistics and a
+ * memory-read pass on the batches the comparison wrote, and prints JSON
+ * (median seconds per case).
+ *
+ * Usage: `<runtime> bench/library_runner.ts '<spec json>'`.
+ *
+ * @module
+ */
+
+import jstatModule from "jstat";
+import { sampleCorrelation } from "simple-statistics";
+import { batchCorr, batchCorrFloat32, correlateBatches } from "../mod.ts";
+import { computeBatchMomentsWith, defaultMomentsKernel, emptyMoments } from "../src/moments.ts";
+import { pearsonFromMoments, softThreshold } from "../src/threshold.ts";
+import process from "node:process";
+import { type CaseFiles, readFloat64 } from "./data.ts";
+
+interface Spec {
+  cases: CaseFiles[];
+  /** Seconds to spend per measurement (at least 3 repetitions, at most 25). */
+  budget: number;
+}
+
+type JStat = { corrcoeff(a: number[], b: number[]): number };
+const jStat: JStat = (jstatModule as unknown as { jStat?: JStat }).jStat ?? (jstatModule as unknown as JStat);
+
+/**
+ * Warm-up before timing: WebAssembly starts in a baseline compiler and is
+ * recompiled optimised in the background once hot (V8's Liftoff → TurboFan,
+ * JavaScriptCore's BBQ → OMG), as the JavaScript around it is; on a loaded
+ * machine that takes a while, and the steady state is what is compared.
+ */
+const WARM_UP_SECONDS = 0.3;
+
+/** Median seconds of repeated runs after a warm-up. */
+function medianSeconds(run: () => unknown, budget: number): number {
+  const start = performance.now();
+  let first = 0;
+  do {
+    const t0 = performance.now();
+    run();
+    first = (performance.now() - t0) / 1000;
+  } while (performance.now() - start < WARM_UP_SECONDS * 1000);
+  const repeats = Math.min(25, Math.max(3, Math.round(budget / Math.max(first, 1e-6))));
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    run();
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+let sink = 0;
+
+/** Median seconds of repeated async runs after a warm-up. */
+async function medianSecondsAsync(run: () => Promise<unknown>, budget: number): Promise<number> {
+  const start = performance.now();
+  let first = 0;
+  do {
+    const t0 = performance.now();
+    await run();
+    first = (performance.now() - t0) / 1000;
+  } while (performance.now() - start < WARM_UP_SECONDS * 1000);
+  const repeats = Math.min(25, Math.max(3, Math.round(budget / Math.max(first, 1e-6))));
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    await run();
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/** Batches per streaming measurement: the per-batch time is the total over this. */
+const STREAM_BATCHES = 8;
+
+/**
+ * correlateBatches over STREAM_BATCHES batches with running statistics and
+ * `output: "losses"` (no per-batch F·M tensors); seconds per batch.
+ */
+async function streamRun(x: Float64Array, n: Float64Array, B: number, F: number, M: number): Promise<void> {
+  const batch = { x: { data: x, shape: [B, F] }, n: { data: n, shape: [M, B] } };
+  const batches = Array.from({ length: STREAM_BATCHES }, () => batch);
+  for await (const result of correlateBatches(batches, { output: "losses" })) sink += result.running.loss;
+}
+
+/** One pass summing X: the cost of reading the batch once. */
+function readPass(x: Float64Array): number {
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += x[i]!;
+  return sum;
+}
+
+/** A peer library's correlation, one feature × confound pair at a time. */
+function perFeature(
+  x: Float64Array,
+  n: Float64Array,
+  B: number,
+  F: number,
+  M: number,
+  correlate: (a: number[], b: number[]) => number,
+): Float64Array {
+  const out = new Float64Array(F * M);
+  const confounds = Array.from({ length: M }, (_, m) => Array.from(n.subarray(m * B, m * B + B)));
+  const column = new Array<number>(B);
+  for (let f = 0; f < F; f++) {
+    for (let b = 0; b < B; b++) column[b] = x[b * F + f]!;
+    for (let m = 0; m < M; m++) out[f * M + m] = correlate(column, confounds[m]!);
+  }
+  return out;
+}
+
+async function runCase(c: CaseFiles, budget: number): Promise<Record<string, number | string>> {
+  const { B, F, M } = c;
+  const x = readFloat64(c.x);
+  const n = readFloat64(c.n);
+  const x32 = new Float32Array(x);
+  const n32 = new Float32Array(n);
+  const X = { data: x, shape: [B, F] }, N = { data: n, shape: [M, B] };
+  const X32 = { data: x32, shape: [B, F] }, N32 = { data: n32, shape: [M, B] };
+  const out = emptyMoments(F, M);
+  const raw = new Float64Array(F * M);
+  const row: Record<string, number | string> = { B, F, M };
+
+  row["default-f64"] = medianSeconds(() => batchCorr(X, N), budget);
+  row["default-f32"] = medianSeconds(() => batchCorr(X32, N32), budget);
+  row["fast-f32"] = medianSeconds(() => batchCorrFloat32(X32, N32), budget);
+  row["kernel-f64"] = medianSeconds(() => computeBatchMomentsWith("wasm-simd", x, n, B, F, M, out), budget);
+  row["typescript-f64"] = medianSeconds(() => {
+    computeBatchMomentsWith("typescript", x, n, B, F, M, out);
+    softThreshold(pearsonFromMoments(out, "zero", raw), 0, true, raw);
+  }, budget);
+  row["stream"] = (await medianSecondsAsync(() => streamRun(x, n, B, F, M), budget * 2)) / STREAM_BATCHES;
+  row["read-pass"] = medianSeconds(() => (sink += readPass(x)), budget);
+  // The peers are 10-50× slower: a smaller budget still gives 3 repetitions.
+  row["jstat"] = medianSeconds(() => perFeature(x, n, B, F, M, (a, b) => jStat.corrcoeff(a, b)), budget / 4);
+  row["simple-statistics"] = medianSeconds(() => perFeature(x, n, B, F, M, sampleCorrelation), budget / 4);
+  return row;
+}
+
+function runtimeName(): string {
+  const g = globalThis as { Deno?: { version: { deno: string } }; Bun?: { version: string } };
+  if (g.Bun) return `Bun ${g.Bun.version}`;
+  if (g.Deno) return `Deno ${g.Deno.version.deno}`;
+  return "unknown";
+}
+
+const spec = JSON.parse(process.argv[process.argv.length - 1]!) as Spec;
+const results = [];
+for (const c of spec.cases) results.push(await runCase(c, spec.budget));
+console.log(JSON.stringify({ runtime: runtimeName(), kernel: defaultMomentsKernel(), results, sink: sink > 0 }));
