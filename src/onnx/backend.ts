@@ -111,7 +111,14 @@ const BACKEND_RULES: Record<string, string> = {
   tolSig: "a number in the open interval (0, 1)",
 };
 
-type ResolvedBackendOptions = z.output<typeof backendOptionsSchema>;
+/** Backend options after validation, defaults applied. */
+interface ResolvedBackendOptions {
+  provider: string;
+  abs: boolean;
+  zeroVariance: "zero" | "nan";
+  threads?: number | undefined;
+  adapterTimeoutMs: number;
+}
 
 /** Everything the graph returns for one batch, converted to float64. */
 interface GraphOutputs {
