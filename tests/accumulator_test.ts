@@ -4,15 +4,8 @@ import { batchCorr, BatchCorrError, CorrelationAccumulator } from "../mod.ts";
 import { copyMoments, mergeMoments } from "../src/accumulator.ts";
 import { type BatchMoments, computeBatchMoments, emptyMoments } from "../src/moments.ts";
 import { emptyPreciseMoments } from "../src/precise_means.ts";
+import { mulberry32 } from "./random.ts";
 
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Dense {
   data: Float64Array;

@@ -1,16 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { autoTol, batchCorr, qcfc } from "../mod.ts";
+import { mulberry32 } from "./random.ts";
 
-/** Seeded PRNG so failures reproduce. */
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Textbook Pearson correlation of two equal-length vectors. */
 function pearson(a: number[], b: number[]): number {

@@ -14,15 +14,8 @@ import {
 } from "../mod.ts";
 import { lossValueAndGrad } from "../src/gradient.ts";
 import { prepareBatch } from "../src/prepare_batch.ts";
+import { mulberry32 } from "./random.ts";
 
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normals(random: () => number, count: number): Float64Array {
   const out = new Float64Array(count);

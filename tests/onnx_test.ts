@@ -17,21 +17,13 @@ import {
 } from "../mod.ts";
 import { computeBatchMoments } from "../src/moments.ts";
 import { prepareBatch } from "../src/prepare_batch.ts";
+import { mulberry32 } from "./random.ts";
 
 const { onnx } = onnxProto;
 const PARITY = 1e-4;
 const hasWebGpu = typeof (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu === "object";
 if (!hasWebGpu) console.log("onnx_test: WebGPU parity skipped, navigator.gpu is absent in this runtime (no WebGPU API)");
 
-/** Seeded PRNG so failures reproduce. */
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface RandomBatch {
   x: { data: Float64Array; shape: number[] };

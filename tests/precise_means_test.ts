@@ -13,15 +13,8 @@ import { correlateBatches, CorrelationAccumulator } from "../mod.ts";
 import { computeBatchMoments } from "../src/moments.ts";
 import { emptyPreciseMoments, fillLowParts, LOW_PART_RISK } from "../src/precise_means.ts";
 import { prepareBatch } from "../src/prepare_batch.ts";
+import { mulberry32 } from "./random.ts";
 
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One sample: features [1e9 + noise, 1e-9 · noise] and confounds [n, 1e9 + n]. */
 interface Sample {

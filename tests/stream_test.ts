@@ -16,15 +16,8 @@ import {
 } from "../mod.ts";
 import { autoTolUnchecked } from "../src/auto_tol.ts";
 import { computeBatchMoments } from "../src/moments.ts";
+import { mulberry32 } from "./random.ts";
 
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Dense {
   data: Float64Array;
@@ -504,17 +497,8 @@ describe("stream options", () => {
 });
 
 describe("correlateBatches() with gradient", () => {
-  function seeded(seed: number): () => number {
-    return () => {
-      seed = (seed + 0x6d2b79f5) | 0;
-      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
-
   test("adds each batch's gradient, equal to valueAndGrad on that batch alone", async () => {
-    const random = seeded(99);
+    const random = mulberry32(99);
     const batches = [9, 14, 11].map((B) => ({
       x: { data: Float64Array.from({ length: B * 2 * 3 }, random), shape: [B, 2, 3] },
       n: { data: Float64Array.from({ length: 2 * B }, random), shape: [2, B] },
