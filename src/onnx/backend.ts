@@ -27,7 +27,17 @@ import { type ConcreteOnnxProvider, type OrtRuntime, type OrtSession, reasonOf }
  */
 export type OnnxProvider = ConcreteOnnxProvider | "auto";
 
-/** The providers `"auto"` tries, fastest first. */
+/**
+ * The providers `"auto"` tries, fastest first.
+ *
+ * @example The order of the fallback
+ * ```ts
+ * import { AUTO_PROVIDER_ORDER } from "@streamcorr/batch-corr";
+ * import assert from "node:assert/strict";
+ *
+ * assert.deepEqual(AUTO_PROVIDER_ORDER, ["cuda", "webgpu", "cpu", "wasm"]);
+ * ```
+ */
 export const AUTO_PROVIDER_ORDER: readonly ConcreteOnnxProvider[] = ["cuda", "webgpu", "cpu", "wasm"];
 
 /** Options of {@linkcode createOnnxBackend}. */
@@ -165,6 +175,22 @@ function toFloat64(output: { data: unknown } | undefined, name: string): Float64
 /**
  * Per-batch correlations and moments computed by ONNX Runtime. Created by
  * {@linkcode createOnnxBackend}; see there.
+ *
+ * @example One batch on the WebAssembly provider
+ * ```ts
+ * import { createOnnxBackend, OnnxBackend } from "@streamcorr/batch-corr";
+ * import assert from "node:assert/strict";
+ *
+ * const backend = await createOnnxBackend({ provider: "wasm" });
+ * try {
+ *   assert.ok(backend instanceof OnnxBackend);
+ *   const r = await backend.run([[1, 2], [2, 1], [3, 5], [4, 3]], [1, 2, 3, 4]);
+ *   assert.deepEqual(r.shape, [2, 1]);
+ *   assert.equal(r.provider, "wasm");
+ * } finally {
+ *   await backend.dispose();
+ * }
+ * ```
  */
 export class OnnxBackend implements CorrelationBackend {
   readonly #runtime: OrtRuntime;

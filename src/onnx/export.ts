@@ -20,12 +20,44 @@ type TensorProtoInit = onnxProto.onnx.ITensorProto;
 type NodeProtoInit = onnxProto.onnx.INodeProto;
 type ValueInfoProtoInit = onnxProto.onnx.IValueInfoProto;
 
-/** ONNX IR version of exported models (ONNX 1.10, the definitions `onnx-proto` 8.0.1 carries). */
+/**
+ * ONNX IR version of exported models (ONNX 1.10, the definitions `onnx-proto` 8.0.1 carries).
+ *
+ * @example Checking a consumer's support
+ * ```ts
+ * import { ONNX_IR_VERSION, ONNX_OPSET } from "@streamcorr/batch-corr";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(ONNX_IR_VERSION, 8);
+ * assert.equal(ONNX_OPSET, 15);
+ * ```
+ */
 export const ONNX_IR_VERSION = 8;
-/** Default-domain operator set of exported models (ONNX 1.10). */
+/**
+ * Default-domain operator set of exported models (ONNX 1.10).
+ *
+ * @example Checking a consumer's support
+ * ```ts
+ * import { ONNX_OPSET } from "@streamcorr/batch-corr";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(ONNX_OPSET >= 13);
+ * ```
+ */
 export const ONNX_OPSET = 15;
 
-/** Names of the exported model's inputs and outputs. */
+/**
+ * Names of the exported model's inputs and outputs.
+ *
+ * @example Feeding the model in another ONNX Runtime
+ * ```ts
+ * import { ONNX_IO } from "@streamcorr/batch-corr";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(ONNX_IO.x, "x");
+ * assert.equal(ONNX_IO.thresholded, "thresholded");
+ * ```
+ */
 export const ONNX_IO = {
   /** Input: features `(B, F)` float32, B symbolic. */
   x: "x",
