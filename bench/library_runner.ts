@@ -11,7 +11,7 @@
 
 import jstatModule from "jstat";
 import { sampleCorrelation } from "simple-statistics";
-import { batchCorr, batchCorrFloat32, correlateBatches } from "../mod.ts";
+import { batchCorr, batchCorrFloat32, type BatchResult, correlateBatches, createOnnxBackend, type TensorLike } from "../mod.ts";
 import { computeBatchMomentsWith, defaultMomentsKernel, emptyMoments } from "../src/moments.ts";
 import { pearsonFromMoments, softThreshold } from "../src/threshold.ts";
 import process from "node:process";
@@ -79,14 +79,53 @@ async function medianSecondsAsync(run: () => Promise<unknown>, budget: number): 
 /** Batches per streaming measurement: the per-batch time is the total over this. */
 const STREAM_BATCHES = 8;
 
+function* forever<T>(value: T): Generator<T> {
+  while (true) yield value;
+}
+
 /**
- * correlateBatches over STREAM_BATCHES batches with running statistics and
- * `output: "losses"` (no per-batch F·M tensors); seconds per batch.
+ * Seconds per batch of one long-lived correlateBatches stream with running
+ * statistics and `output: "losses"` (no per-batch F·M tensors): the stream's
+ * throughput. Each timed run pulls STREAM_BATCHES results from the same
+ * stream, so the first batch's allocation of the running state is not
+ * counted (a fresh stream per run would spread it over a few batches only).
  */
-async function streamRun(x: Float64Array, n: Float64Array, B: number, F: number, M: number): Promise<void> {
+async function streamSeconds(x: Float64Array, n: Float64Array, B: number, F: number, M: number, budget: number): Promise<number> {
   const batch = { x: { data: x, shape: [B, F] }, n: { data: n, shape: [M, B] } };
-  const batches = Array.from({ length: STREAM_BATCHES }, () => batch);
-  for await (const result of correlateBatches(batches, { output: "losses" })) sink += result.running.loss;
+  const stream = correlateBatches(forever(batch), { output: "losses" });
+  const pull = async () => {
+    for (let i = 0; i < STREAM_BATCHES; i++) sink += ((await stream.next()).value as BatchResult).running.loss;
+  };
+  try {
+    return (await medianSecondsAsync(pull, budget)) / STREAM_BATCHES;
+  } finally {
+    await stream.return(undefined);
+  }
+}
+
+/**
+ * Seconds per `backend.run` (batchCorr's work in an ONNX Runtime graph, float32)
+ * after a first call that creates the session; undefined (the table says
+ * "unavailable") when the provider cannot run here or `BENCH_ONNX=0`.
+ */
+async function onnxSeconds(provider: "wasm" | "cpu", X: TensorLike, N: TensorLike, budget: number): Promise<number | undefined> {
+  if (process.env.BENCH_ONNX === "0") return undefined;
+  let backend;
+  try {
+    backend = await createOnnxBackend({ provider });
+  } catch (error) {
+    console.error(`onnx ${provider} unavailable: ${(error as Error).message}`);
+    return undefined;
+  }
+  try {
+    await backend.run(X, N);
+    return await medianSecondsAsync(() => backend.run(X, N), budget);
+  } catch (error) {
+    console.error(`onnx ${provider} failed: ${(error as Error).message}`);
+    return undefined;
+  } finally {
+    await backend.dispose();
+  }
 }
 
 /** One pass summing X: the cost of reading the batch once. */
@@ -135,11 +174,15 @@ async function runCase(c: CaseFiles, budget: number): Promise<Record<string, num
     computeBatchMomentsWith("typescript", x, n, B, F, M, out);
     softThreshold(pearsonFromMoments(out, "zero", raw), 0, true, raw);
   }, budget);
-  row["stream"] = (await medianSecondsAsync(() => streamRun(x, n, B, F, M), budget * 2)) / STREAM_BATCHES;
+  row["stream"] = await streamSeconds(x, n, B, F, M, budget * 2);
   row["read-pass"] = medianSeconds(() => (sink += readPass(x)), budget);
   // The peers are 10-50× slower: a smaller budget still gives 3 repetitions.
   row["jstat"] = medianSeconds(() => perFeature(x, n, B, F, M, (a, b) => jStat.corrcoeff(a, b)), budget / 4);
   row["simple-statistics"] = medianSeconds(() => perFeature(x, n, B, F, M, sampleCorrelation), budget / 4);
+  for (const provider of ["wasm", "cpu"] as const) {
+    const seconds = await onnxSeconds(provider, X32, N32, budget);
+    if (seconds !== undefined) row[`onnx-${provider}`] = seconds;
+  }
   return row;
 }
 

@@ -38,7 +38,7 @@ import {
   type SnapshotState,
 } from "./snapshot.ts";
 import { featureOrder, type TensorLike } from "./tensor.ts";
-import { countZeros, pearsonFromMoments, softThreshold, type ZeroVariancePolicy } from "./threshold.ts";
+import { countZeros, type ZeroVariancePolicy } from "./threshold.ts";
 
 export type { AccumulatorSnapshot } from "./snapshot.ts";
 
@@ -239,7 +239,11 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 /**
  * Correlations from moments in hypercoil's feature order, thresholded: the
- * same operations as `batchCorr`, so the numbers are identical.
+ * same operations as `batchCorr` (`pearsonFromMoments`, the permutation,
+ * then `softThreshold`), element by element, so the numbers are identical;
+ * fused into one pass that reads each row from its natural position, because
+ * on every batch of a stream these passes over F·M are the cost beyond the
+ * kernel.
  *
  * @param moments The state, features in natural order.
  * @param order The feature permutation, or undefined.
@@ -247,7 +251,6 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * @param abs Whether to drop the sign.
  * @param zeroVariance The 0/0 policy.
  * @param out Storage of length F·M for the result.
- * @param scratch Storage of length F·M used when the rows are permuted.
  * @returns `out`.
  */
 export function thresholdedFromMoments(
@@ -257,19 +260,45 @@ export function thresholdedFromMoments(
   abs: boolean,
   zeroVariance: ZeroVariancePolicy,
   out: Float64Array,
-  scratch?: Float64Array,
 ): Float64Array {
-  if (!order) {
-    pearsonFromMoments(moments, zeroVariance, out);
-  } else {
-    const raw = pearsonFromMoments(moments, zeroVariance, scratch);
-    const M = moments.confounds;
-    for (let f = 0; f < order.length; f++) {
-      const source = order[f]! * M;
-      out.set(raw.subarray(source, source + M), f * M);
+  const { m2X, m2N, comoment, features: F, confounds: M } = moments;
+  const degenerate = zeroVariance === "nan" ? Number.NaN : 0;
+  if (M === 1 && !order) return thresholdedSingleConfound(m2X, Math.sqrt(m2N[0]!), comoment, F, tol, abs, degenerate, out);
+  const sdN = new Float64Array(M);
+  for (let m = 0; m < M; m++) sdN[m] = Math.sqrt(m2N[m]!);
+  for (let f = 0; f < F; f++) {
+    const source = order ? order[f]! : f;
+    const sdX = Math.sqrt(m2X[source]!);
+    const from = source * M, to = f * M;
+    for (let m = 0; m < M; m++) {
+      const denominator = sdX * sdN[m]!;
+      const r = denominator === 0 ? degenerate : comoment[from + m]! / denominator;
+      // Math.max(NaN, 0) is NaN, as in softThreshold.
+      const shrunk = Math.max(Math.abs(r) - tol, 0);
+      out[to + m] = abs ? shrunk : Math.sign(r) * shrunk;
     }
   }
-  return softThreshold(out, tol, abs, out);
+  return out;
+}
+
+/** {@linkcode thresholdedFromMoments} for one confound in natural order, the common streaming case. */
+function thresholdedSingleConfound(
+  m2X: Float64Array,
+  sdN: number,
+  comoment: Float64Array,
+  F: number,
+  tol: number,
+  abs: boolean,
+  degenerate: number,
+  out: Float64Array,
+): Float64Array {
+  for (let f = 0; f < F; f++) {
+    const denominator = Math.sqrt(m2X[f]!) * sdN;
+    const r = denominator === 0 ? degenerate : comoment[f]! / denominator;
+    const shrunk = Math.max(Math.abs(r) - tol, 0);
+    out[f] = abs ? shrunk : Math.sign(r) * shrunk;
+  }
+  return out;
 }
 
 /**
@@ -280,7 +309,6 @@ export function thresholdedFromMoments(
  * @param tol The resolved tolerance.
  * @param abs Whether to drop the sign.
  * @param zeroVariance The 0/0 policy.
- * @param scratch Storage of length F·M used when the rows are permuted.
  * @returns The result.
  */
 export function resultFromMoments(
@@ -289,11 +317,10 @@ export function resultFromMoments(
   tol: number,
   abs: boolean,
   zeroVariance: ZeroVariancePolicy,
-  scratch?: Float64Array,
 ): BatchCorrResult {
   const data = new Float64Array(moments.features * moments.confounds);
   return {
-    data: thresholdedFromMoments(moments, order, tol, abs, zeroVariance, data, scratch),
+    data: thresholdedFromMoments(moments, order, tol, abs, zeroVariance, data),
     shape: [moments.features, moments.confounds],
     tol,
     zeroVarianceFeatures: countZeros(moments.m2X),
@@ -821,11 +848,14 @@ export class CorrelationAccumulator {
       this.#spare = emptyPreciseMoments(F, M);
     }
     const spare = this.#spare!;
-    scaleMoments(this.#state, decay, spare);
-    // With forgetting, a variance that fades towards 0 is the intended answer, not a loss of range.
-    if (decay === 1) checkMergeUnderflow(spare, moments, context);
-    mergeMoments(spare, moments, spare);
-    checkMergedFinite(spare, context);
+    if (decay === 1) {
+      mergeChecked(this.#state, moments, spare, context);
+    } else {
+      // With forgetting, a variance that fades towards 0 is the intended answer, not a loss of range.
+      scaleMoments(this.#state, decay, spare);
+      mergeMoments(spare, moments, spare);
+      checkMergedFinite(spare, context);
+    }
     this.#staged = {
       moments: spare,
       weightSquares: this.#weightSquares * decay * decay + weightSquares,
@@ -873,6 +903,7 @@ export function assertAccumulable(
   context: string,
   names: readonly [string, string],
 ): void {
+  if (allColumnsUsable(moments)) return;
   assertFiniteBatch(batch, moments, context, names);
   const column = findUnrepresentableColumn(batch, moments);
   if (!column) return;
@@ -881,6 +912,27 @@ export function assertAccumulable(
   throw new RangeError(
     `Cannot ${context} as the squared deviations of every column must stay within float64 range: ${what} ${how}; ${RANGE_ADVICE}`,
   );
+}
+
+/**
+ * Whether every mean is finite and every sum of squares is within
+ * [`UNDERFLOW_RISK`, Infinity): then neither check of
+ * {@linkcode assertAccumulable} can find anything, and one pass over the
+ * moments replaces their two (constant columns, with a sum of squares of 0,
+ * take the full checks).
+ */
+function allColumnsUsable(moments: BatchMoments): boolean {
+  return columnsUsable(moments.meanX, moments.m2X) && columnsUsable(moments.meanN, moments.m2N);
+}
+
+function columnsUsable(means: Float64Array, m2: Float64Array): boolean {
+  let poison = 0;
+  for (let i = 0; i < m2.length; i++) {
+    const ss = m2[i]!, mean = means[i]!;
+    if (!(ss >= UNDERFLOW_RISK)) return false;
+    poison += (ss - ss) + (mean - mean);
+  }
+  return poison === 0;
 }
 
 /**
@@ -910,6 +962,81 @@ function checkMergeUnderflow(a: PreciseMoments, b: PreciseMoments, context: stri
   };
   check(a.m2X, b.m2X, [a.meanX, a.meanXLo], [b.meanX, b.meanXLo], "feature column");
   check(a.m2N, b.m2N, [a.meanN, a.meanNLo], [b.meanN, b.meanNLo], "confound");
+}
+
+/**
+ * A merged sum of squares at or above this cannot be one that
+ * {@linkcode checkMergeUnderflow} refuses (its threshold is half of it), even
+ * though the check rounds its weight `nA·nB/n` differently from the merge.
+ */
+const UNDERFLOW_SUSPECT = 2 * UNDERFLOW_RISK;
+
+/**
+ * `mergeMoments(a, b, out)` (with `out` not `a`) followed by
+ * {@linkcode checkMergeUnderflow} and {@linkcode checkMergedFinite}, with the
+ * checks folded into the merge's single pass: a stream merges every batch
+ * into its running state, and three passes over the state cost more than the
+ * merge itself. The merged values are those of `mergeMoments`, operation for
+ * operation; a column that might underflow sends the original check over the
+ * inputs, so the same column is reported with the same message. Nothing is
+ * written outside `out`, so a throw leaves `a` as it was.
+ */
+function mergeChecked(
+  a: BatchMoments & MeanLowParts,
+  b: PreciseMoments,
+  out: BatchMoments & MeanLowParts,
+  context: string,
+): void {
+  const nA = a.count, nB = b.count, n = nA + nB;
+  if (nA === 0 || nB === 0) {
+    mergeMoments(a, b, out);
+    checkMergedFinite(out, context);
+    return;
+  }
+  const F = a.features, M = a.confounds;
+  const shareB = nB / n;
+  const k = nA * shareB;
+  const deltaN = new Float64Array(M);
+  const loNB = b.meanNLo, loXB = b.meanXLo;
+  for (let m = 0; m < M; m++) deltaN[m] = meanDifference(a.meanN[m]!, a.meanNLo[m]!, b.meanN[m]!, loNB ? loNB[m]! : 0);
+  const { meanX: hiXA, meanXLo: loXA, m2X: m2XA, comoment: cA } = a;
+  const { meanX: hiXB, m2X: m2XB, comoment: cB } = b;
+  const { meanX: hiOut, meanXLo: loOut, m2X: m2Out, comoment: cOut } = out;
+  let suspect = false;
+  // Stays 0 while every merged mean and sum of squares is finite (x − x is NaN for ±Infinity and NaN).
+  let poison = 0;
+  const dn0 = deltaN[0]!;
+  for (let f = 0; f < F; f++) {
+    const hiA = hiXA[f]!, loA = loXA[f]!;
+    const dx = meanDifference(hiA, loA, hiXB[f]!, loXB ? loXB[f]! : 0);
+    const kdx = k * dx;
+    if (M === 1) {
+      cOut[f] = cA[f]! + cB[f]! + kdx * dn0;
+    } else {
+      const base = f * M;
+      for (let m = 0; m < M; m++) cOut[base + m] = cA[base + m]! + cB[base + m]! + kdx * deltaN[m]!;
+    }
+    const m2A = m2XA[f]!, m2B = m2XB[f]!;
+    const m2 = m2A + m2B + kdx * dx;
+    m2Out[f] = m2;
+    if (!(m2 >= UNDERFLOW_SUSPECT) && (dx !== 0 || m2A > 0 || m2B > 0)) suspect = true;
+    addToMean(hiOut, loOut, f, hiA, loA, dx * shareB);
+    const mean = hiOut[f]!;
+    poison += (mean - mean) + (m2 - m2);
+  }
+  for (let m = 0; m < M; m++) {
+    const dn = deltaN[m]!;
+    const m2A = a.m2N[m]!, m2B = b.m2N[m]!;
+    const m2 = m2A + m2B + k * dn * dn;
+    out.m2N[m] = m2;
+    if (!(m2 >= UNDERFLOW_SUSPECT) && (dn !== 0 || m2A > 0 || m2B > 0)) suspect = true;
+    addToMean(out.meanN, out.meanNLo, m, a.meanN[m]!, a.meanNLo[m]!, dn * shareB);
+    const mean = out.meanN[m]!;
+    poison += (mean - mean) + (m2 - m2);
+  }
+  out.count = n;
+  if (suspect) checkMergeUnderflow(a, b, context);
+  if (poison !== 0) checkMergedFinite(out, context);
 }
 
 function checkMergedFinite(moments: BatchMoments, context: string): void {

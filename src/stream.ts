@@ -233,7 +233,6 @@ class StreamCore {
   #window: MomentWindow | undefined;
   #batchMoments: (BatchMoments & MeanLowParts) | undefined;
   #values: Float64Array | undefined;
-  #scratch: Float64Array | undefined;
   #lastRunning: CorrelationView = { tol: Number.NaN, loss: Number.NaN };
   #lastWindow: WindowView | undefined;
 
@@ -352,18 +351,17 @@ class StreamCore {
   }
 
   #ensureBuffers(size: number): void {
-    if (this.#scratch?.length === size) return;
-    this.#scratch = new Float64Array(size);
-    this.#values = this.#options.output === "losses" ? new Float64Array(size) : undefined;
+    if (this.#options.output !== "losses" || this.#values?.length === size) return;
+    this.#values = new Float64Array(size);
   }
 
   #view(moments: BatchMoments, order: Int32Array | undefined, tol: number): CorrelationView {
     const o = this.#options;
     if (o.output === "losses") {
-      const values = thresholdedFromMoments(moments, order, tol, o.abs, o.zeroVariance, this.#values!, this.#scratch);
+      const values = thresholdedFromMoments(moments, order, tol, o.abs, o.zeroVariance, this.#values!);
       return { tol, loss: o.nu * o.scalarisation.reduce(values) };
     }
-    const correlations = resultFromMoments(moments, order, tol, o.abs, o.zeroVariance, this.#scratch);
+    const correlations = resultFromMoments(moments, order, tol, o.abs, o.zeroVariance);
     return { tol, loss: o.nu * o.scalarisation.reduce(correlations.data), correlations };
   }
 

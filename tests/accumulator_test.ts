@@ -1,9 +1,11 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { batchCorr, BatchCorrError, CorrelationAccumulator } from "../mod.ts";
-import { copyMoments, mergeMoments } from "../src/accumulator.ts";
+import { copyMoments, mergeMoments, pinConstantMeans, thresholdedFromMoments } from "../src/accumulator.ts";
 import { type BatchMoments, computeBatchMoments, emptyMoments } from "../src/moments.ts";
-import { emptyPreciseMoments } from "../src/precise_means.ts";
+import { emptyPreciseMoments, fillLowParts } from "../src/precise_means.ts";
+import { prepareBatch } from "../src/prepare_batch.ts";
+import { pearsonFromMoments, softThreshold } from "../src/threshold.ts";
 import { mulberry32 } from "./random.ts";
 
 
@@ -458,5 +460,66 @@ describe("CorrelationAccumulator snapshots", () => {
     fails(nonFinite, /comoment must be a finite number: current value is NaN at index 3/);
     fails(bytes, /featureShape must be \[5\]/, { featureShape: [5] });
     assert.throws(() => CorrelationAccumulator.fromBytes([1, 2] as never), (e) => e instanceof BatchCorrError);
+  });
+});
+
+/** Bit-for-bit equality, NaN and the sign of zero included. */
+function assertSameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+  assert.equal(actual.length, expected.length, what);
+  for (let i = 0; i < expected.length; i++) {
+    assert.ok(Object.is(actual[i], expected[i]), `${what}[${i}]: ${actual[i]} !== ${expected[i]}`);
+  }
+}
+
+describe("the stream's fused passes give the unfused results bit for bit", () => {
+  test("thresholdedFromMoments equals pearsonFromMoments, the row permutation, then softThreshold", () => {
+    const random = mulberry32(11);
+    for (const [featureShape, M] of [[[7], 1], [[3, 4], 1], [[5], 3], [[2, 3, 2], 2]] as const) {
+      const { x, n } = randomBatch(random, 9, [...featureShape], M);
+      const F = x.data.length / 9;
+      for (let b = 0; b < 9; b++) x.data[b * F + 1] = 2.5; // a zero-variance feature
+      const batch = prepareBatch(x, n, "test");
+      const moments = computeBatchMoments(batch.x, batch.n, 9, F, M);
+      for (const zeroVariance of ["zero", "nan"] as const) {
+        for (const abs of [true, false]) {
+          for (const tol of [0, 0.3]) {
+            let raw = pearsonFromMoments(moments, zeroVariance);
+            if (batch.order) {
+              const permuted = new Float64Array(raw.length);
+              batch.order.forEach((source, f) => permuted.set(raw.subarray(source * M, source * M + M), f * M));
+              raw = permuted;
+            }
+            const expected = softThreshold(raw, tol, abs);
+            const actual = thresholdedFromMoments(moments, batch.order, tol, abs, zeroVariance, new Float64Array(F * M));
+            assertSameBits(actual, expected, `${featureShape}/${M} ${zeroVariance} abs=${abs} tol=${tol}`);
+          }
+        }
+      }
+    }
+  });
+
+  test("the accumulator's checked merge equals mergeMoments of the batches' moments", () => {
+    const random = mulberry32(12);
+    for (const M of [1, 3]) {
+      const acc = new CorrelationAccumulator();
+      const reference = emptyPreciseMoments(6, M);
+      for (const B of [5, 8, 3]) {
+        const { x, n } = randomBatch(random, B, [6], M);
+        // Far from zero, so the means carry low parts; column 2 constant.
+        for (let i = 0; i < x.data.length; i++) x.data[i] = i % 6 === 2 ? 0.1 : x.data[i]! + 1e6;
+        acc.update(x, n);
+        const batch = prepareBatch(x, n, "test");
+        const moments = emptyPreciseMoments(6, M);
+        computeBatchMoments(batch.x, batch.n, B, 6, M, moments);
+        fillLowParts(pinConstantMeans(moments, batch), batch);
+        mergeMoments(copyMoments(reference, emptyPreciseMoments(6, M)), moments, reference);
+      }
+      const state = acc.toJSON();
+      assert.ok(state.meanXLo.some((lo) => lo !== 0), "the data exercise the low parts");
+      assert.equal(state.count, reference.count);
+      for (const key of ["meanX", "meanXLo", "meanN", "meanNLo", "m2X", "m2N", "comoment"] as const) {
+        assertSameBits(state[key], reference[key], `M=${M} ${key}`);
+      }
+    }
   });
 });
