@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { BatchMoments } from "./moments.ts";
+import { type BatchMoments, emptyMoments } from "./moments.ts";
 import type { PreparedBatch } from "./prepare_batch.ts";
 
 /** The low parts of the means: `meanX + meanXLo` is the mean, to double-double precision. */
@@ -43,14 +43,7 @@ export const LOW_PART_RISK = 1e4;
  */
 export function emptyPreciseMoments(features: number, confounds: number): BatchMoments & MeanLowParts {
   return {
-    count: 0,
-    features,
-    confounds,
-    meanX: new Float64Array(features),
-    meanN: new Float64Array(confounds),
-    m2X: new Float64Array(features),
-    m2N: new Float64Array(confounds),
-    comoment: new Float64Array(features * confounds),
+    ...emptyMoments(features, confounds),
     meanXLo: new Float64Array(features),
     meanNLo: new Float64Array(confounds),
   };

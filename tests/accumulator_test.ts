@@ -6,13 +6,8 @@ import { type BatchMoments, computeBatchMoments, emptyMoments } from "../src/mom
 import { emptyPreciseMoments, fillLowParts } from "../src/precise_means.ts";
 import { prepareBatch } from "../src/prepare_batch.ts";
 import { pearsonFromMoments, softThreshold } from "../src/threshold.ts";
+import { concat, type Dense, maxAbsDiff } from "./fuzz_support.ts";
 import { mulberry32 } from "./random.ts";
-
-
-interface Dense {
-  data: Float64Array;
-  shape: number[];
-}
 
 /** A batch whose features partly follow the confounds, so correlations are far from 0. */
 function randomBatch(random: () => number, B: number, featureShape: number[], M: number): { x: Dense; n: Dense } {
@@ -25,30 +20,6 @@ function randomBatch(random: () => number, B: number, featureShape: number[], M:
   return { x: { data: x, shape: [B, ...featureShape] }, n: { data: n, shape: [M, B] } };
 }
 
-/** Concatenates batches along the batch axis (x: first axis, n: last axis). */
-function concat(batches: { x: Dense; n: Dense }[]): { x: Dense; n: Dense } {
-  const featureShape = batches[0]!.x.shape.slice(1);
-  const M = batches[0]!.n.shape[0]!;
-  const B = batches.reduce((total, batch) => total + batch.x.shape[0]!, 0);
-  const x = new Float64Array(batches.reduce((total, batch) => total + batch.x.data.length, 0));
-  const n = new Float64Array(M * B);
-  let rows = 0, offset = 0;
-  for (const batch of batches) {
-    const b = batch.x.shape[0]!;
-    x.set(batch.x.data, offset);
-    offset += batch.x.data.length;
-    for (let m = 0; m < M; m++) n.set(batch.n.data.subarray(m * b, (m + 1) * b), m * B + rows);
-    rows += b;
-  }
-  return { x: { data: x, shape: [B, ...featureShape] }, n: { data: n, shape: [M, B] } };
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-  return worst;
-}
 
 function momentsOf(batch: { x: Dense; n: Dense }): BatchMoments {
   const B = batch.x.shape[0]!, F = batch.x.data.length / B, M = batch.n.shape[0]!;

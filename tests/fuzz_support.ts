@@ -87,6 +87,14 @@ export function concat(batches: readonly DenseBatch[]): DenseBatch {
   return { x: { data: x, shape: [B, ...featureShape] }, n: { data: n, shape: [M, B] } };
 }
 
+/** The largest absolute element-wise difference of two equal-length arrays. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
+  return worst;
+}
+
 /** A TypeError or RangeError in the library's "Cannot … as … must …" form. */
 export function isDocumentedError(error: unknown, context?: RegExp): boolean {
   const typed = error instanceof TypeError || error instanceof RangeError ||

@@ -16,17 +16,8 @@ import {
 } from "../mod.ts";
 import { autoTolUnchecked } from "../src/auto_tol.ts";
 import { computeBatchMoments } from "../src/moments.ts";
+import { concat, type Dense, type DenseBatch, maxAbsDiff } from "./fuzz_support.ts";
 import { mulberry32 } from "./random.ts";
-
-
-interface Dense {
-  data: Float64Array;
-  shape: number[];
-}
-interface DenseBatch {
-  x: Dense;
-  n: Dense;
-}
 
 function randomBatch(random: () => number, B: number, featureShape: number[], M: number, drift = 0): DenseBatch {
   const F = featureShape.reduce((a, b) => a * b, 1);
@@ -41,30 +32,6 @@ function randomBatch(random: () => number, B: number, featureShape: number[], M:
 function randomBatches(seed: number, k: number, featureShape: number[], M: number, drifting = false): DenseBatch[] {
   const random = mulberry32(seed);
   return Array.from({ length: k }, (_, i) => randomBatch(random, 3 + Math.floor(random() * 25), featureShape, M, drifting ? i * 0.15 : 0));
-}
-
-function concat(batches: DenseBatch[]): DenseBatch {
-  const featureShape = batches[0]!.x.shape.slice(1);
-  const M = batches[0]!.n.shape[0]!;
-  const B = batches.reduce((total, batch) => total + batch.x.shape[0]!, 0);
-  const x = new Float64Array(batches.reduce((total, batch) => total + batch.x.data.length, 0));
-  const n = new Float64Array(M * B);
-  let rows = 0, offset = 0;
-  for (const batch of batches) {
-    const b = batch.x.shape[0]!;
-    x.set(batch.x.data, offset);
-    offset += batch.x.data.length;
-    for (let m = 0; m < M; m++) n.set(batch.n.data.subarray(m * b, (m + 1) * b), m * B + rows);
-    rows += b;
-  }
-  return { x: { data: x, shape: [B, ...featureShape] }, n: { data: n, shape: [M, B] } };
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let worst = 0;
-  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
-  return worst;
 }
 
 async function collect(iterable: AsyncIterable<BatchResult>): Promise<BatchResult[]> {
