@@ -6,6 +6,7 @@
  */
 
 import { readFileSync, writeFileSync } from "node:fs";
+import { mulberry32 } from "../src/cli/synthetic.ts";
 
 /** One benchmark size: B samples, F features, M confounds. */
 export interface Size {
@@ -30,17 +31,8 @@ export interface CaseFiles extends Size {
   n: string;
 }
 
-/** Seeded uniform numbers in [0, 1) (mulberry32). */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform numbers in [0, 1) (mulberry32, as the tests and the synthetic data). */
+export const random: (seed: number) => () => number = mulberry32;
 
 /**
  * Features that carry some of the confound (so correlations are not all ~0)

@@ -1,17 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { autoTol, batchCorr, batchCorrFloat32 } from "../mod.ts";
-
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as random } from "./random.ts";
 
 describe("batchCorrFloat32", () => {
   test("agrees with batchCorr to 1e-5 in hypercoil's feature order for a (B, C, T) tensor", () => {

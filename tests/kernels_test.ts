@@ -12,18 +12,7 @@ import { pearsonFromMoments } from "../src/threshold.ts";
 import { BLOCK_BYTES, wasmKernelAvailable } from "../src/kernels/wasm_moments.ts";
 import { MOMENTS_WASM_BASE64 } from "../src/kernels/moments_wasm.ts";
 import { assembleMoments, embeddedModuleSource } from "../scripts/wasm/assemble.ts";
-
-/** A small deterministic generator (mulberry32), so failures reproduce. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as random } from "./random.ts";
 
 /** The obviously correct reference: per pair, centre both columns and sum. */
 function referenceCorrelation(x: ArrayLike<number>, n: ArrayLike<number>, B: number, F: number, M: number): Float64Array {

@@ -25,8 +25,14 @@ export function driftColumns(features: number): string[] {
   return [...Array.from({ length: features }, (_, i) => `f${i}`), "c"];
 }
 
-/** mulberry32: a small, fast, seedable PRNG, good enough for test data. */
-function mulberry32(seed: number): () => number {
+/**
+ * mulberry32: a small, fast, seedable PRNG, good enough for test data; the
+ * tests and benchmarks draw from it too.
+ *
+ * @param seed Any integer.
+ * @returns A function returning numbers in [0, 1).
+ */
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
