@@ -27,21 +27,21 @@
  * @module
  */
 
-export { autoTol } from "./src/auto_tol.ts";
+export { autoTol } from "./src/core/auto_tol.ts";
 export {
   type BatchCorrOptions,
   type BatchCorrResult,
   batchCorr,
   qcfc,
   type ResolvedCorrelationOptions,
-} from "./src/batch_corr.ts";
-export { BatchCorrError, type BatchCorrErrorCode } from "./src/errors.ts";
+} from "./src/batch_corr/batch_corr.ts";
+export { BatchCorrError, type BatchCorrErrorCode } from "./src/core/errors.ts";
 export {
   BatchCorrelationLoss,
   type BatchCorrelationLossOptions,
   QCFCLoss,
   type ResolvedLossOptions,
-} from "./src/loss.ts";
+} from "./src/loss/batch_correlation_loss.ts";
 export {
   max,
   mean,
@@ -51,15 +51,15 @@ export {
   type ScalarisationName,
   sum,
   vnorm,
-} from "./src/scalarise.ts";
-export type { NestedNumbers, NumericArray, Tensor, TensorInput, TensorLike } from "./src/tensor.ts";
-export type { ZeroVariancePolicy } from "./src/threshold.ts";
-export type { ValueAndGradOptions, ValueAndGradResult } from "./src/gradient.ts";
+} from "./src/core/scalarise.ts";
+export type { NestedNumbers, NumericArray, Tensor, TensorInput, TensorLike } from "./src/core/tensor.ts";
+export type { ZeroVariancePolicy } from "./src/core/correlation_view.ts";
+export type { ValueAndGradOptions, ValueAndGradResult } from "./src/loss/loss_gradient.ts";
 export {
   type AccumulatorOptions,
   type AccumulatorSnapshot,
   CorrelationAccumulator,
-} from "./src/accumulator.ts";
+} from "./src/accumulator/correlation_accumulator.ts";
 export {
   type Batch,
   BatchCorrStream,
@@ -70,13 +70,13 @@ export {
   type CorrelationView,
   type StreamOptions,
   type WindowView,
-} from "./src/stream.ts";
-export type { CorrelationBackend } from "./src/backend.ts";
-export type { BatchMoments, KernelArray } from "./src/moments.ts";
-export type { PreparedBatch } from "./src/prepare_batch.ts";
-export { type BatcherOptions, type Row, type RowBatch, rowsToBatches } from "./src/batcher.ts";
-export type { Source } from "./src/source.ts";
-export { exportBatchCorrOnnx, type ExportBatchCorrOnnxOptions, ONNX_IO, ONNX_IR_VERSION, ONNX_OPSET } from "./src/onnx/export.ts";
+} from "./src/stream/correlate_batches.ts";
+export type { CorrelationBackend } from "./src/stream/correlation_backend.ts";
+export type { BatchMoments, KernelArray } from "./src/kernels/compute_batch_moments.ts";
+export type { PreparedBatch } from "./src/core/prepare_batch.ts";
+export { type BatcherOptions, type Row, type RowBatch, rowsToBatches } from "./src/stream/rows_to_batches.ts";
+export type { Source } from "./src/stream/source.ts";
+export { exportBatchCorrOnnx, type ExportBatchCorrOnnxOptions, ONNX_IO, ONNX_IR_VERSION, ONNX_OPSET } from "./src/onnx/export_batch_corr_onnx.ts";
 export {
   AUTO_PROVIDER_ORDER,
   createOnnxBackend,
@@ -85,7 +85,7 @@ export {
   type OnnxProvider,
   type OnnxRunOptions,
   type OnnxRunResult,
-} from "./src/onnx/backend.ts";
-export type { ConcreteOnnxProvider } from "./src/onnx/runtime.ts";
-export { DEFAULT_MAX_ELEMENTS } from "./src/limits.ts";
-export { batchCorrFloat32 } from "./src/batch_corr_float32.ts";
+} from "./src/onnx/_onnx_backend_impl.ts";
+export type { ConcreteOnnxProvider } from "./src/onnx/_runtime.ts";
+export { DEFAULT_MAX_ELEMENTS } from "./src/core/limits.ts";
+export { batchCorrFloat32 } from "./src/batch_corr/batch_corr_float32.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { computeBatchMomentsFloat32, computeBatchMomentsWith, emptyMoments } from "../src/moments.ts";
+import { computeBatchMomentsFloat32, computeBatchMomentsWith, emptyMoments } from "../src/kernels/compute_batch_moments.ts";
 import { generate, SIZES } from "./data.ts";
 
 let sink = 0;

@@ -1,11 +1,11 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { batchCorr, BatchCorrError, CorrelationAccumulator } from "../mod.ts";
-import { copyMoments, mergeMoments, pinConstantMeans, thresholdedFromMoments } from "../src/accumulator.ts";
-import { type BatchMoments, computeBatchMoments, emptyMoments } from "../src/moments.ts";
-import { emptyPreciseMoments, fillLowParts } from "../src/precise_means.ts";
-import { prepareBatch } from "../src/prepare_batch.ts";
-import { pearsonFromMoments, softThreshold } from "../src/threshold.ts";
+import { copyMoments, mergeMoments, pinConstantMeans, thresholdedFromMoments } from "../src/accumulator/correlation_accumulator.ts";
+import { type BatchMoments, computeBatchMoments, emptyMoments } from "../src/kernels/compute_batch_moments.ts";
+import { emptyPreciseMoments, fillLowParts } from "../src/core/precise_means.ts";
+import { prepareBatch } from "../src/core/prepare_batch.ts";
+import { pearsonFromMoments, softThreshold } from "../src/core/correlation_view.ts";
 import { concat, type Dense, maxAbsDiff } from "./fuzz_support.ts";
 import { mulberry32 } from "./random.ts";
 

@@ -13,7 +13,7 @@ import {
   sum,
   vnorm,
 } from "../mod.ts";
-import type { TensorLike } from "../src/tensor.ts";
+import type { TensorLike } from "../src/core/tensor.ts";
 import {
   decode,
   type DecodedArray,

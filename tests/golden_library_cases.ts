@@ -39,7 +39,7 @@ import {
   type TensorLike,
   vnorm,
 } from "../mod.ts";
-import { computeBatchMomentsFloat32, computeBatchMomentsWith, type MomentsKernel } from "../src/moments.ts";
+import { computeBatchMomentsFloat32, computeBatchMomentsWith, type MomentsKernel } from "../src/kernels/compute_batch_moments.ts";
 import { mulberry32 } from "./random.ts";
 
 /** A recorded output: numbers become `n:` + their float64 bits in hex (safe integers stay numbers). */

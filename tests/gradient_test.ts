@@ -12,8 +12,8 @@ import {
   type Tensor,
   vnorm,
 } from "../mod.ts";
-import { lossValueAndGrad } from "../src/gradient.ts";
-import { prepareBatch } from "../src/prepare_batch.ts";
+import { lossValueAndGrad } from "../src/loss/loss_gradient.ts";
+import { prepareBatch } from "../src/core/prepare_batch.ts";
 import { mulberry32 } from "./random.ts";
 
 

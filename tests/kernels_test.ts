@@ -7,10 +7,10 @@ import {
   computeBatchMomentsWith,
   defaultMomentsKernel,
   type MomentsKernel,
-} from "../src/moments.ts";
-import { pearsonFromMoments } from "../src/threshold.ts";
-import { BLOCK_BYTES, wasmKernelAvailable } from "../src/kernels/wasm_moments.ts";
-import { MOMENTS_WASM_BASE64 } from "../src/kernels/moments_wasm.ts";
+} from "../src/kernels/compute_batch_moments.ts";
+import { pearsonFromMoments } from "../src/core/correlation_view.ts";
+import { BLOCK_BYTES, wasmKernelAvailable } from "../src/kernels/_wasm_kernel.ts";
+import { MOMENTS_WASM_BASE64 } from "../src/kernels/_moments_wasm_bytes.generated.ts";
 import { assembleMoments, embeddedModuleSource } from "../scripts/wasm/assemble.ts";
 import { mulberry32 as random } from "./random.ts";
 
@@ -198,8 +198,8 @@ describe("computeBatchMoments kernels", () => {
     const { wat, bytes } = await assembleMoments();
     const committedWat = readFileSync(new URL("../scripts/wasm/moments.wat", import.meta.url), "utf8");
     assert.equal(committedWat, wat, "scripts/wasm/moments.wat is stale: run npm run build:wasm");
-    const committedModule = readFileSync(new URL("../src/kernels/moments_wasm.ts", import.meta.url), "utf8");
-    assert.equal(committedModule, embeddedModuleSource(bytes), "src/kernels/moments_wasm.ts is stale: run npm run build:wasm");
+    const committedModule = readFileSync(new URL("../src/kernels/_moments_wasm_bytes.generated.ts", import.meta.url), "utf8");
+    assert.equal(committedModule, embeddedModuleSource(bytes), "src/kernels/_moments_wasm_bytes.generated.ts is stale: run npm run build:wasm");
     const committedBytes = Uint8Array.from(atob(MOMENTS_WASM_BASE64), (ch) => ch.charCodeAt(0));
     assert.deepEqual(committedBytes, bytes);
   });

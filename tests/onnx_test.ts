@@ -15,8 +15,8 @@ import {
   type OnnxBackend,
   type PreparedBatch,
 } from "../mod.ts";
-import { computeBatchMoments } from "../src/moments.ts";
-import { prepareBatch } from "../src/prepare_batch.ts";
+import { computeBatchMoments } from "../src/kernels/compute_batch_moments.ts";
+import { prepareBatch } from "../src/core/prepare_batch.ts";
 import { mulberry32 } from "./random.ts";
 
 const { onnx } = onnxProto;

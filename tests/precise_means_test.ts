@@ -10,9 +10,9 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { correlateBatches, CorrelationAccumulator } from "../mod.ts";
-import { computeBatchMoments } from "../src/moments.ts";
-import { emptyPreciseMoments, fillLowParts, LOW_PART_RISK } from "../src/precise_means.ts";
-import { prepareBatch } from "../src/prepare_batch.ts";
+import { computeBatchMoments } from "../src/kernels/compute_batch_moments.ts";
+import { emptyPreciseMoments, fillLowParts, LOW_PART_RISK } from "../src/core/precise_means.ts";
+import { prepareBatch } from "../src/core/prepare_batch.ts";
 import { mulberry32 } from "./random.ts";
 
 

@@ -17,8 +17,8 @@ import {
   CorrelationAccumulator,
   type CorrelationBackend,
 } from "../mod.ts";
-import { computeBatchMoments } from "../src/moments.ts";
-import type { PreparedBatch } from "../src/prepare_batch.ts";
+import { computeBatchMoments } from "../src/kernels/compute_batch_moments.ts";
+import type { PreparedBatch } from "../src/core/prepare_batch.ts";
 import { type DenseBatch, makeBatches, planArbitrary, RUNS, SEED } from "./fuzz_support.ts";
 
 const RUNS_HERE = Math.max(5, Math.ceil(RUNS / 4));

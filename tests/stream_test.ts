@@ -14,8 +14,8 @@ import {
   type CorrelationBackend,
   type StreamOptions,
 } from "../mod.ts";
-import { autoTolUnchecked } from "../src/auto_tol.ts";
-import { computeBatchMoments } from "../src/moments.ts";
+import { autoTolUnchecked } from "../src/core/auto_tol.ts";
+import { computeBatchMoments } from "../src/kernels/compute_batch_moments.ts";
 import { concat, type Dense, type DenseBatch, maxAbsDiff } from "./fuzz_support.ts";
 import { mulberry32 } from "./random.ts";
 

@@ -6,13 +6,13 @@
  */
 
 import { z } from "zod";
-import { batchCorrPrepared, type BatchCorrResult } from "./batch_corr.ts";
-import type { ResolvedLossOptions } from "./loss.ts";
-import type { BatchMoments } from "./moments.ts";
-import { ruleMessage } from "./errors.ts";
-import { OPTION_RULES, parseOptions } from "./options.ts";
-import type { PreparedBatch, RescaledBatch } from "./prepare_batch.ts";
-import type { Tensor } from "./tensor.ts";
+import { batchCorrPrepared, type BatchCorrResult } from "../batch_corr/batch_corr.ts";
+import type { ResolvedLossOptions } from "./batch_correlation_loss.ts";
+import type { BatchMoments } from "../kernels/compute_batch_moments.ts";
+import { ruleMessage } from "../core/errors.ts";
+import { OPTION_RULES, parseOptions } from "../core/parse_options.ts";
+import type { PreparedBatch, RescaledBatch } from "../core/prepare_batch.ts";
+import type { Tensor } from "../core/tensor.ts";
 
 /** Options of `BatchCorrelationLoss.valueAndGrad`. */
 export interface ValueAndGradOptions {

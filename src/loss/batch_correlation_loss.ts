@@ -5,17 +5,17 @@
  */
 
 import { z } from "zod";
-import { type BatchCorrOptions, batchCorrPrepared, type ResolvedCorrelationOptions } from "./batch_corr.ts";
+import { type BatchCorrOptions, batchCorrPrepared, type ResolvedCorrelationOptions } from "../batch_corr/batch_corr.ts";
 import {
   lossValueAndGrad,
   parseValueAndGradOptions,
   type ValueAndGradOptions,
   type ValueAndGradResult,
-} from "./gradient.ts";
-import { correlationOptionShape, parseOptions } from "./options.ts";
-import { checkBatchShapes, prepareBatch } from "./prepare_batch.ts";
-import { resolveScalarisation, type Scalarisation, type ScalarisationLike } from "./scalarise.ts";
-import { type Tensor, type TensorLike, toDenseTensor } from "./tensor.ts";
+} from "./loss_gradient.ts";
+import { correlationOptionShape, parseOptions } from "../core/parse_options.ts";
+import { checkBatchShapes, prepareBatch } from "../core/prepare_batch.ts";
+import { resolveScalarisation, type Scalarisation, type ScalarisationLike } from "../core/scalarise.ts";
+import { type Tensor, type TensorLike, toDenseTensor } from "../core/tensor.ts";
 
 /** Options of {@linkcode BatchCorrelationLoss} and {@linkcode QCFCLoss}. */
 export interface BatchCorrelationLossOptions extends BatchCorrOptions {

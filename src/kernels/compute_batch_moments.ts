@@ -48,7 +48,7 @@ export function emptyMoments(features: number, confounds: number): BatchMoments 
   };
 }
 
-import { wasmFastFloat32Moments, wasmFeatureMoments, wasmKernelAvailable } from "./kernels/wasm_moments.ts";
+import { wasmFastFloat32Moments, wasmFeatureMoments, wasmKernelAvailable } from "./_wasm_kernel.ts";
 
 const EPSILON = Number.EPSILON;
 

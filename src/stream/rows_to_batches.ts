@@ -5,10 +5,10 @@
  */
 
 import { z } from "zod";
-import { ruleMessage } from "./errors.ts";
-import { parseOptions } from "./options.ts";
+import { ruleMessage } from "../core/errors.ts";
+import { parseOptions } from "../core/parse_options.ts";
 import { checkSource, mapSource, type Source } from "./source.ts";
-import type { Batch } from "./stream.ts";
+import type { Batch } from "./correlate_batches.ts";
 
 /** One row: a record of named values or an array of values. */
 export type Row = Readonly<Record<string, number>> | readonly number[];

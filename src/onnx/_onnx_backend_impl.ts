@@ -6,19 +6,19 @@
  */
 
 import { z } from "zod";
-import type { CorrelationBackend } from "../backend.ts";
-import type { BatchCorrResult } from "../batch_corr.ts";
-import { resolveTol } from "../batch_corr.ts";
-import { BatchCorrError, ruleMessage } from "../errors.ts";
-import { type BatchMoments, findNonFinite } from "../moments.ts";
-import { parseOptions, tolSchema } from "../options.ts";
-import { pinConstantMeans } from "../accumulator.ts";
-import { assertFiniteBatch, type PreparedBatch, prepareBatch } from "../prepare_batch.ts";
-import type { TensorLike } from "../tensor.ts";
-import { permuteRows } from "../tensor.ts";
-import { countZeros, type ZeroVariancePolicy } from "../threshold.ts";
-import { exportBatchCorrOnnx, ONNX_IO } from "./export.ts";
-import { type ConcreteOnnxProvider, type OrtRuntime, type OrtSession, reasonOf } from "./runtime.ts";
+import type { CorrelationBackend } from "../stream/correlation_backend.ts";
+import type { BatchCorrResult } from "../batch_corr/batch_corr.ts";
+import { resolveTol } from "../batch_corr/batch_corr.ts";
+import { BatchCorrError, ruleMessage } from "../core/errors.ts";
+import { type BatchMoments, findNonFinite } from "../kernels/compute_batch_moments.ts";
+import { parseOptions, tolSchema } from "../core/parse_options.ts";
+import { pinConstantMeans } from "../accumulator/correlation_accumulator.ts";
+import { assertFiniteBatch, type PreparedBatch, prepareBatch } from "../core/prepare_batch.ts";
+import type { TensorLike } from "../core/tensor.ts";
+import { permuteRows } from "../core/tensor.ts";
+import { countZeros, type ZeroVariancePolicy } from "../core/correlation_view.ts";
+import { exportBatchCorrOnnx, ONNX_IO } from "./export_batch_corr_onnx.ts";
+import { type ConcreteOnnxProvider, type OrtRuntime, type OrtSession, reasonOf } from "./_runtime.ts";
 
 /**
  * Where the graph runs. `"wasm"` and `"webgpu"` use `onnxruntime-web`,
@@ -402,17 +402,17 @@ export class OnnxBackend implements CorrelationBackend {
 async function loadRuntime(provider: ConcreteOnnxProvider, options: ResolvedBackendOptions, auto: boolean) {
   switch (provider) {
     case "wasm": {
-      const { loadWasmRuntime } = await import("./web_runtime.ts");
+      const { loadWasmRuntime } = await import("./_web_runtime.ts");
       return { runtime: await loadWasmRuntime(options.threads ?? 1), adapter: undefined };
     }
     case "webgpu": {
-      const { loadWebGpuRuntime } = await import("./web_runtime.ts");
+      const { loadWebGpuRuntime } = await import("./_web_runtime.ts");
       const runtime = await loadWebGpuRuntime(options.adapterTimeoutMs, auto);
       return { runtime, adapter: runtime.adapterDescription };
     }
     case "cpu":
     case "cuda": {
-      const { loadNodeRuntime } = await import("./node_runtime.ts");
+      const { loadNodeRuntime } = await import("./_node_runtime.ts");
       return { runtime: await loadNodeRuntime(provider, options.threads ?? 0), adapter: undefined };
     }
   }

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { ruleMessage } from "./errors.ts";
+import { ruleMessage } from "../core/errors.ts";
 
 /** Any source of values the streaming API reads. */
 export type Source<T> = AsyncIterable<T> | Iterable<T> | ReadableStream<T>;

@@ -7,9 +7,9 @@
  */
 
 import { z } from "zod";
-import { type BatchCorrOptions, type BatchCorrResult, resolveTol } from "./batch_corr.ts";
-import { ruleMessage } from "./errors.ts";
-import { type BatchMoments, computeBatchMoments, emptyMoments } from "./moments.ts";
+import { type BatchCorrOptions, type BatchCorrResult, resolveTol } from "../batch_corr/batch_corr.ts";
+import { ruleMessage } from "../core/errors.ts";
+import { type BatchMoments, computeBatchMoments, emptyMoments } from "../kernels/compute_batch_moments.ts";
 import {
   addToMean,
   emptyPreciseMoments,
@@ -18,16 +18,16 @@ import {
   meanDifference,
   type PreciseMoments,
   withoutLowParts,
-} from "./precise_means.ts";
-import { checkElementLimit, DEFAULT_MAX_ELEMENTS, MAX_ELEMENTS_RULE } from "./limits.ts";
-import { batchCorrOptionsSchema, maxElementsSchema, parseOptions } from "./options.ts";
+} from "../core/precise_means.ts";
+import { checkElementLimit, DEFAULT_MAX_ELEMENTS, MAX_ELEMENTS_RULE } from "../core/limits.ts";
+import { batchCorrOptionsSchema, maxElementsSchema, parseOptions } from "../core/parse_options.ts";
 import {
   assertFiniteBatch,
   findUnrepresentableColumn,
   type PreparedBatch,
   prepareBatch,
   UNDERFLOW_RISK,
-} from "./prepare_batch.ts";
+} from "../core/prepare_batch.ts";
 import {
   type AccumulatorSnapshot,
   decodeSnapshotBytes,
@@ -36,11 +36,11 @@ import {
   encodeSnapshotJSON,
   type SnapshotExpectations,
   type SnapshotState,
-} from "./snapshot.ts";
-import { featureOrder, type TensorLike } from "./tensor.ts";
-import { countZeros, type ZeroVariancePolicy } from "./threshold.ts";
+} from "./snapshot_json.ts";
+import { featureOrder, type TensorLike } from "../core/tensor.ts";
+import { countZeros, type ZeroVariancePolicy } from "../core/correlation_view.ts";
 
-export type { AccumulatorSnapshot } from "./snapshot.ts";
+export type { AccumulatorSnapshot } from "./snapshot_json.ts";
 
 /** Options of {@linkcode CorrelationAccumulator}. */
 export interface AccumulatorOptions {

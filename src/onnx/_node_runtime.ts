@@ -10,9 +10,9 @@ import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import process from "node:process";
-import { BatchCorrError } from "../errors.ts";
-import { exportBatchCorrOnnx } from "./export.ts";
-import { type OrtModule, type OrtRuntime, reasonOf, runtimeOf } from "./runtime.ts";
+import { BatchCorrError } from "../core/errors.ts";
+import { exportBatchCorrOnnx } from "./export_batch_corr_onnx.ts";
+import { type OrtModule, type OrtRuntime, reasonOf, runtimeOf } from "./_runtime.ts";
 
 /** Files the CUDA provider needs next to the binding; npm does not ship them. */
 const CUDA_PROVIDER_FILES = ["libonnxruntime_providers_shared.so", "libonnxruntime_providers_cuda.so"];

@@ -6,8 +6,8 @@
  * @module
  */
 
-import type { BatchMoments } from "./moments.ts";
-import type { PreparedBatch } from "./prepare_batch.ts";
+import type { BatchMoments } from "../kernels/compute_batch_moments.ts";
+import type { PreparedBatch } from "../core/prepare_batch.ts";
 
 /**
  * Computes the centred moments of one batch. The running accumulator stays in

@@ -19,19 +19,19 @@ import {
   resultFromMoments,
   stageMerge,
   thresholdedFromMoments,
-} from "./accumulator.ts";
-import type { CorrelationBackend } from "./backend.ts";
-import { type BatchCorrResult, resolveTol } from "./batch_corr.ts";
-import { BatchCorrError, ruleMessage } from "./errors.ts";
-import { type BatchCorrelationLossOptions, lossOptionsSchema, resolveLossOptions, type ResolvedLossOptions } from "./loss.ts";
-import { MomentWindow } from "./moment_window.ts";
-import { type BatchMoments, computeBatchMoments } from "./moments.ts";
-import { emptyPreciseMoments, fillLowParts, type MeanLowParts, withoutLowParts } from "./precise_means.ts";
-import { OPTION_RULES, parseOptions } from "./options.ts";
-import { type PreparedBatch, prepareBatch } from "./prepare_batch.ts";
-import { lossValueAndGrad } from "./gradient.ts";
+} from "../accumulator/correlation_accumulator.ts";
+import type { CorrelationBackend } from "./correlation_backend.ts";
+import { type BatchCorrResult, resolveTol } from "../batch_corr/batch_corr.ts";
+import { BatchCorrError, ruleMessage } from "../core/errors.ts";
+import { type BatchCorrelationLossOptions, lossOptionsSchema, resolveLossOptions, type ResolvedLossOptions } from "../loss/batch_correlation_loss.ts";
+import { MomentWindow } from "./_moment_window.ts";
+import { type BatchMoments, computeBatchMoments } from "../kernels/compute_batch_moments.ts";
+import { emptyPreciseMoments, fillLowParts, type MeanLowParts, withoutLowParts } from "../core/precise_means.ts";
+import { OPTION_RULES, parseOptions } from "../core/parse_options.ts";
+import { type PreparedBatch, prepareBatch } from "../core/prepare_batch.ts";
+import { lossValueAndGrad } from "../loss/loss_gradient.ts";
 import { checkSource, mapSource, type Source } from "./source.ts";
-import type { Tensor, TensorLike } from "./tensor.ts";
+import type { Tensor, TensorLike } from "../core/tensor.ts";
 
 /** One mini-batch: features `x` (batch first) and confounds `n` (`(B)` or `(M, B)`). */
 export interface Batch {

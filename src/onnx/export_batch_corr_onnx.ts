@@ -12,8 +12,8 @@
 
 import onnxProto from "onnx-proto";
 import { z } from "zod";
-import { parseOptions } from "../options.ts";
-import type { ZeroVariancePolicy } from "../threshold.ts";
+import { parseOptions } from "../core/parse_options.ts";
+import type { ZeroVariancePolicy } from "../core/correlation_view.ts";
 
 const { onnx } = onnxProto;
 type TensorProtoInit = onnxProto.onnx.ITensorProto;

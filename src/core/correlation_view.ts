@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { BatchMoments } from "./moments.ts";
+import type { BatchMoments } from "../kernels/compute_batch_moments.ts";
 
 /** How a correlation with a zero-variance feature or confound is reported. */
 export type ZeroVariancePolicy = "zero" | "nan";

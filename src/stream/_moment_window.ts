@@ -6,9 +6,9 @@
  * @module
  */
 
-import { copyMoments, mergeMoments } from "./accumulator.ts";
-import type { BatchMoments } from "./moments.ts";
-import { emptyPreciseMoments, type MeanLowParts, type PreciseMoments } from "./precise_means.ts";
+import { copyMoments, mergeMoments } from "../accumulator/correlation_accumulator.ts";
+import type { BatchMoments } from "../kernels/compute_batch_moments.ts";
+import { emptyPreciseMoments, type MeanLowParts, type PreciseMoments } from "../core/precise_means.ts";
 
 type Stored = BatchMoments & MeanLowParts;
 

@@ -6,7 +6,7 @@
 
 import { ruleMessage } from "./errors.ts";
 import { checkElementLimit, DEFAULT_MAX_ELEMENTS } from "./limits.ts";
-import type { BatchMoments, KernelArray } from "./moments.ts";
+import type { BatchMoments, KernelArray } from "../kernels/compute_batch_moments.ts";
 import { type DenseTensor, featureOrder, toDenseTensor } from "./tensor.ts";
 
 /** One validated batch in kernel layout. */

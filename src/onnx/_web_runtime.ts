@@ -6,8 +6,8 @@
  * @module
  */
 
-import { BatchCorrError } from "../errors.ts";
-import { type OrtModule, type OrtRuntime, reasonOf, runtimeOf, withTimeout } from "./runtime.ts";
+import { BatchCorrError } from "../core/errors.ts";
+import { type OrtModule, type OrtRuntime, reasonOf, runtimeOf, withTimeout } from "./_runtime.ts";
 
 /** The parts of a WebGPU adapter read here (typed locally: Bun has no WebGPU types). */
 interface GpuAdapterLike {

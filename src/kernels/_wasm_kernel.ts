@@ -5,7 +5,7 @@
  * @module
  */
 
-import { MOMENTS_WASM_BASE64 } from "./moments_wasm.ts";
+import { MOMENTS_WASM_BASE64 } from "./_moments_wasm_bytes.generated.ts";
 
 /** Row-major storage read by the kernels. */
 type KernelInput = Float64Array | Float32Array;

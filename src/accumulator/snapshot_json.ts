@@ -5,10 +5,10 @@
  * @module
  */
 
-import { BatchCorrError, describeValue } from "./errors.ts";
-import { checkElementLimit } from "./limits.ts";
-import type { BatchMoments } from "./moments.ts";
-import { emptyPreciseMoments, type MeanLowParts, type PreciseMoments } from "./precise_means.ts";
+import { BatchCorrError, describeValue } from "../core/errors.ts";
+import { checkElementLimit } from "../core/limits.ts";
+import type { BatchMoments } from "../kernels/compute_batch_moments.ts";
+import { emptyPreciseMoments, type MeanLowParts, type PreciseMoments } from "../core/precise_means.ts";
 
 /** The identifier in every JSON snapshot. */
 export const SNAPSHOT_FORMAT = "batch-corr/accumulator" as const;

@@ -5,11 +5,11 @@
  */
 
 import { type BatchCorrOptions, type BatchCorrResult, batchCorrPrepared, resolveTol } from "./batch_corr.ts";
-import { type BatchMoments, computeBatchMomentsFloat32 } from "./moments.ts";
-import { batchCorrOptionsSchema, parseOptions } from "./options.ts";
-import { assertFiniteBatch, hasUnderflow, type PreparedBatch, prepareBatch } from "./prepare_batch.ts";
-import { permuteRows, type TensorLike } from "./tensor.ts";
-import { countZeros, pearsonFromMoments, softThreshold } from "./threshold.ts";
+import { type BatchMoments, computeBatchMomentsFloat32 } from "../kernels/compute_batch_moments.ts";
+import { batchCorrOptionsSchema, parseOptions } from "../core/parse_options.ts";
+import { assertFiniteBatch, hasUnderflow, type PreparedBatch, prepareBatch } from "../core/prepare_batch.ts";
+import { permuteRows, type TensorLike } from "../core/tensor.ts";
+import { countZeros, pearsonFromMoments, softThreshold } from "../core/correlation_view.ts";
 
 /**
  * {@linkcode batchCorr} computed with float32 arithmetic where it is fastest:

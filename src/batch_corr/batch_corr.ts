@@ -4,10 +4,10 @@
  * @module
  */
 
-import { autoTolUnchecked } from "./auto_tol.ts";
-import { ruleMessage } from "./errors.ts";
-import { type BatchMoments, computeBatchMoments } from "./moments.ts";
-import { batchCorrOptionsSchema, parseOptions } from "./options.ts";
+import { autoTolUnchecked } from "../core/auto_tol.ts";
+import { ruleMessage } from "../core/errors.ts";
+import { type BatchMoments, computeBatchMoments } from "../kernels/compute_batch_moments.ts";
+import { batchCorrOptionsSchema, parseOptions } from "../core/parse_options.ts";
 import {
   assertFiniteBatch,
   hasUnderflow,
@@ -15,10 +15,10 @@ import {
   prepareBatch,
   type RescaledBatch,
   rescaleBatch,
-} from "./prepare_batch.ts";
-import type { Tensor, TensorLike } from "./tensor.ts";
-import { permuteRows } from "./tensor.ts";
-import { countZeros, pearsonFromMoments, softThreshold, type ZeroVariancePolicy } from "./threshold.ts";
+} from "../core/prepare_batch.ts";
+import type { Tensor, TensorLike } from "../core/tensor.ts";
+import { permuteRows } from "../core/tensor.ts";
+import { countZeros, pearsonFromMoments, softThreshold, type ZeroVariancePolicy } from "../core/correlation_view.ts";
 
 /** Options of {@linkcode batchCorr}. */
 export interface BatchCorrOptions {
