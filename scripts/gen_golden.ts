@@ -1,7 +1,7 @@
 /**
  * Writes `tests/fixtures/golden_library.json`: the float64 bit patterns of a
- * fixed set of library outputs (see `tests/golden_library_cases.ts`), taken
- * from the code as it is, so that `tests/golden_library_test.ts` can prove a
+ * fixed set of library outputs (see `tests/golden/golden_library_cases.ts`), taken
+ * from the code as it is, so that `tests/golden/golden_library_test.ts` can prove a
  * refactoring changes no bit. Run it only before a refactoring, never to make
  * a failing golden test pass.
  *
@@ -19,7 +19,7 @@ import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { computeGolden, engine, mergeEngines } from "../tests/golden_library_cases.ts";
+import { computeGolden, engine, mergeEngines } from "../tests/golden/golden_library_cases.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const own = await computeGolden();

@@ -1,39 +1,44 @@
 /**
- * The fastest path: {@linkcode batchCorr} on the fast float32 kernel.
+ * The fastest path: `batchCorr` on the fast float32 kernel.
  *
  * @module
  */
 
-import { type BatchCorrOptions, type BatchCorrResult, batchCorrPrepared, resolveTol } from "./batch_corr.ts";
-import { type BatchMoments, computeBatchMomentsFloat32 } from "../kernels/compute_batch_moments.ts";
-import { batchCorrOptionsSchema, parseOptions } from "../core/parse_options.ts";
-import { assertFiniteBatch, hasUnderflow, type PreparedBatch, prepareBatch } from "../core/prepare_batch.ts";
-import { permuteRows, type TensorLike } from "../core/tensor.ts";
-import { countZeros, pearsonFromMoments, softThreshold } from "../core/correlation_view.ts";
+import { resolveTol } from "../core/auto_tol.ts";
+import type { BatchMoments } from "../core/batch_moments.ts";
+import { batchCorrOptionsSchema, type BatchCorrOptions, OPTION_RULES } from "../core/batch_corr_options.ts";
+import { isConstantColumn } from "../core/constant_column.ts";
+import { type BatchCorrResult, resultFromMoments } from "../core/correlation_view.ts";
+import { hasUnderflow } from "../core/numeric_range.ts";
+import { parseOptions } from "../core/parse_options.ts";
+import { assertFiniteBatch, type PreparedBatch, prepareBatch } from "../core/prepare_batch.ts";
+import type { TensorLike } from "../core/tensor.ts";
+import { computeBatchMomentsFloat32 } from "../kernels/compute_batch_moments.ts";
+import { batchCorrPrepared } from "./batch_corr_prepared.ts";
 
 /**
- * {@linkcode batchCorr} computed with float32 arithmetic where it is fastest:
+ * `batchCorr` computed with float32 arithmetic where it is fastest:
  * X is centred and summed in float32 within chunks of 32 samples and in
  * float64 across chunks, with four SIMD lanes per instruction (WebAssembly
  * SIMD; the exact kernel runs where it is missing). The confounds, the
  * correlation and the threshold stay float64, and exactly constant features
  * are still reported as zero variance.
  *
- * Correlations agree with {@linkcode batchCorr} to about 1e-6 (well inside
+ * Correlations agree with `batchCorr` to about 1e-6 (well inside
  * the 1e-4 allowed for the ONNX Runtime float32 backends); use
- * {@linkcode batchCorr} for parity with hypercoil in float64. Input given as
+ * `batchCorr` for parity with hypercoil in float64. Input given as
  * float64 is converted to float32 first, so pass a Float32Array for speed.
  * Batches whose values leave float32's comfortable range (squares beyond
  * about 1e36 or below 1e-28) are computed on the exact float64 path instead.
  *
  * @param X Features with the batch on the first axis: `(B, d1, …, dk)`.
  * @param N Confounds: a vector `(B)` or a matrix `(M, B)`.
- * @param options As {@linkcode batchCorr}.
- * @returns As {@linkcode batchCorr}: the `(F, M)` thresholded correlations in
+ * @param options As `batchCorr`.
+ * @returns As `batchCorr`: the `(F, M)` thresholded correlations in
  * hypercoil's feature order, the tolerance used and zero-variance counts.
- * @throws {TypeError} As {@linkcode batchCorr}: not a tensor, shapes that
+ * @throws {TypeError} As `batchCorr`: not a tensor, shapes that
  * disagree, or an option of the wrong type.
- * @throws {RangeError} As {@linkcode batchCorr}: NaN or ±Infinity, an empty
+ * @throws {RangeError} As `batchCorr`: NaN or ±Infinity, an empty
  * batch, `tol` negative, `tolSig` outside (0, 1), or `tol: "auto"` with B < 3.
  *
  * @example Float32 features at float32 speed
@@ -52,34 +57,19 @@ import { countZeros, pearsonFromMoments, softThreshold } from "../core/correlati
  */
 export function batchCorrFloat32(X: TensorLike, N: TensorLike, options?: BatchCorrOptions): BatchCorrResult {
   const context = "compute batchCorrFloat32";
-  const resolved = parseOptions(batchCorrOptionsSchema, options, context);
+  const resolved = parseOptions(batchCorrOptionsSchema, options, context, OPTION_RULES);
   const batch = prepareBatch(X, N, context);
   const tol = resolveTol(resolved.tol, resolved.tolSig, batch.count, context);
   const moments = computeBatchMomentsFloat32(batch.x, batch.n, batch.count, batch.features, batch.confounds);
   const outcome = assertFiniteBatch(batch, moments, context);
   if (outcome === "overflow" || hasUnderflow(batch, moments) || outsideFloat32Range(batch, moments)) {
-    const { raw: _raw, moments: _moments, kernel: _kernel, ...exact } = batchCorrPrepared(batch, resolved, context);
-    return exact;
+    return batchCorrPrepared(batch, resolved, context).result;
   }
-  let raw = pearsonFromMoments(moments, resolved.zeroVariance);
-  if (batch.order) raw = permuteRows(raw, batch.order, batch.confounds);
-  return {
-    data: softThreshold(raw, tol, resolved.abs),
-    shape: [batch.features, batch.confounds],
-    tol,
-    zeroVarianceFeatures: countZeros(moments.m2X),
-    zeroVarianceConfounds: countZeros(moments.m2N),
-  };
+  return resultFromMoments(moments, batch.order, { tol, abs: resolved.abs, zeroVariance: resolved.zeroVariance });
 }
 
 /** float32 sums of squares below this have lost digits to float32 underflow. */
 const FLOAT32_UNDERFLOW_RISK = 1e-28;
-
-function isConstantColumn(x: PreparedBatch["x"], f: number, F: number, B: number): boolean {
-  const first = x[f];
-  for (let b = 1; b < B; b++) if (x[b * F + f] !== first) return false;
-  return true;
-}
 
 /**
  * Whether the fast kernel's float32 arithmetic may have overflowed (a

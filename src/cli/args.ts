@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { z } from "zod";
 import { ruleMessage } from "../core/errors.ts";
-import type { OnnxProvider } from "../onnx/_onnx_backend_impl.ts";
+import type { OnnxProvider } from "../onnx/onnx_backend.ts";
 import { DEFAULT_MAX_ELEMENTS } from "../core/limits.ts";
 import { DEFAULT_INPUT_LIMITS } from "./csv.ts";
 import { UsageError } from "./errors.ts";

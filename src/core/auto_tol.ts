@@ -65,3 +65,29 @@ export function autoTolUnchecked(batchSize: number, significance: number, tails:
   const tsq = t * t;
   return Math.sqrt(tsq / (df + tsq));
 }
+
+/**
+ * Resolves `tol` for a sample count, as hypercoil: `"auto"` becomes
+ * {@linkcode autoTol} of the count.
+ *
+ * @param tol A number or "auto".
+ * @param tolSig The significance level.
+ * @param count The (effective) number of samples.
+ * @param context What was being done.
+ * @returns The numeric tolerance.
+ * @throws {RangeError} If `tol` is "auto" and the count is below 3.
+ */
+export function resolveTol(tol: number | "auto", tolSig: number, count: number, context: string): number {
+  if (tol !== "auto") return tol;
+  if (!(count >= 3)) {
+    throw new RangeError(
+      ruleMessage(
+        context,
+        'the batch size for tol "auto"',
+        "at least 3 (B − 2 degrees of freedom for the t quantile)",
+        count,
+      ),
+    );
+  }
+  return autoTolUnchecked(count, tolSig);
+}

@@ -76,6 +76,16 @@ export function describeValue(value: unknown): string {
   return String(value);
 }
 
+/**
+ * A shape as messages show it: `[2, 3]`.
+ *
+ * @param shape The extents.
+ * @returns The text.
+ */
+export function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
 /** Builds the library's standard message: what, the rule, the value seen. */
 export function ruleMessage(
   context: string,

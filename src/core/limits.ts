@@ -6,6 +6,7 @@
  * @module
  */
 
+import { z } from "zod";
 import { BatchCorrError } from "./errors.ts";
 
 /**
@@ -24,7 +25,11 @@ import { BatchCorrError } from "./errors.ts";
 export const DEFAULT_MAX_ELEMENTS = 2 ** 27;
 
 /** The rule text of the `maxElements` option, for messages. */
-export const MAX_ELEMENTS_RULE = `a positive integer (the largest F·M allowed; default ${DEFAULT_MAX_ELEMENTS})`;
+export const MAX_ELEMENTS_RULE =
+  `a positive integer (the largest F·M allowed; default ${DEFAULT_MAX_ELEMENTS})`;
+
+/** The `maxElements` option: the largest F·M allowed ({@linkcode MAX_ELEMENTS_RULE}). */
+export const maxElementsSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
 /**
  * Throws if F·M exceeds the cap. F and M may be huge or not exactly
@@ -45,9 +50,31 @@ export function checkElementLimit(
   context: string,
   option = "options.maxElements",
 ): void {
+  const error = elementLimitError(features, confounds, maxElements, context, option);
+  if (error) throw error;
+}
+
+/**
+ * The error {@linkcode checkElementLimit} throws, returned instead, for
+ * callers that report failures as values (the snapshot decoders).
+ *
+ * @param features F.
+ * @param confounds M.
+ * @param maxElements The cap.
+ * @param context What was being done, for the message.
+ * @param option How the caller raises the cap.
+ * @returns The "resource_limit" error, or undefined within the cap.
+ */
+export function elementLimitError(
+  features: number,
+  confounds: number,
+  maxElements: number,
+  context: string,
+  option = "options.maxElements",
+): BatchCorrError | undefined {
   const elements = features * confounds;
-  if (elements <= maxElements) return;
-  throw new BatchCorrError(
+  if (elements <= maxElements) return undefined;
+  return new BatchCorrError(
     "resource_limit",
     `Cannot ${context} as F·M (features × confounds, the size of the correlation state) must be at most ${maxElements}: current value is F = ${features} × M = ${confounds} = ${elements}; pass a larger ${option} to allow it (each F·M buffer takes 8·F·M bytes)`,
     { details: { features, confounds, elements, maxElements } },

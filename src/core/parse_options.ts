@@ -1,43 +1,12 @@
 /**
- * Option schemas validated with zod at the public boundary, and the mapping of
- * zod's issues to the platform's error types with the library's messages.
+ * Options validated with zod at the public boundary: the mapping of zod's
+ * issues to the platform's error types with the library's messages.
  *
  * @module
  */
 
-import { z } from "zod";
+import type { z } from "zod";
 import { ruleMessage } from "./errors.ts";
-import { DEFAULT_MAX_ELEMENTS, MAX_ELEMENTS_RULE } from "./limits.ts";
-
-/** The rule each option must satisfy, in words, for error messages. */
-export const OPTION_RULES: Record<string, string> = {
-  tol: 'a finite non-negative number or "auto"',
-  tolSig: "a number in the open interval (0, 1)",
-  abs: "a boolean",
-  zeroVariance: '"zero" or "nan"',
-  nu: "a finite number",
-  name: "a string",
-  scalarisation: '"sum", "mean", "meansq", "max", "vnorm", a Scalarisation or a function (values) => number',
-  maxElements: MAX_ELEMENTS_RULE,
-};
-
-/** The `maxElements` option: the largest F·M allowed. */
-export const maxElementsSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-
-/** Numeric or "auto" tolerance. */
-export const tolSchema = z.union([z.number().nonnegative().finite(), z.literal("auto")]);
-
-/** Options shared by `batchCorr`, the losses and the streams. */
-export const correlationOptionShape = {
-  tol: tolSchema.default(0),
-  tolSig: z.number().gt(0).lt(1).default(0.1),
-  abs: z.boolean().default(true),
-  zeroVariance: z.enum(["zero", "nan"]).default("zero"),
-  maxElements: maxElementsSchema.default(DEFAULT_MAX_ELEMENTS),
-};
-
-/** Schema of {@linkcode BatchCorrOptions}. */
-export const batchCorrOptionsSchema = z.strictObject(correlationOptionShape);
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let node: unknown = input;
@@ -50,7 +19,9 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
 
 function expectsNumber(issue: z.core.$ZodIssue): boolean {
   if (issue.code === "invalid_type") return issue.expected === "number" || issue.expected === "int";
-  if (issue.code === "invalid_union") return issue.errors.some((branch) => branch.some(expectsNumber));
+  if (issue.code === "invalid_union") {
+    return issue.errors.some((branch) => branch.some(expectsNumber));
+  }
   return false;
 }
 
@@ -68,7 +39,7 @@ function isRangeIssue(issue: z.core.$ZodIssue, value: unknown): boolean {
  * @param schema The zod schema.
  * @param input The options as given (undefined means none).
  * @param context What was being done, e.g. "compute batchCorr".
- * @param rules Rule texts per key, for messages.
+ * @param rules Rule texts per key, for messages (the table beside the schema).
  * @returns The parsed options with defaults applied.
  * @throws {TypeError} For a non-object, an unknown key or a wrong type.
  * @throws {RangeError} For a number outside its allowed range.
@@ -77,15 +48,16 @@ export function parseOptions<T extends z.ZodType>(
   schema: T,
   input: unknown,
   context: string,
-  rules: Record<string, string> = OPTION_RULES,
+  rules: Readonly<Record<string, string>>,
 ): z.output<T> {
   const result = schema.safeParse(input === undefined ? {} : input);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   if (issue.code === "unrecognized_keys") {
     const known = Object.keys((schema as unknown as { shape?: object }).shape ?? {});
+    const keys = issue.keys.map((k) => JSON.stringify(k)).join(", ");
     throw new TypeError(
-      `Cannot ${context} as options must only have the known keys (${known.join(", ")}): current value has ${issue.keys.map((k) => JSON.stringify(k)).join(", ")}`,
+      `Cannot ${context} as options must only have the known keys (${known.join(", ")}): current value has ${keys}`,
     );
   }
   if (issue.path.length === 0) {

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { type BatchMoments, emptyMoments } from "../kernels/compute_batch_moments.ts";
+import { type BatchMoments, emptyMoments } from "./batch_moments.ts";
 import type { PreparedBatch } from "./prepare_batch.ts";
 
 /** The low parts of the means: `meanX + meanXLo` is the mean, to double-double precision. */

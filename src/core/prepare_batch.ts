@@ -1,13 +1,15 @@
 /**
- * Validation of one batch `(X, N)`: shapes, batch sizes, finiteness.
+ * Validation of one batch `(X, N)` into kernel layout: shapes, batch sizes,
+ * the element cap and finiteness.
  *
  * @module
  */
 
-import { ruleMessage } from "./errors.ts";
+import type { BatchMoments, KernelArray } from "./batch_moments.ts";
+import { ruleMessage, shapeText } from "./errors.ts";
+import { featureOrder } from "./feature_order.ts";
 import { checkElementLimit, DEFAULT_MAX_ELEMENTS } from "./limits.ts";
-import type { BatchMoments, KernelArray } from "../kernels/compute_batch_moments.ts";
-import { type DenseTensor, featureOrder, toDenseTensor } from "./tensor.ts";
+import { type DenseTensor, toDenseTensor } from "./tensor.ts";
 
 /** One validated batch in kernel layout. */
 export interface PreparedBatch {
@@ -27,10 +29,6 @@ export interface PreparedBatch {
   nShape: number[];
   /** Natural column of each output feature, or undefined when they agree. */
   order: Int32Array | undefined;
-}
-
-function shapeText(shape: readonly number[]): string {
-  return `[${shape.join(", ")}]`;
 }
 
 /**
@@ -140,6 +138,12 @@ export function prepareBatch(
   );
 }
 
+/** What {@linkcode assertFiniteBatch} reads of a batch: its data and shapes. */
+export type BatchData = Pick<Readonly<PreparedBatch>, "x" | "n" | "count" | "features" | "confounds"> & {
+  readonly featureShape: readonly number[];
+  readonly nShape: readonly number[];
+};
+
 /** Index into the original tensor of a flat kernel element, for messages. */
 function indexText(flat: number, shape: readonly number[]): string {
   const index: number[] = [];
@@ -166,7 +170,7 @@ function indexText(flat: number, shape: readonly number[]): string {
  * @throws {RangeError} Naming the argument, the element's index and its value.
  */
 export function assertFiniteBatch(
-  batch: PreparedBatch,
+  batch: BatchData,
   moments: BatchMoments,
   context: string,
   names: readonly [string, string] = ["X", "N"],
@@ -198,109 +202,4 @@ export function assertFiniteBatch(
     overflow = true;
   }
   return overflow ? "overflow" : "finite";
-}
-
-/** Sums of squares below this have lost digits to subnormal underflow. */
-export const UNDERFLOW_RISK = 1e-250;
-
-function isConstantRun(data: KernelArray, start: number, stride: number, count: number): boolean {
-  const first = data[start];
-  for (let i = 1; i < count; i++) if (data[start + i * stride] !== first) return false;
-  return true;
-}
-
-/**
- * Whether some column varies but its squared deviations underflowed (values
- * below about 1e-125), which would report it as zero-variance or imprecise.
- *
- * @param batch The batch.
- * @param moments Its moments.
- * @returns True when {@linkcode rescaleBatch} should be used.
- */
-export function hasUnderflow(batch: PreparedBatch, moments: BatchMoments): boolean {
-  const { count: B, features: F, confounds: M } = batch;
-  for (let f = 0; f < F; f++) {
-    if (moments.m2X[f]! < UNDERFLOW_RISK && !isConstantRun(batch.x, f, F, B)) return true;
-  }
-  for (let m = 0; m < M; m++) {
-    if (moments.m2N[m]! < UNDERFLOW_RISK && !isConstantRun(batch.n, m * B, 1, B)) return true;
-  }
-  return false;
-}
-
-/** A column whose sum of squares left float64's usable range. */
-export interface UnrepresentableColumn {
-  /** Whether it is a feature column of X or a confound row of N. */
-  side: "features" | "confounds";
-  /** Its index (natural column order for features). */
-  index: number;
-  /** Its sum of squares overflowed (Infinity) or underflowed (below 1e-250 though it varies). */
-  kind: "overflow" | "underflow";
-}
-
-/**
- * The first column whose squared deviations overflow or underflow float64,
- * for callers that cannot rescale (a running state must keep one scale).
- *
- * @param batch The batch (every element finite).
- * @param moments Its moments.
- * @returns The column, or undefined when every sum of squares is usable.
- */
-export function findUnrepresentableColumn(batch: PreparedBatch, moments: BatchMoments): UnrepresentableColumn | undefined {
-  const { count: B, features: F, confounds: M } = batch;
-  for (let f = 0; f < F; f++) {
-    const m2 = moments.m2X[f]!;
-    if (!Number.isFinite(m2) || !Number.isFinite(moments.meanX[f]!)) return { side: "features", index: f, kind: "overflow" };
-    if (m2 < UNDERFLOW_RISK && !isConstantRun(batch.x, f, F, B)) return { side: "features", index: f, kind: "underflow" };
-  }
-  for (let m = 0; m < M; m++) {
-    const m2 = moments.m2N[m]!;
-    if (!Number.isFinite(m2) || !Number.isFinite(moments.meanN[m]!)) return { side: "confounds", index: m, kind: "overflow" };
-    if (m2 < UNDERFLOW_RISK && !isConstantRun(batch.n, m * B, 1, B)) return { side: "confounds", index: m, kind: "underflow" };
-  }
-  return undefined;
-}
-
-/** The power of two at or above `value`, so that dividing by it is exact. */
-function powerOfTwoAbove(value: number): number {
-  return value === 0 ? 1 : 2 ** Math.ceil(Math.log2(value));
-}
-
-/** A batch whose columns were divided by powers of two, and those divisors. */
-export interface RescaledBatch extends PreparedBatch {
-  /** The divisor of each feature column, length F (natural order). */
-  scaleX: Float64Array;
-  /** The divisor of each confound row, length M. */
-  scaleN: Float64Array;
-}
-
-/**
- * A copy of the batch with every feature column and confound row divided by a
- * power of two near its largest magnitude. Correlations are scale-invariant and
- * power-of-two division is exact, so this recovers the correlations of values
- * whose squares overflow or underflow float64.
- *
- * @param batch A batch whose moments overflowed or underflowed.
- * @returns The rescaled batch (float64 copies) and the divisors, which a
- * gradient taken on it needs to map back (`∂/∂x = ∂/∂x' / scale`).
- */
-export function rescaleBatch(batch: PreparedBatch): RescaledBatch {
-  const { count: B, features: F, confounds: M } = batch;
-  const x = Float64Array.from(batch.x);
-  const n = Float64Array.from(batch.n);
-  const scaleX = new Float64Array(F);
-  const scaleN = new Float64Array(M);
-  for (let f = 0; f < F; f++) {
-    let largest = 0;
-    for (let b = 0; b < B; b++) largest = Math.max(largest, Math.abs(x[b * F + f]!));
-    const scale = scaleX[f] = powerOfTwoAbove(largest);
-    for (let b = 0; b < B; b++) x[b * F + f]! /= scale;
-  }
-  for (let m = 0; m < M; m++) {
-    let largest = 0;
-    for (let b = 0; b < B; b++) largest = Math.max(largest, Math.abs(n[m * B + b]!));
-    const scale = scaleN[m] = powerOfTwoAbove(largest);
-    for (let b = 0; b < B; b++) n[m * B + b]! /= scale;
-  }
-  return { ...batch, x, n, scaleX, scaleN };
 }

@@ -5,10 +5,8 @@
  * @module
  */
 
+import type { KernelArray } from "../core/batch_moments.ts";
 import { MOMENTS_WASM_BASE64 } from "./_moments_wasm_bytes.generated.ts";
-
-/** Row-major storage read by the kernels. */
-type KernelInput = Float64Array | Float32Array;
 
 interface MomentsExports {
   memory: WebAssembly.Memory;
@@ -120,7 +118,7 @@ function blockColumns(count: number, features: number, elementBytes: number): nu
  * batch does not fit in 32-bit WebAssembly memory.
  */
 export function wasmFeatureMoments(
-  x: KernelInput,
+  x: KernelArray,
   centredN: Float64Array,
   count: number,
   features: number,
@@ -168,7 +166,7 @@ export function wasmFeatureMoments(
  * runs the kernel on each, so a batch of any size needs only a bounded buffer.
  */
 function copyByColumnBlocks(
-  x: KernelInput,
+  x: KernelArray,
   B: number,
   F: number,
   columns: number,

@@ -1,21 +1,17 @@
 /**
- * hypercoil's `BatchCorrelationLoss` and `QCFCLoss`.
+ * hypercoil's `BatchCorrelationLoss`.
  *
  * @module
  */
 
-import { z } from "zod";
-import { type BatchCorrOptions, batchCorrPrepared, type ResolvedCorrelationOptions } from "../batch_corr/batch_corr.ts";
-import {
-  lossValueAndGrad,
-  parseValueAndGradOptions,
-  type ValueAndGradOptions,
-  type ValueAndGradResult,
-} from "./loss_gradient.ts";
-import { correlationOptionShape, parseOptions } from "../core/parse_options.ts";
+import type { BatchCorrOptions } from "../core/batch_corr_options.ts";
 import { checkBatchShapes, prepareBatch } from "../core/prepare_batch.ts";
-import { resolveScalarisation, type Scalarisation, type ScalarisationLike } from "../core/scalarise.ts";
+import type { Scalarisation, ScalarisationLike } from "../core/scalarise.ts";
 import { type Tensor, type TensorLike, toDenseTensor } from "../core/tensor.ts";
+import { batchCorrPrepared } from "../batch_corr/batch_corr_prepared.ts";
+import { lossValueAndGrad } from "./loss_gradient.ts";
+import { resolveLossOptions } from "./loss_options.ts";
+import { parseValueAndGradOptions, type ValueAndGradOptions, type ValueAndGradResult } from "./value_and_grad_options.ts";
 
 /** Options of {@linkcode BatchCorrelationLoss} and {@linkcode QCFCLoss}. */
 export interface BatchCorrelationLossOptions extends BatchCorrOptions {
@@ -36,50 +32,6 @@ export interface BatchCorrelationLossOptions extends BatchCorrOptions {
    * @default {"mean"}
    */
   scalarisation?: ScalarisationLike;
-}
-
-/** Schema of {@linkcode BatchCorrelationLossOptions}, extended by the stream options. */
-export const lossOptionsSchema = z.strictObject({
-  ...correlationOptionShape,
-  nu: z.number().finite().default(1),
-  name: z.string().optional(),
-  scalarisation: z.unknown().optional(),
-});
-
-/** The validated configuration of a loss, defaults applied. */
-export interface ResolvedLossOptions extends ResolvedCorrelationOptions {
-  /** The largest F·M allowed. */
-  maxElements: number;
-  /** Loss strength multiplier. */
-  nu: number;
-  /** The loss's name. */
-  name: string;
-  /** The scalarisation in use. */
-  scalarisation: Scalarisation;
-}
-
-/**
- * Validates loss options at the public boundary.
- *
- * @param options As given.
- * @param defaultName The default name.
- * @param context What was being done.
- * @returns The resolved options.
- * @throws {TypeError} For wrong types or unknown keys.
- * @throws {RangeError} For out-of-range numbers.
- */
-export function resolveLossOptions(options: unknown, defaultName: string, context: string): ResolvedLossOptions {
-  const parsed = parseOptions(lossOptionsSchema, options, context);
-  return {
-    tol: parsed.tol,
-    tolSig: parsed.tolSig,
-    abs: parsed.abs,
-    zeroVariance: parsed.zeroVariance,
-    maxElements: parsed.maxElements,
-    nu: parsed.nu,
-    name: parsed.name ?? defaultName,
-    scalarisation: resolveScalarisation((parsed.scalarisation ?? "mean") as ScalarisationLike, context),
-  };
 }
 
 /**
@@ -105,8 +57,11 @@ export class BatchCorrelationLoss {
   readonly nu: number;
   /** The loss's name. */
   readonly name: string;
-  /** The resolved configuration. */
-  readonly options: Readonly<ResolvedLossOptions>;
+  /** The resolved configuration: every option with its default applied. */
+  readonly options: Readonly<Required<Omit<BatchCorrelationLossOptions, "scalarisation">>> & {
+    /** The scalarisation in use. */
+    readonly scalarisation: Scalarisation;
+  };
   /** Argument names used in error messages. */
   protected readonly argumentNames: readonly [string, string] = ["X", "N"];
 
@@ -141,7 +96,7 @@ export class BatchCorrelationLoss {
   evaluate(X: TensorLike, N: TensorLike): number {
     const context = `evaluate ${this.name}`;
     const batch = prepareBatch(X, N, context, this.argumentNames, this.options.maxElements);
-    const result = batchCorrPrepared(batch, this.options, context, this.argumentNames);
+    const { result } = batchCorrPrepared(batch, this.options, context, this.argumentNames);
     return this.nu * this.options.scalarisation.reduce(result.data);
   }
 
@@ -197,41 +152,5 @@ export class BatchCorrelationLoss {
     const grad: Tensor = { data: result.gradX, shape: x.shape };
     if (result.gradN === undefined) return { value: result.value, grad };
     return { value: result.value, grad, gradN: { data: result.gradN, shape: n.shape } };
-  }
-}
-
-/**
- * QC-FC loss, as hypercoil's `QCFCLoss`: {@linkcode BatchCorrelationLoss} with
- * the arguments named `(fc, qc)` and the default name "QCFC".
- *
- * @example Penalising motion correlation of connectivity
- * ```ts
- * import { QCFCLoss } from "@streamcorr/batch-corr";
- * import assert from "node:assert/strict";
- *
- * const loss = new QCFCLoss();
- * const fc = [[0.1, 0.4], [0.3, 0.2], [0.5, 0.1]];
- * assert.ok(loss.evaluate(fc, [0.2, 0.3, 0.6]) > 0.9);
- * assert.equal(loss.name, "QCFC");
- * ```
- */
-export class QCFCLoss extends BatchCorrelationLoss {
-  /** Argument names used in error messages. */
-  protected override readonly argumentNames: readonly [string, string] = ["fc", "qc"];
-
-  /**
-   * Creates the loss.
-   *
-   * @param options As {@linkcode BatchCorrelationLoss}; the name defaults to "QCFC".
-   * @throws {TypeError} As {@linkcode BatchCorrelationLoss}.
-   * @throws {RangeError} As {@linkcode BatchCorrelationLoss}.
-   */
-  constructor(options?: BatchCorrelationLossOptions) {
-    super(options);
-  }
-
-  /** The name used when none is given. */
-  protected override defaultName(): string {
-    return "QCFC";
   }
 }

@@ -5,53 +5,14 @@
  * @module
  */
 
-import { z } from "zod";
-import { batchCorrPrepared, type BatchCorrResult } from "../batch_corr/batch_corr.ts";
-import type { ResolvedLossOptions } from "./batch_correlation_loss.ts";
-import type { BatchMoments } from "../kernels/compute_batch_moments.ts";
 import { ruleMessage } from "../core/errors.ts";
-import { OPTION_RULES, parseOptions } from "../core/parse_options.ts";
-import type { PreparedBatch, RescaledBatch } from "../core/prepare_batch.ts";
-import type { Tensor } from "../core/tensor.ts";
-
-/** Options of `BatchCorrelationLoss.valueAndGrad`. */
-export interface ValueAndGradOptions {
-  /**
-   * Which gradients to compute: `"X"` (the features only) or `"both"` (also
-   * the confounds, for confounds that are themselves learned).
-   * @default {"X"}
-   */
-  wrt?: "X" | "both";
-}
-
-/** The loss's value and its gradients on one batch. */
-export interface ValueAndGradResult {
-  /** The loss's value, as `evaluate` returns it. */
-  value: number;
-  /** `∂ loss / ∂ X`, with X's shape and row-major layout. */
-  grad: Tensor;
-  /** `∂ loss / ∂ N`, with N's shape (`(B)` or `(M, B)`); only with `wrt: "both"`. */
-  gradN?: Tensor;
-}
-
-const valueAndGradOptionsSchema = z.strictObject({
-  wrt: z.enum(["X", "both"]).default("X"),
-});
-
-const VALUE_AND_GRAD_RULES: Record<string, string> = { ...OPTION_RULES, wrt: '"X" or "both"' };
-
-/**
- * Validates the options of `valueAndGrad` at the public boundary.
- *
- * @param options As given.
- * @param context What was being done.
- * @returns Whether the gradient with respect to N is wanted.
- * @throws {TypeError} For a non-object, an unknown key, or a `wrt` other than "X" or "both".
- */
-export function parseValueAndGradOptions(options: unknown, context: string): { wantN: boolean } {
-  const parsed = parseOptions(valueAndGradOptionsSchema, options, context, VALUE_AND_GRAD_RULES);
-  return { wantN: parsed.wrt === "both" };
-}
+import type { BatchMoments } from "../core/batch_moments.ts";
+import type { BatchCorrResult } from "../core/correlation_view.ts";
+import { unpermuteRows } from "../core/feature_order.ts";
+import type { PreparedBatch } from "../core/prepare_batch.ts";
+import type { RescaledBatch } from "../core/rescale_batch.ts";
+import { batchCorrPrepared } from "../batch_corr/batch_corr_prepared.ts";
+import type { ResolvedLossOptions } from "./loss_options.ts";
 
 /** What {@linkcode lossValueAndGrad} returns, in kernel layout. */
 export interface LossValueAndGrad {
@@ -134,7 +95,7 @@ export function lossValueAndGrad(
     );
   }
   const { count: B, features: F, confounds: M } = batch;
-  const { raw, moments, kernel, ...correlations } = batchCorrPrepared(batch, options, context, names);
+  const { result: correlations, raw, moments, kernel } = batchCorrPrepared(batch, options, context, names);
   const value = options.nu * scalarisation.reduce(correlations.data);
   if (Number.isNaN(value)) {
     // No descent direction exists for an undefined loss; say so in every element.
@@ -202,15 +163,6 @@ function thresholdChainRule(weights: Float64Array, raw: Float64Array, tol: numbe
     }
     weights[i] = nu * weights[i]! * (abs ? Math.sign(r) : 1);
   }
-}
-
-/** The inverse of `permuteRows`: rows in hypercoil's order back to natural order. */
-function unpermuteRows(values: Float64Array, order: Int32Array, confounds: number): Float64Array {
-  const out = new Float64Array(values.length);
-  for (let f = 0; f < order.length; f++) {
-    out.set(values.subarray(f * confounds, f * confounds + confounds), order[f]! * confounds);
-  }
-  return out;
 }
 
 /** `A`, `c` and `d` of the derivation. */

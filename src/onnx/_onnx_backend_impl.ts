@@ -1,134 +1,26 @@
 /**
- * The ONNX Runtime backend: the exported one-batch graph run on WebAssembly,
- * WebGPU (`onnxruntime-web`), the native CPU or CUDA (`onnxruntime-node`).
+ * The ONNX Runtime backend's implementation (the public interface is
+ * `OnnxBackend`): the exported one-batch graph run on WebAssembly, WebGPU
+ * (`onnxruntime-web`), the native CPU or CUDA (`onnxruntime-node`).
  *
  * @module
  */
 
-import { z } from "zod";
-import type { CorrelationBackend } from "../stream/correlation_backend.ts";
-import type { BatchCorrResult } from "../batch_corr/batch_corr.ts";
-import { resolveTol } from "../batch_corr/batch_corr.ts";
+import { resolveTol } from "../core/auto_tol.ts";
+import type { BatchMoments } from "../core/batch_moments.ts";
+import { zeroVarianceCounts } from "../core/correlation_view.ts";
 import { BatchCorrError, ruleMessage } from "../core/errors.ts";
-import { type BatchMoments, findNonFinite } from "../kernels/compute_batch_moments.ts";
-import { parseOptions, tolSchema } from "../core/parse_options.ts";
-import { pinConstantMeans } from "../accumulator/correlation_accumulator.ts";
-import { assertFiniteBatch, type PreparedBatch, prepareBatch } from "../core/prepare_batch.ts";
+import { permuteRows } from "../core/feature_order.ts";
+import { pinConstantMeans } from "../core/moment_algebra.ts";
+import { findNonFinite } from "../core/numeric_range.ts";
+import { parseOptions } from "../core/parse_options.ts";
+import { assertFiniteBatch, prepareBatch } from "../core/prepare_batch.ts";
 import type { TensorLike } from "../core/tensor.ts";
-import { permuteRows } from "../core/tensor.ts";
-import { countZeros, type ZeroVariancePolicy } from "../core/correlation_view.ts";
+import type { BackendBatch } from "../stream/correlation_backend.ts";
 import { exportBatchCorrOnnx, ONNX_IO } from "./export_batch_corr_onnx.ts";
+import type { OnnxBackend, OnnxRunOptions, OnnxRunResult } from "./onnx_backend.ts";
+import { BACKEND_RULES, type ResolvedBackendOptions, runOptionsSchema } from "./_onnx_options.ts";
 import { type ConcreteOnnxProvider, type OrtRuntime, type OrtSession, reasonOf } from "./_runtime.ts";
-
-/**
- * Where the graph runs. `"wasm"` and `"webgpu"` use `onnxruntime-web`,
- * `"cpu"` and `"cuda"` use `onnxruntime-node`; `"auto"` takes the first that
- * works of `"cuda"`, `"webgpu"` (a hardware adapter only), `"cpu"`, `"wasm"`.
- */
-export type OnnxProvider = ConcreteOnnxProvider | "auto";
-
-/**
- * The providers `"auto"` tries, fastest first.
- *
- * @example The order of the fallback
- * ```ts
- * import { AUTO_PROVIDER_ORDER } from "@streamcorr/batch-corr";
- * import assert from "node:assert/strict";
- *
- * assert.deepEqual(AUTO_PROVIDER_ORDER, ["cuda", "webgpu", "cpu", "wasm"]);
- * ```
- */
-export const AUTO_PROVIDER_ORDER: readonly ConcreteOnnxProvider[] = ["cuda", "webgpu", "cpu", "wasm"];
-
-/** Options of {@linkcode createOnnxBackend}. */
-export interface OnnxBackendOptions {
-  /**
-   * The execution provider.
-   * @default {"auto"}
-   */
-  provider?: OnnxProvider;
-  /**
-   * Drop the sign of the thresholded values returned by `run` (baked into each model).
-   * @default {true}
-   */
-  abs?: boolean;
-  /**
-   * What a correlation with a zero-variance side is in `run`'s results: 0 or NaN.
-   * @default {"zero"}
-   */
-  zeroVariance?: ZeroVariancePolicy;
-  /**
-   * Threads: intra-op threads for `"cpu"` (0 lets ORT use every core); for
-   * `"wasm"`, `onnxruntime-web`'s global `env.wasm.numThreads`, read once
-   * when its WebAssembly starts (0 means ORT's default).
-   * @default {1 for "wasm", 0 for "cpu"}
-   */
-  threads?: number;
-  /**
-   * How long to wait for `navigator.gpu.requestAdapter()` before calling
-   * WebGPU unavailable.
-   * @default {5000}
-   */
-  adapterTimeoutMs?: number;
-}
-
-/** Options of {@linkcode OnnxBackend.run}. */
-export interface OnnxRunOptions {
-  /**
-   * Tolerance fed to the graph; `"auto"` is resolved with `autoTol(B, tolSig)`.
-   * @default {0}
-   */
-  tol?: number | "auto";
-  /**
-   * Significance level for `tol: "auto"`, in (0, 1).
-   * @default {0.1}
-   */
-  tolSig?: number;
-}
-
-/** What {@linkcode OnnxBackend.run} returns: `batchCorr`'s result and more. */
-export interface OnnxRunResult extends BatchCorrResult {
-  /** Pearson correlations before thresholding, `(F, M)` in hypercoil's order. */
-  raw: Float64Array;
-  /** The batch's moments, features in the natural column order of X. */
-  moments: BatchMoments;
-  /** The provider that ran the graph. */
-  provider: ConcreteOnnxProvider;
-}
-
-const PROVIDERS: readonly string[] = ["auto", ...AUTO_PROVIDER_ORDER];
-
-const backendOptionsSchema = z.strictObject({
-  provider: z.string().default("auto"),
-  abs: z.boolean().default(true),
-  zeroVariance: z.enum(["zero", "nan"]).default("zero"),
-  threads: z.number().int().nonnegative().max(1024).optional(),
-  adapterTimeoutMs: z.number().positive().finite().default(5000),
-});
-
-const runOptionsSchema = z.strictObject({
-  tol: tolSchema.default(0),
-  tolSig: z.number().gt(0).lt(1).default(0.1),
-});
-
-const BACKEND_RULES: Record<string, string> = {
-  provider: PROVIDERS.map((p) => JSON.stringify(p)).join(", "),
-  abs: "a boolean",
-  zeroVariance: '"zero" or "nan"',
-  threads: "a non-negative integer",
-  adapterTimeoutMs: "a positive finite number of milliseconds",
-  tol: 'a finite non-negative number or "auto"',
-  tolSig: "a number in the open interval (0, 1)",
-};
-
-/** Backend options after validation, defaults applied. */
-interface ResolvedBackendOptions {
-  provider: string;
-  abs: boolean;
-  zeroVariance: "zero" | "nan";
-  threads?: number | undefined;
-  adapterTimeoutMs: number;
-}
 
 /** Everything the graph returns for one batch, converted to float64. */
 interface GraphOutputs {
@@ -173,26 +65,10 @@ function toFloat64(output: { data: unknown } | undefined, name: string): Float64
 }
 
 /**
- * Per-batch correlations and moments computed by ONNX Runtime. Created by
- * {@linkcode createOnnxBackend}; see there.
- *
- * @example One batch on the WebAssembly provider
- * ```ts
- * import { createOnnxBackend, OnnxBackend } from "@streamcorr/batch-corr";
- * import assert from "node:assert/strict";
- *
- * const backend = await createOnnxBackend({ provider: "wasm" });
- * try {
- *   assert.ok(backend instanceof OnnxBackend);
- *   const r = await backend.run([[1, 2], [2, 1], [3, 5], [4, 3]], [1, 2, 3, 4]);
- *   assert.deepEqual(r.shape, [2, 1]);
- *   assert.equal(r.provider, "wasm");
- * } finally {
- *   await backend.dispose();
- * }
- * ```
+ * The ONNX Runtime backend: sessions per `(F, M)`, float32 staging buffers,
+ * runs one at a time. Made by `createOnnxBackend` only.
  */
-export class OnnxBackend implements CorrelationBackend {
+export class OnnxBackendImpl implements OnnxBackend {
   readonly #runtime: OrtRuntime;
   readonly #options: ResolvedBackendOptions;
   readonly #sessions = new Map<string, Promise<OrtSession>>();
@@ -208,7 +84,7 @@ export class OnnxBackend implements CorrelationBackend {
   readonly adapter: string | undefined;
 
   /**
-   * Wraps a loaded runtime; use {@linkcode createOnnxBackend} instead.
+   * Wraps a loaded runtime; `createOnnxBackend` calls it.
    *
    * @param runtime The runtime.
    * @param options Resolved options.
@@ -244,7 +120,7 @@ export class OnnxBackend implements CorrelationBackend {
    * @throws {BatchCorrError} `backend_failed` if ONNX Runtime fails or the
    * backend was disposed.
    */
-  async computeMoments(batch: PreparedBatch): Promise<BatchMoments> {
+  async computeMoments(batch: BackendBatch): Promise<BatchMoments> {
     const outputs = await this.#execute(batch, 0, MOMENT_OUTPUTS, "compute batch moments with ONNX Runtime");
     return outputs.moments;
   }
@@ -288,13 +164,13 @@ export class OnnxBackend implements CorrelationBackend {
     const resolved = resolveTol(tol, tolSig, batch.count, context);
     const { raw, thresholded, moments } = await this.#execute(batch, resolved, ALL_OUTPUTS, context);
     const M = batch.confounds;
+    // The graph thresholds in float32 itself; the view's order and counts are those of every path.
     return {
       data: batch.order ? permuteRows(thresholded, batch.order, M) : thresholded,
       raw: batch.order ? permuteRows(raw, batch.order, M) : raw,
       shape: [batch.features, M],
       tol: resolved,
-      zeroVarianceFeatures: countZeros(moments.m2X),
-      zeroVarianceConfounds: countZeros(moments.m2N),
+      ...zeroVarianceCounts(moments),
       moments,
       provider: this.provider,
     };
@@ -329,13 +205,13 @@ export class OnnxBackend implements CorrelationBackend {
     return session;
   }
 
-  #execute(batch: PreparedBatch, tol: number, fetches: readonly string[], context: string): Promise<GraphOutputs> {
+  #execute(batch: BackendBatch, tol: number, fetches: readonly string[], context: string): Promise<GraphOutputs> {
     const work = this.#queue.then(() => this.#executeNow(batch, tol, fetches, context));
     this.#queue = work.catch(() => {});
     return work;
   }
 
-  async #executeNow(batch: PreparedBatch, tol: number, fetches: readonly string[], context: string): Promise<GraphOutputs> {
+  async #executeNow(batch: BackendBatch, tol: number, fetches: readonly string[], context: string): Promise<GraphOutputs> {
     const { count: B, features: F, confounds: M } = batch;
     if (this.#disposed) {
       throw new BatchCorrError("backend_failed", ruleMessage(context, `the ${this.provider} backend`, "open (not disposed)", "disposed"), {
@@ -384,7 +260,7 @@ export class OnnxBackend implements CorrelationBackend {
   }
 
   /** Non-finite moments come from NaN/±Infinity in the batch or from float32 overflow. */
-  #assertFinite(batch: PreparedBatch, moments: BatchMoments, context: string): void {
+  #assertFinite(batch: BackendBatch, moments: BatchMoments, context: string): void {
     const { meanX, meanN, m2X, m2N } = moments;
     if ([meanX, meanN, m2X, m2N].every((values) => findNonFinite(values) < 0)) return;
     if (findNonFinite(batch.x) >= 0 || findNonFinite(batch.n) >= 0) assertFiniteBatch(batch, moments, context);
@@ -397,98 +273,4 @@ export class OnnxBackend implements CorrelationBackend {
       ),
     );
   }
-}
-
-async function loadRuntime(provider: ConcreteOnnxProvider, options: ResolvedBackendOptions, auto: boolean) {
-  switch (provider) {
-    case "wasm": {
-      const { loadWasmRuntime } = await import("./_web_runtime.ts");
-      return { runtime: await loadWasmRuntime(options.threads ?? 1), adapter: undefined };
-    }
-    case "webgpu": {
-      const { loadWebGpuRuntime } = await import("./_web_runtime.ts");
-      const runtime = await loadWebGpuRuntime(options.adapterTimeoutMs, auto);
-      return { runtime, adapter: runtime.adapterDescription };
-    }
-    case "cpu":
-    case "cuda": {
-      const { loadNodeRuntime } = await import("./_node_runtime.ts");
-      return { runtime: await loadNodeRuntime(provider, options.threads ?? 0), adapter: undefined };
-    }
-  }
-}
-
-function checkProvider(provider: string): OnnxProvider {
-  if (!PROVIDERS.includes(provider)) {
-    throw new BatchCorrError(
-      "provider_unavailable",
-      ruleMessage("create the ONNX backend", "options.provider", `one of ${BACKEND_RULES.provider}`, provider),
-      { details: { provider, reason: "unknown provider" } },
-    );
-  }
-  return provider as OnnxProvider;
-}
-
-/**
- * Creates a {@linkcode CorrelationBackend} that runs the exported batch graph
- * ({@linkcode exportBatchCorrOnnx}) in ONNX Runtime, for `correlateBatches`
- * (`{ backend }`) or direct use through `run`.
- *
- * `onnxruntime-web` (`"wasm"`, `"webgpu"`) and `onnxruntime-node` (`"cpu"`,
- * `"cuda"`) are imported here, lazily: code that never calls this never loads
- * them. One session is created per batch shape `(F, M)` on first use (B may
- * vary) and kept until {@linkcode OnnxBackend.dispose}. The graph runs in
- * float32; the running accumulator stays in float64 TypeScript.
- *
- * `"auto"` tries `"cuda"`, `"webgpu"` (hardware adapters only), `"cpu"` and
- * `"wasm"` in that order and records in `fallbackReason` why each skipped
- * provider could not be used.
- *
- * @param options The provider, `abs` and zero-variance policy of `run`,
- * thread count, adapter time limit.
- * @returns The backend, ready to run.
- * @throws {TypeError} If an option has a wrong type or an unknown key.
- * @throws {RangeError} If `threads` or `adapterTimeoutMs` is out of range.
- * @throws {BatchCorrError} `provider_unavailable`, naming the provider and the
- * reason, for an unknown provider, a runtime without WebGPU or without an
- * adapter, missing CUDA files or libraries, or a package that cannot load
- * (with `"auto"`: when none works).
- *
- * @example Picking the fastest available provider
- * ```ts
- * import { createOnnxBackend } from "@streamcorr/batch-corr";
- * import assert from "node:assert/strict";
- *
- * const backend = await createOnnxBackend({ provider: "auto" });
- * try {
- *   assert.ok(["cuda", "webgpu", "cpu", "wasm"].includes(backend.provider));
- *   if (backend.fallbackReason) console.log(`using ${backend.provider}: ${backend.fallbackReason}`);
- * } finally {
- *   await backend.dispose();
- * }
- * ```
- */
-export async function createOnnxBackend(options?: OnnxBackendOptions): Promise<OnnxBackend> {
-  const context = "create the ONNX backend";
-  const resolved = parseOptions(backendOptionsSchema, options, context, BACKEND_RULES);
-  const provider = checkProvider(resolved.provider);
-  if (provider !== "auto") {
-    const { runtime, adapter } = await loadRuntime(provider, resolved, false);
-    return new OnnxBackend(runtime, resolved, undefined, adapter);
-  }
-  const reasons: string[] = [];
-  for (const candidate of AUTO_PROVIDER_ORDER) {
-    try {
-      const { runtime, adapter } = await loadRuntime(candidate, resolved, true);
-      return new OnnxBackend(runtime, resolved, reasons.length > 0 ? reasons.join("; ") : undefined, adapter);
-    } catch (error) {
-      if (!(error instanceof BatchCorrError)) throw error;
-      reasons.push(`${candidate}: ${error.message}`);
-    }
-  }
-  throw new BatchCorrError(
-    "provider_unavailable",
-    `Cannot create the ONNX backend as "auto" must find a working provider: none worked (${reasons.join("; ")})`,
-    { details: { provider: "auto", reason: reasons.join("; ") } },
-  );
 }

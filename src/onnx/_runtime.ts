@@ -6,8 +6,10 @@
  * @module
  */
 
+import type { OnnxProvider } from "./onnx_backend.ts";
+
 /** A provider that runs sessions (everything but `"auto"`). */
-export type ConcreteOnnxProvider = "wasm" | "webgpu" | "cpu" | "cuda";
+export type ConcreteOnnxProvider = Exclude<OnnxProvider, "auto">;
 
 /** An output tensor as read back on the CPU. */
 export interface OrtOutput {

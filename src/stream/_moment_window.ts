@@ -6,8 +6,8 @@
  * @module
  */
 
-import { copyMoments, mergeMoments } from "../accumulator/correlation_accumulator.ts";
-import type { BatchMoments } from "../kernels/compute_batch_moments.ts";
+import type { BatchMoments } from "../core/batch_moments.ts";
+import { copyMoments, mergeMoments } from "../core/moment_algebra.ts";
 import { emptyPreciseMoments, type MeanLowParts, type PreciseMoments } from "../core/precise_means.ts";
 
 type Stored = BatchMoments & MeanLowParts;

@@ -7,8 +7,8 @@
 import { z } from "zod";
 import { ruleMessage } from "../core/errors.ts";
 import { parseOptions } from "../core/parse_options.ts";
+import type { Batch } from "./batch.ts";
 import { checkSource, mapSource, type Source } from "./source.ts";
-import type { Batch } from "./correlate_batches.ts";
 
 /** One row: a record of named values or an array of values. */
 export type Row = Readonly<Record<string, number>> | readonly number[];
@@ -22,7 +22,7 @@ export interface RowBatch extends Batch {
 }
 
 /** Options of {@linkcode rowsToBatches}. */
-export interface BatcherOptions {
+export interface RowsToBatchesOptions {
   /** Rows per batch, a positive integer. */
   batchSize: number;
   /**
@@ -49,7 +49,7 @@ const batcherOptionsSchema = z.strictObject({
   partial: z.enum(["emit", "drop"]).default("emit"),
 });
 
-const BATCHER_RULES: Record<string, string> = {
+const BATCHER_RULES: Readonly<Record<string, string>> = {
   batchSize: "a positive integer",
   features: "a non-empty array of column keys (strings) or indices (non-negative integers)",
   confounds: "a non-empty array of column keys (strings) or indices (non-negative integers)",
@@ -165,7 +165,7 @@ class BatchBuilder {
  * assert.deepEqual(Array.from(batches[0]!.n.data), [0.1, 0.2]);
  * ```
  */
-export function rowsToBatches(rows: Source<Row>, options: BatcherOptions): AsyncGenerator<RowBatch, void, undefined> {
+export function rowsToBatches(rows: Source<Row>, options: RowsToBatchesOptions): AsyncGenerator<RowBatch, void, undefined> {
   const context = "group rows into batches";
   checkSource(rows, "rows", context);
   const parsed = parseOptions(batcherOptionsSchema, options, context, BATCHER_RULES);
