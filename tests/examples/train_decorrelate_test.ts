@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { trainDecorrelate } from "../examples/train_decorrelate.ts";
-import { autoTol } from "../mod.ts";
+import { trainDecorrelate } from "../../examples/train_decorrelate.ts";
+import { autoTol } from "../../mod.ts";
 
 describe("examples/train_decorrelate.ts", () => {
   const samples = 64, steps = 200, seed = 3;

@@ -16,10 +16,10 @@ import {
   correlateBatches,
   CorrelationAccumulator,
   type CorrelationBackend,
-} from "../mod.ts";
-import { computeBatchMoments } from "../src/kernels/compute_batch_moments.ts";
-import type { PreparedBatch } from "../src/core/prepare_batch.ts";
-import { type DenseBatch, makeBatches, planArbitrary, RUNS, SEED } from "./fuzz_support.ts";
+} from "../../mod.ts";
+import { computeBatchMoments } from "../../src/kernels/compute_batch_moments.ts";
+import type { PreparedBatch } from "../../src/core/prepare_batch.ts";
+import { type DenseBatch, makeBatches, planArbitrary, RUNS, SEED } from "../fuzz_support.ts";
 
 const RUNS_HERE = Math.max(5, Math.ceil(RUNS / 4));
 const OPTIONS = { tol: "auto" as const, abs: false };

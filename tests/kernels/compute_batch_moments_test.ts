@@ -1,18 +1,18 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import type { BatchMoments } from "../../src/core/batch_moments.ts";
 import {
-  type BatchMoments,
   computeBatchMomentsFloat32,
   computeBatchMomentsWith,
   defaultMomentsKernel,
   type MomentsKernel,
-} from "../src/kernels/compute_batch_moments.ts";
-import { pearsonFromMoments } from "../src/core/correlation_view.ts";
-import { BLOCK_BYTES, wasmKernelAvailable } from "../src/kernels/_wasm_kernel.ts";
-import { MOMENTS_WASM_BASE64 } from "../src/kernels/_moments_wasm_bytes.generated.ts";
-import { assembleMoments, embeddedModuleSource } from "../scripts/wasm/assemble.ts";
-import { mulberry32 as random } from "./random.ts";
+} from "../../src/kernels/compute_batch_moments.ts";
+import { pearsonFromMoments } from "../../src/core/correlation_view.ts";
+import { BLOCK_BYTES, wasmKernelAvailable } from "../../src/kernels/_wasm_kernel.ts";
+import { MOMENTS_WASM_BASE64 } from "../../src/kernels/_moments_wasm_bytes.generated.ts";
+import { assembleMoments, embeddedModuleSource } from "../../scripts/wasm/assemble.ts";
+import { mulberry32 as random } from "../random.ts";
 
 /** The obviously correct reference: per pair, centre both columns and sum. */
 function referenceCorrelation(x: ArrayLike<number>, n: ArrayLike<number>, B: number, F: number, M: number): Float64Array {
@@ -196,9 +196,9 @@ describe("computeBatchMoments kernels", () => {
 
   test("the committed WebAssembly bytes and WAT equal a fresh assembly of the generator", async () => {
     const { wat, bytes } = await assembleMoments();
-    const committedWat = readFileSync(new URL("../scripts/wasm/moments.wat", import.meta.url), "utf8");
+    const committedWat = readFileSync(new URL("../../scripts/wasm/moments.wat", import.meta.url), "utf8");
     assert.equal(committedWat, wat, "scripts/wasm/moments.wat is stale: run npm run build:wasm");
-    const committedModule = readFileSync(new URL("../src/kernels/_moments_wasm_bytes.generated.ts", import.meta.url), "utf8");
+    const committedModule = readFileSync(new URL("../../src/kernels/_moments_wasm_bytes.generated.ts", import.meta.url), "utf8");
     assert.equal(committedModule, embeddedModuleSource(bytes), "src/kernels/_moments_wasm_bytes.generated.ts is stale: run npm run build:wasm");
     const committedBytes = Uint8Array.from(atob(MOMENTS_WASM_BASE64), (ch) => ch.charCodeAt(0));
     assert.deepEqual(committedBytes, bytes);

@@ -9,11 +9,11 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { correlateBatches, CorrelationAccumulator } from "../mod.ts";
-import { computeBatchMoments } from "../src/kernels/compute_batch_moments.ts";
-import { emptyPreciseMoments, fillLowParts, LOW_PART_RISK } from "../src/core/precise_means.ts";
-import { prepareBatch } from "../src/core/prepare_batch.ts";
-import { mulberry32 } from "./random.ts";
+import { correlateBatches, CorrelationAccumulator } from "../../mod.ts";
+import { computeBatchMoments } from "../../src/kernels/compute_batch_moments.ts";
+import { emptyPreciseMoments, fillLowParts, LOW_PART_RISK } from "../../src/core/precise_means.ts";
+import { prepareBatch } from "../../src/core/prepare_batch.ts";
+import { mulberry32 } from "../random.ts";
 
 
 /** One sample: features [1e9 + noise, 1e-9 · noise] and confounds [n, 1e9 + n]. */

@@ -11,10 +11,10 @@ import {
   type ScalarisationLike,
   type Tensor,
   vnorm,
-} from "../mod.ts";
-import { lossValueAndGrad } from "../src/loss/loss_gradient.ts";
-import { prepareBatch } from "../src/core/prepare_batch.ts";
-import { mulberry32 } from "./random.ts";
+} from "../../mod.ts";
+import { lossValueAndGrad } from "../../src/loss/loss_gradient.ts";
+import { prepareBatch } from "../../src/core/prepare_batch.ts";
+import { mulberry32 } from "../random.ts";
 
 
 function normals(random: () => number, count: number): Float64Array {
@@ -159,7 +159,7 @@ function scalarisationFromName(name: string): ScalarisationLike {
 }
 
 describe("BatchCorrelationLoss.valueAndGrad() against JAX autodiff (tests/fixtures/grad_jax.json)", () => {
-  const fixture = JSON.parse(readFileSync(new URL("./fixtures/grad_jax.json", import.meta.url), "utf8")) as {
+  const fixture = JSON.parse(readFileSync(new URL("../fixtures/grad_jax.json", import.meta.url), "utf8")) as {
     cases: JaxCase[];
   };
 

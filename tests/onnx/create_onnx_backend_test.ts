@@ -13,11 +13,11 @@ import {
   ONNX_IR_VERSION,
   ONNX_OPSET,
   type OnnxBackend,
-  type PreparedBatch,
-} from "../mod.ts";
-import { computeBatchMoments } from "../src/kernels/compute_batch_moments.ts";
-import { prepareBatch } from "../src/core/prepare_batch.ts";
-import { mulberry32 } from "./random.ts";
+} from "../../mod.ts";
+import type { PreparedBatch } from "../../src/core/prepare_batch.ts";
+import { computeBatchMoments } from "../../src/kernels/compute_batch_moments.ts";
+import { prepareBatch } from "../../src/core/prepare_batch.ts";
+import { mulberry32 } from "../random.ts";
 
 const { onnx } = onnxProto;
 const PARITY = 1e-4;

@@ -6,7 +6,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { batchCorr, BatchCorrError, CorrelationAccumulator } from "../mod.ts";
+import { batchCorr, BatchCorrError, CorrelationAccumulator } from "../../mod.ts";
 import {
   assertClose,
   assertNoPollution,
@@ -17,7 +17,7 @@ import {
   planArbitrary,
   RUNS,
   SEED,
-} from "./fuzz_support.ts";
+} from "../fuzz_support.ts";
 
 const shapeArbitrary = fc.record({
   featureShape: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }),

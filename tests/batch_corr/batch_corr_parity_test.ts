@@ -12,8 +12,8 @@ import {
   type ScalarisationLike,
   sum,
   vnorm,
-} from "../mod.ts";
-import type { TensorLike } from "../src/core/tensor.ts";
+} from "../../mod.ts";
+import type { TensorLike } from "../../src/core/tensor.ts";
 import {
   decode,
   type DecodedArray,
@@ -23,7 +23,7 @@ import {
   toNested,
   type ValueCase,
   type ValueFixtures,
-} from "./fixture_loader.ts";
+} from "../fixture_loader.ts";
 
 // Reference values from scripts/gen_fixtures.py: hypercoil's formulas in numpy
 // float64, cross-checked under JAX. SPEC section 5 bounds.

@@ -10,7 +10,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import fc from "fast-check";
-import { autoTol, BatchCorrelationLoss, batchCorr, qcfc } from "../mod.ts";
+import { autoTol, BatchCorrelationLoss, batchCorr, qcfc } from "../../mod.ts";
 
 const RUNS = Number(process.env.BATCHCORR_FUZZ_RUNS ?? 150);
 const SEED = 20261128;

@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { batchCorr, correlateBatches, type Row, type RowBatch, rowsToBatches } from "../mod.ts";
+import { batchCorr, correlateBatches, type Row, type RowBatch, rowsToBatches } from "../../mod.ts";
 
 async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

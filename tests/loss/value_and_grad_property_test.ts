@@ -6,8 +6,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { BatchCorrelationLoss } from "../mod.ts";
-import { assertNoPollution, isDocumentedError, makeBatches, planArbitrary, RUNS, SEED } from "./fuzz_support.ts";
+import { BatchCorrelationLoss } from "../../mod.ts";
+import { assertNoPollution, isDocumentedError, makeBatches, planArbitrary, RUNS, SEED } from "../fuzz_support.ts";
 
 const lossOptions = fc.record({
   nu: fc.double({ min: -5, max: 5, noNaN: true }),

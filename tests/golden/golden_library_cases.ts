@@ -9,7 +9,7 @@
  * Inputs come from mulberry32 through integer arithmetic and power-of-two
  * scalings only, so they are the same bits in every engine.
  * `scripts/gen_golden.ts` writes the fixture once, from the code before a
- * refactoring; `tests/golden_library_test.ts` recomputes and requires the
+ * refactoring; `tests/golden/golden_library_test.ts` recomputes and requires the
  * same bits.
  *
  * @module
@@ -38,9 +38,9 @@ import {
   sum,
   type TensorLike,
   vnorm,
-} from "../mod.ts";
-import { computeBatchMomentsFloat32, computeBatchMomentsWith, type MomentsKernel } from "../src/kernels/compute_batch_moments.ts";
-import { mulberry32 } from "./random.ts";
+} from "../../mod.ts";
+import { computeBatchMomentsFloat32, computeBatchMomentsWith, type MomentsKernel } from "../../src/kernels/compute_batch_moments.ts";
+import { mulberry32 } from "../random.ts";
 
 /** A recorded output: numbers become `n:` + their float64 bits in hex (safe integers stay numbers). */
 export type Encoded = string | number | boolean | null | Encoded[] | { [key: string]: Encoded };
@@ -727,7 +727,7 @@ export interface GoldenFile {
  */
 export function mergeEngines(v8: Record<string, Record<string, Encoded>>, jsc: Record<string, Record<string, Encoded>>): GoldenFile {
   const file: GoldenFile = {
-    description: "float64 bit patterns of library outputs; see tests/golden_library_cases.ts and scripts/gen_golden.ts",
+    description: "float64 bit patterns of library outputs; see tests/golden/golden_library_cases.ts and scripts/gen_golden.ts",
     golden: structuredClone(v8),
     engines: { v8: [], jsc: [] },
   };

@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { autoTol, batchCorr, batchCorrFloat32 } from "../mod.ts";
-import { mulberry32 as random } from "./random.ts";
+import { autoTol, batchCorr, batchCorrFloat32 } from "../../mod.ts";
+import { mulberry32 as random } from "../random.ts";
 
 describe("batchCorrFloat32", () => {
   test("agrees with batchCorr to 1e-5 in hypercoil's feature order for a (B, C, T) tensor", () => {

@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { BatchCorrelationLoss, batchCorr, max, QCFCLoss, vnorm } from "../mod.ts";
-import { mulberry32 } from "./random.ts";
+import { BatchCorrelationLoss, batchCorr, max, QCFCLoss, vnorm } from "../../mod.ts";
+import { mulberry32 } from "../random.ts";
 
 
 const random = mulberry32(11);

@@ -12,12 +12,12 @@ import {
   correlateBatches,
   CorrelationAccumulator,
   type CorrelationBackend,
-  type StreamOptions,
-} from "../mod.ts";
-import { autoTolUnchecked } from "../src/core/auto_tol.ts";
-import { computeBatchMoments } from "../src/kernels/compute_batch_moments.ts";
-import { concat, type Dense, type DenseBatch, maxAbsDiff } from "./fuzz_support.ts";
-import { mulberry32 } from "./random.ts";
+  type CorrelateBatchesOptions,
+} from "../../mod.ts";
+import { autoTolUnchecked } from "../../src/core/auto_tol.ts";
+import { computeBatchMoments } from "../../src/kernels/compute_batch_moments.ts";
+import { concat, type Dense, type DenseBatch, maxAbsDiff } from "../fuzz_support.ts";
+import { mulberry32 } from "../random.ts";
 
 function randomBatch(random: () => number, B: number, featureShape: number[], M: number, drift = 0): DenseBatch {
   const F = featureShape.reduce((a, b) => a * b, 1);
@@ -119,7 +119,7 @@ function recordingReadable(batches: Batch[]) {
   return { stream, record };
 }
 
-async function viaTransform(batches: Batch[], options: StreamOptions): Promise<BatchResult[]> {
+async function viaTransform(batches: Batch[], options: CorrelateBatchesOptions): Promise<BatchResult[]> {
   return await collect(ReadableStream.from(batches).pipeThrough(new BatchCorrStream(options)));
 }
 

@@ -8,7 +8,7 @@ import {
   correlateBatches,
   CorrelationAccumulator,
   DEFAULT_MAX_ELEMENTS,
-} from "../mod.ts";
+} from "../../mod.ts";
 
 /** X of shape (2, F) and N of shape (M, 2): tiny inputs whose result would be F·M. */
 function wide(F: number, M: number) {

@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { max, mean, meansq, sum, vnorm } from "../mod.ts";
+import { max, mean, meansq, sum, vnorm } from "../../mod.ts";
 
 const values = new Float64Array([0.5, -0.25, 0, 0.75, -1.5]);
 

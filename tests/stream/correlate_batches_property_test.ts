@@ -7,8 +7,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { batchCorr, BatchCorrError, type BatchResult, correlateBatches, type StreamOptions } from "../mod.ts";
-import { assertClose, assertNoPollution, concat, type DenseBatch, isDocumentedError, makeBatches, planArbitrary, RUNS, SEED } from "./fuzz_support.ts";
+import { batchCorr, BatchCorrError, type BatchResult, correlateBatches, type CorrelateBatchesOptions } from "../../mod.ts";
+import { assertClose, assertNoPollution, concat, type DenseBatch, isDocumentedError, makeBatches, planArbitrary, RUNS, SEED } from "../fuzz_support.ts";
 
 const FEATURES = [2];
 const M = 2;
@@ -68,7 +68,7 @@ describe("property: correlateBatches()", () => {
           sequence.forEach((batch, i) => {
             if (!good.includes(batch as DenseBatch)) poisonAt.add(i);
           });
-          const options = { ...rest, ...view } as StreamOptions;
+          const options = { ...rest, ...view } as CorrelateBatchesOptions;
           const results: BatchResult[] = [];
           let failure: unknown;
           try {

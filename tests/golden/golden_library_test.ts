@@ -5,7 +5,7 @@ import { computeGolden, differences, engine, type GoldenFile, storedFor } from "
 
 describe("library outputs against the golden fixture", () => {
   test("every library path gives bit for bit the outputs stored before the refactoring", async () => {
-    const stored = JSON.parse(readFileSync(new URL("./fixtures/golden_library.json", import.meta.url), "utf8")) as GoldenFile;
+    const stored = JSON.parse(readFileSync(new URL("../fixtures/golden_library.json", import.meta.url), "utf8")) as GoldenFile;
     const expected = storedFor(stored);
     const actual = JSON.parse(JSON.stringify(await computeGolden()));
     const found = differences(expected, actual);

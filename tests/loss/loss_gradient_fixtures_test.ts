@@ -6,8 +6,8 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { BatchCorrelationLoss, type Scalarisation, vnorm } from "../mod.ts";
-import { decode, type EncodedArray, readFixture, SCALARISATION_KEYS, type ScalarisationKey } from "./fixture_loader.ts";
+import { BatchCorrelationLoss, type Scalarisation, vnorm } from "../../mod.ts";
+import { decode, type EncodedArray, readFixture, SCALARISATION_KEYS, type ScalarisationKey } from "../fixture_loader.ts";
 
 interface GradCase {
   name: string;

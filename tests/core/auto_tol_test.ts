@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { autoTol } from "../mod.ts";
-import { type AutoTolFixtures, readFixture } from "./fixture_loader.ts";
+import { autoTol } from "../../mod.ts";
+import { type AutoTolFixtures, readFixture } from "../fixture_loader.ts";
 
 // hypercoil's formula with the t quantile from scipy.stats.t.ppf and to 40
 // digits with mpmath, from scripts/gen_fixtures.py.

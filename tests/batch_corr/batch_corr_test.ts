@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { autoTol, batchCorr, qcfc } from "../mod.ts";
-import { mulberry32 } from "./random.ts";
+import { autoTol, batchCorr, qcfc } from "../../mod.ts";
+import { mulberry32 } from "../random.ts";
 
 
 /** Textbook Pearson correlation of two equal-length vectors. */

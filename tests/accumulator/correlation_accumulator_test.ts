@@ -1,13 +1,15 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { batchCorr, BatchCorrError, CorrelationAccumulator } from "../mod.ts";
-import { copyMoments, mergeMoments, pinConstantMeans, thresholdedFromMoments } from "../src/accumulator/correlation_accumulator.ts";
-import { type BatchMoments, computeBatchMoments, emptyMoments } from "../src/kernels/compute_batch_moments.ts";
-import { emptyPreciseMoments, fillLowParts } from "../src/core/precise_means.ts";
-import { prepareBatch } from "../src/core/prepare_batch.ts";
-import { pearsonFromMoments, softThreshold } from "../src/core/correlation_view.ts";
-import { concat, type Dense, maxAbsDiff } from "./fuzz_support.ts";
-import { mulberry32 } from "./random.ts";
+import { batchCorr, BatchCorrError, CorrelationAccumulator } from "../../mod.ts";
+import { type BatchMoments, emptyMoments } from "../../src/core/batch_moments.ts";
+import { copyMoments, mergeMoments, pinConstantMeans } from "../../src/core/moment_algebra.ts";
+import { thresholdedFromMoments } from "../../src/core/correlation_view.ts";
+import { computeBatchMoments } from "../../src/kernels/compute_batch_moments.ts";
+import { emptyPreciseMoments, fillLowParts } from "../../src/core/precise_means.ts";
+import { prepareBatch } from "../../src/core/prepare_batch.ts";
+import { pearsonFromMoments, softThreshold } from "../../src/core/correlation_view.ts";
+import { concat, type Dense, maxAbsDiff } from "../fuzz_support.ts";
+import { mulberry32 } from "../random.ts";
 
 /** A batch whose features partly follow the confounds, so correlations are far from 0. */
 function randomBatch(random: () => number, B: number, featureShape: number[], M: number): { x: Dense; n: Dense } {
