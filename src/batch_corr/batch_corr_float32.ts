@@ -40,6 +40,7 @@ import { batchCorrPrepared } from "./batch_corr_prepared.ts";
  * disagree, or an option of the wrong type.
  * @throws {RangeError} As `batchCorr`: NaN or ±Infinity, an empty
  * batch, `tol` negative, `tolSig` outside (0, 1), or `tol: "auto"` with B < 3.
+ * @throws {BatchCorrError} With code "resource_limit" if F·M exceeds `options.maxElements`.
  *
  * @example Float32 features at float32 speed
  * ```ts
@@ -58,7 +59,7 @@ import { batchCorrPrepared } from "./batch_corr_prepared.ts";
 export function batchCorrFloat32(X: TensorLike, N: TensorLike, options?: BatchCorrOptions): BatchCorrResult {
   const context = "compute batchCorrFloat32";
   const resolved = parseOptions(batchCorrOptionsSchema, options, context, OPTION_RULES);
-  const batch = prepareBatch(X, N, context);
+  const batch = prepareBatch(X, N, context, ["X", "N"], resolved.maxElements);
   const tol = resolveTol(resolved.tol, resolved.tolSig, batch.count, context);
   const moments = computeBatchMomentsFloat32(batch.x, batch.n, batch.count, batch.features, batch.confounds);
   const outcome = assertFiniteBatch(batch, moments, context);

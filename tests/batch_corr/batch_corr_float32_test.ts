@@ -1,6 +1,6 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { autoTol, batchCorr, batchCorrFloat32 } from "../../mod.ts";
+import { autoTol, batchCorr, BatchCorrError, batchCorrFloat32 } from "../../mod.ts";
 import { mulberry32 as random } from "../random.ts";
 
 describe("batchCorrFloat32", () => {
@@ -52,5 +52,17 @@ describe("batchCorrFloat32", () => {
       () => batchCorrFloat32({ data: x, shape: [4, 3] }, [1, 2, 3, 4]),
       (error: unknown) => error instanceof RangeError && /batchCorrFloat32/.test(error.message) && /\[1, 2\]/.test(error.message),
     );
+  });
+
+  test("honours options.maxElements as batchCorr does, both ways", () => {
+    const X = { data: new Float32Array(40).map((_, i) => (i * 7) % 11), shape: [4, 10] };
+    const N = { data: new Float64Array(8).map((_, i) => (i * 3) % 5), shape: [2, 4] };
+    for (const compute of [batchCorr, batchCorrFloat32]) {
+      assert.throws(
+        () => compute(X, N, { maxElements: 19 }),
+        (e) => e instanceof BatchCorrError && e.code === "resource_limit" && /F = 10 × M = 2 = 20/.test(e.message),
+      );
+      assert.deepEqual(compute(X, N, { maxElements: 20 }).shape, [10, 2]);
+    }
   });
 });
