@@ -5,7 +5,7 @@
  */
 
 import type { BatchMoments } from "../core/batch_moments.ts";
-import { ruleMessage } from "../core/errors.ts";
+import { ruleMessage, shapeText } from "../core/errors.ts";
 
 /**
  * Throws unless `moments` is a well-formed BatchMoments: positive integer F
@@ -48,4 +48,25 @@ export function checkMoments(moments: BatchMoments, context: string): void {
       }
     }
   }
+}
+
+/**
+ * Throws unless `shape` is a feature shape that holds the moments' F features.
+ *
+ * @param shape The feature shape given (or defaulted).
+ * @param moments The checked moments.
+ * @param context What was being done, for messages.
+ * @returns The shape.
+ * @throws {TypeError} For a shape that is not positive integers, or of another F.
+ */
+export function checkMomentsShape(shape: unknown, moments: BatchMoments, context: string): number[] {
+  if (!Array.isArray(shape) || !shape.every((e) => Number.isInteger(e) && e > 0)) {
+    throw new TypeError(ruleMessage(context, "featureShape", "an array of positive integers", shape));
+  }
+  if (shape.reduce((a, b) => a * b, 1) !== moments.features) {
+    throw new TypeError(
+      `Cannot ${context} as featureShape must hold moments.features (${moments.features}) features: current value is ${shapeText(shape)}`,
+    );
+  }
+  return shape;
 }

@@ -105,7 +105,7 @@ export function refused(error: BatchCorrError): { success: false; error: BatchCo
  */
 export function shown(value: unknown): string {
   if (Array.isArray(value) && value.length <= 8 && value.every((e) => typeof e === "number")) {
-    return `[${value.join(", ")}]`;
+    return shapeText(value as number[]);
   }
   return describeValue(value);
 }

@@ -10,7 +10,7 @@ import { resolveTol } from "../core/auto_tol.ts";
 import { type BatchMoments, emptyMoments } from "../core/batch_moments.ts";
 import { batchCorrOptionsSchema, type BatchCorrOptions, OPTION_RULES } from "../core/batch_corr_options.ts";
 import { type BatchCorrResult, resultFromMoments } from "../core/correlation_view.ts";
-import { type BatchCorrError, ruleMessage, shapeText } from "../core/errors.ts";
+import { type BatchCorrError, ruleMessage } from "../core/errors.ts";
 import { checkElementLimit } from "../core/limits.ts";
 import { copyMoments } from "../core/moment_algebra.ts";
 import { parseOptions } from "../core/parse_options.ts";
@@ -20,7 +20,7 @@ import type { TensorLike } from "../core/tensor.ts";
 import { type AccumulableMoments, momentsOfBatch } from "./accumulable_moments.ts";
 import { type CorrelationAccumulatorOptions, parseAccumulatorOptions } from "./correlation_accumulator_options.ts";
 import { AccumulatorState } from "./_accumulator_state.ts";
-import { checkMoments } from "./_check_moments.ts";
+import { checkMoments, checkMomentsShape } from "./_check_moments.ts";
 import { decodeSnapshotBytes, encodeSnapshotBytes } from "./_snapshot_bytes.ts";
 import type { DecodeResult } from "./_snapshot_rules.ts";
 import { type AccumulatorSnapshot, decodeSnapshotJSON, encodeSnapshotJSON } from "./snapshot_json.ts";
@@ -35,22 +35,16 @@ function orThrow(result: RestoreResult): CorrelationAccumulator {
 }
 
 /**
- * The running correlation state of a stream: everything needed to give the
- * correlation of every feature with every confound over all samples seen so
- * far, in O(F·M) memory however many samples that is.
+ * The running correlation state of a stream: the correlation of every feature
+ * with every confound over all samples seen so far, in O(F·M) memory.
  *
- * Each batch is centred on its own means first (two-pass), then merged with
- * Chan et al.'s parallel update (see `mergeMoments`), so data such
- * as `1e9 + noise` keep their precision; merging states from different workers
- * gives the same answer as one pass, up to rounding. Features are kept in the
- * natural column order of X and permuted into hypercoil's order on output.
- *
- * NaN and ±Infinity are rejected: a failed update leaves the state exactly as
- * it was, so it can still be snapshotted. A running state cannot rescale as
- * `batchCorr` does, so a column whose squared deviations overflow (values
- * beyond about 1e153) or underflow (a varying column whose deviations are
- * below about 1e-124) is refused with a `RangeError` rather than reported
- * with a wrong (zero) correlation.
+ * Each batch is centred on its own means (two-pass), then merged with Chan et
+ * al.'s parallel update, so `1e9 + noise` keeps its precision and states from
+ * different workers merge to the one-pass answer, up to rounding. NaN and
+ * ±Infinity are refused, and so is a column whose squared deviations overflow
+ * (beyond about 1e153) or underflow (below about 1e-124), which a running
+ * state cannot rescale as `batchCorr` does; a refused update leaves the state
+ * exactly as it was.
  *
  * @example Two batches equal one concatenated batch
  * ```ts
@@ -73,12 +67,10 @@ export class CorrelationAccumulator {
   /**
    * Creates an empty accumulator.
    *
-   * @param options The feature shape and number of confounds, when known in
-   * advance, and the cap on F·M.
+   * @param options The feature shape and M, when known in advance, and the cap on F·M.
    * @throws {TypeError} If an option has the wrong type or is unknown.
-   * @throws {RangeError} If an extent or the number of confounds is not a positive integer.
-   * @throws {BatchCorrError} With code "resource_limit" if the given shape has
-   * more than `maxElements` F·M entries.
+   * @throws {RangeError} If an extent or M is not a positive integer.
+   * @throws {BatchCorrError} "resource_limit" if the shape has more than `maxElements` F·M entries.
    */
   constructor(options?: CorrelationAccumulatorOptions) {
     const context = "create CorrelationAccumulator";
@@ -90,7 +82,6 @@ export class CorrelationAccumulator {
 
   /**
    * Samples folded in so far (with exponential forgetting, the sum of weights).
-   *
    * @returns The count.
    */
   get count(): number {
@@ -100,7 +91,6 @@ export class CorrelationAccumulator {
   /**
    * The effective sample size `(Σw)² / Σw²` used for `tol: "auto"`; equal to
    * {@linkcode CorrelationAccumulator.count} when every sample has weight 1.
-   *
    * @returns The effective count.
    */
   get effectiveCount(): number {
@@ -109,7 +99,6 @@ export class CorrelationAccumulator {
 
   /**
    * The number of features F, or 0 until the feature shape is known.
-   *
    * @returns F.
    */
   get features(): number {
@@ -118,7 +107,6 @@ export class CorrelationAccumulator {
 
   /**
    * The number of confounds M, or 0 until it is known.
-   *
    * @returns M.
    */
   get confounds(): number {
@@ -127,7 +115,6 @@ export class CorrelationAccumulator {
 
   /**
    * The shape of one sample's features, or undefined until the first update.
-   *
    * @returns A copy of the shape.
    */
   get featureShape(): number[] | undefined {
@@ -136,19 +123,15 @@ export class CorrelationAccumulator {
   }
 
   /**
-   * Folds in one batch: validates it completely, computes its centred moments
-   * (two-pass) and merges them into the state.
+   * Folds in one batch: validates it, computes its centred moments and merges them.
    *
    * @param x Features, batch first, as `batchCorr` accepts them.
    * @param n Confounds, `(B)` or `(M, B)`.
    * @returns This accumulator.
-   * @throws {TypeError} If the batch is malformed or its feature shape or
-   * number of confounds differs from the accumulator's.
-   * @throws {RangeError} If the batch is empty or holds NaN or ±Infinity, or a
-   * column's squared deviations overflow or underflow float64 (in the batch
-   * or merged with the state). The state is unchanged.
-   * @throws {BatchCorrError} With code "resource_limit" if the batch's F·M
-   * exceeds the accumulator's `maxElements`.
+   * @throws {TypeError} If the batch is malformed or its shape differs from the accumulator's.
+   * @throws {RangeError} If the batch is empty, holds NaN or ±Infinity, or a column's squared
+   * deviations leave float64's range (in the batch or merged). The state is then unchanged.
+   * @throws {BatchCorrError} "resource_limit" if the batch's F·M exceeds `maxElements`.
    *
    * @example Folding in batches
    * ```ts
@@ -171,16 +154,15 @@ export class CorrelationAccumulator {
   }
 
   /**
-   * Merges precomputed moments of one batch of unit-weight samples (from a
-   * compute backend), features in the natural column order of X.
+   * Merges a backend's moments of one batch of unit-weight samples, features
+   * in the natural column order of X.
    *
    * @param moments The batch's moments.
-   * @param featureShape X's shape without the batch axis; defaults to the
-   * accumulator's shape, or `[F]` when it has none.
+   * @param featureShape X's shape without the batch axis (default: the accumulator's, else `[F]`).
    * @returns This accumulator.
    * @throws {TypeError} If the moments are malformed or their shape differs from the accumulator's.
-   * @throws {RangeError} If a value is not finite, a sum of squares or the count is negative.
-   * @throws {BatchCorrError} With code "resource_limit" if F·M exceeds the accumulator's `maxElements`.
+   * @throws {RangeError} If a value is not finite, or a sum of squares or the count is negative.
+   * @throws {BatchCorrError} "resource_limit" if F·M exceeds `maxElements`.
    *
    * @example Merging a backend's moments
    * ```ts
@@ -199,15 +181,7 @@ export class CorrelationAccumulator {
   updateMoments(moments: BatchMoments, featureShape?: number[]): this {
     const context = "update CorrelationAccumulator from moments";
     checkMoments(moments, context);
-    const shape = featureShape ?? this.featureShape ?? [moments.features];
-    if (!Array.isArray(shape) || !shape.every((e) => Number.isInteger(e) && e > 0)) {
-      throw new TypeError(ruleMessage(context, "featureShape", "an array of positive integers", shape));
-    }
-    if (shape.reduce((a, b) => a * b, 1) !== moments.features) {
-      throw new TypeError(
-        `Cannot ${context} as featureShape must hold moments.features (${moments.features}) features: current value is ${shapeText(shape)}`,
-      );
-    }
+    const shape = checkMomentsShape(featureShape ?? this.featureShape ?? [moments.features], moments, context);
     this.#core.checkShape(shape, moments.confounds, context);
     // The means are taken as float64 values: low parts are this library's own state.
     this.#core.stage(withoutLowParts(moments), shape, moments.count, 1, context).commit();
@@ -215,15 +189,14 @@ export class CorrelationAccumulator {
   }
 
   /**
-   * Merges another accumulator's state into this one (associative: shards
-   * merged in any grouping give the same answer as one pass, up to rounding).
+   * Merges another accumulator's state into this one; in any grouping, shards
+   * give the one-pass answer up to rounding.
    *
    * @param other An accumulator of the same feature shape and confounds.
    * @returns This accumulator.
    * @throws {TypeError} If the shapes differ.
-   * @throws {RangeError} If the merged sums of squares overflow float64.
-   * @throws {BatchCorrError} With code "resource_limit" if the other's F·M
-   * exceeds this accumulator's `maxElements`.
+   * @throws {RangeError} If the merged sums of squares leave float64's range.
+   * @throws {BatchCorrError} "resource_limit" if the other's F·M exceeds this one's `maxElements`.
    *
    * @example Merging shards
    * ```ts
@@ -252,17 +225,14 @@ export class CorrelationAccumulator {
   }
 
   /**
-   * The thresholded correlations over every sample so far, `(F, M)` in
-   * hypercoil's feature order, as `batchCorr` of all samples at once would
-   * give them. `tol: "auto"` uses the count (the effective sample size with
-   * exponential forgetting).
+   * The thresholded correlations over every sample so far, as `batchCorr` of
+   * all of them at once; `tol: "auto"` uses the (effective) count.
    *
    * @param options As `batchCorr`.
-   * @returns The correlations with the tolerance used and zero-variance counts.
+   * @returns The `(F, M)` correlations, the tolerance used and zero-variance counts.
    * @throws {TypeError} If an option has the wrong type.
-   * @throws {RangeError} If the accumulator holds no sample, or `tol` is "auto"
-   * with fewer than 3 samples, or an option is out of range.
-   * @throws {BatchCorrError} With code "resource_limit" if F·M exceeds `options.maxElements`.
+   * @throws {RangeError} Without samples, for `tol: "auto"` with fewer than 3, or an option out of range.
+   * @throws {BatchCorrError} "resource_limit" if F·M exceeds `options.maxElements`.
    *
    * @example Thresholding with the total count
    * ```ts
@@ -286,18 +256,13 @@ export class CorrelationAccumulator {
   }
 
   /**
-   * Stages the merge of a batch's moments without applying it: the streams
-   * compute every view from the staged state and commit only when all of it
-   * succeeded. Package-internal: the moments must come from
-   * `momentsOfBatch` or `acceptMoments`, which checked them.
-   *
+   * Package-internal (the streams): stages the merge of moments that
+   * `momentsOfBatch` or `acceptMoments` checked; commit it or drop it.
    * @param moments The batch's checked moments (unit-weight samples).
-   * @param options The batch's feature shape, the decay applied to the state
-   * first, and the context for messages.
-   * @returns The staged merge; commit it to apply it, or drop it.
-   * @throws {TypeError} If the shape differs from the accumulator's.
-   * @throws {RangeError} If the merge underflows or overflows float64.
-   * @throws {BatchCorrError} With code "resource_limit" if F·M exceeds `maxElements`.
+   * @param options Its feature shape, the decay of the state, the context.
+   * @returns The staged merge.
+   * @throws {TypeError} As `update`, for another shape.
+   * @throws {RangeError} As `update`, for a merge out of float64's range.
    * @ignore
    */
   stage(moments: AccumulableMoments, options: StageOptions): StagedMerge {
@@ -305,9 +270,8 @@ export class CorrelationAccumulator {
   }
 
   /**
-   * A copy of the state, features in the natural column order of X. The state
-   * keeps each mean in two parts for precision; they are returned summed,
-   * rounded to float64.
+   * A copy of the state, features in the natural column order of X; each mean
+   * (kept in two parts for precision) rounded to float64.
    *
    * @returns The moments (zero-filled and count 0 before the first update).
    * @throws {RangeError} If the shape is not known yet.
@@ -349,10 +313,9 @@ export class CorrelationAccumulator {
   }
 
   /**
-   * A versioned plain-JSON snapshot of the state (every number finite), for
-   * `JSON.stringify` and {@linkcode CorrelationAccumulator.fromJSON}. Version 2
-   * holds the means' low parts (`meanXLo`, `meanNLo`); version 1 snapshots
-   * are still restored, with low parts 0.
+   * A versioned plain-JSON snapshot (every number finite) for `JSON.stringify`
+   * and {@linkcode CorrelationAccumulator.fromJSON}; version 2 holds the means'
+   * low parts, and version 1 snapshots still restore (low parts 0).
    *
    * @returns The snapshot.
    *
@@ -373,18 +336,16 @@ export class CorrelationAccumulator {
 
   /**
    * Restores an accumulator from {@linkcode CorrelationAccumulator.toJSON}'s
-   * snapshot, given as the object or its JSON text.
+   * snapshot, as the object or its JSON text.
    *
    * @param json The snapshot or its JSON text.
-   * @param expected Optionally, the feature shape and confounds the snapshot
-   * must have, and `maxElements`, the largest F·M it may declare.
+   * @param expected The feature shape and M it must have, and the largest F·M it may declare.
    * @returns The restored accumulator.
-   * @throws {BatchCorrError} With code "invalid_snapshot" for a wrong format or
-   * version, missing or extra keys, `__proto__` keys, arrays of the wrong length,
-   * non-finite or negative values, a mean's low part larger than 2⁻⁴⁰ of the
-   * mean, or a shape other than `expected`; with code
-   * "resource_limit" for a declared F·M above `expected.maxElements` (checked
-   * before allocating).
+   * @throws {BatchCorrError} "invalid_snapshot" for a wrong format or version, missing, extra
+   * or `__proto__` keys, arrays of the wrong length, non-finite or negative values, a mean's
+   * low part above 2⁻⁴⁰ of the mean, |r| > 1, or a shape other than `expected`;
+   * "resource_limit" for a declared F·M above `expected.maxElements` (before allocating).
+   * @throws {TypeError} If `expected` is not valid options.
    *
    * @example Rejecting a corrupted snapshot
    * ```ts
@@ -401,28 +362,23 @@ export class CorrelationAccumulator {
   }
 
   /**
-   * {@linkcode CorrelationAccumulator.fromJSON} for untrusted input: the same
-   * validation, with a refused snapshot returned rather than thrown (as zod's
+   * {@linkcode CorrelationAccumulator.fromJSON} for untrusted input, built on the
+   * same decoder: a refused snapshot is returned rather than thrown (as zod's
    * `safeParse` beside `parse`).
    *
    * @param json The snapshot or its JSON text.
    * @param expected As {@linkcode CorrelationAccumulator.fromJSON}.
-   * @returns `{ success: true, data }` with the restored accumulator, or
-   * `{ success: false, error }` with the `BatchCorrError` that `fromJSON`
-   * would throw ("invalid_snapshot" or "resource_limit").
+   * @returns `{ success: true, data }`, or `{ success: false, error }` with the
+   * `BatchCorrError` `fromJSON` would throw.
    * @throws {TypeError} If `expected` is not valid options (the snapshot never throws).
-   * @throws {RangeError} If a number in `expected` is out of range.
    *
    * @example Checking a snapshot from the network
    * ```ts
    * import { CorrelationAccumulator } from "@streamcorr/batch-corr";
    * import assert from "node:assert/strict";
    *
-   * const result = CorrelationAccumulator.safeFromJSON('{"format": "batch-corr/accumulator", "version": 7}');
-   * assert.equal(result.success, false);
-   * if (!result.success) assert.equal(result.error.code, "invalid_snapshot");
-   * const good = CorrelationAccumulator.safeFromJSON(new CorrelationAccumulator().update([[1], [2]], [1, 3]).toJSON());
-   * assert.ok(good.success && good.data.count === 2);
+   * const result = CorrelationAccumulator.safeFromJSON('{"format": "batch-corr/accumulator"}');
+   * assert.ok(!result.success && result.error.code === "invalid_snapshot");
    * ```
    */
   static safeFromJSON(
@@ -457,14 +413,13 @@ export class CorrelationAccumulator {
    * Restores an accumulator from {@linkcode CorrelationAccumulator.toBytes}.
    *
    * @param bytes The snapshot.
-   * @param expected Optionally, the feature shape and confounds the snapshot
-   * must have, and `maxElements`, the largest F·M it may declare.
+   * @param expected The feature shape and M it must have, and the largest F·M it may declare.
    * @returns The restored accumulator.
-   * @throws {BatchCorrError} With code "invalid_snapshot" for a wrong magic or
-   * version, truncated or extra bytes, non-finite or negative values, a
-   * mean's low part larger than 2⁻⁴⁰ of the mean, or a shape other than
-   * `expected`; with code "resource_limit" for a declared F·M
-   * above `expected.maxElements` (checked before allocating).
+   * @throws {BatchCorrError} "invalid_snapshot" for a wrong magic or version, truncated or
+   * extra bytes, non-finite or negative values, a mean's low part above 2⁻⁴⁰ of the mean,
+   * |r| > 1, or a shape other than `expected`; "resource_limit" for a declared F·M above
+   * `expected.maxElements` (before allocating).
+   * @throws {TypeError} If `expected` is not valid options.
    *
    * @example Detecting truncation
    * ```ts
@@ -481,16 +436,14 @@ export class CorrelationAccumulator {
   }
 
   /**
-   * {@linkcode CorrelationAccumulator.fromBytes} for untrusted input: the same
-   * validation, with a refused snapshot returned rather than thrown.
+   * {@linkcode CorrelationAccumulator.fromBytes} for untrusted input, built on
+   * the same decoder: a refused snapshot is returned rather than thrown.
    *
    * @param bytes The snapshot.
    * @param expected As {@linkcode CorrelationAccumulator.fromBytes}.
-   * @returns `{ success: true, data }` with the restored accumulator, or
-   * `{ success: false, error }` with the `BatchCorrError` that `fromBytes`
-   * would throw ("invalid_snapshot" or "resource_limit").
+   * @returns `{ success: true, data }`, or `{ success: false, error }` with the
+   * `BatchCorrError` `fromBytes` would throw.
    * @throws {TypeError} If `expected` is not valid options (the snapshot never throws).
-   * @throws {RangeError} If a number in `expected` is out of range.
    *
    * @example Refusing truncated bytes without a try
    * ```ts

@@ -153,7 +153,7 @@ function indexText(flat: number, shape: readonly number[]): string {
     index.unshift(rest % extent);
     rest = Math.floor(rest / extent);
   }
-  return `[${index.join(", ")}]`;
+  return shapeText(index);
 }
 
 /**
