@@ -16,7 +16,7 @@
 import { z } from "zod";
 import { shapeText } from "../core/errors.ts";
 import { emptyPreciseMoments } from "../core/precise_means.ts";
-import { type MeanLowParts } from "../core/precise_means.ts";
+import type { MeanLowParts } from "../core/precise_means.ts";
 import type { BatchMoments } from "../core/batch_moments.ts";
 import {
   addIssue,
@@ -93,9 +93,10 @@ interface Layout {
   version: number;
   featureShape: number[] | undefined;
   confounds: number | undefined;
-  /** F and M, or 0 while the shape is unknown. */
+  /** F of the stored state, 0 while the shape is unknown. */
   features: number;
-  confounds0: number;
+  /** M of the stored state, 0 while the shape is unknown. */
+  stateConfounds: number;
   /** Where the float64 values start. */
   headerLength: number;
 }
@@ -135,7 +136,7 @@ function readLayout(bytes: Uint8Array, view: DataView, expected: SnapshotExpecta
     const seen = `${bytes.length} bytes (${bytes.length < expectedLength ? "truncated" : "trailing data"})`;
     return refused(invalidSnapshot(rule, seen));
   }
-  return { version, featureShape, confounds, features: F, confounds0: M, headerLength };
+  return { version, featureShape, confounds, features: F, stateConfounds: M, headerLength };
 }
 
 /** The values after the header: count, Σw², and the state's vectors (when the shape is known). */
@@ -153,7 +154,7 @@ function readValues(view: DataView, layout: Layout): Values {
     return v;
   };
   const count = read(), weightSquares = read();
-  const F = layout.features, M = layout.confounds0;
+  const F = layout.features, M = layout.stateConfounds;
   if (F === 0) return { count, weightSquares, moments: undefined };
   const moments = emptyPreciseMoments(F, M);
   moments.count = count;

@@ -11,7 +11,7 @@ import { resolveTol } from "../core/auto_tol.ts";
 import type { BatchMoments } from "../core/batch_moments.ts";
 import { resultFromMoments, thresholdedFromMoments } from "../core/correlation_view.ts";
 import { BatchCorrError, ruleMessage } from "../core/errors.ts";
-import { type PreciseMoments } from "../core/precise_means.ts";
+import type { PreciseMoments } from "../core/precise_means.ts";
 import { type PreparedBatch, prepareBatch } from "../core/prepare_batch.ts";
 import { acceptMoments, type AccumulableMoments, momentsOfBatch } from "../accumulator/accumulable_moments.ts";
 import { checkSameShape, STREAM_SUBJECTS } from "../accumulator/check_same_shape.ts";

@@ -19,7 +19,7 @@ import {
 } from "../../mod.ts";
 import { computeBatchMoments } from "../../src/kernels/compute_batch_moments.ts";
 import type { PreparedBatch } from "../../src/core/prepare_batch.ts";
-import { type DenseBatch, makeBatches, planArbitrary, RUNS, SEED } from "../fuzz_support.ts";
+import { type DenseBatch, makeBatches, RUNS, SEED } from "../fuzz_support.ts";
 
 const RUNS_HERE = Math.max(5, Math.ceil(RUNS / 4));
 const OPTIONS = { tol: "auto" as const, abs: false };
@@ -216,7 +216,7 @@ describe("stream faults", () => {
             if (how !== "nonFinite") assert.equal(error.details.phase, "backend");
             assert.match(error.message, how === "throw" ? /device lost/ : how === "malformed" ? /must describe the batch/ : /finite|float64 range/);
             return true;
-          }).catch(async (error) => {
+          }).catch((error) => {
             // A non-finite sum of squares from a backend is an input-phase failure, which "skip" may skip.
             if (!(how === "nonFinite" && onInvalid === "skip")) throw error;
           });

@@ -16,7 +16,7 @@ import {
 } from "../../mod.ts";
 import { autoTolUnchecked } from "../../src/core/auto_tol.ts";
 import { computeBatchMoments } from "../../src/kernels/compute_batch_moments.ts";
-import { concat, type Dense, type DenseBatch, maxAbsDiff } from "../fuzz_support.ts";
+import { concat, type DenseBatch, maxAbsDiff } from "../fuzz_support.ts";
 import { mulberry32 } from "../random.ts";
 
 function randomBatch(random: () => number, B: number, featureShape: number[], M: number, drift = 0): DenseBatch {
