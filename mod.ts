@@ -28,7 +28,13 @@
  */
 
 // core: tensors, options, errors, limits, the correlation view, auto_tol, scalarisations
-export type { NestedNumbers, NumericArray, Tensor, TensorInput, TensorLike } from "./src/core/tensor.ts";
+export type {
+  NestedNumbers,
+  NumericArray,
+  Tensor,
+  TensorInput,
+  TensorLike,
+} from "./src/core/tensor.ts";
 export type { BatchCorrOptions } from "./src/core/batch_corr_options.ts";
 export type { BatchCorrResult, ZeroVariancePolicy } from "./src/core/correlation_view.ts";
 export type { BatchMoments } from "./src/core/batch_moments.ts";
@@ -52,7 +58,10 @@ export { qcfc } from "./src/batch_corr/qcfc.ts";
 export { batchCorrFloat32 } from "./src/batch_corr/batch_corr_float32.ts";
 
 // losses and their gradients
-export { BatchCorrelationLoss, type BatchCorrelationLossOptions } from "./src/loss/batch_correlation_loss.ts";
+export {
+  BatchCorrelationLoss,
+  type BatchCorrelationLossOptions,
+} from "./src/loss/batch_correlation_loss.ts";
 export { QCFCLoss } from "./src/loss/qcfc_loss.ts";
 export type { ValueAndGradOptions, ValueAndGradResult } from "./src/loss/value_and_grad_options.ts";
 
@@ -65,9 +74,18 @@ export type { AccumulatorSnapshot } from "./src/accumulator/snapshot_json.ts";
 export type { Batch } from "./src/stream/batch.ts";
 export type { BatchResult, CorrelationView, WindowView } from "./src/stream/batch_result.ts";
 export { correlateBatches, type CorrelateBatchesOptions } from "./src/stream/correlate_batches.ts";
-export { BatchCorrStream, batchCorrStream, type BatchCorrStreamOptions } from "./src/stream/batch_corr_stream.ts";
+export {
+  BatchCorrStream,
+  batchCorrStream,
+  type BatchCorrStreamOptions,
+} from "./src/stream/batch_corr_stream.ts";
 export type { BackendBatch, CorrelationBackend } from "./src/stream/correlation_backend.ts";
-export { type Row, type RowBatch, rowsToBatches, type RowsToBatchesOptions } from "./src/stream/rows_to_batches.ts";
+export {
+  type Row,
+  type RowBatch,
+  rowsToBatches,
+  type RowsToBatchesOptions,
+} from "./src/stream/rows_to_batches.ts";
 export type { Source } from "./src/stream/source.ts";
 
 // ONNX export and ONNX Runtime backends

@@ -26,16 +26,29 @@ const own = await computeGolden();
 if (process.argv.includes("--print")) {
   process.stdout.write(JSON.stringify(own));
 } else {
-  if (engine() !== "v8") throw new Error("Run scripts/gen_golden.ts with Deno: it asks Bun for the JavaScriptCore outputs");
-  const jscText = execFileSync(`${root}node_modules/.bin/bun`, ["scripts/gen_golden.ts", "--print"], {
-    cwd: root,
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  if (engine() !== "v8") {
+    throw new Error(
+      "Run scripts/gen_golden.ts with Deno: it asks Bun for the JavaScriptCore outputs",
+    );
+  }
+  const jscText = execFileSync(
+    `${root}node_modules/.bin/bun`,
+    ["scripts/gen_golden.ts", "--print"],
+    {
+      cwd: root,
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   const file = mergeEngines(own, JSON.parse(jscText));
   const text = JSON.stringify(file) + "\n";
   const target = process.argv[2] ?? `${root}tests/fixtures/golden_library.json`;
   writeFileSync(target, text);
-  const cases = Object.values(file.golden).reduce((total, section) => total + Object.keys(section).length, 0);
-  console.log(`${cases} cases, ${file.engines.v8.length} engine-specific leaves, ${text.length} bytes`);
+  const cases = Object.values(file.golden).reduce(
+    (total, section) => total + Object.keys(section).length,
+    0,
+  );
+  console.log(
+    `${cases} cases, ${file.engines.v8.length} engine-specific leaves, ${text.length} bytes`,
+  );
 }

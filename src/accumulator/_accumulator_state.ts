@@ -10,8 +10,17 @@
 import type { BatchMoments } from "../core/batch_moments.ts";
 import { featureOrder } from "../core/feature_order.ts";
 import { checkElementLimit } from "../core/limits.ts";
-import { copyMoments, effectiveSampleSize, mergeMoments, scaleMoments } from "../core/moment_algebra.ts";
-import { emptyPreciseMoments, type MeanLowParts, type PreciseMoments } from "../core/precise_means.ts";
+import {
+  copyMoments,
+  effectiveSampleSize,
+  mergeMoments,
+  scaleMoments,
+} from "../core/moment_algebra.ts";
+import {
+  emptyPreciseMoments,
+  type MeanLowParts,
+  type PreciseMoments,
+} from "../core/precise_means.ts";
 import { checkSameShape } from "./check_same_shape.ts";
 import { checkMergedFinite, mergeChecked } from "./_checked_merge.ts";
 import type { SnapshotState } from "./_snapshot_rules.ts";
@@ -37,7 +46,11 @@ export class AccumulatorState {
    * @param featureShape The feature shape, when known.
    * @param confounds M, when known.
    */
-  constructor(maxElements: number, featureShape: readonly number[] | undefined, confounds: number | undefined) {
+  constructor(
+    maxElements: number,
+    featureShape: readonly number[] | undefined,
+    confounds: number | undefined,
+  ) {
     this.maxElements = maxElements;
     if (featureShape) this.#setFeatureShape(featureShape);
     this.#confounds = confounds;
@@ -120,7 +133,12 @@ export class AccumulatorState {
    * @throws {TypeError} Naming both shapes.
    */
   checkShape(featureShape: readonly number[], confounds: number, context: string): void {
-    checkSameShape({ featureShape: this.#featureShape, confounds: this.#confounds }, featureShape, confounds, context);
+    checkSameShape(
+      { featureShape: this.#featureShape, confounds: this.#confounds },
+      featureShape,
+      confounds,
+      context,
+    );
   }
 
   /**
@@ -145,7 +163,8 @@ export class AccumulatorState {
   ): StagedMerge {
     this.checkShape(featureShape, moments.confounds, context);
     const F = moments.features, M = moments.confounds;
-    const stale = this.#state && !this.#featureShape && (this.#state.features !== F || this.#state.confounds !== M);
+    const stale = this.#state && !this.#featureShape &&
+      (this.#state.features !== F || this.#state.confounds !== M);
     if (!this.#state || stale) {
       checkElementLimit(F, M, this.maxElements, context, "the accumulator's maxElements option");
       // Storage only (the state is still empty): the shape itself is fixed on commit.

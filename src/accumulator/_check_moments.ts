@@ -28,21 +28,41 @@ export function checkMoments(moments: BatchMoments, context: string): void {
   if (typeof confounds !== "number" || !Number.isInteger(confounds) || confounds < 1) {
     throw new TypeError(ruleMessage(context, "moments.confounds", "a positive integer", confounds));
   }
-  if (typeof count !== "number") throw new TypeError(ruleMessage(context, "moments.count", "a number", count));
-  if (!(count >= 0 && Number.isFinite(count))) {
-    throw new RangeError(ruleMessage(context, "moments.count", "a finite non-negative number", count));
+  if (typeof count !== "number") {
+    throw new TypeError(ruleMessage(context, "moments.count", "a number", count));
   }
-  const lengths = { meanX: features, meanN: confounds, m2X: features, m2N: confounds, comoment: features * confounds };
+  if (!(count >= 0 && Number.isFinite(count))) {
+    throw new RangeError(
+      ruleMessage(context, "moments.count", "a finite non-negative number", count),
+    );
+  }
+  const lengths = {
+    meanX: features,
+    meanN: confounds,
+    m2X: features,
+    m2N: confounds,
+    comoment: features * confounds,
+  };
   for (const [key, length] of Object.entries(lengths)) {
     const values: unknown = moments[key as keyof typeof lengths];
-    if (!(values instanceof Float64Array || values instanceof Float32Array) || values.length !== length) {
-      throw new TypeError(ruleMessage(context, `moments.${key}`, `a Float64Array of length ${length}`, values));
+    if (
+      !(values instanceof Float64Array || values instanceof Float32Array) ||
+      values.length !== length
+    ) {
+      throw new TypeError(
+        ruleMessage(context, `moments.${key}`, `a Float64Array of length ${length}`, values),
+      );
     }
     for (let i = 0; i < values.length; i++) {
       const v = values[i]!;
       if (!Number.isFinite(v) || ((key === "m2X" || key === "m2N") && v < 0)) {
         throw new RangeError(
-          ruleMessage(context, `every element of moments.${key}`, key.startsWith("m2") ? "finite and non-negative" : "finite", v) +
+          ruleMessage(
+            context,
+            `every element of moments.${key}`,
+            key.startsWith("m2") ? "finite and non-negative" : "finite",
+            v,
+          ) +
             ` at index ${i}`,
         );
       }
@@ -59,13 +79,21 @@ export function checkMoments(moments: BatchMoments, context: string): void {
  * @returns The shape.
  * @throws {TypeError} For a shape that is not positive integers, or of another F.
  */
-export function checkMomentsShape(shape: unknown, moments: BatchMoments, context: string): number[] {
+export function checkMomentsShape(
+  shape: unknown,
+  moments: BatchMoments,
+  context: string,
+): number[] {
   if (!Array.isArray(shape) || !shape.every((e) => Number.isInteger(e) && e > 0)) {
-    throw new TypeError(ruleMessage(context, "featureShape", "an array of positive integers", shape));
+    throw new TypeError(
+      ruleMessage(context, "featureShape", "an array of positive integers", shape),
+    );
   }
   if (shape.reduce((a, b) => a * b, 1) !== moments.features) {
     throw new TypeError(
-      `Cannot ${context} as featureShape must hold moments.features (${moments.features}) features: current value is ${shapeText(shape)}`,
+      `Cannot ${context} as featureShape must hold moments.features (${moments.features}) features: current value is ${
+        shapeText(shape)
+      }`,
     );
   }
   return shape;

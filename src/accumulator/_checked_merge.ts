@@ -9,7 +9,12 @@
 import type { BatchMoments } from "../core/batch_moments.ts";
 import { mergeMoments } from "../core/moment_algebra.ts";
 import { UNDERFLOW_RISK } from "../core/numeric_range.ts";
-import { addToMean, type MeanLowParts, meanDifference, type PreciseMoments } from "../core/precise_means.ts";
+import {
+  addToMean,
+  meanDifference,
+  type MeanLowParts,
+  type PreciseMoments,
+} from "../core/precise_means.ts";
 import { RANGE_ADVICE } from "./accumulable_moments.ts";
 
 /**
@@ -75,7 +80,9 @@ export function mergeChecked(
   const k = nA * shareB;
   const deltaN = new Float64Array(M);
   const loNB = b.meanNLo, loXB = b.meanXLo;
-  for (let m = 0; m < M; m++) deltaN[m] = meanDifference(a.meanN[m]!, a.meanNLo[m]!, b.meanN[m]!, loNB ? loNB[m]! : 0);
+  for (let m = 0; m < M; m++) {
+    deltaN[m] = meanDifference(a.meanN[m]!, a.meanNLo[m]!, b.meanN[m]!, loNB ? loNB[m]! : 0);
+  }
   const { meanX: hiXA, meanXLo: loXA, m2X: m2XA, comoment: cA } = a;
   const { meanX: hiXB, m2X: m2XB, comoment: cB } = b;
   const { meanX: hiOut, meanXLo: loOut, m2X: m2Out, comoment: cOut } = out;

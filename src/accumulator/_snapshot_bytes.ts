@@ -32,8 +32,8 @@ import {
   invalidSnapshot,
   limitIssue,
   lowPartsIssue,
-  refused,
   READABLE_VERSIONS,
+  refused,
   SNAPSHOT_VERSION,
   type SnapshotExpectations,
   type SnapshotState,
@@ -73,7 +73,9 @@ export function encodeSnapshotBytes(state: SnapshotState): Uint8Array {
   write(state.weightSquares);
   if (m) {
     const lows = [m.meanXLo ?? new Float64Array(F), m.meanNLo ?? new Float64Array(M)];
-    for (const vector of [m.meanX, m.meanN, ...lows, m.m2X, m.m2N, m.comoment]) vector.forEach(write);
+    for (const vector of [m.meanX, m.meanN, ...lows, m.m2X, m.m2N, m.comoment]) {
+      vector.forEach(write);
+    }
   }
   return bytes;
 }
@@ -102,13 +104,19 @@ interface Layout {
 }
 
 /** Reads and checks the header and the length; a refusal names what is wrong. */
-function readLayout(bytes: Uint8Array, view: DataView, expected: SnapshotExpectations): Layout | DecodeResult {
+function readLayout(
+  bytes: Uint8Array,
+  view: DataView,
+  expected: SnapshotExpectations,
+): Layout | DecodeResult {
   if (bytes.length < 16 || !MAGIC.every((b, i) => bytes[i] === b)) {
     const seen = bytes.length < 4 ? `${bytes.length} bytes` : "other bytes";
     return refused(invalidSnapshot('it must start with the magic bytes "BCAS"', seen));
   }
   const version = view.getUint32(4, true);
-  if (!READABLE_VERSIONS.includes(version)) return refused(invalidSnapshot(VERSION_RULE, String(version)));
+  if (!READABLE_VERSIONS.includes(version)) {
+    return refused(invalidSnapshot(VERSION_RULE, String(version)));
+  }
   const rankField = view.getUint32(8, true);
   const confoundsField = view.getUint32(12, true);
   const known = rankField !== UNKNOWN;
@@ -119,21 +127,31 @@ function readLayout(bytes: Uint8Array, view: DataView, expected: SnapshotExpecta
     const rule = `it must be at least ${headerLength + 16} bytes long for rank ${rank}`;
     return refused(invalidSnapshot(rule, `${bytes.length} bytes (truncated)`));
   }
-  const featureShape = known ? Array.from({ length: rank }, (_, i) => view.getUint32(16 + 4 * i, true)) : undefined;
+  const featureShape = known
+    ? Array.from({ length: rank }, (_, i) => view.getUint32(16 + 4 * i, true))
+    : undefined;
   if (featureShape && featureShape.some((e) => e === 0)) {
-    return refused(invalidSnapshot("every extent of featureShape must be positive", shapeText(featureShape)));
+    return refused(
+      invalidSnapshot("every extent of featureShape must be positive", shapeText(featureShape)),
+    );
   }
   const confounds = confoundsField === 0 ? undefined : confoundsField;
   const F = featureShape && confounds !== undefined ? featureShape.reduce((a, b) => a * b, 1) : 0;
   const M = featureShape && confounds !== undefined ? confounds : 0;
   // The cap before the length check too, so a legitimate but oversized snapshot is told how to raise it.
-  const found = firstIssue(() => expectationsIssue(featureShape, confounds, expected), () => limitIssue(F, M, expected));
+  const found = firstIssue(
+    () => expectationsIssue(featureShape, confounds, expected),
+    () => limitIssue(F, M, expected),
+  );
   if (found) return refused(errorOf(found));
   const expectedLength = headerLength + 8 * floatCount(version, F, M);
   if (bytes.length !== expectedLength) {
     const shape = featureShape?.join(", ") ?? "unknown";
-    const rule = `it must be exactly ${expectedLength} bytes long for featureShape [${shape}] and ${M} confounds`;
-    const seen = `${bytes.length} bytes (${bytes.length < expectedLength ? "truncated" : "trailing data"})`;
+    const rule =
+      `it must be exactly ${expectedLength} bytes long for featureShape [${shape}] and ${M} confounds`;
+    const seen = `${bytes.length} bytes (${
+      bytes.length < expectedLength ? "truncated" : "trailing data"
+    })`;
     return refused(invalidSnapshot(rule, seen));
   }
   return { version, featureShape, confounds, features: F, stateConfounds: M, headerLength };
@@ -160,7 +178,16 @@ function readValues(view: DataView, layout: Layout): Values {
   moments.count = count;
   // Version 1 has no low parts: they stay 0.
   const lows = layout.version === 1 ? [] : [moments.meanXLo, moments.meanNLo];
-  for (const vector of [moments.meanX, moments.meanN, ...lows, moments.m2X, moments.m2N, moments.comoment]) {
+  for (
+    const vector of [
+      moments.meanX,
+      moments.meanN,
+      ...lows,
+      moments.m2X,
+      moments.m2N,
+      moments.comoment,
+    ]
+  ) {
     for (let i = 0; i < vector.length; i++) vector[i] = read();
   }
   return { count, weightSquares, moments };
@@ -175,7 +202,11 @@ function valuesSchema(layout: Layout) {
       ? [["meanXLo", m.meanXLo, false], ["meanNLo", m.meanNLo, false]]
       : [];
     const fields: [string, Float64Array, boolean][] = m
-      ? [["meanX", m.meanX, false], ["meanN", m.meanN, false], ...lows, ["m2X", m.m2X, true], ["m2N", m.m2N, true], ["comoment", m.comoment, false]]
+      ? [["meanX", m.meanX, false], ["meanN", m.meanN, false], ...lows, ["m2X", m.m2X, true], [
+        "m2N",
+        m.m2N,
+        true,
+      ], ["comoment", m.comoment, false]]
       : [];
     const found = firstIssue(
       () => countsIssue(values.count, values.weightSquares),
@@ -200,11 +231,18 @@ function valuesSchema(layout: Layout) {
  * @returns The state, or the error: "invalid_snapshot" for anything
  * malformed, "resource_limit" for a declared F·M above the cap.
  */
-export function decodeSnapshotBytes(bytes: Uint8Array, expected: SnapshotExpectations): DecodeResult {
-  if (!(bytes instanceof Uint8Array)) return refused(invalidSnapshot("it must be a Uint8Array", typeof bytes));
+export function decodeSnapshotBytes(
+  bytes: Uint8Array,
+  expected: SnapshotExpectations,
+): DecodeResult {
+  if (!(bytes instanceof Uint8Array)) {
+    return refused(invalidSnapshot("it must be a Uint8Array", typeof bytes));
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const layout = readLayout(bytes, view, expected);
   if ("success" in layout) return layout;
   const parsed = valuesSchema(layout).safeParse(readValues(view, layout));
-  return parsed.success ? { success: true, data: parsed.data } : refused(errorOfIssues(parsed.error.issues));
+  return parsed.success
+    ? { success: true, data: parsed.data }
+    : refused(errorOfIssues(parsed.error.issues));
 }

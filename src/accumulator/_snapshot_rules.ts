@@ -9,7 +9,12 @@
 
 import type { z } from "zod";
 import type { BatchMoments } from "../core/batch_moments.ts";
-import { BatchCorrError, type BatchCorrErrorCode, describeValue, shapeText } from "../core/errors.ts";
+import {
+  BatchCorrError,
+  type BatchCorrErrorCode,
+  describeValue,
+  shapeText,
+} from "../core/errors.ts";
 import { elementLimitError } from "../core/limits.ts";
 import type { MeanLowParts, PreciseMoments } from "../core/precise_means.ts";
 
@@ -130,7 +135,9 @@ function issue(rule: string, value: string): SnapshotIssue {
  * @param rules The rules, in the order they are reported.
  * @returns The first issue found, or undefined.
  */
-export function firstIssue(...rules: (() => SnapshotIssue | undefined)[]): SnapshotIssue | undefined {
+export function firstIssue(
+  ...rules: (() => SnapshotIssue | undefined)[]
+): SnapshotIssue | undefined {
   for (const rule of rules) {
     const found = rule();
     if (found) return found;
@@ -145,7 +152,11 @@ export function firstIssue(...rules: (() => SnapshotIssue | undefined)[]): Snaps
  * @param found The issue.
  */
 export function addIssue(ctx: z.core.$RefinementCtx, found: SnapshotIssue): void {
-  ctx.addIssue({ code: "custom", message: found.message, params: { code: found.code, details: found.details } });
+  ctx.addIssue({
+    code: "custom",
+    message: found.message,
+    params: { code: found.code, details: found.details },
+  });
 }
 
 /**
@@ -155,7 +166,11 @@ export function addIssue(ctx: z.core.$RefinementCtx, found: SnapshotIssue): void
  * @returns The `BatchCorrError`.
  */
 export function errorOf(found: SnapshotIssue): BatchCorrError {
-  return new BatchCorrError(found.code, found.message, found.details ? { details: found.details } : {});
+  return new BatchCorrError(
+    found.code,
+    found.message,
+    found.details ? { details: found.details } : {},
+  );
 }
 
 /**
@@ -170,7 +185,11 @@ export function errorOfIssues(issues: readonly z.core.$ZodIssue[]): BatchCorrErr
   const first = issues[0]!;
   const params = (first as { params?: Partial<SnapshotIssue> }).params;
   const details = params?.details;
-  return errorOf({ message: first.message, code: params?.code ?? "invalid_snapshot", ...(details ? { details } : {}) });
+  return errorOf({
+    message: first.message,
+    code: params?.code ?? "invalid_snapshot",
+    ...(details ? { details } : {}),
+  });
 }
 
 /**
@@ -191,11 +210,17 @@ export function expectationsIssue(
     const same = featureShape !== undefined && featureShape.length === shape.length &&
       featureShape.every((e, i) => e === shape[i]);
     if (!same) {
-      return issue(`its featureShape must be ${shapeText(shape)}`, featureShape ? shapeText(featureShape) : "unknown");
+      return issue(
+        `its featureShape must be ${shapeText(shape)}`,
+        featureShape ? shapeText(featureShape) : "unknown",
+      );
     }
   }
   if (expected.confounds !== undefined && confounds !== expected.confounds) {
-    return issue(`its number of confounds must be ${expected.confounds}`, String(confounds ?? "unknown"));
+    return issue(
+      `its number of confounds must be ${expected.confounds}`,
+      String(confounds ?? "unknown"),
+    );
   }
   return undefined;
 }
@@ -209,10 +234,22 @@ export function expectationsIssue(
  * @param expected The cap.
  * @returns The issue, if the rule is broken.
  */
-export function limitIssue(features: number, confounds: number, expected: SnapshotExpectations): SnapshotIssue | undefined {
+export function limitIssue(
+  features: number,
+  confounds: number,
+  expected: SnapshotExpectations,
+): SnapshotIssue | undefined {
   if (features === 0) return undefined;
-  const error = elementLimitError(features, confounds, expected.maxElements, RESTORE_CONTEXT, RESTORE_OPTION);
-  return error ? { message: error.message, code: error.code, details: { ...error.details } } : undefined;
+  const error = elementLimitError(
+    features,
+    confounds,
+    expected.maxElements,
+    RESTORE_CONTEXT,
+    RESTORE_OPTION,
+  );
+  return error
+    ? { message: error.message, code: error.code, details: { ...error.details } }
+    : undefined;
 }
 
 /**
@@ -224,12 +261,17 @@ export function limitIssue(features: number, confounds: number, expected: Snapsh
  * @returns The issue, if a rule is broken.
  */
 export function countsIssue(count: number, weightSquares: number): SnapshotIssue | undefined {
-  if (!(Number.isFinite(count) && count >= 0)) return issue("count must be a finite non-negative number", String(count));
+  if (!(Number.isFinite(count) && count >= 0)) {
+    return issue("count must be a finite non-negative number", String(count));
+  }
   if (!(Number.isFinite(weightSquares) && weightSquares >= 0)) {
     return issue("weightSquares must be a finite non-negative number", String(weightSquares));
   }
   if ((count === 0) !== (weightSquares === 0)) {
-    return issue("weightSquares must be 0 exactly when count is 0", `count ${count} with weightSquares ${weightSquares}`);
+    return issue(
+      "weightSquares must be 0 exactly when count is 0",
+      `count ${count} with weightSquares ${weightSquares}`,
+    );
   }
   if (weightSquares > count * count * (1 + 1e-12)) {
     return issue("weightSquares (Σw²) must not exceed count² ((Σw)²)", String(weightSquares));
@@ -244,7 +286,9 @@ export function countsIssue(count: number, weightSquares: number): SnapshotIssue
  * @returns The issue, if the rule is broken.
  */
 export function emptyIssue(count: number): SnapshotIssue | undefined {
-  return count === 0 ? undefined : issue("count must be 0 while featureShape or confounds is unknown", String(count));
+  return count === 0
+    ? undefined
+    : issue("count must be 0 while featureShape or confounds is unknown", String(count));
 }
 
 /**
@@ -256,11 +300,17 @@ export function emptyIssue(count: number): SnapshotIssue | undefined {
  * @param nonNegative Whether negative values are refused.
  * @returns The issue, if the rule is broken.
  */
-export function elementsIssue(key: string, values: ArrayLike<unknown>, nonNegative: boolean): SnapshotIssue | undefined {
+export function elementsIssue(
+  key: string,
+  values: ArrayLike<unknown>,
+  nonNegative: boolean,
+): SnapshotIssue | undefined {
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (typeof v !== "number" || !Number.isFinite(v) || (nonNegative && v < 0)) {
-      const rule = `every element of ${key} must be a finite${nonNegative ? " non-negative" : ""} number`;
+      const rule = `every element of ${key} must be a finite${
+        nonNegative ? " non-negative" : ""
+      } number`;
       return issue(rule, `${shown(v)} at index ${i}`);
     }
   }

@@ -10,7 +10,12 @@
 import type { BatchMoments } from "../core/batch_moments.ts";
 import { pinConstantMeans } from "../core/moment_algebra.ts";
 import { findUnrepresentableColumn, UNDERFLOW_RISK } from "../core/numeric_range.ts";
-import { emptyPreciseMoments, fillLowParts, type PreciseMoments, withoutLowParts } from "../core/precise_means.ts";
+import {
+  emptyPreciseMoments,
+  fillLowParts,
+  type PreciseMoments,
+  withoutLowParts,
+} from "../core/precise_means.ts";
 import { assertFiniteBatch, type PreparedBatch } from "../core/prepare_batch.ts";
 import { computeBatchMoments } from "../kernels/compute_batch_moments.ts";
 
@@ -41,8 +46,11 @@ export function momentsOfBatch(
   names: readonly [string, string],
   reuse?: PreciseMoments,
 ): AccumulableMoments {
-  const fits = reuse?.features === batch.features && reuse.confounds === batch.confounds && reuse.meanXLo && reuse.meanNLo;
-  const out = fits ? reuse as Required<PreciseMoments> : emptyPreciseMoments(batch.features, batch.confounds);
+  const fits = reuse?.features === batch.features && reuse.confounds === batch.confounds &&
+    reuse.meanXLo && reuse.meanNLo;
+  const out = fits
+    ? reuse as Required<PreciseMoments>
+    : emptyPreciseMoments(batch.features, batch.confounds);
   computeBatchMoments(batch.x, batch.n, batch.count, batch.features, batch.confounds, out);
   assertAccumulable(batch, out, context, names);
   return fillLowParts(pinConstantMeans(out, batch), batch) as AccumulableMoments;
@@ -100,8 +108,12 @@ export function assertAccumulable(
   assertFiniteBatch(batch, moments, context, names);
   const column = findUnrepresentableColumn(batch, moments);
   if (!column) return;
-  const what = column.side === "features" ? `feature column ${column.index} of ${names[0]}` : `confound ${column.index} of ${names[1]}`;
-  const how = column.kind === "overflow" ? "overflows float64 range (its sum of squares is Infinity)" : "underflows (its sum of squares is below 1e-250 though it varies)";
+  const what = column.side === "features"
+    ? `feature column ${column.index} of ${names[0]}`
+    : `confound ${column.index} of ${names[1]}`;
+  const how = column.kind === "overflow"
+    ? "overflows float64 range (its sum of squares is Infinity)"
+    : "underflows (its sum of squares is below 1e-250 though it varies)";
   throw new RangeError(
     `Cannot ${context} as the squared deviations of every column must stay within float64 range: ${what} ${how}; ${RANGE_ADVICE}`,
   );

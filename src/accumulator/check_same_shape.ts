@@ -46,12 +46,24 @@ export function checkSameShape(
   subjects: ShapeSubjects = ACCUMULATOR_SUBJECTS,
 ): void {
   const expected = known.featureShape;
-  if (expected && !(expected.length === featureShape.length && expected.every((e, i) => e === featureShape[i]))) {
+  if (
+    expected &&
+    !(expected.length === featureShape.length && expected.every((e, i) => e === featureShape[i]))
+  ) {
     throw new TypeError(
-      `Cannot ${context} as ${subjects.featureShape} must be ${shapeText(expected)}, as in earlier batches: current value is ${shapeText(featureShape)}`,
+      `Cannot ${context} as ${subjects.featureShape} must be ${
+        shapeText(expected)
+      }, as in earlier batches: current value is ${shapeText(featureShape)}`,
     );
   }
   if (known.confounds !== undefined && known.confounds !== confounds) {
-    throw new TypeError(ruleMessage(context, subjects.confounds, `${known.confounds}, as in earlier batches`, confounds));
+    throw new TypeError(
+      ruleMessage(
+        context,
+        subjects.confounds,
+        `${known.confounds}, as in earlier batches`,
+        confounds,
+      ),
+    );
   }
 }

@@ -8,7 +8,11 @@
 
 import { resolveTol } from "../core/auto_tol.ts";
 import { type BatchMoments, emptyMoments } from "../core/batch_moments.ts";
-import { batchCorrOptionsSchema, type BatchCorrOptions, OPTION_RULES } from "../core/batch_corr_options.ts";
+import {
+  type BatchCorrOptions,
+  batchCorrOptionsSchema,
+  OPTION_RULES,
+} from "../core/batch_corr_options.ts";
 import { type BatchCorrResult, resultFromMoments } from "../core/correlation_view.ts";
 import { type BatchCorrError, ruleMessage } from "../core/errors.ts";
 import { checkElementLimit } from "../core/limits.ts";
@@ -18,16 +22,26 @@ import { type PreciseMoments, withoutLowParts } from "../core/precise_means.ts";
 import { prepareBatch } from "../core/prepare_batch.ts";
 import type { TensorLike } from "../core/tensor.ts";
 import { type AccumulableMoments, momentsOfBatch } from "./accumulable_moments.ts";
-import { type CorrelationAccumulatorOptions, parseAccumulatorOptions } from "./correlation_accumulator_options.ts";
+import {
+  type CorrelationAccumulatorOptions,
+  parseAccumulatorOptions,
+} from "./correlation_accumulator_options.ts";
 import { AccumulatorState } from "./_accumulator_state.ts";
 import { checkMoments, checkMomentsShape } from "./_check_moments.ts";
 import { decodeSnapshotBytes, encodeSnapshotBytes } from "./_snapshot_bytes.ts";
 import type { DecodeResult } from "./_snapshot_rules.ts";
-import { type AccumulatorSnapshot, decodeSnapshotJSON, encodeSnapshotJSON } from "./snapshot_json.ts";
+import {
+  type AccumulatorSnapshot,
+  decodeSnapshotJSON,
+  encodeSnapshotJSON,
+} from "./snapshot_json.ts";
 import type { StagedMerge, StageOptions } from "./staged_merge.ts";
 
 /** What `safeFromJSON` and `safeFromBytes` return: the accumulator, or why there is none. */
-type RestoreResult = { success: true; data: CorrelationAccumulator } | { success: false; error: BatchCorrError };
+type RestoreResult = { success: true; data: CorrelationAccumulator } | {
+  success: false;
+  error: BatchCorrError;
+};
 
 function orThrow(result: RestoreResult): CorrelationAccumulator {
   if (!result.success) throw result.error;
@@ -76,7 +90,9 @@ export class CorrelationAccumulator {
     const context = "create CorrelationAccumulator";
     const { featureShape, confounds, maxElements } = parseAccumulatorOptions(options, context);
     const features = featureShape ? featureShape.reduce((a, b) => a * b, 1) : 1;
-    if (featureShape || confounds !== undefined) checkElementLimit(features, confounds ?? 1, maxElements, context);
+    if (featureShape || confounds !== undefined) {
+      checkElementLimit(features, confounds ?? 1, maxElements, context);
+    }
     this.#core = new AccumulatorState(maxElements, featureShape, confounds);
   }
 
@@ -181,7 +197,11 @@ export class CorrelationAccumulator {
   updateMoments(moments: BatchMoments, featureShape?: number[]): this {
     const context = "update CorrelationAccumulator from moments";
     checkMoments(moments, context);
-    const shape = checkMomentsShape(featureShape ?? this.featureShape ?? [moments.features], moments, context);
+    const shape = checkMomentsShape(
+      featureShape ?? this.featureShape ?? [moments.features],
+      moments,
+      context,
+    );
     this.#core.checkShape(shape, moments.confounds, context);
     // The means are taken as float64 values: low parts are this library's own state.
     this.#core.stage(withoutLowParts(moments), shape, moments.count, 1, context).commit();
@@ -248,11 +268,22 @@ export class CorrelationAccumulator {
     const resolved = parseOptions(batchCorrOptionsSchema, options, context, OPTION_RULES);
     const state = this.#core.moments;
     if (!state || state.count === 0) {
-      throw new RangeError(ruleMessage(context, "the accumulator's count", "positive (update it with a batch first)", 0));
+      throw new RangeError(
+        ruleMessage(
+          context,
+          "the accumulator's count",
+          "positive (update it with a batch first)",
+          0,
+        ),
+      );
     }
     checkElementLimit(state.features, state.confounds, resolved.maxElements, context);
     const tol = resolveTol(resolved.tol, resolved.tolSig, this.effectiveCount, context);
-    return resultFromMoments(state, this.#core.order, { tol, abs: resolved.abs, zeroVariance: resolved.zeroVariance });
+    return resultFromMoments(state, this.#core.order, {
+      tol,
+      abs: resolved.abs,
+      zeroVariance: resolved.zeroVariance,
+    });
   }
 
   /**
@@ -266,7 +297,13 @@ export class CorrelationAccumulator {
    * @ignore
    */
   stage(moments: AccumulableMoments, options: StageOptions): StagedMerge {
-    return this.#core.stage(moments, options.featureShape, moments.count, options.decay ?? 1, options.context);
+    return this.#core.stage(
+      moments,
+      options.featureShape,
+      moments.count,
+      options.decay ?? 1,
+      options.context,
+    );
   }
 
   /**
@@ -288,7 +325,14 @@ export class CorrelationAccumulator {
   moments(): BatchMoments {
     const state = this.#core.moments;
     if (!state) {
-      throw new RangeError(ruleMessage("read CorrelationAccumulator moments", "the accumulator's shape", "known (update it first)", "unknown"));
+      throw new RangeError(
+        ruleMessage(
+          "read CorrelationAccumulator moments",
+          "the accumulator's shape",
+          "known (update it first)",
+          "unknown",
+        ),
+      );
     }
     return copyMoments(state, emptyMoments(state.features, state.confounds));
   }
@@ -309,7 +353,9 @@ export class CorrelationAccumulator {
    * ```
    */
   clone(): CorrelationAccumulator {
-    return CorrelationAccumulator.#of(AccumulatorState.fromSnapshot(this.#core.snapshot, this.#core.maxElements));
+    return CorrelationAccumulator.#of(
+      AccumulatorState.fromSnapshot(this.#core.snapshot, this.#core.maxElements),
+    );
   }
 
   /**
@@ -386,7 +432,10 @@ export class CorrelationAccumulator {
     expected?: CorrelationAccumulatorOptions,
   ): { success: true; data: CorrelationAccumulator } | { success: false; error: BatchCorrError } {
     const expectations = parseAccumulatorOptions(expected, "restore CorrelationAccumulator");
-    return CorrelationAccumulator.#restored(decodeSnapshotJSON(json, expectations), expectations.maxElements);
+    return CorrelationAccumulator.#restored(
+      decodeSnapshotJSON(json, expectations),
+      expectations.maxElements,
+    );
   }
 
   /**
@@ -431,7 +480,10 @@ export class CorrelationAccumulator {
    *   (e) => e instanceof BatchCorrError && e.code === "invalid_snapshot");
    * ```
    */
-  static fromBytes(bytes: Uint8Array, expected?: CorrelationAccumulatorOptions): CorrelationAccumulator {
+  static fromBytes(
+    bytes: Uint8Array,
+    expected?: CorrelationAccumulatorOptions,
+  ): CorrelationAccumulator {
     return orThrow(CorrelationAccumulator.safeFromBytes(bytes, expected));
   }
 
@@ -460,12 +512,18 @@ export class CorrelationAccumulator {
     expected?: CorrelationAccumulatorOptions,
   ): { success: true; data: CorrelationAccumulator } | { success: false; error: BatchCorrError } {
     const expectations = parseAccumulatorOptions(expected, "restore CorrelationAccumulator");
-    return CorrelationAccumulator.#restored(decodeSnapshotBytes(bytes, expectations), expectations.maxElements);
+    return CorrelationAccumulator.#restored(
+      decodeSnapshotBytes(bytes, expectations),
+      expectations.maxElements,
+    );
   }
 
   static #restored(decoded: DecodeResult, maxElements: number): RestoreResult {
     if (!decoded.success) return decoded;
-    return { success: true, data: CorrelationAccumulator.#of(AccumulatorState.fromSnapshot(decoded.data, maxElements)) };
+    return {
+      success: true,
+      data: CorrelationAccumulator.#of(AccumulatorState.fromSnapshot(decoded.data, maxElements)),
+    };
   }
 
   static #of(core: AccumulatorState): CorrelationAccumulator {

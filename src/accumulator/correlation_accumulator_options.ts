@@ -62,7 +62,14 @@ export interface ResolvedAccumulatorOptions {
  * @throws {TypeError} For a wrong type or an unknown key.
  * @throws {RangeError} For an extent, M or cap that is not a positive integer.
  */
-export function parseAccumulatorOptions(options: unknown, context: string): ResolvedAccumulatorOptions {
+export function parseAccumulatorOptions(
+  options: unknown,
+  context: string,
+): ResolvedAccumulatorOptions {
   const parsed = parseOptions(accumulatorOptionsSchema, options, context, ACCUMULATOR_RULES);
-  return { featureShape: parsed.featureShape, confounds: parsed.confounds, maxElements: parsed.maxElements };
+  return {
+    featureShape: parsed.featureShape,
+    confounds: parsed.confounds,
+    maxElements: parsed.maxElements,
+  };
 }

@@ -25,10 +25,10 @@ import {
   lowPartsIssue,
   refused,
   shown,
-  type SnapshotIssue,
   SNAPSHOT_FORMAT,
   SNAPSHOT_VERSION,
   type SnapshotExpectations,
+  type SnapshotIssue,
   snapshotMessage,
   type SnapshotState,
   UNKNOWN,
@@ -79,7 +79,9 @@ export interface AccumulatorSnapshot {
  * @returns The snapshot.
  */
 export function encodeSnapshotJSON(state: SnapshotState): AccumulatorSnapshot {
-  const m = state.moments && state.featureShape && state.confounds !== undefined ? state.moments : undefined;
+  const m = state.moments && state.featureShape && state.confounds !== undefined
+    ? state.moments
+    : undefined;
   return {
     format: SNAPSHOT_FORMAT,
     version: SNAPSHOT_VERSION,
@@ -131,7 +133,8 @@ function missingOr(key: string, rule: string, value: (input: unknown) => string)
 
 /** An object from JSON: no prototype but Object's (or none), string keys only, none that reaches a prototype. */
 const plainObjectSchema = z.unknown().superRefine((input, ctx) => {
-  const refuse = (rule: string, value: string): void => ctx.addIssue({ code: "custom", message: snapshotMessage(rule, value) });
+  const refuse = (rule: string, value: string): void =>
+    ctx.addIssue({ code: "custom", message: snapshotMessage(rule, value) });
   if (typeof input !== "object" || input === null || Array.isArray(input)) {
     return refuse("it must be an object or its JSON text", typeof input);
   }
@@ -152,12 +155,21 @@ const formatSchema = z.literal(SNAPSHOT_FORMAT, {
 const featureShapeSchema = z.custom<number[] | null>(
   (value) =>
     value === null ||
-    (Array.isArray(value) && value.every((e) => typeof e === "number" && Number.isInteger(e) && e > 0 && e < UNKNOWN)),
-  { error: missingOr("featureShape", "featureShape must be null or an array of positive integers", shown) },
+    (Array.isArray(value) &&
+      value.every((e) => typeof e === "number" && Number.isInteger(e) && e > 0 && e < UNKNOWN)),
+  {
+    error: missingOr(
+      "featureShape",
+      "featureShape must be null or an array of positive integers",
+      shown,
+    ),
+  },
 );
 
 const confoundsSchema = z.custom<number | null>(
-  (value) => value === null || (typeof value === "number" && Number.isInteger(value) && value >= 1 && value < UNKNOWN),
+  (value) =>
+    value === null ||
+    (typeof value === "number" && Number.isInteger(value) && value >= 1 && value < UNKNOWN),
   { error: missingOr("confounds", "confounds must be null or a positive integer", shown) },
 );
 
@@ -189,16 +201,26 @@ const fields = {
 function extraKeyError(keys: readonly string[]) {
   return (issue: { code?: string; keys?: string[] }): string | undefined =>
     issue.code === "unrecognized_keys"
-      ? snapshotMessage(`it must only have the keys ${keys.join(", ")}`, `an extra key ${JSON.stringify(issue.keys![0])}`)
+      ? snapshotMessage(
+        `it must only have the keys ${keys.join(", ")}`,
+        `an extra key ${JSON.stringify(issue.keys![0])}`,
+      )
       : undefined;
 }
 
 /** Version 1: no low parts. */
-const snapshotV1Schema = z.strictObject({ ...fields, version: z.literal(1) }, { error: extraKeyError(KEYS_V1) });
+const snapshotV1Schema = z.strictObject({ ...fields, version: z.literal(1) }, {
+  error: extraKeyError(KEYS_V1),
+});
 
 /** Version 2 (written by this library): the means' low parts too. */
 const snapshotV2Schema = z.strictObject(
-  { ...fields, version: z.literal(2), meanXLo: arraySchema("meanXLo"), meanNLo: arraySchema("meanNLo") },
+  {
+    ...fields,
+    version: z.literal(2),
+    meanXLo: arraySchema("meanXLo"),
+    meanNLo: arraySchema("meanNLo"),
+  },
   { error: extraKeyError(KEYS_V2) },
 );
 
@@ -209,13 +231,19 @@ const snapshotSchema = plainObjectSchema.pipe(
   z.discriminatedUnion("version", [snapshotV1Schema, snapshotV2Schema], {
     error: (issue) => {
       const input = issue.input as Record<string, unknown>;
-      return "version" in input ? snapshotMessage(VERSION_RULE, shown(input.version)) : snapshotMessage('it must have the key "version"', "missing");
+      return "version" in input
+        ? snapshotMessage(VERSION_RULE, shown(input.version))
+        : snapshotMessage('it must have the key "version"', "missing");
     },
   }),
 );
 
 /** The arrays of a parsed snapshot, in the order they are checked, with their lengths. */
-function arraysOf(snapshot: ParsedSnapshot, F: number, M: number): [string, unknown[], number, boolean][] {
+function arraysOf(
+  snapshot: ParsedSnapshot,
+  F: number,
+  M: number,
+): [string, unknown[], number, boolean][] {
   const arrays: [string, unknown[], number, boolean][] = [
     ["meanX", snapshot.meanX, F, false],
     ["meanN", snapshot.meanN, M, false],
@@ -223,7 +251,9 @@ function arraysOf(snapshot: ParsedSnapshot, F: number, M: number): [string, unkn
     ["m2N", snapshot.m2N, M, true],
     ["comoment", snapshot.comoment, F * M, false],
   ];
-  if (snapshot.version === 2) arrays.push(["meanXLo", snapshot.meanXLo, F, false], ["meanNLo", snapshot.meanNLo, M, false]);
+  if (snapshot.version === 2) {
+    arrays.push(["meanXLo", snapshot.meanXLo, F, false], ["meanNLo", snapshot.meanNLo, M, false]);
+  }
   return arrays;
 }
 
@@ -247,7 +277,9 @@ function restoredState(
     () => limitIssue(F, M, expected),
     () => countsIssue(snapshot.count, snapshot.weightSquares),
     ...arraysOf(snapshot, F, M).map(([key, values, length, nonNegative]) => () =>
-      values.length === length ? elementsIssue(key, values, nonNegative) : lengthIssue(key, length, values.length)
+      values.length === length
+        ? elementsIssue(key, values, nonNegative)
+        : lengthIssue(key, length, values.length)
     ),
     () => known ? undefined : emptyIssue(snapshot.count),
   );
@@ -256,7 +288,12 @@ function restoredState(
   const moments = momentsOf(snapshot, F, M);
   const bound = firstIssue(() => lowPartsIssue(moments), () => cauchySchwarzIssue(moments));
   if (bound) return reject(ctx, bound);
-  return { featureShape: [...featureShape], confounds, weightSquares: snapshot.weightSquares, moments };
+  return {
+    featureShape: [...featureShape],
+    confounds,
+    weightSquares: snapshot.weightSquares,
+    moments,
+  };
 }
 
 function lengthIssue(key: string, length: number, seen: number): SnapshotIssue {
@@ -271,7 +308,10 @@ function reject(ctx: z.core.$RefinementCtx, found: SnapshotIssue): typeof z.NEVE
 
 function momentsOf(snapshot: ParsedSnapshot, F: number, M: number): BatchMoments & MeanLowParts {
   const lows: MeanLowParts = snapshot.version === 2
-    ? { meanXLo: Float64Array.from(snapshot.meanXLo as number[]), meanNLo: Float64Array.from(snapshot.meanNLo as number[]) }
+    ? {
+      meanXLo: Float64Array.from(snapshot.meanXLo as number[]),
+      meanNLo: Float64Array.from(snapshot.meanNLo as number[]),
+    }
     : { meanXLo: new Float64Array(F), meanNLo: new Float64Array(M) };
   return {
     count: snapshot.count,
@@ -293,12 +333,19 @@ function rejectPrototypeKeys(key: string, value: unknown): unknown {
 }
 
 /** JSON text to a value, or the error saying why it is not JSON (or holds a prototype key). */
-function parseText(text: string): { success: true; data: unknown } | { success: false; error: BatchCorrError } {
+function parseText(
+  text: string,
+): { success: true; data: unknown } | { success: false; error: BatchCorrError } {
   try {
     return { success: true, data: JSON.parse(text, rejectPrototypeKeys) };
   } catch (error) {
     if (error instanceof BatchCorrError) return refused(error);
-    return refused(invalidSnapshot("it must be valid JSON", `text that does not parse (${(error as Error).message})`));
+    return refused(
+      invalidSnapshot(
+        "it must be valid JSON",
+        `text that does not parse (${(error as Error).message})`,
+      ),
+    );
   }
 }
 
@@ -313,7 +360,11 @@ function parseText(text: string): { success: true; data: unknown } | { success: 
 export function decodeSnapshotJSON(json: unknown, expected: SnapshotExpectations): DecodeResult {
   const text = typeof json === "string" ? parseText(json) : { success: true as const, data: json };
   if (!text.success) return text;
-  const schema = snapshotSchema.transform((snapshot, ctx) => restoredState(snapshot, expected, ctx));
+  const schema = snapshotSchema.transform((snapshot, ctx) =>
+    restoredState(snapshot, expected, ctx)
+  );
   const parsed = schema.safeParse(text.data);
-  return parsed.success ? { success: true, data: parsed.data } : refused(errorOfIssues(parsed.error.issues));
+  return parsed.success
+    ? { success: true, data: parsed.data }
+    : refused(errorOfIssues(parsed.error.issues));
 }

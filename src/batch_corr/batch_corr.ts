@@ -4,7 +4,11 @@
  * @module
  */
 
-import { batchCorrOptionsSchema, type BatchCorrOptions, OPTION_RULES } from "../core/batch_corr_options.ts";
+import {
+  type BatchCorrOptions,
+  batchCorrOptionsSchema,
+  OPTION_RULES,
+} from "../core/batch_corr_options.ts";
 import type { BatchCorrResult } from "../core/correlation_view.ts";
 import { parseOptions } from "../core/parse_options.ts";
 import { prepareBatch } from "../core/prepare_batch.ts";
@@ -43,7 +47,11 @@ import { batchCorrPrepared } from "./batch_corr_prepared.ts";
  * assert.ok(Math.abs(r.data[0]! - 1) < 1e-12 && Math.abs(r.data[1]! + 1) < 1e-12);
  * ```
  */
-export function batchCorr(X: TensorLike, N: TensorLike, options?: BatchCorrOptions): BatchCorrResult {
+export function batchCorr(
+  X: TensorLike,
+  N: TensorLike,
+  options?: BatchCorrOptions,
+): BatchCorrResult {
   return correlateNamed(X, N, options, "compute batchCorr", ["X", "N"]);
 }
 

@@ -6,12 +6,16 @@
 
 import { resolveTol } from "../core/auto_tol.ts";
 import type { BatchMoments } from "../core/batch_moments.ts";
-import { batchCorrOptionsSchema, type BatchCorrOptions, OPTION_RULES } from "../core/batch_corr_options.ts";
+import {
+  type BatchCorrOptions,
+  batchCorrOptionsSchema,
+  OPTION_RULES,
+} from "../core/batch_corr_options.ts";
 import { isConstantColumn } from "../core/constant_column.ts";
 import { type BatchCorrResult, resultFromMoments } from "../core/correlation_view.ts";
 import { hasUnderflow } from "../core/numeric_range.ts";
 import { parseOptions } from "../core/parse_options.ts";
-import { assertFiniteBatch, type PreparedBatch, prepareBatch } from "../core/prepare_batch.ts";
+import { assertFiniteBatch, prepareBatch, type PreparedBatch } from "../core/prepare_batch.ts";
 import type { TensorLike } from "../core/tensor.ts";
 import { computeBatchMomentsFloat32 } from "../kernels/compute_batch_moments.ts";
 import { batchCorrPrepared } from "./batch_corr_prepared.ts";
@@ -56,17 +60,33 @@ import { batchCorrPrepared } from "./batch_corr_prepared.ts";
  * for (let f = 0; f < F; f++) assert.ok(Math.abs(fast.data[f]! - exact.data[f]!) < 1e-5);
  * ```
  */
-export function batchCorrFloat32(X: TensorLike, N: TensorLike, options?: BatchCorrOptions): BatchCorrResult {
+export function batchCorrFloat32(
+  X: TensorLike,
+  N: TensorLike,
+  options?: BatchCorrOptions,
+): BatchCorrResult {
   const context = "compute batchCorrFloat32";
   const resolved = parseOptions(batchCorrOptionsSchema, options, context, OPTION_RULES);
   const batch = prepareBatch(X, N, context, ["X", "N"], resolved.maxElements);
   const tol = resolveTol(resolved.tol, resolved.tolSig, batch.count, context);
-  const moments = computeBatchMomentsFloat32(batch.x, batch.n, batch.count, batch.features, batch.confounds);
+  const moments = computeBatchMomentsFloat32(
+    batch.x,
+    batch.n,
+    batch.count,
+    batch.features,
+    batch.confounds,
+  );
   const outcome = assertFiniteBatch(batch, moments, context);
-  if (outcome === "overflow" || hasUnderflow(batch, moments) || outsideFloat32Range(batch, moments)) {
+  if (
+    outcome === "overflow" || hasUnderflow(batch, moments) || outsideFloat32Range(batch, moments)
+  ) {
     return batchCorrPrepared(batch, resolved, context).result;
   }
-  return resultFromMoments(moments, batch.order, { tol, abs: resolved.abs, zeroVariance: resolved.zeroVariance });
+  return resultFromMoments(moments, batch.order, {
+    tol,
+    abs: resolved.abs,
+    zeroVariance: resolved.zeroVariance,
+  });
 }
 
 /** float32 sums of squares below this have lost digits to float32 underflow. */
@@ -84,7 +104,9 @@ function outsideFloat32Range(batch: PreparedBatch, moments: BatchMoments): boole
     if (c - c !== 0) return true;
   }
   for (let f = 0; f < F; f++) {
-    if (moments.m2X[f]! < FLOAT32_UNDERFLOW_RISK && !isConstantColumn(batch.x, f, F, B)) return true;
+    if (moments.m2X[f]! < FLOAT32_UNDERFLOW_RISK && !isConstantColumn(batch.x, f, F, B)) {
+      return true;
+    }
   }
   return false;
 }

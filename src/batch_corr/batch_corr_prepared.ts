@@ -12,7 +12,7 @@ import type { ResolvedCorrelationOptions } from "../core/batch_corr_options.ts";
 import { type BatchCorrResult, resultFromMoments } from "../core/correlation_view.ts";
 import { hasUnderflow } from "../core/numeric_range.ts";
 import { assertFiniteBatch, type PreparedBatch } from "../core/prepare_batch.ts";
-import { type RescaledBatch, rescaleBatch } from "../core/rescale_batch.ts";
+import { rescaleBatch, type RescaledBatch } from "../core/rescale_batch.ts";
 import { computeBatchMoments } from "../kernels/compute_batch_moments.ts";
 
 /** {@linkcode batchCorrPrepared}'s result: the public result and what gradients reuse. */
@@ -50,7 +50,13 @@ export function batchCorrPrepared(
   const outcome = assertFiniteBatch(batch, moments, context, names);
   if (outcome === "overflow" || hasUnderflow(batch, moments)) {
     kernel = rescaleBatch(batch);
-    moments = computeBatchMoments(kernel.x, kernel.n, kernel.count, kernel.features, kernel.confounds);
+    moments = computeBatchMoments(
+      kernel.x,
+      kernel.n,
+      kernel.count,
+      kernel.features,
+      kernel.confounds,
+    );
   }
   const raw = new Float64Array(batch.features * batch.confounds);
   const settings = { tol, abs: options.abs, zeroVariance: options.zeroVariance };

@@ -40,14 +40,21 @@ export function autoTol(batchSize: number, significance: number = 0.1, tails: 1 
   }
   if (!Number.isInteger(batchSize) || batchSize < 3) {
     throw new RangeError(
-      ruleMessage(context, "batchSize", "an integer of at least 3 (tol \"auto\" needs B − 2 ≥ 1 degrees of freedom)", batchSize),
+      ruleMessage(
+        context,
+        "batchSize",
+        'an integer of at least 3 (tol "auto" needs B − 2 ≥ 1 degrees of freedom)',
+        batchSize,
+      ),
     );
   }
   if (typeof significance !== "number") {
     throw new TypeError(ruleMessage(context, "significance", "a number", significance));
   }
   if (!(significance > 0 && significance < 1)) {
-    throw new RangeError(ruleMessage(context, "significance", "in the open interval (0, 1)", significance));
+    throw new RangeError(
+      ruleMessage(context, "significance", "in the open interval (0, 1)", significance),
+    );
   }
   if (typeof tails !== "number") {
     throw new TypeError(ruleMessage(context, "tails", "a number (1 or 2)", tails));
@@ -59,7 +66,11 @@ export function autoTol(batchSize: number, significance: number = 0.1, tails: 1 
 }
 
 /** {@linkcode autoTol} without argument checks, for validated callers. */
-export function autoTolUnchecked(batchSize: number, significance: number, tails: number = 2): number {
+export function autoTolUnchecked(
+  batchSize: number,
+  significance: number,
+  tails: number = 2,
+): number {
   const df = batchSize - 2;
   const t = quantile(1 - significance / tails, df);
   const tsq = t * t;
@@ -77,7 +88,12 @@ export function autoTolUnchecked(batchSize: number, significance: number, tails:
  * @returns The numeric tolerance.
  * @throws {RangeError} If `tol` is "auto" and the count is below 3.
  */
-export function resolveTol(tol: number | "auto", tolSig: number, count: number, context: string): number {
+export function resolveTol(
+  tol: number | "auto",
+  tolSig: number,
+  count: number,
+  context: string,
+): number {
   if (tol !== "auto") return tol;
   if (!(count >= 3)) {
     throw new RangeError(

@@ -18,7 +18,12 @@ import type { KernelArray } from "./batch_moments.ts";
  * @param count The number of elements, B.
  * @returns True when the column is exactly constant.
  */
-export function isConstantColumn(data: KernelArray, start: number, stride: number, count: number): boolean {
+export function isConstantColumn(
+  data: KernelArray,
+  start: number,
+  stride: number,
+  count: number,
+): boolean {
   const first = data[start];
   for (let i = 1; i < count; i++) {
     if (data[start + i * stride] !== first) return false;

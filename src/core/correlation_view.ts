@@ -62,7 +62,16 @@ export function thresholdedFromMoments(
   const { m2X, m2N, comoment, features: F, confounds: M } = moments;
   const degenerate = zeroVariance === "nan" ? Number.NaN : 0;
   if (M === 1 && !order && !raw) {
-    return thresholdedSingleConfound(m2X, Math.sqrt(m2N[0]!), comoment, F, tol, abs, degenerate, out);
+    return thresholdedSingleConfound(
+      m2X,
+      Math.sqrt(m2N[0]!),
+      comoment,
+      F,
+      tol,
+      abs,
+      degenerate,
+      out,
+    );
   }
   const sdN = new Float64Array(M);
   for (let m = 0; m < M; m++) sdN[m] = Math.sqrt(m2N[m]!);
@@ -138,7 +147,10 @@ export function resultFromMoments(
 export function zeroVarianceCounts(
   moments: Pick<BatchMoments, "m2X" | "m2N">,
 ): { zeroVarianceFeatures: number; zeroVarianceConfounds: number } {
-  return { zeroVarianceFeatures: countZeros(moments.m2X), zeroVarianceConfounds: countZeros(moments.m2N) };
+  return {
+    zeroVarianceFeatures: countZeros(moments.m2X),
+    zeroVarianceConfounds: countZeros(moments.m2N),
+  };
 }
 
 function countZeros(values: Float64Array): number {

@@ -67,7 +67,9 @@ export function describeValue(value: unknown): string {
   if (typeof value === "function") return "a function";
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (ArrayBuffer.isView(value)) {
-    return `a ${value.constructor.name} of length ${(value as unknown as ArrayLike<number>).length ?? value.byteLength}`;
+    return `a ${value.constructor.name} of length ${
+      (value as unknown as ArrayLike<number>).length ?? value.byteLength
+    }`;
   }
   if (typeof value === "object") {
     const name = (value as object).constructor?.name;
@@ -93,5 +95,7 @@ export function ruleMessage(
   rule: string,
   value: unknown,
 ): string {
-  return `Cannot ${context} as ${subject} must be ${rule}: current value is ${describeValue(value)}`;
+  return `Cannot ${context} as ${subject} must be ${rule}: current value is ${
+    describeValue(value)
+  }`;
 }

@@ -40,7 +40,11 @@ export function featureOrder(shape: readonly number[]): Int32Array | undefined {
  * @param confounds M, the row length.
  * @returns A new array in feature order.
  */
-export function permuteRows(values: Float64Array, order: Int32Array, confounds: number): Float64Array {
+export function permuteRows(
+  values: Float64Array,
+  order: Int32Array,
+  confounds: number,
+): Float64Array {
   const out = new Float64Array(values.length);
   for (let f = 0; f < order.length; f++) {
     const source = order[f]! * confounds;
@@ -58,7 +62,11 @@ export function permuteRows(values: Float64Array, order: Int32Array, confounds: 
  * @param confounds M, the row length.
  * @returns A new array in natural order.
  */
-export function unpermuteRows(values: Float64Array, order: Int32Array, confounds: number): Float64Array {
+export function unpermuteRows(
+  values: Float64Array,
+  order: Int32Array,
+  confounds: number,
+): Float64Array {
   const out = new Float64Array(values.length);
   for (let f = 0; f < order.length; f++) {
     out.set(values.subarray(f * confounds, f * confounds + confounds), order[f]! * confounds);

@@ -7,7 +7,12 @@
  */
 
 import type { BatchMoments } from "./batch_moments.ts";
-import { addToMean, emptyPreciseMoments, meanDifference, type PreciseMoments } from "./precise_means.ts";
+import {
+  addToMean,
+  emptyPreciseMoments,
+  meanDifference,
+  type PreciseMoments,
+} from "./precise_means.ts";
 import type { PreparedBatch } from "./prepare_batch.ts";
 
 /**
@@ -67,7 +72,9 @@ export function mergeMoments(
   const k = nA * shareB;
   const deltaN = new Float64Array(M);
   const loNA = a.meanNLo, loNB = b.meanNLo;
-  for (let m = 0; m < M; m++) deltaN[m] = meanDifference(a.meanN[m]!, loNA?.[m] ?? 0, b.meanN[m]!, loNB?.[m] ?? 0);
+  for (let m = 0; m < M; m++) {
+    deltaN[m] = meanDifference(a.meanN[m]!, loNA?.[m] ?? 0, b.meanN[m]!, loNB?.[m] ?? 0);
+  }
   const loXA = a.meanXLo, loXB = b.meanXLo;
   for (let f = 0; f < F; f++) {
     const loA = loXA?.[f] ?? 0;
@@ -110,7 +117,12 @@ export function copyMoments<T extends PreciseMoments>(source: PreciseMoments, ou
   return out;
 }
 
-function copyMeans(hi: Float64Array, lo: Float64Array | undefined, outHi: Float64Array, outLo: Float64Array | undefined): void {
+function copyMeans(
+  hi: Float64Array,
+  lo: Float64Array | undefined,
+  outHi: Float64Array,
+  outLo: Float64Array | undefined,
+): void {
   outHi.set(hi);
   if (outLo) {
     if (lo) outLo.set(lo);
@@ -129,7 +141,11 @@ function copyMeans(hi: Float64Array, lo: Float64Array | undefined, outHi: Float6
  * @param out Storage (may be `source`).
  * @returns `out`.
  */
-export function scaleMoments(source: PreciseMoments, factor: number, out: PreciseMoments): PreciseMoments {
+export function scaleMoments(
+  source: PreciseMoments,
+  factor: number,
+  out: PreciseMoments,
+): PreciseMoments {
   if (factor === 1) return copyMoments(source, out);
   out.count = source.count * factor;
   copyMeans(source.meanX, source.meanXLo, out.meanX, out.meanXLo);

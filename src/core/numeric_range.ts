@@ -49,17 +49,28 @@ export interface UnrepresentableColumn {
  * @param moments Its moments.
  * @returns The column, or undefined when every sum of squares is usable.
  */
-export function findUnrepresentableColumn(batch: PreparedBatch, moments: BatchMoments): UnrepresentableColumn | undefined {
+export function findUnrepresentableColumn(
+  batch: PreparedBatch,
+  moments: BatchMoments,
+): UnrepresentableColumn | undefined {
   const { count: B, features: F, confounds: M } = batch;
   for (let f = 0; f < F; f++) {
     const m2 = moments.m2X[f]!;
-    if (!Number.isFinite(m2) || !Number.isFinite(moments.meanX[f]!)) return { side: "features", index: f, kind: "overflow" };
-    if (m2 < UNDERFLOW_RISK && !isConstantColumn(batch.x, f, F, B)) return { side: "features", index: f, kind: "underflow" };
+    if (!Number.isFinite(m2) || !Number.isFinite(moments.meanX[f]!)) {
+      return { side: "features", index: f, kind: "overflow" };
+    }
+    if (m2 < UNDERFLOW_RISK && !isConstantColumn(batch.x, f, F, B)) {
+      return { side: "features", index: f, kind: "underflow" };
+    }
   }
   for (let m = 0; m < M; m++) {
     const m2 = moments.m2N[m]!;
-    if (!Number.isFinite(m2) || !Number.isFinite(moments.meanN[m]!)) return { side: "confounds", index: m, kind: "overflow" };
-    if (m2 < UNDERFLOW_RISK && !isConstantColumn(batch.n, m * B, 1, B)) return { side: "confounds", index: m, kind: "underflow" };
+    if (!Number.isFinite(m2) || !Number.isFinite(moments.meanN[m]!)) {
+      return { side: "confounds", index: m, kind: "overflow" };
+    }
+    if (m2 < UNDERFLOW_RISK && !isConstantColumn(batch.n, m * B, 1, B)) {
+      return { side: "confounds", index: m, kind: "underflow" };
+    }
   }
   return undefined;
 }

@@ -57,7 +57,9 @@ export function parseOptions<T extends z.ZodType>(
     const known = Object.keys((schema as unknown as { shape?: object }).shape ?? {});
     const keys = issue.keys.map((k) => JSON.stringify(k)).join(", ");
     throw new TypeError(
-      `Cannot ${context} as options must only have the known keys (${known.join(", ")}): current value has ${keys}`,
+      `Cannot ${context} as options must only have the known keys (${
+        known.join(", ")
+      }): current value has ${keys}`,
     );
   }
   if (issue.path.length === 0) {

@@ -41,7 +41,10 @@ export const LOW_PART_RISK = 1e4;
  * @param confounds M.
  * @returns The moments.
  */
-export function emptyPreciseMoments(features: number, confounds: number): BatchMoments & MeanLowParts {
+export function emptyPreciseMoments(
+  features: number,
+  confounds: number,
+): BatchMoments & MeanLowParts {
   return {
     ...emptyMoments(features, confounds),
     meanXLo: new Float64Array(features),
@@ -77,7 +80,10 @@ function atRisk(mean: number, m2: number, count: number): boolean {
  * @param batch The batch they were computed from.
  * @returns `moments`.
  */
-export function fillLowParts(moments: BatchMoments & MeanLowParts, batch: PreparedBatch): BatchMoments & MeanLowParts {
+export function fillLowParts(
+  moments: BatchMoments & MeanLowParts,
+  batch: PreparedBatch,
+): BatchMoments & MeanLowParts {
   const { features: F, confounds: M, count: B, x, n } = batch;
   const { meanX, meanN, m2X, m2N, meanXLo, meanNLo } = moments;
   meanXLo.fill(0);

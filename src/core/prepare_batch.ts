@@ -54,17 +54,31 @@ export function checkBatchShapes(
 ): PreparedBatch {
   const [xName, nName] = names;
   if (x.shape.length === 0) {
-    throw new TypeError(ruleMessage(context, `${xName}`, "a tensor of rank at least 1 with the batch on its first axis", "a scalar"));
+    throw new TypeError(
+      ruleMessage(
+        context,
+        `${xName}`,
+        "a tensor of rank at least 1 with the batch on its first axis",
+        "a scalar",
+      ),
+    );
   }
   const count = x.shape[0]!;
   if (count === 0) {
-    throw new RangeError(ruleMessage(context, `the batch size of ${xName} (its first axis)`, "at least 1", 0));
+    throw new RangeError(
+      ruleMessage(context, `the batch size of ${xName} (its first axis)`, "at least 1", 0),
+    );
   }
   const featureShape = x.shape.slice(1);
   const features = featureShape.reduce((a, b) => a * b, 1);
   if (features === 0) {
     throw new RangeError(
-      ruleMessage(context, `${xName}`, "at least one feature (no zero-size axis)", `a tensor of shape ${shapeText(x.shape)}`),
+      ruleMessage(
+        context,
+        `${xName}`,
+        "at least one feature (no zero-size axis)",
+        `a tensor of shape ${shapeText(x.shape)}`,
+      ),
     );
   }
   let confounds: number;
@@ -72,7 +86,9 @@ export function checkBatchShapes(
     confounds = 1;
     if (n.shape[0] !== count) {
       throw new TypeError(
-        `Cannot ${context} as ${nName} must have one value per sample of ${xName} (B = ${count}): current shape is ${shapeText(n.shape)}`,
+        `Cannot ${context} as ${nName} must have one value per sample of ${xName} (B = ${count}): current shape is ${
+          shapeText(n.shape)
+        }`,
       );
     }
   } else if (n.shape.length === 2) {
@@ -80,20 +96,28 @@ export function checkBatchShapes(
     if (cols !== count) {
       if (rows === count) {
         throw new TypeError(
-          `Cannot ${context} as ${nName} must be (M, B) with confounds on the first axis and the batch (B = ${count}) on the last: current shape is ${shapeText(n.shape)}, which looks like (B, M); pass its transpose, of shape [${cols}, ${rows}]`,
+          `Cannot ${context} as ${nName} must be (M, B) with confounds on the first axis and the batch (B = ${count}) on the last: current shape is ${
+            shapeText(n.shape)
+          }, which looks like (B, M); pass its transpose, of shape [${cols}, ${rows}]`,
         );
       }
       throw new TypeError(
-        `Cannot ${context} as ${nName} must be (M, B) with the batch size of ${xName} (B = ${count}) on its last axis: current shape is ${shapeText(n.shape)}`,
+        `Cannot ${context} as ${nName} must be (M, B) with the batch size of ${xName} (B = ${count}) on its last axis: current shape is ${
+          shapeText(n.shape)
+        }`,
       );
     }
     confounds = rows;
     if (confounds === 0) {
-      throw new RangeError(ruleMessage(context, `the number of confounds in ${nName}`, "at least 1", 0));
+      throw new RangeError(
+        ruleMessage(context, `the number of confounds in ${nName}`, "at least 1", 0),
+      );
     }
   } else {
     throw new TypeError(
-      `Cannot ${context} as ${nName} must be a vector (B) or a matrix (M, B): current shape is ${shapeText(n.shape)}`,
+      `Cannot ${context} as ${nName} must be a vector (B) or a matrix (M, B): current shape is ${
+        shapeText(n.shape)
+      }`,
     );
   }
   checkElementLimit(features, confounds, maxElements, context);
@@ -139,10 +163,12 @@ export function prepareBatch(
 }
 
 /** What {@linkcode assertFiniteBatch} reads of a batch: its data and shapes. */
-export type BatchData = Pick<Readonly<PreparedBatch>, "x" | "n" | "count" | "features" | "confounds"> & {
-  readonly featureShape: readonly number[];
-  readonly nShape: readonly number[];
-};
+export type BatchData =
+  & Pick<Readonly<PreparedBatch>, "x" | "n" | "count" | "features" | "confounds">
+  & {
+    readonly featureShape: readonly number[];
+    readonly nShape: readonly number[];
+  };
 
 /** Index into the original tensor of a flat kernel element, for messages. */
 function indexText(flat: number, shape: readonly number[]): string {
@@ -183,8 +209,10 @@ export function assertFiniteBatch(
     for (let b = 0; b < B; b++) {
       const v = batch.x[b * F + f]!;
       if (!Number.isFinite(v)) {
-        throw new RangeError(ruleMessage(context, `every element of ${names[0]}`, "finite (no NaN or ±Infinity)", v) +
-          ` at index ${indexText(b * F + f, xShape)}`);
+        throw new RangeError(
+          ruleMessage(context, `every element of ${names[0]}`, "finite (no NaN or ±Infinity)", v) +
+            ` at index ${indexText(b * F + f, xShape)}`,
+        );
       }
     }
     overflow = true;
@@ -195,8 +223,10 @@ export function assertFiniteBatch(
     for (let b = 0; b < B; b++) {
       const v = batch.n[m * B + b]!;
       if (!Number.isFinite(v)) {
-        throw new RangeError(ruleMessage(context, `every element of ${names[1]}`, "finite (no NaN or ±Infinity)", v) +
-          ` at index ${indexText(m * B + b, nShape)}`);
+        throw new RangeError(
+          ruleMessage(context, `every element of ${names[1]}`, "finite (no NaN or ±Infinity)", v) +
+            ` at index ${indexText(m * B + b, nShape)}`,
+        );
       }
     }
     overflow = true;

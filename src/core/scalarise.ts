@@ -32,7 +32,10 @@ export interface Scalarisation {
 export type ScalarisationName = "sum" | "mean" | "meansq" | "max" | "vnorm";
 
 /** What the `scalarisation` option accepts. */
-export type ScalarisationLike = ScalarisationName | Scalarisation | ((values: Float64Array) => number);
+export type ScalarisationLike =
+  | ScalarisationName
+  | Scalarisation
+  | ((values: Float64Array) => number);
 
 function sumOf(values: Float64Array): number {
   let total = 0;
@@ -155,7 +158,9 @@ export const max: Scalarisation = Object.freeze({
  */
 export function vnorm(p: number = 2): Scalarisation {
   if (typeof p !== "number") throw new TypeError(ruleMessage("create vnorm", "p", "a number", p));
-  if (Number.isNaN(p)) throw new RangeError(ruleMessage("create vnorm", "p", "a number that is not NaN", p));
+  if (Number.isNaN(p)) {
+    throw new RangeError(ruleMessage("create vnorm", "p", "a number that is not NaN", p));
+  }
   const reduce = (values: Float64Array): number => {
     if (p === Infinity || p === -Infinity) {
       let best = p === Infinity ? 0 : Infinity;
@@ -231,12 +236,22 @@ const BUILT_IN: Record<ScalarisationName, Scalarisation> = {
  * @throws {TypeError} For anything else.
  */
 export function resolveScalarisation(value: ScalarisationLike, context: string): Scalarisation {
-  if (typeof value === "string" && Object.hasOwn(BUILT_IN, value)) return BUILT_IN[value as ScalarisationName];
+  if (typeof value === "string" && Object.hasOwn(BUILT_IN, value)) {
+    return BUILT_IN[value as ScalarisationName];
+  }
   if (typeof value === "function") return { name: value.name || "custom", reduce: value };
-  if (typeof value === "object" && value !== null && typeof (value as Scalarisation).reduce === "function") {
+  if (
+    typeof value === "object" && value !== null &&
+    typeof (value as Scalarisation).reduce === "function"
+  ) {
     return value as Scalarisation;
   }
   throw new TypeError(
-    ruleMessage(context, "options.scalarisation", '"sum", "mean", "meansq", "max", "vnorm", a Scalarisation or a function (values) => number', value),
+    ruleMessage(
+      context,
+      "options.scalarisation",
+      '"sum", "mean", "meansq", "max", "vnorm", a Scalarisation or a function (values) => number',
+      value,
+    ),
   );
 }

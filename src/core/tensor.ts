@@ -51,11 +51,20 @@ function isTensorInput(value: unknown): value is TensorInput {
 
 function checkShape(shape: unknown, name: string, context: string): number[] {
   if (!Array.isArray(shape)) {
-    throw new TypeError(ruleMessage(context, `${name}.shape`, "an array of non-negative integers", shape));
+    throw new TypeError(
+      ruleMessage(context, `${name}.shape`, "an array of non-negative integers", shape),
+    );
   }
   for (const extent of shape) {
     if (typeof extent !== "number" || !Number.isInteger(extent) || extent < 0) {
-      throw new TypeError(ruleMessage(context, `${name}.shape`, "an array of non-negative integers", shapeText(shape)));
+      throw new TypeError(
+        ruleMessage(
+          context,
+          `${name}.shape`,
+          "an array of non-negative integers",
+          shapeText(shape),
+        ),
+      );
     }
   }
   return [...shape] as number[];
@@ -73,7 +82,11 @@ function numbersToFloat64(values: ArrayLike<unknown>, name: string, context: str
   return out;
 }
 
-function inferNestedShape(value: readonly NestedNumbers[], name: string, context: string): number[] {
+function inferNestedShape(
+  value: readonly NestedNumbers[],
+  name: string,
+  context: string,
+): number[] {
   const shape: number[] = [];
   let level: unknown = value;
   while (Array.isArray(level)) {
@@ -84,7 +97,12 @@ function inferNestedShape(value: readonly NestedNumbers[], name: string, context
   return shape.length === 0 ? checkShape([], name, context) : shape;
 }
 
-function flattenNested(value: readonly NestedNumbers[], shape: number[], name: string, context: string): Float64Array {
+function flattenNested(
+  value: readonly NestedNumbers[],
+  shape: number[],
+  name: string,
+  context: string,
+): Float64Array {
   const size = shape.reduce((a, b) => a * b, 1);
   const out = new Float64Array(size);
   let cursor = 0;
@@ -98,7 +116,12 @@ function flattenNested(value: readonly NestedNumbers[], shape: number[], name: s
     }
     if (!Array.isArray(node) || node.length !== shape[depth]) {
       throw new TypeError(
-        ruleMessage(context, `${name}${path}`, `an array of length ${shape[depth]} (nested arrays must be rectangular)`, node),
+        ruleMessage(
+          context,
+          `${name}${path}`,
+          `an array of length ${shape[depth]} (nested arrays must be rectangular)`,
+          node,
+        ),
       );
     }
     for (let i = 0; i < node.length; i++) walk(node[i], depth + 1, `${path}[${i}]`);
@@ -141,12 +164,22 @@ export function toDenseTensor(input: unknown, name: string, context: string): De
     data = numbersToFloat64(raw, `${name}.data`, context);
   } else {
     throw new TypeError(
-      ruleMessage(context, `${name}.data`, "a Float64Array, a Float32Array or an array of numbers", raw),
+      ruleMessage(
+        context,
+        `${name}.data`,
+        "a Float64Array, a Float32Array or an array of numbers",
+        raw,
+      ),
     );
   }
   if (data.length !== size) {
     throw new TypeError(
-      ruleMessage(context, `${name}.data.length`, `the product of ${name}.shape ${shapeText(shape)} (${size})`, data.length),
+      ruleMessage(
+        context,
+        `${name}.data.length`,
+        `the product of ${name}.shape ${shapeText(shape)} (${size})`,
+        data.length,
+      ),
     );
   }
   return { data, shape };

@@ -19,7 +19,12 @@ const EPSILON = Number.EPSILON;
  * meaningless correlation of ±1. Only columns whose sum of squares is within
  * that residue are scanned, so the check costs nothing on ordinary data.
  */
-function mayBeConstant(m2: number, mean: number, count: number, epsilon: number = EPSILON): boolean {
+function mayBeConstant(
+  m2: number,
+  mean: number,
+  count: number,
+  epsilon: number = EPSILON,
+): boolean {
   const residue = count * count * count * 16 * epsilon * epsilon * mean * mean;
   return m2 !== 0 && m2 <= residue;
 }
@@ -72,7 +77,12 @@ export function correctOffsetMeans(
 export const FLOAT32_EPSILON = 2 ** -23;
 
 /** Means and sums of squares of the confounds; returns them centred, `(M, B)`. */
-export function confoundMoments(n: KernelArray, B: number, M: number, out: BatchMoments): Float64Array {
+export function confoundMoments(
+  n: KernelArray,
+  B: number,
+  M: number,
+  out: BatchMoments,
+): Float64Array {
   const { meanN, m2N } = out;
   const centred = new Float64Array(M * B);
   for (let m = 0; m < M; m++) {
@@ -159,6 +169,6 @@ export function zeroConstantColumns(
     }
   }
   for (let m = 0; m < M; m++) {
-    if (m2N[m] === 0) for (let f = 0; f < F; f++) comoment[f * M + m] = 0;
+    if (m2N[m] === 0) { for (let f = 0; f < F; f++) comoment[f * M + m] = 0; }
   }
 }

@@ -147,12 +147,24 @@ export function wasmFeatureMoments(
   }
   const entry = es === 8 ? wasm.moments_f64 : wasm.moments_f32;
   if (whole) {
-    const view = es === 8 ? new Float64Array(buffer, xOffset, B * F) : new Float32Array(buffer, xOffset, B * F);
+    const view = es === 8
+      ? new Float64Array(buffer, xOffset, B * F)
+      : new Float32Array(buffer, xOffset, B * F);
     view.set(x.length === B * F ? x : x.subarray(0, B * F));
     entry(xOffset, F * es, B, F, M, cnOffset, meanOffset, m2Offset, coOffset);
   } else {
     copyByColumnBlocks(x, B, F, columns, buffer, xOffset, (f0, width) => {
-      entry(xOffset, width * es, B, width, M, cnOffset, meanOffset + f0 * 8, m2Offset + f0 * 8, coOffset + f0 * M * 8);
+      entry(
+        xOffset,
+        width * es,
+        B,
+        width,
+        M,
+        cnOffset,
+        meanOffset + f0 * 8,
+        m2Offset + f0 * 8,
+        coOffset + f0 * M * 8,
+      );
     });
   }
   meanX.set(new Float64Array(buffer, meanOffset, F));
@@ -214,7 +226,9 @@ export function wasmFastFloat32Moments(
   if (wasm === null) return false;
   const B = count, F = features, M = confounds;
   const whole = B * F * 4 <= BLOCK_BYTES;
-  const columns = whole ? F : Math.max(FAST_STRIP, blockColumns(B, F, 4) - (blockColumns(B, F, 4) % FAST_STRIP));
+  const columns = whole
+    ? F
+    : Math.max(FAST_STRIP, blockColumns(B, F, 4) - (blockColumns(B, F, 4) % FAST_STRIP));
   const cnOffset = 0;
   const cn32Offset = align16(cnOffset + B * M * 8);
   const mean32Offset = align16(cn32Offset + B * M * 4);
@@ -235,9 +249,21 @@ export function wasmFastFloat32Moments(
     const fast = width - (width % FAST_STRIP);
     const rowBytes = width * 4;
     const mean = meanOffset + f0 * 8, m2 = m2Offset + f0 * 8, co = coOffset + f0 * M * 8;
-    if (fast > 0) wasm.moments_fast_f32(xAt, rowBytes, B, fast, M, cn32Offset, mean, m2, co, mean32Offset);
+    if (fast > 0) {
+      wasm.moments_fast_f32(xAt, rowBytes, B, fast, M, cn32Offset, mean, m2, co, mean32Offset);
+    }
     if (fast < width) {
-      wasm.moments_f32(xAt + fast * 4, rowBytes, B, width - fast, M, cnOffset, mean + fast * 8, m2 + fast * 8, co + fast * M * 8);
+      wasm.moments_f32(
+        xAt + fast * 4,
+        rowBytes,
+        B,
+        width - fast,
+        M,
+        cnOffset,
+        mean + fast * 8,
+        m2 + fast * 8,
+        co + fast * M * 8,
+      );
     }
   };
   if (whole) {

@@ -11,7 +11,11 @@ import { type Tensor, type TensorLike, toDenseTensor } from "../core/tensor.ts";
 import { batchCorrPrepared } from "../batch_corr/batch_corr_prepared.ts";
 import { lossValueAndGrad } from "./loss_gradient.ts";
 import { resolveLossOptions } from "./loss_options.ts";
-import { parseValueAndGradOptions, type ValueAndGradOptions, type ValueAndGradResult } from "./value_and_grad_options.ts";
+import {
+  parseValueAndGradOptions,
+  type ValueAndGradOptions,
+  type ValueAndGradResult,
+} from "./value_and_grad_options.ts";
 
 /** Options of {@linkcode BatchCorrelationLoss} and {@linkcode QCFCLoss}. */
 export interface BatchCorrelationLossOptions extends BatchCorrOptions {
@@ -73,7 +77,9 @@ export class BatchCorrelationLoss {
    * @throws {RangeError} For a negative `tol`, `tolSig` outside (0, 1), or a non-finite `nu`.
    */
   constructor(options?: BatchCorrelationLossOptions) {
-    this.options = Object.freeze(resolveLossOptions(options, this.defaultName(), `create ${this.constructor.name}`));
+    this.options = Object.freeze(
+      resolveLossOptions(options, this.defaultName(), `create ${this.constructor.name}`),
+    );
     this.nu = this.options.nu;
     this.name = this.options.name;
   }
@@ -148,7 +154,10 @@ export class BatchCorrelationLoss {
     const x = toDenseTensor(X, xName, context);
     const n = toDenseTensor(N, nName, context);
     const batch = checkBatchShapes(x, n, context, this.argumentNames, this.options.maxElements);
-    const result = lossValueAndGrad(batch, this.options, wantN, { context, names: this.argumentNames });
+    const result = lossValueAndGrad(batch, this.options, wantN, {
+      context,
+      names: this.argumentNames,
+    });
     const grad: Tensor = { data: result.gradX, shape: x.shape };
     if (result.gradN === undefined) return { value: result.value, grad };
     return { value: result.value, grad, gradN: { data: result.gradN, shape: n.shape } };

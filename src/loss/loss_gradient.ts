@@ -95,7 +95,12 @@ export function lossValueAndGrad(
     );
   }
   const { count: B, features: F, confounds: M } = batch;
-  const { result: correlations, raw, moments, kernel } = batchCorrPrepared(batch, options, context, names);
+  const { result: correlations, raw, moments, kernel } = batchCorrPrepared(
+    batch,
+    options,
+    context,
+    names,
+  );
   const value = options.nu * scalarisation.reduce(correlations.data);
   if (Number.isNaN(value)) {
     // No descent direction exists for an undefined loss; say so in every element.
@@ -109,7 +114,11 @@ export function lossValueAndGrad(
   scalarisation.gradient(correlations.data, weights);
   thresholdChainRule(weights, raw, correlations.tol, options.abs, options.nu);
   const scaled = batch.order
-    ? scaleWeights(unpermuteRows(weights, batch.order, M), unpermuteRows(raw, batch.order, M), moments)
+    ? scaleWeights(
+      unpermuteRows(weights, batch.order, M),
+      unpermuteRows(raw, batch.order, M),
+      moments,
+    )
     : scaleWeights(weights, raw, moments);
   const gradX = featureGradient(kernel, moments, scaled);
   const gradN = wantN ? confoundGradient(kernel, moments, scaled) : undefined;
@@ -128,7 +137,9 @@ function assertFiniteGradient(gradient: Float64Array, name: string, context: str
   for (let i = 0; i < gradient.length; i++) {
     if (!Number.isFinite(gradient[i]!)) {
       throw new RangeError(
-        `Cannot ${context} as every element of the gradient with respect to ${name} must be finite in float64: element ${i} is ${gradient[i]}, because the gradient scales as 1 / the scale of ${name} and ${name}'s values are too small; rescale ${name} (the correlations do not change)`,
+        `Cannot ${context} as every element of the gradient with respect to ${name} must be finite in float64: element ${i} is ${
+          gradient[i]
+        }, because the gradient scales as 1 / the scale of ${name} and ${name}'s values are too small; rescale ${name} (the correlations do not change)`,
       );
     }
   }
@@ -138,7 +149,11 @@ function assertFiniteGradient(gradient: Float64Array, name: string, context: str
  * A gradient taken on the rescaled batch `x' = x / scale` is `∂/∂x' = scale · ∂/∂x`;
  * divides it back out, in place.
  */
-function undoRescaling(kernel: RescaledBatch, gradX: Float64Array, gradN: Float64Array | undefined): void {
+function undoRescaling(
+  kernel: RescaledBatch,
+  gradX: Float64Array,
+  gradN: Float64Array | undefined,
+): void {
   const { count: B, features: F, confounds: M, scaleX, scaleN } = kernel;
   for (let b = 0; b < B; b++) {
     for (let f = 0; f < F; f++) gradX[b * F + f]! /= scaleX[f]!;
@@ -153,7 +168,13 @@ function undoRescaling(kernel: RescaledBatch, gradX: Float64Array, gradN: Float6
  * Turns `∂s/∂T` into `G = nu · ∂s/∂T · T'(r)` in place. The threshold passes
  * the derivative only where `|r| > tol`; with `abs` it flips with the sign of r.
  */
-function thresholdChainRule(weights: Float64Array, raw: Float64Array, tol: number, abs: boolean, nu: number): void {
+function thresholdChainRule(
+  weights: Float64Array,
+  raw: Float64Array,
+  tol: number,
+  abs: boolean,
+  nu: number,
+): void {
   for (let i = 0; i < weights.length; i++) {
     const r = raw[i]!;
     // NaN fails the comparison too: a degenerate pair contributes nothing.
@@ -177,7 +198,11 @@ interface ScaledWeights {
  * per-confound terms `c_f = Σ_m G_fm r_fm / sx_f²` and
  * `d_m = Σ_f G_fm r_fm / sn_m²`. Pairs with a zero-variance side get 0.
  */
-function scaleWeights(weights: Float64Array, raw: Float64Array, moments: BatchMoments): ScaledWeights {
+function scaleWeights(
+  weights: Float64Array,
+  raw: Float64Array,
+  moments: BatchMoments,
+): ScaledWeights {
   const { features: F, confounds: M, m2X, m2N } = moments;
   const scaled = new Float64Array(F * M);
   const rowTerm = new Float64Array(F);
@@ -199,7 +224,11 @@ function scaleWeights(weights: Float64Array, raw: Float64Array, moments: BatchMo
 }
 
 /** `∂L/∂x_bf = Σ_m A_fm ñ_bm − c_f x̃_bf`, row-major `(B, F)`. */
-function featureGradient(batch: PreparedBatch, moments: BatchMoments, weights: ScaledWeights): Float64Array {
+function featureGradient(
+  batch: PreparedBatch,
+  moments: BatchMoments,
+  weights: ScaledWeights,
+): Float64Array {
   const { count: B, features: F, confounds: M, x, n } = batch;
   const { meanX, meanN } = moments;
   const { scaled, rowTerm } = weights;
@@ -219,7 +248,11 @@ function featureGradient(batch: PreparedBatch, moments: BatchMoments, weights: S
 }
 
 /** `∂L/∂n_mb = Σ_f A_fm x̃_bf − d_m ñ_bm`, row-major `(M, B)`. */
-function confoundGradient(batch: PreparedBatch, moments: BatchMoments, weights: ScaledWeights): Float64Array {
+function confoundGradient(
+  batch: PreparedBatch,
+  moments: BatchMoments,
+  weights: ScaledWeights,
+): Float64Array {
   const { count: B, features: F, confounds: M, x, n } = batch;
   const { meanX, meanN } = moments;
   const { scaled, columnTerm } = weights;

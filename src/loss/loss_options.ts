@@ -6,9 +6,17 @@
  */
 
 import { z } from "zod";
-import { correlationOptionShape, OPTION_RULES, type ResolvedCorrelationOptions } from "../core/batch_corr_options.ts";
+import {
+  correlationOptionShape,
+  OPTION_RULES,
+  type ResolvedCorrelationOptions,
+} from "../core/batch_corr_options.ts";
 import { parseOptions } from "../core/parse_options.ts";
-import { resolveScalarisation, type Scalarisation, type ScalarisationLike } from "../core/scalarise.ts";
+import {
+  resolveScalarisation,
+  type Scalarisation,
+  type ScalarisationLike,
+} from "../core/scalarise.ts";
 
 /** Schema of `BatchCorrelationLossOptions`, extended by the stream options. */
 export const lossOptionsSchema = z.strictObject({
@@ -40,7 +48,11 @@ export interface ResolvedLossOptions extends ResolvedCorrelationOptions {
  * @throws {TypeError} For wrong types or unknown keys.
  * @throws {RangeError} For out-of-range numbers.
  */
-export function resolveLossOptions(options: unknown, defaultName: string, context: string): ResolvedLossOptions {
+export function resolveLossOptions(
+  options: unknown,
+  defaultName: string,
+  context: string,
+): ResolvedLossOptions {
   const parsed = parseOptions(lossOptionsSchema, options, context, OPTION_RULES);
   return {
     tol: parsed.tol,
@@ -50,6 +62,9 @@ export function resolveLossOptions(options: unknown, defaultName: string, contex
     maxElements: parsed.maxElements,
     nu: parsed.nu,
     name: parsed.name ?? defaultName,
-    scalarisation: resolveScalarisation((parsed.scalarisation ?? "mean") as ScalarisationLike, context),
+    scalarisation: resolveScalarisation(
+      (parsed.scalarisation ?? "mean") as ScalarisationLike,
+      context,
+    ),
   };
 }

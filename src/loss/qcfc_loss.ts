@@ -4,7 +4,10 @@
  * @module
  */
 
-import { BatchCorrelationLoss, type BatchCorrelationLossOptions } from "./batch_correlation_loss.ts";
+import {
+  BatchCorrelationLoss,
+  type BatchCorrelationLossOptions,
+} from "./batch_correlation_loss.ts";
 
 /**
  * QC-FC loss, as hypercoil's `QCFCLoss`: {@linkcode BatchCorrelationLoss} with

@@ -15,7 +15,10 @@ import { exportBatchCorrOnnx } from "./export_batch_corr_onnx.ts";
 import { type OrtModule, type OrtRuntime, reasonOf, runtimeOf } from "./_runtime.ts";
 
 /** Files the CUDA provider needs next to the binding; npm does not ship them. */
-const CUDA_PROVIDER_FILES = ["libonnxruntime_providers_shared.so", "libonnxruntime_providers_cuda.so"];
+const CUDA_PROVIDER_FILES = [
+  "libonnxruntime_providers_shared.so",
+  "libonnxruntime_providers_cuda.so",
+];
 
 const CUDA_INSTALL_HINT = "onnxruntime-node's install script downloads them " +
   "(node node_modules/onnxruntime-node/script/install --onnxruntime-node-install=cuda12, with network access); " +
@@ -42,7 +45,9 @@ function bindingFolder(): string | undefined {
 function missingCudaFiles(): string[] {
   const folder = bindingFolder();
   if (folder === undefined || !existsSync(folder)) return [];
-  return CUDA_PROVIDER_FILES.filter((file) => !existsSync(join(folder, file))).map((file) => join(folder, file));
+  return CUDA_PROVIDER_FILES.filter((file) => !existsSync(join(folder, file))).map((file) =>
+    join(folder, file)
+  );
 }
 
 /**
@@ -71,7 +76,10 @@ async function probeCuda(runtime: OrtRuntime): Promise<void> {
  * @throws {BatchCorrError} `provider_unavailable` if the package cannot load,
  * or for CUDA if its provider files, libraries or device are missing.
  */
-export async function loadNodeRuntime(provider: "cpu" | "cuda", threads: number): Promise<OrtRuntime> {
+export async function loadNodeRuntime(
+  provider: "cpu" | "cuda",
+  threads: number,
+): Promise<OrtRuntime> {
   let ort: typeof import("onnxruntime-node");
   try {
     ort = await import("onnxruntime-node");
@@ -83,12 +91,21 @@ export async function loadNodeRuntime(provider: "cpu" | "cuda", threads: number)
   if (provider === "cpu") return runtime;
   const missing = missingCudaFiles();
   if (missing.length > 0) {
-    throw unavailable("cuda", `onnxruntime-node is installed without its CUDA provider files (${missing.join(", ")} missing); ${CUDA_INSTALL_HINT}`);
+    throw unavailable(
+      "cuda",
+      `onnxruntime-node is installed without its CUDA provider files (${
+        missing.join(", ")
+      } missing); ${CUDA_INSTALL_HINT}`,
+    );
   }
   try {
     await probeCuda(runtime);
   } catch (error) {
-    throw unavailable("cuda", `ONNX Runtime could not start a CUDA session: ${reasonOf(error)}; ${CUDA_INSTALL_HINT}`, error);
+    throw unavailable(
+      "cuda",
+      `ONNX Runtime could not start a CUDA session: ${reasonOf(error)}; ${CUDA_INSTALL_HINT}`,
+      error,
+    );
   }
   return runtime;
 }

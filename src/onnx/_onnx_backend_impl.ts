@@ -20,7 +20,12 @@ import type { BackendBatch } from "../stream/correlation_backend.ts";
 import { exportBatchCorrOnnx, ONNX_IO } from "./export_batch_corr_onnx.ts";
 import type { OnnxBackend, OnnxRunOptions, OnnxRunResult } from "./onnx_backend.ts";
 import { BACKEND_RULES, type ResolvedBackendOptions, runOptionsSchema } from "./_onnx_options.ts";
-import { type ConcreteOnnxProvider, type OrtRuntime, type OrtSession, reasonOf } from "./_runtime.ts";
+import {
+  type ConcreteOnnxProvider,
+  type OrtRuntime,
+  type OrtSession,
+  reasonOf,
+} from "./_runtime.ts";
 
 /** Everything the graph returns for one batch, converted to float64. */
 interface GraphOutputs {
@@ -59,7 +64,10 @@ class StagingBuffers {
 
 function toFloat64(output: { data: unknown } | undefined, name: string): Float64Array {
   if (output === undefined || !(output.data instanceof Float32Array)) {
-    throw new BatchCorrError("backend_failed", `Cannot read the ONNX output "${name}" as it must be float32 data on the CPU`);
+    throw new BatchCorrError(
+      "backend_failed",
+      `Cannot read the ONNX output "${name}" as it must be float32 data on the CPU`,
+    );
   }
   return new Float64Array(output.data);
 }
@@ -121,7 +129,12 @@ export class OnnxBackendImpl implements OnnxBackend {
    * backend was disposed.
    */
   async computeMoments(batch: BackendBatch): Promise<BatchMoments> {
-    const outputs = await this.#execute(batch, 0, MOMENT_OUTPUTS, "compute batch moments with ONNX Runtime");
+    const outputs = await this.#execute(
+      batch,
+      0,
+      MOMENT_OUTPUTS,
+      "compute batch moments with ONNX Runtime",
+    );
     return outputs.moments;
   }
 
@@ -162,7 +175,12 @@ export class OnnxBackendImpl implements OnnxBackend {
     const { tol, tolSig } = parseOptions(runOptionsSchema, options, context, BACKEND_RULES);
     const batch = prepareBatch(x, n, context);
     const resolved = resolveTol(tol, tolSig, batch.count, context);
-    const { raw, thresholded, moments } = await this.#execute(batch, resolved, ALL_OUTPUTS, context);
+    const { raw, thresholded, moments } = await this.#execute(
+      batch,
+      resolved,
+      ALL_OUTPUTS,
+      context,
+    );
     const M = batch.confounds;
     // The graph thresholds in float32 itself; the view's order and counts are those of every path.
     return {
@@ -197,7 +215,9 @@ export class OnnxBackendImpl implements OnnxBackend {
     let session = this.#sessions.get(key);
     if (session === undefined) {
       const { abs, zeroVariance } = this.#options;
-      session = this.#runtime.createSession(exportBatchCorrOnnx({ features, confounds, abs, zeroVariance }));
+      session = this.#runtime.createSession(
+        exportBatchCorrOnnx({ features, confounds, abs, zeroVariance }),
+      );
       // A failed creation must not stay cached: the next batch retries.
       session.catch(() => this.#sessions.delete(key));
       this.#sessions.set(key, session);
@@ -205,22 +225,38 @@ export class OnnxBackendImpl implements OnnxBackend {
     return session;
   }
 
-  #execute(batch: BackendBatch, tol: number, fetches: readonly string[], context: string): Promise<GraphOutputs> {
+  #execute(
+    batch: BackendBatch,
+    tol: number,
+    fetches: readonly string[],
+    context: string,
+  ): Promise<GraphOutputs> {
     const work = this.#queue.then(() => this.#executeNow(batch, tol, fetches, context));
     this.#queue = work.catch(() => {});
     return work;
   }
 
-  async #executeNow(batch: BackendBatch, tol: number, fetches: readonly string[], context: string): Promise<GraphOutputs> {
+  async #executeNow(
+    batch: BackendBatch,
+    tol: number,
+    fetches: readonly string[],
+    context: string,
+  ): Promise<GraphOutputs> {
     const { count: B, features: F, confounds: M } = batch;
     if (this.#disposed) {
-      throw new BatchCorrError("backend_failed", ruleMessage(context, `the ${this.provider} backend`, "open (not disposed)", "disposed"), {
-        details: { provider: this.provider },
-      });
+      throw new BatchCorrError(
+        "backend_failed",
+        ruleMessage(context, `the ${this.provider} backend`, "open (not disposed)", "disposed"),
+        {
+          details: { provider: this.provider },
+        },
+      );
     }
     if (batch.x.length !== B * F || batch.n.length !== M * B) {
       throw new TypeError(
-        `Cannot ${context} as the batch's storage must hold B·F = ${B * F} features and M·B = ${M * B} confounds: current lengths are ${batch.x.length} and ${batch.n.length}`,
+        `Cannot ${context} as the batch's storage must hold B·F = ${B * F} features and M·B = ${
+          M * B
+        } confounds: current lengths are ${batch.x.length} and ${batch.n.length}`,
       );
     }
     let results: Record<string, { data: unknown; dispose?(): void }>;
@@ -234,11 +270,17 @@ export class OnnxBackendImpl implements OnnxBackend {
     } catch (error) {
       throw new BatchCorrError(
         "backend_failed",
-        `Cannot ${context} as the ${this.provider} provider failed on a batch of shape B = ${B}, F = ${F}, M = ${M}: ${reasonOf(error)}`,
-        { cause: error, details: { provider: this.provider, batchSize: B, features: F, confounds: M } },
+        `Cannot ${context} as the ${this.provider} provider failed on a batch of shape B = ${B}, F = ${F}, M = ${M}: ${
+          reasonOf(error)
+        }`,
+        {
+          cause: error,
+          details: { provider: this.provider, batchSize: B, features: F, confounds: M },
+        },
       );
     }
-    const read = (name: string) => results[name] === undefined ? new Float64Array(0) : toFloat64(results[name], name);
+    const read = (name: string) =>
+      results[name] === undefined ? new Float64Array(0) : toFloat64(results[name], name);
     const outputs: GraphOutputs = {
       raw: read(ONNX_IO.raw),
       thresholded: read(ONNX_IO.thresholded),
@@ -263,7 +305,9 @@ export class OnnxBackendImpl implements OnnxBackend {
   #assertFinite(batch: BackendBatch, moments: BatchMoments, context: string): void {
     const { meanX, meanN, m2X, m2N } = moments;
     if ([meanX, meanN, m2X, m2N].every((values) => findNonFinite(values) < 0)) return;
-    if (findNonFinite(batch.x) >= 0 || findNonFinite(batch.n) >= 0) assertFiniteBatch(batch, moments, context);
+    if (findNonFinite(batch.x) >= 0 || findNonFinite(batch.n) >= 0) {
+      assertFiniteBatch(batch, moments, context);
+    }
     throw new RangeError(
       ruleMessage(
         context,

@@ -46,4 +46,3 @@ export interface ResolvedBackendOptions {
   threads?: number | undefined;
   adapterTimeoutMs: number;
 }
-

@@ -20,7 +20,10 @@ export interface OrtOutput {
 
 /** An inference session of one model. */
 export interface OrtSession {
-  run(feeds: Record<string, unknown>, fetches?: readonly string[]): Promise<Record<string, OrtOutput>>;
+  run(
+    feeds: Record<string, unknown>,
+    fetches?: readonly string[],
+  ): Promise<Record<string, OrtOutput>>;
   release(): Promise<void>;
 }
 
@@ -60,7 +63,11 @@ export function runtimeOf(
 ): OrtRuntime {
   return {
     provider,
-    createSession: (model) => ort.InferenceSession.create(model, { logSeverityLevel: SESSION_LOG_SEVERITY, ...sessionOptions }),
+    createSession: (model) =>
+      ort.InferenceSession.create(model, {
+        logSeverityLevel: SESSION_LOG_SEVERITY,
+        ...sessionOptions,
+      }),
     tensor: (data, dims) => new ort.Tensor("float32", data, dims),
   };
 }

@@ -11,7 +11,11 @@ import { type OrtModule, type OrtRuntime, reasonOf, runtimeOf, withTimeout } fro
 
 /** The parts of a WebGPU adapter read here (typed locally: Bun has no WebGPU types). */
 interface GpuAdapterLike {
-  readonly info?: { readonly description?: string; readonly vendor?: string; readonly isFallbackAdapter?: boolean };
+  readonly info?: {
+    readonly description?: string;
+    readonly vendor?: string;
+    readonly isFallbackAdapter?: boolean;
+  };
 }
 
 interface GpuLike {
@@ -67,7 +71,9 @@ async function requestAdapter(timeoutMs: number): Promise<GpuAdapterLike> {
   } catch (error) {
     throw unavailable("webgpu", `no WebGPU adapter could be obtained: ${reasonOf(error)}`, error);
   }
-  if (!adapter) throw unavailable("webgpu", "navigator.gpu.requestAdapter() found no WebGPU adapter");
+  if (!adapter) {
+    throw unavailable("webgpu", "navigator.gpu.requestAdapter() found no WebGPU adapter");
+  }
   return adapter;
 }
 
@@ -83,21 +89,33 @@ async function requestAdapter(timeoutMs: number): Promise<GpuAdapterLike> {
  * adapter (or with only a software one when `hardwareOnly`), or if the
  * package cannot load.
  */
-export async function loadWebGpuRuntime(timeoutMs: number, hardwareOnly: boolean): Promise<WebGpuRuntime> {
+export async function loadWebGpuRuntime(
+  timeoutMs: number,
+  hardwareOnly: boolean,
+): Promise<WebGpuRuntime> {
   const adapter = await requestAdapter(timeoutMs);
   const description = adapter.info?.description || adapter.info?.vendor || "unknown adapter";
   if (hardwareOnly && adapter.info?.isFallbackAdapter === true) {
-    throw unavailable("webgpu", `the only WebGPU adapter is a software rasteriser (${description}), slower than the CPU`);
+    throw unavailable(
+      "webgpu",
+      `the only WebGPU adapter is a software rasteriser (${description}), slower than the CPU`,
+    );
   }
   let ort: typeof import("onnxruntime-web/webgpu");
   try {
     ort = await import("onnxruntime-web/webgpu");
   } catch (error) {
-    throw unavailable("webgpu", `onnxruntime-web/webgpu could not be loaded: ${reasonOf(error)}`, error);
+    throw unavailable(
+      "webgpu",
+      `onnxruntime-web/webgpu could not be loaded: ${reasonOf(error)}`,
+      error,
+    );
   }
   // Hand ORT the adapter already found rather than letting it request another.
   (ort.env.webgpu as { adapter: unknown }).adapter = adapter;
-  const runtime = runtimeOf(ort as unknown as OrtModule, "webgpu", { executionProviders: ["webgpu"] });
+  const runtime = runtimeOf(ort as unknown as OrtModule, "webgpu", {
+    executionProviders: ["webgpu"],
+  });
   return {
     ...runtime,
     adapterDescription: description,

@@ -7,12 +7,26 @@
 
 import { BatchCorrError, ruleMessage } from "../core/errors.ts";
 import { parseOptions } from "../core/parse_options.ts";
-import { AUTO_PROVIDER_ORDER, type OnnxBackend, type OnnxBackendOptions, type OnnxProvider } from "./onnx_backend.ts";
+import {
+  AUTO_PROVIDER_ORDER,
+  type OnnxBackend,
+  type OnnxBackendOptions,
+  type OnnxProvider,
+} from "./onnx_backend.ts";
 import { OnnxBackendImpl } from "./_onnx_backend_impl.ts";
-import { BACKEND_RULES, backendOptionsSchema, PROVIDERS, type ResolvedBackendOptions } from "./_onnx_options.ts";
+import {
+  BACKEND_RULES,
+  backendOptionsSchema,
+  PROVIDERS,
+  type ResolvedBackendOptions,
+} from "./_onnx_options.ts";
 import type { ConcreteOnnxProvider } from "./_runtime.ts";
 
-async function loadRuntime(provider: ConcreteOnnxProvider, options: ResolvedBackendOptions, auto: boolean) {
+async function loadRuntime(
+  provider: ConcreteOnnxProvider,
+  options: ResolvedBackendOptions,
+  auto: boolean,
+) {
   switch (provider) {
     case "wasm": {
       const { loadWasmRuntime } = await import("./_web_runtime.ts");
@@ -35,7 +49,12 @@ function checkProvider(provider: string): OnnxProvider {
   if (!PROVIDERS.includes(provider)) {
     throw new BatchCorrError(
       "provider_unavailable",
-      ruleMessage("create the ONNX backend", "options.provider", `one of ${BACKEND_RULES.provider}`, provider),
+      ruleMessage(
+        "create the ONNX backend",
+        "options.provider",
+        `one of ${BACKEND_RULES.provider}`,
+        provider,
+      ),
       { details: { provider, reason: "unknown provider" } },
     );
   }
@@ -93,7 +112,12 @@ export async function createOnnxBackend(options?: OnnxBackendOptions): Promise<O
   for (const candidate of AUTO_PROVIDER_ORDER) {
     try {
       const { runtime, adapter } = await loadRuntime(candidate, resolved, true);
-      return new OnnxBackendImpl(runtime, resolved, reasons.length > 0 ? reasons.join("; ") : undefined, adapter);
+      return new OnnxBackendImpl(
+        runtime,
+        resolved,
+        reasons.length > 0 ? reasons.join("; ") : undefined,
+        adapter,
+      );
     } catch (error) {
       if (!(error instanceof BatchCorrError)) throw error;
       reasons.push(`${candidate}: ${error.message}`);
@@ -101,7 +125,9 @@ export async function createOnnxBackend(options?: OnnxBackendOptions): Promise<O
   }
   throw new BatchCorrError(
     "provider_unavailable",
-    `Cannot create the ONNX backend as "auto" must find a working provider: none worked (${reasons.join("; ")})`,
+    `Cannot create the ONNX backend as "auto" must find a working provider: none worked (${
+      reasons.join("; ")
+    })`,
     { details: { provider: "auto", reason: reasons.join("; ") } },
   );
 }

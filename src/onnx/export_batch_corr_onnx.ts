@@ -133,13 +133,21 @@ function intAttribute(name: string, i: number) {
   return { name, type: onnx.AttributeProto.AttributeType.INT, i };
 }
 
-function node(opType: string, inputs: string[], output: string, attribute: NodeProtoInit["attribute"] = []): NodeProtoInit {
+function node(
+  opType: string,
+  inputs: string[],
+  output: string,
+  attribute: NodeProtoInit["attribute"] = [],
+): NodeProtoInit {
   return { opType, input: inputs, output: [output], name: output, attribute };
 }
 
 /** A reduction over one axis keeping it (opset 13–17 take axes as an attribute). */
 function reduce(opType: string, input: string, axis: number, output: string): NodeProtoInit {
-  return node(opType, [input], output, [intsAttribute("axes", [axis]), intAttribute("keepdims", 1)]);
+  return node(opType, [input], output, [
+    intsAttribute("axes", [axis]),
+    intAttribute("keepdims", 1),
+  ]);
 }
 
 function floatValueInfo(name: string, dims: (number | string)[]): ValueInfoProtoInit {
@@ -262,7 +270,8 @@ export function exportBatchCorrOnnx(options: ExportBatchCorrOnnxOptions): Uint8A
   );
   const graph = {
     name: "batch_corr",
-    docString: `batchCorr of one batch: ${features} features, ${confounds} confounds, abs=${abs}, zeroVariance=${zeroVariance}`,
+    docString:
+      `batchCorr of one batch: ${features} features, ${confounds} confounds, abs=${abs}, zeroVariance=${zeroVariance}`,
     node: graphNodes(abs, zeroVariance),
     initializer: [
       floatScalar("zero", 0),
@@ -293,7 +302,8 @@ export function exportBatchCorrOnnx(options: ExportBatchCorrOnnxOptions): Uint8A
     opsetImport: [{ domain: "", version: ONNX_OPSET }],
     producerName: "@streamcorr/batch-corr",
     producerVersion: "0.1.0",
-    docString: "hypercoil batch_corr of one mini-batch, with the centred moments for a running accumulator",
+    docString:
+      "hypercoil batch_corr of one mini-batch, with the centred moments for a running accumulator",
     metadataProps: [
       { key: "features", value: String(features) },
       { key: "confounds", value: String(confounds) },

@@ -28,7 +28,12 @@ export type OnnxProvider = "wasm" | "webgpu" | "cpu" | "cuda" | "auto";
  * assert.deepEqual(AUTO_PROVIDER_ORDER, ["cuda", "webgpu", "cpu", "wasm"]);
  * ```
  */
-export const AUTO_PROVIDER_ORDER: readonly Exclude<OnnxProvider, "auto">[] = ["cuda", "webgpu", "cpu", "wasm"];
+export const AUTO_PROVIDER_ORDER: readonly Exclude<OnnxProvider, "auto">[] = [
+  "cuda",
+  "webgpu",
+  "cpu",
+  "wasm",
+];
 
 /** Options of {@linkcode createOnnxBackend}. */
 export interface OnnxBackendOptions {

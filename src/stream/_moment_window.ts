@@ -8,7 +8,11 @@
 
 import type { BatchMoments } from "../core/batch_moments.ts";
 import { copyMoments, mergeMoments } from "../core/moment_algebra.ts";
-import { emptyPreciseMoments, type MeanLowParts, type PreciseMoments } from "../core/precise_means.ts";
+import {
+  emptyPreciseMoments,
+  type MeanLowParts,
+  type PreciseMoments,
+} from "../core/precise_means.ts";
 
 type Stored = BatchMoments & MeanLowParts;
 
@@ -88,7 +92,10 @@ export class MomentWindow {
       if (this.#front.length === 0) this.#moveBackToFront();
       this.#pool.push(this.#front.pop()!);
     }
-    const stored = copyMoments(batch, this.#pool.pop() ?? emptyPreciseMoments(this.#features, this.#confounds));
+    const stored = copyMoments(
+      batch,
+      this.#pool.pop() ?? emptyPreciseMoments(this.#features, this.#confounds),
+    );
     this.#back.push(stored);
     mergeMoments(this.#backTotal, batch, this.#backTotal);
   }

@@ -12,8 +12,12 @@ import type { BatchMoments } from "../core/batch_moments.ts";
 import { resultFromMoments, thresholdedFromMoments } from "../core/correlation_view.ts";
 import { BatchCorrError, ruleMessage } from "../core/errors.ts";
 import type { PreciseMoments } from "../core/precise_means.ts";
-import { type PreparedBatch, prepareBatch } from "../core/prepare_batch.ts";
-import { acceptMoments, type AccumulableMoments, momentsOfBatch } from "../accumulator/accumulable_moments.ts";
+import { prepareBatch, type PreparedBatch } from "../core/prepare_batch.ts";
+import {
+  acceptMoments,
+  type AccumulableMoments,
+  momentsOfBatch,
+} from "../accumulator/accumulable_moments.ts";
 import { checkSameShape, STREAM_SUBJECTS } from "../accumulator/check_same_shape.ts";
 import { CorrelationAccumulator } from "../accumulator/correlation_accumulator.ts";
 import type { StagedMerge } from "../accumulator/staged_merge.ts";
@@ -54,7 +58,9 @@ export class StreamCore {
   constructor(options: ResolvedStreamOptions) {
     this.#options = options;
     this.#running = options.accumulator;
-    if (options.decay !== undefined) this.#decayed = new CorrelationAccumulator({ maxElements: options.maxElements });
+    if (options.decay !== undefined) {
+      this.#decayed = new CorrelationAccumulator({ maxElements: options.maxElements });
+    }
     if (options.window !== undefined || options.decay !== undefined) {
       this.#lastWindow = { tol: Number.NaN, loss: Number.NaN, effectiveCount: 0 };
     }
@@ -76,8 +82,12 @@ export class StreamCore {
       return await this.#fold(batch, context, index);
     } catch (caught) {
       // A merge staged before the failure is dropped uncommitted: the states are as before the batch.
-      const { phase, error } = caught instanceof PhaseError ? caught : new PhaseError("input", caught);
-      if (phase === "input" && this.#options.onInvalid === "skip") return this.#skipped(index, batch, error);
+      const { phase, error } = caught instanceof PhaseError
+        ? caught
+        : new PhaseError("input", caught);
+      if (phase === "input" && this.#options.onInvalid === "skip") {
+        return this.#skipped(index, batch, error);
+      }
       throw streamError(error, phase, index, context);
     }
   }
@@ -89,7 +99,10 @@ export class StreamCore {
     const { x, n } = input as Batch;
     const batch = prepareBatch(x, n, context, NAMES, this.#options.maxElements);
     const confounds = this.#running.confounds;
-    const known = { featureShape: this.#running.featureShape, confounds: confounds === 0 ? undefined : confounds };
+    const known = {
+      featureShape: this.#running.featureShape,
+      confounds: confounds === 0 ? undefined : confounds,
+    };
     checkSameShape(known, batch.featureShape, batch.confounds, context, STREAM_SUBJECTS);
     return batch;
   }
@@ -138,9 +151,21 @@ export class StreamCore {
     try {
       const own = this.#view(moments, batch.order, batchTol);
       const view = this.#view(running.moments, batch.order, runningTol);
-      result = { index, batchSize: batch.count, count: running.moments.count, tol: batchTol, loss: own.loss, running: view };
+      result = {
+        index,
+        batchSize: batch.count,
+        count: running.moments.count,
+        tol: batchTol,
+        loss: own.loss,
+        running: view,
+      };
       if (own.correlations) result.correlations = own.correlations;
-      if (windowMoments) result.window = { ...this.#view(windowMoments, batch.order, windowTol), effectiveCount: windowCount };
+      if (windowMoments) {
+        result.window = {
+          ...this.#view(windowMoments, batch.order, windowTol),
+          effectiveCount: windowCount,
+        };
+      }
       if (o.gradient !== "none") this.#addGradient(result, batch, context);
     } catch (error) {
       throw new PhaseError("loss", error);
@@ -155,7 +180,10 @@ export class StreamCore {
   }
 
   #addGradient(result: BatchResult, batch: PreparedBatch, context: string): void {
-    const grads = lossValueAndGrad(batch, this.#options, this.#options.gradient === "both", { context, names: NAMES });
+    const grads = lossValueAndGrad(batch, this.#options, this.#options.gradient === "both", {
+      context,
+      names: NAMES,
+    });
     result.gradient = { data: grads.gradX, shape: [batch.count, ...batch.featureShape] };
     if (grads.gradN) {
       result.gradientN = { data: grads.gradN, shape: [...batch.nShape] };
@@ -170,10 +198,21 @@ export class StreamCore {
   #view(moments: BatchMoments, order: Int32Array | undefined, tol: number): CorrelationView {
     const o = this.#options;
     if (o.output === "losses") {
-      const values = thresholdedFromMoments(moments, order, tol, o.abs, o.zeroVariance, this.#values!);
+      const values = thresholdedFromMoments(
+        moments,
+        order,
+        tol,
+        o.abs,
+        o.zeroVariance,
+        this.#values!,
+      );
       return { tol, loss: o.nu * o.scalarisation.reduce(values) };
     }
-    const correlations = resultFromMoments(moments, order, { tol, abs: o.abs, zeroVariance: o.zeroVariance });
+    const correlations = resultFromMoments(moments, order, {
+      tol,
+      abs: o.abs,
+      zeroVariance: o.zeroVariance,
+    });
     return { tol, loss: o.nu * o.scalarisation.reduce(correlations.data), correlations };
   }
 
@@ -211,7 +250,16 @@ function checkBackendMoments(moments: BatchMoments, batch: PreparedBatch, provid
 
 function streamError(error: unknown, phase: Phase, index: number, context: string): BatchCorrError {
   const message = error instanceof Error ? error.message : String(error);
-  const what = phase === "backend" ? "the backend" : phase === "loss" ? "the scalarisation" : "the batch";
-  const text = message.startsWith(`Cannot ${context}`) ? message : `Cannot ${context} as ${what} failed: ${message}`;
-  return new BatchCorrError("stream_batch_failed", text, { cause: error, details: { index, phase } });
+  const what = phase === "backend"
+    ? "the backend"
+    : phase === "loss"
+    ? "the scalarisation"
+    : "the batch";
+  const text = message.startsWith(`Cannot ${context}`)
+    ? message
+    : `Cannot ${context} as ${what} failed: ${message}`;
+  return new BatchCorrError("stream_batch_failed", text, {
+    cause: error,
+    details: { index, phase },
+  });
 }

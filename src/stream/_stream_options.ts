@@ -9,7 +9,11 @@ import { z } from "zod";
 import { OPTION_RULES } from "../core/batch_corr_options.ts";
 import { parseOptions } from "../core/parse_options.ts";
 import { CorrelationAccumulator } from "../accumulator/correlation_accumulator.ts";
-import { lossOptionsSchema, resolveLossOptions, type ResolvedLossOptions } from "../loss/loss_options.ts";
+import {
+  lossOptionsSchema,
+  type ResolvedLossOptions,
+  resolveLossOptions,
+} from "../loss/loss_options.ts";
 import type { CorrelationBackend } from "./correlation_backend.ts";
 
 const streamOptionsShape = {
@@ -20,12 +24,15 @@ const streamOptionsShape = {
   gradient: z.union([z.boolean(), z.enum(["X", "both"])]).default(false),
   accumulator: z.instanceof(CorrelationAccumulator).optional(),
   backend: z.custom<CorrelationBackend>((value) =>
-    typeof value === "object" && value !== null && typeof (value as CorrelationBackend).computeMoments === "function"
+    typeof value === "object" && value !== null &&
+    typeof (value as CorrelationBackend).computeMoments === "function"
   ).optional(),
 };
 
 const streamOptionsSchema = lossOptionsSchema.extend(streamOptionsShape);
-const transformOptionsSchema = streamOptionsSchema.extend({ highWaterMark: z.number().int().nonnegative().optional() });
+const transformOptionsSchema = streamOptionsSchema.extend({
+  highWaterMark: z.number().int().nonnegative().optional(),
+});
 
 /** The rule of each stream option, in words, for messages. */
 const STREAM_RULES: Readonly<Record<string, string>> = {
@@ -65,7 +72,16 @@ function resolveStreamOptions(parsed: Parsed, context: string): ResolvedStreamOp
       `Cannot ${context} as options.scalarisation must have a gradient when options.gradient is set (a built-in or a Scalarisation with gradient()): current value is a plain function, which has no gradient`,
     );
   }
-  const lossOptions = { tol, tolSig, abs, zeroVariance, maxElements, nu, ...(name === undefined ? {} : { name }), ...(scalarisation === undefined ? {} : { scalarisation }) };
+  const lossOptions = {
+    tol,
+    tolSig,
+    abs,
+    zeroVariance,
+    maxElements,
+    nu,
+    ...(name === undefined ? {} : { name }),
+    ...(scalarisation === undefined ? {} : { scalarisation }),
+  };
   return {
     ...resolveLossOptions(lossOptions, "BatchCorrelation", context),
     window: parsed.window,
@@ -88,7 +104,10 @@ function resolveStreamOptions(parsed: Parsed, context: string): ResolvedStreamOp
  * @throws {RangeError} For an out-of-range number.
  */
 export function parseStreamOptions(options: unknown, context: string): ResolvedStreamOptions {
-  return resolveStreamOptions(parseOptions(streamOptionsSchema, options, context, STREAM_RULES), context);
+  return resolveStreamOptions(
+    parseOptions(streamOptionsSchema, options, context, STREAM_RULES),
+    context,
+  );
 }
 
 /**
@@ -104,6 +123,11 @@ export function parseTransformOptions(
   options: unknown,
   context: string,
 ): { resolved: ResolvedStreamOptions; highWaterMark: number } {
-  const { highWaterMark = 1, ...parsed } = parseOptions(transformOptionsSchema, options, context, STREAM_RULES);
+  const { highWaterMark = 1, ...parsed } = parseOptions(
+    transformOptionsSchema,
+    options,
+    context,
+    STREAM_RULES,
+  );
   return { resolved: resolveStreamOptions(parsed, context), highWaterMark };
 }

@@ -67,19 +67,34 @@ function defaultFeatures(row: Row, confounds: readonly (string | number)[]): (st
   return keys.filter((key) => !taken.has(String(key)));
 }
 
-function checkFeatures(features: (string | number)[], row: Row, context: string): (string | number)[] {
+function checkFeatures(
+  features: (string | number)[],
+  row: Row,
+  context: string,
+): (string | number)[] {
   if (features.length === 0) {
     throw new TypeError(
-      ruleMessage(context, "the first row", "at least one column besides the confounds (or pass options.features)", row),
+      ruleMessage(
+        context,
+        "the first row",
+        "at least one column besides the confounds (or pass options.features)",
+        row,
+      ),
     );
   }
   return features;
 }
 
 function readCell(row: Row, key: string | number, rowIndex: number, context: string): number {
-  const value: unknown = Array.isArray(row) ? (row as readonly number[])[Number(key)] : Object.hasOwn(row, key) ? (row as Record<string, unknown>)[key] : undefined;
+  const value: unknown = Array.isArray(row)
+    ? (row as readonly number[])[Number(key)]
+    : Object.hasOwn(row, key)
+    ? (row as Record<string, unknown>)[key]
+    : undefined;
   if (typeof value !== "number") {
-    throw new TypeError(ruleMessage(context, `row ${rowIndex} column ${JSON.stringify(key)}`, "a number", value));
+    throw new TypeError(
+      ruleMessage(context, `row ${rowIndex} column ${JSON.stringify(key)}`, "a number", value),
+    );
   }
   return value;
 }
@@ -107,7 +122,9 @@ class BatchBuilder {
     const F = features.length, B = this.#batchSize, b = this.#filled;
     for (let f = 0; f < F; f++) this.#x[b * F + f] = readCell(row, features[f]!, rowIndex, context);
     // (M, B) layout: confound m of sample b at m * B + b; a partial batch is compacted on take.
-    for (let m = 0; m < confounds.length; m++) this.#n[m * B + b] = readCell(row, confounds[m]!, rowIndex, context);
+    for (let m = 0; m < confounds.length; m++) {
+      this.#n[m * B + b] = readCell(row, confounds[m]!, rowIndex, context);
+    }
     this.#filled++;
   }
 
@@ -165,7 +182,10 @@ class BatchBuilder {
  * assert.deepEqual(Array.from(batches[0]!.n.data), [0.1, 0.2]);
  * ```
  */
-export function rowsToBatches(rows: Source<Row>, options: RowsToBatchesOptions): AsyncGenerator<RowBatch, void, undefined> {
+export function rowsToBatches(
+  rows: Source<Row>,
+  options: RowsToBatchesOptions,
+): AsyncGenerator<RowBatch, void, undefined> {
   const context = "group rows into batches";
   checkSource(rows, "rows", context);
   const parsed = parseOptions(batcherOptionsSchema, options, context, BATCHER_RULES);
@@ -181,10 +201,13 @@ async function* batchRows(
   const complete: RowBatch[] = [];
   const checked = mapSource(rows, (row, rowIndex) => {
     if (typeof row !== "object" || row === null) {
-      throw new TypeError(ruleMessage(context, `row ${rowIndex}`, "a record of numbers or an array of numbers", row));
+      throw new TypeError(
+        ruleMessage(context, `row ${rowIndex}`, "a record of numbers or an array of numbers", row),
+      );
     }
     builder ??= new BatchBuilder(options.batchSize, {
-      features: options.features ?? checkFeatures(defaultFeatures(row, options.confounds), row, context),
+      features: options.features ??
+        checkFeatures(defaultFeatures(row, options.confounds), row, context),
       confounds: options.confounds,
     });
     builder.add(row, rowIndex, context);

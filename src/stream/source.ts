@@ -37,9 +37,14 @@ export function checkSource(source: unknown, name: string, context: string): voi
   if (source instanceof ReadableStream) return;
   if (typeof source === "object" && source !== null) {
     const candidate = source as Record<symbol, unknown>;
-    if (typeof candidate[Symbol.asyncIterator] === "function" || typeof candidate[Symbol.iterator] === "function") return;
+    if (
+      typeof candidate[Symbol.asyncIterator] === "function" ||
+      typeof candidate[Symbol.iterator] === "function"
+    ) return;
   }
-  throw new TypeError(ruleMessage(context, name, "an AsyncIterable, an Iterable or a ReadableStream", source));
+  throw new TypeError(
+    ruleMessage(context, name, "an AsyncIterable, an Iterable or a ReadableStream", source),
+  );
 }
 
 /**
@@ -55,7 +60,9 @@ export function openSource<T>(source: Source<T>): SourcePull<T> {
       async next() {
         const result = await reader.read();
         if (result.done) reader.releaseLock();
-        return result.done ? { done: true, value: undefined } : { done: false, value: result.value };
+        return result.done
+          ? { done: true, value: undefined }
+          : { done: false, value: result.value };
       },
       async cancel() {
         try {

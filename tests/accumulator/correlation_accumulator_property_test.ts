@@ -33,7 +33,10 @@ function feed(accumulator: CorrelationAccumulator, batches: DenseBatch[]): Dense
       accumulator.update(batch.x, batch.n);
       kept.push(batch);
     } catch (error) {
-      assert.ok(isDocumentedError(error, /^Cannot update CorrelationAccumulator/), `undocumented: ${error}`);
+      assert.ok(
+        isDocumentedError(error, /^Cannot update CorrelationAccumulator/),
+        `undocumented: ${error}`,
+      );
       assert.ok(error instanceof RangeError, String(error));
       assert.match((error as Error).message, /float64 range|finite/);
       assert.deepEqual(accumulator.toBytes(), before, "a refused batch changed the state");
@@ -68,46 +71,77 @@ describe("property: CorrelationAccumulator", () => {
 
   test("a random split into shards merged back equals one pass; a snapshot taken anywhere resumes identically", () => {
     fc.assert(
-      fc.property(shapeArbitrary, planArbitrary(6), fc.nat(), fc.boolean(), ({ featureShape, confounds }, plan, cut, viaJSON) => {
-        const batches = makeBatches({ ...plan, scale: 1 }, featureShape, confounds);
-        const onePass = new CorrelationAccumulator();
-        const kept = feed(onePass, batches);
-        const split = cut % (kept.length + 1);
-        const left = new CorrelationAccumulator(), right = new CorrelationAccumulator();
-        feed(left, kept.slice(0, split));
-        feed(right, kept.slice(split));
-        left.merge(right);
-        assert.equal(left.count, onePass.count);
+      fc.property(
+        shapeArbitrary,
+        planArbitrary(6),
+        fc.nat(),
+        fc.boolean(),
+        ({ featureShape, confounds }, plan, cut, viaJSON) => {
+          const batches = makeBatches({ ...plan, scale: 1 }, featureShape, confounds);
+          const onePass = new CorrelationAccumulator();
+          const kept = feed(onePass, batches);
+          const split = cut % (kept.length + 1);
+          const left = new CorrelationAccumulator(), right = new CorrelationAccumulator();
+          feed(left, kept.slice(0, split));
+          feed(right, kept.slice(split));
+          left.merge(right);
+          assert.equal(left.count, onePass.count);
 
-        const first = new CorrelationAccumulator();
-        feed(first, kept.slice(0, split));
-        const restored = viaJSON ? CorrelationAccumulator.fromJSON(JSON.stringify(first)) : CorrelationAccumulator.fromBytes(first.toBytes());
-        feed(restored, kept.slice(split));
-        if (onePass.count === 0) return;
-        const expected = onePass.correlations({ abs: false }).data;
-        assertClose(left.correlations({ abs: false }).data, expected, 1e-12, "merged r");
-        // Snapshots are exact (bytes) or shortest round-trip decimals (JSON): the same numbers.
-        assert.deepEqual(Array.from(restored.correlations({ abs: false }).data), Array.from(expected));
-      }),
+          const first = new CorrelationAccumulator();
+          feed(first, kept.slice(0, split));
+          const restored = viaJSON
+            ? CorrelationAccumulator.fromJSON(JSON.stringify(first))
+            : CorrelationAccumulator.fromBytes(first.toBytes());
+          feed(restored, kept.slice(split));
+          if (onePass.count === 0) return;
+          const expected = onePass.correlations({ abs: false }).data;
+          assertClose(left.correlations({ abs: false }).data, expected, 1e-12, "merged r");
+          // Snapshots are exact (bytes) or shortest round-trip decimals (JSON): the same numbers.
+          assert.deepEqual(
+            Array.from(restored.correlations({ abs: false }).data),
+            Array.from(expected),
+          );
+        },
+      ),
       { numRuns: RUNS, seed: SEED },
     );
   });
 
   test("random option objects are accepted or refused with TypeError/RangeError naming the option", () => {
-    const value = fc.oneof(fc.constant(undefined), fc.constant(null), fc.double(), fc.integer({ min: -3, max: 2 ** 40 }), fc.string({ maxLength: 3 }), fc.array(fc.integer({ min: -1, max: 4 }), { maxLength: 3 }), fc.constant({}));
+    const value = fc.oneof(
+      fc.constant(undefined),
+      fc.constant(null),
+      fc.double(),
+      fc.integer({ min: -3, max: 2 ** 40 }),
+      fc.string({ maxLength: 3 }),
+      fc.array(fc.integer({ min: -1, max: 4 }), { maxLength: 3 }),
+      fc.constant({}),
+    );
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom("featureShape", "confounds", "maxElements", "extra", "__proto__"), value, { maxKeys: 3 }), (options) => {
-        let accumulator: CorrelationAccumulator;
-        try {
-          accumulator = new CorrelationAccumulator(options as never);
-        } catch (error) {
-          assert.ok(isDocumentedError(error, /^Cannot create CorrelationAccumulator as (options|F·M)/), String(error));
-          return;
-        }
-        // Whatever it accepted, it can be snapshotted and restored.
-        const again = CorrelationAccumulator.fromBytes(accumulator.toBytes(), { maxElements: 2 ** 53 - 1 });
-        assert.deepEqual(again.featureShape, accumulator.featureShape);
-      }),
+      fc.property(
+        fc.dictionary(
+          fc.constantFrom("featureShape", "confounds", "maxElements", "extra", "__proto__"),
+          value,
+          { maxKeys: 3 },
+        ),
+        (options) => {
+          let accumulator: CorrelationAccumulator;
+          try {
+            accumulator = new CorrelationAccumulator(options as never);
+          } catch (error) {
+            assert.ok(
+              isDocumentedError(error, /^Cannot create CorrelationAccumulator as (options|F·M)/),
+              String(error),
+            );
+            return;
+          }
+          // Whatever it accepted, it can be snapshotted and restored.
+          const again = CorrelationAccumulator.fromBytes(accumulator.toBytes(), {
+            maxElements: 2 ** 53 - 1,
+          });
+          assert.deepEqual(again.featureShape, accumulator.featureShape);
+        },
+      ),
       { numRuns: RUNS, seed: SEED },
     );
     assertNoPollution();
@@ -115,11 +149,13 @@ describe("property: CorrelationAccumulator", () => {
 });
 
 /** A valid snapshot of a small random accumulator. */
-const snapshotArbitrary = fc.tuple(shapeArbitrary, planArbitrary(3)).map(([{ featureShape, confounds }, plan]) => {
-  const accumulator = new CorrelationAccumulator();
-  feed(accumulator, makeBatches({ ...plan, scale: 1 }, featureShape, confounds));
-  return accumulator;
-});
+const snapshotArbitrary = fc.tuple(shapeArbitrary, planArbitrary(3)).map(
+  ([{ featureShape, confounds }, plan]) => {
+    const accumulator = new CorrelationAccumulator();
+    feed(accumulator, makeBatches({ ...plan, scale: 1 }, featureShape, confounds));
+    return accumulator;
+  },
+);
 
 /** The restore either fails as documented or gives a usable, self-consistent state. */
 function checkRestore(restore: () => CorrelationAccumulator): "restored" | "refused" {
@@ -134,7 +170,10 @@ function checkRestore(restore: () => CorrelationAccumulator): "restored" | "refu
   } finally {
     assertNoPollution();
   }
-  assert.deepEqual(CorrelationAccumulator.fromBytes(accumulator.toBytes()).toBytes(), accumulator.toBytes());
+  assert.deepEqual(
+    CorrelationAccumulator.fromBytes(accumulator.toBytes()).toBytes(),
+    accumulator.toBytes(),
+  );
   if (accumulator.count > 0) {
     for (const r of accumulator.correlations({ abs: false }).data) {
       assert.ok(Number.isFinite(r) && Math.abs(r) <= 1 + 1e-9, `restored correlation ${r}`);
@@ -154,15 +193,22 @@ describe("property: snapshots are untrusted input", () => {
     fc.assert(
       fc.property(
         snapshotArbitrary,
-        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), {
+          minLength: 1,
+          maxLength: 4,
+        }),
         fc.constantFrom("flip", "truncate", "extend"),
         fc.nat(),
         (accumulator, flips, how, cut) => {
           const bytes = accumulator.toBytes();
           let mutated: Uint8Array;
           if (how === "truncate") mutated = bytes.slice(0, cut % bytes.length);
-          else if (how === "extend") mutated = new Uint8Array([...bytes, ...flips.map(([, v]) => v)]);
-          else {
+          else if (how === "extend") {
+            mutated = new Uint8Array([
+              ...bytes,
+              ...flips.map(([, v]) => v),
+            ]);
+          } else {
             mutated = bytes.slice();
             for (const [position, value] of flips) mutated[position % mutated.length] = value;
           }
@@ -179,15 +225,39 @@ describe("property: snapshots are untrusted input", () => {
       fc.property(
         snapshotArbitrary,
         fc.constantFrom("delete", "add", "replace", "replaceElement", "text"),
-        fc.constantFrom("format", "version", "featureShape", "confounds", "count", "weightSquares", "meanX", "meanN", "meanXLo", "meanNLo", "m2X", "m2N", "comoment", "__proto__", "constructor", "prototype", "polluted"),
+        fc.constantFrom(
+          "format",
+          "version",
+          "featureShape",
+          "confounds",
+          "count",
+          "weightSquares",
+          "meanX",
+          "meanN",
+          "meanXLo",
+          "meanNLo",
+          "m2X",
+          "m2N",
+          "comoment",
+          "__proto__",
+          "constructor",
+          "prototype",
+          "polluted",
+        ),
         jsonValue,
         fc.nat(),
         (accumulator, how, key, value, position) => {
           const snapshot = JSON.parse(JSON.stringify(accumulator)) as Record<string, unknown>;
           let input: unknown = snapshot;
           if (how === "delete") delete snapshot[key];
-          else if (how === "add" || how === "replace") Object.defineProperty(snapshot, key, { value, enumerable: true, writable: true, configurable: true });
-          else if (how === "replaceElement") {
+          else if (how === "add" || how === "replace") {
+            Object.defineProperty(snapshot, key, {
+              value,
+              enumerable: true,
+              writable: true,
+              configurable: true,
+            });
+          } else if (how === "replaceElement") {
             const array = snapshot[key];
             if (Array.isArray(array) && array.length > 0) array[position % array.length] = value;
           } else {

@@ -12,7 +12,12 @@ import { concat, type Dense, maxAbsDiff } from "../fuzz_support.ts";
 import { mulberry32 } from "../random.ts";
 
 /** A batch whose features partly follow the confounds, so correlations are far from 0. */
-function randomBatch(random: () => number, B: number, featureShape: number[], M: number): { x: Dense; n: Dense } {
+function randomBatch(
+  random: () => number,
+  B: number,
+  featureShape: number[],
+  M: number,
+): { x: Dense; n: Dense } {
   const F = featureShape.reduce((a, b) => a * b, 1);
   const n = new Float64Array(M * B).map(() => random() * 2 - 1);
   const x = new Float64Array(B * F);
@@ -21,7 +26,6 @@ function randomBatch(random: () => number, B: number, featureShape: number[], M:
   }
   return { x: { data: x, shape: [B, ...featureShape] }, n: { data: n, shape: [M, B] } };
 }
-
 
 function momentsOf(batch: { x: Dense; n: Dense }): BatchMoments {
   const B = batch.x.shape[0]!, F = batch.x.data.length / B, M = batch.n.shape[0]!;
@@ -51,7 +55,10 @@ describe("CorrelationAccumulator", () => {
   test("after k batches of random sizes the correlations equal batchCorr of the concatenation to 1e-10", () => {
     const random = mulberry32(11);
     for (const [featureShape, M] of [[[5], 1], [[3, 4], 2], [[2, 3, 2], 3]] as const) {
-      const batches = Array.from({ length: 9 }, () => randomBatch(random, 3 + Math.floor(random() * 30), [...featureShape], M));
+      const batches = Array.from(
+        { length: 9 },
+        () => randomBatch(random, 3 + Math.floor(random() * 30), [...featureShape], M),
+      );
       const acc = new CorrelationAccumulator();
       for (const batch of batches) acc.update(batch.x, batch.n);
       const whole = concat(batches);
@@ -60,7 +67,10 @@ describe("CorrelationAccumulator", () => {
         const actual = acc.correlations(options);
         assert.deepEqual(actual.shape, expected.shape);
         assert.equal(actual.tol, expected.tol);
-        assert.ok(maxAbsDiff(actual.data, expected.data) <= 1e-10, `shape ${featureShape} options ${JSON.stringify(options)}`);
+        assert.ok(
+          maxAbsDiff(actual.data, expected.data) <= 1e-10,
+          `shape ${featureShape} options ${JSON.stringify(options)}`,
+        );
       }
       assert.equal(acc.count, whole.x.shape[0]);
       assert.deepEqual(acc.featureShape, [...featureShape]);
@@ -69,7 +79,10 @@ describe("CorrelationAccumulator", () => {
 
   test("mergeMoments is associative and order independent on random splits", () => {
     const random = mulberry32(5);
-    const batches = Array.from({ length: 6 }, () => randomBatch(random, 2 + Math.floor(random() * 20), [7], 3));
+    const batches = Array.from(
+      { length: 6 },
+      () => randomBatch(random, 2 + Math.floor(random() * 20), [7], 3),
+    );
     const moments = batches.map(momentsOf);
     const reference = momentsOf(concat(batches));
     const leftFold = moments.reduce((state, m) => mergeMoments(state, m));
@@ -95,7 +108,8 @@ describe("CorrelationAccumulator", () => {
 
   test("mergeMoments may write into one of its inputs", () => {
     const random = mulberry32(8);
-    const precise = (m: BatchMoments) => copyMoments(m, emptyPreciseMoments(m.features, m.confounds));
+    const precise = (m: BatchMoments) =>
+      copyMoments(m, emptyPreciseMoments(m.features, m.confounds));
     const a = precise(momentsOf(randomBatch(random, 6, [4], 2)));
     const b = precise(momentsOf(randomBatch(random, 9, [4], 2)));
     const fresh = mergeMoments(a, b);
@@ -110,16 +124,28 @@ describe("CorrelationAccumulator", () => {
 
   test("merging shards equals one pass", () => {
     const random = mulberry32(21);
-    const batches = Array.from({ length: 8 }, () => randomBatch(random, 4 + Math.floor(random() * 10), [3, 2], 2));
+    const batches = Array.from(
+      { length: 8 },
+      () => randomBatch(random, 4 + Math.floor(random() * 10), [3, 2], 2),
+    );
     const one = new CorrelationAccumulator();
-    const shards = [new CorrelationAccumulator(), new CorrelationAccumulator(), new CorrelationAccumulator()];
+    const shards = [
+      new CorrelationAccumulator(),
+      new CorrelationAccumulator(),
+      new CorrelationAccumulator(),
+    ];
     batches.forEach((batch, i) => {
       one.update(batch.x, batch.n);
       shards[i % 3]!.update(batch.x, batch.n);
     });
-    const merged = new CorrelationAccumulator().merge(shards[2]!).merge(shards[0]!.merge(shards[1]!));
+    const merged = new CorrelationAccumulator().merge(shards[2]!).merge(
+      shards[0]!.merge(shards[1]!),
+    );
     assert.equal(merged.count, one.count);
-    assert.ok(maxAbsDiff(merged.correlations({ abs: false }).data, one.correlations({ abs: false }).data) <= 1e-12);
+    assert.ok(
+      maxAbsDiff(merged.correlations({ abs: false }).data, one.correlations({ abs: false }).data) <=
+        1e-12,
+    );
   });
 
   test("an exactly constant column keeps zero variance across batches of different sizes", () => {
@@ -144,7 +170,10 @@ describe("CorrelationAccumulator", () => {
   test("the same constant is exactly preserved even though its batch means round", () => {
     // (0.1 + 0.1 + 0.1) / 3 is not 0.1: without pinning the mean, merging would leave residue.
     assert.notEqual((0.1 + 0.1 + 0.1) / 3, 0.1);
-    const acc = new CorrelationAccumulator().update([[0.1], [0.1], [0.1]], [1, 2, 3]).update([[0.1], [0.1]], [4, 6]);
+    const acc = new CorrelationAccumulator().update([[0.1], [0.1], [0.1]], [1, 2, 3]).update([
+      [0.1],
+      [0.1],
+    ], [4, 6]);
     assert.equal(acc.moments().m2X[0], 0);
   });
 
@@ -165,7 +194,8 @@ describe("CorrelationAccumulator", () => {
     for (const batch of batches) acc.update(batch.x, batch.n);
     const whole = concat(batches);
     const B = whole.x.shape[0]!;
-    const column = (f: number) => Float64Array.from({ length: B }, (_, b) => whole.x.data[b * 2 + f]!);
+    const column = (f: number) =>
+      Float64Array.from({ length: B }, (_, b) => whole.x.data[b * 2 + f]!);
     const r = acc.correlations({ abs: false }).data;
     // A float64 mean of 1e9 + noise is good to 6e-8 only; the state keeps its
     // rounding error as a low part (double-double), so merging loses nothing.
@@ -177,13 +207,22 @@ describe("CorrelationAccumulator", () => {
 
   test("a snapshot restored from JSON or bytes gives identical results after more batches", () => {
     const random = mulberry32(3);
-    const first = Array.from({ length: 4 }, () => randomBatch(random, 5 + Math.floor(random() * 9), [2, 3, 2], 2));
-    const more = Array.from({ length: 3 }, () => randomBatch(random, 5 + Math.floor(random() * 9), [2, 3, 2], 2));
+    const first = Array.from(
+      { length: 4 },
+      () => randomBatch(random, 5 + Math.floor(random() * 9), [2, 3, 2], 2),
+    );
+    const more = Array.from(
+      { length: 3 },
+      () => randomBatch(random, 5 + Math.floor(random() * 9), [2, 3, 2], 2),
+    );
     const original = new CorrelationAccumulator();
     for (const batch of first) original.update(batch.x, batch.n);
     const fromText = CorrelationAccumulator.fromJSON(JSON.stringify(original));
     const fromObject = CorrelationAccumulator.fromJSON(original.toJSON());
-    const fromBytes = CorrelationAccumulator.fromBytes(original.toBytes(), { featureShape: [2, 3, 2], confounds: 2 });
+    const fromBytes = CorrelationAccumulator.fromBytes(original.toBytes(), {
+      featureShape: [2, 3, 2],
+      confounds: 2,
+    });
     for (const restored of [original, fromText, fromObject, fromBytes]) {
       for (const batch of more) restored.update(batch.x, batch.n);
     }
@@ -196,7 +235,12 @@ describe("CorrelationAccumulator", () => {
 
   test("an empty accumulator round-trips with its partial shape", () => {
     const empty = new CorrelationAccumulator({ confounds: 2 });
-    for (const restored of [CorrelationAccumulator.fromJSON(JSON.stringify(empty)), CorrelationAccumulator.fromBytes(empty.toBytes())]) {
+    for (
+      const restored of [
+        CorrelationAccumulator.fromJSON(JSON.stringify(empty)),
+        CorrelationAccumulator.fromBytes(empty.toBytes()),
+      ]
+    ) {
       assert.equal(restored.count, 0);
       assert.equal(restored.featureShape, undefined);
       assert.equal(restored.confounds, 2);
@@ -212,11 +256,20 @@ describe("CorrelationAccumulator", () => {
     const before = acc.toBytes();
     const nan = randomBatch(random, 8, [3], 1);
     nan.x.data[5] = Number.NaN;
-    assert.throws(() => acc.update(nan.x, nan.n), (e) => e instanceof RangeError && /finite/.test(e.message) && /\[1, 2\]/.test(e.message));
+    assert.throws(
+      () => acc.update(nan.x, nan.n),
+      (e) => e instanceof RangeError && /finite/.test(e.message) && /\[1, 2\]/.test(e.message),
+    );
     const wide = randomBatch(random, 8, [4], 1);
-    assert.throws(() => acc.update(wide.x, wide.n), (e) => e instanceof TypeError && /\[3\]/.test(e.message) && /\[4\]/.test(e.message));
+    assert.throws(
+      () => acc.update(wide.x, wide.n),
+      (e) => e instanceof TypeError && /\[3\]/.test(e.message) && /\[4\]/.test(e.message),
+    );
     const twoConfounds = randomBatch(random, 8, [3], 2);
-    assert.throws(() => acc.update(twoConfounds.x, twoConfounds.n), (e) => e instanceof TypeError && /confounds/.test(e.message));
+    assert.throws(
+      () => acc.update(twoConfounds.x, twoConfounds.n),
+      (e) => e instanceof TypeError && /confounds/.test(e.message),
+    );
     assert.throws(() => acc.update([[1e300, 0, 0], [-1e300, 0, 1]], [1, 2]), RangeError);
     assert.deepEqual(acc.toBytes(), before);
   });
@@ -224,7 +277,10 @@ describe("CorrelationAccumulator", () => {
   test("the means' merge overflowing float64 is refused without touching the state", () => {
     const acc = new CorrelationAccumulator().update([[1e160], [1e160]], [1, 2]);
     const before = acc.toBytes();
-    assert.throws(() => acc.update([[-1e160], [-1e160]], [1, 3]), (e) => e instanceof RangeError && /float64 range/.test(e.message));
+    assert.throws(
+      () => acc.update([[-1e160], [-1e160]], [1, 3]),
+      (e) => e instanceof RangeError && /float64 range/.test(e.message),
+    );
     assert.deepEqual(acc.toBytes(), before);
   });
 
@@ -247,7 +303,10 @@ describe("CorrelationAccumulator", () => {
   test("correlations need samples, and enough of them for tol auto", () => {
     assert.throws(() => new CorrelationAccumulator().correlations(), RangeError);
     const small = new CorrelationAccumulator().update([[1], [2]], [2, 1]);
-    assert.throws(() => small.correlations({ tol: "auto" }), (e) => e instanceof RangeError && /at least 3/.test(e.message));
+    assert.throws(
+      () => small.correlations({ tol: "auto" }),
+      (e) => e instanceof RangeError && /at least 3/.test(e.message),
+    );
     assert.throws(() => new CorrelationAccumulator({ confounds: 0 }), RangeError);
     assert.throws(() => new CorrelationAccumulator({ shape: [2] } as never), TypeError);
   });
@@ -262,13 +321,23 @@ describe("CorrelationAccumulator", () => {
 });
 
 describe("CorrelationAccumulator snapshots", () => {
-  const acc = new CorrelationAccumulator().update([[1, 2], [2, 1], [4, 4], [3, 0]], [[1, 3, 2, 5], [0, 1, 1, 0]]);
+  const acc = new CorrelationAccumulator().update([[1, 2], [2, 1], [4, 4], [3, 0]], [[1, 3, 2, 5], [
+    0,
+    1,
+    1,
+    0,
+  ]]);
   const snapshot = acc.toJSON();
 
-  function rejects(input: unknown, pattern: RegExp, expected?: { featureShape?: number[]; confounds?: number }): void {
+  function rejects(
+    input: unknown,
+    pattern: RegExp,
+    expected?: { featureShape?: number[]; confounds?: number },
+  ): void {
     assert.throws(
       () => CorrelationAccumulator.fromJSON(input, expected),
-      (e) => e instanceof BatchCorrError && e.code === "invalid_snapshot" && pattern.test(e.message),
+      (e) =>
+        e instanceof BatchCorrError && e.code === "invalid_snapshot" && pattern.test(e.message),
     );
   }
 
@@ -316,7 +385,9 @@ describe("CorrelationAccumulator snapshots", () => {
       comoment: [0.37500000695387525, -1.9000000000000001],
     };
     const v1Bytes = Uint8Array.from(
-      atob("QkNBUwEAAAABAAAAAQAAAAIAAAAAAAAAAAAAAAAAFEAAAAAAAAAUQAAAAABlzc1BmpmZmZmZAUDNzMzMzMzgP7yqqvr//+A/mpmZmZmZLUBmZmZmZmbgP3h3dwcAANg/Z2ZmZmZm/r8="),
+      atob(
+        "QkNBUwEAAAABAAAAAQAAAAIAAAAAAAAAAAAAAAAAFEAAAAAAAAAUQAAAAABlzc1BmpmZmZmZAUDNzMzMzMzgP7yqqvr//+A/mpmZmZmZLUBmZmZmZmbgP3h3dwcAANg/Z2ZmZmZm/r8=",
+      ),
       (c) => c.charCodeAt(0),
     );
     const fromJSON = CorrelationAccumulator.fromJSON(v1JSON);
@@ -340,18 +411,29 @@ describe("CorrelationAccumulator snapshots", () => {
   });
 
   test("a low part that is not a mean's rounding error is refused", () => {
-    const far = new CorrelationAccumulator().update([[1e9 + 0.25], [1e9 - 0.5]], [1, 2]).update([[1e9 + 0.125]], [3]);
+    const far = new CorrelationAccumulator().update([[1e9 + 0.25], [1e9 - 0.5]], [1, 2]).update([[
+      1e9 + 0.125,
+    ]], [3]);
     const json = far.toJSON();
     assert.ok(CorrelationAccumulator.fromJSON({ ...json, meanXLo: [json.meanX[0]! * 2 ** -41] }));
-    rejects({ ...json, meanXLo: [json.meanX[0]! * 2 ** -39] }, /meanXLo must be at most 2\^-40 times its mean/);
-    rejects({ ...json, meanNLo: [1] }, /meanNLo must be at most 2\^-40 times its mean in magnitude .*: current value is 1 at index 0, with mean 2/);
+    rejects(
+      { ...json, meanXLo: [json.meanX[0]! * 2 ** -39] },
+      /meanXLo must be at most 2\^-40 times its mean/,
+    );
+    rejects(
+      { ...json, meanNLo: [1] },
+      /meanNLo must be at most 2\^-40 times its mean in magnitude .*: current value is 1 at index 0, with mean 2/,
+    );
     rejects({ ...json, meanXLo: [Number.NaN] }, /meanXLo must be a finite number/);
     const { meanNLo: _dropped, ...missing } = json;
     rejects(missing, /must have the key "meanNLo"/);
     const bytes = far.toBytes();
     // Header 24 bytes, count, Σw², meanX, meanN, then meanXLo at byte 56.
     new DataView(bytes.buffer).setFloat64(56, 1e6, true);
-    assert.throws(() => CorrelationAccumulator.fromBytes(bytes), (e) => e instanceof BatchCorrError && /meanXLo/.test(e.message));
+    assert.throws(
+      () => CorrelationAccumulator.fromBytes(bytes),
+      (e) => e instanceof BatchCorrError && /meanXLo/.test(e.message),
+    );
   });
 
   test("a wrong or inconsistent shape is refused", () => {
@@ -365,7 +447,10 @@ describe("CorrelationAccumulator snapshots", () => {
   });
 
   test("non-finite or negative numbers are refused", () => {
-    rejects(JSON.stringify(snapshot).replace(/"m2X":\[[^,\]]+/, '"m2X":[null'), /m2X must be a finite non-negative number/);
+    rejects(
+      JSON.stringify(snapshot).replace(/"m2X":\[[^,\]]+/, '"m2X":[null'),
+      /m2X must be a finite non-negative number/,
+    );
     rejects({ ...snapshot, meanN: [Number.NaN, 0] }, /meanN/);
     rejects({ ...snapshot, m2N: [-1, 1] }, /m2N/);
     rejects({ ...snapshot, count: Number.POSITIVE_INFINITY }, /count/);
@@ -380,32 +465,54 @@ describe("CorrelationAccumulator snapshots", () => {
     const text = JSON.stringify(snapshot).replace("{", '{"__proto__":{"polluted":true},');
     rejects(text, /__proto__/);
     const withOwnProto = JSON.parse(JSON.stringify(snapshot));
-    Object.defineProperty(withOwnProto, "__proto__", { value: { polluted: true }, enumerable: true });
+    Object.defineProperty(withOwnProto, "__proto__", {
+      value: { polluted: true },
+      enumerable: true,
+    });
     rejects(withOwnProto, /__proto__/);
-    rejects(JSON.stringify(snapshot).replace("{", '{"constructor":{"prototype":{"polluted":true}},'), /constructor/);
+    rejects(
+      JSON.stringify(snapshot).replace("{", '{"constructor":{"prototype":{"polluted":true}},'),
+      /constructor/,
+    );
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
     rejects(Object.assign(Object.create({ inherited: 1 }), snapshot), /plain object/);
   });
 
   test("values that cannot be printed or that no data could produce are refused as invalid_snapshot", () => {
-    rejects({ ...snapshot, meanN: [Object.create(null), 0] }, /meanN must be a finite number: current value is an object at index 0/);
+    rejects(
+      { ...snapshot, meanN: [Object.create(null), 0] },
+      /meanN must be a finite number: current value is an object at index 0/,
+    );
     rejects({ ...snapshot, format: 1n }, /format must be/);
     const cyclic: unknown[] = [];
     cyclic.push(cyclic);
     rejects({ ...snapshot, featureShape: cyclic }, /featureShape must be null or an array/);
     const bound = Math.sqrt(snapshot.m2X[0]!) * Math.sqrt(snapshot.m2N[0]!);
-    rejects({ ...snapshot, comoment: [bound * 1.001, ...snapshot.comoment.slice(1)] }, /\|comoment\| ≤ √m2X·√m2N/);
+    rejects(
+      { ...snapshot, comoment: [bound * 1.001, ...snapshot.comoment.slice(1)] },
+      /\|comoment\| ≤ √m2X·√m2N/,
+    );
     const bytes = acc.toBytes();
     new DataView(bytes.buffer).setFloat64(bytes.length - 32, -bound * 2, true);
-    assert.throws(() => CorrelationAccumulator.fromBytes(bytes), (e) => e instanceof BatchCorrError && /comoment/.test(e.message));
+    assert.throws(
+      () => CorrelationAccumulator.fromBytes(bytes),
+      (e) => e instanceof BatchCorrError && /comoment/.test(e.message),
+    );
   });
 
   test("a snapshot declaring more than expected.maxElements F·M entries is refused before allocating", () => {
-    assert.throws(() => CorrelationAccumulator.fromJSON(snapshot, { maxElements: 3 }), (e) =>
-      e instanceof BatchCorrError && e.code === "resource_limit" && /F = 2 × M = 2 = 4/.test(e.message) && /expected\.maxElements/.test(e.message));
+    assert.throws(
+      () => CorrelationAccumulator.fromJSON(snapshot, { maxElements: 3 }),
+      (e) =>
+        e instanceof BatchCorrError && e.code === "resource_limit" &&
+        /F = 2 × M = 2 = 4/.test(e.message) && /expected\.maxElements/.test(e.message),
+    );
     const bytes = acc.toBytes();
     new DataView(bytes.buffer).setUint32(16, 4_000_000_000, true);
-    assert.throws(() => CorrelationAccumulator.fromBytes(bytes), (e) => e instanceof BatchCorrError && e.code === "resource_limit");
+    assert.throws(
+      () => CorrelationAccumulator.fromBytes(bytes),
+      (e) => e instanceof BatchCorrError && e.code === "resource_limit",
+    );
     assert.equal(CorrelationAccumulator.fromJSON(snapshot, { maxElements: 4 }).count, 4);
   });
 
@@ -414,7 +521,8 @@ describe("CorrelationAccumulator snapshots", () => {
     const fails = (b: Uint8Array, pattern: RegExp, expected?: { featureShape?: number[] }) =>
       assert.throws(
         () => CorrelationAccumulator.fromBytes(b, expected),
-        (e) => e instanceof BatchCorrError && e.code === "invalid_snapshot" && pattern.test(e.message),
+        (e) =>
+          e instanceof BatchCorrError && e.code === "invalid_snapshot" && pattern.test(e.message),
       );
     fails(bytes.subarray(0, bytes.length - 1), /truncated/);
     fails(bytes.subarray(0, 10), /magic|truncated/);
@@ -432,12 +540,19 @@ describe("CorrelationAccumulator snapshots", () => {
     new DataView(nonFinite.buffer).setFloat64(nonFinite.length - 8, Number.NaN, true);
     fails(nonFinite, /comoment must be a finite number: current value is NaN at index 3/);
     fails(bytes, /featureShape must be \[5\]/, { featureShape: [5] });
-    assert.throws(() => CorrelationAccumulator.fromBytes([1, 2] as never), (e) => e instanceof BatchCorrError);
+    assert.throws(
+      () => CorrelationAccumulator.fromBytes([1, 2] as never),
+      (e) => e instanceof BatchCorrError,
+    );
   });
 });
 
 /** Bit-for-bit equality, NaN and the sign of zero included. */
-function assertSameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
+function assertSameBits(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  what: string,
+): void {
   assert.equal(actual.length, expected.length, what);
   for (let i = 0; i < expected.length; i++) {
     assert.ok(Object.is(actual[i], expected[i]), `${what}[${i}]: ${actual[i]} !== ${expected[i]}`);
@@ -459,12 +574,25 @@ describe("the stream's fused passes give the unfused results bit for bit", () =>
             let raw = pearsonFromMoments(moments, zeroVariance);
             if (batch.order) {
               const permuted = new Float64Array(raw.length);
-              batch.order.forEach((source, f) => permuted.set(raw.subarray(source * M, source * M + M), f * M));
+              batch.order.forEach((source, f) =>
+                permuted.set(raw.subarray(source * M, source * M + M), f * M)
+              );
               raw = permuted;
             }
             const expected = softThreshold(raw, tol, abs);
-            const actual = thresholdedFromMoments(moments, batch.order, tol, abs, zeroVariance, new Float64Array(F * M));
-            assertSameBits(actual, expected, `${featureShape}/${M} ${zeroVariance} abs=${abs} tol=${tol}`);
+            const actual = thresholdedFromMoments(
+              moments,
+              batch.order,
+              tol,
+              abs,
+              zeroVariance,
+              new Float64Array(F * M),
+            );
+            assertSameBits(
+              actual,
+              expected,
+              `${featureShape}/${M} ${zeroVariance} abs=${abs} tol=${tol}`,
+            );
           }
         }
       }
@@ -490,7 +618,9 @@ describe("the stream's fused passes give the unfused results bit for bit", () =>
       const state = acc.toJSON();
       assert.ok(state.meanXLo.some((lo) => lo !== 0), "the data exercise the low parts");
       assert.equal(state.count, reference.count);
-      for (const key of ["meanX", "meanXLo", "meanN", "meanNLo", "m2X", "m2N", "comoment"] as const) {
+      for (
+        const key of ["meanX", "meanXLo", "meanN", "meanNLo", "m2X", "m2N", "comoment"] as const
+      ) {
         assertSameBits(state[key], reference[key], `M=${M} ${key}`);
       }
     }

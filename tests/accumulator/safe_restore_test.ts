@@ -20,7 +20,12 @@ function sameError(actual: unknown, expected: unknown): void {
 }
 
 describe("CorrelationAccumulator.safeFromJSON and safeFromBytes", () => {
-  const acc = new CorrelationAccumulator().update([[1, 2], [2, 1], [4, 4], [3, 0]], [[1, 3, 2, 5], [0, 1, 1, 0]]);
+  const acc = new CorrelationAccumulator().update([[1, 2], [2, 1], [4, 4], [3, 0]], [[1, 3, 2, 5], [
+    0,
+    1,
+    1,
+    0,
+  ]]);
   const good = acc.toJSON();
 
   test("a valid snapshot restores to the same state as fromJSON and fromBytes give", () => {
@@ -31,7 +36,9 @@ describe("CorrelationAccumulator.safeFromJSON and safeFromBytes", () => {
       assert.equal(result.success, true);
       if (result.success) assert.deepEqual(result.data.toBytes(), acc.toBytes());
     }
-    const empty = CorrelationAccumulator.safeFromJSON(new CorrelationAccumulator({ confounds: 2 }).toJSON());
+    const empty = CorrelationAccumulator.safeFromJSON(
+      new CorrelationAccumulator({ confounds: 2 }).toJSON(),
+    );
     assert.ok(empty.success && empty.data.confounds === 2 && empty.data.count === 0);
   });
 
@@ -57,7 +64,10 @@ describe("CorrelationAccumulator.safeFromJSON and safeFromBytes", () => {
     ];
     for (const input of corrupt) {
       const expected = thrownBy(() => CorrelationAccumulator.fromJSON(input));
-      assert.ok(expected instanceof BatchCorrError, `fromJSON refuses ${JSON.stringify(input)?.slice(0, 60)}`);
+      assert.ok(
+        expected instanceof BatchCorrError,
+        `fromJSON refuses ${JSON.stringify(input)?.slice(0, 60)}`,
+      );
       const result = CorrelationAccumulator.safeFromJSON(input);
       assert.equal(result.success, false);
       if (!result.success) sameError(result.error, expected);
@@ -68,7 +78,14 @@ describe("CorrelationAccumulator.safeFromJSON and safeFromBytes", () => {
   test("a declared F·M above expected.maxElements is a resource_limit failure", () => {
     const result = CorrelationAccumulator.safeFromJSON(good, { maxElements: 3 });
     assert.ok(!result.success && result.error.code === "resource_limit");
-    if (!result.success) assert.deepEqual(result.error.details, { features: 2, confounds: 2, elements: 4, maxElements: 3 });
+    if (!result.success) {
+      assert.deepEqual(result.error.details, {
+        features: 2,
+        confounds: 2,
+        elements: 4,
+        maxElements: 3,
+      });
+    }
     const bytes = CorrelationAccumulator.safeFromBytes(acc.toBytes(), { maxElements: 3 });
     assert.ok(!bytes.success && bytes.error.code === "resource_limit");
     assert.ok(!CorrelationAccumulator.safeFromJSON(good, { featureShape: [3] }).success);
@@ -91,10 +108,14 @@ describe("CorrelationAccumulator.safeFromJSON and safeFromBytes", () => {
       }
     }
     // Every byte of the magic, the version, the rank and M is checked; so are the counts' and means' high bytes.
-    for (let i = 0; i < 16; i++) assert.ok(refusedAt.has(i), `a corrupted header byte ${i} is refused`);
+    for (let i = 0; i < 16; i++) {
+      assert.ok(refusedAt.has(i), `a corrupted header byte ${i} is refused`);
+    }
     assert.ok(refusedAt.has(31) && refusedAt.has(39), "a corrupted count or Σw² is refused");
     for (const length of [0, 3, 16, bytes.length - 8, bytes.length + 8]) {
-      const cut = length <= bytes.length ? bytes.subarray(0, length) : Uint8Array.from([...bytes, ...new Uint8Array(8)]);
+      const cut = length <= bytes.length
+        ? bytes.subarray(0, length)
+        : Uint8Array.from([...bytes, ...new Uint8Array(8)]);
       const result = CorrelationAccumulator.safeFromBytes(cut);
       assert.ok(!result.success && result.error.code === "invalid_snapshot", `length ${length}`);
     }
@@ -102,7 +123,13 @@ describe("CorrelationAccumulator.safeFromJSON and safeFromBytes", () => {
   });
 
   test("invalid expectations are the caller's error and throw, as fromJSON's do", () => {
-    assert.throws(() => CorrelationAccumulator.safeFromJSON(good, { shape: [2] } as never), TypeError);
-    assert.throws(() => CorrelationAccumulator.safeFromBytes(acc.toBytes(), { confounds: -1 }), RangeError);
+    assert.throws(
+      () => CorrelationAccumulator.safeFromJSON(good, { shape: [2] } as never),
+      TypeError,
+    );
+    assert.throws(
+      () => CorrelationAccumulator.safeFromBytes(acc.toBytes(), { confounds: -1 }),
+      RangeError,
+    );
   });
 });

@@ -7,10 +7,18 @@ import { prepareBatch } from "../../src/core/prepare_batch.ts";
 const first = { x: [[1, 4], [2, 2], [3, 3]], n: [0.1, 0.5, 0.2] };
 const second = { x: [[4, 1], [5, 0], [0, 2]], n: [0.9, 0.3, 0.4] };
 
-function stageOf(accumulator: CorrelationAccumulator, batch: { x: number[][]; n: number[] }, decay?: number) {
+function stageOf(
+  accumulator: CorrelationAccumulator,
+  batch: { x: number[][]; n: number[] },
+  decay?: number,
+) {
   const prepared = prepareBatch(batch.x, batch.n, "test", ["x", "n"]);
   const moments = momentsOfBatch(prepared, "test", ["x", "n"]);
-  return accumulator.stage(moments, { featureShape: prepared.featureShape, context: "test", ...(decay ? { decay } : {}) });
+  return accumulator.stage(moments, {
+    featureShape: prepared.featureShape,
+    context: "test",
+    ...(decay ? { decay } : {}),
+  });
 }
 
 describe("CorrelationAccumulator.stage", () => {
@@ -35,14 +43,20 @@ describe("CorrelationAccumulator.stage", () => {
     stageOf(fresh, first);
     assert.equal(fresh.count, 0);
     assert.equal(fresh.featureShape, undefined);
-    assert.deepEqual(fresh.update(second.x, second.n).toBytes(), new CorrelationAccumulator().update(second.x, second.n).toBytes());
+    assert.deepEqual(
+      fresh.update(second.x, second.n).toBytes(),
+      new CorrelationAccumulator().update(second.x, second.n).toBytes(),
+    );
   });
 
   test("only the latest stage commits, and only once", () => {
     const accumulator = new CorrelationAccumulator().update(first.x, first.n);
     const older = stageOf(accumulator, second);
     const newer = stageOf(accumulator, first);
-    assert.throws(() => older.commit(), (e) => e instanceof TypeError && /latest stage/.test(e.message));
+    assert.throws(
+      () => older.commit(),
+      (e) => e instanceof TypeError && /latest stage/.test(e.message),
+    );
     assert.equal(accumulator.count, 3);
     newer.commit();
     assert.equal(accumulator.count, 6);
@@ -65,6 +79,9 @@ describe("CorrelationAccumulator.stage", () => {
 
   test("a batch of another shape is refused at the stage, naming both shapes", () => {
     const accumulator = new CorrelationAccumulator().update(first.x, first.n);
-    assert.throws(() => stageOf(accumulator, { x: [[1], [2], [3]], n: [1, 2, 4] }), (e) => e instanceof TypeError && /\[2\]/.test(e.message) && /\[1\]/.test(e.message));
+    assert.throws(
+      () => stageOf(accumulator, { x: [[1], [2], [3]], n: [1, 2, 4] }),
+      (e) => e instanceof TypeError && /\[2\]/.test(e.message) && /\[1\]/.test(e.message),
+    );
   });
 });

@@ -14,13 +14,19 @@ import {
 
 /** The files deno.json "exports" names, relative to the root. */
 function entryPoints(): string[] {
-  const exports = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).exports as string | Record<string, string>;
+  const exports = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).exports as
+    | string
+    | Record<string, string>;
   const targets = typeof exports === "string" ? [exports] : Object.values(exports);
   return targets.map((target) => target.replace(/^\.\//, ""));
 }
 
 /** Non-underscore files under src/ that no entry point reaches. */
-function unreached(graph: ImportGraph, files: readonly string[], entries: readonly string[]): string[] {
+function unreached(
+  graph: ImportGraph,
+  files: readonly string[],
+  entries: readonly string[],
+): string[] {
   const seen = reachable(graph, entries);
   return files.filter((file) => !isPrivate(file) && !seen.has(file));
 }
@@ -30,7 +36,9 @@ function leaks(graph: ImportGraph): string[] {
   const found: string[] = [];
   for (const [importer, targets] of graph) {
     for (const target of targets) {
-      if (isPrivate(target) && !insideFolderOf(importer, target)) found.push(`${importer} -> ${target}`);
+      if (isPrivate(target) && !insideFolderOf(importer, target)) {
+        found.push(`${importer} -> ${target}`);
+      }
     }
   }
   return found;
@@ -43,9 +51,14 @@ describe("entry points and private files", () => {
 
   test("deno.json exports mod.ts and cli.ts, and package.json has the same keys", () => {
     assert.deepEqual(entries.sort(), ["cli.ts", "mod.ts"]);
-    const denoKeys = Object.keys(JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).exports).sort();
-    const packageKeys = Object.keys(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).exports);
-    for (const key of packageKeys) assert.ok(denoKeys.includes(key), `package.json export ${key} is in deno.json`);
+    const denoKeys = Object.keys(JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).exports)
+      .sort();
+    const packageKeys = Object.keys(
+      JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).exports,
+    );
+    for (const key of packageKeys) {
+      assert.ok(denoKeys.includes(key), `package.json export ${key} is in deno.json`);
+    }
   });
 
   test("every non-underscore file under src/ is reachable from an entry point in deno.json exports", () => {
@@ -59,7 +72,9 @@ describe("entry points and private files", () => {
 
   test("every import names a file that exists", () => {
     const all = new Set(filesUnder("src"));
-    const missing = [...graph.values()].flat().filter((target) => target.startsWith("src/") && !all.has(target));
+    const missing = [...graph.values()].flat().filter((target) =>
+      target.startsWith("src/") && !all.has(target)
+    );
     assert.deepEqual([...new Set(missing)], []);
   });
 

@@ -1,6 +1,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { filesUnder, findCycles, type ImportGraph, importGraph, importSpecifiers } from "./import_graph.ts";
+import {
+  filesUnder,
+  findCycles,
+  type ImportGraph,
+  importGraph,
+  importSpecifiers,
+} from "./import_graph.ts";
 
 describe("import cycles", () => {
   test("no file of mod.ts, cli.ts or src/ imports itself through others, type imports included", () => {
@@ -11,7 +17,12 @@ describe("import cycles", () => {
   });
 
   test("the cycle finder reports a cycle through three files and none in a chain", () => {
-    const cyclic: ImportGraph = new Map([["a.ts", ["b.ts"]], ["b.ts", ["c.ts"]], ["c.ts", ["a.ts"]], ["d.ts", ["a.ts"]]]);
+    const cyclic: ImportGraph = new Map([
+      ["a.ts", ["b.ts"]],
+      ["b.ts", ["c.ts"]],
+      ["c.ts", ["a.ts"]],
+      ["d.ts", ["a.ts"]],
+    ]);
     assert.deepEqual(findCycles(cyclic), [["a.ts", "b.ts", "c.ts", "a.ts"]]);
     const chain: ImportGraph = new Map([["a.ts", ["b.ts"]], ["b.ts", ["c.ts"]], ["c.ts", []]]);
     assert.deepEqual(findCycles(chain), []);
@@ -22,18 +33,18 @@ describe("import cycles", () => {
     const source = [
       "/**",
       " * @example",
-      " * import { x } from \"./in_a_comment.ts\";",
+      ' * import { x } from "./in_a_comment.ts";',
       " */",
-      "import type { A } from \"./a.ts\";",
+      'import type { A } from "./a.ts";',
       "import {",
       "  b,",
       "  type C,",
-      "} from \"../b.ts\";",
-      "export { d } from \"./d.ts\";",
-      "// import { e } from \"./e.ts\";",
-      "const url = \"https://example.invalid/x.ts\";",
-      "const f = await import(\"./f.ts\");",
-      "import zod from \"zod\";",
+      '} from "../b.ts";',
+      'export { d } from "./d.ts";',
+      '// import { e } from "./e.ts";',
+      'const url = "https://example.invalid/x.ts";',
+      'const f = await import("./f.ts");',
+      'import zod from "zod";',
     ].join("\n");
     assert.deepEqual(importSpecifiers(source).sort(), ["../b.ts", "./a.ts", "./d.ts", "./f.ts"]);
   });

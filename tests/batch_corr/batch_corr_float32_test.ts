@@ -15,7 +15,9 @@ describe("batchCorrFloat32", () => {
     const exact = batchCorr(X, n, { abs: false, tol: "auto" });
     assert.deepEqual(fast.shape, [C * T, M]);
     assert.equal(fast.tol, autoTol(B));
-    for (let i = 0; i < exact.data.length; i++) assert.ok(Math.abs(fast.data[i]! - exact.data[i]!) <= 1e-5);
+    for (let i = 0; i < exact.data.length; i++) {
+      assert.ok(Math.abs(fast.data[i]! - exact.data[i]!) <= 1e-5);
+    }
     // Row t * C + c holds X[:, c, t]: the planted correlation is at row 4 * 6 + 0, confound 1.
     assert.ok(exact.data[(4 * C + 0) * M + 1]! > 0.5);
     assert.ok(Math.abs(fast.data[(4 * C + 0) * M + 1]! - exact.data[(4 * C + 0) * M + 1]!) <= 1e-5);
@@ -25,7 +27,10 @@ describe("batchCorrFloat32", () => {
     const B = 40, F = 20;
     const next = random(9);
     const x = new Float32Array(B * F).map((_, i) => (i % F === 2 ? 0.1 : next()));
-    const result = batchCorrFloat32({ data: x, shape: [B, F] }, Array.from({ length: B }, () => next()));
+    const result = batchCorrFloat32(
+      { data: x, shape: [B, F] },
+      Array.from({ length: B }, () => next()),
+    );
     assert.equal(result.zeroVarianceFeatures, 1);
     assert.equal(result.data[2], 0);
   });
@@ -40,7 +45,9 @@ describe("batchCorrFloat32", () => {
       const fast = batchCorrFloat32(X, n, { abs: false });
       const exact = batchCorr(X, n, { abs: false });
       assert.equal(fast.zeroVarianceFeatures, 0);
-      for (let i = 0; i < F; i++) assert.ok(Math.abs(fast.data[i]! - exact.data[i]!) <= 1e-12, `scale ${scale}`);
+      for (let i = 0; i < F; i++) {
+        assert.ok(Math.abs(fast.data[i]! - exact.data[i]!) <= 1e-12, `scale ${scale}`);
+      }
       assert.ok(fast.data[3]! > 0.9);
     }
   });
@@ -50,7 +57,9 @@ describe("batchCorrFloat32", () => {
     x[5] = Number.NaN;
     assert.throws(
       () => batchCorrFloat32({ data: x, shape: [4, 3] }, [1, 2, 3, 4]),
-      (error: unknown) => error instanceof RangeError && /batchCorrFloat32/.test(error.message) && /\[1, 2\]/.test(error.message),
+      (error: unknown) =>
+        error instanceof RangeError && /batchCorrFloat32/.test(error.message) &&
+        /\[1, 2\]/.test(error.message),
     );
   });
 
@@ -60,7 +69,9 @@ describe("batchCorrFloat32", () => {
     for (const compute of [batchCorr, batchCorrFloat32]) {
       assert.throws(
         () => compute(X, N, { maxElements: 19 }),
-        (e) => e instanceof BatchCorrError && e.code === "resource_limit" && /F = 10 × M = 2 = 20/.test(e.message),
+        (e) =>
+          e instanceof BatchCorrError && e.code === "resource_limit" &&
+          /F = 10 × M = 2 = 20/.test(e.message),
       );
       assert.deepEqual(compute(X, N, { maxElements: 20 }).shape, [10, 2]);
     }

@@ -102,12 +102,19 @@ function lossError(got: number, expected: number, scale: number, label: string):
     return 0;
   }
   const relative = diff / scale;
-  assert.ok(relative <= REL_TOLERANCE, `${label}: got ${got}, expected ${expected} (relative error ${relative})`);
+  assert.ok(
+    relative <= REL_TOLERANCE,
+    `${label}: got ${got}, expected ${expected} (relative error ${relative})`,
+  );
   return relative;
 }
 
 function report(what: string, value: number, bound: number): void {
-  console.log(`parity: ${what} = ${value.toExponential(2)} (bound ${bound.toExponential(0)}) over ${cases.length} cases`);
+  console.log(
+    `parity: ${what} = ${value.toExponential(2)} (bound ${
+      bound.toExponential(0)
+    }) over ${cases.length} cases`,
+  );
 }
 
 describe("batchCorr and qcfc match hypercoil's batch_corr (tests/fixtures/batch_corr.json)", () => {
@@ -119,11 +126,23 @@ describe("batchCorr and qcfc match hypercoil's batch_corr (tests/fixtures/batch_
     assert.equal(Math.min(...batchSizes), 3);
     assert.equal(Math.max(...batchSizes), 500);
     assert.deepEqual(new Set(decoded.map((d) => d.M)), new Set([1, 2, 3, 4]));
-    assert.ok(cases.some((c) => c.n.shape.length === 1) && cases.some((c) => c.n.shape.length === 2 && c.n.shape[0] === 1));
-    assert.ok(cases.some((c) => c.x.dtype === "float32") && cases.some((c) => c.x.dtype === "float64"));
-    assert.ok(cases.some((c) => c.options.tol === "auto") && cases.some((c) => typeof c.options.tol === "number" && c.options.tol > 0));
-    assert.ok(cases.some((c) => c.options.abs === false) && cases.some((c) => c.options.abs === true));
-    assert.ok(cases.some((c) => c.special === "constant") && cases.some((c) => c.special === "huge"));
+    assert.ok(
+      cases.some((c) => c.n.shape.length === 1) &&
+        cases.some((c) => c.n.shape.length === 2 && c.n.shape[0] === 1),
+    );
+    assert.ok(
+      cases.some((c) => c.x.dtype === "float32") && cases.some((c) => c.x.dtype === "float64"),
+    );
+    assert.ok(
+      cases.some((c) => c.options.tol === "auto") &&
+        cases.some((c) => typeof c.options.tol === "number" && c.options.tol > 0),
+    );
+    assert.ok(
+      cases.some((c) => c.options.abs === false) && cases.some((c) => c.options.abs === true),
+    );
+    assert.ok(
+      cases.some((c) => c.special === "constant") && cases.some((c) => c.special === "huge"),
+    );
   });
 
   test("raw correlations: batchCorr(X, N, { tol: 0, abs: false }) is Pearson r within 1e-12", () => {
@@ -145,8 +164,16 @@ describe("batchCorr and qcfc match hypercoil's batch_corr (tests/fixtures/batch_
       assert.deepEqual(result.shape, [F, M], c.name);
       worst = Math.max(worst, maxAbsDiff(result.data, thresholded, c.name));
       worstTol = Math.max(worstTol, Math.abs(result.tol - c.tolUsed));
-      assert.equal(result.zeroVarianceFeatures, c.zeroVarianceFeatures, `${c.name}: zeroVarianceFeatures`);
-      assert.equal(result.zeroVarianceConfounds, c.zeroVarianceConfounds, `${c.name}: zeroVarianceConfounds`);
+      assert.equal(
+        result.zeroVarianceFeatures,
+        c.zeroVarianceFeatures,
+        `${c.name}: zeroVarianceFeatures`,
+      );
+      assert.equal(
+        result.zeroVarianceConfounds,
+        c.zeroVarianceConfounds,
+        `${c.name}: zeroVarianceConfounds`,
+      );
     }
     report("max |thresholded − reference|", worst, ABS_TOLERANCE);
     report("max |tol − reference|", worstTol, ABS_TOLERANCE);
@@ -199,7 +226,11 @@ describe("batchCorr and qcfc match hypercoil's batch_corr (tests/fixtures/batch_
 
 describe("BatchCorrelationLoss, QCFCLoss and the scalarisations match nu · scalarisation(batch_corr)", () => {
   const scalarisationOption = (key: ScalarisationKey): ScalarisationLike =>
-    key === "vnorm1" || key === "vnorm3" || key === "vnormInf" ? SCALARISATIONS[key] : key === "vnorm2" ? "vnorm" : key;
+    key === "vnorm1" || key === "vnorm3" || key === "vnormInf"
+      ? SCALARISATIONS[key]
+      : key === "vnorm2"
+      ? "vnorm"
+      : key;
 
   test("every scalarisation within 1e-12 relative, for BatchCorrelationLoss and QCFCLoss", () => {
     let worst = 0;
@@ -208,8 +239,24 @@ describe("BatchCorrelationLoss, QCFCLoss and the scalarisations match nu · scal
         const options = { ...c.options, nu: c.nu, scalarisation: scalarisationOption(key) };
         const expected = c.losses[key];
         const scale = c.lossScales[key];
-        worst = Math.max(worst, lossError(new BatchCorrelationLoss(options).evaluate(X, N), expected, scale, `${c.name} ${key}`));
-        worst = Math.max(worst, lossError(new QCFCLoss(options).evaluate(X, N), expected, scale, `${c.name} ${key} (QCFCLoss)`));
+        worst = Math.max(
+          worst,
+          lossError(
+            new BatchCorrelationLoss(options).evaluate(X, N),
+            expected,
+            scale,
+            `${c.name} ${key}`,
+          ),
+        );
+        worst = Math.max(
+          worst,
+          lossError(
+            new QCFCLoss(options).evaluate(X, N),
+            expected,
+            scale,
+            `${c.name} ${key} (QCFCLoss)`,
+          ),
+        );
       }
     }
     report("max relative loss error", worst, REL_TOLERANCE);
@@ -218,7 +265,12 @@ describe("BatchCorrelationLoss, QCFCLoss and the scalarisations match nu · scal
   test("the default scalarisation is the mean and the default nu is 1", () => {
     for (const { c, X, N } of decoded) {
       const loss = new BatchCorrelationLoss(c.options);
-      lossError(loss.evaluate(X, N), c.losses.mean / c.nu, c.lossScales.mean / Math.abs(c.nu), c.name);
+      lossError(
+        loss.evaluate(X, N),
+        c.losses.mean / c.nu,
+        c.lossScales.mean / Math.abs(c.nu),
+        c.name,
+      );
     }
   });
 
@@ -227,7 +279,10 @@ describe("BatchCorrelationLoss, QCFCLoss and the scalarisations match nu · scal
     for (const { c, thresholded } of decoded) {
       for (const key of SCALARISATION_KEYS) {
         const got = c.nu * SCALARISATIONS[key].reduce(thresholded);
-        worst = Math.max(worst, lossError(got, c.losses[key], c.lossScales[key], `${c.name} ${key}.reduce`));
+        worst = Math.max(
+          worst,
+          lossError(got, c.losses[key], c.lossScales[key], `${c.name} ${key}.reduce`),
+        );
       }
     }
     report("max relative scalarisation error", worst, REL_TOLERANCE);
@@ -236,7 +291,12 @@ describe("BatchCorrelationLoss, QCFCLoss and the scalarisations match nu · scal
   test('with zeroVariance: "nan" a loss over a constant feature or confound is NaN, as hypercoil', () => {
     for (const { c, X, N } of decoded.filter((d) => d.c.special === "constant")) {
       for (const key of SCALARISATION_KEYS) {
-        const loss = new BatchCorrelationLoss({ ...c.options, nu: c.nu, zeroVariance: "nan", scalarisation: scalarisationOption(key) });
+        const loss = new BatchCorrelationLoss({
+          ...c.options,
+          nu: c.nu,
+          zeroVariance: "nan",
+          scalarisation: scalarisationOption(key),
+        });
         assert.ok(Number.isNaN(loss.evaluate(X, N)), `${c.name} ${key}`);
       }
     }

@@ -10,7 +10,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import fc from "fast-check";
-import { autoTol, BatchCorrelationLoss, batchCorr, qcfc } from "../../mod.ts";
+import { autoTol, batchCorr, BatchCorrelationLoss, qcfc } from "../../mod.ts";
 
 const RUNS = Number(process.env.BATCHCORR_FUZZ_RUNS ?? 150);
 const SEED = 20261128;
@@ -39,25 +39,31 @@ const caseArbitrary: fc.Arbitrary<Case> = fc
     seed: fc.integer(),
     constantColumns: fc.boolean(),
   })
-  .map(({ batch, trailing, confounds, vectorN, float32, scale, offsetSteps, seed, constantColumns }) => {
-    let state = seed | 0;
-    const nextInt = (): number => {
-      state = (Math.imul(state, 1103515245) + 12345) | 0;
-      return ((state >>> 16) % 11) - 5;
-    };
-    const features = trailing.reduce((a, b) => a * b, 1);
-    const x: number[] = [];
-    for (let b = 0; b < batch; b++) {
-      for (let f = 0; f < features; f++) {
-        const k = constantColumns && f % 2 === 0 ? 3 : nextInt();
-        x.push(k * scale + offsetSteps * scale);
+  .map(
+    (
+      { batch, trailing, confounds, vectorN, float32, scale, offsetSteps, seed, constantColumns },
+    ) => {
+      let state = seed | 0;
+      const nextInt = (): number => {
+        state = (Math.imul(state, 1103515245) + 12345) | 0;
+        return ((state >>> 16) % 11) - 5;
+      };
+      const features = trailing.reduce((a, b) => a * b, 1);
+      const x: number[] = [];
+      for (let b = 0; b < batch; b++) {
+        for (let f = 0; f < features; f++) {
+          const k = constantColumns && f % 2 === 0 ? 3 : nextInt();
+          x.push(k * scale + offsetSteps * scale);
+        }
       }
-    }
-    const m = vectorN ? 1 : confounds;
-    const n: number[] = [];
-    for (let i = 0; i < m * batch; i++) n.push(nextInt() + (constantColumns && i < batch ? 0 : 0));
-    return { shape: [batch, ...trailing], x, n, confounds: m, vectorN, float32 };
-  });
+      const m = vectorN ? 1 : confounds;
+      const n: number[] = [];
+      for (let i = 0; i < m * batch; i++) {
+        n.push(nextInt() + (constantColumns && i < batch ? 0 : 0));
+      }
+      return { shape: [batch, ...trailing], x, n, confounds: m, vectorN, float32 };
+    },
+  );
 
 /** hypercoil's batch_corr written out with explicit index arithmetic. */
 function referenceCorrelations(c: Case, x: ArrayLike<number>): number[] {
@@ -110,7 +116,8 @@ function pearsonOrZero(unscaledA: number[], unscaledB: number[]): number {
 }
 
 function isDocumentedError(error: unknown): boolean {
-  return (error instanceof TypeError || error instanceof RangeError) && /^Cannot [a-z]/.test(error.message) &&
+  return (error instanceof TypeError || error instanceof RangeError) &&
+    /^Cannot [a-z]/.test(error.message) &&
     /must/.test(error.message);
 }
 
@@ -126,7 +133,9 @@ describe("property: batchCorr()", () => {
           const fitsFloat32 = c.x.every((v) => Math.abs(v) < 1e30);
           const data = c.float32 && fitsFloat32 ? Float32Array.from(c.x) : Float64Array.from(c.x);
           const X = { data, shape: c.shape };
-          const N = c.vectorN ? { data: c.n, shape: [c.shape[0]!] } : { data: c.n, shape: [c.confounds, c.shape[0]!] };
+          const N = c.vectorN
+            ? { data: c.n, shape: [c.shape[0]!] }
+            : { data: c.n, shape: [c.confounds, c.shape[0]!] };
           let result;
           try {
             result = batchCorr(X, N, { tol, abs });
@@ -144,7 +153,10 @@ describe("property: batchCorr()", () => {
             const shrunk = Math.max(Math.abs(raw[i]!) - tolValue, 0);
             const expected = abs ? shrunk : Math.sign(raw[i]!) * shrunk;
             assert.ok(Number.isFinite(result.data[i]!), "a valid result holds no NaN or Infinity");
-            assert.ok(Math.abs(result.data[i]! - expected) < 1e-9, `element ${i}: ${result.data[i]} vs ${expected}`);
+            assert.ok(
+              Math.abs(result.data[i]! - expected) < 1e-9,
+              `element ${i}: ${result.data[i]} vs ${expected}`,
+            );
           }
         },
       ),
@@ -168,7 +180,10 @@ describe("property: batchCorr()", () => {
           const N = { data: n, shape: [c.confounds, c.shape[0]!] };
           assert.throws(() => batchCorr(X, N), (error: Error) => {
             assert.ok(error instanceof RangeError);
-            assert.match(error.message, inX ? /every element of X must be finite/ : /every element of N must be finite/);
+            assert.match(
+              error.message,
+              inX ? /every element of X must be finite/ : /every element of N must be finite/,
+            );
             return true;
           });
         },
@@ -189,14 +204,20 @@ describe("property: batchCorr()", () => {
     );
     fc.assert(
       fc.property(
-        fc.dictionary(fc.constantFrom("tol", "tolSig", "abs", "zeroVariance", "extra", "__proto__", "TOL"), badValue, {
-          maxKeys: 3,
-        }),
+        fc.dictionary(
+          fc.constantFrom("tol", "tolSig", "abs", "zeroVariance", "extra", "__proto__", "TOL"),
+          badValue,
+          {
+            maxKeys: 3,
+          },
+        ),
         (options) => {
           const X = { data: new Float64Array([1, 2, 3, 5, 4, 6, 7, 9]), shape: [4, 2] };
           try {
             const result = batchCorr(X, [1, 3, 2, 4], options as object);
-            for (const v of result.data) assert.ok(Number.isFinite(v) || options.zeroVariance === "nan");
+            for (const v of result.data) {
+              assert.ok(Number.isFinite(v) || options.zeroVariance === "nan");
+            }
           } catch (error) {
             assert.ok(error instanceof TypeError || error instanceof RangeError, String(error));
             assert.match((error as Error).message, /^Cannot compute batchCorr as options/);
@@ -243,7 +264,12 @@ describe("property: autoTol()", () => {
   test("rejects any non-integer, small or non-numeric batch size", () => {
     fc.assert(
       fc.property(
-        fc.oneof(fc.double({ max: 2.999 }), fc.double().filter((v) => !Number.isInteger(v)), fc.string(), fc.constant(null)),
+        fc.oneof(
+          fc.double({ max: 2.999 }),
+          fc.double().filter((v) => !Number.isInteger(v)),
+          fc.string(),
+          fc.constant(null),
+        ),
         (batch) => {
           assert.throws(() => autoTol(batch as number), (error: Error) => {
             assert.ok(error instanceof TypeError || error instanceof RangeError);
@@ -268,7 +294,11 @@ describe("property: BatchCorrelationLoss", () => {
           const X = { data: Float64Array.from(c.x), shape: c.shape };
           const N = { data: c.n, shape: [c.confounds, c.shape[0]!] };
           const values = batchCorr(X, N, { tol: "auto" }).data;
-          const loss = new BatchCorrelationLoss({ nu, tol: "auto", scalarisation: scalarisation as "mean" });
+          const loss = new BatchCorrelationLoss({
+            nu,
+            tol: "auto",
+            scalarisation: scalarisation as "mean",
+          });
           const value = loss.evaluate(X, N);
           assert.ok(Number.isFinite(value));
           const plain = Array.from(values);

@@ -29,10 +29,17 @@ describe("autoTol()", () => {
       const got = autoTol(B, significance, tails);
       const relative = relativeError(got, exact);
       const label = `autoTol(${B}, ${significance}, ${tails})`;
-      assert.ok(relative <= 1e-12, `${label}: got ${got}, exact ${exact} (relative error ${relative})`);
+      assert.ok(
+        relative <= 1e-12,
+        `${label}: got ${got}, exact ${exact} (relative error ${relative})`,
+      );
       if (relative > worst) [worst, worstAt] = [relative, label];
     }
-    console.log(`autoTol: max relative error vs 40 digits ${worst.toExponential(2)} at ${worstAt} over ${grid.entries.length} points`);
+    console.log(
+      `autoTol: max relative error vs 40 digits ${
+        worst.toExponential(2)
+      } at ${worstAt} over ${grid.entries.length} points`,
+    );
   });
 
   test("is within 1e-12 relative of scipy wherever scipy itself is within 1e-12 of the 40-digit value", () => {
@@ -50,7 +57,11 @@ describe("autoTol()", () => {
     }
     // scipy 1.17's t.ppf near the median for 4 degrees of freedom: the one known miss.
     assert.ok(scipyOff.length <= 2, scipyOff.join("; "));
-    console.log(`autoTol: max relative difference from scipy ${worst.toExponential(2)}; scipy itself off at ${scipyOff.join(", ")}`);
+    console.log(
+      `autoTol: max relative difference from scipy ${worst.toExponential(2)}; scipy itself off at ${
+        scipyOff.join(", ")
+      }`,
+    );
   });
 
   test("gives SPEC section 1's reference values (hypercoil under JAX, float64)", () => {
@@ -62,7 +73,10 @@ describe("autoTol()", () => {
     ];
     for (const [B, significance, expected] of cases) {
       const got = significance === undefined ? autoTol(B) : autoTol(B, significance);
-      assert.ok(Math.abs(got - expected) <= 1e-12 * expected, `autoTol(${B}, ${significance}) = ${got}, SPEC says ${expected}`);
+      assert.ok(
+        Math.abs(got - expected) <= 1e-12 * expected,
+        `autoTol(${B}, ${significance}) = ${got}, SPEC says ${expected}`,
+      );
     }
     // The fixture carries the same numbers, checked against scipy by the generator.
     assert.deepEqual(grid.spec.map((s) => s.tol), cases.map(([, , tol]) => tol));
@@ -80,16 +94,56 @@ describe("autoTol()", () => {
       () => autoTol(2),
       /^Cannot compute autoTol as batchSize must be an integer of at least 3 .*: current value is 2$/,
     ],
-    ["batchSize 0", () => autoTol(0), /^Cannot compute autoTol as batchSize must be an integer of at least 3 .*: current value is 0$/],
-    ["batchSize 3.5", () => autoTol(3.5), /^Cannot compute autoTol as batchSize must be an integer of at least 3 .*: current value is 3\.5$/],
-    ["batchSize NaN", () => autoTol(Number.NaN), /^Cannot compute autoTol as batchSize must be an integer .*: current value is NaN$/],
-    ["batchSize Infinity", () => autoTol(Infinity), /^Cannot compute autoTol as batchSize must be an integer .*: current value is Infinity$/],
-    ["significance 0", () => autoTol(20, 0), /^Cannot compute autoTol as significance must be in the open interval \(0, 1\): current value is 0$/],
-    ["significance 1", () => autoTol(20, 1), /^Cannot compute autoTol as significance must be in the open interval \(0, 1\): current value is 1$/],
-    ["significance -0.1", () => autoTol(20, -0.1), /^Cannot compute autoTol as significance must be .*: current value is -0\.1$/],
-    ["significance NaN", () => autoTol(20, Number.NaN), /^Cannot compute autoTol as significance must be .*: current value is NaN$/],
-    ["tails 3", () => autoTol(20, 0.1, 3 as 2), /^Cannot compute autoTol as tails must be 1 or 2: current value is 3$/],
-    ["tails 0", () => autoTol(20, 0.1, 0 as 2), /^Cannot compute autoTol as tails must be 1 or 2: current value is 0$/],
+    [
+      "batchSize 0",
+      () => autoTol(0),
+      /^Cannot compute autoTol as batchSize must be an integer of at least 3 .*: current value is 0$/,
+    ],
+    [
+      "batchSize 3.5",
+      () => autoTol(3.5),
+      /^Cannot compute autoTol as batchSize must be an integer of at least 3 .*: current value is 3\.5$/,
+    ],
+    [
+      "batchSize NaN",
+      () => autoTol(Number.NaN),
+      /^Cannot compute autoTol as batchSize must be an integer .*: current value is NaN$/,
+    ],
+    [
+      "batchSize Infinity",
+      () => autoTol(Infinity),
+      /^Cannot compute autoTol as batchSize must be an integer .*: current value is Infinity$/,
+    ],
+    [
+      "significance 0",
+      () => autoTol(20, 0),
+      /^Cannot compute autoTol as significance must be in the open interval \(0, 1\): current value is 0$/,
+    ],
+    [
+      "significance 1",
+      () => autoTol(20, 1),
+      /^Cannot compute autoTol as significance must be in the open interval \(0, 1\): current value is 1$/,
+    ],
+    [
+      "significance -0.1",
+      () => autoTol(20, -0.1),
+      /^Cannot compute autoTol as significance must be .*: current value is -0\.1$/,
+    ],
+    [
+      "significance NaN",
+      () => autoTol(20, Number.NaN),
+      /^Cannot compute autoTol as significance must be .*: current value is NaN$/,
+    ],
+    [
+      "tails 3",
+      () => autoTol(20, 0.1, 3 as 2),
+      /^Cannot compute autoTol as tails must be 1 or 2: current value is 3$/,
+    ],
+    [
+      "tails 0",
+      () => autoTol(20, 0.1, 0 as 2),
+      /^Cannot compute autoTol as tails must be 1 or 2: current value is 0$/,
+    ],
   ];
   for (const [what, call, message] of rangeCases) {
     test(`throws a RangeError naming the argument, the rule and the value for ${what}`, () => {
@@ -102,11 +156,31 @@ describe("autoTol()", () => {
   }
 
   const typeCases: [string, () => number, RegExp][] = [
-    ['batchSize "20"', () => autoTol("20" as unknown as number), /^Cannot compute autoTol as batchSize must be a number: current value is "20"$/],
-    ["batchSize null", () => autoTol(null as unknown as number), /^Cannot compute autoTol as batchSize must be a number: current value is null$/],
-    ["batchSize 20n", () => autoTol(20n as unknown as number), /^Cannot compute autoTol as batchSize must be a number: current value is 20n$/],
-    ['significance "0.1"', () => autoTol(20, "0.1" as unknown as number), /^Cannot compute autoTol as significance must be a number: current value is "0\.1"$/],
-    ['tails "2"', () => autoTol(20, 0.1, "2" as unknown as 2), /^Cannot compute autoTol as tails must be a number \(1 or 2\): current value is "2"$/],
+    [
+      'batchSize "20"',
+      () => autoTol("20" as unknown as number),
+      /^Cannot compute autoTol as batchSize must be a number: current value is "20"$/,
+    ],
+    [
+      "batchSize null",
+      () => autoTol(null as unknown as number),
+      /^Cannot compute autoTol as batchSize must be a number: current value is null$/,
+    ],
+    [
+      "batchSize 20n",
+      () => autoTol(20n as unknown as number),
+      /^Cannot compute autoTol as batchSize must be a number: current value is 20n$/,
+    ],
+    [
+      'significance "0.1"',
+      () => autoTol(20, "0.1" as unknown as number),
+      /^Cannot compute autoTol as significance must be a number: current value is "0\.1"$/,
+    ],
+    [
+      'tails "2"',
+      () => autoTol(20, 0.1, "2" as unknown as 2),
+      /^Cannot compute autoTol as tails must be a number \(1 or 2\): current value is "2"$/,
+    ],
   ];
   for (const [what, call, message] of typeCases) {
     test(`throws a TypeError naming the argument and the value for ${what}`, () => {

@@ -1,8 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  BatchCorrelationLoss,
   batchCorr,
+  BatchCorrelationLoss,
   BatchCorrError,
   BatchCorrStream,
   correlateBatches,
@@ -39,23 +39,50 @@ describe("resource limits", () => {
     const loss = new BatchCorrelationLoss({ maxElements: 11 });
     assert.throws(() => loss.evaluate(x, n), isLimit(4, 3, 11));
     assert.throws(() => loss.valueAndGrad(x, n), isLimit(4, 3, 11));
-    assert.throws(() => new CorrelationAccumulator({ maxElements: 11 }).update(x, n), isLimit(4, 3, 11));
-    assert.throws(() => new CorrelationAccumulator({ featureShape: [4], confounds: 3, maxElements: 11 }), isLimit(4, 3, 11));
-    assert.throws(() => new CorrelationAccumulator({ featureShape: [2 ** 20, 2 ** 20], confounds: 2 }), isLimit(2 ** 40, 2, DEFAULT_MAX_ELEMENTS));
+    assert.throws(
+      () => new CorrelationAccumulator({ maxElements: 11 }).update(x, n),
+      isLimit(4, 3, 11),
+    );
+    assert.throws(
+      () => new CorrelationAccumulator({ featureShape: [4], confounds: 3, maxElements: 11 }),
+      isLimit(4, 3, 11),
+    );
+    assert.throws(
+      () => new CorrelationAccumulator({ featureShape: [2 ** 20, 2 ** 20], confounds: 2 }),
+      isLimit(2 ** 40, 2, DEFAULT_MAX_ELEMENTS),
+    );
     const small = new CorrelationAccumulator({ maxElements: 11 });
     assert.throws(() => small.merge(new CorrelationAccumulator().update(x, n)), isLimit(4, 3, 11));
     assert.equal(small.count, 0);
-    await assert.rejects(async () => {
-      for await (const _ of correlateBatches([{ x, n }], { maxElements: 11 })) { /* consume */ }
-    }, (e) => e instanceof BatchCorrError && e.code === "stream_batch_failed" && isLimit(4, 3, 11)(e.cause));
-    const reader = ReadableStream.from([{ x, n }]).pipeThrough(new BatchCorrStream({ maxElements: 11 })).getReader();
-    await assert.rejects(reader.read(), (e) => e instanceof BatchCorrError && isLimit(4, 3, 11)(e.cause));
+    await assert.rejects(
+      async () => {
+        for await (const _ of correlateBatches([{ x, n }], { maxElements: 11 })) { /* consume */ }
+      },
+      (e) =>
+        e instanceof BatchCorrError && e.code === "stream_batch_failed" &&
+        isLimit(4, 3, 11)(e.cause),
+    );
+    const reader = ReadableStream.from([{ x, n }]).pipeThrough(
+      new BatchCorrStream({ maxElements: 11 }),
+    ).getReader();
+    await assert.rejects(
+      reader.read(),
+      (e) => e instanceof BatchCorrError && isLimit(4, 3, 11)(e.cause),
+    );
   });
 
   test("maxElements itself must be a positive integer", () => {
     for (const bad of [0, -1, 1.5, Number.NaN, Infinity]) {
-      assert.throws(() => batchCorr([[1], [2]], [1, 2], { maxElements: bad }), (e) => e instanceof RangeError && /options.maxElements must be a positive integer/.test(e.message));
+      assert.throws(
+        () => batchCorr([[1], [2]], [1, 2], { maxElements: bad }),
+        (e) =>
+          e instanceof RangeError &&
+          /options.maxElements must be a positive integer/.test(e.message),
+      );
     }
-    assert.throws(() => new CorrelationAccumulator({ maxElements: "big" as never }), (e) => e instanceof TypeError && /maxElements/.test(e.message));
+    assert.throws(
+      () => new CorrelationAccumulator({ maxElements: "big" as never }),
+      (e) => e instanceof TypeError && /maxElements/.test(e.message),
+    );
   });
 });

@@ -15,7 +15,6 @@ import { emptyPreciseMoments, fillLowParts, LOW_PART_RISK } from "../../src/core
 import { prepareBatch } from "../../src/core/prepare_batch.ts";
 import { mulberry32 } from "../random.ts";
 
-
 /** One sample: features [1e9 + noise, 1e-9 · noise] and confounds [n, 1e9 + n]. */
 interface Sample {
   x: [number, number];
@@ -40,7 +39,10 @@ function toBatch(samples: Sample[]) {
   const B = samples.length;
   return {
     x: { data: Float64Array.from(samples.flatMap((s) => s.x)), shape: [B, 2] },
-    n: { data: Float64Array.from([...samples.map((s) => s.n[0]), ...samples.map((s) => s.n[1])]), shape: [2, B] },
+    n: {
+      data: Float64Array.from([...samples.map((s) => s.n[0]), ...samples.map((s) => s.n[1])]),
+      shape: [2, B],
+    },
   };
 }
 
@@ -70,7 +72,9 @@ function shiftedPearson(samples: Sample[], weights: number[], f: number, m: numb
 function worstError(r: Float64Array, samples: Sample[], weights: number[]): number {
   let worst = 0;
   for (let f = 0; f < 2; f++) {
-    for (let m = 0; m < 2; m++) worst = Math.max(worst, Math.abs(r[f * 2 + m]! - shiftedPearson(samples, weights, f, m)));
+    for (let m = 0; m < 2; m++) {
+      worst = Math.max(worst, Math.abs(r[f * 2 + m]! - shiftedPearson(samples, weights, f, m)));
+    }
   }
   return worst;
 }
@@ -85,9 +89,13 @@ async function streamError(seed: number, view: View): Promise<number> {
   const batches = makeBatches(seed);
   const options = view === "window" ? { window: WINDOW } : view === "decay" ? { decay: DECAY } : {};
   let worst = 0, k = 0;
-  for await (const result of correlateBatches(batches.map(toBatch), { ...options, tol: 0, abs: false })) {
+  for await (
+    const result of correlateBatches(batches.map(toBatch), { ...options, tol: 0, abs: false })
+  ) {
     const seen = batches.slice(view === "window" ? Math.max(0, k - WINDOW + 1) : 0, k + 1);
-    const weights = seen.flatMap((batch, i) => batch.map(() => view === "decay" ? DECAY ** (seen.length - 1 - i) : 1));
+    const weights = seen.flatMap((batch, i) =>
+      batch.map(() => view === "decay" ? DECAY ** (seen.length - 1 - i) : 1)
+    );
     const r = (view === "running" ? result.running : result.window!).correlations!.data;
     worst = Math.max(worst, worstError(r, seen.flat(), weights));
     k++;
@@ -103,7 +111,10 @@ describe("double-double means", () => {
       const acc = new CorrelationAccumulator();
       for (const batch of batches) acc.update(toBatch(batch).x, toBatch(batch).n);
       const samples = batches.flat();
-      worst = Math.max(worst, worstError(acc.correlations({ abs: false }).data, samples, samples.map(() => 1)));
+      worst = Math.max(
+        worst,
+        worstError(acc.correlations({ abs: false }).data, samples, samples.map(() => 1)),
+      );
     }
     // Measured 9e-16 with low parts; 3.3e-8 without (bench/precision_offset.ts).
     assert.ok(worst <= 1e-8, `worst |r − reference| ${worst}`);
@@ -112,7 +123,9 @@ describe("double-double means", () => {
   for (const view of ["running", "window", "decay"] as const) {
     test(`1e9 + noise streamed: the ${view} view is within 1e-8 of a direct weighted computation after every batch, over ${SEEDS} seeds`, async () => {
       let worst = 0;
-      for (let seed = 0; seed < SEEDS; seed++) worst = Math.max(worst, await streamError(seed, view));
+      for (let seed = 0; seed < SEEDS; seed++) {
+        worst = Math.max(worst, await streamError(seed, view));
+      }
       assert.ok(worst <= 1e-8, `worst |r − reference| ${worst}`);
     });
   }
@@ -132,7 +145,9 @@ describe("double-double means", () => {
     const fromBytes = CorrelationAccumulator.fromBytes(first.toBytes());
     assert.deepEqual(fromJSON.toBytes(), first.toBytes());
     assert.deepEqual(fromBytes.toBytes(), first.toBytes());
-    for (const acc of [first, fromJSON, fromBytes]) batches.slice(5).forEach((batch) => acc.update(batch.x, batch.n));
+    for (const acc of [first, fromJSON, fromBytes]) {
+      batches.slice(5).forEach((batch) => acc.update(batch.x, batch.n));
+    }
     assert.deepEqual(fromJSON.toBytes(), first.toBytes());
     assert.deepEqual(fromBytes.toBytes(), first.toBytes());
     assert.ok(worstError(first.correlations({ abs: false }).data, samples, ones) <= 1e-8);
@@ -154,7 +169,10 @@ describe("double-double means", () => {
     const random = mulberry32(3);
     for (const B of [3, 7, 10, 5]) {
       const x = Array.from({ length: B }, () => [1e9 + 0.1, 1e9 + random()]);
-      acc.update(x, [Array.from({ length: B }, () => random()), Array.from({ length: B }, () => 2e9 + 0.3)]);
+      acc.update(x, [
+        Array.from({ length: B }, () => random()),
+        Array.from({ length: B }, () => 2e9 + 0.3),
+      ]);
     }
     const moments = acc.moments();
     assert.equal(moments.m2X[0], 0);
@@ -178,10 +196,14 @@ describe("double-double means", () => {
       x[b * 4] = 1e9 + random();
       x[b * 4 + 1] = random();
       x[b * 4 + 2] = 1e9 + 0.1;
-      x[b * 4 + 3] = (b % 2 === 0 ? spread : -spread) + 2 * LOW_PART_RISK * spread + random() * 1e-3;
+      x[b * 4 + 3] = (b % 2 === 0 ? spread : -spread) + 2 * LOW_PART_RISK * spread +
+        random() * 1e-3;
     }
     const n = Float64Array.from({ length: B }, () => random());
-    const batch = prepareBatch({ data: x, shape: [B, 4] }, { data: n, shape: [B] }, "test", ["x", "n"], 2 ** 27);
+    const batch = prepareBatch({ data: x, shape: [B, 4] }, { data: n, shape: [B] }, "test", [
+      "x",
+      "n",
+    ], 2 ** 27);
     const moments = emptyPreciseMoments(4, 1);
     computeBatchMoments(batch.x, batch.n, B, 4, 1, moments);
     fillLowParts(moments, batch);
@@ -195,7 +217,10 @@ describe("double-double means", () => {
       for (let b = 0; b < B; b++) shifted += x[b * 4 + f]! - x0;
       const exactOffset = shifted / B;
       const offset = (moments.meanX[f]! - x0) + moments.meanXLo[f]!;
-      assert.ok(Math.abs(offset - exactOffset) <= 1e-15, `column ${f}: ${offset} vs ${exactOffset}`);
+      assert.ok(
+        Math.abs(offset - exactOffset) <= 1e-15,
+        `column ${f}: ${offset} vs ${exactOffset}`,
+      );
       assert.ok(Math.abs(moments.meanXLo[f]!) <= Math.abs(moments.meanX[f]!) * 2 ** -50);
     }
     assert.notEqual(moments.meanXLo[0], 0);
@@ -206,7 +231,11 @@ describe("double-double means", () => {
     const batch = toBatch(makeBatches(9, 1)[0]!);
     const B = batch.x.shape[0]!;
     const plain = computeBatchMoments(batch.x.data, batch.n.data, B, 2, 2);
-    const withLow = { ...plain, meanXLo: Float64Array.from([1e3, random()]), meanNLo: new Float64Array(2).fill(7) };
+    const withLow = {
+      ...plain,
+      meanXLo: Float64Array.from([1e3, random()]),
+      meanNLo: new Float64Array(2).fill(7),
+    };
     const a = new CorrelationAccumulator().updateMoments(plain).updateMoments(plain);
     const b = new CorrelationAccumulator().updateMoments(withLow).updateMoments(withLow);
     assert.deepEqual(b.toBytes(), a.toBytes());

@@ -30,7 +30,9 @@ describe("scalarisations", () => {
     const abs = Array.from(values, Math.abs);
     assert.ok(Math.abs(vnorm(1).reduce(values) - abs.reduce((s, v) => s + v, 0)) < 1e-15);
     assert.ok(Math.abs(vnorm(2).reduce(values) - Math.hypot(...values)) < 1e-15);
-    assert.ok(Math.abs(vnorm(3).reduce(values) - abs.reduce((s, v) => s + v ** 3, 0) ** (1 / 3)) < 1e-15);
+    assert.ok(
+      Math.abs(vnorm(3).reduce(values) - abs.reduce((s, v) => s + v ** 3, 0) ** (1 / 3)) < 1e-15,
+    );
     assert.equal(vnorm(Infinity).reduce(values), 1.5);
     assert.equal(vnorm(-Infinity).reduce(values), 0);
     assert.equal(vnorm(0).reduce(values), 4);
@@ -49,7 +51,10 @@ describe("scalarisations", () => {
       s.gradient!(at, analytic);
       const numeric = numericGradient(s.reduce, at);
       for (let i = 0; i < at.length; i++) {
-        assert.ok(Math.abs(analytic[i]! - numeric[i]!) < 1e-6, `${s.name}[${i}]: ${analytic[i]} vs ${numeric[i]}`);
+        assert.ok(
+          Math.abs(analytic[i]! - numeric[i]!) < 1e-6,
+          `${s.name}[${i}]: ${analytic[i]} vs ${numeric[i]}`,
+        );
       }
     }
   });
@@ -65,6 +70,9 @@ describe("scalarisations", () => {
       name: "TypeError",
       message: 'Cannot create vnorm as p must be a number: current value is "2"',
     });
-    assert.throws(() => vnorm(Number.NaN), { name: "RangeError", message: /p must be a number that is not NaN/ });
+    assert.throws(() => vnorm(Number.NaN), {
+      name: "RangeError",
+      message: /p must be a number that is not NaN/,
+    });
   });
 });

@@ -19,8 +19,8 @@ import {
   autoTol,
   type Batch,
   batchCorr,
-  batchCorrFloat32,
   BatchCorrelationLoss,
+  batchCorrFloat32,
   BatchCorrStream,
   type BatchResult,
   correlateBatches,
@@ -30,8 +30,8 @@ import {
   max,
   mean,
   meansq,
-  QCFCLoss,
   qcfc,
+  QCFCLoss,
   rowsToBatches,
   type Scalarisation,
   type ScalarisationLike,
@@ -39,7 +39,11 @@ import {
   type TensorLike,
   vnorm,
 } from "../../mod.ts";
-import { computeBatchMomentsFloat32, computeBatchMomentsWith, type MomentsKernel } from "../../src/kernels/compute_batch_moments.ts";
+import {
+  computeBatchMomentsFloat32,
+  computeBatchMomentsWith,
+  type MomentsKernel,
+} from "../../src/kernels/compute_batch_moments.ts";
 import { mulberry32 } from "../random.ts";
 
 /** A recorded output: numbers become `n:` + their float64 bits in hex (safe integers stay numbers). */
@@ -82,7 +86,10 @@ export function encode(value: unknown): Encoded {
     return value.map(encode);
   }
   if (value instanceof Error) {
-    const record: Record<string, Encoded> = { name: encode(value.name), message: encode(value.message) };
+    const record: Record<string, Encoded> = {
+      name: encode(value.name),
+      message: encode(value.message),
+    };
     const code = (value as { code?: unknown }).code;
     if (code !== undefined) record.code = encode(code);
     const details = (value as { details?: unknown }).details;
@@ -120,7 +127,10 @@ function thrown(run: () => unknown): Encoded {
 /** JSON.parse's own message differs between engines: the library's part of the text is kept. */
 function withoutParserText(error: Encoded): Encoded {
   const record = error as Record<string, Encoded>;
-  return { ...record, message: String(record.message).replace(/\(.*\)$/, "(the engine's parse error)") };
+  return {
+    ...record,
+    message: String(record.message).replace(/\(.*\)$/, "(the engine's parse error)"),
+  };
 }
 
 async function rejected(run: () => Promise<unknown>): Promise<Encoded> {
@@ -167,7 +177,13 @@ interface DenseBatch {
  * A batch whose features mix the confounds with noise (so correlations are
  * far from 0 and of both signs), shaped as asked.
  */
-function makeBatch(seed: number, B: number, featureShape: number[], M: number, shaping: Shaping = {}): DenseBatch {
+function makeBatch(
+  seed: number,
+  B: number,
+  featureShape: number[],
+  M: number,
+  shaping: Shaping = {},
+): DenseBatch {
   const random = mulberry32(seed);
   const F = featureShape.reduce((a, b) => a * b, 1);
   const n = new Float64Array(M * B);
@@ -213,20 +229,31 @@ function batchCorrSection(): Record<string, Encoded> {
   for (const [rank, featureShape] of RANKS.entries()) {
     for (const M of [1, 2, 3, 4]) {
       for (const float32 of [false, true]) {
-        const batch = makeBatch(seed++, 11, featureShape, M, { float32, vectorN: M === 1 && rank % 2 === 0 });
-        const settings = float32 ? [[0.15, false], ["auto", true]] as const : [[0, false], [0.15, true], [0.15, false], ["auto", true]] as const;
+        const batch = makeBatch(seed++, 11, featureShape, M, {
+          float32,
+          vectorN: M === 1 && rank % 2 === 0,
+        });
+        const settings = float32
+          ? [[0.15, false], ["auto", true]] as const
+          : [[0, false], [0.15, true], [0.15, false], ["auto", true]] as const;
         for (const [tol, abs] of settings) {
           const name = `rank${rank + 1}/M${M}/${float32 ? "f32" : "f64"}/tol${tol}/abs${abs}`;
           out[name] = encode(batchCorr(batch.x, batch.n, { tol, abs }));
         }
-        out[`rank${rank + 1}/M${M}/${float32 ? "f32" : "f64"}/qcfc`] = encode(qcfc(batch.x, batch.n, { tol: "auto", tolSig: 0.05 }));
+        out[`rank${rank + 1}/M${M}/${float32 ? "f32" : "f64"}/qcfc`] = encode(
+          qcfc(batch.x, batch.n, { tol: "auto", tolSig: 0.05 }),
+        );
       }
     }
   }
   for (const [name, batch] of Object.entries(specialBatches())) {
     for (const zeroVariance of ["zero", "nan"] as const) {
-      out[`${name}/${zeroVariance}`] = encode(batchCorr(batch.x, batch.n, { abs: false, zeroVariance }));
-      out[`${name}/${zeroVariance}/auto`] = encode(batchCorr(batch.x, batch.n, { tol: "auto", zeroVariance }));
+      out[`${name}/${zeroVariance}`] = encode(
+        batchCorr(batch.x, batch.n, { abs: false, zeroVariance }),
+      );
+      out[`${name}/${zeroVariance}/auto`] = encode(
+        batchCorr(batch.x, batch.n, { tol: "auto", zeroVariance }),
+      );
     }
   }
   return out;
@@ -235,8 +262,14 @@ function batchCorrSection(): Record<string, Encoded> {
 /** Batches that take the rescaling, corrected two-pass and zero-variance paths. */
 function specialBatches() {
   return {
-    huge: makeBatch(201, 9, [4], 2, { scaleColumns: { 1: 2 ** 664 }, scaleConfounds: { 0: 2 ** 600 } }),
-    tiny: makeBatch(202, 9, [4], 2, { scaleColumns: { 2: 2 ** -664 }, scaleConfounds: { 1: 2 ** -600 } }),
+    huge: makeBatch(201, 9, [4], 2, {
+      scaleColumns: { 1: 2 ** 664 },
+      scaleConfounds: { 0: 2 ** 600 },
+    }),
+    tiny: makeBatch(202, 9, [4], 2, {
+      scaleColumns: { 2: 2 ** -664 },
+      scaleConfounds: { 1: 2 ** -600 },
+    }),
     hugeRank3: makeBatch(203, 7, [2, 3], 1, { scaleColumns: { 4: 2 ** 700 } }),
     offset: makeBatch(204, 64, [3], 2, { offsetColumns: [0, 2] }),
     offsetF32: makeBatch(205, 40, [3], 1, { offsetColumns: [1], float32: true }),
@@ -294,17 +327,36 @@ function lossSection(): Record<string, Encoded> {
   };
   for (const [batchName, batch] of Object.entries(batches)) {
     for (const [name, scalarisation] of Object.entries(SCALARISATIONS)) {
-      for (const options of [{ tol: 0, abs: true }, { tol: 0.1, abs: false }, { tol: "auto" as const, abs: true, nu: 0.75 }]) {
+      for (
+        const options of [{ tol: 0, abs: true }, { tol: 0.1, abs: false }, {
+          tol: "auto" as const,
+          abs: true,
+          nu: 0.75,
+        }]
+      ) {
         const key = `${batchName}/${name}/tol${options.tol}/abs${options.abs}`;
-        out[key] = encode(new BatchCorrelationLoss({ ...options, scalarisation }).evaluate(batch.x, batch.n));
+        out[key] = encode(
+          new BatchCorrelationLoss({ ...options, scalarisation }).evaluate(batch.x, batch.n),
+        );
       }
     }
     const custom = (values: Float64Array): number => values.reduce((a, b) => a + b * b * b, 0);
-    out[`${batchName}/custom`] = encode(new BatchCorrelationLoss({ scalarisation: custom, nu: 2 }).evaluate(batch.x, batch.n));
+    out[`${batchName}/custom`] = encode(
+      new BatchCorrelationLoss({ scalarisation: custom, nu: 2 }).evaluate(batch.x, batch.n),
+    );
     out[`${batchName}/qcfc`] = encode(new QCFCLoss({ tol: "auto" }).evaluate(batch.x, batch.n));
   }
   const values = new Float64Array([0.5, -0.25, 0.125, 0, -0.75, 0.75, 1e-200, -3]);
-  const scalarisations: Record<string, Scalarisation> = { sum, mean, meansq, max, v2: vnorm(), v1: vnorm(1), v3: vnorm(3), vInf: vnorm(Infinity) };
+  const scalarisations: Record<string, Scalarisation> = {
+    sum,
+    mean,
+    meansq,
+    max,
+    v2: vnorm(),
+    v1: vnorm(1),
+    v3: vnorm(3),
+    vInf: vnorm(Infinity),
+  };
   for (const [name, s] of Object.entries(scalarisations)) {
     const gradient = new Float64Array(values.length);
     s.gradient?.(values, gradient);
@@ -333,9 +385,13 @@ function gradientSection(): Record<string, Encoded> {
     names.forEach((name, i) => {
       const options = settings[i % 2]!;
       const loss = new BatchCorrelationLoss({ ...options, scalarisation: SCALARISATIONS[name]! });
-      out[`${batchName}/${name}/tol${options.tol}`] = encode(loss.valueAndGrad(batch.x, batch.n, { wrt: "both" }));
+      out[`${batchName}/${name}/tol${options.tol}`] = encode(
+        loss.valueAndGrad(batch.x, batch.n, { wrt: "both" }),
+      );
     });
-    out[`${batchName}/X`] = encode(new BatchCorrelationLoss({ tol: 0.05 }).valueAndGrad(batch.x, batch.n));
+    out[`${batchName}/X`] = encode(
+      new BatchCorrelationLoss({ tol: 0.05 }).valueAndGrad(batch.x, batch.n),
+    );
   };
   const all = Object.keys(SCALARISATIONS).filter((name) => name !== "vnormHalf");
   for (const [name, batch] of Object.entries(everyScalarisation)) record(name, batch, all);
@@ -347,14 +403,24 @@ function gradientSection(): Record<string, Encoded> {
 
 function accumulatorSection(): Record<string, Encoded> {
   const out: Record<string, Encoded> = {};
-  const shapes: [string, number[], number][] = [["flat", [3], 2], ["rank3", [2, 3], 1], ["rank4", [2, 1, 2], 3]];
+  const shapes: [string, number[], number][] = [["flat", [3], 2], ["rank3", [2, 3], 1], ["rank4", [
+    2,
+    1,
+    2,
+  ], 3]];
   for (const [name, featureShape, M] of shapes) {
     const batches = [0, 1, 2, 3].map((i) => makeBatch(600 + i, 4 + 3 * i, featureShape, M));
     const acc = new CorrelationAccumulator();
     const steps: Encoded[] = [];
     for (const batch of batches) {
       acc.update(batch.x, batch.n);
-      steps.push(encode({ count: acc.count, effective: acc.effectiveCount, r: acc.correlations({ abs: false }) }));
+      steps.push(
+        encode({
+          count: acc.count,
+          effective: acc.effectiveCount,
+          r: acc.correlations({ abs: false }),
+        }),
+      );
     }
     out[`${name}/steps`] = steps;
     out[`${name}/auto`] = encode(acc.correlations({ tol: "auto", tolSig: 0.2 }));
@@ -362,20 +428,39 @@ function accumulatorSection(): Record<string, Encoded> {
     out[`${name}/moments`] = encode(acc.moments());
     out[`${name}/json`] = encode(acc.toJSON());
     out[`${name}/bytes`] = encode(acc.toBytes());
-    const left = new CorrelationAccumulator().update(batches[0]!.x, batches[0]!.n).update(batches[1]!.x, batches[1]!.n);
-    const right = new CorrelationAccumulator().update(batches[2]!.x, batches[2]!.n).update(batches[3]!.x, batches[3]!.n);
+    const left = new CorrelationAccumulator().update(batches[0]!.x, batches[0]!.n).update(
+      batches[1]!.x,
+      batches[1]!.n,
+    );
+    const right = new CorrelationAccumulator().update(batches[2]!.x, batches[2]!.n).update(
+      batches[3]!.x,
+      batches[3]!.n,
+    );
     out[`${name}/merge`] = encode(left.clone().merge(right).toJSON());
     out[`${name}/mergeReverse`] = encode(right.clone().merge(left).toJSON());
     const viaMoments = new CorrelationAccumulator();
     for (const batch of batches) {
-      const { count, features, confounds } = { count: batch.x.shape[0]!, features: featureShape.reduce((a, b) => a * b, 1), confounds: M };
-      const moments = computeBatchMomentsWith("typescript", batch.x.data, batch.n.data, count, features, confounds);
+      const { count, features, confounds } = {
+        count: batch.x.shape[0]!,
+        features: featureShape.reduce((a, b) => a * b, 1),
+        confounds: M,
+      };
+      const moments = computeBatchMomentsWith(
+        "typescript",
+        batch.x.data,
+        batch.n.data,
+        count,
+        features,
+        confounds,
+      );
       viaMoments.updateMoments(moments, featureShape);
     }
     out[`${name}/updateMoments`] = encode(viaMoments.toJSON());
     const bytes = encode(acc.toBytes());
-    out[`${name}/fromJSON`] = encode(CorrelationAccumulator.fromJSON(JSON.stringify(acc)).toBytes()) === bytes;
-    out[`${name}/fromBytes`] = encode(CorrelationAccumulator.fromBytes(acc.toBytes()).toBytes()) === bytes;
+    out[`${name}/fromJSON`] =
+      encode(CorrelationAccumulator.fromJSON(JSON.stringify(acc)).toBytes()) === bytes;
+    out[`${name}/fromBytes`] =
+      encode(CorrelationAccumulator.fromBytes(acc.toBytes()).toBytes()) === bytes;
   }
   for (const [name, batch] of Object.entries(specialBatches())) {
     if (name.startsWith("huge") || name === "tiny") {
@@ -385,16 +470,28 @@ function accumulatorSection(): Record<string, Encoded> {
     const acc = new CorrelationAccumulator().update(batch.x, batch.n).update(batch.x, batch.n);
     out[`special/${name}`] = encode({ json: acc.toJSON(), r: acc.correlations({ abs: false }) });
   }
-  out.empty = encode({ json: new CorrelationAccumulator().toJSON(), bytes: new CorrelationAccumulator().toBytes() });
+  out.empty = encode({
+    json: new CorrelationAccumulator().toJSON(),
+    bytes: new CorrelationAccumulator().toBytes(),
+  });
   const shaped = new CorrelationAccumulator({ featureShape: [2, 2], confounds: 2 });
-  out.shaped = encode({ json: shaped.toJSON(), bytes: shaped.toBytes(), moments: shaped.moments() });
+  out.shaped = encode({
+    json: shaped.toJSON(),
+    bytes: shaped.toBytes(),
+    moments: shaped.moments(),
+  });
   Object.assign(out, snapshotErrors());
   return out;
 }
 
 /** Hostile snapshots and the exact error each raises. */
 function snapshotErrors(): Record<string, Encoded> {
-  const acc = new CorrelationAccumulator().update([[1, 2], [2, 1], [4, 4], [3, 0]], [[1, 3, 2, 5], [0, 1, 1, 0]]);
+  const acc = new CorrelationAccumulator().update([[1, 2], [2, 1], [4, 4], [3, 0]], [[1, 3, 2, 5], [
+    0,
+    1,
+    1,
+    0,
+  ]]);
   const good = acc.toJSON();
   const v1 = {
     format: "batch-corr/accumulator",
@@ -449,7 +546,18 @@ function snapshotErrors(): Record<string, Encoded> {
     cauchySchwarz: { ...good, comoment: [37, ...good.comoment.slice(1)] },
     lowPart: { ...good, meanXLo: [0.5, 0] },
     lowPartShort: { ...good, meanNLo: [] },
-    unknownShapeCount: { ...good, featureShape: null, confounds: null, meanX: [], meanN: [], meanXLo: [], meanNLo: [], m2X: [], m2N: [], comoment: [] },
+    unknownShapeCount: {
+      ...good,
+      featureShape: null,
+      confounds: null,
+      meanX: [],
+      meanN: [],
+      meanXLo: [],
+      meanNLo: [],
+      m2X: [],
+      m2N: [],
+      comoment: [],
+    },
     unknownShapeArrays: { ...good, featureShape: null, count: 0, weightSquares: 0 },
     v1: v1,
     v1Text: JSON.stringify(v1),
@@ -461,12 +569,24 @@ function snapshotErrors(): Record<string, Encoded> {
   }
   out["fromJSON/notJSON"] = withoutParserText(out["fromJSON/notJSON"]!);
   out["fromJSON/v1/restored"] = encode(CorrelationAccumulator.fromJSON(v1).toJSON());
-  out["fromJSON/expectedShape"] = thrown(() => CorrelationAccumulator.fromJSON(good, { featureShape: [3] }));
-  out["fromJSON/expectedConfounds"] = thrown(() => CorrelationAccumulator.fromJSON(good, { confounds: 1 }));
-  out["fromJSON/expectedUnknown"] = thrown(() => CorrelationAccumulator.fromJSON(new CorrelationAccumulator().toJSON(), { featureShape: [2] }));
-  out["fromJSON/maxElements"] = thrown(() => CorrelationAccumulator.fromJSON(good, { maxElements: 3 }));
-  out["fromJSON/badExpected"] = thrown(() => CorrelationAccumulator.fromJSON(good, { shape: [2] } as never));
-  out["fromJSON/badExpectedType"] = thrown(() => CorrelationAccumulator.fromJSON(good, { confounds: -2 }));
+  out["fromJSON/expectedShape"] = thrown(() =>
+    CorrelationAccumulator.fromJSON(good, { featureShape: [3] })
+  );
+  out["fromJSON/expectedConfounds"] = thrown(() =>
+    CorrelationAccumulator.fromJSON(good, { confounds: 1 })
+  );
+  out["fromJSON/expectedUnknown"] = thrown(() =>
+    CorrelationAccumulator.fromJSON(new CorrelationAccumulator().toJSON(), { featureShape: [2] })
+  );
+  out["fromJSON/maxElements"] = thrown(() =>
+    CorrelationAccumulator.fromJSON(good, { maxElements: 3 })
+  );
+  out["fromJSON/badExpected"] = thrown(() =>
+    CorrelationAccumulator.fromJSON(good, { shape: [2] } as never)
+  );
+  out["fromJSON/badExpectedType"] = thrown(() =>
+    CorrelationAccumulator.fromJSON(good, { confounds: -2 })
+  );
 
   const bytes = acc.toBytes();
   const patched = (mutate: (view: DataView, copy: Uint8Array) => void): Uint8Array => {
@@ -494,24 +614,48 @@ function snapshotErrors(): Record<string, Encoded> {
   for (const [name, input] of Object.entries(binary)) {
     out[`fromBytes/${name}`] = thrown(() => CorrelationAccumulator.fromBytes(input as Uint8Array));
   }
-  out["fromBytes/expectedShape"] = thrown(() => CorrelationAccumulator.fromBytes(bytes, { featureShape: [2, 1] }));
-  out["fromBytes/maxElements"] = thrown(() => CorrelationAccumulator.fromBytes(bytes, { maxElements: 2 }));
-  out["fromBytes/unknown"] = encode(CorrelationAccumulator.fromBytes(new CorrelationAccumulator({ confounds: 2 }).toBytes()).toJSON());
+  out["fromBytes/expectedShape"] = thrown(() =>
+    CorrelationAccumulator.fromBytes(bytes, { featureShape: [2, 1] })
+  );
+  out["fromBytes/maxElements"] = thrown(() =>
+    CorrelationAccumulator.fromBytes(bytes, { maxElements: 2 })
+  );
+  out["fromBytes/unknown"] = encode(
+    CorrelationAccumulator.fromBytes(new CorrelationAccumulator({ confounds: 2 }).toBytes())
+      .toJSON(),
+  );
 
   out["update/nan"] = thrown(() => acc.clone().update([[1, Number.NaN], [2, 2]], [[1, 2], [3, 3]]));
   out["update/shape"] = thrown(() => acc.clone().update([[1, 2, 3], [2, 2, 3]], [[1, 2], [3, 3]]));
   out["update/confounds"] = thrown(() => acc.clone().update([[1, 2], [2, 2]], [1, 2]));
-  out["update/overflow"] = thrown(() => acc.clone().update([[1e300, 0], [-1e300, 1]], [[1, 2], [2, 1]]));
-  out["update/mergeUnderflow"] = thrown(() => new CorrelationAccumulator().update([[1e-200]], [1]).update([[2e-200]], [2]));
-  out["update/mergeOverflow"] = thrown(() => new CorrelationAccumulator().update([[1e160], [1e160]], [1, 2]).update([[-1e160], [-1e160]], [1, 3]));
-  out["updateMoments/bad"] = thrown(() => acc.clone().updateMoments({ ...acc.moments(), m2X: new Float64Array([-1, 1]) }));
+  out["update/overflow"] = thrown(() =>
+    acc.clone().update([[1e300, 0], [-1e300, 1]], [[1, 2], [2, 1]])
+  );
+  out["update/mergeUnderflow"] = thrown(() =>
+    new CorrelationAccumulator().update([[1e-200]], [1]).update([[2e-200]], [2])
+  );
+  out["update/mergeOverflow"] = thrown(() =>
+    new CorrelationAccumulator().update([[1e160], [1e160]], [1, 2]).update([[-1e160], [-1e160]], [
+      1,
+      3,
+    ])
+  );
+  out["updateMoments/bad"] = thrown(() =>
+    acc.clone().updateMoments({ ...acc.moments(), m2X: new Float64Array([-1, 1]) })
+  );
   out["updateMoments/shape"] = thrown(() => acc.clone().updateMoments(acc.moments(), [3]));
-  out["merge/shape"] = thrown(() => acc.clone().merge(new CorrelationAccumulator().update([[1], [2]], [1, 2])));
+  out["merge/shape"] = thrown(() =>
+    acc.clone().merge(new CorrelationAccumulator().update([[1], [2]], [1, 2]))
+  );
   out["merge/notAccumulator"] = thrown(() => acc.clone().merge({} as CorrelationAccumulator));
   out["correlations/empty"] = thrown(() => new CorrelationAccumulator().correlations());
-  out["correlations/auto"] = thrown(() => new CorrelationAccumulator().update([[1], [2]], [2, 1]).correlations({ tol: "auto" }));
+  out["correlations/auto"] = thrown(() =>
+    new CorrelationAccumulator().update([[1], [2]], [2, 1]).correlations({ tol: "auto" })
+  );
   out["moments/unknown"] = thrown(() => new CorrelationAccumulator().moments());
-  out["constructor/limit"] = thrown(() => new CorrelationAccumulator({ featureShape: [10, 10], confounds: 2, maxElements: 100 }));
+  out["constructor/limit"] = thrown(() =>
+    new CorrelationAccumulator({ featureShape: [10, 10], confounds: 2, maxElements: 100 })
+  );
   out["constructor/unknown"] = thrown(() => new CorrelationAccumulator({ shape: [2] } as never));
   return out;
 }
@@ -527,7 +671,9 @@ async function streamSection(): Promise<Record<string, Encoded>> {
   const flat = [0, 1, 2, 3, 4].map((i) => makeBatch(700 + i, 3 + ((i * 5) % 7), [4], 2));
   const rank3 = [0, 1, 2, 3].map((i) => makeBatch(710 + i, 5 + i, [2, 3], 1));
   const offset = [0, 1, 2, 3].map((i) => makeBatch(720 + i, 16, [3], 1, { offsetColumns: [0] }));
-  const constant = [0, 1, 2].map((i) => makeBatch(730 + i, 6, [4], 3, { constantColumns: [1], constantConfounds: [2] }));
+  const constant = [0, 1, 2].map((i) =>
+    makeBatch(730 + i, 6, [4], 3, { constantColumns: [1], constantConfounds: [2] })
+  );
   const f32 = [0, 1, 2].map((i) => makeBatch(740 + i, 9, [5], 2, { float32: true }));
   const sets: Record<string, DenseBatch[]> = { flat, rank3, offset, constant, f32 };
   const configurations: Record<string, Record<string, unknown>> = {
@@ -545,39 +691,64 @@ async function streamSection(): Promise<Record<string, Encoded>> {
   const subset = ["window2", "decay", "losses", "gradientBoth"];
   for (const [setName, batches] of Object.entries(sets)) {
     for (const [name, options] of Object.entries(configurations)) {
-      if (setName !== "flat" && !subset.includes(name) && !(setName === "constant" && name === "nan")) continue;
+      if (
+        setName !== "flat" && !subset.includes(name) && !(setName === "constant" && name === "nan")
+      ) continue;
       if ((setName === "f32" || setName === "constant") && name === "gradientBoth") continue;
       out[`${setName}/${name}`] = await collect(correlateBatches(batches, options));
     }
   }
-  const transformed = ReadableStream.from(flat).pipeThrough(new BatchCorrStream({ window: 3, tol: "auto", highWaterMark: 2, output: "losses" }));
+  const transformed = ReadableStream.from(flat).pipeThrough(
+    new BatchCorrStream({ window: 3, tol: "auto", highWaterMark: 2, output: "losses" }),
+  );
   out.transform = await collect(transformed);
 
   const bad: unknown[] = [
     flat[0],
     { x: [[1, 2, 3, 4]], n: [[1], [2]] },
     flat[1],
-    { x: flat[2]!.x, n: { data: new Float64Array(flat[2]!.n.data.length).fill(Number.NaN), shape: flat[2]!.n.shape } },
+    {
+      x: flat[2]!.x,
+      n: {
+        data: new Float64Array(flat[2]!.n.data.length).fill(Number.NaN),
+        shape: flat[2]!.n.shape,
+      },
+    },
     { x: [[1, 2, 3]], n: [[1], [2]] },
     "not a batch",
     { x: makeBatch(750, 2, [4], 2).x, n: makeBatch(750, 2, [4], 2).n },
     flat[3],
   ];
-  out.skip = await collect(correlateBatches(bad as Batch[], { onInvalid: "skip", tol: "auto", window: 2 }));
-  out.skipDecay = await collect(correlateBatches(bad as Batch[], { onInvalid: "skip", decay: 0.7, output: "losses" }));
+  out.skip = await collect(
+    correlateBatches(bad as Batch[], { onInvalid: "skip", tol: "auto", window: 2 }),
+  );
+  out.skipDecay = await collect(
+    correlateBatches(bad as Batch[], { onInvalid: "skip", decay: 0.7, output: "losses" }),
+  );
   out.error = await rejected(() => collect(correlateBatches(bad as Batch[], { window: 2 })));
   out.errorLoss = await rejected(() =>
-    collect(correlateBatches(flat, { scalarisation: () => { throw new RangeError("scalarisation failed"); } }))
+    collect(correlateBatches(flat, {
+      scalarisation: () => {
+        throw new RangeError("scalarisation failed");
+      },
+    }))
   );
   const accumulator = new CorrelationAccumulator().update(flat[0]!.x, flat[0]!.n);
   out.continued = await collect(correlateBatches(flat.slice(1), { accumulator, window: 2 }));
   out.continuedState = encode(accumulator.toJSON());
 
-  const rows = Array.from({ length: 11 }, (_, i) => ({ a: i * 0.5, b: (i * 7) % 5, c: i % 3 === 0 ? 1.25 : -0.5 }));
+  const rows = Array.from(
+    { length: 11 },
+    (_, i) => ({ a: i * 0.5, b: (i * 7) % 5, c: i % 3 === 0 ? 1.25 : -0.5 }),
+  );
   const fromRows: Encoded[] = [];
-  for await (const batch of rowsToBatches(rows, { batchSize: 4, confounds: ["c"] })) fromRows.push(encode(batch));
+  for await (const batch of rowsToBatches(rows, { batchSize: 4, confounds: ["c"] })) {
+    fromRows.push(encode(batch));
+  }
   out.rowsToBatches = fromRows;
-  out.rowsStream = await collect(correlateBatches(rowsToBatches(rows, { batchSize: 4, confounds: ["c"], partial: "drop" })));
+  out.rowsStream = await collect(
+    correlateBatches(rowsToBatches(rows, { batchSize: 4, confounds: ["c"], partial: "drop" })),
+  );
   return out;
 }
 
@@ -598,9 +769,13 @@ function kernelSection(): Record<string, Encoded> {
     const F = batch.x.shape.slice(1).reduce((a, b) => a * b, 1);
     const M = batch.n.shape.length === 1 ? 1 : batch.n.shape[0]!;
     for (const kernel of ["typescript", "wasm-simd"] as MomentsKernel[]) {
-      out[`${name}/${kernel}`] = encode(computeBatchMomentsWith(kernel, batch.x.data, batch.n.data, B, F, M));
+      out[`${name}/${kernel}`] = encode(
+        computeBatchMomentsWith(kernel, batch.x.data, batch.n.data, B, F, M),
+      );
     }
-    out[`${name}/fastFloat32`] = encode(computeBatchMomentsFloat32(batch.x.data, batch.n.data, B, F, M));
+    out[`${name}/fastFloat32`] = encode(
+      computeBatchMomentsFloat32(batch.x.data, batch.n.data, B, F, M),
+    );
   }
   return out;
 }
@@ -608,13 +783,20 @@ function kernelSection(): Record<string, Encoded> {
 function miscSection(): Record<string, Encoded> {
   const out: Record<string, Encoded> = {};
   const tolerances: Record<string, number> = {};
-  for (const [B, sig] of [[3, 0.1], [5, 1e-6], [20, 0.1], [137, 0.05], [1_000_000, 0.1], [41, 0.999]] as const) {
+  for (
+    const [B, sig] of [[3, 0.1], [5, 1e-6], [20, 0.1], [137, 0.05], [1_000_000, 0.1], [
+      41,
+      0.999,
+    ]] as const
+  ) {
     tolerances[`${B}/${sig}`] = autoTol(B, sig);
   }
   tolerances["10/0.1/1"] = autoTol(10, 0.1, 1);
   out.autoTol = encode(tolerances);
   out.onnxModel = encode(exportBatchCorrOnnx({ features: 3, confounds: 2 }));
-  out.onnxModelSigned = encode(exportBatchCorrOnnx({ features: 1, confounds: 4, abs: false, zeroVariance: "nan" }));
+  out.onnxModelSigned = encode(
+    exportBatchCorrOnnx({ features: 1, confounds: 4, abs: false, zeroVariance: "nan" }),
+  );
   const errors: Record<string, () => unknown> = {
     nanX: () => batchCorr([[1, Number.NaN], [2, 3]], [1, 2]),
     transposed: () => batchCorr([[1, 2], [2, 1], [3, 3]], [[1, 2], [3, 4], [5, 6]]),
@@ -625,14 +807,25 @@ function miscSection(): Record<string, Encoded> {
     tolNegative: () => batchCorr([[1], [2]], [1, 2], { tol: -1 }),
     tolSig: () => batchCorr([[1], [2]], [1, 2], { tolSig: 1 }),
     unknownOption: () => batchCorr([[1], [2]], [1, 2], { tolerance: 1 } as never),
-    limit: () => batchCorr({ data: new Float64Array(20), shape: [2, 10] }, { data: new Float64Array(4), shape: [2, 2] }, { maxElements: 10 }),
+    limit: () =>
+      batchCorr({ data: new Float64Array(20), shape: [2, 10] }, {
+        data: new Float64Array(4),
+        shape: [2, 2],
+      }, { maxElements: 10 }),
     ragged: () => batchCorr([[1, 2], [3]] as never, [1, 2]),
-    float32NaN: () => batchCorrFloat32({ data: new Float32Array([1, Number.NaN, 2, 3]), shape: [2, 2] }, [1, 2]),
+    float32NaN: () =>
+      batchCorrFloat32({ data: new Float32Array([1, Number.NaN, 2, 3]), shape: [2, 2] }, [1, 2]),
     qcfcNames: () => qcfc([[1], [2], [3]], [1, 2]),
     lossOption: () => new BatchCorrelationLoss({ nu: Infinity }),
     lossScalarisation: () => new BatchCorrelationLoss({ scalarisation: "median" as never }),
-    gradCustom: () => new BatchCorrelationLoss({ scalarisation: (v) => v[0]! }).valueAndGrad([[1], [2], [4]], [1, 2, 3]),
-    gradWrt: () => new BatchCorrelationLoss().valueAndGrad([[1], [2], [4]], [1, 2, 3], { wrt: "N" } as never),
+    gradCustom: () =>
+      new BatchCorrelationLoss({ scalarisation: (v) => v[0]! }).valueAndGrad([[1], [2], [4]], [
+        1,
+        2,
+        3,
+      ]),
+    gradWrt: () =>
+      new BatchCorrelationLoss().valueAndGrad([[1], [2], [4]], [1, 2, 3], { wrt: "N" } as never),
     gradTiny: () => new BatchCorrelationLoss().valueAndGrad([[5e-324], [1e-323], [0]], [1, 2, 4]),
     windowDecay: () => correlateBatches([], { window: 2, decay: 0.5 }),
     streamSource: () => correlateBatches(5 as never),
@@ -654,7 +847,9 @@ async function onnxSection(): Promise<Record<string, Encoded>> {
       constant: makeBatch(902, 8, [3], 2, { constantColumns: [1], constantConfounds: [1] }),
     };
     for (const [name, batch] of Object.entries(cases)) {
-      const { provider: _provider, ...result } = await backend.run(batch.x, batch.n, { tol: "auto" });
+      const { provider: _provider, ...result } = await backend.run(batch.x, batch.n, {
+        tol: "auto",
+      });
       out[`run/${name}`] = encode(result);
       out[`run/${name}/tol0`] = encode(await backend.run(batch.x, batch.n));
     }
@@ -725,19 +920,31 @@ export interface GoldenFile {
  * @param jsc The outputs under JavaScriptCore (Bun).
  * @returns The fixture.
  */
-export function mergeEngines(v8: Record<string, Record<string, Encoded>>, jsc: Record<string, Record<string, Encoded>>): GoldenFile {
+export function mergeEngines(
+  v8: Record<string, Record<string, Encoded>>,
+  jsc: Record<string, Record<string, Encoded>>,
+): GoldenFile {
   const file: GoldenFile = {
-    description: "float64 bit patterns of library outputs; see tests/golden/golden_library_cases.ts and scripts/gen_golden.ts",
+    description:
+      "float64 bit patterns of library outputs; see tests/golden/golden_library_cases.ts and scripts/gen_golden.ts",
     golden: structuredClone(v8),
     engines: { v8: [], jsc: [] },
   };
   const walk = (a: unknown, b: unknown, path: string[]): void => {
-    const bothObjects = typeof a === "object" && a !== null && typeof b === "object" && b !== null &&
+    const bothObjects = typeof a === "object" && a !== null && typeof b === "object" &&
+      b !== null &&
       Array.isArray(a) === Array.isArray(b);
     if (bothObjects) {
       const keys = Object.keys(a as object);
-      if (keys.length === Object.keys(b as object).length && keys.every((k) => k in (b as object))) {
-        for (const key of keys) walk((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], [...path, key]);
+      if (
+        keys.length === Object.keys(b as object).length && keys.every((k) => k in (b as object))
+      ) {
+        for (const key of keys) {
+          walk((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], [
+            ...path,
+            key,
+          ]);
+        }
         return;
       }
     }
@@ -761,14 +968,25 @@ export function mergeEngines(v8: Record<string, Record<string, Encoded>>, jsc: R
  * @returns One line per difference.
  */
 export function differences(expected: unknown, actual: unknown, path = ""): string[] {
-  if (typeof expected !== "object" || expected === null || typeof actual !== "object" || actual === null) {
-    return Object.is(expected, actual) ? [] : [`${path}: stored ${shorten(expected)}, now ${shorten(actual)}`];
+  if (
+    typeof expected !== "object" || expected === null || typeof actual !== "object" ||
+    actual === null
+  ) {
+    return Object.is(expected, actual)
+      ? []
+      : [`${path}: stored ${shorten(expected)}, now ${shorten(actual)}`];
   }
   if (Array.isArray(expected) !== Array.isArray(actual)) return [`${path}: array vs object`];
   const keys = new Set([...Object.keys(expected), ...Object.keys(actual)]);
   const found: string[] = [];
   for (const key of keys) {
-    found.push(...differences((expected as Record<string, unknown>)[key], (actual as Record<string, unknown>)[key], `${path}/${key}`));
+    found.push(
+      ...differences(
+        (expected as Record<string, unknown>)[key],
+        (actual as Record<string, unknown>)[key],
+        `${path}/${key}`,
+      ),
+    );
   }
   return found;
 }

@@ -15,7 +15,13 @@ import { assembleMoments, embeddedModuleSource } from "../../scripts/wasm/assemb
 import { mulberry32 as random } from "../random.ts";
 
 /** The obviously correct reference: per pair, centre both columns and sum. */
-function referenceCorrelation(x: ArrayLike<number>, n: ArrayLike<number>, B: number, F: number, M: number): Float64Array {
+function referenceCorrelation(
+  x: ArrayLike<number>,
+  n: ArrayLike<number>,
+  B: number,
+  F: number,
+  M: number,
+): Float64Array {
   const r = new Float64Array(F * M);
   for (let f = 0; f < F; f++) {
     const column = Array.from({ length: B }, (_, b) => x[b * F + f]!);
@@ -63,7 +69,7 @@ function withConstantColumns(c: Case): Case {
     if (F > 4) c.x[b * F + 3] = -7.25;
     if (F > 9) c.x[b * F + F - 1] = 1e9;
   }
-  if (M > 1) for (let b = 0; b < B; b++) c.n[(M - 1) * B + b] = 0.3;
+  if (M > 1) { for (let b = 0; b < B; b++) c.n[(M - 1) * B + b] = 0.3; }
   return c;
 }
 
@@ -111,7 +117,10 @@ describe("computeBatchMoments kernels", () => {
           const moments = computeBatchMomentsWith(kernel, x, c.n, B, F, M);
           const r = pearsonFromMoments(moments, "zero");
           const expected = referenceCorrelation(x, c.n, B, F, M);
-          assert.ok(maxAbsDifference(r, expected) <= 1e-12, `${kernel} ${input} (${B}, ${F}, ${M})`);
+          assert.ok(
+            maxAbsDifference(r, expected) <= 1e-12,
+            `${kernel} ${input} (${B}, ${F}, ${M})`,
+          );
         });
       });
     }
@@ -171,7 +180,10 @@ describe("computeBatchMoments kernels", () => {
       const c = makeCase(B, F, M, 300 + index);
       const x32 = new Float32Array(c.x);
       const r = pearsonFromMoments(computeBatchMomentsFloat32(x32, c.n, B, F, M), "zero");
-      assert.ok(maxAbsDifference(r, referenceCorrelation(x32, c.n, B, F, M)) <= 1e-5, `(${B}, ${F}, ${M})`);
+      assert.ok(
+        maxAbsDifference(r, referenceCorrelation(x32, c.n, B, F, M)) <= 1e-5,
+        `(${B}, ${F}, ${M})`,
+      );
     });
   });
 
@@ -189,17 +201,30 @@ describe("computeBatchMoments kernels", () => {
   test("the fast float32 kernel on float64 input and in column blocks agrees with the exact kernel to 1e-5", () => {
     const F = Math.ceil(BLOCK_BYTES / (5 * 4)) + 21;
     const c = makeCase(5, F, 2, 12);
-    const exact = pearsonFromMoments(computeBatchMomentsWith("wasm-simd", new Float32Array(c.x), c.n, 5, F, 2), "zero");
+    const exact = pearsonFromMoments(
+      computeBatchMomentsWith("wasm-simd", new Float32Array(c.x), c.n, 5, F, 2),
+      "zero",
+    );
     const fast = pearsonFromMoments(computeBatchMomentsFloat32(c.x, c.n, 5, F, 2), "zero");
     assert.ok(maxAbsDifference(fast, exact) <= 1e-5);
   });
 
   test("the committed WebAssembly bytes and WAT equal a fresh assembly of the generator", async () => {
     const { wat, bytes } = await assembleMoments();
-    const committedWat = readFileSync(new URL("../../scripts/wasm/moments.wat", import.meta.url), "utf8");
+    const committedWat = readFileSync(
+      new URL("../../scripts/wasm/moments.wat", import.meta.url),
+      "utf8",
+    );
     assert.equal(committedWat, wat, "scripts/wasm/moments.wat is stale: run npm run build:wasm");
-    const committedModule = readFileSync(new URL("../../src/kernels/_moments_wasm_bytes.generated.ts", import.meta.url), "utf8");
-    assert.equal(committedModule, embeddedModuleSource(bytes), "src/kernels/_moments_wasm_bytes.generated.ts is stale: run npm run build:wasm");
+    const committedModule = readFileSync(
+      new URL("../../src/kernels/_moments_wasm_bytes.generated.ts", import.meta.url),
+      "utf8",
+    );
+    assert.equal(
+      committedModule,
+      embeddedModuleSource(bytes),
+      "src/kernels/_moments_wasm_bytes.generated.ts is stale: run npm run build:wasm",
+    );
     const committedBytes = Uint8Array.from(atob(MOMENTS_WASM_BASE64), (ch) => ch.charCodeAt(0));
     assert.deepEqual(committedBytes, bytes);
   });

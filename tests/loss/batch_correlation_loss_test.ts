@@ -1,8 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { BatchCorrelationLoss, batchCorr, max, QCFCLoss, vnorm } from "../../mod.ts";
+import { batchCorr, BatchCorrelationLoss, max, QCFCLoss, vnorm } from "../../mod.ts";
 import { mulberry32 } from "../random.ts";
-
 
 const random = mulberry32(11);
 const B = 24, F = 7, M = 2;
@@ -42,7 +41,10 @@ describe("BatchCorrelationLoss", () => {
         scalarisation: scalarisation as "sum",
       });
       const value = loss.evaluate(X, N);
-      assert.ok(Math.abs(value - 2.5 * expected) <= 1e-12 * Math.max(1, Math.abs(expected)), `${String(scalarisation)}`);
+      assert.ok(
+        Math.abs(value - 2.5 * expected) <= 1e-12 * Math.max(1, Math.abs(expected)),
+        `${String(scalarisation)}`,
+      );
     }
   });
 
@@ -55,22 +57,34 @@ describe("BatchCorrelationLoss", () => {
   test("rejects bad options when constructed", () => {
     assert.throws(() => new BatchCorrelationLoss({ nu: Number.POSITIVE_INFINITY }), {
       name: "RangeError",
-      message: "Cannot create BatchCorrelationLoss as options.nu must be a finite number: current value is Infinity",
+      message:
+        "Cannot create BatchCorrelationLoss as options.nu must be a finite number: current value is Infinity",
     });
     assert.throws(() => new BatchCorrelationLoss({ scalarisation: "median" as "mean" }), {
       name: "TypeError",
-      message: /options\.scalarisation must be "sum", "mean", "meansq", "max", "vnorm", .*current value is "median"/,
+      message:
+        /options\.scalarisation must be "sum", "mean", "meansq", "max", "vnorm", .*current value is "median"/,
     });
-    assert.throws(() => new BatchCorrelationLoss({ tol: -1 }), { name: "RangeError", message: /options\.tol/ });
-    assert.throws(() => new BatchCorrelationLoss({ tolSig: 0 }), { name: "RangeError", message: /options\.tolSig/ });
-    assert.throws(() => new BatchCorrelationLoss({ name: 3 as unknown as string }), { name: "TypeError", message: /options\.name must be a string/ });
+    assert.throws(() => new BatchCorrelationLoss({ tol: -1 }), {
+      name: "RangeError",
+      message: /options\.tol/,
+    });
+    assert.throws(() => new BatchCorrelationLoss({ tolSig: 0 }), {
+      name: "RangeError",
+      message: /options\.tolSig/,
+    });
+    assert.throws(() => new BatchCorrelationLoss({ name: 3 as unknown as string }), {
+      name: "TypeError",
+      message: /options\.name must be a string/,
+    });
   });
 
   test("names the loss in errors on bad batches", () => {
     const loss = new BatchCorrelationLoss({ tol: "auto" });
     assert.throws(() => loss.evaluate([[1], [2]], [1, 2]), {
       name: "RangeError",
-      message: /^Cannot evaluate BatchCorrelation as the batch size for tol "auto" must be at least 3/,
+      message:
+        /^Cannot evaluate BatchCorrelation as the batch size for tol "auto" must be at least 3/,
     });
   });
 });
@@ -81,6 +95,9 @@ describe("QCFCLoss", () => {
     const batchLoss = new BatchCorrelationLoss({ tol: 0.05, scalarisation: "meansq" });
     assert.equal(qcfcLoss.name, "QCFC");
     assert.equal(qcfcLoss.evaluate(X, N), batchLoss.evaluate(X, N));
-    assert.throws(() => qcfcLoss.evaluate(X, [1, 2, 3]), { name: "TypeError", message: /qc must have one value per sample of fc/ });
+    assert.throws(() => qcfcLoss.evaluate(X, [1, 2, 3]), {
+      name: "TypeError",
+      message: /qc must have one value per sample of fc/,
+    });
   });
 });

@@ -7,7 +7,13 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { BatchCorrelationLoss, type Scalarisation, vnorm } from "../../mod.ts";
-import { decode, type EncodedArray, readFixture, SCALARISATION_KEYS, type ScalarisationKey } from "../fixture_loader.ts";
+import {
+  decode,
+  type EncodedArray,
+  readFixture,
+  SCALARISATION_KEYS,
+  type ScalarisationKey,
+} from "../fixture_loader.ts";
 
 interface GradCase {
   name: string;
@@ -15,19 +21,23 @@ interface GradCase {
   n: EncodedArray;
   options: { tol?: number | "auto"; tolSig?: number; abs?: boolean };
   nu: number;
-  scalarisations: Record<ScalarisationKey, { value: number; gradX: EncodedArray; gradN: EncodedArray }>;
+  scalarisations: Record<
+    ScalarisationKey,
+    { value: number; gradX: EncodedArray; gradN: EncodedArray }
+  >;
 }
 
-const SCALARISATIONS: Record<ScalarisationKey, "sum" | "mean" | "meansq" | "max" | Scalarisation> = {
-  sum: "sum",
-  mean: "mean",
-  meansq: "meansq",
-  max: "max",
-  vnorm1: vnorm(1),
-  vnorm2: vnorm(2),
-  vnorm3: vnorm(3),
-  vnormInf: vnorm(Infinity),
-};
+const SCALARISATIONS: Record<ScalarisationKey, "sum" | "mean" | "meansq" | "max" | Scalarisation> =
+  {
+    sum: "sum",
+    mean: "mean",
+    meansq: "meansq",
+    max: "max",
+    vnorm1: vnorm(1),
+    vnorm2: vnorm(2),
+    vnorm3: vnorm(3),
+    vnormInf: vnorm(Infinity),
+  };
 
 function maxAbs(values: ArrayLike<number>): number {
   let largest = 0;
@@ -46,21 +56,35 @@ describe("valueAndGrad() against grad.json", () => {
       const n = decode(c.n);
       for (const key of SCALARISATION_KEYS) {
         const expected = c.scalarisations[key];
-        const loss = new BatchCorrelationLoss({ ...c.options, nu: c.nu, scalarisation: SCALARISATIONS[key] });
+        const loss = new BatchCorrelationLoss({
+          ...c.options,
+          nu: c.nu,
+          scalarisation: SCALARISATIONS[key],
+        });
         const { value, grad, gradN } = loss.valueAndGrad(x, n, { wrt: "both" });
-        assert.ok(Math.abs(value - expected.value) <= 1e-12 * Math.max(1, Math.abs(expected.value)), `${c.name} ${key} value`);
-        for (const [actual, stored] of [[grad, expected.gradX], [gradN!, expected.gradN]] as const) {
+        assert.ok(
+          Math.abs(value - expected.value) <= 1e-12 * Math.max(1, Math.abs(expected.value)),
+          `${c.name} ${key} value`,
+        );
+        for (
+          const [actual, stored] of [[grad, expected.gradX], [gradN!, expected.gradN]] as const
+        ) {
           const reference = decode(stored);
           assert.deepEqual(actual.shape, reference.shape, `${c.name} ${key} shape`);
           const scale = Math.max(1e-300, maxAbs(reference.data));
           for (let i = 0; i < reference.data.length; i++) {
             const error = Math.abs(actual.data[i]! - reference.data[i]!) / scale;
             worst = Math.max(worst, error);
-            assert.ok(error <= 1e-10, `${c.name} ${key} element ${i}: ${actual.data[i]} vs ${reference.data[i]}`);
+            assert.ok(
+              error <= 1e-10,
+              `${c.name} ${key} element ${i}: ${actual.data[i]} vs ${reference.data[i]}`,
+            );
           }
         }
       }
     }
-    console.log(`grad.json: worst gradient difference ${worst.toExponential(2)} of the gradient's scale`);
+    console.log(
+      `grad.json: worst gradient difference ${worst.toExponential(2)} of the gradient's scale`,
+    );
   });
 });

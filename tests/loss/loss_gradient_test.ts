@@ -16,7 +16,6 @@ import { lossValueAndGrad } from "../../src/loss/loss_gradient.ts";
 import { prepareBatch } from "../../src/core/prepare_batch.ts";
 import { mulberry32 } from "../random.ts";
 
-
 function normals(random: () => number, count: number): Float64Array {
   const out = new Float64Array(count);
   for (let i = 0; i < count; i++) {
@@ -66,21 +65,33 @@ function drawBatch(random: () => number, layout: Layout): { X: Tensor; N: Tensor
 }
 
 /** Whether no correlation sits on the threshold and no maximum is nearly tied. */
-function awayFromKinks(X: Tensor, N: Tensor, options: BatchCorrelationLossOptions, name: string): boolean {
+function awayFromKinks(
+  X: Tensor,
+  N: Tensor,
+  options: BatchCorrelationLossOptions,
+  name: string,
+): boolean {
   const r = batchCorr(X, N, { abs: false });
   const tol = options.tol === "auto" ? autoTol(X.shape[0]!) : options.tol ?? 0;
   if (r.data.some((v) => Math.abs(Math.abs(v) - tol) < KINK_MARGIN)) return false;
   const values = batchCorr(X, N, { tol, abs: options.abs ?? true }).data;
   if (values.filter((v) => v !== 0).length < 2) return false;
   if (name === "max" || name === "vnorm(Infinity)") {
-    const sorted = Array.from(values, (v) => (name === "max" ? v : Math.abs(v))).sort((a, b) => a - b);
+    const sorted = Array.from(values, (v) => (name === "max" ? v : Math.abs(v))).sort((a, b) =>
+      a - b
+    );
     if (sorted.at(-1)! - sorted.at(-2)! < KINK_MARGIN) return false;
   }
   return true;
 }
 
 /** Central differences of the loss with respect to every element of `target`. */
-function finiteDifferences(loss: BatchCorrelationLoss, X: Tensor, N: Tensor, target: "X" | "N"): Float64Array {
+function finiteDifferences(
+  loss: BatchCorrelationLoss,
+  X: Tensor,
+  N: Tensor,
+  target: "X" | "N",
+): Float64Array {
   const data = target === "X" ? X.data : N.data;
   const out = new Float64Array(data.length);
   for (let i = 0; i < data.length; i++) {
@@ -116,7 +127,9 @@ describe("BatchCorrelationLoss.valueAndGrad() against central finite differences
             const options = { scalarisation, abs, tol, nu: 1.7 };
             const random = mulberry32(seed++);
             let batch = drawBatch(random, layout);
-            while (!awayFromKinks(batch.X, batch.N, options, name)) batch = drawBatch(random, layout);
+            while (!awayFromKinks(batch.X, batch.N, options, name)) {
+              batch = drawBatch(random, layout);
+            }
             const { X, N } = batch;
             const loss = new BatchCorrelationLoss(options);
             const { value, grad, gradN } = loss.valueAndGrad(X, N, { wrt: "both" });
@@ -159,7 +172,9 @@ function scalarisationFromName(name: string): ScalarisationLike {
 }
 
 describe("BatchCorrelationLoss.valueAndGrad() against JAX autodiff (tests/fixtures/grad_jax.json)", () => {
-  const fixture = JSON.parse(readFileSync(new URL("../fixtures/grad_jax.json", import.meta.url), "utf8")) as {
+  const fixture = JSON.parse(
+    readFileSync(new URL("../fixtures/grad_jax.json", import.meta.url), "utf8"),
+  ) as {
     cases: JaxCase[];
   };
 
@@ -167,7 +182,10 @@ describe("BatchCorrelationLoss.valueAndGrad() against JAX autodiff (tests/fixtur
     const seen = new Set(fixture.cases.map((c) => c.options.scalarisation));
     assert.deepEqual([...seen].sort(), SCALARISATIONS.map(([name]) => name).sort());
     assert.deepEqual(new Set(fixture.cases.map((c) => c.options.abs)), new Set([true, false]));
-    assert.deepEqual(new Set(fixture.cases.map((c) => String(c.options.tol))), new Set(["0", "0.15", "auto"]));
+    assert.deepEqual(
+      new Set(fixture.cases.map((c) => String(c.options.tol))),
+      new Set(["0", "0.15", "auto"]),
+    );
     assert.deepEqual(new Set(fixture.cases.map((c) => c.xShape.length)), new Set([2, 3, 4]));
   });
 
@@ -181,12 +199,19 @@ describe("BatchCorrelationLoss.valueAndGrad() against JAX autodiff (tests/fixtur
       });
       const { value, grad, gradN } = loss.valueAndGrad(X, N, { wrt: "both" });
       if (c.options.tol === "auto") assert.ok(Math.abs(autoTol(c.xShape[0]!) - c.tolUsed) <= 1e-12);
-      assert.ok(Math.abs(value - c.value) <= 1e-10 * Math.max(1, Math.abs(c.value)), `value ${value} vs ${c.value}`);
+      assert.ok(
+        Math.abs(value - c.value) <= 1e-10 * Math.max(1, Math.abs(c.value)),
+        `value ${value} vs ${c.value}`,
+      );
       const expectedX = decodeFloat64(c.gradX);
       const expectedN = decodeFloat64(c.gradN);
       assert.deepEqual(grad.shape, c.xShape);
       assert.deepEqual(gradN?.shape, c.nShape);
-      const scale = Math.max(1, ...Array.from(expectedX, Math.abs), ...Array.from(expectedN, Math.abs));
+      const scale = Math.max(
+        1,
+        ...Array.from(expectedX, Math.abs),
+        ...Array.from(expectedN, Math.abs),
+      );
       for (let i = 0; i < expectedX.length; i++) {
         assert.ok(
           Math.abs(grad.data[i]! - expectedX[i]!) <= 1e-10 * scale,
@@ -237,7 +262,10 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
         total += grad.data[b * 2 + f]!;
         dot += grad.data[b * 2 + f]! * X.data[b * 2 + f]!;
       }
-      assert.ok(Math.abs(total) < 1e-14 && Math.abs(dot) < 1e-14, `feature ${f}: Σ ${total}, x·g ${dot}`);
+      assert.ok(
+        Math.abs(total) < 1e-14 && Math.abs(dot) < 1e-14,
+        `feature ${f}: Σ ${total}, x·g ${dot}`,
+      );
     }
   });
 
@@ -245,7 +273,10 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
     const loss = new BatchCorrelationLoss({ scalarisation: "vnorm" });
     const single = { data: Float32Array.from(X.data), shape: X.shape };
     const double = { data: Float64Array.from(single.data), shape: X.shape };
-    assert.deepEqual(loss.valueAndGrad(single, motion).grad.data, loss.valueAndGrad(double, motion).grad.data);
+    assert.deepEqual(
+      loss.valueAndGrad(single, motion).grad.data,
+      loss.valueAndGrad(double, motion).grad.data,
+    );
   });
 
   test("is exactly zero where every |r| is within tol", () => {
@@ -257,7 +288,9 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
   test("gives a zero-variance feature a zero gradient and leaves the others as without it", () => {
     const loss = new BatchCorrelationLoss({ scalarisation: "sum" });
     const withConstant = {
-      data: new Float64Array(Array.from({ length: 6 }, (_, b) => [X.data[b * 2]!, 0.25, X.data[b * 2 + 1]!]).flat()),
+      data: new Float64Array(
+        Array.from({ length: 6 }, (_, b) => [X.data[b * 2]!, 0.25, X.data[b * 2 + 1]!]).flat(),
+      ),
       shape: [6, 3],
     };
     const { grad } = loss.valueAndGrad(withConstant, motion);
@@ -286,7 +319,10 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
       const big = { data: X.data.map((x) => x * scale), shape: X.shape };
       const bigMotion = motion.map((v) => v * scale);
       const scaled = loss.valueAndGrad(big, bigMotion, { wrt: "both" });
-      assert.ok(Math.abs(scaled.value - plain.value) <= 1e-14 * plain.value, `k = ${k}: value ${scaled.value}`);
+      assert.ok(
+        Math.abs(scaled.value - plain.value) <= 1e-14 * plain.value,
+        `k = ${k}: value ${scaled.value}`,
+      );
       const check = (actual: Float64Array, expected: Float64Array, what: string) => {
         const error = relativeError(actual.map((g) => g * scale), expected);
         assert.ok(error <= 1e-12, `k = ${k}: ${what} relative error ${error}`);
@@ -297,8 +333,14 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
   });
 
   test('returns NaN gradients with zeroVariance "nan" when a feature is constant', () => {
-    const constant = { data: new Float64Array([1, 0.3, 1, 0.1, 1, 0.9, 1, 0.4, 1, 0.2, 1, 0.6]), shape: [6, 2] };
-    const { value, grad } = new BatchCorrelationLoss({ zeroVariance: "nan" }).valueAndGrad(constant, motion);
+    const constant = {
+      data: new Float64Array([1, 0.3, 1, 0.1, 1, 0.9, 1, 0.4, 1, 0.2, 1, 0.6]),
+      shape: [6, 2],
+    };
+    const { value, grad } = new BatchCorrelationLoss({ zeroVariance: "nan" }).valueAndGrad(
+      constant,
+      motion,
+    );
     assert.ok(Number.isNaN(value));
     assert.ok(grad.data.every(Number.isNaN));
   });
@@ -310,7 +352,10 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
       gradient: (_values, out) => out.fill(0.5),
     };
     const custom = new BatchCorrelationLoss({ scalarisation: half }).valueAndGrad(X, motion);
-    const builtIn = new BatchCorrelationLoss({ scalarisation: "sum", nu: 0.5 }).valueAndGrad(X, motion);
+    const builtIn = new BatchCorrelationLoss({ scalarisation: "sum", nu: 0.5 }).valueAndGrad(
+      X,
+      motion,
+    );
     assert.equal(custom.value, builtIn.value);
     assert.deepEqual(custom.grad.data, builtIn.grad.data);
   });
@@ -346,18 +391,26 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
     const loss = new BatchCorrelationLoss({ tol: "auto" });
     assert.throws(() => loss.valueAndGrad([[1], [2]], [1, 2]), {
       name: "RangeError",
-      message: /^Cannot compute valueAndGrad of BatchCorrelation as the batch size for tol "auto" must be at least 3/,
+      message:
+        /^Cannot compute valueAndGrad of BatchCorrelation as the batch size for tol "auto" must be at least 3/,
     });
-    assert.throws(() => new BatchCorrelationLoss().valueAndGrad([[1], [Number.NaN], [3]], [1, 2, 3]), {
-      name: "RangeError",
-      message: /every element of X must be finite \(no NaN or ±Infinity\): current value is NaN at index \[1, 0\]$/,
-    });
+    assert.throws(
+      () => new BatchCorrelationLoss().valueAndGrad([[1], [Number.NaN], [3]], [1, 2, 3]),
+      {
+        name: "RangeError",
+        message:
+          /every element of X must be finite \(no NaN or ±Infinity\): current value is NaN at index \[1, 0\]$/,
+      },
+    );
   });
 
   test("QCFCLoss inherits valueAndGrad and names fc and qc in its errors", () => {
     const qcfc = new QCFCLoss({ scalarisation: "meansq" });
     const same = new BatchCorrelationLoss({ scalarisation: "meansq" });
-    assert.deepEqual(qcfc.valueAndGrad(X, motion).grad.data, same.valueAndGrad(X, motion).grad.data);
+    assert.deepEqual(
+      qcfc.valueAndGrad(X, motion).grad.data,
+      same.valueAndGrad(X, motion).grad.data,
+    );
     assert.throws(() => qcfc.valueAndGrad(X, [1, 2, 3]), {
       name: "TypeError",
       message: /^Cannot compute valueAndGrad of QCFC as qc must have one value per sample of fc/,

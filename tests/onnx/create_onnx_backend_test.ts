@@ -5,8 +5,8 @@ import {
   autoTol,
   batchCorr,
   BatchCorrError,
-  type BatchResult,
   BatchCorrStream,
+  type BatchResult,
   correlateBatches,
   createOnnxBackend,
   exportBatchCorrOnnx,
@@ -21,9 +21,13 @@ import { mulberry32 } from "../random.ts";
 
 const { onnx } = onnxProto;
 const PARITY = 1e-4;
-const hasWebGpu = typeof (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu === "object";
-if (!hasWebGpu) console.log("onnx_test: WebGPU parity skipped, navigator.gpu is absent in this runtime (no WebGPU API)");
-
+const hasWebGpu =
+  typeof (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu === "object";
+if (!hasWebGpu) {
+  console.log(
+    "onnx_test: WebGPU parity skipped, navigator.gpu is absent in this runtime (no WebGPU API)",
+  );
+}
 
 interface RandomBatch {
   x: { data: Float64Array; shape: number[] };
@@ -42,22 +46,38 @@ function randomBatch(seed: number, B: number, featureShape: number[], M: number)
   for (let b = 0; b < B; b++) x[b * F + (F - 1)] = 0.1;
   const n = new Float64Array(M * B);
   for (let m = 0; m < M; m++) {
-    for (let b = 0; b < B; b++) n[m * B + b] = m === 1 ? 3 : x[b * F + (m % F)]! * (m + 1) + random();
+    for (let b = 0; b < B; b++) {
+      n[m * B + b] = m === 1 ? 3 : x[b * F + (m % F)]! * (m + 1) + random();
+    }
   }
   return { x: { data: x, shape: [B, ...featureShape] }, n: { data: n, shape: [M, B] } };
 }
 
-function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what: string): void {
+function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tolerance: number,
+  what: string,
+): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < actual.length; i++) {
     const diff = Math.abs(actual[i]! - expected[i]!) / Math.max(1, Math.abs(expected[i]!));
-    assert.ok(diff <= tolerance, `${what}[${i}]: ${actual[i]} vs ${expected[i]} (relative diff ${diff})`);
+    assert.ok(
+      diff <= tolerance,
+      `${what}[${i}]: ${actual[i]} vs ${expected[i]} (relative diff ${diff})`,
+    );
   }
 }
 
 /** Checks `run` against batchCorr and `computeMoments` against the TypeScript kernel. */
-async function assertParity(backend: OnnxBackend, batch: RandomBatch, options: { abs: boolean }): Promise<void> {
-  const label = `${backend.provider} B=${batch.x.shape[0]} X=${batch.x.shape.slice(1)} M=${batch.n.shape[0]}`;
+async function assertParity(
+  backend: OnnxBackend,
+  batch: RandomBatch,
+  options: { abs: boolean },
+): Promise<void> {
+  const label = `${backend.provider} B=${batch.x.shape[0]} X=${batch.x.shape.slice(1)} M=${
+    batch.n.shape[0]
+  }`;
   const result = await backend.run(batch.x, batch.n, { tol: "auto" });
   const expected = batchCorr(batch.x, batch.n, { tol: "auto", abs: options.abs });
   const expectedRaw = batchCorr(batch.x, batch.n, { abs: false });
@@ -71,7 +91,13 @@ async function assertParity(backend: OnnxBackend, batch: RandomBatch, options: {
 
   const prepared = prepareBatch(batch.x, batch.n, "test");
   const moments = await backend.computeMoments(prepared);
-  const reference = computeBatchMoments(prepared.x, prepared.n, prepared.count, prepared.features, prepared.confounds);
+  const reference = computeBatchMoments(
+    prepared.x,
+    prepared.n,
+    prepared.count,
+    prepared.features,
+    prepared.confounds,
+  );
   assert.equal(moments.count, reference.count);
   assert.equal(moments.features, reference.features);
   assert.equal(moments.confounds, reference.confounds);
@@ -84,7 +110,11 @@ async function assertParity(backend: OnnxBackend, batch: RandomBatch, options: {
   if (prepared.confounds > 1) assert.equal(moments.m2N[1], 0);
 }
 
-async function expectUnavailable(promise: Promise<unknown>, provider: string, reason: RegExp): Promise<BatchCorrError> {
+async function expectUnavailable(
+  promise: Promise<unknown>,
+  provider: string,
+  reason: RegExp,
+): Promise<BatchCorrError> {
   let caught: unknown;
   try {
     await promise;
@@ -103,11 +133,17 @@ describe("exportBatchCorrOnnx()", () => {
   test("writes a ModelProto with the documented IR version, opset, inputs and outputs", () => {
     const model = onnx.ModelProto.decode(exportBatchCorrOnnx({ features: 7, confounds: 2 }));
     assert.equal(Number(model.irVersion), ONNX_IR_VERSION);
-    assert.deepEqual(model.opsetImport.map((o) => [o.domain, Number(o.version)]), [["", ONNX_OPSET]]);
+    assert.deepEqual(model.opsetImport.map((o) => [o.domain, Number(o.version)]), [[
+      "",
+      ONNX_OPSET,
+    ]]);
     const graph = model.graph!;
     const dims = (info: onnxProto.onnx.IValueInfoProto) =>
       info.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue));
-    assert.deepEqual(graph.input!.map((i) => [i.name, dims(i)]), [["x", ["batch", 7]], ["n", [2, "batch"]], ["tol", []]]);
+    assert.deepEqual(graph.input!.map((i) => [i.name, dims(i)]), [["x", ["batch", 7]], ["n", [
+      2,
+      "batch",
+    ]], ["tol", []]]);
     assert.deepEqual(graph.output!.map((o) => [o.name, dims(o)]), [
       ["raw", [7, 2]],
       ["thresholded", [7, 2]],
@@ -117,11 +153,19 @@ describe("exportBatchCorrOnnx()", () => {
       ["m2_n", [2]],
       ["comoment", [7, 2]],
     ]);
-    assert.ok(!graph.initializer!.some((t) => t.name === "tol"), "tol is a plain input, fed on every run");
+    assert.ok(
+      !graph.initializer!.some((t) => t.name === "tol"),
+      "tol is a plain input, fed on every run",
+    );
     // Every node input is a graph input, an initializer or an earlier node's output.
-    const known = new Set([...graph.input!.map((i) => i.name), ...graph.initializer!.map((t) => t.name)]);
+    const known = new Set([
+      ...graph.input!.map((i) => i.name),
+      ...graph.initializer!.map((t) => t.name),
+    ]);
     for (const node of graph.node!) {
-      for (const input of node.input!) assert.ok(known.has(input), `${node.name} reads ${input} before it exists`);
+      for (const input of node.input!) {
+        assert.ok(known.has(input), `${node.name} reads ${input} before it exists`);
+      }
       for (const output of node.output!) known.add(output);
     }
     for (const output of graph.output!) assert.ok(known.has(output.name));
@@ -132,16 +176,26 @@ describe("exportBatchCorrOnnx()", () => {
       onnx.ModelProto.decode(exportBatchCorrOnnx(options)).graph!.node!.map((n) => n.opType);
     assert.ok(!ops({ features: 2, confounds: 1 }).includes("Sign"));
     assert.ok(ops({ features: 2, confounds: 1, abs: false }).includes("Sign"));
-    const nan = onnx.ModelProto.decode(exportBatchCorrOnnx({ features: 2, confounds: 1, zeroVariance: "nan" })).graph!;
+    const nan = onnx.ModelProto.decode(
+      exportBatchCorrOnnx({ features: 2, confounds: 1, zeroVariance: "nan" }),
+    ).graph!;
     assert.equal(nan.node!.find((n) => n.output![0] === "thresholded")!.opType, "Where");
-    assert.ok(Number.isNaN(nan.initializer!.find((t) => t.name === "degenerate_value")!.floatData![0]));
+    assert.ok(
+      Number.isNaN(nan.initializer!.find((t) => t.name === "degenerate_value")!.floatData![0]),
+    );
   });
 
   test("rejects a non-positive or fractional F and an unknown key such as tol", () => {
     assert.throws(() => exportBatchCorrOnnx({ features: 0, confounds: 1 }), RangeError);
     assert.throws(() => exportBatchCorrOnnx({ features: 2.5, confounds: 1 }), RangeError);
-    assert.throws(() => exportBatchCorrOnnx({ features: 2, confounds: 1, shape: 3 } as never), TypeError);
-    assert.throws(() => exportBatchCorrOnnx({ features: 2, confounds: 1, tol: 0.1 } as never), /known keys .*current value has "tol"/);
+    assert.throws(
+      () => exportBatchCorrOnnx({ features: 2, confounds: 1, shape: 3 } as never),
+      TypeError,
+    );
+    assert.throws(
+      () => exportBatchCorrOnnx({ features: 2, confounds: 1, tol: 0.1 } as never),
+      /known keys .*current value has "tol"/,
+    );
   });
 });
 
@@ -163,8 +217,14 @@ describe("createOnnxBackend() on wasm", () => {
 
   test("rejects mismatched shapes with the TypeErrors of batchCorr", async () => {
     const x = { data: new Float64Array(12), shape: [4, 3] };
-    await assert.rejects(backend.run(x, [1, 2, 3, 4, 5]), /N must have one value per sample of X \(B = 4\)/);
-    await assert.rejects(backend.run(x, { data: new Float64Array(8), shape: [4, 2] }), /looks like \(B, M\)/);
+    await assert.rejects(
+      backend.run(x, [1, 2, 3, 4, 5]),
+      /N must have one value per sample of X \(B = 4\)/,
+    );
+    await assert.rejects(
+      backend.run(x, { data: new Float64Array(8), shape: [4, 2] }),
+      /looks like \(B, M\)/,
+    );
     const inconsistent: PreparedBatch = {
       ...prepareBatch(x, [1, 2, 3, 4], "test"),
       features: 4,
@@ -174,9 +234,15 @@ describe("createOnnxBackend() on wasm", () => {
 
   test("reports NaN by index and float32 overflow as RangeErrors", async () => {
     const x = [[1, 2], [3, Number.NaN], [5, 6]];
-    await assert.rejects(backend.run(x, [1, 2, 4]), /finite .*current value is NaN at index \[1, 1\]/);
+    await assert.rejects(
+      backend.run(x, [1, 2, 4]),
+      /finite .*current value is NaN at index \[1, 1\]/,
+    );
     const huge = [[1e30, 1], [-1e30, 2], [3e30, 4]];
-    await assert.rejects(backend.run(huge, [1, 2, 4]), /within float32 range for the wasm provider/);
+    await assert.rejects(
+      backend.run(huge, [1, 2, 4]),
+      /within float32 range for the wasm provider/,
+    );
   });
 });
 
@@ -193,7 +259,9 @@ describe("createOnnxBackend() on cpu (onnxruntime-node)", () => {
     assert.equal(backend.sessions, 0);
     await assert.rejects(
       backend.run([[1], [2], [3]], [1, 2, 4]),
-      (error: unknown) => error instanceof BatchCorrError && error.code === "backend_failed" && /disposed/.test(error.message),
+      (error: unknown) =>
+        error instanceof BatchCorrError && error.code === "backend_failed" &&
+        /disposed/.test(error.message),
     );
   });
 
@@ -231,14 +299,22 @@ describe("createOnnxBackend() on webgpu", () => {
     "fails with provider_unavailable where navigator.gpu is absent",
     { skip: hasWebGpu ? "this runtime has navigator.gpu" : false },
     async () => {
-      await expectUnavailable(createOnnxBackend({ provider: "webgpu" }), "webgpu", /navigator\.gpu is absent/);
+      await expectUnavailable(
+        createOnnxBackend({ provider: "webgpu" }),
+        "webgpu",
+        /navigator\.gpu is absent/,
+      );
     },
   );
 });
 
 describe("createOnnxBackend() errors and auto", () => {
   test("rejects an unknown provider with provider_unavailable naming it", async () => {
-    const error = await expectUnavailable(createOnnxBackend({ provider: "tpu" as never }), "tpu", /must be one of "auto", "cuda"/);
+    const error = await expectUnavailable(
+      createOnnxBackend({ provider: "tpu" as never }),
+      "tpu",
+      /must be one of "auto", "cuda"/,
+    );
     assert.equal(error.details.reason, "unknown provider");
   });
 
@@ -253,7 +329,10 @@ describe("createOnnxBackend() errors and auto", () => {
     try {
       backend = await createOnnxBackend({ provider: "cuda" });
     } catch (error) {
-      assert.ok(error instanceof BatchCorrError && error.code === "provider_unavailable", String(error));
+      assert.ok(
+        error instanceof BatchCorrError && error.code === "provider_unavailable",
+        String(error),
+      );
       assert.equal(error.details.provider, "cuda");
       assert.match(error.message, /^Cannot use the ONNX Runtime provider "cuda" as .*(CUDA|cuda)/);
       return;
@@ -269,7 +348,12 @@ describe("createOnnxBackend() errors and auto", () => {
     const backend = await createOnnxBackend({ provider: "auto" });
     try {
       assert.ok(["cuda", "webgpu", "cpu", "wasm"].includes(backend.provider));
-      if (backend.provider !== "cuda") assert.match(backend.fallbackReason ?? "", /^cuda: Cannot use the ONNX Runtime provider "cuda"/);
+      if (backend.provider !== "cuda") {
+        assert.match(
+          backend.fallbackReason ?? "",
+          /^cuda: Cannot use the ONNX Runtime provider "cuda"/,
+        );
+      }
       if (backend.provider === "cpu") assert.match(backend.fallbackReason ?? "", /webgpu: /);
       await assertParity(backend, randomBatch(8, 10, [3], 1), { abs: true });
     } finally {
@@ -279,7 +363,10 @@ describe("createOnnxBackend() errors and auto", () => {
 });
 
 describe("streams with an ONNX backend", () => {
-  const batches = Array.from({ length: 6 }, (_, i) => randomBatch(20 + i, 5 + ((i * 7) % 19), [2, 3], 2));
+  const batches = Array.from(
+    { length: 6 },
+    (_, i) => randomBatch(20 + i, 5 + ((i * 7) % 19), [2, 3], 2),
+  );
   const options = { tol: "auto", decay: 0.8 } as const;
 
   async function collect(results: AsyncIterable<BatchResult>): Promise<BatchResult[]> {
@@ -296,11 +383,32 @@ describe("streams with an ONNX backend", () => {
       assert.equal(result.count, expected.count);
       assert.equal(result.tol, expected.tol);
       assert.equal(result.running.tol, expected.running.tol);
-      assert.ok(Math.abs(result.loss - expected.loss) <= PARITY, `${label} loss ${result.loss} vs ${expected.loss}`);
-      assert.ok(Math.abs(result.running.loss - expected.running.loss) <= PARITY, `${label} running loss`);
-      assertClose(result.correlations!.data, expected.correlations!.data, PARITY, `${label} batch view`);
-      assertClose(result.running.correlations!.data, expected.running.correlations!.data, PARITY, `${label} running view`);
-      assertClose(result.window!.correlations!.data, expected.window!.correlations!.data, PARITY, `${label} window view`);
+      assert.ok(
+        Math.abs(result.loss - expected.loss) <= PARITY,
+        `${label} loss ${result.loss} vs ${expected.loss}`,
+      );
+      assert.ok(
+        Math.abs(result.running.loss - expected.running.loss) <= PARITY,
+        `${label} running loss`,
+      );
+      assertClose(
+        result.correlations!.data,
+        expected.correlations!.data,
+        PARITY,
+        `${label} batch view`,
+      );
+      assertClose(
+        result.running.correlations!.data,
+        expected.running.correlations!.data,
+        PARITY,
+        `${label} running view`,
+      );
+      assertClose(
+        result.window!.correlations!.data,
+        expected.window!.correlations!.data,
+        PARITY,
+        `${label} window view`,
+      );
       // The constant feature and confound stay exactly zero-variance across merges.
       assert.equal(result.running.correlations!.zeroVarianceFeatures, 1);
       assert.equal(result.running.correlations!.zeroVarianceConfounds, 1);
@@ -333,10 +441,14 @@ describe("streams with an ONNX backend", () => {
       const read = async (stream: ReadableStream<BatchResult>) => {
         const out: BatchResult[] = [];
         const reader = stream.getReader();
-        for (let next = await reader.read(); !next.done; next = await reader.read()) out.push(next.value);
+        for (let next = await reader.read(); !next.done; next = await reader.read()) {
+          out.push(next.value);
+        }
         return out;
       };
-      const viaBackend = await read(source().pipeThrough(new BatchCorrStream({ ...options, backend })));
+      const viaBackend = await read(
+        source().pipeThrough(new BatchCorrStream({ ...options, backend })),
+      );
       assertSameStream(viaBackend, await read(source().pipeThrough(new BatchCorrStream(options))));
     } finally {
       await backend.dispose();

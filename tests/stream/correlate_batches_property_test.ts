@@ -7,14 +7,39 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { batchCorr, BatchCorrError, type BatchResult, correlateBatches, type CorrelateBatchesOptions } from "../../mod.ts";
-import { assertClose, assertNoPollution, concat, type DenseBatch, isDocumentedError, makeBatches, planArbitrary, RUNS, SEED } from "../fuzz_support.ts";
+import {
+  batchCorr,
+  BatchCorrError,
+  type BatchResult,
+  correlateBatches,
+  type CorrelateBatchesOptions,
+} from "../../mod.ts";
+import {
+  assertClose,
+  assertNoPollution,
+  concat,
+  type DenseBatch,
+  isDocumentedError,
+  makeBatches,
+  planArbitrary,
+  RUNS,
+  SEED,
+} from "../fuzz_support.ts";
 
 const FEATURES = [2];
 const M = 2;
 
 type Poison = "nan" | "infinity" | "shape" | "confounds" | "notABatch" | "empty" | "tiny" | "huge";
-const poisonArbitrary = fc.constantFrom<Poison>("nan", "infinity", "shape", "confounds", "notABatch", "empty", "tiny", "huge");
+const poisonArbitrary = fc.constantFrom<Poison>(
+  "nan",
+  "infinity",
+  "shape",
+  "confounds",
+  "notABatch",
+  "empty",
+  "tiny",
+  "huge",
+);
 
 function poisoned(kind: Poison, good: DenseBatch): unknown {
   const bad = structuredClone(good);
@@ -33,11 +58,20 @@ function poisoned(kind: Poison, good: DenseBatch): unknown {
     case "notABatch":
       return [good.x, good.n];
     case "empty":
-      return { x: { data: new Float64Array(0), shape: [0, 2] }, n: { data: new Float64Array(0), shape: [M, 0] } };
+      return {
+        x: { data: new Float64Array(0), shape: [0, 2] },
+        n: { data: new Float64Array(0), shape: [M, 0] },
+      };
     case "tiny":
-      return { x: { data: bad.x.data.map((v, i) => (v + i) * 1e-200), shape: bad.x.shape }, n: good.n };
+      return {
+        x: { data: bad.x.data.map((v, i) => (v + i) * 1e-200), shape: bad.x.shape },
+        n: good.n,
+      };
     case "huge":
-      return { x: { data: bad.x.data.map((v, i) => (v + i) * 1e200), shape: bad.x.shape }, n: good.n };
+      return {
+        x: { data: bad.x.data.map((v, i) => (v + i) * 1e200), shape: bad.x.shape },
+        n: good.n,
+      };
   }
 }
 
@@ -46,7 +80,11 @@ const optionsArbitrary = fc.record({
   abs: fc.boolean(),
   onInvalid: fc.constantFrom<"error" | "skip">("error", "skip"),
   output: fc.constantFrom<"full" | "losses">("full", "losses"),
-  view: fc.oneof(fc.constant({}), fc.integer({ min: 1, max: 3 }).map((window) => ({ window })), fc.constantFrom(0.5, 0.9, 1).map((decay) => ({ decay }))),
+  view: fc.oneof(
+    fc.constant({}),
+    fc.integer({ min: 1, max: 3 }).map((window) => ({ window })),
+    fc.constantFrom(0.5, 0.9, 1).map((decay) => ({ decay })),
+  ),
 });
 
 describe("property: correlateBatches()", () => {
@@ -57,7 +95,11 @@ describe("property: correlateBatches()", () => {
         fc.array(fc.tuple(fc.nat(), poisonArbitrary), { maxLength: 2 }),
         optionsArbitrary,
         async (plan, poisons, { view, ...rest }) => {
-          const good = makeBatches({ ...plan, scale: 1, sizes: plan.sizes.map((b) => b + 2) }, FEATURES, M);
+          const good = makeBatches(
+            { ...plan, scale: 1, sizes: plan.sizes.map((b) => b + 2) },
+            FEATURES,
+            M,
+          );
           const sequence: unknown[] = [...good];
           const poisonAt = new Set<number>();
           for (const [position, kind] of poisons) {
@@ -72,7 +114,9 @@ describe("property: correlateBatches()", () => {
           const results: BatchResult[] = [];
           let failure: unknown;
           try {
-            for await (const result of correlateBatches(sequence as never, options)) results.push(result);
+            for await (const result of correlateBatches(sequence as never, options)) {
+              results.push(result);
+            }
           } catch (error) {
             failure = error;
           }
@@ -81,7 +125,10 @@ describe("property: correlateBatches()", () => {
             const input = sequence[result.index];
             if (result.skipped) {
               assert.equal(options.onInvalid, "skip");
-              assert.ok(poisonAt.has(result.index) || (options.tol === "auto"), `valid batch ${result.index} skipped: ${result.skipped.reason}`);
+              assert.ok(
+                poisonAt.has(result.index) || (options.tol === "auto"),
+                `valid batch ${result.index} skipped: ${result.skipped.reason}`,
+              );
               assert.ok(isDocumentedError(result.skipped.error), String(result.skipped.error));
               continue;
             }
@@ -89,8 +136,14 @@ describe("property: correlateBatches()", () => {
             const batch = input as DenseBatch;
             kept.push(batch);
             const whole = concat(kept);
-            const own = batchCorr(batch.x, batch.n, { tol: options.tol ?? 0, abs: options.abs ?? true });
-            const running = batchCorr(whole.x, whole.n, { tol: options.tol ?? 0, abs: options.abs ?? true });
+            const own = batchCorr(batch.x, batch.n, {
+              tol: options.tol ?? 0,
+              abs: options.abs ?? true,
+            });
+            const running = batchCorr(whole.x, whole.n, {
+              tol: options.tol ?? 0,
+              abs: options.abs ?? true,
+            });
             assert.equal(result.count, whole.x.shape[0]);
             assert.equal(result.tol, own.tol);
             assert.equal(result.running.tol, running.tol);
@@ -101,12 +154,20 @@ describe("property: correlateBatches()", () => {
             }
             if (options.window !== undefined) {
               const last = concat(kept.slice(-options.window));
-              const windowed = batchCorr(last.x, last.n, { tol: options.tol ?? 0, abs: options.abs ?? true });
+              const windowed = batchCorr(last.x, last.n, {
+                tol: options.tol ?? 0,
+                abs: options.abs ?? true,
+              });
               assert.equal(result.window!.effectiveCount, last.x.shape[0]);
-              if (options.output !== "losses") assertClose(result.window!.correlations!.data, windowed.data, 1e-9, "window");
+              if (options.output !== "losses") {
+                assertClose(result.window!.correlations!.data, windowed.data, 1e-9, "window");
+              }
             }
             if (options.decay !== undefined) {
-              assert.ok(result.window!.effectiveCount > 0 && result.window!.effectiveCount <= result.count + 1e-9);
+              assert.ok(
+                result.window!.effectiveCount > 0 &&
+                  result.window!.effectiveCount <= result.count + 1e-9,
+              );
               assert.ok(Number.isFinite(result.window!.loss));
             }
           }
@@ -127,15 +188,45 @@ describe("property: correlateBatches()", () => {
   });
 
   test("random option objects are accepted or refused at once with TypeError/RangeError naming the option", () => {
-    const value = fc.oneof(fc.constant(undefined), fc.constant(null), fc.double(), fc.integer({ min: -2, max: 5 }), fc.string({ maxLength: 4 }), fc.boolean(), fc.constant({}), fc.constantFrom("skip", "error", "losses", "both", "auto"));
+    const value = fc.oneof(
+      fc.constant(undefined),
+      fc.constant(null),
+      fc.double(),
+      fc.integer({ min: -2, max: 5 }),
+      fc.string({ maxLength: 4 }),
+      fc.boolean(),
+      fc.constant({}),
+      fc.constantFrom("skip", "error", "losses", "both", "auto"),
+    );
     fc.assert(
       fc.property(
-        fc.dictionary(fc.constantFrom("window", "decay", "onInvalid", "output", "gradient", "accumulator", "backend", "tol", "maxElements", "scalarisation", "highWaterMark", "__proto__", "extra"), value, { maxKeys: 3 }),
+        fc.dictionary(
+          fc.constantFrom(
+            "window",
+            "decay",
+            "onInvalid",
+            "output",
+            "gradient",
+            "accumulator",
+            "backend",
+            "tol",
+            "maxElements",
+            "scalarisation",
+            "highWaterMark",
+            "__proto__",
+            "extra",
+          ),
+          value,
+          { maxKeys: 3 },
+        ),
         (options) => {
           try {
             correlateBatches([], options as never);
           } catch (error) {
-            assert.ok(isDocumentedError(error, /^Cannot correlate batches as options/), String(error));
+            assert.ok(
+              isDocumentedError(error, /^Cannot correlate batches as options/),
+              String(error),
+            );
           }
         },
       ),

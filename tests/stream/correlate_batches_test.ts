@@ -10,28 +10,46 @@ import {
   batchCorrStream,
   type BatchResult,
   correlateBatches,
+  type CorrelateBatchesOptions,
   CorrelationAccumulator,
   type CorrelationBackend,
-  type CorrelateBatchesOptions,
 } from "../../mod.ts";
 import { autoTolUnchecked } from "../../src/core/auto_tol.ts";
 import { computeBatchMoments } from "../../src/kernels/compute_batch_moments.ts";
 import { concat, type DenseBatch, maxAbsDiff } from "../fuzz_support.ts";
 import { mulberry32 } from "../random.ts";
 
-function randomBatch(random: () => number, B: number, featureShape: number[], M: number, drift = 0): DenseBatch {
+function randomBatch(
+  random: () => number,
+  B: number,
+  featureShape: number[],
+  M: number,
+  drift = 0,
+): DenseBatch {
   const F = featureShape.reduce((a, b) => a * b, 1);
   const n = new Float64Array(M * B).map(() => random() * 2 - 1);
   const x = new Float64Array(B * F);
   for (let b = 0; b < B; b++) {
-    for (let f = 0; f < F; f++) x[b * F + f] = random() + drift + ((f % 3) * 0.4 + drift) * n[(f % M) * B + b]!;
+    for (let f = 0; f < F; f++) {
+      x[b * F + f] = random() + drift + ((f % 3) * 0.4 + drift) * n[(f % M) * B + b]!;
+    }
   }
   return { x: { data: x, shape: [B, ...featureShape] }, n: { data: n, shape: [M, B] } };
 }
 
-function randomBatches(seed: number, k: number, featureShape: number[], M: number, drifting = false): DenseBatch[] {
+function randomBatches(
+  seed: number,
+  k: number,
+  featureShape: number[],
+  M: number,
+  drifting = false,
+): DenseBatch[] {
   const random = mulberry32(seed);
-  return Array.from({ length: k }, (_, i) => randomBatch(random, 3 + Math.floor(random() * 25), featureShape, M, drifting ? i * 0.15 : 0));
+  return Array.from(
+    { length: k },
+    (_, i) =>
+      randomBatch(random, 3 + Math.floor(random() * 25), featureShape, M, drifting ? i * 0.15 : 0),
+  );
 }
 
 async function collect(iterable: AsyncIterable<BatchResult>): Promise<BatchResult[]> {
@@ -60,7 +78,8 @@ function weightedReference(batches: DenseBatch[], weight: (i: number) => number)
   const used = samples.filter((s) => s.w > 0);
   const sumW = used.reduce((t, s) => t + s.w, 0);
   const sumW2 = used.reduce((t, s) => t + s.w * s.w, 0);
-  const mean = (get: (s: (typeof used)[number]) => number) => used.reduce((t, s) => t + s.w * get(s), 0) / sumW;
+  const mean = (get: (s: (typeof used)[number]) => number) =>
+    used.reduce((t, s) => t + s.w * get(s), 0) / sumW;
   const r = new Float64Array(F * M);
   for (let f = 0; f < F; f++) {
     for (let m = 0; m < M; m++) {
@@ -90,7 +109,11 @@ function recordingSource(batches: Batch[]) {
       return {
         next: () => {
           record.pulled++;
-          return Promise.resolve(i < batches.length ? { done: false as const, value: batches[i++]! } : { done: true as const, value: undefined });
+          return Promise.resolve(
+            i < batches.length
+              ? { done: false as const, value: batches[i++]! }
+              : { done: true as const, value: undefined },
+          );
         },
         return: () => {
           record.closed = true;
@@ -119,7 +142,10 @@ function recordingReadable(batches: Batch[]) {
   return { stream, record };
 }
 
-async function viaTransform(batches: Batch[], options: CorrelateBatchesOptions): Promise<BatchResult[]> {
+async function viaTransform(
+  batches: Batch[],
+  options: CorrelateBatchesOptions,
+): Promise<BatchResult[]> {
   return await collect(ReadableStream.from(batches).pipeThrough(new BatchCorrStream(options)));
 }
 
@@ -127,7 +153,12 @@ describe("correlateBatches and BatchCorrStream", () => {
   test("running correlations equal batchCorr of the concatenation to 1e-10, per batch exactly batchCorr alone", async () => {
     for (const [featureShape, M] of [[[6], 1], [[2, 3, 2], 2]] as const) {
       const batches = randomBatches(7, 8, [...featureShape], M);
-      const options = { tol: "auto" as const, abs: false, nu: 0.7, scalarisation: "meansq" as const };
+      const options = {
+        tol: "auto" as const,
+        abs: false,
+        nu: 0.7,
+        scalarisation: "meansq" as const,
+      };
       const loss = new BatchCorrelationLoss(options);
       const results = await collect(correlateBatches(batches, options));
       assert.equal(results.length, batches.length);
@@ -181,13 +212,24 @@ describe("correlateBatches and BatchCorrStream", () => {
       results.forEach((result, i) => {
         const reference = weightedReference(batches, (j) => (j <= i ? decay ** (i - j) : 0));
         const window = result.window!;
-        assert.ok(Math.abs(window.effectiveCount - reference.effectiveCount) <= 1e-10 * reference.effectiveCount);
+        assert.ok(
+          Math.abs(window.effectiveCount - reference.effectiveCount) <=
+            1e-10 * reference.effectiveCount,
+        );
         // The effective sample size is not an integer: the t quantile with real degrees of freedom.
         assert.ok(Math.abs(window.tol - autoTolUnchecked(reference.effectiveCount, 0.05)) <= 1e-12);
-        assert.ok(maxAbsDiff(window.correlations!.data, threshold(reference.r, window.tol, true)) <= 1e-10, `λ ${decay} batch ${i}`);
+        assert.ok(
+          maxAbsDiff(window.correlations!.data, threshold(reference.r, window.tol, true)) <= 1e-10,
+          `λ ${decay} batch ${i}`,
+        );
       });
       if (decay === 1) {
-        results.forEach((result) => assert.ok(maxAbsDiff(result.window!.correlations!.data, result.running.correlations!.data) <= 1e-12));
+        results.forEach((result) =>
+          assert.ok(
+            maxAbsDiff(result.window!.correlations!.data, result.running.correlations!.data) <=
+              1e-12,
+          )
+        );
       }
     }
   });
@@ -201,7 +243,9 @@ describe("correlateBatches and BatchCorrStream", () => {
     };
     const full = await collect(correlateBatches(batches, { window: 2, scalarisation }));
     seen.clear();
-    const lean = await collect(correlateBatches(batches, { window: 2, scalarisation, output: "losses" }));
+    const lean = await collect(
+      correlateBatches(batches, { window: 2, scalarisation, output: "losses" }),
+    );
     assert.equal(seen.size, 1);
     lean.forEach((result, i) => {
       assert.equal(result.correlations, undefined);
@@ -220,7 +264,15 @@ describe("correlateBatches and BatchCorrStream", () => {
       provider: "test",
       computeMoments(batch) {
         calls++;
-        return Promise.resolve(computeBatchMoments(Float64Array.from(batch.x), Float64Array.from(batch.n), batch.count, batch.features, batch.confounds));
+        return Promise.resolve(
+          computeBatchMoments(
+            Float64Array.from(batch.x),
+            Float64Array.from(batch.n),
+            batch.count,
+            batch.features,
+            batch.confounds,
+          ),
+        );
       },
       async dispose() {},
     };
@@ -229,8 +281,14 @@ describe("correlateBatches and BatchCorrStream", () => {
     assert.equal(calls, batches.length);
     viaBackend.forEach((result, i) => {
       assert.deepEqual(result.correlations, direct[i]!.correlations);
-      assert.ok(maxAbsDiff(result.running.correlations!.data, direct[i]!.running.correlations!.data) <= 1e-12);
-      assert.ok(maxAbsDiff(result.window!.correlations!.data, direct[i]!.window!.correlations!.data) <= 1e-12);
+      assert.ok(
+        maxAbsDiff(result.running.correlations!.data, direct[i]!.running.correlations!.data) <=
+          1e-12,
+      );
+      assert.ok(
+        maxAbsDiff(result.window!.correlations!.data, direct[i]!.window!.correlations!.data) <=
+          1e-12,
+      );
     });
   });
 
@@ -242,9 +300,12 @@ describe("correlateBatches and BatchCorrStream", () => {
     };
     const accumulator = new CorrelationAccumulator();
     await assert.rejects(
-      collect(correlateBatches(randomBatches(1, 2, [2], 1), { backend, onInvalid: "skip", accumulator })),
+      collect(
+        correlateBatches(randomBatches(1, 2, [2], 1), { backend, onInvalid: "skip", accumulator }),
+      ),
       (e) =>
-        e instanceof BatchCorrError && e.code === "stream_batch_failed" && e.details.index === 0 && e.details.phase === "backend" &&
+        e instanceof BatchCorrError && e.code === "stream_batch_failed" && e.details.index === 0 &&
+        e.details.phase === "backend" &&
         /device lost/.test(e.message) && (e.cause as Error).message === "device lost",
     );
     assert.equal(accumulator.count, 0);
@@ -256,7 +317,9 @@ describe("correlateBatches and BatchCorrStream", () => {
     const accumulator = new CorrelationAccumulator();
     await collect(correlateBatches(batches.slice(0, 5), { accumulator }));
     const restored = CorrelationAccumulator.fromBytes(accumulator.toBytes());
-    const resumed = await collect(correlateBatches(batches.slice(5), { tol: "auto", accumulator: restored }));
+    const resumed = await collect(
+      correlateBatches(batches.slice(5), { tol: "auto", accumulator: restored }),
+    );
     assert.deepEqual(resumed.at(-1)!.running, straight.at(-1)!.running);
     assert.equal(resumed.at(-1)!.count, straight.at(-1)!.count);
     assert.equal(resumed[0]!.index, 0);
@@ -271,14 +334,47 @@ describe("invalid batches", () => {
   withInfinity.n.data[withInfinity.n.data.length - 1] = Number.POSITIVE_INFINITY;
   const B = good[0]!.x.shape[0]!;
   const cases: [string, unknown, typeof TypeError | typeof RangeError, RegExp][] = [
-    ["another feature shape", randomBatches(21, 1, [4], 2)[0], TypeError, /feature shape of x .* must be \[3\].*current value is \[4\]/],
-    ["another number of confounds", randomBatches(22, 1, [3], 1)[0], TypeError, /number of confounds in n must be 2/],
+    [
+      "another feature shape",
+      randomBatches(21, 1, [4], 2)[0],
+      TypeError,
+      /feature shape of x .* must be \[3\].*current value is \[4\]/,
+    ],
+    [
+      "another number of confounds",
+      randomBatches(22, 1, [3], 1)[0],
+      TypeError,
+      /number of confounds in n must be 2/,
+    ],
     ["NaN in x", withNaN, RangeError, /every element of x must be finite.*NaN at index \[1, 1\]/],
-    ["Infinity in n", withInfinity, RangeError, /every element of n must be finite.*Infinity at index \[1, \d+\]/],
-    ["a batch too small for tol auto", { x: [[1, 2, 3], [2, 1, 0]], n: [[1, 2], [3, 1]] }, RangeError, /at least 3/],
-    ["n given as (B, M)", { x: good[0]!.x, n: { data: good[0]!.n.data, shape: [B, 2] } }, TypeError, /looks like \(B, M\)/],
+    [
+      "Infinity in n",
+      withInfinity,
+      RangeError,
+      /every element of n must be finite.*Infinity at index \[1, \d+\]/,
+    ],
+    [
+      "a batch too small for tol auto",
+      { x: [[1, 2, 3], [2, 1, 0]], n: [[1, 2], [3, 1]] },
+      RangeError,
+      /at least 3/,
+    ],
+    [
+      "n given as (B, M)",
+      { x: good[0]!.x, n: { data: good[0]!.n.data, shape: [B, 2] } },
+      TypeError,
+      /looks like \(B, M\)/,
+    ],
     ["not a batch", 42, TypeError, /the batch must be an object \{ x, n \}/],
-    ["an empty batch", { x: { data: new Float64Array(0), shape: [0, 3] }, n: { data: new Float64Array(0), shape: [2, 0] } }, RangeError, /at least 1/],
+    [
+      "an empty batch",
+      {
+        x: { data: new Float64Array(0), shape: [0, 3] },
+        n: { data: new Float64Array(0), shape: [2, 0] },
+      },
+      RangeError,
+      /at least 1/,
+    ],
   ];
 
   for (const [name, bad, kind, pattern] of cases) {
@@ -295,26 +391,40 @@ describe("invalid batches", () => {
           }
         })(),
         (e) =>
-          e instanceof BatchCorrError && e.code === "stream_batch_failed" && e.details.index === 2 &&
-          e.cause instanceof kind && pattern.test(e.message) && /batch 2 of the stream/.test(e.message),
+          e instanceof BatchCorrError && e.code === "stream_batch_failed" &&
+          e.details.index === 2 &&
+          e.cause instanceof kind && pattern.test(e.message) &&
+          /batch 2 of the stream/.test(e.message),
       );
       assert.equal(seen.length, 2);
       assert.deepEqual(accumulator.toBytes(), snapshotBefore);
       const whole = concat(good.slice(0, 2));
-      assert.ok(maxAbsDiff(accumulator.correlations({ tol: "auto" }).data, batchCorr(whole.x, whole.n, { tol: "auto" }).data) <= 1e-10);
+      assert.ok(
+        maxAbsDiff(
+          accumulator.correlations({ tol: "auto" }).data,
+          batchCorr(whole.x, whole.n, { tol: "auto" }).data,
+        ) <= 1e-10,
+      );
 
-      const transformed = ReadableStream.from(batches).pipeThrough(new BatchCorrStream({ tol: "auto" })).getReader();
+      const transformed = ReadableStream.from(batches).pipeThrough(
+        new BatchCorrStream({ tol: "auto" }),
+      ).getReader();
       await transformed.read();
       await transformed.read();
-      await assert.rejects(transformed.read(), (e) => e instanceof BatchCorrError && e.details.index === 2 && e.cause instanceof kind);
+      await assert.rejects(
+        transformed.read(),
+        (e) => e instanceof BatchCorrError && e.details.index === 2 && e.cause instanceof kind,
+      );
     });
 
     test(`${name}: with onInvalid "skip" it is reported and the stream goes on`, async () => {
       const batches = [good[0], good[1], bad, good[2]] as Batch[];
-      for (const results of [
-        await collect(correlateBatches(batches, { onInvalid: "skip", tol: "auto", window: 2 })),
-        await viaTransform(batches, { onInvalid: "skip", tol: "auto", window: 2 }),
-      ]) {
+      for (
+        const results of [
+          await collect(correlateBatches(batches, { onInvalid: "skip", tol: "auto", window: 2 })),
+          await viaTransform(batches, { onInvalid: "skip", tol: "auto", window: 2 }),
+        ]
+      ) {
         assert.equal(results.length, 4);
         const skipped = results[2]!;
         assert.ok(pattern.test(skipped.skipped!.reason));
@@ -326,7 +436,12 @@ describe("invalid batches", () => {
         assert.equal(skipped.window, results[1]!.window);
         const whole = concat([good[0]!, good[1]!, good[2]!]);
         assert.equal(results[3]!.count, whole.x.shape[0]);
-        assert.ok(maxAbsDiff(results[3]!.running.correlations!.data, batchCorr(whole.x, whole.n, { tol: "auto" }).data) <= 1e-10);
+        assert.ok(
+          maxAbsDiff(
+            results[3]!.running.correlations!.data,
+            batchCorr(whole.x, whole.n, { tol: "auto" }).data,
+          ) <= 1e-10,
+        );
         const window = concat([good[1]!, good[2]!]);
         assert.equal(results[3]!.window!.effectiveCount, window.x.shape[0]);
       }
@@ -334,7 +449,12 @@ describe("invalid batches", () => {
   }
 
   test("a skipped first batch reports NaN views", async () => {
-    const [result] = await collect(correlateBatches([{ x: [[1], [Number.NaN], [2]], n: [1, 2, 3] }], { onInvalid: "skip", decay: 0.5 }));
+    const [result] = await collect(
+      correlateBatches([{ x: [[1], [Number.NaN], [2]], n: [1, 2, 3] }], {
+        onInvalid: "skip",
+        decay: 0.5,
+      }),
+    );
     assert.ok(result!.skipped);
     assert.ok(Number.isNaN(result!.running.loss));
     assert.equal(result!.window!.effectiveCount, 0);
@@ -346,14 +466,21 @@ describe("invalid batches", () => {
     const failing = () => {
       throw new Error("no");
     };
-    await assert.rejects(collect(correlateBatches(randomBatches(40, 1, [5], 1), { accumulator, scalarisation: failing })), BatchCorrError);
+    await assert.rejects(
+      collect(
+        correlateBatches(randomBatches(40, 1, [5], 1), { accumulator, scalarisation: failing }),
+      ),
+      BatchCorrError,
+    );
     assert.equal(accumulator.featureShape, undefined);
     assert.equal(accumulator.count, 0);
     const other = randomBatches(41, 2, [2, 2], 3);
     const results = await collect(correlateBatches(other, { accumulator }));
     assert.deepEqual(accumulator.featureShape, [2, 2]);
     const whole = concat(other);
-    assert.ok(maxAbsDiff(results[1]!.running.correlations!.data, batchCorr(whole.x, whole.n).data) <= 1e-10);
+    assert.ok(
+      maxAbsDiff(results[1]!.running.correlations!.data, batchCorr(whole.x, whole.n).data) <= 1e-10,
+    );
   });
 
   test("an error thrown by a custom scalarisation leaves the running state untouched", async () => {
@@ -365,7 +492,9 @@ describe("invalid batches", () => {
     };
     await assert.rejects(
       collect(correlateBatches(good, { accumulator, scalarisation, onInvalid: "skip" })),
-      (e) => e instanceof BatchCorrError && e.details.index === 2 && e.details.phase === "loss" && /boom/.test(e.message),
+      (e) =>
+        e instanceof BatchCorrError && e.details.index === 2 && e.details.phase === "loss" &&
+        /boom/.test(e.message),
     );
     assert.equal(accumulator.count, good[0]!.x.shape[0]! + good[1]!.x.shape[0]!);
   });
@@ -388,7 +517,10 @@ describe("releasing the source", () => {
     const iterable = {
       [Symbol.iterator]() {
         const inner = batches[Symbol.iterator]();
-        return { next: () => inner.next(), return: () => (closed++, { done: true as const, value: undefined }) };
+        return {
+          next: () => inner.next(),
+          return: () => (closed++, { done: true as const, value: undefined }),
+        };
       },
     };
     const generator = correlateBatches(iterable);
@@ -400,7 +532,11 @@ describe("releasing the source", () => {
   });
 
   test("a failing batch releases the source", async () => {
-    const { iterable, record } = recordingSource([batches[0]!, { x: [[1]], n: [1] } as Batch, batches[1]!]);
+    const { iterable, record } = recordingSource([
+      batches[0]!,
+      { x: [[1]], n: [1] } as Batch,
+      batches[1]!,
+    ]);
     await assert.rejects(collect(correlateBatches(iterable, { tol: "auto" })), BatchCorrError);
     assert.equal(record.closed, true);
   });
@@ -419,14 +555,22 @@ describe("releasing the source", () => {
     assert.equal(first.value!.index, 0);
     await reader.cancel("enough");
     // The pipe propagates the cancellation asynchronously.
-    for (let i = 0; i < 20 && !record.cancelled; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+    for (let i = 0; i < 20 && !record.cancelled; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
     assert.equal(record.cancelled, true);
   });
 
   test("an invalid batch in the BatchCorrStream cancels the piped source with the error", async () => {
-    const { stream, record } = recordingReadable([batches[0]!, { x: [[1]], n: [1, 2] } as Batch, batches[1]!]);
+    const { stream, record } = recordingReadable([
+      batches[0]!,
+      { x: [[1]], n: [1, 2] } as Batch,
+      batches[1]!,
+    ]);
     await assert.rejects(collect(stream.pipeThrough(batchCorrStream())), BatchCorrError);
-    for (let i = 0; i < 20 && !record.cancelled; i++) await new Promise((resolve) => setTimeout(resolve, 0));
+    for (let i = 0; i < 20 && !record.cancelled; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
     assert.equal(record.cancelled, true);
     assert.ok(record.reason instanceof BatchCorrError);
   });
@@ -450,15 +594,37 @@ describe("releasing the source", () => {
 
 describe("stream options", () => {
   test("are validated when the stream is created", () => {
-    assert.throws(() => correlateBatches([], { window: 2, decay: 0.5 }), (e) => e instanceof TypeError && /window and options.decay/.test(e.message));
-    assert.throws(() => new BatchCorrStream({ window: 0 }), (e) => e instanceof RangeError && /options.window must be a positive integer/.test(e.message));
-    assert.throws(() => new BatchCorrStream({ decay: 1.5 }), (e) => e instanceof RangeError && /options.decay must be a number in \(0, 1\]/.test(e.message));
-    assert.throws(() => batchCorrStream({ onInvalid: "ignore" } as never), (e) => e instanceof TypeError && /onInvalid/.test(e.message));
-    assert.throws(() => correlateBatches([], { windw: 3 } as never), (e) => e instanceof TypeError && /"windw"/.test(e.message));
-    assert.throws(() => correlateBatches([], { accumulator: {} } as never), (e) => e instanceof TypeError && /CorrelationAccumulator/.test(e.message));
+    assert.throws(
+      () => correlateBatches([], { window: 2, decay: 0.5 }),
+      (e) => e instanceof TypeError && /window and options.decay/.test(e.message),
+    );
+    assert.throws(
+      () => new BatchCorrStream({ window: 0 }),
+      (e) => e instanceof RangeError && /options.window must be a positive integer/.test(e.message),
+    );
+    assert.throws(
+      () => new BatchCorrStream({ decay: 1.5 }),
+      (e) =>
+        e instanceof RangeError && /options.decay must be a number in \(0, 1\]/.test(e.message),
+    );
+    assert.throws(
+      () => batchCorrStream({ onInvalid: "ignore" } as never),
+      (e) => e instanceof TypeError && /onInvalid/.test(e.message),
+    );
+    assert.throws(
+      () => correlateBatches([], { windw: 3 } as never),
+      (e) => e instanceof TypeError && /"windw"/.test(e.message),
+    );
+    assert.throws(
+      () => correlateBatches([], { accumulator: {} } as never),
+      (e) => e instanceof TypeError && /CorrelationAccumulator/.test(e.message),
+    );
     assert.throws(() => correlateBatches([], { tolSig: 2 }), RangeError);
     assert.throws(() => new BatchCorrStream({ highWaterMark: -1 }), RangeError);
-    assert.throws(() => correlateBatches(42 as never), (e) => e instanceof TypeError && /source must be an AsyncIterable/.test(e.message));
+    assert.throws(
+      () => correlateBatches(42 as never),
+      (e) => e instanceof TypeError && /source must be an AsyncIterable/.test(e.message),
+    );
     assert.throws(() => correlateBatches("batches" as never), TypeError);
   });
 });
@@ -491,14 +657,16 @@ describe("correlateBatches() with gradient", () => {
     }
     assert.throws(() => correlateBatches([], { gradient: "N" as "X" }), {
       name: "TypeError",
-      message: 'Cannot correlate batches as options.gradient must be a boolean, "X" or "both": current value is "N"',
+      message:
+        'Cannot correlate batches as options.gradient must be a boolean, "X" or "both": current value is "N"',
     });
   });
 
   test("a scalarisation without a gradient is refused when the stream is created", () => {
     assert.throws(() => correlateBatches([], { gradient: true, scalarisation: (v) => v[0]! }), {
       name: "TypeError",
-      message: /^Cannot correlate batches as options.scalarisation must have a gradient when options.gradient is set/,
+      message:
+        /^Cannot correlate batches as options.scalarisation must have a gradient when options.gradient is set/,
     });
   });
 });
