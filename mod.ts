@@ -27,21 +27,20 @@
  * @module
  */
 
-export { autoTol } from "./src/auto_tol.ts";
-export {
-  type BatchCorrOptions,
-  type BatchCorrResult,
-  batchCorr,
-  qcfc,
-  type ResolvedCorrelationOptions,
-} from "./src/batch_corr.ts";
-export { BatchCorrError, type BatchCorrErrorCode } from "./src/errors.ts";
-export {
-  BatchCorrelationLoss,
-  type BatchCorrelationLossOptions,
-  QCFCLoss,
-  type ResolvedLossOptions,
-} from "./src/loss.ts";
+// core: tensors, options, errors, limits, the correlation view, auto_tol, scalarisations
+export type {
+  NestedNumbers,
+  NumericArray,
+  Tensor,
+  TensorInput,
+  TensorLike,
+} from "./src/core/tensor.ts";
+export type { BatchCorrOptions } from "./src/core/batch_corr_options.ts";
+export type { BatchCorrResult, ZeroVariancePolicy } from "./src/core/correlation_view.ts";
+export type { BatchMoments } from "./src/core/batch_moments.ts";
+export { BatchCorrError, type BatchCorrErrorCode } from "./src/core/errors.ts";
+export { DEFAULT_MAX_ELEMENTS } from "./src/core/limits.ts";
+export { autoTol } from "./src/core/auto_tol.ts";
 export {
   max,
   mean,
@@ -51,41 +50,58 @@ export {
   type ScalarisationName,
   sum,
   vnorm,
-} from "./src/scalarise.ts";
-export type { NestedNumbers, NumericArray, Tensor, TensorInput, TensorLike } from "./src/tensor.ts";
-export type { ZeroVariancePolicy } from "./src/threshold.ts";
-export type { ValueAndGradOptions, ValueAndGradResult } from "./src/gradient.ts";
+} from "./src/core/scalarise.ts";
+
+// batchCorr and its float32 twin
+export { batchCorr } from "./src/batch_corr/batch_corr.ts";
+export { qcfc } from "./src/batch_corr/qcfc.ts";
+export { batchCorrFloat32 } from "./src/batch_corr/batch_corr_float32.ts";
+
+// losses and their gradients
 export {
-  type AccumulatorOptions,
-  type AccumulatorSnapshot,
-  CorrelationAccumulator,
-} from "./src/accumulator.ts";
+  BatchCorrelationLoss,
+  type BatchCorrelationLossOptions,
+} from "./src/loss/batch_correlation_loss.ts";
+export { QCFCLoss } from "./src/loss/qcfc_loss.ts";
+export type { ValueAndGradOptions, ValueAndGradResult } from "./src/loss/value_and_grad_options.ts";
+
+// the running state and its snapshots
+export { CorrelationAccumulator } from "./src/accumulator/correlation_accumulator.ts";
+export type { CorrelationAccumulatorOptions } from "./src/accumulator/correlation_accumulator_options.ts";
+export type { AccumulatorSnapshot } from "./src/accumulator/snapshot_json.ts";
+
+// streams
+export type { Batch } from "./src/stream/batch.ts";
+export type { BatchResult, CorrelationView, WindowView } from "./src/stream/batch_result.ts";
+export { correlateBatches, type CorrelateBatchesOptions } from "./src/stream/correlate_batches.ts";
 export {
-  type Batch,
   BatchCorrStream,
   batchCorrStream,
   type BatchCorrStreamOptions,
-  type BatchResult,
-  correlateBatches,
-  type CorrelationView,
-  type StreamOptions,
-  type WindowView,
-} from "./src/stream.ts";
-export type { CorrelationBackend } from "./src/backend.ts";
-export type { BatchMoments, KernelArray } from "./src/moments.ts";
-export type { PreparedBatch } from "./src/prepare_batch.ts";
-export { type BatcherOptions, type Row, type RowBatch, rowsToBatches } from "./src/batcher.ts";
-export type { Source } from "./src/source.ts";
-export { exportBatchCorrOnnx, type ExportBatchCorrOnnxOptions, ONNX_IO, ONNX_IR_VERSION, ONNX_OPSET } from "./src/onnx/export.ts";
+} from "./src/stream/batch_corr_stream.ts";
+export type { BackendBatch, CorrelationBackend } from "./src/stream/correlation_backend.ts";
+export {
+  type Row,
+  type RowBatch,
+  rowsToBatches,
+  type RowsToBatchesOptions,
+} from "./src/stream/rows_to_batches.ts";
+export type { Source } from "./src/stream/source.ts";
+
+// ONNX export and ONNX Runtime backends
+export {
+  exportBatchCorrOnnx,
+  type ExportBatchCorrOnnxOptions,
+  ONNX_IO,
+  ONNX_IR_VERSION,
+  ONNX_OPSET,
+} from "./src/onnx/export_batch_corr_onnx.ts";
 export {
   AUTO_PROVIDER_ORDER,
-  createOnnxBackend,
-  OnnxBackend,
+  type OnnxBackend,
   type OnnxBackendOptions,
   type OnnxProvider,
   type OnnxRunOptions,
   type OnnxRunResult,
-} from "./src/onnx/backend.ts";
-export type { ConcreteOnnxProvider } from "./src/onnx/runtime.ts";
-export { DEFAULT_MAX_ELEMENTS } from "./src/limits.ts";
-export { batchCorrFloat32 } from "./src/batch_corr_float32.ts";
+} from "./src/onnx/onnx_backend.ts";
+export { createOnnxBackend } from "./src/onnx/create_onnx_backend.ts";

@@ -9,7 +9,8 @@
  * @module
  */
 
-import { computeBatchMomentsFloat32, computeBatchMomentsWith, emptyMoments } from "../src/moments.ts";
+import { computeBatchMomentsFloat32, computeBatchMomentsWith } from "../src/kernels/compute_batch_moments.ts";
+import { emptyMoments } from "../src/core/batch_moments.ts";
 import { generate, SIZES } from "./data.ts";
 
 let sink = 0;

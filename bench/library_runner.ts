@@ -12,8 +12,9 @@
 import jstatModule from "jstat";
 import { sampleCorrelation } from "simple-statistics";
 import { batchCorr, batchCorrFloat32, type BatchResult, correlateBatches, createOnnxBackend, type TensorLike } from "../mod.ts";
-import { computeBatchMomentsWith, defaultMomentsKernel, emptyMoments } from "../src/moments.ts";
-import { pearsonFromMoments, softThreshold } from "../src/threshold.ts";
+import { computeBatchMomentsWith, defaultMomentsKernel } from "../src/kernels/compute_batch_moments.ts";
+import { emptyMoments } from "../src/core/batch_moments.ts";
+import { pearsonFromMoments, softThreshold } from "../src/core/correlation_view.ts";
 import process from "node:process";
 import { type CaseFiles, readFloat64 } from "./data.ts";
 

@@ -9,7 +9,8 @@
 
 import process from "node:process";
 import { correlateBatches } from "../mod.ts";
-import { computeBatchMoments, emptyMoments } from "../src/moments.ts";
+import { computeBatchMoments } from "../src/kernels/compute_batch_moments.ts";
+import { emptyMoments } from "../src/core/batch_moments.ts";
 import { generate } from "./data.ts";
 
 const BATCHES = Number(process.argv[process.argv.length - 1]) || 10_000;

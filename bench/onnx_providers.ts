@@ -16,8 +16,8 @@
 
 import process from "node:process";
 import { createOnnxBackend } from "../mod.ts";
-import { computeBatchMoments } from "../src/moments.ts";
-import type { PreparedBatch } from "../src/prepare_batch.ts";
+import { computeBatchMoments } from "../src/kernels/compute_batch_moments.ts";
+import type { PreparedBatch } from "../src/core/prepare_batch.ts";
 
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);

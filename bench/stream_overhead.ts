@@ -19,7 +19,8 @@
 
 import process from "node:process";
 import { type BatchResult, correlateBatches } from "../mod.ts";
-import { computeBatchMomentsWith, emptyMoments } from "../src/moments.ts";
+import { computeBatchMomentsWith } from "../src/kernels/compute_batch_moments.ts";
+import { emptyMoments } from "../src/core/batch_moments.ts";
 import { generate, SIZES } from "./data.ts";
 
 const rounds = Number(process.argv[2] ?? 9);

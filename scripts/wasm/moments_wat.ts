@@ -1,5 +1,5 @@
 /**
- * Generates the WebAssembly text of the batch kernel (`src/kernels/moments_wasm.ts`
+ * Generates the WebAssembly text of the batch kernel (`src/kernels/_moments_wasm_bytes.generated.ts`
  * holds its assembled bytes; `scripts/build_wasm.ts` rebuilds them).
  *
  * The kernel computes, for a `(B, F)` row-major block of X (float64 or float32)

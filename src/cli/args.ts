@@ -7,9 +7,9 @@
 
 import { parseArgs } from "node:util";
 import { z } from "zod";
-import { ruleMessage } from "../errors.ts";
-import type { OnnxProvider } from "../onnx/backend.ts";
-import { DEFAULT_MAX_ELEMENTS } from "../limits.ts";
+import { ruleMessage } from "../core/errors.ts";
+import type { OnnxProvider } from "../onnx/onnx_backend.ts";
+import { DEFAULT_MAX_ELEMENTS } from "../core/limits.ts";
 import { DEFAULT_INPUT_LIMITS } from "./csv.ts";
 import { UsageError } from "./errors.ts";
 

@@ -6,8 +6,8 @@
 
 import { createWriteStream, writeFileSync } from "node:fs";
 import process from "node:process";
-import { BatchCorrError } from "../errors.ts";
-import { exportBatchCorrOnnx, ONNX_IO, ONNX_IR_VERSION, ONNX_OPSET } from "../onnx/export.ts";
+import { BatchCorrError } from "../core/errors.ts";
+import { exportBatchCorrOnnx, ONNX_IO, ONNX_IR_VERSION, ONNX_OPSET } from "../onnx/export_batch_corr_onnx.ts";
 import { type ExportOnnxArgs, type GenerateArgs, HELP, parseCommandLine } from "./args.ts";
 import { EXIT, formatRowCounts, InputError, rowCountsOf, UsageError } from "./errors.ts";
 import { type CliIo, drainingSink, type OutputSink } from "./io.ts";

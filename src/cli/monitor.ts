@@ -7,12 +7,14 @@
 
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { CorrelationAccumulator } from "../accumulator.ts";
-import type { BatchCorrResult } from "../batch_corr.ts";
-import { createOnnxBackend, type OnnxBackend } from "../onnx/backend.ts";
-import { rowsToBatches } from "../batcher.ts";
-import { checkElementLimit } from "../limits.ts";
-import { type BatchResult, correlateBatches, type StreamOptions } from "../stream.ts";
+import { CorrelationAccumulator } from "../accumulator/correlation_accumulator.ts";
+import type { BatchCorrResult } from "../core/correlation_view.ts";
+import { createOnnxBackend } from "../onnx/create_onnx_backend.ts";
+import type { OnnxBackend } from "../onnx/onnx_backend.ts";
+import { rowsToBatches } from "../stream/rows_to_batches.ts";
+import { checkElementLimit } from "../core/limits.ts";
+import type { BatchResult } from "../stream/batch_result.ts";
+import { correlateBatches, type CorrelateBatchesOptions as StreamOptions } from "../stream/correlate_batches.ts";
 import type { MonitorArgs } from "./args.ts";
 import { parseCsv } from "./csv.ts";
 import { EXIT, formatRowCounts, InputError, type RowCounts, UsageError, withRowCounts } from "./errors.ts";

@@ -1,0 +1,212 @@
+/**
+ * The state behind a `CorrelationAccumulator`: its shape, the moments and a
+ * spare buffer of the same size, Σw², and the staging of merges into the
+ * spare so that a merge that fails (or a stream batch that fails later)
+ * leaves the state as it was.
+ *
+ * @module
+ */
+
+import type { BatchMoments } from "../core/batch_moments.ts";
+import { featureOrder } from "../core/feature_order.ts";
+import { checkElementLimit } from "../core/limits.ts";
+import {
+  copyMoments,
+  effectiveSampleSize,
+  mergeMoments,
+  scaleMoments,
+} from "../core/moment_algebra.ts";
+import {
+  emptyPreciseMoments,
+  type MeanLowParts,
+  type PreciseMoments,
+} from "../core/precise_means.ts";
+import { checkSameShape } from "./check_same_shape.ts";
+import { checkMergedFinite, mergeChecked } from "./_checked_merge.ts";
+import type { SnapshotState } from "./_snapshot_rules.ts";
+import type { StagedMerge } from "./staged_merge.ts";
+
+type Stored = BatchMoments & MeanLowParts;
+
+/** A running state: shape, moments with low parts, Σw², and staged merges. */
+export class AccumulatorState {
+  readonly maxElements: number;
+  #featureShape: number[] | undefined;
+  #confounds: number | undefined;
+  #order: Int32Array | undefined;
+  #state: Stored | undefined;
+  #spare: Stored | undefined;
+  #weightSquares = 0;
+  #generation = 0;
+
+  /**
+   * Creates an empty state, allocated once the shape is fully known.
+   *
+   * @param maxElements The cap on F·M.
+   * @param featureShape The feature shape, when known.
+   * @param confounds M, when known.
+   */
+  constructor(
+    maxElements: number,
+    featureShape: readonly number[] | undefined,
+    confounds: number | undefined,
+  ) {
+    this.maxElements = maxElements;
+    if (featureShape) this.#setFeatureShape(featureShape);
+    this.#confounds = confounds;
+    if (this.#featureShape && confounds !== undefined) {
+      this.#state = emptyPreciseMoments(this.features, confounds);
+      this.#spare = emptyPreciseMoments(this.features, confounds);
+    }
+  }
+
+  /**
+   * A state holding a decoded snapshot.
+   *
+   * @param snapshot The snapshot's state (validated).
+   * @param maxElements The cap on F·M.
+   * @returns The state.
+   */
+  static fromSnapshot(snapshot: SnapshotState, maxElements: number): AccumulatorState {
+    const state = new AccumulatorState(maxElements, snapshot.featureShape, snapshot.confounds);
+    if (snapshot.moments && state.#state) copyMoments(snapshot.moments, state.#state);
+    state.#weightSquares = snapshot.weightSquares;
+    return state;
+  }
+
+  /** The state as the snapshot codecs see it (sharing the moments). */
+  get snapshot(): SnapshotState {
+    return {
+      featureShape: this.#featureShape ? [...this.#featureShape] : undefined,
+      confounds: this.#confounds,
+      weightSquares: this.#weightSquares,
+      moments: this.#state,
+    };
+  }
+
+  /** The moments, once storage exists (count 0 before the first merge). */
+  get moments(): Readonly<Stored> | undefined {
+    return this.#state;
+  }
+
+  /** The permutation into hypercoil's feature order, or undefined. */
+  get order(): Int32Array | undefined {
+    return this.#order;
+  }
+
+  /** Σw: the samples (weights) folded in. */
+  get count(): number {
+    return this.#state?.count ?? 0;
+  }
+
+  /** `(Σw)² / Σw²`. */
+  get effectiveCount(): number {
+    return effectiveSampleSize(this.count, this.#weightSquares);
+  }
+
+  /** Σw². */
+  get weightSquares(): number {
+    return this.#weightSquares;
+  }
+
+  /** F, or 0 while the feature shape is unknown. */
+  get features(): number {
+    return this.#featureShape ? this.#featureShape.reduce((a, b) => a * b, 1) : 0;
+  }
+
+  /** M, or undefined while unknown. */
+  get confounds(): number | undefined {
+    return this.#confounds;
+  }
+
+  /** The feature shape (not a copy), or undefined while unknown. */
+  get featureShape(): readonly number[] | undefined {
+    return this.#featureShape;
+  }
+
+  /**
+   * Throws unless a batch's shape is the state's, where it has one.
+   *
+   * @param featureShape The batch's feature shape.
+   * @param confounds The batch's M.
+   * @param context What was being done.
+   * @throws {TypeError} Naming both shapes.
+   */
+  checkShape(featureShape: readonly number[], confounds: number, context: string): void {
+    checkSameShape(
+      { featureShape: this.#featureShape, confounds: this.#confounds },
+      featureShape,
+      confounds,
+      context,
+    );
+  }
+
+  /**
+   * Stages the merge of `moments` into the spare buffer.
+   *
+   * @param moments Moments of the state's shape (checked by the caller).
+   * @param featureShape Their feature shape, fixed on commit.
+   * @param weightSquares Their Σw².
+   * @param decay The weight multiplier applied to the state first.
+   * @param context What was being done.
+   * @returns The staged merge.
+   * @throws {TypeError} If the shape differs from the state's.
+   * @throws {RangeError} If the merge underflows or overflows float64.
+   * @throws {BatchCorrError} "resource_limit" if F·M exceeds the cap.
+   */
+  stage(
+    moments: PreciseMoments,
+    featureShape: readonly number[],
+    weightSquares: number,
+    decay: number,
+    context: string,
+  ): StagedMerge {
+    this.checkShape(featureShape, moments.confounds, context);
+    const F = moments.features, M = moments.confounds;
+    const stale = this.#state && !this.#featureShape &&
+      (this.#state.features !== F || this.#state.confounds !== M);
+    if (!this.#state || stale) {
+      checkElementLimit(F, M, this.maxElements, context, "the accumulator's maxElements option");
+      // Storage only (the state is still empty): the shape itself is fixed on commit.
+      this.#state = emptyPreciseMoments(F, M);
+      this.#spare = emptyPreciseMoments(F, M);
+    }
+    const merged = this.#spare!;
+    if (decay === 1) {
+      mergeChecked(this.#state, moments, merged, context);
+    } else {
+      // With forgetting, a variance that fades towards 0 is the intended answer, not a loss of range.
+      scaleMoments(this.#state, decay, merged);
+      mergeMoments(merged, moments, merged);
+      checkMergedFinite(merged, context);
+    }
+    const squares = this.#weightSquares * decay * decay + weightSquares;
+    const shape = [...featureShape];
+    // Each stage replaces the one before: only the latest can be committed, and once.
+    const generation = ++this.#generation;
+    return {
+      moments: merged,
+      effectiveCount: effectiveSampleSize(merged.count, squares),
+      commit: () => this.#commit(generation, merged, squares, shape),
+    };
+  }
+
+  #commit(generation: number, merged: Stored, weightSquares: number, shape: number[]): void {
+    if (generation !== this.#generation) {
+      throw new TypeError(
+        "Cannot commit the staged merge as it must be the accumulator's latest stage: a later stage, update or merge replaced it, or it was committed already",
+      );
+    }
+    this.#generation++;
+    if (!this.#featureShape) this.#setFeatureShape(shape);
+    if (this.#confounds === undefined) this.#confounds = merged.confounds;
+    this.#spare = this.#state;
+    this.#state = merged;
+    this.#weightSquares = weightSquares;
+  }
+
+  #setFeatureShape(shape: readonly number[]): void {
+    this.#featureShape = [...shape];
+    this.#order = featureOrder([1, ...shape]);
+  }
+}

@@ -1,0 +1,534 @@
+/**
+ * The online correlation state of SPEC section 4: count, means, sums of
+ * squared deviations and the feature × confound co-moment, updated batch by
+ * batch with Chan et al.'s parallel merge, and snapshotted as JSON or bytes.
+ *
+ * @module
+ */
+
+import { resolveTol } from "../core/auto_tol.ts";
+import { type BatchMoments, emptyMoments } from "../core/batch_moments.ts";
+import {
+  type BatchCorrOptions,
+  batchCorrOptionsSchema,
+  OPTION_RULES,
+} from "../core/batch_corr_options.ts";
+import { type BatchCorrResult, resultFromMoments } from "../core/correlation_view.ts";
+import { type BatchCorrError, ruleMessage } from "../core/errors.ts";
+import { checkElementLimit } from "../core/limits.ts";
+import { copyMoments } from "../core/moment_algebra.ts";
+import { parseOptions } from "../core/parse_options.ts";
+import { type PreciseMoments, withoutLowParts } from "../core/precise_means.ts";
+import { prepareBatch } from "../core/prepare_batch.ts";
+import type { TensorLike } from "../core/tensor.ts";
+import { type AccumulableMoments, momentsOfBatch } from "./accumulable_moments.ts";
+import {
+  type CorrelationAccumulatorOptions,
+  parseAccumulatorOptions,
+} from "./correlation_accumulator_options.ts";
+import { AccumulatorState } from "./_accumulator_state.ts";
+import { checkMoments, checkMomentsShape } from "./_check_moments.ts";
+import { decodeSnapshotBytes, encodeSnapshotBytes } from "./_snapshot_bytes.ts";
+import type { DecodeResult } from "./_snapshot_rules.ts";
+import {
+  type AccumulatorSnapshot,
+  decodeSnapshotJSON,
+  encodeSnapshotJSON,
+} from "./snapshot_json.ts";
+import type { StagedMerge, StageOptions } from "./staged_merge.ts";
+
+/** What `safeFromJSON` and `safeFromBytes` return: the accumulator, or why there is none. */
+type RestoreResult = { success: true; data: CorrelationAccumulator } | {
+  success: false;
+  error: BatchCorrError;
+};
+
+function orThrow(result: RestoreResult): CorrelationAccumulator {
+  if (!result.success) throw result.error;
+  return result.data;
+}
+
+/**
+ * The running correlation state of a stream: the correlation of every feature
+ * with every confound over all samples seen so far, in O(F·M) memory.
+ *
+ * Each batch is centred on its own means (two-pass), then merged with Chan et
+ * al.'s parallel update, so `1e9 + noise` keeps its precision and states from
+ * different workers merge to the one-pass answer, up to rounding. NaN and
+ * ±Infinity are refused, and so is a column whose squared deviations overflow
+ * (beyond about 1e153) or underflow (below about 1e-124), which a running
+ * state cannot rescale as `batchCorr` does; a refused update leaves the state
+ * exactly as it was.
+ *
+ * @example Two batches equal one concatenated batch
+ * ```ts
+ * import { CorrelationAccumulator, batchCorr } from "@streamcorr/batch-corr";
+ * import assert from "node:assert/strict";
+ *
+ * const acc = new CorrelationAccumulator();
+ * acc.update([[1, 4], [2, 2], [3, 3]], [0.1, 0.5, 0.2]);
+ * acc.update([[4, 1], [5, 0]], [0.9, 0.3]);
+ * const whole = batchCorr([[1, 4], [2, 2], [3, 3], [4, 1], [5, 0]], [0.1, 0.5, 0.2, 0.9, 0.3]);
+ * assert.equal(acc.count, 5);
+ * const running = acc.correlations();
+ * running.data.forEach((r, i) => assert.ok(Math.abs(r - whole.data[i]!) < 1e-12));
+ * ```
+ */
+export class CorrelationAccumulator {
+  #core: AccumulatorState;
+  #scratch: PreciseMoments | undefined;
+
+  /**
+   * Creates an empty accumulator.
+   *
+   * @param options The feature shape and M, when known in advance, and the cap on F·M.
+   * @throws {TypeError} If an option has the wrong type or is unknown.
+   * @throws {RangeError} If an extent or M is not a positive integer.
+   * @throws {BatchCorrError} "resource_limit" if the shape has more than `maxElements` F·M entries.
+   */
+  constructor(options?: CorrelationAccumulatorOptions) {
+    const context = "create CorrelationAccumulator";
+    const { featureShape, confounds, maxElements } = parseAccumulatorOptions(options, context);
+    const features = featureShape ? featureShape.reduce((a, b) => a * b, 1) : 1;
+    if (featureShape || confounds !== undefined) {
+      checkElementLimit(features, confounds ?? 1, maxElements, context);
+    }
+    this.#core = new AccumulatorState(maxElements, featureShape, confounds);
+  }
+
+  /**
+   * Samples folded in so far (with exponential forgetting, the sum of weights).
+   * @returns The count.
+   */
+  get count(): number {
+    return this.#core.count;
+  }
+
+  /**
+   * The effective sample size `(Σw)² / Σw²` used for `tol: "auto"`; equal to
+   * {@linkcode CorrelationAccumulator.count} when every sample has weight 1.
+   * @returns The effective count.
+   */
+  get effectiveCount(): number {
+    return this.#core.effectiveCount;
+  }
+
+  /**
+   * The number of features F, or 0 until the feature shape is known.
+   * @returns F.
+   */
+  get features(): number {
+    return this.#core.features;
+  }
+
+  /**
+   * The number of confounds M, or 0 until it is known.
+   * @returns M.
+   */
+  get confounds(): number {
+    return this.#core.confounds ?? 0;
+  }
+
+  /**
+   * The shape of one sample's features, or undefined until the first update.
+   * @returns A copy of the shape.
+   */
+  get featureShape(): number[] | undefined {
+    const shape = this.#core.featureShape;
+    return shape ? [...shape] : undefined;
+  }
+
+  /**
+   * Folds in one batch: validates it, computes its centred moments and merges them.
+   *
+   * @param x Features, batch first, as `batchCorr` accepts them.
+   * @param n Confounds, `(B)` or `(M, B)`.
+   * @returns This accumulator.
+   * @throws {TypeError} If the batch is malformed or its shape differs from the accumulator's.
+   * @throws {RangeError} If the batch is empty, holds NaN or ±Infinity, or a column's squared
+   * deviations leave float64's range (in the batch or merged). The state is then unchanged.
+   * @throws {BatchCorrError} "resource_limit" if the batch's F·M exceeds `maxElements`.
+   *
+   * @example Folding in batches
+   * ```ts
+   * import { CorrelationAccumulator } from "@streamcorr/batch-corr";
+   * import assert from "node:assert/strict";
+   *
+   * const acc = new CorrelationAccumulator().update([[1], [2]], [3, 5]).update([[3]], [4]);
+   * assert.equal(acc.count, 3);
+   * assert.deepEqual(acc.featureShape, [1]);
+   * ```
+   */
+  update(x: TensorLike, n: TensorLike): this {
+    const context = "update CorrelationAccumulator";
+    const batch = prepareBatch(x, n, context, ["x", "n"], this.#core.maxElements);
+    this.#core.checkShape(batch.featureShape, batch.confounds, context);
+    const moments = momentsOfBatch(batch, context, ["x", "n"], this.#scratch);
+    this.#core.stage(moments, batch.featureShape, batch.count, 1, context).commit();
+    this.#scratch = moments;
+    return this;
+  }
+
+  /**
+   * Merges a backend's moments of one batch of unit-weight samples, features
+   * in the natural column order of X.
+   *
+   * @param moments The batch's moments.
+   * @param featureShape X's shape without the batch axis (default: the accumulator's, else `[F]`).
+   * @returns This accumulator.
+   * @throws {TypeError} If the moments are malformed or their shape differs from the accumulator's.
+   * @throws {RangeError} If a value is not finite, or a sum of squares or the count is negative.
+   * @throws {BatchCorrError} "resource_limit" if F·M exceeds `maxElements`.
+   *
+   * @example Merging a backend's moments
+   * ```ts
+   * import { CorrelationAccumulator } from "@streamcorr/batch-corr";
+   * import assert from "node:assert/strict";
+   *
+   * const acc = new CorrelationAccumulator();
+   * acc.updateMoments({
+   *   count: 3, features: 1, confounds: 1,
+   *   meanX: new Float64Array([2]), meanN: new Float64Array([4]),
+   *   m2X: new Float64Array([4]), m2N: new Float64Array([16]), comoment: new Float64Array([8]),
+   * });
+   * assert.equal(acc.correlations().data[0], 1);
+   * ```
+   */
+  updateMoments(moments: BatchMoments, featureShape?: number[]): this {
+    const context = "update CorrelationAccumulator from moments";
+    checkMoments(moments, context);
+    const shape = checkMomentsShape(
+      featureShape ?? this.featureShape ?? [moments.features],
+      moments,
+      context,
+    );
+    this.#core.checkShape(shape, moments.confounds, context);
+    // The means are taken as float64 values: low parts are this library's own state.
+    this.#core.stage(withoutLowParts(moments), shape, moments.count, 1, context).commit();
+    return this;
+  }
+
+  /**
+   * Merges another accumulator's state into this one; in any grouping, shards
+   * give the one-pass answer up to rounding.
+   *
+   * @param other An accumulator of the same feature shape and confounds.
+   * @returns This accumulator.
+   * @throws {TypeError} If the shapes differ.
+   * @throws {RangeError} If the merged sums of squares leave float64's range.
+   * @throws {BatchCorrError} "resource_limit" if the other's F·M exceeds this one's `maxElements`.
+   *
+   * @example Merging shards
+   * ```ts
+   * import { CorrelationAccumulator } from "@streamcorr/batch-corr";
+   * import assert from "node:assert/strict";
+   *
+   * const a = new CorrelationAccumulator().update([[1], [2], [4]], [1, 2, 3]);
+   * const b = new CorrelationAccumulator().update([[3], [5]], [4, 5]);
+   * const whole = new CorrelationAccumulator().update([[1], [2], [4], [3], [5]], [1, 2, 3, 4, 5]);
+   * assert.ok(Math.abs(a.merge(b).correlations().data[0]! - whole.correlations().data[0]!) < 1e-12);
+   * ```
+   */
+  merge(other: CorrelationAccumulator): this {
+    const context = "merge CorrelationAccumulator";
+    if (!(other instanceof CorrelationAccumulator)) {
+      throw new TypeError(ruleMessage(context, "other", "a CorrelationAccumulator", other));
+    }
+    const theirs = other.#core;
+    const otherState = theirs.moments;
+    if (theirs.featureShape && theirs.confounds !== undefined) {
+      this.#core.checkShape(theirs.featureShape, theirs.confounds, context);
+    }
+    if (!otherState || otherState.count === 0 || !theirs.featureShape) return this;
+    this.#core.stage(otherState, theirs.featureShape, theirs.weightSquares, 1, context).commit();
+    return this;
+  }
+
+  /**
+   * The thresholded correlations over every sample so far, as `batchCorr` of
+   * all of them at once; `tol: "auto"` uses the (effective) count.
+   *
+   * @param options As `batchCorr`.
+   * @returns The `(F, M)` correlations, the tolerance used and zero-variance counts.
+   * @throws {TypeError} If an option has the wrong type.
+   * @throws {RangeError} Without samples, for `tol: "auto"` with fewer than 3, or an option out of range.
+   * @throws {BatchCorrError} "resource_limit" if F·M exceeds `options.maxElements`.
+   *
+   * @example Thresholding with the total count
+   * ```ts
+   * import { CorrelationAccumulator, autoTol } from "@streamcorr/batch-corr";
+   * import assert from "node:assert/strict";
+   *
+   * const acc = new CorrelationAccumulator().update([[1], [2], [3], [5]], [2, 4, 5, 9]);
+   * assert.equal(acc.correlations({ tol: "auto" }).tol, autoTol(4));
+   * ```
+   */
+  correlations(options?: BatchCorrOptions): BatchCorrResult {
+    const context = "compute CorrelationAccumulator correlations";
+    const resolved = parseOptions(batchCorrOptionsSchema, options, context, OPTION_RULES);
+    const state = this.#core.moments;
+    if (!state || state.count === 0) {
+      throw new RangeError(
+        ruleMessage(
+          context,
+          "the accumulator's count",
+          "positive (update it with a batch first)",
+          0,
+        ),
+      );
+    }
+    checkElementLimit(state.features, state.confounds, resolved.maxElements, context);
+    const tol = resolveTol(resolved.tol, resolved.tolSig, this.effectiveCount, context);
+    return resultFromMoments(state, this.#core.order, {
+      tol,
+      abs: resolved.abs,
+      zeroVariance: resolved.zeroVariance,
+    });
+  }
+
+  /**
+   * Package-internal (the streams): stages the merge of moments that
+   * `momentsOfBatch` or `acceptMoments` checked; commit it or drop it.
+   * @param moments The batch's checked moments (unit-weight samples).
+   * @param options Its feature shape, the decay of the state, the context.
+   * @returns The staged merge.
+   * @throws {TypeError} As `update`, for another shape.
+   * @throws {RangeError} As `update`, for a merge out of float64's range.
+   * @ignore
+   */
+  stage(moments: AccumulableMoments, options: StageOptions): StagedMerge {
+    return this.#core.stage(
+      moments,
+      options.featureShape,
+      moments.count,
+      options.decay ?? 1,
+      options.context,
+    );
+  }
+
+  /**
+   * A copy of the state, features in the natural column order of X; each mean
+   * (kept in two parts for precision) rounded to float64.
+   *
+   * @returns The moments (zero-filled and count 0 before the first update).
+   * @throws {RangeError} If the shape is not known yet.
+   *
+   * @example Reading the means
+   * ```ts
+   * import { CorrelationAccumulator } from "@streamcorr/batch-corr";
+   * import assert from "node:assert/strict";
+   *
+   * const m = new CorrelationAccumulator().update([[1], [3]], [2, 6]).moments();
+   * assert.deepEqual([m.count, m.meanX[0], m.meanN[0], m.m2X[0], m.comoment[0]], [2, 2, 4, 2, 4]);
+   * ```
+   */
+  moments(): BatchMoments {
+    const state = this.#core.moments;
+    if (!state) {
+      throw new RangeError(
+        ruleMessage(
+          "read CorrelationAccumulator moments",
+          "the accumulator's shape",
+          "known (update it first)",
+          "unknown",
+        ),
+      );
+    }
+    return copyMoments(state, emptyMoments(state.features, state.confounds));
+  }
+
+  /**
+   * An independent copy.
+   *
+   * @returns A new accumulator with the same shape and state.
+   *
+   * @example Branching a state
+   * ```ts
+   * import { CorrelationAccumulator } from "@streamcorr/batch-corr";
+   * import assert from "node:assert/strict";
+   *
+   * const a = new CorrelationAccumulator().update([[1], [2]], [1, 3]);
+   * const b = a.clone().update([[5]], [2]);
+   * assert.deepEqual([a.count, b.count], [2, 3]);
+   * ```
+   */
+  clone(): CorrelationAccumulator {
+    return CorrelationAccumulator.#of(
+      AccumulatorState.fromSnapshot(this.#core.snapshot, this.#core.maxElements),
+    );
+  }
+
+  /**
+   * A versioned plain-JSON snapshot (every number finite) for `JSON.stringify`
+   * and {@linkcode CorrelationAccumulator.fromJSON}; version 2 holds the means'
+   * low parts, and version 1 snapshots still restore (low parts 0).
+   *
+   * @returns The snapshot.
+   *
+   * @example Surviving a restart through JSON
+   * ```ts
+   * import { CorrelationAccumulator } from "@streamcorr/batch-corr";
+   * import assert from "node:assert/strict";
+   *
+   * const acc = new CorrelationAccumulator().update([[1], [2], [4]], [1, 3, 2]);
+   * const text = JSON.stringify(acc);
+   * const restored = CorrelationAccumulator.fromJSON(text);
+   * assert.deepEqual(restored.correlations(), acc.correlations());
+   * ```
+   */
+  toJSON(): AccumulatorSnapshot {
+    return encodeSnapshotJSON(this.#core.snapshot);
+  }
+
+  /**
+   * Restores an accumulator from {@linkcode CorrelationAccumulator.toJSON}'s
+   * snapshot, as the object or its JSON text.
+   *
+   * @param json The snapshot or its JSON text.
+   * @param expected The feature shape and M it must have, and the largest F·M it may declare.
+   * @returns The restored accumulator.
+   * @throws {BatchCorrError} "invalid_snapshot" for a wrong format or version, missing, extra
+   * or `__proto__` keys, arrays of the wrong length, non-finite or negative values, a mean's
+   * low part above 2⁻⁴⁰ of the mean, |r| > 1, or a shape other than `expected`;
+   * "resource_limit" for a declared F·M above `expected.maxElements` (before allocating).
+   * @throws {TypeError} If `expected` is not valid options.
+   *
+   * @example Rejecting a corrupted snapshot
+   * ```ts
+   * import { BatchCorrError, CorrelationAccumulator } from "@streamcorr/batch-corr";
+   * import assert from "node:assert/strict";
+   *
+   * const snapshot = new CorrelationAccumulator().update([[1], [2]], [1, 3]).toJSON();
+   * assert.throws(() => CorrelationAccumulator.fromJSON({ ...snapshot, version: 99 }),
+   *   (e) => e instanceof BatchCorrError && e.code === "invalid_snapshot");
+   * ```
+   */
+  static fromJSON(json: unknown, expected?: CorrelationAccumulatorOptions): CorrelationAccumulator {
+    return orThrow(CorrelationAccumulator.safeFromJSON(json, expected));
+  }
+
+  /**
+   * {@linkcode CorrelationAccumulator.fromJSON} for untrusted input, built on the
+   * same decoder: a refused snapshot is returned rather than thrown (as zod's
+   * `safeParse` beside `parse`).
+   *
+   * @param json The snapshot or its JSON text.
+   * @param expected As {@linkcode CorrelationAccumulator.fromJSON}.
+   * @returns `{ success: true, data }`, or `{ success: false, error }` with the
+   * `BatchCorrError` `fromJSON` would throw.
+   * @throws {TypeError} If `expected` is not valid options (the snapshot never throws).
+   *
+   * @example Checking a snapshot from the network
+   * ```ts
+   * import { CorrelationAccumulator } from "@streamcorr/batch-corr";
+   * import assert from "node:assert/strict";
+   *
+   * const result = CorrelationAccumulator.safeFromJSON('{"format": "batch-corr/accumulator"}');
+   * assert.ok(!result.success && result.error.code === "invalid_snapshot");
+   * ```
+   */
+  static safeFromJSON(
+    json: unknown,
+    expected?: CorrelationAccumulatorOptions,
+  ): { success: true; data: CorrelationAccumulator } | { success: false; error: BatchCorrError } {
+    const expectations = parseAccumulatorOptions(expected, "restore CorrelationAccumulator");
+    return CorrelationAccumulator.#restored(
+      decodeSnapshotJSON(json, expectations),
+      expectations.maxElements,
+    );
+  }
+
+  /**
+   * A compact binary snapshot: magic "BCAS", version, dimensions, then the
+   * state as little-endian float64 (exact, unlike decimal text).
+   *
+   * @returns The bytes.
+   *
+   * @example A binary round trip
+   * ```ts
+   * import { CorrelationAccumulator } from "@streamcorr/batch-corr";
+   * import assert from "node:assert/strict";
+   *
+   * const acc = new CorrelationAccumulator().update([[1, 0], [2, 5], [4, 1]], [1, 3, 2]);
+   * const restored = CorrelationAccumulator.fromBytes(acc.toBytes());
+   * assert.deepEqual(restored.moments(), acc.moments());
+   * ```
+   */
+  toBytes(): Uint8Array {
+    return encodeSnapshotBytes(this.#core.snapshot);
+  }
+
+  /**
+   * Restores an accumulator from {@linkcode CorrelationAccumulator.toBytes}.
+   *
+   * @param bytes The snapshot.
+   * @param expected The feature shape and M it must have, and the largest F·M it may declare.
+   * @returns The restored accumulator.
+   * @throws {BatchCorrError} "invalid_snapshot" for a wrong magic or version, truncated or
+   * extra bytes, non-finite or negative values, a mean's low part above 2⁻⁴⁰ of the mean,
+   * |r| > 1, or a shape other than `expected`; "resource_limit" for a declared F·M above
+   * `expected.maxElements` (before allocating).
+   * @throws {TypeError} If `expected` is not valid options.
+   *
+   * @example Detecting truncation
+   * ```ts
+   * import { BatchCorrError, CorrelationAccumulator } from "@streamcorr/batch-corr";
+   * import assert from "node:assert/strict";
+   *
+   * const bytes = new CorrelationAccumulator().update([[1], [2]], [1, 3]).toBytes();
+   * assert.throws(() => CorrelationAccumulator.fromBytes(bytes.subarray(0, bytes.length - 8)),
+   *   (e) => e instanceof BatchCorrError && e.code === "invalid_snapshot");
+   * ```
+   */
+  static fromBytes(
+    bytes: Uint8Array,
+    expected?: CorrelationAccumulatorOptions,
+  ): CorrelationAccumulator {
+    return orThrow(CorrelationAccumulator.safeFromBytes(bytes, expected));
+  }
+
+  /**
+   * {@linkcode CorrelationAccumulator.fromBytes} for untrusted input, built on
+   * the same decoder: a refused snapshot is returned rather than thrown.
+   *
+   * @param bytes The snapshot.
+   * @param expected As {@linkcode CorrelationAccumulator.fromBytes}.
+   * @returns `{ success: true, data }`, or `{ success: false, error }` with the
+   * `BatchCorrError` `fromBytes` would throw.
+   * @throws {TypeError} If `expected` is not valid options (the snapshot never throws).
+   *
+   * @example Refusing truncated bytes without a try
+   * ```ts
+   * import { CorrelationAccumulator } from "@streamcorr/batch-corr";
+   * import assert from "node:assert/strict";
+   *
+   * const bytes = new CorrelationAccumulator().update([[1], [2]], [1, 3]).toBytes();
+   * const result = CorrelationAccumulator.safeFromBytes(bytes.subarray(0, 20));
+   * assert.ok(!result.success && /truncated/.test(result.error.message));
+   * ```
+   */
+  static safeFromBytes(
+    bytes: Uint8Array,
+    expected?: CorrelationAccumulatorOptions,
+  ): { success: true; data: CorrelationAccumulator } | { success: false; error: BatchCorrError } {
+    const expectations = parseAccumulatorOptions(expected, "restore CorrelationAccumulator");
+    return CorrelationAccumulator.#restored(
+      decodeSnapshotBytes(bytes, expectations),
+      expectations.maxElements,
+    );
+  }
+
+  static #restored(decoded: DecodeResult, maxElements: number): RestoreResult {
+    if (!decoded.success) return decoded;
+    return {
+      success: true,
+      data: CorrelationAccumulator.#of(AccumulatorState.fromSnapshot(decoded.data, maxElements)),
+    };
+  }
+
+  static #of(core: AccumulatorState): CorrelationAccumulator {
+    const accumulator = new CorrelationAccumulator({ maxElements: core.maxElements });
+    accumulator.#core = core;
+    return accumulator;
+  }
+}

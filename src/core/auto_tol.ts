@@ -1,0 +1,109 @@
+/**
+ * hypercoil's `auto_tol`: the correlation that a t-test calls significant.
+ *
+ * @module
+ */
+
+import quantile from "@stdlib/stats-base-dists-t-quantile";
+import { ruleMessage } from "./errors.ts";
+
+/**
+ * The smallest absolute Pearson correlation that a t-test at `significance`
+ * calls significant for `batchSize` samples, as hypercoil's `auto_tol`:
+ * `t = StudentT.ppf(1 − significance / tails, batchSize − 2)`, then
+ * `sqrt(t² / (batchSize − 2 + t²))`.
+ *
+ * The quantile comes from `@stdlib/stats-base-dists-t-quantile`, which agrees
+ * with scipy's `t.ppf` to about 1e-13 relative over batch sizes 3 to 1e7 and
+ * significance 1e-8 to 0.999 (`jstat.studentt.inv` is off by up to 5e-5).
+ *
+ * @param batchSize Number of samples, an integer of at least 3 (B − 2 degrees of freedom).
+ * @param significance Significance level in (0, 1).
+ * @param tails 1 or 2.
+ * @returns The tolerance, in (0, 1).
+ * @throws {TypeError} If an argument is not a number.
+ * @throws {RangeError} If `batchSize` is not an integer ≥ 3, `significance` is
+ * outside (0, 1), or `tails` is neither 1 nor 2.
+ *
+ * @example Tolerance for a batch of 20 at the 10% level
+ * ```ts
+ * import { autoTol } from "@streamcorr/batch-corr";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(Math.abs(autoTol(20) - 0.3783408610435194) < 1e-12);
+ * ```
+ */
+export function autoTol(batchSize: number, significance: number = 0.1, tails: 1 | 2 = 2): number {
+  const context = "compute autoTol";
+  if (typeof batchSize !== "number") {
+    throw new TypeError(ruleMessage(context, "batchSize", "a number", batchSize));
+  }
+  if (!Number.isInteger(batchSize) || batchSize < 3) {
+    throw new RangeError(
+      ruleMessage(
+        context,
+        "batchSize",
+        'an integer of at least 3 (tol "auto" needs B − 2 ≥ 1 degrees of freedom)',
+        batchSize,
+      ),
+    );
+  }
+  if (typeof significance !== "number") {
+    throw new TypeError(ruleMessage(context, "significance", "a number", significance));
+  }
+  if (!(significance > 0 && significance < 1)) {
+    throw new RangeError(
+      ruleMessage(context, "significance", "in the open interval (0, 1)", significance),
+    );
+  }
+  if (typeof tails !== "number") {
+    throw new TypeError(ruleMessage(context, "tails", "a number (1 or 2)", tails));
+  }
+  if (tails !== 1 && tails !== 2) {
+    throw new RangeError(ruleMessage(context, "tails", "1 or 2", tails));
+  }
+  return autoTolUnchecked(batchSize, significance, tails);
+}
+
+/** {@linkcode autoTol} without argument checks, for validated callers. */
+export function autoTolUnchecked(
+  batchSize: number,
+  significance: number,
+  tails: number = 2,
+): number {
+  const df = batchSize - 2;
+  const t = quantile(1 - significance / tails, df);
+  const tsq = t * t;
+  return Math.sqrt(tsq / (df + tsq));
+}
+
+/**
+ * Resolves `tol` for a sample count, as hypercoil: `"auto"` becomes
+ * {@linkcode autoTol} of the count.
+ *
+ * @param tol A number or "auto".
+ * @param tolSig The significance level.
+ * @param count The (effective) number of samples.
+ * @param context What was being done.
+ * @returns The numeric tolerance.
+ * @throws {RangeError} If `tol` is "auto" and the count is below 3.
+ */
+export function resolveTol(
+  tol: number | "auto",
+  tolSig: number,
+  count: number,
+  context: string,
+): number {
+  if (tol !== "auto") return tol;
+  if (!(count >= 3)) {
+    throw new RangeError(
+      ruleMessage(
+        context,
+        'the batch size for tol "auto"',
+        "at least 3 (B − 2 degrees of freedom for the t quantile)",
+        count,
+      ),
+    );
+  }
+  return autoTolUnchecked(count, tolSig);
+}

@@ -1,0 +1,101 @@
+/**
+ * The library's own error class, and the message format shared by every error
+ * it throws.
+ *
+ * @module
+ */
+
+/** Machine-readable codes carried by {@linkcode BatchCorrError}. */
+export type BatchCorrErrorCode =
+  | "invalid_snapshot"
+  | "stream_batch_failed"
+  | "provider_unavailable"
+  | "backend_failed"
+  | "resource_limit";
+
+/**
+ * An error raised for a condition that belongs to this library rather than to a
+ * wrong argument: a corrupted snapshot, a failed batch in a stream, an ONNX
+ * provider that cannot run here. Wrong types and shapes throw `TypeError`, and
+ * out-of-range values throw `RangeError`, as the platform does.
+ *
+ * @example Catching a library condition
+ * ```ts
+ * import { BatchCorrError } from "@streamcorr/batch-corr";
+ * import assert from "node:assert/strict";
+ *
+ * const error = new BatchCorrError("invalid_snapshot", "Cannot restore the snapshot as its version must be 1: current value is 7");
+ * assert.ok(error instanceof Error);
+ * assert.equal(error.code, "invalid_snapshot");
+ * ```
+ */
+export class BatchCorrError extends Error {
+  /** What kind of condition this is. */
+  readonly code: BatchCorrErrorCode;
+  /** Extra facts about the condition (a batch index, a provider name…). */
+  readonly details: Readonly<Record<string, unknown>>;
+
+  /**
+   * Creates an error.
+   *
+   * @param code What kind of condition this is.
+   * @param message What was wrong, the rule, and the value seen.
+   * @param options The underlying `cause` and any extra `details`.
+   */
+  constructor(
+    code: BatchCorrErrorCode,
+    message: string,
+    options: { cause?: unknown; details?: Record<string, unknown> } = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "BatchCorrError";
+    this.code = code;
+    this.details = Object.freeze({ ...options.details });
+  }
+}
+
+/** Formats a value for an error message without dumping large inputs. */
+export function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "number") {
+    return Object.is(value, -0) ? "-0" : String(value);
+  }
+  if (typeof value === "bigint") return `${value}n`;
+  if (value === null || value === undefined || typeof value === "boolean") {
+    return String(value);
+  }
+  if (typeof value === "function") return "a function";
+  if (Array.isArray(value)) return `an array of length ${value.length}`;
+  if (ArrayBuffer.isView(value)) {
+    return `a ${value.constructor.name} of length ${
+      (value as unknown as ArrayLike<number>).length ?? value.byteLength
+    }`;
+  }
+  if (typeof value === "object") {
+    const name = (value as object).constructor?.name;
+    return name && name !== "Object" ? `a ${name}` : "an object";
+  }
+  return String(value);
+}
+
+/**
+ * A shape as messages show it: `[2, 3]`.
+ *
+ * @param shape The extents.
+ * @returns The text.
+ */
+export function shapeText(shape: readonly number[]): string {
+  return `[${shape.join(", ")}]`;
+}
+
+/** Builds the library's standard message: what, the rule, the value seen. */
+export function ruleMessage(
+  context: string,
+  subject: string,
+  rule: string,
+  value: unknown,
+): string {
+  return `Cannot ${context} as ${subject} must be ${rule}: current value is ${
+    describeValue(value)
+  }`;
+}

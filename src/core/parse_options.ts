@@ -1,0 +1,74 @@
+/**
+ * Options validated with zod at the public boundary: the mapping of zod's
+ * issues to the platform's error types with the library's messages.
+ *
+ * @module
+ */
+
+import type { z } from "zod";
+import { ruleMessage } from "./errors.ts";
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let node: unknown = input;
+  for (const key of path) {
+    if (typeof node !== "object" || node === null) return undefined;
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return node;
+}
+
+function expectsNumber(issue: z.core.$ZodIssue): boolean {
+  if (issue.code === "invalid_type") return issue.expected === "number" || issue.expected === "int";
+  if (issue.code === "invalid_union") {
+    return issue.errors.some((branch) => branch.some(expectsNumber));
+  }
+  return false;
+}
+
+function isRangeIssue(issue: z.core.$ZodIssue, value: unknown): boolean {
+  if (issue.code === "too_small" || issue.code === "too_big") return true;
+  // A number where a number is accepted but this one is not (NaN, ±Infinity)
+  // is out of range, not mistyped.
+  return typeof value === "number" && expectsNumber(issue);
+}
+
+/**
+ * Parses options with a zod schema, throwing the platform's error types with the
+ * library's message format on failure.
+ *
+ * @param schema The zod schema.
+ * @param input The options as given (undefined means none).
+ * @param context What was being done, e.g. "compute batchCorr".
+ * @param rules Rule texts per key, for messages (the table beside the schema).
+ * @returns The parsed options with defaults applied.
+ * @throws {TypeError} For a non-object, an unknown key or a wrong type.
+ * @throws {RangeError} For a number outside its allowed range.
+ */
+export function parseOptions<T extends z.ZodType>(
+  schema: T,
+  input: unknown,
+  context: string,
+  rules: Readonly<Record<string, string>>,
+): z.output<T> {
+  const result = schema.safeParse(input === undefined ? {} : input);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  if (issue.code === "unrecognized_keys") {
+    const known = Object.keys((schema as unknown as { shape?: object }).shape ?? {});
+    const keys = issue.keys.map((k) => JSON.stringify(k)).join(", ");
+    throw new TypeError(
+      `Cannot ${context} as options must only have the known keys (${
+        known.join(", ")
+      }): current value has ${keys}`,
+    );
+  }
+  if (issue.path.length === 0) {
+    throw new TypeError(ruleMessage(context, "options", "an object", input));
+  }
+  const key = String(issue.path[issue.path.length - 1]);
+  const value = valueAt(input, issue.path);
+  const subject = `options.${issue.path.map(String).join(".")}`;
+  const rule = rules[key] ?? issue.message;
+  const message = ruleMessage(context, subject, rule, value);
+  throw isRangeIssue(issue, value) ? new RangeError(message) : new TypeError(message);
+}

@@ -1,0 +1,265 @@
+/**
+ * The per-batch step that `correlateBatches` and `BatchCorrStream` share: it
+ * validates a batch, takes its moments through the accumulator's pipeline,
+ * stages the merge into the running (and decayed or window) state, computes
+ * every view, and commits only when all of that succeeded.
+ *
+ * @module
+ */
+
+import { resolveTol } from "../core/auto_tol.ts";
+import type { BatchMoments } from "../core/batch_moments.ts";
+import { resultFromMoments, thresholdedFromMoments } from "../core/correlation_view.ts";
+import { BatchCorrError, ruleMessage } from "../core/errors.ts";
+import type { PreciseMoments } from "../core/precise_means.ts";
+import { prepareBatch, type PreparedBatch } from "../core/prepare_batch.ts";
+import {
+  acceptMoments,
+  type AccumulableMoments,
+  momentsOfBatch,
+} from "../accumulator/accumulable_moments.ts";
+import { checkSameShape, STREAM_SUBJECTS } from "../accumulator/check_same_shape.ts";
+import { CorrelationAccumulator } from "../accumulator/correlation_accumulator.ts";
+import type { StagedMerge } from "../accumulator/staged_merge.ts";
+import { lossValueAndGrad } from "../loss/loss_gradient.ts";
+import type { Batch } from "./batch.ts";
+import type { BatchResult, CorrelationView, WindowView } from "./batch_result.ts";
+import { MomentWindow } from "./_moment_window.ts";
+import type { ResolvedStreamOptions } from "./_stream_options.ts";
+
+const NAMES = ["x", "n"] as const;
+
+type Phase = "input" | "backend" | "loss";
+
+/** An error at a given phase of one batch. */
+class PhaseError {
+  constructor(readonly phase: Phase, readonly error: unknown) {}
+}
+
+/**
+ * The per-batch step shared by the generator and the TransformStream: it owns
+ * the running accumulator, the window state and reused buffers.
+ */
+export class StreamCore {
+  readonly #options: ResolvedStreamOptions;
+  readonly #running: CorrelationAccumulator;
+  #decayed: CorrelationAccumulator | undefined;
+  #window: MomentWindow | undefined;
+  #batchMoments: PreciseMoments | undefined;
+  #values: Float64Array | undefined;
+  #lastRunning: CorrelationView = { tol: Number.NaN, loss: Number.NaN };
+  #lastWindow: WindowView | undefined;
+
+  /**
+   * Creates the step.
+   *
+   * @param options The resolved stream options.
+   */
+  constructor(options: ResolvedStreamOptions) {
+    this.#options = options;
+    this.#running = options.accumulator;
+    if (options.decay !== undefined) {
+      this.#decayed = new CorrelationAccumulator({ maxElements: options.maxElements });
+    }
+    if (options.window !== undefined || options.decay !== undefined) {
+      this.#lastWindow = { tol: Number.NaN, loss: Number.NaN, effectiveCount: 0 };
+    }
+  }
+
+  /**
+   * Folds in one batch and reports it.
+   *
+   * @param input The batch as read from the source.
+   * @param index Its 0-based index in the stream.
+   * @returns Its result; a skipped result for an invalid batch with `onInvalid: "skip"`.
+   * @throws {BatchCorrError} "stream_batch_failed" for a batch that fails.
+   */
+  async step(input: unknown, index: number): Promise<BatchResult> {
+    const context = `correlate batch ${index} of the stream`;
+    let batch: PreparedBatch | undefined;
+    try {
+      batch = this.#prepare(input, context);
+      return await this.#fold(batch, context, index);
+    } catch (caught) {
+      // A merge staged before the failure is dropped uncommitted: the states are as before the batch.
+      const { phase, error } = caught instanceof PhaseError
+        ? caught
+        : new PhaseError("input", caught);
+      if (phase === "input" && this.#options.onInvalid === "skip") {
+        return this.#skipped(index, batch, error);
+      }
+      throw streamError(error, phase, index, context);
+    }
+  }
+
+  #prepare(input: unknown, context: string): PreparedBatch {
+    if (typeof input !== "object" || input === null || !("x" in input) || !("n" in input)) {
+      throw new TypeError(ruleMessage(context, "the batch", "an object { x, n }", input));
+    }
+    const { x, n } = input as Batch;
+    const batch = prepareBatch(x, n, context, NAMES, this.#options.maxElements);
+    const confounds = this.#running.confounds;
+    const known = {
+      featureShape: this.#running.featureShape,
+      confounds: confounds === 0 ? undefined : confounds,
+    };
+    checkSameShape(known, batch.featureShape, batch.confounds, context, STREAM_SUBJECTS);
+    return batch;
+  }
+
+  async #moments(batch: PreparedBatch, context: string): Promise<AccumulableMoments> {
+    const backend = this.#options.backend;
+    if (!backend) {
+      const moments = momentsOfBatch(batch, context, NAMES, this.#batchMoments);
+      this.#batchMoments = moments;
+      return moments;
+    }
+    let moments: BatchMoments;
+    try {
+      moments = await backend.computeMoments(batch);
+    } catch (error) {
+      throw new PhaseError("backend", error);
+    }
+    checkBackendMoments(moments, batch, backend.provider);
+    return acceptMoments(moments, batch, context, NAMES);
+  }
+
+  async #fold(batch: PreparedBatch, context: string, index: number): Promise<BatchResult> {
+    const o = this.#options;
+    const batchTol = resolveTol(o.tol, o.tolSig, batch.count, context);
+    const moments = await this.#moments(batch, context);
+    this.#ensureBuffers(batch.features * batch.confounds);
+
+    const featureShape = batch.featureShape;
+    const running = this.#running.stage(moments, { featureShape, context });
+    const runningTol = resolveTol(o.tol, o.tolSig, running.effectiveCount, context);
+    let decayed: StagedMerge | undefined;
+    let windowMoments: BatchMoments | undefined;
+    let windowCount = 0;
+    if (this.#decayed) {
+      decayed = this.#decayed.stage(moments, { featureShape, decay: o.decay!, context });
+      windowMoments = decayed.moments;
+      windowCount = decayed.effectiveCount;
+    } else if (o.window !== undefined) {
+      this.#window ??= new MomentWindow(o.window, batch.features, batch.confounds);
+      windowMoments = this.#window.stage(moments);
+      windowCount = windowMoments.count;
+    }
+    const windowTol = windowMoments ? resolveTol(o.tol, o.tolSig, windowCount, context) : 0;
+
+    let result: BatchResult;
+    try {
+      const own = this.#view(moments, batch.order, batchTol);
+      const view = this.#view(running.moments, batch.order, runningTol);
+      result = {
+        index,
+        batchSize: batch.count,
+        count: running.moments.count,
+        tol: batchTol,
+        loss: own.loss,
+        running: view,
+      };
+      if (own.correlations) result.correlations = own.correlations;
+      if (windowMoments) {
+        result.window = {
+          ...this.#view(windowMoments, batch.order, windowTol),
+          effectiveCount: windowCount,
+        };
+      }
+      if (o.gradient !== "none") this.#addGradient(result, batch, context);
+    } catch (error) {
+      throw new PhaseError("loss", error);
+    }
+
+    running.commit();
+    decayed?.commit();
+    this.#window?.commit(moments);
+    this.#lastRunning = result.running;
+    if (result.window) this.#lastWindow = result.window;
+    return result;
+  }
+
+  #addGradient(result: BatchResult, batch: PreparedBatch, context: string): void {
+    const grads = lossValueAndGrad(batch, this.#options, this.#options.gradient === "both", {
+      context,
+      names: NAMES,
+    });
+    result.gradient = { data: grads.gradX, shape: [batch.count, ...batch.featureShape] };
+    if (grads.gradN) {
+      result.gradientN = { data: grads.gradN, shape: [...batch.nShape] };
+    }
+  }
+
+  #ensureBuffers(size: number): void {
+    if (this.#options.output !== "losses" || this.#values?.length === size) return;
+    this.#values = new Float64Array(size);
+  }
+
+  #view(moments: BatchMoments, order: Int32Array | undefined, tol: number): CorrelationView {
+    const o = this.#options;
+    if (o.output === "losses") {
+      const values = thresholdedFromMoments(
+        moments,
+        order,
+        tol,
+        o.abs,
+        o.zeroVariance,
+        this.#values!,
+      );
+      return { tol, loss: o.nu * o.scalarisation.reduce(values) };
+    }
+    const correlations = resultFromMoments(moments, order, {
+      tol,
+      abs: o.abs,
+      zeroVariance: o.zeroVariance,
+    });
+    return { tol, loss: o.nu * o.scalarisation.reduce(correlations.data), correlations };
+  }
+
+  #skipped(index: number, batch: PreparedBatch | undefined, error: unknown): BatchResult {
+    const result: BatchResult = {
+      index,
+      batchSize: batch?.count ?? Number.NaN,
+      count: this.#running.count,
+      tol: Number.NaN,
+      loss: Number.NaN,
+      running: this.#lastRunning,
+      skipped: { reason: error instanceof Error ? error.message : String(error), error },
+    };
+    if (this.#lastWindow) result.window = this.#lastWindow;
+    return result;
+  }
+}
+
+function checkBackendMoments(moments: BatchMoments, batch: PreparedBatch, provider: string): void {
+  const fine = typeof moments === "object" && moments !== null && moments.count === batch.count &&
+    moments.features === batch.features && moments.confounds === batch.confounds &&
+    moments.meanX?.length === batch.features && moments.m2X?.length === batch.features &&
+    moments.meanN?.length === batch.confounds && moments.m2N?.length === batch.confounds &&
+    moments.comoment?.length === batch.features * batch.confounds;
+  if (!fine) {
+    throw new PhaseError(
+      "backend",
+      new BatchCorrError(
+        "backend_failed",
+        `Cannot use the moments of backend "${provider}" as they must describe the batch (count ${batch.count}, ${batch.features} features, ${batch.confounds} confounds, arrays of matching lengths): current value does not`,
+      ),
+    );
+  }
+}
+
+function streamError(error: unknown, phase: Phase, index: number, context: string): BatchCorrError {
+  const message = error instanceof Error ? error.message : String(error);
+  const what = phase === "backend"
+    ? "the backend"
+    : phase === "loss"
+    ? "the scalarisation"
+    : "the batch";
+  const text = message.startsWith(`Cannot ${context}`)
+    ? message
+    : `Cannot ${context} as ${what} failed: ${message}`;
+  return new BatchCorrError("stream_batch_failed", text, {
+    cause: error,
+    details: { index, phase },
+  });
+}

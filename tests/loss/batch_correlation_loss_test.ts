@@ -1,0 +1,103 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { batchCorr, BatchCorrelationLoss, max, QCFCLoss, vnorm } from "../../mod.ts";
+import { mulberry32 } from "../random.ts";
+
+const random = mulberry32(11);
+const B = 24, F = 7, M = 2;
+const X = { data: Float64Array.from({ length: B * F }, () => random()), shape: [B, F] };
+const N = { data: Float64Array.from({ length: M * B }, () => random()), shape: [M, B] };
+
+describe("BatchCorrelationLoss", () => {
+  test("has hypercoil's defaults: nu 1, tol 0, tolSig 0.1, abs true, mean, name BatchCorrelation", () => {
+    const loss = new BatchCorrelationLoss();
+    assert.equal(loss.nu, 1);
+    assert.equal(loss.name, "BatchCorrelation");
+    assert.equal(loss.options.tol, 0);
+    assert.equal(loss.options.tolSig, 0.1);
+    assert.equal(loss.options.abs, true);
+    assert.equal(loss.options.scalarisation.name, "mean");
+    const r = batchCorr(X, N).data;
+    assert.ok(Math.abs(loss.evaluate(X, N) - r.reduce((s, v) => s + v, 0) / r.length) < 1e-15);
+  });
+
+  test("evaluates nu · scalarisation(batchCorr(X, N, { tol, tolSig, abs })) for every scalarisation", () => {
+    const thresholded = Array.from(batchCorr(X, N, { tol: "auto", tolSig: 0.3, abs: false }).data);
+    const expectations: Array<[string | object, number]> = [
+      ["sum", thresholded.reduce((s, v) => s + v, 0)],
+      ["mean", thresholded.reduce((s, v) => s + v, 0) / thresholded.length],
+      ["meansq", thresholded.reduce((s, v) => s + v * v, 0) / thresholded.length],
+      ["max", Math.max(...thresholded)],
+      ["vnorm", Math.hypot(...thresholded)],
+      [vnorm(1), thresholded.reduce((s, v) => s + Math.abs(v), 0)],
+      [max, Math.max(...thresholded)],
+    ];
+    for (const [scalarisation, expected] of expectations) {
+      const loss = new BatchCorrelationLoss({
+        nu: 2.5,
+        tol: "auto",
+        tolSig: 0.3,
+        abs: false,
+        scalarisation: scalarisation as "sum",
+      });
+      const value = loss.evaluate(X, N);
+      assert.ok(
+        Math.abs(value - 2.5 * expected) <= 1e-12 * Math.max(1, Math.abs(expected)),
+        `${String(scalarisation)}`,
+      );
+    }
+  });
+
+  test("accepts a user function as scalarisation", () => {
+    const loss = new BatchCorrelationLoss({ scalarisation: (v) => v.length, name: "count" });
+    assert.equal(loss.evaluate(X, N), F * M);
+    assert.equal(loss.name, "count");
+  });
+
+  test("rejects bad options when constructed", () => {
+    assert.throws(() => new BatchCorrelationLoss({ nu: Number.POSITIVE_INFINITY }), {
+      name: "RangeError",
+      message:
+        "Cannot create BatchCorrelationLoss as options.nu must be a finite number: current value is Infinity",
+    });
+    assert.throws(() => new BatchCorrelationLoss({ scalarisation: "median" as "mean" }), {
+      name: "TypeError",
+      message:
+        /options\.scalarisation must be "sum", "mean", "meansq", "max", "vnorm", .*current value is "median"/,
+    });
+    assert.throws(() => new BatchCorrelationLoss({ tol: -1 }), {
+      name: "RangeError",
+      message: /options\.tol/,
+    });
+    assert.throws(() => new BatchCorrelationLoss({ tolSig: 0 }), {
+      name: "RangeError",
+      message: /options\.tolSig/,
+    });
+    assert.throws(() => new BatchCorrelationLoss({ name: 3 as unknown as string }), {
+      name: "TypeError",
+      message: /options\.name must be a string/,
+    });
+  });
+
+  test("names the loss in errors on bad batches", () => {
+    const loss = new BatchCorrelationLoss({ tol: "auto" });
+    assert.throws(() => loss.evaluate([[1], [2]], [1, 2]), {
+      name: "RangeError",
+      message:
+        /^Cannot evaluate BatchCorrelation as the batch size for tol "auto" must be at least 3/,
+    });
+  });
+});
+
+describe("QCFCLoss", () => {
+  test("is the same loss named QCFC with arguments fc and qc", () => {
+    const qcfcLoss = new QCFCLoss({ tol: 0.05, scalarisation: "meansq" });
+    const batchLoss = new BatchCorrelationLoss({ tol: 0.05, scalarisation: "meansq" });
+    assert.equal(qcfcLoss.name, "QCFC");
+    assert.equal(qcfcLoss.evaluate(X, N), batchLoss.evaluate(X, N));
+    assert.throws(() => qcfcLoss.evaluate(X, [1, 2, 3]), {
+      name: "TypeError",
+      message: /qc must have one value per sample of fc/,
+    });
+  });
+});
