@@ -2,7 +2,7 @@
 """Reference fixtures for batch-corr's parity tests.
 
 Run from the repository root with a Python that has numpy, scipy, jax and
-mpmath (``/work/wt/venv/bin/python scripts/gen_fixtures.py``, see
+mpmath (``.venv/bin/python scripts/gen_fixtures.py``, about 7 minutes; see
 docs/fixtures.md; ``... gen_fixtures.py auto_tol`` writes only that file, and
 likewise ``batch_corr`` and ``grad``). The output is deterministic (fixed
 seeds) and goes to ``tests/fixtures/``:
