@@ -2,8 +2,8 @@
 """Reference fixtures for batch-corr's parity tests.
 
 Run from the repository root with a Python that has numpy, scipy, jax and
-mpmath (on the project machine: ``/work/venv/bin/python scripts/gen_fixtures.py``,
-about 7 minutes; ``... gen_fixtures.py auto_tol`` writes only that file, and
+mpmath (``.venv/bin/python scripts/gen_fixtures.py``, about 7 minutes; see
+docs/fixtures.md; ``... gen_fixtures.py auto_tol`` writes only that file, and
 likewise ``batch_corr`` and ``grad``). The output is deterministic (fixed
 seeds) and goes to ``tests/fixtures/``:
 
@@ -20,9 +20,13 @@ enabled, and the script refuses to write anything unless both agree to 1e-13.
 Correlations with a zero-variance feature or confound are 0/0: hypercoil
 returns NaN; this library's default is 0, so both are recorded.
 
-Arrays are stored as ``{"dtype", "shape", "b64"}``: base64 of the row-major
-little-endian bytes (float32 inputs stay float32; everything computed is
-float64). Scalars are JSON numbers (Python writes the shortest repr, which
+The inputs X and N are not stored: each case holds a recipe (a mulberry32
+seed, shapes, dtypes, a few structural choices) from which
+``scripts/fixture_inputs.py`` here and ``tests/fixture_inputs.ts`` in the tests
+build the same arrays bit for bit, with exact integer arithmetic only, plus a
+digest of the arrays that the tests check. Computed arrays are stored as
+``{"dtype", "shape", "b64"}``: base64 of the row-major little-endian float64
+bytes. Scalars are JSON numbers (Python writes the shortest repr, which
 round-trips exactly). See docs/fixtures.md for the schema.
 """
 
@@ -41,6 +45,7 @@ import numpy as np
 import scipy.stats
 
 import jax
+from fixture_inputs import RECIPE_VERSION, build_inputs, input_digest, rng_check
 
 jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402  (x64 must be enabled before use)
@@ -286,17 +291,25 @@ def feature_shape(rng: np.random.Generator, rank: int, max_features: int) -> tup
             return dims
 
 
-def correlated_data(rng, B: int, dims: tuple[int, ...], M: int, strength: float):
-    """Confounds (M, B) and features (B, *dims) with random loadings on them,
-    so that correlations span the whole range rather than hugging 0."""
-    F = int(np.prod(dims, dtype=np.int64)) if dims else 1
-    N = rng.standard_normal((M, B)) * rng.uniform(0.1, 10, (M, 1)) + rng.uniform(-5, 5, (M, 1))
-    loadings = rng.standard_normal((F, M)) * strength * rng.uniform(0, 1, (F, 1))
-    Nz = (N - N.mean(1, keepdims=True)) / N.std(1, keepdims=True)
-    Xf = loadings @ Nz + rng.standard_normal((F, B))
-    Xf = Xf * rng.uniform(0.01, 100, (F, 1)) + rng.uniform(-50, 50, (F, 1))
-    X = Xf.T.reshape((B, *dims)) if dims else Xf[0]
-    return X, N
+def recipe(rng, B: int, dims: tuple[int, ...], M: int, strength: int, x_dtype: str, n_dtype: str, n_vector: bool) -> dict:
+    """An input recipe for scripts/fixture_inputs.py: a fresh mulberry32 seed and the shapes.
+    Features load on the confounds with integer weights scaled by ``strength``,
+    so that correlations span the whole range rather than hugging 0; columns
+    get their own scale and offset."""
+    return {
+        "seed": int(rng.integers(0, 2**32)),
+        "batchSize": B,
+        "featureShape": list(dims),
+        "confounds": M,
+        "nVector": n_vector,
+        "strength": strength,
+        "xDtype": x_dtype,
+        "nDtype": n_dtype,
+    }
+
+
+def in_dtype(value: float, dtype: str) -> float:
+    return float(np.float32(value)) if dtype == "float32" else float(value)
 
 
 def log_uniform_int(rng, low: int, high: int) -> int:
@@ -324,28 +337,21 @@ def make_value_case(rng, index: int, special: str | None) -> dict:
         B = int(rng.choice([3, 4, 5, 500])) if rng.random() < 0.12 else log_uniform_int(rng, 3, 500)
         M = int(rng.integers(1, 5))
         dims = feature_shape(rng, rank, max(1, 3000 // B))
-        X, N = correlated_data(rng, B, dims, M, strength=float(rng.choice([0.0, 0.5, 2.0, 10.0])))
+        x_dtype = "float32" if (rng.random() < 0.25 and special != "huge") else "float64"
+        n_dtype = "float32" if (x_dtype == "float32" and rng.random() < 0.5) else "float64"
+        n_vector = bool(M == 1 and rng.random() < 0.6)
+        spec = recipe(rng, B, dims, M, int(rng.choice([0, 1, 2, 8])), x_dtype, n_dtype, n_vector)
         if special == "huge":
-            X = 1e9 + X / np.abs(X).max() * rng.uniform(0.5, 5)
-            if rng.random() < 0.5:
-                N = -1e9 + N / np.abs(N).max() * rng.uniform(0.5, 5)
+            spec["offset"] = {"x": 1e9, "n": -1e9 if rng.random() < 0.5 else 0}
         elif special == "tiny":
-            X = X * 1e-12
+            spec["exponentShift"] = -40  # about 1e-12 times the usual data
         elif special == "constant":
-            Xf = features_of(X).copy()
-            F = Xf.shape[0]
-            for f in rng.choice(F, size=max(1, F // 3), replace=False):
-                Xf[f, :] = rng.choice([0.0, 0.1, 3.7, -1e9, 1 / 3])
-            # Inverse of features_of: (d_k, d_1, ..., d_(k-1), B), then swap back.
-            X = Xf.reshape((*dims[-1:], *dims[:-1], B)).swapaxes(0, -1) if dims else Xf[0]
+            F = int(np.prod(dims, dtype=np.int64)) if dims else 1
+            columns = sorted(int(f) for f in rng.choice(F, size=max(1, F // 3), replace=False))
+            spec["constantFeatures"] = [[f, in_dtype(rng.choice([0.0, 0.1, 3.7, -1e9, 1 / 3]), x_dtype)] for f in columns]
             if M > 1 and rng.random() < 0.6:
-                N[int(rng.integers(M)), :] = rng.choice([0.0, 0.3, 2.5])
-        x_dtype = np.float32 if (rng.random() < 0.25 and special != "huge") else np.float64
-        X = np.ascontiguousarray(X, dtype=x_dtype)
-        n_dtype = np.float32 if (x_dtype == np.float32 and rng.random() < 0.5) else np.float64
-        N = np.ascontiguousarray(N, dtype=n_dtype)
-        if M == 1 and rng.random() < 0.6:
-            N = N[0]
+                spec["constantConfounds"] = [[int(rng.integers(M)), in_dtype(rng.choice([0.0, 0.3, 2.5]), n_dtype)]]
+        X, N = build_inputs(spec)
         tol_option, tol_sig = choose_tol(rng)
         tol = 0.0 if tol_option is None else (auto_tol(B, tol_sig) if tol_option == "auto" else tol_option)
         r_nan, zf, zn = numpy_corr(X, N)
@@ -388,8 +394,8 @@ def make_value_case(rng, index: int, special: str | None) -> dict:
         "id": index,
         "name": name,
         "special": special,
-        "x": encode(X),
-        "n": encode(N),
+        "input": spec,
+        "inputDigest": input_digest(X, N),
         "options": options,
         "nu": nu,
         "tolUsed": tol,
@@ -439,16 +445,15 @@ def value_cases(rng) -> list[dict]:
 def feature_order_case() -> dict:
     """SPEC's 4-D example: row (d*A + a)*C + c of the output is X[:, a, c, d]."""
     B, A, C, D = 7, 2, 3, 4
-    rng = np.random.default_rng(SEED + 1)
-    X = rng.standard_normal((B, A, C, D))
-    N = rng.standard_normal(B)
+    spec = recipe(np.random.default_rng(SEED + 1), B, (A, C, D), 1, 2, "float64", "float64", True)
+    X, N = build_inputs(spec)
     r, _, _ = numpy_corr(X, N)
     for a in range(A):
         for c in range(C):
             for d in range(D):
                 direct = np.corrcoef(X[:, a, c, d], N)[0, 1]
                 assert abs(r[(d * A + a) * C + c, 0] - direct) <= 1e-14
-    return {"x": encode(X), "n": encode(N), "r": encode(r)}
+    return {"input": spec, "inputDigest": input_digest(X, N), "r": encode(r)}
 
 
 # ---------------------------------------------------------------- auto_tol grid
@@ -534,10 +539,9 @@ def make_grad_case(rng, index: int) -> dict:
         dims = feature_shape(rng, rank, 12)
         if rank == 2:
             dims = (int(rng.integers(1, 13)),)
-        X, N = correlated_data(rng, B, dims, M, strength=float(rng.choice([0.5, 2.0, 5.0])))
-        X = np.ascontiguousarray(X, dtype=np.float64)
-        if M == 1 and rng.random() < 0.5:
-            N = N[0]
+        n_vector = bool(M == 1 and rng.random() < 0.5)
+        spec = recipe(rng, B, dims, M, int(rng.choice([1, 2, 4])), "float64", "float64", n_vector)
+        X, N = build_inputs(spec)
         tol_option, tol_sig = choose_tol(rng)
         if isinstance(tol_option, float) and tol_option > 0:
             tol_option = float(rng.uniform(0.01, 0.3))
@@ -565,8 +569,8 @@ def make_grad_case(rng, index: int) -> dict:
     return {
         "id": index,
         "name": f"#{index} X [{'x'.join(map(str, X.shape))}] N [{'x'.join(map(str, N.shape))}] tol={options.get('tol', 'default')} abs={abs_}",
-        "x": encode(X),
-        "n": encode(N),
+        "input": spec,
+        "inputDigest": input_digest(X, N),
         "options": options,
         "nu": nu,
         "tolUsed": tol,
@@ -588,6 +592,7 @@ def main(targets: list[str]) -> int:
     os.makedirs(OUT_DIR, exist_ok=True)
     versions = {"numpy": np.__version__, "scipy": scipy.__version__, "jax": jax.__version__, "mpmath": mpmath.__version__}
     scalarisations = {k: {"kind": kind, "p": ("inf" if p == math.inf else p)} for k, (kind, p) in SCALARISATIONS.items()}
+    inputs = {"recipeVersion": RECIPE_VERSION, "builder": "scripts/fixture_inputs.py", "rngCheck": rng_check()}
     sizes = {}
     if "batch_corr" in targets:
         cases = value_cases(np.random.default_rng(SEED))
@@ -596,6 +601,7 @@ def main(targets: list[str]) -> int:
             "seed": SEED,
             "versions": versions,
             "scalarisations": scalarisations,
+            "inputs": inputs,
             "featureOrder": feature_order_case(),
             "cases": cases,
         })
@@ -610,6 +616,7 @@ def main(targets: list[str]) -> int:
             "seed": SEED + 2,
             "versions": versions,
             "scalarisations": scalarisations,
+            "inputs": inputs,
             "cases": grads,
         })
         print(f"{len(grads)} gradient cases")
