@@ -7,7 +7,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { main } from "../src/cli/main.ts";
-import { driftDataLines } from "../src/cli/synthetic.ts";
+import { driftDataLines } from "../src/cli/input/drift_data.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;

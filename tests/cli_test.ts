@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { batchCorr, BatchCorrelationLoss, exportBatchCorrOnnx } from "../mod.ts";
 import { main } from "../src/cli/main.ts";
-import { driftDataLines, generateDriftRows } from "../src/cli/synthetic.ts";
+import { driftDataLines, generateDriftRows } from "../src/cli/input/drift_data.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 

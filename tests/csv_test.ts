@@ -1,7 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { parseCsv } from "../src/cli/csv.ts";
-import { parseNdjson } from "../src/cli/ndjson.ts";
+import { parseCsv } from "../src/cli/input/csv.ts";
+import { parseNdjson } from "../src/cli/input/ndjson.ts";
 import { InputLimitError } from "../src/cli/errors.ts";
 
 const encoder = new TextEncoder();

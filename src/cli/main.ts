@@ -10,9 +10,9 @@ import { BatchCorrError } from "../errors.ts";
 import { exportBatchCorrOnnx, ONNX_IO, ONNX_IR_VERSION, ONNX_OPSET } from "../onnx/export.ts";
 import { type ExportOnnxArgs, type GenerateArgs, HELP, parseCommandLine } from "./args.ts";
 import { EXIT, formatRowCounts, InputError, rowCountsOf, UsageError } from "./errors.ts";
-import { type CliIo, drainingSink, type OutputSink } from "./io.ts";
-import { runMonitor } from "./monitor.ts";
-import { driftDataLines } from "./synthetic.ts";
+import { type CliIo, drainingSink, type OutputSink } from "./input/open_input.ts";
+import { runMonitor } from "./commands/monitor.ts";
+import { driftDataLines } from "./input/drift_data.ts";
 
 async function runGenerate(args: GenerateArgs, io: CliIo): Promise<number> {
   let sink: OutputSink = io.stdout;

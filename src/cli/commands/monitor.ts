@@ -7,23 +7,23 @@
 
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { CorrelationAccumulator } from "../accumulator.ts";
-import type { BatchCorrResult } from "../batch_corr.ts";
-import { createOnnxBackend, type OnnxBackend } from "../onnx/backend.ts";
-import { rowsToBatches } from "../batcher.ts";
-import { checkElementLimit } from "../limits.ts";
-import { type BatchResult, correlateBatches, type StreamOptions } from "../stream.ts";
-import type { MonitorArgs } from "./args.ts";
-import { parseCsv } from "./csv.ts";
-import { EXIT, formatRowCounts, InputError, type RowCounts, UsageError, withRowCounts } from "./errors.ts";
-import { type CliIo, openInput } from "./io.ts";
-import { parseNdjson } from "./ndjson.ts";
-import { ProgressLine } from "./progress.ts";
-import { renderReport, type ReportPoint } from "./report.ts";
-import { BadRowLog, type NumericRow, openNumericTable } from "./rows.ts";
+import { CorrelationAccumulator } from "../../accumulator.ts";
+import type { BatchCorrResult } from "../../batch_corr.ts";
+import { createOnnxBackend, type OnnxBackend } from "../../onnx/backend.ts";
+import { rowsToBatches } from "../../batcher.ts";
+import { checkElementLimit } from "../../limits.ts";
+import { type BatchResult, correlateBatches, type StreamOptions } from "../../stream.ts";
+import type { MonitorArgs } from "../args.ts";
+import { parseCsv } from "../input/csv.ts";
+import { EXIT, formatRowCounts, InputError, type RowCounts, UsageError, withRowCounts } from "../errors.ts";
+import { type CliIo, openInput } from "../input/open_input.ts";
+import { parseNdjson } from "../input/ndjson.ts";
+import { ProgressLine } from "../output/progress_line.ts";
+import { renderReport, type ReportPoint } from "../output/report.ts";
+import { BadRowLog, type NumericRow, openNumericTable } from "../input/numeric_table.ts";
 
 /** The bundled real data set used by `--demo`. */
-export const DEMO_DATA_PATH: string = fileURLToPath(new URL("../../data/seattle-weather.csv", import.meta.url));
+export const DEMO_DATA_PATH: string = fileURLToPath(new URL("../../../data/seattle-weather.csv", import.meta.url));
 
 /** How the per-batch table columns are laid out. */
 const TABLE_HEADER = `${"batch".padStart(6)}  ${"from line".padStart(9)}  ${"rows".padStart(5)}  ${"tol".padStart(6)}  ${

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { BadRow } from "./rows.ts";
+import type { BadRow } from "../input/numeric_table.ts";
 
 /** One plotted batch. */
 export interface ReportPoint {

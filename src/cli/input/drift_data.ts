@@ -64,7 +64,7 @@ function normalSampler(uniform: () => number): () => number {
  *
  * @example A drift at batch 2
  * ```ts
- * import { generateDriftRows } from "./synthetic.ts";
+ * import { generateDriftRows } from "./drift_data.ts";
  * import assert from "node:assert/strict";
  *
  * const rows = [...generateDriftRows({ batches: 4, batchSize: 10, features: 2, driftBatch: 2, strength: 1, seed: 3 })];
@@ -101,7 +101,7 @@ export function* generateDriftRows(options: DriftDataOptions): Generator<number[
  *
  * @example The CSV header
  * ```ts
- * import { driftDataLines } from "./synthetic.ts";
+ * import { driftDataLines } from "./drift_data.ts";
  * import assert from "node:assert/strict";
  *
  * const [header] = driftDataLines({ batches: 1, batchSize: 3, features: 2, driftBatch: 0, strength: 0.5, seed: 1 }, "csv");

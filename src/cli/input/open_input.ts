@@ -7,8 +7,8 @@
 
 import { createReadStream, statSync } from "node:fs";
 import { type ByteSource, iterateChunks } from "./csv.ts";
-import { InputError } from "./errors.ts";
-import type { TextSink } from "./progress.ts";
+import { InputError } from "../errors.ts";
+import type { TextSink } from "../output/progress_line.ts";
 
 /** Text output that may apply back-pressure. */
 export interface OutputSink {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { InputLimitError } from "./errors.ts";
+import { InputLimitError } from "../errors.ts";
 
 /** One parsed CSV record and the 1-based line of the file it starts on. */
 export interface CsvRecord {

@@ -45,7 +45,7 @@ export function formatCount(value: number): string {
  *
  * @example Half of a file
  * ```ts
- * import { renderProgress } from "./progress.ts";
+ * import { renderProgress } from "./progress_line.ts";
  * import assert from "node:assert/strict";
  *
  * const line = renderProgress({ bytesRead: 512, totalBytes: 1024, batches: 3, rows: 300, elapsedMs: 1000 }, 10);

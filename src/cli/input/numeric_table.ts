@@ -6,8 +6,8 @@
  */
 
 import type { CsvRecord } from "./csv.ts";
-import { nameList, quoteInput } from "./display.ts";
-import { InputError } from "./errors.ts";
+import { nameList, quoteInput } from "../output/safe_text.ts";
+import { InputError } from "../errors.ts";
 import type { NdjsonRecord } from "./ndjson.ts";
 
 /** What to do with a row that cannot be used. */

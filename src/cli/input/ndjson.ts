@@ -4,7 +4,7 @@
  * @module
  */
 
-import { safeText } from "./display.ts";
+import { safeText } from "../output/safe_text.ts";
 import { type ByteSource, type InputLimits, iterateChunks, tooLongLine, tooManyColumns } from "./csv.ts";
 
 /** One NDJSON line: the parsed value, or why it could not be parsed. */
