@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../src/cli/main.ts";
-import { renderReport, topFeatures } from "../src/cli/output/report.ts";
+import { renderReport } from "../src/cli/output/report.ts";
+import { topFeatures } from "../src/cli/output/top_features.ts";
 import { driftDataLines } from "../src/cli/input/drift_data.ts";
 
 const CHROMIUM = "/usr/bin/chromium";

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { ruleMessage } from "../errors.ts";
 import type { OnnxProvider } from "../onnx/backend.ts";
 import { DEFAULT_MAX_ELEMENTS } from "../limits.ts";
-import { DEFAULT_INPUT_LIMITS } from "./input/csv.ts";
+import { DEFAULT_INPUT_LIMITS } from "./input/input_limits.ts";
 import { UsageError } from "./errors.ts";
 
 /** The commands of the CLI. */

@@ -5,12 +5,13 @@
  */
 
 import { createWriteStream, writeFileSync } from "node:fs";
-import process from "node:process";
 import { BatchCorrError } from "../errors.ts";
 import { exportBatchCorrOnnx, ONNX_IO, ONNX_IR_VERSION, ONNX_OPSET } from "../onnx/export.ts";
 import { type ExportOnnxArgs, type GenerateArgs, HELP, parseCommandLine } from "./args.ts";
-import { EXIT, formatRowCounts, InputError, rowCountsOf, UsageError } from "./errors.ts";
-import { type CliIo, drainingSink, type OutputSink } from "./input/open_input.ts";
+import { EXIT, InputError, UsageError } from "./errors.ts";
+import { formatRowCounts, rowCountsOf } from "./row_counts.ts";
+import { type CliIo, processIo } from "./cli_io.ts";
+import { drainingSink, type OutputSink } from "./output/output_sink.ts";
 import { runMonitor } from "./commands/monitor.ts";
 import { driftDataLines } from "./input/drift_data.ts";
 
@@ -141,17 +142,4 @@ function printError(error: unknown, io: CliIo): number {
   const stack = error instanceof Error ? error.stack ?? error.message : String(error);
   io.stderr.write(`\nbatch-corr: internal error: ${stack}\n`);
   return EXIT.internal;
-}
-
-/** The process's own streams. */
-export function processIo(): CliIo {
-  return {
-    stdout: drainingSink(process.stdout),
-    stderr: process.stderr,
-    stdin: () => process.stdin as unknown as AsyncIterable<Uint8Array>,
-    stderrIsTty: process.stderr.isTTY === true,
-    stdoutIsTty: process.stdout.isTTY === true,
-    stdoutBytes: (bytes) =>
-      new Promise<void>((resolve, reject) => process.stdout.write(bytes, (error?: Error | null) => (error ? reject(error) : resolve()))),
-  };
 }

@@ -15,12 +15,17 @@ import { checkElementLimit } from "../../limits.ts";
 import { type BatchResult, correlateBatches, type StreamOptions } from "../../stream.ts";
 import type { MonitorArgs } from "../args.ts";
 import { parseCsv } from "../input/csv.ts";
-import { EXIT, formatRowCounts, InputError, type RowCounts, UsageError, withRowCounts } from "../errors.ts";
-import { type CliIo, openInput } from "../input/open_input.ts";
+import { EXIT, InputError, UsageError } from "../errors.ts";
+import { formatRowCounts, type RowCounts, withRowCounts } from "../row_counts.ts";
+import type { CliIo } from "../cli_io.ts";
+import { openInput } from "../input/open_input.ts";
 import { parseNdjson } from "../input/ndjson.ts";
 import { ProgressLine } from "../output/progress_line.ts";
-import { renderReport, type ReportPoint } from "../output/report.ts";
-import { BadRowLog, type NumericRow, openNumericTable } from "../input/numeric_table.ts";
+import { renderReport } from "../output/report.ts";
+import type { ReportPoint } from "../output/report_data.ts";
+import { BadRowLog } from "../input/bad_row_log.ts";
+import type { NumericRow } from "../input/numeric_row.ts";
+import { openNumericTable } from "../input/numeric_table.ts";
 
 /** The bundled real data set used by `--demo`. */
 export const DEMO_DATA_PATH: string = fileURLToPath(new URL("../../../data/seattle-weather.csv", import.meta.url));

@@ -5,7 +5,8 @@
  */
 
 import { safeText } from "../output/safe_text.ts";
-import { type ByteSource, type InputLimits, iterateChunks, tooLongLine, tooManyColumns } from "./csv.ts";
+import { type ByteSource, iterateChunks } from "./byte_source.ts";
+import { type InputLimits, tooLongLine, tooManyColumns } from "./input_limits.ts";
 
 /** One NDJSON line: the parsed value, or why it could not be parsed. */
 export type NdjsonRecord =

@@ -1,60 +1,14 @@
 /**
- * The CLI's connection to the outside: standard streams, file input with byte
- * counting, and an output writer that respects back-pressure.
+ * The input of `monitor`: a file, a named pipe or standard input, opened as a
+ * counted byte stream that refuses binary data.
  *
  * @module
  */
 
 import { createReadStream, statSync } from "node:fs";
-import { type ByteSource, iterateChunks } from "./csv.ts";
+import { type ByteSource, iterateChunks } from "./byte_source.ts";
 import { InputError } from "../errors.ts";
-import type { TextSink } from "../output/progress_line.ts";
-
-/** Text output that may apply back-pressure. */
-export interface OutputSink {
-  /** Writes text, resolving when more may be written. */
-  write(text: string): Promise<void> | void;
-}
-
-/** The streams and facts the CLI runs with (the process's, or a test's). */
-export interface CliIo {
-  /** Standard output. */
-  stdout: OutputSink;
-  /** Standard error (progress, warnings, errors). */
-  stderr: TextSink;
-  /** Standard input bytes, read when the input is "-". */
-  stdin: () => ByteSource;
-  /** Whether standard error is a terminal (progress bar). */
-  stderrIsTty: boolean;
-  /** Whether standard output is a terminal (binary output is refused there); absent means not. */
-  stdoutIsTty?: boolean;
-  /** Writes binary data to standard output; absent where standard output only takes text. */
-  stdoutBytes?: (bytes: Uint8Array) => Promise<void>;
-}
-
-/** A node-style writable (`process.stdout`, a file stream). */
-export interface NodeWritable {
-  /** Writes a chunk; false when the buffer is full. */
-  write(chunk: string): boolean;
-  /** Registers a one-time listener. */
-  once(event: "drain", listener: () => void): unknown;
-}
-
-/**
- * Wraps a node-style writable so that writers wait for "drain" when its buffer
- * is full, keeping memory flat however much is written.
- *
- * @param stream The writable.
- * @returns An {@linkcode OutputSink}.
- */
-export function drainingSink(stream: NodeWritable): OutputSink {
-  return {
-    write(text: string): Promise<void> | void {
-      if (stream.write(text)) return;
-      return new Promise((resolve) => stream.once("drain", () => resolve()));
-    },
-  };
-}
+import type { CliIo } from "../cli_io.ts";
 
 /** An input opened for streaming. */
 export interface OpenedInput {

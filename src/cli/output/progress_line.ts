@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { TextSink } from "./output_sink.ts";
+
 /** What the progress line shows. */
 export interface ProgressState {
   /** Bytes consumed from the input so far. */
@@ -63,12 +65,6 @@ export function renderProgress(state: ProgressState, width = 24): string {
   const bar = `[${"#".repeat(filled)}${"-".repeat(width - filled)}]`;
   const percent = `${(fraction * 100).toFixed(1)}%`.padStart(6);
   return `${bar} ${percent}  ${formatBytes(state.bytesRead)} / ${formatBytes(state.totalBytes)}  ${tail}`;
-}
-
-/** Something with a `write(text)` method, such as `process.stderr`. */
-export interface TextSink {
-  /** Writes text. */
-  write(text: string): unknown;
 }
 
 /**
