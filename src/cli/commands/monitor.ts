@@ -13,7 +13,9 @@ import { createOnnxBackend, type OnnxBackend } from "../../onnx/backend.ts";
 import { rowsToBatches } from "../../batcher.ts";
 import { checkElementLimit } from "../../limits.ts";
 import { type BatchResult, correlateBatches, type StreamOptions } from "../../stream.ts";
-import type { MonitorArgs } from "../args.ts";
+import type { Command } from "../args/command.ts";
+import { type MonitorArgs, parseMonitorArgs } from "./monitor_args.ts";
+import { MONITOR_FLAGS } from "./monitor_flags.ts";
 import { parseCsv } from "../input/csv.ts";
 import { EXIT, InputError, UsageError } from "../errors.ts";
 import { formatRowCounts, type RowCounts, withRowCounts } from "../row_counts.ts";
@@ -344,3 +346,21 @@ async function monitorRows(args: MonitorArgs, io: CliIo, backend: OnnxBackend | 
   else io.stderr.write(summaryText);
   return alerts > 0 && args.failOnAlert ? EXIT.alert : EXIT.ok;
 }
+
+/** The `monitor` command. */
+export const MONITOR: Command<MonitorArgs> = {
+  name: "monitor",
+  synopses: [
+    ["batch-corr monitor <file|-> --confounds a,b [options]", "stream a CSV/NDJSON file, report per batch"],
+    ["batch-corr monitor --demo [options]", "the bundled Seattle weather data set"],
+  ],
+  description: [
+    "Streams a CSV (header row) or NDJSON file, or standard input (-), in mini-batches and prints, for " +
+    "every batch, the batch loss, the running loss over everything so far and, with --window/--decay, " +
+    "the recent loss. The file is never loaded whole.",
+  ],
+  flags: MONITOR_FLAGS,
+  exitCodes: "Exit codes: 0 clean, 3 an alert fired, 2 bad usage or bad input, 1 internal error.",
+  parse: parseMonitorArgs,
+  run: runMonitor,
+};
