@@ -15,6 +15,11 @@ import { type NumericRow, toNumericRow } from "./numeric_row.ts";
 
 const LOOKAHEAD = 100;
 
+/** Parsed records, tagged with their format: what {@linkcode openNumericTable} reads. */
+export type TableRecords =
+  | { format: "csv"; records: AsyncIterable<CsvRecord> }
+  | { format: "ndjson"; records: AsyncIterable<NdjsonRecord> };
+
 /** Numeric rows of a table and the columns they hold. */
 export interface NumericTable {
   /** The resolved feature and confound columns. */
@@ -39,7 +44,7 @@ export interface NumericTable {
  * @throws {InputError} If a selected column does not exist, no feature is numeric, or the CSV is empty.
  */
 export async function openNumericTable(
-  input: { format: "csv"; records: AsyncIterable<CsvRecord> } | { format: "ndjson"; records: AsyncIterable<NdjsonRecord> },
+  input: TableRecords,
   selection: ColumnSelection,
   policy: BadRowPolicy,
   log: BadRowLog,
