@@ -11,15 +11,7 @@
  * Run: `deno run -A bench/precision_offset.ts [seeds]` (default 200).
  */
 import { correlateBatches } from "../mod.ts";
-
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../src/cli/input/mulberry32.ts";
 
 interface Sample {
   x: [number, number];

@@ -15,6 +15,7 @@
  * Run: `deno run -A examples/train_decorrelate.ts` or `bun examples/train_decorrelate.ts`.
  */
 import { autoTol, batchCorr, BatchCorrelationLoss } from "../mod.ts";
+import { mulberry32 } from "../src/cli/input/mulberry32.ts";
 
 /** Options of {@linkcode trainDecorrelate}. */
 export interface TrainOptions {
@@ -59,15 +60,6 @@ export interface TrainResult {
 const INPUTS = 6, OUTPUTS = 2;
 const CONFOUND_IN_SIGNAL = [0.8, -0.5];
 const CONFOUND_LEAK = [1.2, 0, -0.8, 0, 0.6, 0];
-
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normals(random: () => number, count: number): Float64Array {
   const out = new Float64Array(count);
