@@ -132,7 +132,8 @@ function flagSections(flags: FlagTable): string[] {
 export function commandHelp(command: CommandHelp): string {
   const [usage] = command.synopses[0]!;
   const paragraphs = command.description.map((paragraph) => wrap(paragraph, WIDTH).join("\n"));
-  return [usage, ...paragraphs, ...flagSections(command.flags), command.exitCodes].join("\n\n") + "\n";
+  const exitCodes = wrap(command.exitCodes, WIDTH).join("\n");
+  return [usage, ...paragraphs, ...flagSections(command.flags), exitCodes].join("\n\n") + "\n";
 }
 
 /**

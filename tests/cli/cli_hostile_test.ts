@@ -6,10 +6,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { main } from "../src/cli/main.ts";
-import { driftDataLines } from "../src/cli/input/drift_data.ts";
+import { main } from "../../src/cli/main.ts";
+import { driftDataLines } from "../../src/cli/input/drift_data.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
 
 /** The CLI in the runtime running the tests; `denoFlags` replace `-A` under Deno. */

@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { main } from "../src/cli/main.ts";
-import { renderReport } from "../src/cli/output/report.ts";
-import { topFeatures } from "../src/cli/output/top_features.ts";
-import { driftDataLines } from "../src/cli/input/drift_data.ts";
+import { main } from "../../../src/cli/main.ts";
+import { renderReport } from "../../../src/cli/output/report.ts";
+import { topFeatures } from "../../../src/cli/output/top_features.ts";
+import { driftDataLines } from "../../../src/cli/input/drift_data.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const BATCHES = 16;

@@ -5,11 +5,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { batchCorr, BatchCorrelationLoss, exportBatchCorrOnnx } from "../mod.ts";
-import { main } from "../src/cli/main.ts";
-import { driftDataLines, generateDriftRows } from "../src/cli/input/drift_data.ts";
+import { batchCorr, BatchCorrelationLoss, exportBatchCorrOnnx } from "../../mod.ts";
+import { main } from "../../src/cli/main.ts";
+import { driftDataLines, generateDriftRows } from "../../src/cli/input/drift_data.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 /** The CLI in the runtime running the tests: `deno run -A cli.ts` or `bun cli.ts`. */
 function cliCommand(): [string, string[]] {
