@@ -57,11 +57,13 @@ export type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}
   ? `${Head}${Capitalize<CamelCase<Tail>>}`
   : S;
 
-type GivenValue<F> = F extends ValueFlag<infer T, infer _D> ? T | undefined
+/** The type of a flag's checked value, undefined when absent. */
+export type GivenValue<F> = F extends ValueFlag<infer T, infer _D> ? T | undefined
   : F extends BooleanFlag ? boolean | undefined
   : never;
 
-type DefaultedValue<F> = F extends ValueFlag<infer T, infer D> ? (undefined extends D ? T | undefined : T)
+/** The type of a flag's value with its default applied. */
+export type DefaultedValue<F> = F extends ValueFlag<infer T, infer D> ? (undefined extends D ? T | undefined : T)
   : F extends BooleanFlag ? boolean
   : never;
 

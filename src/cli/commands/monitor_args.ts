@@ -11,7 +11,8 @@ import { checkFlags, type RawFlags, readFlags, withDefaults } from "../args/pars
 import { UsageError } from "../errors.ts";
 import { DEMO_SETTINGS, MONITOR_FLAGS } from "./monitor_flags.ts";
 
-type MonitorFlagValues = FlagValues<typeof MONITOR_FLAGS>;
+/** The values of `monitor`'s flags with the table's defaults applied. */
+export type MonitorFlagValues = FlagValues<typeof MONITOR_FLAGS>;
 
 /** Which view's loss is compared with the alert level. */
 export type AlertOn = NonNullable<MonitorFlagValues["alertOn"]>;
