@@ -4,7 +4,7 @@
  *
  * Run: `deno run -A examples/quickstart.ts` or `bun examples/quickstart.ts`.
  */
-import { BatchCorrelationLoss, batchCorr } from "../mod.ts";
+import { batchCorr, BatchCorrelationLoss } from "../mod.ts";
 import { mulberry32 } from "../src/cli/input/mulberry32.ts";
 
 const B = 64, F = 8;

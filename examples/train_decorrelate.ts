@@ -125,7 +125,10 @@ function backProject(z: Float64Array, gradP: Float64Array, samples: number): Flo
 }
 
 /** Mean squared error and its gradient with respect to the outputs. */
-function meanSquaredError(outputs: Float64Array, target: Float64Array): { value: number; grad: Float64Array } {
+function meanSquaredError(
+  outputs: Float64Array,
+  target: Float64Array,
+): { value: number; grad: Float64Array } {
   const grad = new Float64Array(outputs.length);
   let value = 0;
   for (let i = 0; i < outputs.length; i++) {
@@ -138,7 +141,9 @@ function meanSquaredError(outputs: Float64Array, target: Float64Array): { value:
 
 /** Pearson r of each output column with a (B) vector. */
 function correlationsWith(outputs: Float64Array, other: Float64Array, samples: number): number[] {
-  return Array.from(batchCorr({ data: outputs, shape: [samples, OUTPUTS] }, other, { abs: false }).data);
+  return Array.from(
+    batchCorr({ data: outputs, shape: [samples, OUTPUTS] }, other, { abs: false }).data,
+  );
 }
 
 /**
@@ -160,8 +165,16 @@ export function trainDecorrelate(options: TrainOptions = {}): TrainResult {
   for (let step = 0; step <= steps; step++) {
     const outputs = project(data.z, weights, samples);
     const task = meanSquaredError(outputs, data.target);
-    const decorrelation = penalty.valueAndGrad({ data: outputs, shape: [samples, OUTPUTS] }, data.confound);
-    history.push({ step, task: task.value, penalty: decorrelation.value, total: task.value + decorrelation.value });
+    const decorrelation = penalty.valueAndGrad(
+      { data: outputs, shape: [samples, OUTPUTS] },
+      data.confound,
+    );
+    history.push({
+      step,
+      task: task.value,
+      penalty: decorrelation.value,
+      total: task.value + decorrelation.value,
+    });
     if (step === steps) break;
     // Plain gradient descent on an L1 penalty overshoots zero and back; a
     // learning rate decaying to 0 lets those oscillations die out.

@@ -38,13 +38,18 @@ export interface Invocation<Args extends { help: boolean } = { help: boolean }> 
 export type ParsedCommandLine = { command: "help"; topic: CommandName | undefined } | Invocation;
 
 const TITLE = "batch-corr: watch confound correlation drift in streamed tabular data";
-const EXIT_CODES = "Exit codes: 0 clean, 3 an alert fired, 2 bad usage or bad input, 1 internal error.";
+const EXIT_CODES =
+  "Exit codes: 0 clean, 3 an alert fired, 2 bad usage or bad input, 1 internal error.";
 
 function isCommand(value: string): value is CommandName {
   return Object.hasOwn(COMMANDS, value);
 }
 
-function invoke<Args extends { help: boolean }>(command: Command<Args>, name: CommandName, rest: readonly string[]) {
+function invoke<Args extends { help: boolean }>(
+  command: Command<Args>,
+  name: CommandName,
+  rest: readonly string[],
+) {
   const args = command.parse(rest);
   return { command: name, args, run: (io: CliIo) => command.run(args, io) };
 }
@@ -71,7 +76,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     const topic = rest[0];
     if (topic === undefined || isCommand(topic)) return { command: "help", topic };
-    throw new UsageError(ruleMessage("show help", "the topic", "monitor, generate or export-onnx", topic));
+    throw new UsageError(
+      ruleMessage("show help", "the topic", "monitor, generate or export-onnx", topic),
+    );
   }
   switch (name) {
     case "monitor":
@@ -82,7 +89,12 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
       return invoke(COMMANDS["export-onnx"], name, rest);
     default:
       throw new UsageError(
-        ruleMessage("run batch-corr", "the command", "monitor, generate or export-onnx (see --help)", name),
+        ruleMessage(
+          "run batch-corr",
+          "the command",
+          "monitor, generate or export-onnx (see --help)",
+          name,
+        ),
       );
   }
 }

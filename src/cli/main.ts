@@ -45,7 +45,9 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 function reportError(error: unknown, io: CliIo): number {
   const code = printError(error, io);
   const counts = rowCountsOf(error);
-  if (counts !== undefined) io.stderr.write(`batch-corr: stopped with ${formatRowCounts(counts)}\n`);
+  if (counts !== undefined) {
+    io.stderr.write(`batch-corr: stopped with ${formatRowCounts(counts)}\n`);
+  }
   return code;
 }
 
@@ -59,7 +61,11 @@ function printError(error: unknown, io: CliIo): number {
     return EXIT.usage;
   }
   // A provider that cannot run here, or a shape over --max-elements, is a matter of the machine and the flags, not a bug.
-  if (error instanceof BatchCorrError && (error.code === "stream_batch_failed" || error.code === "provider_unavailable" || error.code === "resource_limit")) {
+  if (
+    error instanceof BatchCorrError &&
+    (error.code === "stream_batch_failed" || error.code === "provider_unavailable" ||
+      error.code === "resource_limit")
+  ) {
     io.stderr.write(`\nbatch-corr: ${error.message}\n`);
     return EXIT.usage;
   }

@@ -27,7 +27,9 @@ const ROW_COUNTS = new WeakMap<object, RowCounts>();
  * @returns The same error.
  */
 export function withRowCounts(error: unknown, counts: RowCounts): unknown {
-  if (typeof error === "object" && error !== null && !ROW_COUNTS.has(error)) ROW_COUNTS.set(error, { ...counts });
+  if (typeof error === "object" && error !== null && !ROW_COUNTS.has(error)) {
+    ROW_COUNTS.set(error, { ...counts });
+  }
   return error;
 }
 

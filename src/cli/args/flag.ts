@@ -63,7 +63,8 @@ export type GivenValue<F> = F extends ValueFlag<infer T, infer _D> ? T | undefin
   : never;
 
 /** The type of a flag's value with its default applied. */
-export type DefaultedValue<F> = F extends ValueFlag<infer T, infer D> ? (undefined extends D ? T | undefined : T)
+export type DefaultedValue<F> = F extends ValueFlag<infer T, infer D>
+  ? (undefined extends D ? T | undefined : T)
   : F extends BooleanFlag ? boolean
   : never;
 
@@ -149,12 +150,20 @@ export function valueFlag<T, const D extends T | undefined = undefined>(
  * assert.equal(format.schema.safeParse("xml").error?.issues[0]?.message, '"table" or "ndjson"');
  * ```
  */
-export function choiceFlag<const C extends readonly [string, ...string[]], D extends C[number] | undefined = undefined>(
+export function choiceFlag<
+  const C extends readonly [string, ...string[]],
+  D extends C[number] | undefined = undefined,
+>(
   choices: C,
   options: Omit<ValueFlagOptions<C[number], D>, "placeholder">,
 ): ValueFlag<C[number], D> {
-  const schema = z.enum(choices as unknown as [C[number], ...C[number][]], { error: choiceRule(choices) });
-  return valueFlag(schema as unknown as z.ZodType<C[number], string>, { ...options, placeholder: choices.join("|") });
+  const schema = z.enum(choices as unknown as [C[number], ...C[number][]], {
+    error: choiceRule(choices),
+  });
+  return valueFlag(schema as unknown as z.ZodType<C[number], string>, {
+    ...options,
+    placeholder: choices.join("|"),
+  });
 }
 
 /** `"a", "b" or "c"`. */
@@ -187,7 +196,12 @@ export interface BooleanFlagOptions extends FlagHelp {
  * ```
  */
 export function booleanFlag(options: BooleanFlagOptions): BooleanFlag {
-  return { kind: "boolean", ...options, negatable: options.negatable ?? false, default: options.default ?? false };
+  return {
+    kind: "boolean",
+    ...options,
+    negatable: options.negatable ?? false,
+    default: options.default ?? false,
+  };
 }
 
 /** The `--help` / `-h` flag every command has. */

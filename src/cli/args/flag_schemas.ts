@@ -25,7 +25,10 @@ import { z } from "zod";
  * assert.equal(probability.safeParse("2").error?.issues[0]?.message, "a number in [0, 1]");
  * ```
  */
-export function numberWhere(rule: string, check: (value: number) => boolean): z.ZodType<number, string> {
+export function numberWhere(
+  rule: string,
+  check: (value: number) => boolean,
+): z.ZodType<number, string> {
   return z.string().transform((text, context) => {
     const value = text.trim() === "" ? Number.NaN : Number(text);
     if (check(value)) return value;
@@ -110,7 +113,9 @@ export function finiteNumber(note?: string): z.ZodType<number, string> {
 export function columnList(): z.ZodType<string[], string> {
   const rule = "a comma-separated list of column names";
   return z.string()
-    .transform((text) => text.split(",").map((name) => name.trim()).filter((name) => name.length > 0))
+    .transform((text) =>
+      text.split(",").map((name) => name.trim()).filter((name) => name.length > 0)
+    )
     .pipe(z.array(z.string()).min(1, rule));
 }
 

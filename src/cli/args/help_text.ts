@@ -55,7 +55,9 @@ function defaultText(flag: Flag, name: string): string | undefined {
 /** The left column of a flag: `--batch-size, -b n`, `--abs / --no-abs`. */
 function flagLabel(flag: Flag, name: string): string {
   const short = flag.short !== undefined ? `, -${flag.short}` : "";
-  if (flag.kind === "boolean") return flag.negatable ? `--${name} / --no-${name}` : `--${name}${short}`;
+  if (flag.kind === "boolean") {
+    return flag.negatable ? `--${name} / --no-${name}` : `--${name}${short}`;
+  }
   return `--${name}${short} ${flag.placeholder}`;
 }
 
@@ -74,7 +76,10 @@ function entry(label: string, text: string): string[] {
 /** The lines of one flag (two for a value flag with a negation). */
 function flagLines(flag: Flag, name: string): string[] {
   const shown = defaultText(flag, name);
-  const lines = entry(flagLabel(flag, name), shown === undefined ? flag.help : `${flag.help} (default ${shown})`);
+  const lines = entry(
+    flagLabel(flag, name),
+    shown === undefined ? flag.help : `${flag.help} (default ${shown})`,
+  );
   if (flag.kind === "value" && flag.negation !== undefined) {
     lines.push(...entry(`--no-${name}`, flag.negation.help));
   }
@@ -90,7 +95,9 @@ function flagSections(flags: FlagTable): string[] {
     lines.push(...flagLines(flag, name));
     sections.set(flag.section, lines);
   }
-  return [...sections.values()].filter((lines) => lines.length > 0).map((lines) => lines.join("\n"));
+  return [...sections.values()].filter((lines) => lines.length > 0).map((lines) =>
+    lines.join("\n")
+  );
 }
 
 /**
@@ -165,7 +172,11 @@ export function commandHelp(command: CommandHelp): string {
  * ].join("\n"));
  * ```
  */
-export function programHelp(title: string, commands: readonly CommandHelp[], exitCodes: string): string {
+export function programHelp(
+  title: string,
+  commands: readonly CommandHelp[],
+  exitCodes: string,
+): string {
   const program = title.split(":")[0]!;
   const synopses = [
     ...commands.flatMap((command) => command.synopses),

@@ -72,7 +72,9 @@ export function parseArgsOptions(table: FlagTable): Record<string, ParseArgsOpti
  * assert.deepEqual(schema.parse({ batchSize: "30" }), { batchSize: 30 });
  * ```
  */
-export function flagsSchema(table: FlagTable): z.ZodType<Record<string, unknown>, Record<string, unknown>> {
+export function flagsSchema(
+  table: FlagTable,
+): z.ZodType<Record<string, unknown>, Record<string, unknown>> {
   const shape: Record<string, z.ZodType> = {};
   for (const [name, flag] of Object.entries(table)) {
     shape[camelCase(name)] = (flag.kind === "value" ? flag.schema : z.boolean()).optional();
@@ -110,7 +112,11 @@ function rawValues(
   const raw: Record<string, string | boolean | undefined> = {};
   for (const [name, flag] of Object.entries(table)) {
     if (flag.kind === "boolean") {
-      raw[camelCase(name)] = flag.negatable ? lastOf(tokens, name) : values[name] === true ? true : undefined;
+      raw[camelCase(name)] = flag.negatable
+        ? lastOf(tokens, name)
+        : values[name] === true
+        ? true
+        : undefined;
     } else {
       const negated = flag.negation !== undefined && values[`no-${name}`] === true;
       raw[camelCase(name)] = negated ? flag.negation!.text : values[name];
@@ -165,7 +171,11 @@ export function readFlags(command: string, table: FlagTable, args: readonly stri
       }`,
     );
   }
-  const values = rawValues(table, parsed.values as Record<string, string | boolean | undefined>, parsed.tokens);
+  const values = rawValues(
+    table,
+    parsed.values as Record<string, string | boolean | undefined>,
+    parsed.tokens,
+  );
   return { values, positionals: parsed.positionals };
 }
 
@@ -190,7 +200,11 @@ export function readFlags(command: string, table: FlagTable, args: readonly stri
  * assert.deepEqual(checkFlags("monitor", table, { values: { top: "3" }, positionals: [] }), { top: 3 });
  * ```
  */
-export function checkFlags<Table extends FlagTable>(command: string, table: Table, raw: RawFlags): GivenFlags<Table> {
+export function checkFlags<Table extends FlagTable>(
+  command: string,
+  table: Table,
+  raw: RawFlags,
+): GivenFlags<Table> {
   const result = flagsSchema(table).safeParse(raw.values);
   if (result.success) return result.data as GivenFlags<Table>;
   const issue = result.error.issues[0]!;
@@ -266,7 +280,8 @@ export function withDefaults<Table extends FlagTable>(
   const overriding = overrides as Record<string, unknown>;
   for (const [name, flag] of Object.entries(table)) {
     const key = camelCase(name);
-    values[key] = givenValues[key] ?? (Object.hasOwn(overriding, key) ? overriding[key] : flag.default);
+    values[key] = givenValues[key] ??
+      (Object.hasOwn(overriding, key) ? overriding[key] : flag.default);
   }
   return values as FlagValues<Table>;
 }

@@ -35,11 +35,17 @@ export interface ReportedRun {
 }
 
 function kernelLabel(backend: OnnxBackend | undefined): string {
-  return backend === undefined ? "TypeScript (float64)" : `ONNX Runtime ${backend.provider} (float32 batch moments)`;
+  return backend === undefined
+    ? "TypeScript (float64)"
+    : `ONNX Runtime ${backend.provider} (float32 batch moments)`;
 }
 
 function windowSetting(args: MonitorArgs): string {
-  return args.window !== undefined ? `${args.window} batches` : args.decay !== undefined ? `decay ${args.decay}` : "none";
+  return args.window !== undefined
+    ? `${args.window} batches`
+    : args.decay !== undefined
+    ? `decay ${args.decay}`
+    : "none";
 }
 
 function settingsList(args: MonitorArgs, run: ReportedRun): [string, string][] {
@@ -53,7 +59,12 @@ function settingsList(args: MonitorArgs, run: ReportedRun): [string, string][] {
     ["scalarisation", args.scalarisation],
     ["nu", String(args.nu)],
     ["window", windowSetting(args)],
-    ["alert level", args.alert === undefined ? "none" : `${args.alert} on the ${alertViewName(args.alertOn)} loss`],
+    [
+      "alert level",
+      args.alert === undefined
+        ? "none"
+        : `${args.alert} on the ${alertViewName(args.alertOn)} loss`,
+    ],
     ["on bad row", args.onBadRow],
   ];
 }

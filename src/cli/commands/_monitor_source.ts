@@ -15,7 +15,9 @@ import type { RowCounts } from "../row_counts.ts";
 import type { MonitorArgs } from "./monitor_args.ts";
 
 /** The bundled real data set used by `--demo`. */
-export const DEMO_DATA_PATH: string = fileURLToPath(new URL("../../../data/seattle-weather.csv", import.meta.url));
+export const DEMO_DATA_PATH: string = fileURLToPath(
+  new URL("../../../data/seattle-weather.csv", import.meta.url),
+);
 
 /** An opened monitor input. */
 export interface MonitorSource {
@@ -59,11 +61,18 @@ export function openMonitorSource(args: MonitorArgs, io: CliIo, counts: RowCount
   if (inputFormat(args, path) === "csv") {
     let header = true;
     const countRow = () => (header ? (header = false) : counts.read++);
-    return { input, label, records: { format: "csv", records: counting(parseCsv(input.bytes, limits), countRow) } };
+    return {
+      input,
+      label,
+      records: { format: "csv", records: counting(parseCsv(input.bytes, limits), countRow) },
+    };
   }
   return {
     input,
     label,
-    records: { format: "ndjson", records: counting(parseNdjson(input.bytes, limits), () => counts.read++) },
+    records: {
+      format: "ndjson",
+      records: counting(parseNdjson(input.bytes, limits), () => counts.read++),
+    },
   };
 }

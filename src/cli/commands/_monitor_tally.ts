@@ -51,7 +51,9 @@ export class MonitorTally {
   add(result: BatchResult, firstLine: number): boolean {
     const alert = isAlert(result, this.#level, this.#on);
     if (alert) this.alerts++;
-    if (result.skipped) this.skippedBatches.push({ index: result.index, reason: result.skipped.reason });
+    if (result.skipped) {
+      this.skippedBatches.push({ index: result.index, reason: result.skipped.reason });
+    }
     this.points.push({
       index: result.index,
       firstLine,

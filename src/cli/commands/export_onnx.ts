@@ -46,12 +46,14 @@ export const EXPORT_ONNX_FLAGS = {
 };
 
 /** Options of `export-onnx`, checked, with the defaults applied. */
-export type ExportOnnxArgs = Omit<FlagValues<typeof EXPORT_ONNX_FLAGS>, "features" | "confounds"> & {
-  /** F, the number of feature columns fixed in the model (1 with --help alone). */
-  features: number;
-  /** M, the number of confounds fixed in the model (1 with --help alone). */
-  confounds: number;
-};
+export type ExportOnnxArgs =
+  & Omit<FlagValues<typeof EXPORT_ONNX_FLAGS>, "features" | "confounds">
+  & {
+    /** F, the number of feature columns fixed in the model (1 with --help alone). */
+    features: number;
+    /** M, the number of confounds fixed in the model (1 with --help alone). */
+    confounds: number;
+  };
 
 /**
  * Checks the arguments of `export-onnx`.
@@ -74,12 +76,20 @@ export function parseExportOnnxArgs(args: readonly string[]): ExportOnnxArgs {
   const positionals = raw.positionals;
   if (positionals.length > 0) {
     throw new UsageError(
-      ruleMessage("run export-onnx", "its arguments", "options only (name the file with --output)", positionals.join(" ")),
+      ruleMessage(
+        "run export-onnx",
+        "its arguments",
+        "options only (name the file with --output)",
+        positionals.join(" "),
+      ),
     );
   }
   const values = withDefaults(EXPORT_ONNX_FLAGS, checkFlags("export-onnx", EXPORT_ONNX_FLAGS, raw));
   if (!values.help && (values.features === undefined || values.confounds === undefined)) {
-    const missing = [values.features === undefined ? "--features" : "", values.confounds === undefined ? "--confounds" : ""]
+    const missing = [
+      values.features === undefined ? "--features" : "",
+      values.confounds === undefined ? "--confounds" : "",
+    ]
       .filter(Boolean).join(" and ");
     throw new UsageError(
       `Cannot run export-onnx as --features and --confounds must give F and M (the model's fixed shape): current value of ${missing} is none`,
@@ -134,7 +144,9 @@ export async function runExportOnnx(args: ExportOnnxArgs, io: CliIo): Promise<nu
   } else {
     writeFileSync(args.output!, model);
   }
-  io.stderr.write(exportSummary(args, model.byteLength, toStdout ? "standard output" : args.output!));
+  io.stderr.write(
+    exportSummary(args, model.byteLength, toStdout ? "standard output" : args.output!),
+  );
   return EXIT.ok;
 }
 

@@ -26,25 +26,43 @@ export const GENERATE_FLAGS = {
     help: "where to write the rows",
   }),
   format: choiceFlag(["csv", "ndjson"], { default: "csv", help: "the output format" }),
-  batches: valueFlag(positiveInteger(), { placeholder: "n", default: 40, help: "number of batches" }),
-  "batch-size": valueFlag(numberWhere("an integer of at least 3", (v) => Number.isInteger(v) && v >= 3), {
-    short: "b",
+  batches: valueFlag(positiveInteger(), {
     placeholder: "n",
-    default: 50,
-    help: "rows per batch (at least 3)",
+    default: 40,
+    help: "number of batches",
   }),
-  features: valueFlag(positiveInteger(), { placeholder: "k", default: 8, help: "number of feature columns" }),
+  "batch-size": valueFlag(
+    numberWhere("an integer of at least 3", (v) => Number.isInteger(v) && v >= 3),
+    {
+      short: "b",
+      placeholder: "n",
+      default: 50,
+      help: "rows per batch (at least 3)",
+    },
+  ),
+  features: valueFlag(positiveInteger(), {
+    placeholder: "k",
+    default: 8,
+    help: "number of feature columns",
+  }),
   "drift-batch": valueFlag(nonNegativeInteger(), {
     placeholder: "i",
     defaultText: "batches / 2",
     help: "the first drifted batch, below --batches",
   }),
-  strength: valueFlag(numberWhere("a number in [0, 1] (the correlation injected)", (v) => v >= 0 && v <= 1), {
-    placeholder: "r",
-    default: 0.8,
-    help: "the correlation injected, in [0, 1]",
+  strength: valueFlag(
+    numberWhere("a number in [0, 1] (the correlation injected)", (v) => v >= 0 && v <= 1),
+    {
+      placeholder: "r",
+      default: 0.8,
+      help: "the correlation injected, in [0, 1]",
+    },
+  ),
+  seed: valueFlag(nonNegativeInteger(), {
+    placeholder: "s",
+    default: 1,
+    help: "seed of the generator",
   }),
-  seed: valueFlag(nonNegativeInteger(), { placeholder: "s", default: 1, help: "seed of the generator" }),
 };
 
 /** Options of `generate`, checked, with the defaults applied. */
@@ -75,13 +93,25 @@ export function parseGenerateArgs(args: readonly string[]): GenerateArgs {
   const positionals = raw.positionals;
   if (positionals.length > 0) {
     throw new UsageError(
-      ruleMessage("run generate", "its arguments", "options only (write to a file with --output)", positionals.join(" ")),
+      ruleMessage(
+        "run generate",
+        "its arguments",
+        "options only (write to a file with --output)",
+        positionals.join(" "),
+      ),
     );
   }
   const values = withDefaults(GENERATE_FLAGS, checkFlags("generate", GENERATE_FLAGS, raw));
   const driftBatch = values.driftBatch ?? Math.floor(values.batches / 2);
   if (driftBatch >= values.batches) {
-    throw new UsageError(ruleMessage("run generate", "--drift-batch", `below --batches (${values.batches})`, driftBatch));
+    throw new UsageError(
+      ruleMessage(
+        "run generate",
+        "--drift-batch",
+        `below --batches (${values.batches})`,
+        driftBatch,
+      ),
+    );
   }
   return { ...values, driftBatch };
 }

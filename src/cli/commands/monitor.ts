@@ -18,7 +18,7 @@ import type { ResolvedColumns } from "../input/column_selection.ts";
 import { openNumericTable } from "../input/numeric_table.ts";
 import { BadRowWarnings } from "../output/bad_row_warnings.ts";
 import { batchRecord } from "../output/batch_record.ts";
-import { batchTableHeader, batchTableRow, type BatchStart } from "../output/batch_table.ts";
+import { type BatchStart, batchTableHeader, batchTableRow } from "../output/batch_table.ts";
 import { ProgressLine, type ProgressState } from "../output/progress_line.ts";
 import { runSummary } from "../output/run_summary.ts";
 import { type RowCounts, withRowCounts } from "../row_counts.ts";
@@ -33,9 +33,17 @@ import { MONITOR_FLAGS } from "./monitor_flags.ts";
 async function openBackend(args: MonitorArgs, io: CliIo): Promise<OnnxBackend | undefined> {
   if (args.provider === undefined) return undefined;
   // zeroVariance "zero" is what the monitor's stream uses (its default); abs follows --abs/--no-abs.
-  const backend = await createOnnxBackend({ provider: args.provider, abs: args.abs, zeroVariance: "zero" });
-  const chosen = args.provider === "auto" ? `--provider auto took "${backend.provider}"` : `provider "${backend.provider}"`;
-  const fallback = backend.fallbackReason === undefined ? "" : ` (skipped: ${backend.fallbackReason})`;
+  const backend = await createOnnxBackend({
+    provider: args.provider,
+    abs: args.abs,
+    zeroVariance: "zero",
+  });
+  const chosen = args.provider === "auto"
+    ? `--provider auto took "${backend.provider}"`
+    : `provider "${backend.provider}"`;
+  const fallback = backend.fallbackReason === undefined
+    ? ""
+    : ` (skipped: ${backend.fallbackReason})`;
   io.stderr.write(`batch-corr: batch moments on ONNX Runtime, ${chosen}${fallback}\n`);
   return backend;
 }
@@ -59,7 +67,11 @@ export async function runMonitor(args: MonitorArgs, io: CliIo): Promise<number> 
 }
 
 /** Runs the stream; the error that stops it carries the row counts reached. */
-async function monitorStream(args: MonitorArgs, io: CliIo, backend: OnnxBackend | undefined): Promise<number> {
+async function monitorStream(
+  args: MonitorArgs,
+  io: CliIo,
+  backend: OnnxBackend | undefined,
+): Promise<number> {
   const counts: RowCounts = { read: 0, used: 0, rejected: 0 };
   const log = new BadRowLog();
   try {
@@ -88,11 +100,21 @@ async function monitorRows(
   log: BadRowLog,
 ): Promise<number> {
   const source = openMonitorSource(args, io, counts);
-  const selection = { confounds: args.confounds, features: args.features, dateColumn: args.dateColumn };
+  const selection = {
+    confounds: args.confounds,
+    features: args.features,
+    dateColumn: args.dateColumn,
+  };
   const table = await openNumericTable(source.records, selection, args.onBadRow, log);
   const { columns } = table;
   // Checked once here rather than per batch: every batch has the same shape.
-  checkElementLimit(columns.features.length, columns.confounds.length, args.maxElements, "monitor the input", "--max-elements");
+  checkElementLimit(
+    columns.features.length,
+    columns.confounds.length,
+    args.maxElements,
+    "monitor the input",
+    "--max-elements",
+  );
   const rows = new BatchedRows(table.rows, args.batchSize, counts);
   const accumulator = new CorrelationAccumulator({ maxElements: args.maxElements });
   const run = { source, columns, rows, log, accumulator, backend };
@@ -106,13 +128,28 @@ async function monitorRows(
     last: tally.last,
     counts,
     ...(args.alert !== undefined
-      ? { alert: { level: args.alert, on: args.alertOn, count: tally.alerts, first: tally.firstAlert() } }
+      ? {
+        alert: {
+          level: args.alert,
+          on: args.alertOn,
+          count: tally.alerts,
+          first: tally.firstAlert(),
+        },
+      }
       : {}),
     badRows: log,
     skippedBatches: tally.skippedBatches,
   });
   if (args.report !== undefined) {
-    const report = { source: source.label, columns, backend, accumulator, tally, rows: rows.used, badRows: log };
+    const report = {
+      source: source.label,
+      columns,
+      backend,
+      accumulator,
+      tally,
+      rows: rows.used,
+      badRows: log,
+    };
     summary.push(writeMonitorReport(args.report, args, report));
   }
   await printSummary(args, io, summary);
@@ -159,13 +196,22 @@ function progressOf(run: MonitorRunState, tally: MonitorTally, started: number):
 }
 
 /** Streams the batches, printing each (table or NDJSON) with the warnings and the progress line. */
-async function reportBatches(args: MonitorArgs, io: CliIo, run: MonitorRunState): Promise<MonitorTally> {
+async function reportBatches(
+  args: MonitorArgs,
+  io: CliIo,
+  run: MonitorRunState,
+): Promise<MonitorTally> {
   const started = performance.now();
-  const progress = new ProgressLine(io.stderr, args.progress === "always" || (args.progress === "auto" && io.stderrIsTty));
+  const progress = new ProgressLine(
+    io.stderr,
+    args.progress === "always" || (args.progress === "auto" && io.stderrIsTty),
+  );
   const warnings = new BadRowWarnings(run.log, io.stderr, progress);
   const tally = new MonitorTally(args.alert, args.alertOn);
   const batches = batchesOf(args, run);
-  if (args.format === "table") await io.stdout.write(`${batchTableHeader(args.dateColumn !== undefined)}\n`);
+  if (args.format === "table") {
+    await io.stdout.write(`${batchTableHeader(args.dateColumn !== undefined)}\n`);
+  }
   for await (const result of correlateBatches(batches, streamOptions(args, run))) {
     const start = run.rows.nextStart();
     const alert = tally.add(result, start.line);
@@ -190,7 +236,9 @@ async function printBatch(
     await io.stdout.write(batchRecord(result, start.line, alert, args.correlations));
   } else if (alert || result.skipped || result.index % args.printEvery === 0) {
     progress.clear();
-    await io.stdout.write(`${batchTableRow(result, start, alert, args.dateColumn !== undefined)}\n`);
+    await io.stdout.write(
+      `${batchTableRow(result, start, alert, args.dateColumn !== undefined)}\n`,
+    );
   }
 }
 
@@ -205,7 +253,11 @@ function requireUsableRows(source: string, used: number, counts: RowCounts): voi
 }
 
 /** The summary goes with the table on stdout, or to stderr so that NDJSON stays data only. */
-async function printSummary(args: MonitorArgs, io: CliIo, summary: readonly string[]): Promise<void> {
+async function printSummary(
+  args: MonitorArgs,
+  io: CliIo,
+  summary: readonly string[],
+): Promise<void> {
   const text = summary.map((line) => `${line}\n`).join("");
   if (args.format === "table") await io.stdout.write(text);
   else io.stderr.write(text);
@@ -215,7 +267,10 @@ async function printSummary(args: MonitorArgs, io: CliIo, summary: readonly stri
 export const MONITOR: Command<MonitorArgs> = {
   name: "monitor",
   synopses: [
-    ["batch-corr monitor <file|-> --confounds a,b [options]", "stream a CSV/NDJSON file, report per batch"],
+    [
+      "batch-corr monitor <file|-> --confounds a,b [options]",
+      "stream a CSV/NDJSON file, report per batch",
+    ],
     ["batch-corr monitor --demo [options]", "the bundled Seattle weather data set"],
   ],
   description: [

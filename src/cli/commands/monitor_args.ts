@@ -33,7 +33,12 @@ type GivenMonitorFlags = GivenFlags<typeof MONITOR_FLAGS>;
 function inputOf(positionals: readonly string[], given: RawFlags["values"]): string | undefined {
   if (positionals.length > 1) {
     throw new UsageError(
-      ruleMessage("run monitor", "the input", "one file path or - for standard input", positionals.join(" ")),
+      ruleMessage(
+        "run monitor",
+        "the input",
+        "one file path or - for standard input",
+        positionals.join(" "),
+      ),
     );
   }
   const input = positionals[0];
@@ -44,7 +49,12 @@ function inputOf(positionals: readonly string[], given: RawFlags["values"]): str
   }
   if (given.demo === true && input !== undefined) {
     throw new UsageError(
-      ruleMessage("run monitor", "the input with --demo", "omitted (the demo reads the bundled data set)", input),
+      ruleMessage(
+        "run monitor",
+        "the input with --demo",
+        "omitted (the demo reads the bundled data set)",
+        input,
+      ),
     );
   }
   return input;

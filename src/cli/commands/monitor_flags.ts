@@ -8,7 +8,13 @@ import { z } from "zod";
 import { DEFAULT_MAX_ELEMENTS } from "../../limits.ts";
 import type { OnnxProvider } from "../../onnx/backend.ts";
 import { booleanFlag, choiceFlag, HELP_FLAG, valueFlag } from "../args/flag.ts";
-import { columnList, finiteNumber, numberWhere, positiveInteger, text } from "../args/flag_schemas.ts";
+import {
+  columnList,
+  finiteNumber,
+  numberWhere,
+  positiveInteger,
+  text,
+} from "../args/flag_schemas.ts";
 import { DEFAULT_INPUT_LIMITS } from "../input/input_limits.ts";
 
 /** The settings `--demo` applies unless given explicitly. */
@@ -35,7 +41,13 @@ const CORRELATION = "Correlation (as BatchCorrelationLoss)";
 const OUTPUT = "Alerts and output";
 const LIMITS = "Limits (an input over one stops with exit 2, naming the line and the flag)";
 
-const PROVIDERS = ["auto", "wasm", "webgpu", "cpu", "cuda"] as const satisfies readonly OnnxProvider[];
+const PROVIDERS = [
+  "auto",
+  "wasm",
+  "webgpu",
+  "cpu",
+  "cuda",
+] as const satisfies readonly OnnxProvider[];
 
 const tolerance = z.union([
   z.literal("auto"),
@@ -61,7 +73,8 @@ export const MONITOR_FLAGS = {
   "date-column": valueFlag(text(), {
     section: INPUT,
     placeholder: "name",
-    help: "derive <name>.cos, <name>.sin (annual phase) and <name>.days (days since 1970) from a date column",
+    help:
+      "derive <name>.cos, <name>.sin (annual phase) and <name>.days (days since 1970) from a date column",
   }),
   "input-format": choiceFlag(["csv", "ndjson"], {
     section: INPUT,
@@ -71,7 +84,8 @@ export const MONITOR_FLAGS = {
   "on-bad-row": choiceFlag(["skip", "error"], {
     section: INPUT,
     default: "error",
-    help: "a row with a non-numeric or missing cell, or the wrong number of fields: error stops with " +
+    help:
+      "a row with a non-numeric or missing cell, or the wrong number of fields: error stops with " +
       "exit 2; skip drops it; both count and report it with its line",
   }),
   demo: booleanFlag({
@@ -110,7 +124,12 @@ export const MONITOR_FLAGS = {
     default: "mean",
     help: "how the thresholded correlations become one loss",
   }),
-  nu: valueFlag(finiteNumber(), { section: CORRELATION, placeholder: "x", default: 1, help: "loss multiplier" }),
+  nu: valueFlag(finiteNumber(), {
+    section: CORRELATION,
+    placeholder: "x",
+    default: 1,
+    help: "loss multiplier",
+  }),
   window: valueFlag(positiveInteger("a number of batches"), {
     section: CORRELATION,
     short: "w",
@@ -125,7 +144,8 @@ export const MONITOR_FLAGS = {
   provider: choiceFlag(PROVIDERS, {
     section: CORRELATION,
     defaultText: "none, the TypeScript kernel in float64",
-    help: "run each batch's moments in ONNX Runtime (float32): cpu, cuda (onnxruntime-node), wasm, " +
+    help:
+      "run each batch's moments in ONNX Runtime (float32): cpu, cuda (onnxruntime-node), wasm, " +
       "webgpu (onnxruntime-web), or auto (the first that works of cuda, webgpu, cpu, wasm; the choice " +
       "is printed on stderr). An unavailable provider exits 2 with the reason",
   }),
@@ -188,7 +208,9 @@ export const MONITOR_FLAGS = {
     section: LIMITS,
     placeholder: "n",
     default: DEFAULT_INPUT_LIMITS.maxLineBytes,
-    defaultText: `${DEFAULT_INPUT_LIMITS.maxLineBytes} = ${DEFAULT_INPUT_LIMITS.maxLineBytes / 2 ** 20} MiB`,
+    defaultText: `${DEFAULT_INPUT_LIMITS.maxLineBytes} = ${
+      DEFAULT_INPUT_LIMITS.maxLineBytes / 2 ** 20
+    } MiB`,
     help: "bytes per CSV record (a quoted field spanning lines counts whole) or NDJSON line",
   }),
   "max-elements": valueFlag(positiveInteger("the largest F·M"), {

@@ -24,7 +24,9 @@ export interface Cells {
 export type Prepared = { ok: true; cells: Cells } | { ok: false; bad: BadRow };
 
 /** The cells of CSV records: the header resolves `header`, each later record is a row. */
-export function csvCells(records: AsyncIterable<CsvRecord>): { header: Promise<string[]>; rows: AsyncGenerator<Prepared> } {
+export function csvCells(
+  records: AsyncIterable<CsvRecord>,
+): { header: Promise<string[]>; rows: AsyncGenerator<Prepared> } {
   let resolveHeader!: (header: string[]) => void;
   let rejectHeader!: (error: unknown) => void;
   const header = new Promise<string[]>((resolve, reject) => {
@@ -50,15 +52,23 @@ export function csvCells(records: AsyncIterable<CsvRecord>): { header: Promise<s
             bad: {
               line: record.line,
               kind: "wrong_width",
-              reason: `wrong width: ${record.fields.length} fields where the header has ${names.length}`,
+              reason:
+                `wrong width: ${record.fields.length} fields where the header has ${names.length}`,
             },
           };
           continue;
         }
         const fields = record.fields;
-        yield { ok: true, cells: { line: record.line, get: (column) => fields[index.get(column) ?? -1] } };
+        yield {
+          ok: true,
+          cells: { line: record.line, get: (column) => fields[index.get(column) ?? -1] },
+        };
       }
-      if (!names) throw new InputError("Cannot read the CSV input as it must start with a header row: current value is an empty input");
+      if (!names) {
+        throw new InputError(
+          "Cannot read the CSV input as it must start with a header row: current value is an empty input",
+        );
+      }
     } catch (error) {
       rejectHeader(error);
       throw error;
@@ -72,16 +82,25 @@ export function ndjsonCells(records: AsyncIterable<NdjsonRecord>): AsyncGenerato
   return (async function* () {
     for await (const record of records) {
       if (!record.ok) {
-        yield { ok: false, bad: { line: record.line, kind: "invalid_json", reason: record.reason } };
+        yield {
+          ok: false,
+          bad: { line: record.line, kind: "invalid_json", reason: record.reason },
+        };
         continue;
       }
       const value = record.value;
       if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        yield { ok: false, bad: { line: record.line, kind: "not_an_object", reason: "not a JSON object" } };
+        yield {
+          ok: false,
+          bad: { line: record.line, kind: "not_an_object", reason: "not a JSON object" },
+        };
         continue;
       }
       const object = value as Record<string, unknown>;
-      yield { ok: true, cells: { line: record.line, get: (column) => object[column], keys: Object.keys(object) } };
+      yield {
+        ok: true,
+        cells: { line: record.line, get: (column) => object[column], keys: Object.keys(object) },
+      };
     }
   })();
 }

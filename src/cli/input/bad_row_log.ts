@@ -13,7 +13,13 @@ export interface BadRow {
   /** The 1-based line of the input where the row starts. */
   line: number;
   /** The kind of problem. */
-  kind: "wrong_width" | "missing_value" | "non_numeric" | "invalid_json" | "not_an_object" | "invalid_date";
+  kind:
+    | "wrong_width"
+    | "missing_value"
+    | "non_numeric"
+    | "invalid_json"
+    | "not_an_object"
+    | "invalid_date";
   /** What was wrong, in words. */
   reason: string;
 }

@@ -6,7 +6,10 @@
  */
 
 /** A source of bytes: a web stream, or any (async) iterable of chunks such as a node stream. */
-export type ByteSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+export type ByteSource =
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array>
+  | Iterable<Uint8Array>;
 
 /** Iterates the chunks of any {@linkcode ByteSource}. */
 export async function* iterateChunks(source: ByteSource): AsyncGenerator<Uint8Array> {

@@ -74,16 +74,29 @@ function isNumericColumn(samples: readonly CellSample[], column: string): boolea
  * assert.deepEqual(columns, { features: ["a"], confounds: ["c"] });
  * ```
  */
-export function resolveColumns(available: string[], samples: readonly CellSample[], selection: ColumnSelection, looked: number): ResolvedColumns {
+export function resolveColumns(
+  available: string[],
+  samples: readonly CellSample[],
+  selection: ColumnSelection,
+  looked: number,
+): ResolvedColumns {
   const date = selection.dateColumn;
   if (date !== undefined && !available.includes(date)) {
-    throw new InputError(`Cannot use --date-column as it must name a column of the input (${nameList(available)}): current value is ${quoteInput(date)}`);
+    throw new InputError(
+      `Cannot use --date-column as it must name a column of the input (${
+        nameList(available)
+      }): current value is ${quoteInput(date)}`,
+    );
   }
   const derived = date === undefined ? [] : DATE_SUFFIXES.map((suffix) => `${date}.${suffix}`);
   const known = new Set([...available, ...derived]);
   for (const name of [...selection.confounds, ...(selection.features ?? [])]) {
     if (!known.has(name)) {
-      throw new InputError(`Cannot select column ${quoteInput(name)} as columns must be among those of the input (${nameList([...known])}): current value is ${quoteInput(name)}`);
+      throw new InputError(
+        `Cannot select column ${quoteInput(name)} as columns must be among those of the input (${
+          nameList([...known])
+        }): current value is ${quoteInput(name)}`,
+      );
     }
   }
   if (selection.features === undefined && samples.length === 0) {
@@ -94,9 +107,15 @@ export function resolveColumns(available: string[], samples: readonly CellSample
     );
   }
   const features = selection.features ??
-    available.filter((name) => name !== date && !selection.confounds.includes(name) && isNumericColumn(samples, name));
+    available.filter((name) =>
+      name !== date && !selection.confounds.includes(name) && isNumericColumn(samples, name)
+    );
   if (features.length === 0) {
-    throw new InputError(`Cannot monitor the input as at least one feature column must be numeric: current value is none among ${nameList(available)}`);
+    throw new InputError(
+      `Cannot monitor the input as at least one feature column must be numeric: current value is none among ${
+        nameList(available)
+      }`,
+    );
   }
   return { features, confounds: selection.confounds };
 }

@@ -58,7 +58,10 @@ function utf8Length(c: number): number {
  * assert.deepEqual(records, [["a", "b"], ['x, "y"', "2"]]);
  * ```
  */
-export async function* parseCsv(source: ByteSource, limits: InputLimits = {}): AsyncGenerator<CsvRecord> {
+export async function* parseCsv(
+  source: ByteSource,
+  limits: InputLimits = {},
+): AsyncGenerator<CsvRecord> {
   const maxColumns = limits.maxColumns ?? Infinity;
   const maxLineBytes = limits.maxLineBytes ?? Infinity;
   let fields: string[] = [];
@@ -159,7 +162,9 @@ export async function* parseCsv(source: ByteSource, limits: InputLimits = {}): A
     field += text.slice(start);
   }
   if (inQuotes && !afterQuote) {
-    throw new SyntaxError(`Cannot parse CSV as a quoted field must be closed: the field starting on line ${recordLine} is still open at the end of the input`);
+    throw new SyntaxError(
+      `Cannot parse CSV as a quoted field must be closed: the field starting on line ${recordLine} is still open at the end of the input`,
+    );
   }
   if (field.length > 0 || fields.length > 0 || fieldStarted) {
     endField();

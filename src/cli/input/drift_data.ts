@@ -92,7 +92,10 @@ export function* generateDriftRows(options: DriftDataOptions): Generator<number[
  * assert.equal(header, "f0,f1,c\n");
  * ```
  */
-export function* driftDataLines(options: DriftDataOptions, format: "csv" | "ndjson"): Generator<string> {
+export function* driftDataLines(
+  options: DriftDataOptions,
+  format: "csv" | "ndjson",
+): Generator<string> {
   const columns = driftColumns(options.features);
   if (format === "csv") yield `${columns.join(",")}\n`;
   for (const values of generateDriftRows(options)) {

@@ -30,7 +30,12 @@ export const DEFAULT_INPUT_LIMITS: Readonly<Required<InputLimits>> = Object.free
  * @param unit What is counted.
  * @returns The error, naming the limit, the line and --max-columns.
  */
-export function tooManyColumns(line: number, max: number, what = "a CSV record", unit = "fields"): InputLimitError {
+export function tooManyColumns(
+  line: number,
+  max: number,
+  what = "a CSV record",
+  unit = "fields",
+): InputLimitError {
   return new InputLimitError(
     `Cannot read line ${line} as ${what} must have at most ${max} ${unit} (raise the limit with --max-columns): current value is more than ${max} ${unit}`,
     { limit: "max-columns", line },

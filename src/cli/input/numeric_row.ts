@@ -47,19 +47,29 @@ export interface RowCells {
  * assert.equal((toNumericRow({ line: 3, get: (c) => ({ a: "x", c: "2" })[c] }, columns, undefined) as { kind: string }).kind, "non_numeric");
  * ```
  */
-export function toNumericRow(cells: RowCells, columns: ResolvedColumns, date: string | undefined): NumericRow | BadRow {
+export function toNumericRow(
+  cells: RowCells,
+  columns: ResolvedColumns,
+  date: string | undefined,
+): NumericRow | BadRow {
   let derived: [number, number, number] | undefined;
   if (date !== undefined) {
     const raw = cells.get(date);
     derived = dateFeatures(raw);
     if (!derived) {
-      return { line: cells.line, kind: "invalid_date", reason: `invalid date ${quoteInput(raw ?? null)} in column ${quoteInput(date)}` };
+      return {
+        line: cells.line,
+        kind: "invalid_date",
+        reason: `invalid date ${quoteInput(raw ?? null)} in column ${quoteInput(date)}`,
+      };
     }
   }
   const values: number[] = [];
   const read = (column: string, role: string): BadRow | undefined => {
     if (derived && column.startsWith(`${date}.`)) {
-      const at = DATE_SUFFIXES.indexOf(column.slice(date!.length + 1) as typeof DATE_SUFFIXES[number]);
+      const at = DATE_SUFFIXES.indexOf(
+        column.slice(date!.length + 1) as typeof DATE_SUFFIXES[number],
+      );
       if (at >= 0) {
         values.push(derived[at]!);
         return undefined;
@@ -68,10 +78,18 @@ export function toNumericRow(cells: RowCells, columns: ResolvedColumns, date: st
     const raw = cells.get(column);
     const value = cellNumber(raw);
     if (value === undefined) {
-      return { line: cells.line, kind: "missing_value", reason: `missing value in ${role} column ${quoteInput(column)}` };
+      return {
+        line: cells.line,
+        kind: "missing_value",
+        reason: `missing value in ${role} column ${quoteInput(column)}`,
+      };
     }
     if (Number.isNaN(value)) {
-      return { line: cells.line, kind: "non_numeric", reason: `non-numeric value ${quoteInput(raw)} in ${role} column ${quoteInput(column)}` };
+      return {
+        line: cells.line,
+        kind: "non_numeric",
+        reason: `non-numeric value ${quoteInput(raw)} in ${role} column ${quoteInput(column)}`,
+      };
     }
     values.push(value);
     return undefined;
@@ -84,5 +102,7 @@ export function toNumericRow(cells: RowCells, columns: ResolvedColumns, date: st
     const bad = read(column, "confound");
     if (bad) return bad;
   }
-  return date === undefined ? { values, line: cells.line } : { values, line: cells.line, date: String(cells.get(date)) };
+  return date === undefined
+    ? { values, line: cells.line }
+    : { values, line: cells.line, date: String(cells.get(date)) };
 }

@@ -10,7 +10,7 @@ import { InputError } from "../errors.ts";
 import type { NdjsonRecord } from "./ndjson.ts";
 import type { BadRowLog, BadRowPolicy } from "./bad_row_log.ts";
 import { csvCells, ndjsonCells, type Prepared } from "./_cells.ts";
-import { type ColumnSelection, type ResolvedColumns, resolveColumns } from "./column_selection.ts";
+import { type ColumnSelection, resolveColumns, type ResolvedColumns } from "./column_selection.ts";
 import { type NumericRow, toNumericRow } from "./numeric_row.ts";
 
 const LOOKAHEAD = 100;
@@ -73,7 +73,9 @@ export async function openNumericTable(
   const available = headerNames ? await headerNames : [...keys];
   const samples = buffered.flatMap((item) => (item.ok ? [item.cells] : []));
   if (input.format === "ndjson" && buffered.length === 0) {
-    throw new InputError("Cannot read the NDJSON input as it must hold at least one JSON object line: current value is an empty input");
+    throw new InputError(
+      "Cannot read the NDJSON input as it must hold at least one JSON object line: current value is an empty input",
+    );
   }
   const columns = resolveColumns(available, samples, selection, buffered.length);
   const date = selection.dateColumn;
@@ -84,7 +86,10 @@ export async function openNumericTable(
       if ("values" in row) return row;
       log.add(row);
       if (policy === "error") {
-        throw new InputError(`Cannot use line ${row.line} as rows must have a number in every selected column (--on-bad-row error): ${row.reason}`, { line: row.line });
+        throw new InputError(
+          `Cannot use line ${row.line} as rows must have a number in every selected column (--on-bad-row error): ${row.reason}`,
+          { line: row.line },
+        );
       }
       return undefined;
     };

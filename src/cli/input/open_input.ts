@@ -31,12 +31,19 @@ function unusableKind(path: string): string | undefined {
     return (error as Error).message;
   }
   if (stat.isFile() || stat.isFIFO()) return undefined;
-  return stat.isDirectory() ? "a directory" : stat.isCharacterDevice() || stat.isBlockDevice() ? "a device" : "a socket or other special file";
+  return stat.isDirectory()
+    ? "a directory"
+    : stat.isCharacterDevice() || stat.isBlockDevice()
+    ? "a device"
+    : "a socket or other special file";
 }
 
 /** The error for bytes that cannot be CSV or NDJSON text, or undefined. */
 function binaryInput(chunk: Uint8Array, offset: number, label: string): InputError | undefined {
-  if (offset === 0 && chunk.byteLength >= 2 && ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff))) {
+  if (
+    offset === 0 && chunk.byteLength >= 2 &&
+    ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff))
+  ) {
     return new InputError(
       `Cannot read ${label} as the input must be UTF-8 text: current value starts with a UTF-16 byte-order mark (convert it to UTF-8, e.g. with iconv -f UTF-16 -t UTF-8)`,
     );
@@ -45,7 +52,9 @@ function binaryInput(chunk: Uint8Array, offset: number, label: string): InputErr
   const nul = chunk.indexOf(0);
   if (nul === -1) return undefined;
   return new InputError(
-    `Cannot read ${label} as the input must be text (CSV or NDJSON in UTF-8): current value has a NUL byte at byte offset ${offset + nul} (a binary file?)`,
+    `Cannot read ${label} as the input must be text (CSV or NDJSON in UTF-8): current value has a NUL byte at byte offset ${
+      offset + nul
+    } (a binary file?)`,
   );
 }
 
@@ -71,11 +80,15 @@ export function openInput(path: string, io: Pick<CliIo, "stdin">): OpenedInput {
   } else {
     const unusable = unusableKind(path);
     if (unusable !== undefined) {
-      throw new InputError(`Cannot read the input as it must be a readable file or pipe: current value is "${path}" (${unusable})`);
+      throw new InputError(
+        `Cannot read the input as it must be a readable file or pipe: current value is "${path}" (${unusable})`,
+      );
     }
     const stat = statSync(path);
     totalBytes = stat.isFile() && stat.size > 0 ? stat.size : undefined;
-    source = createReadStream(path, { highWaterMark: 1 << 16 }) as unknown as AsyncIterable<Uint8Array>;
+    source = createReadStream(path, { highWaterMark: 1 << 16 }) as unknown as AsyncIterable<
+      Uint8Array
+    >;
   }
   async function* counted(): AsyncGenerator<Uint8Array> {
     const chunks = iterateChunks(source);
@@ -84,7 +97,11 @@ export function openInput(path: string, io: Pick<CliIo, "stdin">): OpenedInput {
       try {
         next = await chunks.next();
       } catch (error) {
-        throw new InputError(`Cannot read ${label} as the input must be readable to its end: current value failed after ${read} bytes (${(error as Error).message})`);
+        throw new InputError(
+          `Cannot read ${label} as the input must be readable to its end: current value failed after ${read} bytes (${
+            (error as Error).message
+          })`,
+        );
       }
       if (next.done) return;
       const chunk = next.value;
@@ -94,5 +111,10 @@ export function openInput(path: string, io: Pick<CliIo, "stdin">): OpenedInput {
       yield chunk;
     }
   }
-  return { bytes: counted(), totalBytes, bytesRead: () => read, label: path === "-" ? "standard input" : path };
+  return {
+    bytes: counted(),
+    totalBytes,
+    bytesRead: () => read,
+    label: path === "-" ? "standard input" : path,
+  };
 }

@@ -8,7 +8,9 @@ import type { BatchCorrResult } from "../../batch_corr.ts";
 import type { BatchResult } from "../../stream.ts";
 
 function tensorJson(result: BatchCorrResult | undefined): unknown {
-  return result === undefined ? undefined : { shape: result.shape, tol: result.tol, data: Array.from(result.data) };
+  return result === undefined
+    ? undefined
+    : { shape: result.shape, tol: result.tol, data: Array.from(result.data) };
 }
 
 /**
@@ -23,7 +25,12 @@ function tensorJson(result: BatchCorrResult | undefined): unknown {
  * @param withCorrelations Whether to include the correlations.
  * @returns The line, with its newline.
  */
-export function batchRecord(result: BatchResult, firstLine: number, alert: boolean, withCorrelations: boolean): string {
+export function batchRecord(
+  result: BatchResult,
+  firstLine: number,
+  alert: boolean,
+  withCorrelations: boolean,
+): string {
   const record: Record<string, unknown> = {
     index: result.index,
     firstLine,
@@ -34,7 +41,11 @@ export function batchRecord(result: BatchResult, firstLine: number, alert: boole
     running: { tol: result.running.tol, loss: result.running.loss },
   };
   if (result.window) {
-    record.window = { tol: result.window.tol, loss: result.window.loss, effectiveCount: result.window.effectiveCount };
+    record.window = {
+      tol: result.window.tol,
+      loss: result.window.loss,
+      effectiveCount: result.window.effectiveCount,
+    };
   }
   record.alert = alert;
   if (result.skipped) record.skipped = { reason: result.skipped.reason };

@@ -15,9 +15,9 @@ export interface BatchStart {
   date?: string | undefined;
 }
 
-const HEADER = `${"batch".padStart(6)}  ${"from line".padStart(9)}  ${"rows".padStart(5)}  ${"tol".padStart(6)}  ${
-  "batch loss".padStart(10)
-}  ${"running".padStart(8)}  ${"window".padStart(8)}  alert`;
+const HEADER = `${"batch".padStart(6)}  ${"from line".padStart(9)}  ${"rows".padStart(5)}  ${
+  "tol".padStart(6)
+}  ${"batch loss".padStart(10)}  ${"running".padStart(8)}  ${"window".padStart(8)}  alert`;
 
 /**
  * A loss or tol to a fixed number of decimals, or an en dash when absent or not finite.
@@ -66,8 +66,15 @@ export function batchTableHeader(withDate: boolean): string {
  * @param withDate Whether the first date is shown.
  * @returns The line, without a newline.
  */
-export function batchTableRow(result: BatchResult, start: BatchStart, alert: boolean, withDate: boolean): string {
-  const from = `${String(start.line).padStart(9)}${withDate ? `  ${(start.date ?? "").padEnd(10)}` : ""}`;
+export function batchTableRow(
+  result: BatchResult,
+  start: BatchStart,
+  alert: boolean,
+  withDate: boolean,
+): string {
+  const from = `${String(start.line).padStart(9)}${
+    withDate ? `  ${(start.date ?? "").padEnd(10)}` : ""
+  }`;
   if (result.skipped) {
     return `${String(result.index).padStart(6)}  ${from}  skipped: ${result.skipped.reason}`;
   }

@@ -56,7 +56,9 @@ export function formatCount(value: number): string {
  */
 export function renderProgress(state: ProgressState, width = 24): string {
   const rate = state.elapsedMs > 0 ? (state.rows * 1000) / state.elapsedMs : 0;
-  const tail = `batches ${formatCount(state.batches)}  rows ${formatCount(state.rows)}  ${formatCount(rate)} rows/s`;
+  const tail = `batches ${formatCount(state.batches)}  rows ${formatCount(state.rows)}  ${
+    formatCount(rate)
+  } rows/s`;
   if (state.totalBytes === undefined || state.totalBytes <= 0) {
     return `${formatBytes(state.bytesRead)} read  ${tail}`;
   }
@@ -64,7 +66,9 @@ export function renderProgress(state: ProgressState, width = 24): string {
   const filled = Math.round(fraction * width);
   const bar = `[${"#".repeat(filled)}${"-".repeat(width - filled)}]`;
   const percent = `${(fraction * 100).toFixed(1)}%`.padStart(6);
-  return `${bar} ${percent}  ${formatBytes(state.bytesRead)} / ${formatBytes(state.totalBytes)}  ${tail}`;
+  return `${bar} ${percent}  ${formatBytes(state.bytesRead)} / ${
+    formatBytes(state.totalBytes)
+  }  ${tail}`;
 }
 
 /**

@@ -12,30 +12,60 @@ import type { ReportData } from "./report_data.ts";
 import { topFeatures } from "./top_features.ts";
 
 function renderTopTable(data: ReportData): string {
-  if (!data.finalCorrelations) return "<p>No batch was folded in, so there are no correlations to rank.</p>";
+  if (!data.finalCorrelations) {
+    return "<p>No batch was folded in, so there are no correlations to rank.</p>";
+  }
   const rows: string[] = [];
-  for (const entry of topFeatures(data.finalCorrelations, data.features, data.confounds, data.top)) {
+  for (
+    const entry of topFeatures(data.finalCorrelations, data.features, data.confounds, data.top)
+  ) {
     entry.features.forEach((feature, rank) => {
       const bar = Math.round(Math.abs(feature.r) * 120);
       rows.push(
-        `<tr>${rank === 0 ? `<th rowspan="${entry.features.length}" scope="rowgroup">${escape(entry.confound)}</th>` : ""}<td>${rank + 1}</td><td>${escape(feature.name)}</td><td class="num">${feature.r >= 0 ? "+" : "−"}${Math.abs(feature.r).toFixed(4)}</td><td><svg width="124" height="10" aria-hidden="true"><rect width="${bar}" height="10" fill="${feature.r >= 0 ? "#1f6feb" : "#d4691e"}"/></svg></td></tr>`,
+        `<tr>${
+          rank === 0
+            ? `<th rowspan="${entry.features.length}" scope="rowgroup">${
+              escape(entry.confound)
+            }</th>`
+            : ""
+        }<td>${rank + 1}</td><td>${escape(feature.name)}</td><td class="num">${
+          feature.r >= 0 ? "+" : "−"
+        }${
+          Math.abs(feature.r).toFixed(4)
+        }</td><td><svg width="124" height="10" aria-hidden="true"><rect width="${bar}" height="10" fill="${
+          feature.r >= 0 ? "#1f6feb" : "#d4691e"
+        }"/></svg></td></tr>`,
       );
     });
   }
-  return `<table class="top"><thead><tr><th>confound</th><th>#</th><th>feature</th><th>r (running, signed, before tol)</th><th>|r|</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  return `<table class="top"><thead><tr><th>confound</th><th>#</th><th>feature</th><th>r (running, signed, before tol)</th><th>|r|</th></tr></thead><tbody>${
+    rows.join("")
+  }</tbody></table>`;
 }
 
 function renderBadRows(data: ReportData): string {
   const parts: string[] = [];
-  if (data.badRows.count === 0 && data.skippedBatches.length === 0) return "<p>No bad rows and no skipped batches.</p>";
+  if (data.badRows.count === 0 && data.skippedBatches.length === 0) {
+    return "<p>No bad rows and no skipped batches.</p>";
+  }
   if (data.badRows.count > 0) {
-    parts.push(`<p>${data.badRows.count} bad row(s) skipped${data.badRows.rows.length < data.badRows.count ? ` (the first ${data.badRows.rows.length} listed)` : ""}:</p><ul>`);
-    for (const row of data.badRows.rows) parts.push(`<li>line ${row.line}: ${escape(row.reason)}</li>`);
+    parts.push(
+      `<p>${data.badRows.count} bad row(s) skipped${
+        data.badRows.rows.length < data.badRows.count
+          ? ` (the first ${data.badRows.rows.length} listed)`
+          : ""
+      }:</p><ul>`,
+    );
+    for (const row of data.badRows.rows) {
+      parts.push(`<li>line ${row.line}: ${escape(row.reason)}</li>`);
+    }
     parts.push("</ul>");
   }
   if (data.skippedBatches.length > 0) {
     parts.push(`<p>${data.skippedBatches.length} batch(es) skipped:</p><ul>`);
-    for (const batch of data.skippedBatches) parts.push(`<li>batch ${batch.index}: ${escape(batch.reason)}</li>`);
+    for (const batch of data.skippedBatches) {
+      parts.push(`<li>batch ${batch.index}: ${escape(batch.reason)}</li>`);
+    }
     parts.push("</ul>");
   }
   return parts.join("");
@@ -73,10 +103,20 @@ export function renderReport(data: ReportData): string {
     ["samples in the running view", String(data.samples)],
     ["final running loss", fmt(last?.running)],
     ...(data.windowLabel !== undefined ? [["final window loss", fmt(last?.window)]] : []),
-    ["alerts", data.alertLevel === undefined ? "no alert level set" : alerts === 0 ? "none" : `${alerts} batch(es), first at batch ${firstAlert!.index} (line ${firstAlert!.firstLine})`],
+    [
+      "alerts",
+      data.alertLevel === undefined
+        ? "no alert level set"
+        : alerts === 0
+        ? "none"
+        : `${alerts} batch(es), first at batch ${firstAlert!.index} (line ${
+          firstAlert!.firstLine
+        })`,
+    ],
     ["bad rows", String(data.badRows.count)],
   ] as [string, string][];
-  const dl = (items: [string, string][]) => items.map(([k, v]) => `<dt>${escape(k)}</dt><dd>${escape(v)}</dd>`).join("");
+  const dl = (items: [string, string][]) =>
+    items.map(([k, v]) => `<dt>${escape(k)}</dt><dd>${escape(v)}</dd>`).join("");
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -100,8 +140,14 @@ tbody th { vertical-align: top; }
 </head>
 <body>
 <h1>Confound correlation drift</h1>
-<p class="sub">batch-corr monitor on ${escape(data.source)}: per batch, the loss of the batch alone, of everything so far (running)${data.windowLabel !== undefined ? ", and of the recent window" : ""}.</p>
-<div class="cols"><section><h2>Summary</h2><dl>${dl(summary)}</dl></section><section><h2>Settings</h2><dl>${dl(data.settings)}</dl></section></div>
+<p class="sub">batch-corr monitor on ${
+    escape(data.source)
+  }: per batch, the loss of the batch alone, of everything so far (running)${
+    data.windowLabel !== undefined ? ", and of the recent window" : ""
+  }.</p>
+<div class="cols"><section><h2>Summary</h2><dl>${
+    dl(summary)
+  }</dl></section><section><h2>Settings</h2><dl>${dl(data.settings)}</dl></section></div>
 <h2>Loss per batch</h2>
 <figure>${renderPlot(data)}</figure>
 <h2>Features most correlated with each confound (running, at the end)</h2>

@@ -29,7 +29,12 @@ export interface RunFacts {
   /** The run's row counts. */
   counts: RowCounts;
   /** The alert level and what crossed it, when --alert was given. */
-  alert?: { level: number; on: "window" | "running" | "any"; count: number; first: ReportPoint | undefined };
+  alert?: {
+    level: number;
+    on: "window" | "running" | "any";
+    count: number;
+    first: ReportPoint | undefined;
+  };
   /** The bad rows. */
   badRows: BadRowLog;
   /** The batches the stream skipped. */
@@ -39,12 +44,16 @@ export interface RunFacts {
 function alertLine(alert: NonNullable<RunFacts["alert"]>): string {
   const view = alertViewName(alert.on);
   if (alert.count === 0) return `no alert: no ${view} loss reached ${alert.level}`;
-  return `ALERT: ${alert.count} batch(es) reached ${view} loss ${alert.level}, first at batch ${alert.first!.index} ` +
+  return `ALERT: ${alert.count} batch(es) reached ${view} loss ${alert.level}, first at batch ${
+    alert.first!.index
+  } ` +
     `(from line ${alert.first!.firstLine})`;
 }
 
 function badRowsLine(log: BadRowLog): string {
-  const kinds = Object.entries(log.byKind).map(([kind, count]) => `${count} ${kind.replace(/_/g, " ")}`).join(", ");
+  const kinds = Object.entries(log.byKind).map(([kind, count]) =>
+    `${count} ${kind.replace(/_/g, " ")}`
+  ).join(", ");
   const lines = log.rows.slice(0, 20).map((row) => row.line).join(", ");
   return `skipped ${log.count} bad row(s) (${kinds}); lines ${lines}${log.count > 20 ? ", …" : ""}`;
 }
@@ -58,14 +67,17 @@ function badRowsLine(log: BadRowLog): string {
 export function runSummary(facts: RunFacts): string[] {
   const { last } = facts;
   const lines = [
-    `${facts.batches} batches, ${facts.rows} rows from ${facts.source}; final running loss ${fixed(last?.running.loss)}` +
+    `${facts.batches} batches, ${facts.rows} rows from ${facts.source}; final running loss ${
+      fixed(last?.running.loss)
+    }` +
     (last?.window ? `, window loss ${fixed(last.window.loss)}` : ""),
     formatRowCounts(facts.counts),
   ];
   if (facts.alert !== undefined) lines.push(alertLine(facts.alert));
   if (facts.badRows.count > 0) lines.push(badRowsLine(facts.badRows));
   if (facts.skippedBatches.length > 0) {
-    const batches = facts.skippedBatches.map((batch) => `batch ${batch.index}: ${batch.reason}`).join("; ");
+    const batches = facts.skippedBatches.map((batch) => `batch ${batch.index}: ${batch.reason}`)
+      .join("; ");
     lines.push(`skipped ${facts.skippedBatches.length} batch(es): ${batches}`);
   }
   return lines;

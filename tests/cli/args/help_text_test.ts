@@ -9,18 +9,31 @@ describe("the help derived from the flag tables", () => {
       for (const [flag, declared] of Object.entries(command.flags)) {
         const label = declared.kind === "boolean"
           ? (declared.negatable ? `--${flag} / --no-${flag}` : `--${flag}`)
-          : `--${flag}${declared.short !== undefined ? `, -${declared.short}` : ""} ${declared.placeholder}`;
+          : `--${flag}${
+            declared.short !== undefined ? `, -${declared.short}` : ""
+          } ${declared.placeholder}`;
         assert.ok(text.includes(`  ${label}`), `${name}: ${label}`);
-        if (declared.kind === "value" && declared.default !== undefined && declared.defaultText === undefined) {
-          const shown = Array.isArray(declared.default) ? declared.default.join(",") : String(declared.default);
-          assert.match(text.replace(/\s+/g, " "), new RegExp(`\\(default ${shown.replace(/\./g, "\\.")}\\)`), `${name}: --${flag}`);
+        if (
+          declared.kind === "value" && declared.default !== undefined &&
+          declared.defaultText === undefined
+        ) {
+          const shown = Array.isArray(declared.default)
+            ? declared.default.join(",")
+            : String(declared.default);
+          assert.match(
+            text.replace(/\s+/g, " "),
+            new RegExp(`\\(default ${shown.replace(/\./g, "\\.")}\\)`),
+            `${name}: --${flag}`,
+          );
         }
       }
     });
 
     test(`keeps the help of ${name} within 80 columns`, () => {
       const text = helpText(name as keyof typeof COMMANDS);
-      const long = text.split("\n").filter((line) => line.length > 80 && !line.startsWith("batch-corr "));
+      const long = text.split("\n").filter((line) =>
+        line.length > 80 && !line.startsWith("batch-corr ")
+      );
       assert.deepEqual(long, []);
     });
   }
@@ -28,7 +41,12 @@ describe("the help derived from the flag tables", () => {
   test("lists every command's usage in the program's help", () => {
     const text = helpText(undefined);
     for (const command of Object.values(COMMANDS)) {
-      for (const [usage, summary] of command.synopses) assert.match(text, new RegExp(`  ${usage.replace(/[|[\]]/g, "\\$&")} +${summary.replace(/[()]/g, "\\$&")}`));
+      for (const [usage, summary] of command.synopses) {
+        assert.match(
+          text,
+          new RegExp(`  ${usage.replace(/[|[\]]/g, "\\$&")} +${summary.replace(/[()]/g, "\\$&")}`),
+        );
+      }
     }
   });
 });

@@ -5,7 +5,9 @@ import { parseArgsOptions, parseFlags, withDefaults } from "../../../src/cli/arg
 import { COMMANDS } from "../../../src/cli/command_line.ts";
 import { UsageError } from "../../../src/cli/errors.ts";
 
-const TABLES: [string, FlagTable][] = Object.entries(COMMANDS).map(([name, command]) => [name, command.flags]);
+const TABLES: [string, FlagTable][] = Object.entries(COMMANDS).map((
+  [name, command],
+) => [name, command.flags]);
 
 describe("the parseArgs spec derived from a flag table", () => {
   for (const [name, table] of TABLES) {
@@ -16,7 +18,9 @@ describe("the parseArgs spec derived from a flag table", () => {
           type: declared.kind === "value" ? "string" : "boolean",
           ...(declared.short !== undefined ? { short: declared.short } : {}),
         }];
-        const negated = declared.kind === "value" ? declared.negation !== undefined : declared.negatable;
+        const negated = declared.kind === "value"
+          ? declared.negation !== undefined
+          : declared.negatable;
         return negated ? [own, [`no-${flag}`, { type: "boolean" }] as [string, unknown]] : [own];
       });
       assert.deepEqual(Object.entries(spec), expected);
@@ -25,7 +29,9 @@ describe("the parseArgs spec derived from a flag table", () => {
 
   test("gives no two flags of a command the same alias", () => {
     for (const [name, table] of TABLES) {
-      const shorts = Object.values(table).flatMap((flag) => (flag.short === undefined ? [] : [flag.short]));
+      const shorts = Object.values(table).flatMap((
+        flag,
+      ) => (flag.short === undefined ? [] : [flag.short]));
       assert.equal(new Set(shorts).size, shorts.length, name);
     }
   });
@@ -39,7 +45,8 @@ describe("parseFlags()", () => {
         () => parseFlags("monitor", flags, args),
         (error: unknown) =>
           error instanceof UsageError &&
-          error.message === 'Cannot run monitor as --batch-size must be a positive integer: current value is "x"',
+          error.message ===
+            'Cannot run monitor as --batch-size must be a positive integer: current value is "x"',
       );
     }
   });
@@ -56,7 +63,10 @@ describe("parseFlags()", () => {
     const table = COMMANDS.monitor.flags;
     assert.equal(parseFlags("monitor", table, ["--no-abs", "--abs"]).given.abs, true);
     assert.equal(parseFlags("monitor", table, ["--abs", "--no-abs"]).given.abs, false);
-    assert.equal(parseFlags("monitor", table, ["--no-progress", "--progress", "always"]).given.progress, "never");
+    assert.equal(
+      parseFlags("monitor", table, ["--no-progress", "--progress", "always"]).given.progress,
+      "never",
+    );
     assert.equal(parseFlags("monitor", table, ["--progress", "always"]).given.progress, "always");
   });
 
@@ -65,7 +75,15 @@ describe("parseFlags()", () => {
     const { given } = parseFlags("monitor", table, ["--top", "2"]);
     const values = withDefaults(table, given, { batchSize: 30 });
     assert.deepEqual(
-      [values.top, values.batchSize, values.tol, values.tolSig, values.abs, values.format, values.maxColumns],
+      [
+        values.top,
+        values.batchSize,
+        values.tol,
+        values.tolSig,
+        values.abs,
+        values.format,
+        values.maxColumns,
+      ],
       [2, 30, "auto", 0.1, true, "table", 100_000],
     );
     assert.equal(values.window, undefined);

@@ -16,7 +16,9 @@ export function chunks(text: string, size: number): Uint8Array[] {
 }
 
 /** Reads every record until the parser throws; returns the records and the error. */
-export async function readUntilError<T>(parser: AsyncIterable<T>): Promise<{ got: T[]; error: unknown }> {
+export async function readUntilError<T>(
+  parser: AsyncIterable<T>,
+): Promise<{ got: T[]; error: unknown }> {
   const got: T[] = [];
   try {
     for await (const record of parser) got.push(record);

@@ -78,7 +78,9 @@ describe("parseCsv()", () => {
     const text = '\uFEFFname,v\r\n"é, ""€""",1\r\n"a\r\nb",2\n日本,3\n,\n"",""\nlast,9';
     const whole = await records(text);
     assert.deepEqual(whole, referenceCsv(text));
-    for (const size of [1, 2, 3, 5, 7]) assert.deepEqual(await records(text, size), whole, `chunk size ${size}`);
+    for (const size of [1, 2, 3, 5, 7]) {
+      assert.deepEqual(await records(text, size), whole, `chunk size ${size}`);
+    }
   });
 
   test("matches the reference on random CSV text", async () => {
@@ -88,7 +90,9 @@ describe("parseCsv()", () => {
     for (let trial = 0; trial < 30; trial++) {
       const lines: string[] = [];
       for (let r = 0; r < 5; r++) {
-        lines.push(Array.from({ length: 3 }, () => pieces[Math.floor(random() * pieces.length)]).join(","));
+        lines.push(
+          Array.from({ length: 3 }, () => pieces[Math.floor(random() * pieces.length)]).join(","),
+        );
       }
       const text = lines.join(random() < 0.5 ? "\n" : "\r\n");
       assert.deepEqual(await records(text, 1 + Math.floor(random() * 6)), referenceCsv(text), text);
@@ -121,10 +125,14 @@ describe("parseCsv() under input limits", () => {
     // "é" is 2 bytes and "😀" 4: the limit counts UTF-8 bytes, not characters.
     const row = "é😀,ab"; // 2 + 4 + 1 + 2 = 9 bytes
     for (const size of [1, 3, 1 << 16]) {
-      const ok = await readUntilError(parseCsv(chunks(`x,y\r\n${row}\r\n`, size), { maxLineBytes: 9 }));
+      const ok = await readUntilError(
+        parseCsv(chunks(`x,y\r\n${row}\r\n`, size), { maxLineBytes: 9 }),
+      );
       assert.equal(ok.error, undefined);
       assert.deepEqual(ok.got.map((r) => r.fields), [["x", "y"], ["é😀", "ab"]]);
-      const over = await readUntilError(parseCsv(chunks(`x,y\n${row}c\n`, size), { maxLineBytes: 9 }));
+      const over = await readUntilError(
+        parseCsv(chunks(`x,y\n${row}c\n`, size), { maxLineBytes: 9 }),
+      );
       assert.deepEqual(over.got.map((r) => r.fields), [["x", "y"]], "the record before is yielded");
       assert.equal((over.error as InputLimitError).limit, "max-line-bytes");
       assert.equal((over.error as InputLimitError).line, 2);
@@ -134,7 +142,10 @@ describe("parseCsv() under input limits", () => {
   test("a quoted field spanning lines counts toward its record, though each line is short", async () => {
     const text = 'x,y\n"aaaa\nbbbb\ncccc",1\n';
     const over = await readUntilError(parseCsv(chunks(text, 4), { maxLineBytes: 12 }));
-    assert.match((over.error as Error).message, /Cannot read line 2 as a CSV record must be at most 12 bytes long \(raise the limit with --max-line-bytes\)/);
+    assert.match(
+      (over.error as Error).message,
+      /Cannot read line 2 as a CSV record must be at most 12 bytes long \(raise the limit with --max-line-bytes\)/,
+    );
     const ok = await readUntilError(parseCsv(chunks(text, 4), { maxLineBytes: 18 })); // 4+1+4+1+4 + quotes 2 + ",1" 2
     assert.equal(ok.error, undefined);
     assert.deepEqual(ok.got[1]!.fields, ["aaaa\nbbbb\ncccc", "1"]);
@@ -143,10 +154,15 @@ describe("parseCsv() under input limits", () => {
   test("maxColumns fields pass and one more fails on the line of the record", async () => {
     const ok = await readUntilError(parseCsv(chunks("a,b,c\n1,2,3\n", 2), { maxColumns: 3 }));
     assert.equal(ok.error, undefined);
-    const over = await readUntilError(parseCsv(chunks("a,b,c\n1,2,3\n\n1,2,3,4\n", 2), { maxColumns: 3 }));
+    const over = await readUntilError(
+      parseCsv(chunks("a,b,c\n1,2,3\n\n1,2,3,4\n", 2), { maxColumns: 3 }),
+    );
     assert.equal(over.got.length, 2);
     assert.ok(over.error instanceof InputLimitError);
     assert.equal(over.error.limit, "max-columns");
-    assert.match(over.error.message, /Cannot read line 4 as a CSV record must have at most 3 fields \(raise the limit with --max-columns\): current value is more than 3 fields/);
+    assert.match(
+      over.error.message,
+      /Cannot read line 4 as a CSV record must have at most 3 fields \(raise the limit with --max-columns\): current value is more than 3 fields/,
+    );
   });
 });
