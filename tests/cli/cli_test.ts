@@ -66,6 +66,7 @@ function runCliBytes(
   });
 }
 
+// deno-lint-ignore no-explicit-any -- the CLI's JSON records are navigated freely in the assertions
 function ndjson(text: string): Record<string, any>[] {
   return text.trim().split("\n").filter((line) => line.length > 0).map((line) => JSON.parse(line));
 }
@@ -440,6 +441,7 @@ describe("batch-corr CLI with ONNX Runtime (subprocess)", () => {
       );
     });
     // Bit-identical values everywhere would mean the float64 TypeScript kernel ran, not the float32 graph.
+    // deno-lint-ignore no-explicit-any -- as ndjson()'s records
     const flat = (records: Record<string, any>[]) =>
       records.flatMap((r) => [r.loss, r.running.loss, ...r.correlations.running.data]);
     assert.notDeepEqual(
@@ -681,7 +683,10 @@ describe("batch-corr main() (in process)", () => {
     const written: Uint8Array[] = [];
     const piped = Object.assign(memoryIo(), {
       stdoutIsTty: false,
-      stdoutBytes: async (bytes: Uint8Array) => void written.push(new Uint8Array(bytes)),
+      stdoutBytes: (bytes: Uint8Array) => {
+        written.push(new Uint8Array(bytes));
+        return Promise.resolve();
+      },
     });
     assert.equal(
       await main(["export-onnx", "-f", "2", "-c", "1", "--zero-variance", "nan", "-o", "-"], piped),

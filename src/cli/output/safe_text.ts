@@ -8,6 +8,7 @@
  */
 
 // C0/C1 controls, DEL, and the bidi marks/overrides/isolates that can reorder displayed text.
+// deno-lint-ignore no-control-regex -- matching control characters is this pattern's purpose
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 /**
