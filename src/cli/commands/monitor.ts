@@ -15,7 +15,7 @@ import type { CliIo } from "../cli_io.ts";
 import { EXIT, InputError } from "../errors.ts";
 import { BadRowLog } from "../input/bad_row_log.ts";
 import type { ResolvedColumns } from "../input/column_selection.ts";
-import { openNumericTable } from "../input/numeric_table.ts";
+import { type NumericTable, openNumericTable } from "../input/numeric_table.ts";
 import { BadRowWarnings } from "../output/bad_row_warnings.ts";
 import { batchRecord } from "../output/batch_record.ts";
 import { type BatchStart, batchTableHeader, batchTableRow } from "../output/batch_table.ts";
@@ -92,6 +92,30 @@ interface MonitorRunState {
   backend: OnnxBackend | undefined;
 }
 
+/** Opens the numeric table of the input and checks its shape against --max-elements. */
+async function openTable(
+  args: MonitorArgs,
+  source: MonitorSource,
+  log: BadRowLog,
+): Promise<NumericTable> {
+  const selection = {
+    confounds: args.confounds,
+    features: args.features,
+    dateColumn: args.dateColumn,
+  };
+  const table = await openNumericTable(source.records, selection, args.onBadRow, log);
+  const { features, confounds } = table.columns;
+  // Checked once here rather than per batch: every batch has the same shape.
+  checkElementLimit(
+    features.length,
+    confounds.length,
+    args.maxElements,
+    "monitor the input",
+    "--max-elements",
+  );
+  return table;
+}
+
 async function monitorRows(
   args: MonitorArgs,
   io: CliIo,
@@ -100,60 +124,64 @@ async function monitorRows(
   log: BadRowLog,
 ): Promise<number> {
   const source = openMonitorSource(args, io, counts);
-  const selection = {
-    confounds: args.confounds,
-    features: args.features,
-    dateColumn: args.dateColumn,
-  };
-  const table = await openNumericTable(source.records, selection, args.onBadRow, log);
-  const { columns } = table;
-  // Checked once here rather than per batch: every batch has the same shape.
-  checkElementLimit(
-    columns.features.length,
-    columns.confounds.length,
-    args.maxElements,
-    "monitor the input",
-    "--max-elements",
-  );
+  const table = await openTable(args, source, log);
   const rows = new BatchedRows(table.rows, args.batchSize, counts);
   const accumulator = new CorrelationAccumulator({ maxElements: args.maxElements });
-  const run = { source, columns, rows, log, accumulator, backend };
+  const run: MonitorRunState = { source, columns: table.columns, rows, log, accumulator, backend };
   const tally = await reportBatches(args, io, run);
   counts.rejected = log.count;
   requireUsableRows(source.label, rows.used, counts);
-  const summary = runSummary({
-    source: source.label,
-    batches: tally.points.length,
-    rows: rows.used,
-    last: tally.last,
-    counts,
-    ...(args.alert !== undefined
-      ? {
-        alert: {
-          level: args.alert,
-          on: args.alertOn,
-          count: tally.alerts,
-          first: tally.firstAlert(),
-        },
-      }
-      : {}),
-    badRows: log,
-    skippedBatches: tally.skippedBatches,
-  });
-  if (args.report !== undefined) {
-    const report = {
-      source: source.label,
-      columns,
-      backend,
-      accumulator,
-      tally,
-      rows: rows.used,
-      badRows: log,
-    };
-    summary.push(writeMonitorReport(args.report, args, report));
-  }
+  const summary = summaryOf(args, run, tally, counts);
+  if (args.report !== undefined) summary.push(writeReport(args.report, args, run, tally));
   await printSummary(args, io, summary);
   return tally.alerts > 0 && args.failOnAlert ? EXIT.alert : EXIT.ok;
+}
+
+/** The summary lines of the run. */
+function summaryOf(
+  args: MonitorArgs,
+  run: MonitorRunState,
+  tally: MonitorTally,
+  counts: RowCounts,
+): string[] {
+  const alert = args.alert === undefined ? {} : {
+    alert: {
+      level: args.alert,
+      on: args.alertOn,
+      count: tally.alerts,
+      first: tally.firstAlert(),
+    },
+  };
+  return runSummary({
+    source: run.source.label,
+    batches: tally.points.length,
+    rows: run.rows.used,
+    last: tally.last,
+    counts,
+    ...alert,
+    badRows: run.log,
+    skippedBatches: tally.skippedBatches,
+  });
+}
+
+/** Writes the --report file, returning the summary line that says so. */
+function writeReport(
+  file: string,
+  args: MonitorArgs,
+  run: MonitorRunState,
+  tally: MonitorTally,
+): string {
+  const { source, columns, backend, accumulator, rows, log } = run;
+  const reported = {
+    source: source.label,
+    columns,
+    backend,
+    accumulator,
+    tally,
+    rows: rows.used,
+    badRows: log,
+  };
+  return writeMonitorReport(file, args, reported);
 }
 
 /** The options of the stream, from the flags. */
