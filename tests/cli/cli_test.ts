@@ -404,6 +404,10 @@ describe("batch-corr CLI (subprocess)", () => {
   });
 });
 
+// Each test starts two CLI processes that load ONNX Runtime: seconds each on a loaded machine,
+// past bun's 5 s default.
+const ONNX_TIMEOUT = { timeout: 60_000 };
+
 describe("batch-corr CLI with ONNX Runtime (subprocess)", () => {
   const MONITOR = [
     "--confounds",
@@ -452,114 +456,137 @@ describe("batch-corr CLI with ONNX Runtime (subprocess)", () => {
     return onnx;
   }
 
-  test("monitor --provider cpu gives the TypeScript kernel's losses and correlations to 1e-4", async () => {
-    const onnx = await compareWithTypeScript("cpu");
-    assert.match(onnx.stderr, /batch moments on ONNX Runtime, provider "cpu"/);
-  });
+  test(
+    "monitor --provider cpu gives the TypeScript kernel's losses and correlations to 1e-4",
+    ONNX_TIMEOUT,
+    async () => {
+      const onnx = await compareWithTypeScript("cpu");
+      assert.match(onnx.stderr, /batch moments on ONNX Runtime, provider "cpu"/);
+    },
+  );
 
-  test("monitor --provider wasm gives the TypeScript kernel's losses and correlations to 1e-4", async () => {
-    const onnx = await compareWithTypeScript("wasm");
-    assert.match(onnx.stderr, /provider "wasm"/);
-  });
+  test(
+    "monitor --provider wasm gives the TypeScript kernel's losses and correlations to 1e-4",
+    ONNX_TIMEOUT,
+    async () => {
+      const onnx = await compareWithTypeScript("wasm");
+      assert.match(onnx.stderr, /provider "wasm"/);
+    },
+  );
 
-  test("monitor --provider auto names the provider it took, and why it skipped others, on stderr only", async () => {
-    const onnx = await compareWithTypeScript("auto");
-    const taken = /--provider auto took "(cuda|webgpu|cpu|wasm)"/.exec(onnx.stderr);
-    assert.ok(taken, onnx.stderr);
-    if (taken[1] !== "cuda") {
-      assert.match(onnx.stderr, /\(skipped: cuda: Cannot use the ONNX Runtime provider "cuda" as /);
-    }
-  });
+  test(
+    "monitor --provider auto names the provider it took, and why it skipped others, on stderr only",
+    ONNX_TIMEOUT,
+    async () => {
+      const onnx = await compareWithTypeScript("auto");
+      const taken = /--provider auto took "(cuda|webgpu|cpu|wasm)"/.exec(onnx.stderr);
+      assert.ok(taken, onnx.stderr);
+      if (taken[1] !== "cuda") {
+        assert.match(
+          onnx.stderr,
+          /\(skipped: cuda: Cannot use the ONNX Runtime provider "cuda" as /,
+        );
+      }
+    },
+  );
 
-  test("monitor --provider cuda exits 2 naming cuda and the reason where CUDA cannot run", async () => {
-    const result = await runCli([
-      "monitor",
-      join(dir, "small.csv"),
-      ...MONITOR,
-      "--provider",
-      "cuda",
-    ]);
-    if (result.code === 0) {
-      // A machine with working CUDA: then it must say so and agree with the TypeScript kernel.
-      assert.match(result.stderr, /provider "cuda"/);
-      return;
-    }
-    assert.equal(result.code, 2, result.stderr);
-    assert.equal(result.stdout, "");
-    assert.match(
-      result.stderr,
-      /batch-corr: Cannot use the ONNX Runtime provider "cuda" as .*(CUDA|cuda)/,
-    );
-    assert.doesNotMatch(result.stderr, /internal error/);
-  });
-
-  test("export-onnx writes exportBatchCorrOnnx's bytes, which onnxruntime-node runs to batchCorr's values", async () => {
-    const file = join(dir, "graph.onnx");
-    const result = await runCli([
-      "export-onnx",
-      "--features",
-      "3",
-      "--confounds",
-      "2",
-      "--no-abs",
-      "--output",
-      file,
-    ]);
-    assert.equal(result.code, 0, result.stderr);
-    assert.equal(result.stdout, "");
-    assert.match(
-      result.stderr,
-      /inputs x float32 \(batch, 3\), n float32 \(2, batch\), tol float32 scalar; outputs raw, thresholded \(3, 2\).*opset 15, IR version 8/,
-    );
-    const bytes = new Uint8Array(readFileSync(file));
-    // protobufjs may return a Buffer; compare the bytes alone.
-    assert.deepEqual(
-      bytes,
-      new Uint8Array(exportBatchCorrOnnx({ features: 3, confounds: 2, abs: false })),
-    );
-
-    const rows = [
-      ...generateDriftRows({
-        batches: 1,
-        batchSize: 25,
-        features: 3,
-        driftBatch: 0,
-        strength: 0.8,
-        seed: 3,
-      }),
-    ];
-    const X = rows.map((row) => row.slice(0, 3));
-    const N = [rows.map((row) => row[3]!), rows.map((row) => 0.3 * row[1]! - row[0]!)];
-    const ort = await import("onnxruntime-node");
-    const session = await ort.InferenceSession.create(bytes);
-    try {
-      const out = await session.run({
-        x: new ort.Tensor("float32", Float32Array.from(X.flat()), [25, 3]),
-        n: new ort.Tensor("float32", Float32Array.from(N.flat()), [2, 25]),
-        tol: new ort.Tensor("float32", Float32Array.from([0.1]), []),
-      });
-      const expected = batchCorr(X, N, { tol: 0.1, abs: false });
-      const raw = batchCorr(X, N, { tol: 0, abs: false });
-      assert.deepEqual(out.thresholded!.dims, [3, 2]);
-      Array.from(out.thresholded!.data as Float32Array).forEach((v, k) =>
-        close(v, expected.data[k]!, `thresholded[${k}]`, 1e-4)
+  test(
+    "monitor --provider cuda exits 2 naming cuda and the reason where CUDA cannot run",
+    ONNX_TIMEOUT,
+    async () => {
+      const result = await runCli([
+        "monitor",
+        join(dir, "small.csv"),
+        ...MONITOR,
+        "--provider",
+        "cuda",
+      ]);
+      if (result.code === 0) {
+        // A machine with working CUDA: then it must say so and agree with the TypeScript kernel.
+        assert.match(result.stderr, /provider "cuda"/);
+        return;
+      }
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stdout, "");
+      assert.match(
+        result.stderr,
+        /batch-corr: Cannot use the ONNX Runtime provider "cuda" as .*(CUDA|cuda)/,
       );
-      Array.from(out.raw!.data as Float32Array).forEach((v, k) =>
-        close(v, raw.data[k]!, `raw[${k}]`, 1e-4)
-      );
-      assert.ok(
-        Array.from(expected.data).some((v) => v < -0.05),
-        "the fixture has a negative thresholded correlation (--no-abs kept its sign)",
-      );
-    } finally {
-      await session.release();
-    }
+      assert.doesNotMatch(result.stderr, /internal error/);
+    },
+  );
 
-    const piped = await runCliBytes(["export-onnx", "-f", "3", "-c", "2", "--no-abs"]);
-    assert.equal(piped.code, 0, piped.stderr);
-    assert.deepEqual(piped.stdout, bytes);
-    assert.match(piped.stderr, /to standard output/);
-  });
+  test(
+    "export-onnx writes exportBatchCorrOnnx's bytes, which onnxruntime-node runs to batchCorr's values",
+    ONNX_TIMEOUT,
+    async () => {
+      const file = join(dir, "graph.onnx");
+      const result = await runCli([
+        "export-onnx",
+        "--features",
+        "3",
+        "--confounds",
+        "2",
+        "--no-abs",
+        "--output",
+        file,
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, "");
+      assert.match(
+        result.stderr,
+        /inputs x float32 \(batch, 3\), n float32 \(2, batch\), tol float32 scalar; outputs raw, thresholded \(3, 2\).*opset 15, IR version 8/,
+      );
+      const bytes = new Uint8Array(readFileSync(file));
+      // protobufjs may return a Buffer; compare the bytes alone.
+      assert.deepEqual(
+        bytes,
+        new Uint8Array(exportBatchCorrOnnx({ features: 3, confounds: 2, abs: false })),
+      );
+
+      const rows = [
+        ...generateDriftRows({
+          batches: 1,
+          batchSize: 25,
+          features: 3,
+          driftBatch: 0,
+          strength: 0.8,
+          seed: 3,
+        }),
+      ];
+      const X = rows.map((row) => row.slice(0, 3));
+      const N = [rows.map((row) => row[3]!), rows.map((row) => 0.3 * row[1]! - row[0]!)];
+      const ort = await import("onnxruntime-node");
+      const session = await ort.InferenceSession.create(bytes);
+      try {
+        const out = await session.run({
+          x: new ort.Tensor("float32", Float32Array.from(X.flat()), [25, 3]),
+          n: new ort.Tensor("float32", Float32Array.from(N.flat()), [2, 25]),
+          tol: new ort.Tensor("float32", Float32Array.from([0.1]), []),
+        });
+        const expected = batchCorr(X, N, { tol: 0.1, abs: false });
+        const raw = batchCorr(X, N, { tol: 0, abs: false });
+        assert.deepEqual(out.thresholded!.dims, [3, 2]);
+        Array.from(out.thresholded!.data as Float32Array).forEach((v, k) =>
+          close(v, expected.data[k]!, `thresholded[${k}]`, 1e-4)
+        );
+        Array.from(out.raw!.data as Float32Array).forEach((v, k) =>
+          close(v, raw.data[k]!, `raw[${k}]`, 1e-4)
+        );
+        assert.ok(
+          Array.from(expected.data).some((v) => v < -0.05),
+          "the fixture has a negative thresholded correlation (--no-abs kept its sign)",
+        );
+      } finally {
+        await session.release();
+      }
+
+      const piped = await runCliBytes(["export-onnx", "-f", "3", "-c", "2", "--no-abs"]);
+      assert.equal(piped.code, 0, piped.stderr);
+      assert.deepEqual(piped.stdout, bytes);
+      assert.match(piped.stderr, /to standard output/);
+    },
+  );
 });
 
 describe("batch-corr main() (in process)", () => {
