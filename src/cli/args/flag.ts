@@ -46,7 +46,7 @@ export interface BooleanFlag extends FlagHelp {
 }
 
 /** Any flag. */
-// deno-lint-ignore no-explicit-any
+// deno-lint-ignore no-explicit-any -- a table holds flags of every value type
 export type Flag = ValueFlag<any, any> | BooleanFlag;
 
 /** The flags of a command, keyed by their name without the leading `--`, in help order. */
