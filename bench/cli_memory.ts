@@ -16,7 +16,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { driftDataLines } from "../src/cli/synthetic.ts";
+import { driftDataLines } from "../src/cli/input/drift_data.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const megabytes = Number(process.argv[2] ?? 200);

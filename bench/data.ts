@@ -6,7 +6,7 @@
  */
 
 import { readFileSync, writeFileSync } from "node:fs";
-import { mulberry32 } from "../src/cli/synthetic.ts";
+import { mulberry32 } from "../src/cli/input/mulberry32.ts";
 
 /** One benchmark size: B samples, F features, M confounds. */
 export interface Size {

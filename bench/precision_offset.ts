@@ -11,15 +11,7 @@
  * Run: `deno run -A bench/precision_offset.ts [seeds]` (default 200).
  */
 import { correlateBatches } from "../mod.ts";
-
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../src/cli/input/mulberry32.ts";
 
 interface Sample {
   x: [number, number];
@@ -75,14 +67,20 @@ async function errors(seed: number, view: View): Promise<[number, number]> {
   const batches = makeBatches(seed);
   const options = view === "window" ? { window: WINDOW } : view === "decay" ? { decay: DECAY } : {};
   let worst = 0, last = 0, k = 0;
-  for await (const result of correlateBatches(batches.map(toBatch), { ...options, abs: false, tol: 0 })) {
+  for await (
+    const result of correlateBatches(batches.map(toBatch), { ...options, abs: false, tol: 0 })
+  ) {
     const first = view === "window" ? Math.max(0, k - WINDOW + 1) : 0;
     const seen = batches.slice(first, k + 1);
     const samples = seen.flat();
-    const weights = seen.flatMap((batch, i) => batch.map(() => view === "decay" ? DECAY ** (seen.length - 1 - i) : 1));
+    const weights = seen.flatMap((batch, i) =>
+      batch.map(() => view === "decay" ? DECAY ** (seen.length - 1 - i) : 1)
+    );
     const r = (view === "running" ? result.running : result.window!).correlations!.data;
     last = 0;
-    for (const f of [0, 1] as const) last = Math.max(last, Math.abs(r[f]! - shiftedPearson(samples, weights, f)));
+    for (const f of [0, 1] as const) {
+      last = Math.max(last, Math.abs(r[f]! - shiftedPearson(samples, weights, f)));
+    }
     worst = Math.max(worst, last);
     k++;
   }
@@ -99,7 +97,13 @@ for (const view of ["running", "window", "decay"] as View[]) {
   }
   const text = (values: number[]): string => {
     values.sort((a, b) => a - b);
-    return `max ${values.at(-1)!.toExponential(2)}, median ${values[values.length >> 1]!.toExponential(2)}`;
+    return `max ${values.at(-1)!.toExponential(2)}, median ${
+      values[values.length >> 1]!.toExponential(2)
+    }`;
   };
-  console.log(`${view.padEnd(8)} |r − reference| over ${seeds} seeds: after the last batch ${text(final)}; worst batch ${text(every)}`);
+  console.log(
+    `${view.padEnd(8)} |r − reference| over ${seeds} seeds: after the last batch ${
+      text(final)
+    }; worst batch ${text(every)}`,
+  );
 }

@@ -4,16 +4,8 @@
  *
  * Run: `deno run -A examples/quickstart.ts` or `bun examples/quickstart.ts`.
  */
-import { BatchCorrelationLoss, batchCorr } from "../mod.ts";
-
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { batchCorr, BatchCorrelationLoss } from "../mod.ts";
+import { mulberry32 } from "../src/cli/input/mulberry32.ts";
 
 const B = 64, F = 8;
 const random = mulberry32(7);

@@ -6,15 +6,7 @@
  * Run: `deno run -A examples/stream_losses.ts` or `bun examples/stream_losses.ts`.
  */
 import { type Batch, BatchCorrStream } from "../mod.ts";
-
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../src/cli/input/mulberry32.ts";
 
 const F = 16;
 
@@ -26,17 +18,27 @@ async function* batches(count: number): AsyncGenerator<Batch> {
     const motion = Float64Array.from({ length: B }, () => random());
     const x = new Float64Array(B * F);
     for (let b = 0; b < B; b++) {
-      for (let f = 0; f < F; f++) x[b * F + f] = random() + (i >= 6 && f < 4 ? 1.5 * motion[b]! : 0);
+      for (let f = 0; f < F; f++) {
+        x[b * F + f] = random() + (i >= 6 && f < 4 ? 1.5 * motion[b]! : 0);
+      }
     }
     yield { x: { data: x, shape: [B, F] }, n: motion };
   }
 }
 
 const source = ReadableStream.from(batches(12));
-const results = source.pipeThrough(new BatchCorrStream({ tol: "auto", window: 4, output: "losses" }));
+const results = source.pipeThrough(
+  new BatchCorrStream({ tol: "auto", window: 4, output: "losses" }),
+);
 
 console.log("batch  samples  batch loss  running loss  window loss");
 for await (const r of results) {
-  const cells = [r.index, r.count, r.loss.toFixed(4), r.running.loss.toFixed(4), r.window!.loss.toFixed(4)];
+  const cells = [
+    r.index,
+    r.count,
+    r.loss.toFixed(4),
+    r.running.loss.toFixed(4),
+    r.window!.loss.toFixed(4),
+  ];
   console.log(cells.map((cell, i) => String(cell).padStart([5, 8, 11, 13, 12][i]!)).join(" "));
 }

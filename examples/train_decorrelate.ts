@@ -15,6 +15,7 @@
  * Run: `deno run -A examples/train_decorrelate.ts` or `bun examples/train_decorrelate.ts`.
  */
 import { autoTol, batchCorr, BatchCorrelationLoss } from "../mod.ts";
+import { mulberry32 } from "../src/cli/input/mulberry32.ts";
 
 /** Options of {@linkcode trainDecorrelate}. */
 export interface TrainOptions {
@@ -59,15 +60,6 @@ export interface TrainResult {
 const INPUTS = 6, OUTPUTS = 2;
 const CONFOUND_IN_SIGNAL = [0.8, -0.5];
 const CONFOUND_LEAK = [1.2, 0, -0.8, 0, 0.6, 0];
-
-function mulberry32(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function normals(random: () => number, count: number): Float64Array {
   const out = new Float64Array(count);
@@ -133,7 +125,10 @@ function backProject(z: Float64Array, gradP: Float64Array, samples: number): Flo
 }
 
 /** Mean squared error and its gradient with respect to the outputs. */
-function meanSquaredError(outputs: Float64Array, target: Float64Array): { value: number; grad: Float64Array } {
+function meanSquaredError(
+  outputs: Float64Array,
+  target: Float64Array,
+): { value: number; grad: Float64Array } {
   const grad = new Float64Array(outputs.length);
   let value = 0;
   for (let i = 0; i < outputs.length; i++) {
@@ -146,7 +141,9 @@ function meanSquaredError(outputs: Float64Array, target: Float64Array): { value:
 
 /** Pearson r of each output column with a (B) vector. */
 function correlationsWith(outputs: Float64Array, other: Float64Array, samples: number): number[] {
-  return Array.from(batchCorr({ data: outputs, shape: [samples, OUTPUTS] }, other, { abs: false }).data);
+  return Array.from(
+    batchCorr({ data: outputs, shape: [samples, OUTPUTS] }, other, { abs: false }).data,
+  );
 }
 
 /**
@@ -168,8 +165,16 @@ export function trainDecorrelate(options: TrainOptions = {}): TrainResult {
   for (let step = 0; step <= steps; step++) {
     const outputs = project(data.z, weights, samples);
     const task = meanSquaredError(outputs, data.target);
-    const decorrelation = penalty.valueAndGrad({ data: outputs, shape: [samples, OUTPUTS] }, data.confound);
-    history.push({ step, task: task.value, penalty: decorrelation.value, total: task.value + decorrelation.value });
+    const decorrelation = penalty.valueAndGrad(
+      { data: outputs, shape: [samples, OUTPUTS] },
+      data.confound,
+    );
+    history.push({
+      step,
+      task: task.value,
+      penalty: decorrelation.value,
+      total: task.value + decorrelation.value,
+    });
     if (step === steps) break;
     // Plain gradient descent on an L1 penalty overshoots zero and back; a
     // learning rate decaying to 0 lets those oscillations die out.

@@ -65,7 +65,7 @@ RECIPE_VERSION = 1
 
 
 class Mulberry32:
-    """mulberry32 as ``src/cli/synthetic.ts`` writes it, in unsigned 32-bit arithmetic."""
+    """mulberry32 as ``src/cli/input/mulberry32.ts`` writes it, in unsigned 32-bit arithmetic."""
 
     def __init__(self, seed: int) -> None:
         self.state = seed & M32

@@ -5,4 +5,4 @@
  * @module
  */
 
-export { mulberry32 } from "../src/cli/synthetic.ts";
+export { mulberry32 } from "../src/cli/input/mulberry32.ts";

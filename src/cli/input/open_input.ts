@@ -1,60 +1,14 @@
 /**
- * The CLI's connection to the outside: standard streams, file input with byte
- * counting, and an output writer that respects back-pressure.
+ * The input of `monitor`: a file, a named pipe or standard input, opened as a
+ * counted byte stream that refuses binary data.
  *
  * @module
  */
 
 import { createReadStream, statSync } from "node:fs";
-import { type ByteSource, iterateChunks } from "./csv.ts";
-import { InputError } from "./errors.ts";
-import type { TextSink } from "./progress.ts";
-
-/** Text output that may apply back-pressure. */
-export interface OutputSink {
-  /** Writes text, resolving when more may be written. */
-  write(text: string): Promise<void> | void;
-}
-
-/** The streams and facts the CLI runs with (the process's, or a test's). */
-export interface CliIo {
-  /** Standard output. */
-  stdout: OutputSink;
-  /** Standard error (progress, warnings, errors). */
-  stderr: TextSink;
-  /** Standard input bytes, read when the input is "-". */
-  stdin: () => ByteSource;
-  /** Whether standard error is a terminal (progress bar). */
-  stderrIsTty: boolean;
-  /** Whether standard output is a terminal (binary output is refused there); absent means not. */
-  stdoutIsTty?: boolean;
-  /** Writes binary data to standard output; absent where standard output only takes text. */
-  stdoutBytes?: (bytes: Uint8Array) => Promise<void>;
-}
-
-/** A node-style writable (`process.stdout`, a file stream). */
-export interface NodeWritable {
-  /** Writes a chunk; false when the buffer is full. */
-  write(chunk: string): boolean;
-  /** Registers a one-time listener. */
-  once(event: "drain", listener: () => void): unknown;
-}
-
-/**
- * Wraps a node-style writable so that writers wait for "drain" when its buffer
- * is full, keeping memory flat however much is written.
- *
- * @param stream The writable.
- * @returns An {@linkcode OutputSink}.
- */
-export function drainingSink(stream: NodeWritable): OutputSink {
-  return {
-    write(text: string): Promise<void> | void {
-      if (stream.write(text)) return;
-      return new Promise((resolve) => stream.once("drain", () => resolve()));
-    },
-  };
-}
+import { type ByteSource, iterateChunks } from "./byte_source.ts";
+import { InputError } from "../errors.ts";
+import type { CliIo } from "../cli_io.ts";
 
 /** An input opened for streaming. */
 export interface OpenedInput {
@@ -77,12 +31,19 @@ function unusableKind(path: string): string | undefined {
     return (error as Error).message;
   }
   if (stat.isFile() || stat.isFIFO()) return undefined;
-  return stat.isDirectory() ? "a directory" : stat.isCharacterDevice() || stat.isBlockDevice() ? "a device" : "a socket or other special file";
+  return stat.isDirectory()
+    ? "a directory"
+    : stat.isCharacterDevice() || stat.isBlockDevice()
+    ? "a device"
+    : "a socket or other special file";
 }
 
 /** The error for bytes that cannot be CSV or NDJSON text, or undefined. */
 function binaryInput(chunk: Uint8Array, offset: number, label: string): InputError | undefined {
-  if (offset === 0 && chunk.byteLength >= 2 && ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff))) {
+  if (
+    offset === 0 && chunk.byteLength >= 2 &&
+    ((chunk[0] === 0xff && chunk[1] === 0xfe) || (chunk[0] === 0xfe && chunk[1] === 0xff))
+  ) {
     return new InputError(
       `Cannot read ${label} as the input must be UTF-8 text: current value starts with a UTF-16 byte-order mark (convert it to UTF-8, e.g. with iconv -f UTF-16 -t UTF-8)`,
     );
@@ -91,7 +52,9 @@ function binaryInput(chunk: Uint8Array, offset: number, label: string): InputErr
   const nul = chunk.indexOf(0);
   if (nul === -1) return undefined;
   return new InputError(
-    `Cannot read ${label} as the input must be text (CSV or NDJSON in UTF-8): current value has a NUL byte at byte offset ${offset + nul} (a binary file?)`,
+    `Cannot read ${label} as the input must be text (CSV or NDJSON in UTF-8): current value has a NUL byte at byte offset ${
+      offset + nul
+    } (a binary file?)`,
   );
 }
 
@@ -117,11 +80,15 @@ export function openInput(path: string, io: Pick<CliIo, "stdin">): OpenedInput {
   } else {
     const unusable = unusableKind(path);
     if (unusable !== undefined) {
-      throw new InputError(`Cannot read the input as it must be a readable file or pipe: current value is "${path}" (${unusable})`);
+      throw new InputError(
+        `Cannot read the input as it must be a readable file or pipe: current value is "${path}" (${unusable})`,
+      );
     }
     const stat = statSync(path);
     totalBytes = stat.isFile() && stat.size > 0 ? stat.size : undefined;
-    source = createReadStream(path, { highWaterMark: 1 << 16 }) as unknown as AsyncIterable<Uint8Array>;
+    source = createReadStream(path, { highWaterMark: 1 << 16 }) as unknown as AsyncIterable<
+      Uint8Array
+    >;
   }
   async function* counted(): AsyncGenerator<Uint8Array> {
     const chunks = iterateChunks(source);
@@ -130,7 +97,11 @@ export function openInput(path: string, io: Pick<CliIo, "stdin">): OpenedInput {
       try {
         next = await chunks.next();
       } catch (error) {
-        throw new InputError(`Cannot read ${label} as the input must be readable to its end: current value failed after ${read} bytes (${(error as Error).message})`);
+        throw new InputError(
+          `Cannot read ${label} as the input must be readable to its end: current value failed after ${read} bytes (${
+            (error as Error).message
+          })`,
+        );
       }
       if (next.done) return;
       const chunk = next.value;
@@ -140,5 +111,10 @@ export function openInput(path: string, io: Pick<CliIo, "stdin">): OpenedInput {
       yield chunk;
     }
   }
-  return { bytes: counted(), totalBytes, bytesRead: () => read, label: path === "-" ? "standard input" : path };
+  return {
+    bytes: counted(),
+    totalBytes,
+    bytesRead: () => read,
+    label: path === "-" ? "standard input" : path,
+  };
 }

@@ -8,6 +8,7 @@
  */
 
 // C0/C1 controls, DEL, and the bidi marks/overrides/isolates that can reorder displayed text.
+// deno-lint-ignore no-control-regex -- matching control characters is this pattern's purpose
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g;
 
 /**
@@ -21,7 +22,7 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u206
  *
  * @example A control sequence and a long value
  * ```ts
- * import { quoteInput } from "./display.ts";
+ * import { quoteInput } from "./safe_text.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(quoteInput("\u001b[31mred"), '"\\u001b[31mred"');
@@ -51,7 +52,7 @@ function escapeUnsafe(text: string): string {
  *
  * @example A long header
  * ```ts
- * import { nameList } from "./display.ts";
+ * import { nameList } from "./safe_text.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(nameList(["a", "b", "c"], 2), '"a", "b" and 1 more');
@@ -74,7 +75,7 @@ export function nameList(names: readonly string[], max = 12): string {
  *
  * @example A parser message quoting a control character
  * ```ts
- * import { safeText } from "./display.ts";
+ * import { safeText } from "./safe_text.ts";
  * import assert from "node:assert/strict";
  *
  * assert.equal(safeText("bad \u0007 here"), "bad \\u0007 here");

@@ -4,6 +4,8 @@
  * @module
  */
 
+import type { TextSink } from "./output_sink.ts";
+
 /** What the progress line shows. */
 export interface ProgressState {
   /** Bytes consumed from the input so far. */
@@ -45,7 +47,7 @@ export function formatCount(value: number): string {
  *
  * @example Half of a file
  * ```ts
- * import { renderProgress } from "./progress.ts";
+ * import { renderProgress } from "./progress_line.ts";
  * import assert from "node:assert/strict";
  *
  * const line = renderProgress({ bytesRead: 512, totalBytes: 1024, batches: 3, rows: 300, elapsedMs: 1000 }, 10);
@@ -54,7 +56,9 @@ export function formatCount(value: number): string {
  */
 export function renderProgress(state: ProgressState, width = 24): string {
   const rate = state.elapsedMs > 0 ? (state.rows * 1000) / state.elapsedMs : 0;
-  const tail = `batches ${formatCount(state.batches)}  rows ${formatCount(state.rows)}  ${formatCount(rate)} rows/s`;
+  const tail = `batches ${formatCount(state.batches)}  rows ${formatCount(state.rows)}  ${
+    formatCount(rate)
+  } rows/s`;
   if (state.totalBytes === undefined || state.totalBytes <= 0) {
     return `${formatBytes(state.bytesRead)} read  ${tail}`;
   }
@@ -62,13 +66,9 @@ export function renderProgress(state: ProgressState, width = 24): string {
   const filled = Math.round(fraction * width);
   const bar = `[${"#".repeat(filled)}${"-".repeat(width - filled)}]`;
   const percent = `${(fraction * 100).toFixed(1)}%`.padStart(6);
-  return `${bar} ${percent}  ${formatBytes(state.bytesRead)} / ${formatBytes(state.totalBytes)}  ${tail}`;
-}
-
-/** Something with a `write(text)` method, such as `process.stderr`. */
-export interface TextSink {
-  /** Writes text. */
-  write(text: string): unknown;
+  return `${bar} ${percent}  ${formatBytes(state.bytesRead)} / ${
+    formatBytes(state.totalBytes)
+  }  ${tail}`;
 }
 
 /**

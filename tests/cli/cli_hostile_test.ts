@@ -1,15 +1,23 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { appendFileSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { main } from "../src/cli/main.ts";
-import { driftDataLines } from "../src/cli/synthetic.ts";
+import { main } from "../../src/cli/main.ts";
+import { driftDataLines } from "../../src/cli/input/drift_data.ts";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
 
 /** The CLI in the runtime running the tests; `denoFlags` replace `-A` under Deno. */
@@ -123,7 +131,12 @@ describe("monitor against hostile files (subprocess)", () => {
     writeFileSync(join(dir, "garbage.csv"), bytes);
     const result = await runCli(["monitor", join(dir, "garbage.csv"), ...MONITOR]);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, new RegExp(`must be text \\(CSV or NDJSON in UTF-8\\): current value has a NUL byte at byte offset ${firstNul} `));
+    assert.match(
+      result.stderr,
+      new RegExp(
+        `must be text \\(CSV or NDJSON in UTF-8\\): current value has a NUL byte at byte offset ${firstNul} `,
+      ),
+    );
     assert.deepEqual(rowCounts(result.stderr), { read: 0, used: 0, rejected: 0 });
     assert.equal(result.stdout, "");
   });
@@ -136,7 +149,10 @@ describe("monitor against hostile files (subprocess)", () => {
     writeFileSync(join(dir, "utf16.csv"), utf16);
     const result = await runCli(["monitor", join(dir, "utf16.csv"), ...MONITOR]);
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /must be UTF-8 text: current value starts with a UTF-16 byte-order mark/);
+    assert.match(
+      result.stderr,
+      /must be UTF-8 text: current value starts with a UTF-16 byte-order mark/,
+    );
   });
 
   test("invalid UTF-8 and terminal escapes in cells: a bad row when in a selected column, harmless elsewhere, never printed raw", async () => {
@@ -145,16 +161,36 @@ describe("monitor against hostile files (subprocess)", () => {
     // Line 3: invalid UTF-8 in a feature cell; line 4: an escape sequence in a feature cell.
     const parts: Uint8Array[] = [];
     lines.forEach((line, i) => {
-      if (i === 2) parts.push(new Uint8Array([0xc3, 0x28, 0xff]), encoder.encode(line.slice(line.indexOf(",")) + "\n"));
-      else if (i === 3) parts.push(encoder.encode(`\u001b[2J\u202e${line.slice(line.indexOf(","))}\n`));
-      else if (line.length > 0) parts.push(encoder.encode(`${line}\n`));
+      if (i === 2) {
+        parts.push(
+          new Uint8Array([0xc3, 0x28, 0xff]),
+          encoder.encode(line.slice(line.indexOf(",")) + "\n"),
+        );
+      } else if (i === 3) {
+        parts.push(encoder.encode(`\u001b[2J\u202e${line.slice(line.indexOf(","))}\n`));
+      } else if (line.length > 0) parts.push(encoder.encode(`${line}\n`));
     });
     writeFileSync(join(dir, "dirty.csv"), Buffer.concat(parts));
-    const result = await runCli(["monitor", join(dir, "dirty.csv"), ...MONITOR, "--on-bad-row", "skip"]);
+    const result = await runCli([
+      "monitor",
+      join(dir, "dirty.csv"),
+      ...MONITOR,
+      "--on-bad-row",
+      "skip",
+    ]);
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, /skipped line 3: non-numeric value "\uFFFD\(\uFFFD" in feature column "f0"/);
-    assert.match(result.stderr, /skipped line 4: non-numeric value "\\u001b\[2J\\u202e" in feature column "f0"/);
-    assert.ok(!result.stderr.includes("\u001b") && !result.stderr.includes("\u202e"), "a raw control character reached stderr");
+    assert.match(
+      result.stderr,
+      /skipped line 3: non-numeric value "\uFFFD\(\uFFFD" in feature column "f0"/,
+    );
+    assert.match(
+      result.stderr,
+      /skipped line 4: non-numeric value "\\u001b\[2J\\u202e" in feature column "f0"/,
+    );
+    assert.ok(
+      !result.stderr.includes("\u001b") && !result.stderr.includes("\u202e"),
+      "a raw control character reached stderr",
+    );
     assert.deepEqual(rowCounts(result.stderr), { read: 40, used: 38, rejected: 2 });
   });
 
@@ -207,31 +243,83 @@ describe("monitor against hostile files (subprocess)", () => {
 
   test("an NDJSON line over --max-line-bytes exits 2 with its line; the lines before it are counted", async () => {
     const text = `{"f0":1,"c":2}\n{"f0":2,"c":1}\n{"f0":${"1".repeat(5000)},"c":3}\n`;
-    const result = await runCli(["monitor", "-", ...MONITOR, "--input-format", "ndjson", "--max-line-bytes", "1000"], text);
+    const result = await runCli([
+      "monitor",
+      "-",
+      ...MONITOR,
+      "--input-format",
+      "ndjson",
+      "--max-line-bytes",
+      "1000",
+    ], text);
     assert.equal(result.code, 2, result.stderr);
-    assert.match(result.stderr, /Cannot read line 3 as an NDJSON line must be at most 1000 bytes long \(raise the limit with --max-line-bytes\)/);
+    assert.match(
+      result.stderr,
+      /Cannot read line 3 as an NDJSON line must be at most 1000 bytes long \(raise the limit with --max-line-bytes\)/,
+    );
     assert.deepEqual(rowCounts(result.stderr), { read: 2, used: 0, rejected: 0 });
   });
 
   test("the limits are flags: --max-columns 3 refuses a 4-column header, 4 accepts it; an invalid value exits 2", async () => {
-    const refused = await runCli(["monitor", join(dir, "clean.csv"), ...MONITOR, "--max-columns", "3"]);
+    const refused = await runCli([
+      "monitor",
+      join(dir, "clean.csv"),
+      ...MONITOR,
+      "--max-columns",
+      "3",
+    ]);
     assert.equal(refused.code, 2);
-    assert.match(refused.stderr, /must have at most 3 fields \(raise the limit with --max-columns\)/);
-    const accepted = await runCli(["monitor", join(dir, "clean.csv"), ...MONITOR, "--max-columns", "4"]);
+    assert.match(
+      refused.stderr,
+      /must have at most 3 fields \(raise the limit with --max-columns\)/,
+    );
+    const accepted = await runCli([
+      "monitor",
+      join(dir, "clean.csv"),
+      ...MONITOR,
+      "--max-columns",
+      "4",
+    ]);
     assert.equal(accepted.code, 0, accepted.stderr);
     // Rejected while parsing the command line: checked in process, no subprocess needed.
     let err = "";
-    const io = { stdout: { write: () => {} }, stderr: { write: (t: string) => void (err += t) }, stdin: () => [], stderrIsTty: false };
-    assert.equal(await main(["monitor", join(dir, "clean.csv"), ...MONITOR, "--max-line-bytes", "0"], io), 2);
-    assert.match(err, /--max-line-bytes must be a positive integer \(bytes per record\): current value is "?0/);
+    const io = {
+      stdout: { write: () => {} },
+      stderr: { write: (t: string) => void (err += t) },
+      stdin: () => [],
+      stderrIsTty: false,
+    };
+    assert.equal(
+      await main(["monitor", join(dir, "clean.csv"), ...MONITOR, "--max-line-bytes", "0"], io),
+      2,
+    );
+    assert.match(
+      err,
+      /--max-line-bytes must be a positive integer \(bytes per record\): current value is "?0/,
+    );
   });
 
   test("F·M over --max-elements exits 2 before any batch, naming F, M and the flag", async () => {
-    const refused = await runCli(["monitor", join(dir, "clean.csv"), ...MONITOR, "--max-elements", "2"]);
+    const refused = await runCli([
+      "monitor",
+      join(dir, "clean.csv"),
+      ...MONITOR,
+      "--max-elements",
+      "2",
+    ]);
     assert.equal(refused.code, 2, refused.stderr);
-    assert.match(refused.stderr, /Cannot monitor the input as F·M .* must be at most 2: current value is F = 3 × M = 1 = 3; pass a larger --max-elements/);
+    assert.match(
+      refused.stderr,
+      /Cannot monitor the input as F·M .* must be at most 2: current value is F = 3 × M = 1 = 3; pass a larger --max-elements/,
+    );
     assert.equal(refused.stdout, "");
-    const accepted = await runCli(["monitor", join(dir, "clean.csv"), ...MONITOR, "--max-elements", "3"]);
+    const accepted = await runCli([
+      "monitor",
+      join(dir, "clean.csv"),
+      ...MONITOR,
+      "--max-elements",
+      "3",
+    ]);
     assert.equal(accepted.code, 0, accepted.stderr);
     assert.equal(accepted.stdout, (await cleanOutput).stdout);
   });
@@ -253,7 +341,10 @@ describe("monitor against hostile files (subprocess)", () => {
     const result = await run;
     assert.equal(result.code, 0, result.stderr);
     const counts = rowCounts(result.stderr);
-    assert.ok(counts.read >= 200 && counts.read <= 200 + appended, `read ${counts.read} of ${200 + appended}`);
+    assert.ok(
+      counts.read >= 200 && counts.read <= 200 + appended,
+      `read ${counts.read} of ${200 + appended}`,
+    );
     assert.equal(counts.used + counts.rejected, counts.read);
     // The rows it used are the file's first rows: each NDJSON batch record counts them.
     const last = JSON.parse(result.stdout.trim().split("\n").at(-1)!);
@@ -263,16 +354,26 @@ describe("monitor against hostile files (subprocess)", () => {
   test("a path that does not exist, or runs through a file, exits 2 naming it", async () => {
     const missing = await runCli(["monitor", join(dir, "nope.csv"), ...MONITOR]);
     assert.equal(missing.code, 2);
-    assert.match(missing.stderr, /must be a readable file or pipe: current value is ".*nope\.csv" \(ENOENT/);
+    assert.match(
+      missing.stderr,
+      /must be a readable file or pipe: current value is ".*nope\.csv" \(ENOENT/,
+    );
     const through = await runCli(["monitor", join(dir, "clean.csv", "x.csv"), ...MONITOR]);
     assert.equal(through.code, 2);
-    assert.match(through.stderr, /must be a readable file or pipe: current value is ".*x\.csv" \(ENOTDIR/);
+    assert.match(
+      through.stderr,
+      /must be a readable file or pipe: current value is ".*x\.csv" \(ENOTDIR/,
+    );
   });
 
   const isRoot = process.getuid?.() === 0;
   test(
     "a mode-000 file exits 2 (skipped when run as root: root reads mode-000 files)",
-    { skip: isRoot ? "running as root, which reads mode-000 files; /proc/self/mem covers a read failure" : false },
+    {
+      skip: isRoot
+        ? "running as root, which reads mode-000 files; /proc/self/mem covers a read failure"
+        : false,
+    },
     async () => {
       const path = join(dir, "locked.csv");
       writeFileSync(path, clean);
@@ -283,17 +384,27 @@ describe("monitor against hostile files (subprocess)", () => {
     },
   );
 
-  test("a file whose reads fail (/proc/self/mem, unreadable even for root) exits 2 naming the error", { skip: existsSync("/proc/self/mem") ? false : "no /proc here" }, async () => {
-    const result = await runCli(["monitor", "/proc/self/mem", ...MONITOR]);
-    assert.equal(result.code, 2, result.stderr);
-    assert.match(result.stderr, /Cannot read "\/proc\/self\/mem" as the input must be readable to its end: current value failed after 0 bytes \(EIO/);
-    assert.deepEqual(rowCounts(result.stderr), { read: 0, used: 0, rejected: 0 });
-  });
+  test(
+    "a file whose reads fail (/proc/self/mem, unreadable even for root) exits 2 naming the error",
+    { skip: existsSync("/proc/self/mem") ? false : "no /proc here" },
+    async () => {
+      const result = await runCli(["monitor", "/proc/self/mem", ...MONITOR]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(
+        result.stderr,
+        /Cannot read "\/proc\/self\/mem" as the input must be readable to its end: current value failed after 0 bytes \(EIO/,
+      );
+      assert.deepEqual(rowCounts(result.stderr), { read: 0, used: 0, rejected: 0 });
+    },
+  );
 
   test("a directory and a device exit 2 saying what they are", async () => {
     const directory = await runCli(["monitor", dir, ...MONITOR]);
     assert.equal(directory.code, 2);
-    assert.match(directory.stderr, /must be a readable file or pipe: current value is ".*" \(a directory\)/);
+    assert.match(
+      directory.stderr,
+      /must be a readable file or pipe: current value is ".*" \(a directory\)/,
+    );
     if (existsSync("/dev/zero")) {
       const device = await runCli(["monitor", "/dev/zero", ...MONITOR]);
       assert.equal(device.code, 2);
@@ -301,13 +412,17 @@ describe("monitor against hostile files (subprocess)", () => {
     }
   });
 
-  test("a named pipe is read like a file", { skip: process.platform === "win32" ? "no mkfifo" : false }, async () => {
+  test("a named pipe is read like a file", {
+    skip: process.platform === "win32" ? "no mkfifo" : false,
+  }, async () => {
     const fifo = join(dir, "pipe.csv");
     if (spawnSync("mkfifo", [fifo]).status !== 0) return;
     const run = runCli(["monitor", fifo, ...MONITOR]);
     // Opening for writing waits for the reader, so the write happens once the CLI reads.
     await new Promise<void>((go, fail) => {
-      const writer = spawn("sh", ["-c", `cat > "${fifo}"`], { stdio: ["pipe", "ignore", "ignore"] });
+      const writer = spawn("sh", ["-c", `cat > "${fifo}"`], {
+        stdio: ["pipe", "ignore", "ignore"],
+      });
       writer.on("error", fail).on("close", () => go());
       writer.stdin.end(clean);
     });
@@ -320,7 +435,10 @@ describe("monitor against hostile files (subprocess)", () => {
     for (const stdin of ["", "ignore"] as const) {
       const result = await runCli(["monitor", "-", ...MONITOR], stdin);
       assert.equal(result.code, 2, `stdin ${JSON.stringify(stdin)}: ${result.stderr}`);
-      assert.match(result.stderr, /Cannot read the CSV input as it must start with a header row: current value is an empty input/);
+      assert.match(
+        result.stderr,
+        /Cannot read the CSV input as it must start with a header row: current value is an empty input/,
+      );
       assert.deepEqual(rowCounts(result.stderr), { read: 0, used: 0, rejected: 0 });
     }
   });
@@ -340,29 +458,59 @@ describe("monitor against hostile files (subprocess)", () => {
     for (const name of ["empty.csv", "blank.csv"]) {
       const result = await runCli(["monitor", join(dir, name), ...MONITOR]);
       assert.equal(result.code, 2, name);
-      assert.match(result.stderr, /must start with a header row: current value is an empty input/, name);
+      assert.match(
+        result.stderr,
+        /must start with a header row: current value is an empty input/,
+        name,
+      );
       assert.deepEqual(rowCounts(result.stderr), { read: 0, used: 0, rejected: 0 });
     }
     const ndjson = await runCli(["monitor", join(dir, "empty.ndjson"), ...MONITOR]);
     assert.equal(ndjson.code, 2);
-    assert.match(ndjson.stderr, /must hold at least one JSON object line: current value is an empty input/);
+    assert.match(
+      ndjson.stderr,
+      /must hold at least one JSON object line: current value is an empty input/,
+    );
   });
 
   test("a header without rows exits 2, with or without --features", async () => {
     writeFileSync(join(dir, "header.csv"), "f0,f1,c\n");
     const inferred = await runCli(["monitor", join(dir, "header.csv"), ...MONITOR]);
     assert.equal(inferred.code, 2);
-    assert.match(inferred.stderr, /Cannot choose the feature columns .*: current value is an input without data rows/);
-    const named = await runCli(["monitor", join(dir, "header.csv"), ...MONITOR, "--features", "f0"]);
+    assert.match(
+      inferred.stderr,
+      /Cannot choose the feature columns .*: current value is an input without data rows/,
+    );
+    const named = await runCli([
+      "monitor",
+      join(dir, "header.csv"),
+      ...MONITOR,
+      "--features",
+      "f0",
+    ]);
     assert.equal(named.code, 2);
-    assert.match(named.stderr, /must hold at least one usable data row: current value is no data row/);
+    assert.match(
+      named.stderr,
+      /must hold at least one usable data row: current value is no data row/,
+    );
     assert.equal(named.stdout, "");
   });
 
   test("every row rejected under --on-bad-row skip exits 2 with the counts", async () => {
-    const result = await runCli(["monitor", "-", ...MONITOR, "--features", "f0", "--on-bad-row", "skip"], "f0,c\nx,1\ny,2\n1\n");
+    const result = await runCli([
+      "monitor",
+      "-",
+      ...MONITOR,
+      "--features",
+      "f0",
+      "--on-bad-row",
+      "skip",
+    ], "f0,c\nx,1\ny,2\n1\n");
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /must hold at least one usable data row: current value is 3 data row\(s\), all rejected/);
+    assert.match(
+      result.stderr,
+      /must hold at least one usable data row: current value is 3 data row\(s\), all rejected/,
+    );
     assert.deepEqual(rowCounts(result.stderr), { read: 3, used: 0, rejected: 3 });
   });
 
@@ -371,14 +519,23 @@ describe("monitor against hostile files (subprocess)", () => {
     lines[25] = lines[25]!.replace(/^[^,]*/, "oops");
     const result = await runCli(["monitor", "-", ...MONITOR], lines.join("\n"));
     assert.equal(result.code, 2);
-    assert.match(result.stderr, /Cannot use line 26 as rows must have a number in every selected column \(--on-bad-row error\): non-numeric value "oops"/);
+    assert.match(
+      result.stderr,
+      /Cannot use line 26 as rows must have a number in every selected column \(--on-bad-row error\): non-numeric value "oops"/,
+    );
     // All 40 rows were parsed (column inference looks ahead); 24 reached the batches before line 26.
     assert.deepEqual(rowCounts(result.stderr), { read: 40, used: 24, rejected: 1 });
   });
 
   test("column names such as __proto__ and constructor are plain names", async () => {
     const text = clean.replace(/^f0,f1,/, "__proto__,constructor,");
-    const result = await runCli(["monitor", "-", ...MONITOR, "--features", "__proto__,constructor,f2"], text);
+    const result = await runCli([
+      "monitor",
+      "-",
+      ...MONITOR,
+      "--features",
+      "__proto__,constructor,f2",
+    ], text);
     const reference = await cleanOutput;
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, reference.stdout);
@@ -388,18 +545,34 @@ describe("monitor against hostile files (subprocess)", () => {
 describe("what the CLI touches (Deno permissions)", () => {
   const skip = deno === undefined ? "Bun has no permission sandbox; run under Deno" : false;
 
-  test("monitor runs with read access to the input and the package only, write access to the report only, and no network", { skip }, async () => {
-    const input = join(dir, "clean.csv");
-    const report = join(dir, "report.html");
-    const flags = ["--no-prompt", "--allow-env", `--allow-read=${input},${ROOT}`, `--allow-write=${report}`];
-    const result = await runCli(["monitor", input, ...MONITOR, "--report", report], "", flags);
-    assert.equal(result.code, 0, result.stderr);
-    assert.match(readFileSync(report, "utf8"), /batch-corr drift report/);
-    assert.deepEqual(rowCounts(result.stderr), { read: 40, used: 40, rejected: 0 });
-    // The sandbox is real: a report path outside --allow-write is refused.
-    const elsewhere = await runCli(["monitor", input, ...MONITOR, "--report", join(dir, "other.html")], "", flags);
-    assert.equal(elsewhere.code, 2);
-    assert.match(elsewhere.stderr, /Cannot write the report as --report must name a writable file: .*other\.html/);
-    assert.ok(!existsSync(join(dir, "other.html")));
-  });
+  test(
+    "monitor runs with read access to the input and the package only, write access to the report only, and no network",
+    { skip },
+    async () => {
+      const input = join(dir, "clean.csv");
+      const report = join(dir, "report.html");
+      const flags = [
+        "--no-prompt",
+        "--allow-env",
+        `--allow-read=${input},${ROOT}`,
+        `--allow-write=${report}`,
+      ];
+      const result = await runCli(["monitor", input, ...MONITOR, "--report", report], "", flags);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(readFileSync(report, "utf8"), /batch-corr drift report/);
+      assert.deepEqual(rowCounts(result.stderr), { read: 40, used: 40, rejected: 0 });
+      // The sandbox is real: a report path outside --allow-write is refused.
+      const elsewhere = await runCli(
+        ["monitor", input, ...MONITOR, "--report", join(dir, "other.html")],
+        "",
+        flags,
+      );
+      assert.equal(elsewhere.code, 2);
+      assert.match(
+        elsewhere.stderr,
+        /Cannot write the report as --report must name a writable file: .*other\.html/,
+      );
+      assert.ok(!existsSync(join(dir, "other.html")));
+    },
+  );
 });

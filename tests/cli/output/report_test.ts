@@ -3,9 +3,10 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { main } from "../src/cli/main.ts";
-import { renderReport, topFeatures } from "../src/cli/report.ts";
-import { driftDataLines } from "../src/cli/synthetic.ts";
+import { main } from "../../../src/cli/main.ts";
+import { renderReport } from "../../../src/cli/output/report.ts";
+import { topFeatures } from "../../../src/cli/output/top_features.ts";
+import { driftDataLines } from "../../../src/cli/input/drift_data.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const BATCHES = 16;
@@ -17,7 +18,17 @@ let ndjsonOut = "";
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "batch-corr-report-"));
   const data = join(dir, "drift.csv");
-  writeFileSync(data, [...driftDataLines({ batches: BATCHES, batchSize: 30, features: 6, driftBatch: 9, strength: 0.8, seed: 2 }, "csv")].join(""));
+  writeFileSync(
+    data,
+    [...driftDataLines({
+      batches: BATCHES,
+      batchSize: 30,
+      features: 6,
+      driftBatch: 9,
+      strength: 0.8,
+      seed: 2,
+    }, "csv")].join(""),
+  );
   reportPath = join(dir, "report.html");
   const io = {
     stdout: { write: (text: string) => void (ndjsonOut += text) },
@@ -25,7 +36,22 @@ before(async () => {
     stdin: () => [],
     stderrIsTty: false,
   };
-  const code = await main(["monitor", data, "-c", "c", "-b", "30", "-w", "3", "--alert", "0.15", "--format", "ndjson", "--report", reportPath], io);
+  const code = await main([
+    "monitor",
+    data,
+    "-c",
+    "c",
+    "-b",
+    "30",
+    "-w",
+    "3",
+    "--alert",
+    "0.15",
+    "--format",
+    "ndjson",
+    "--report",
+    reportPath,
+  ], io);
   assert.equal(code, 3);
 });
 
@@ -47,12 +73,20 @@ describe("renderReport()", () => {
       assert.ok(match, series);
       assert.equal(match[1]!.split(" ").length, BATCHES, series);
     }
-    assert.equal(html.match(/class="batch-point alert"/g)?.length ?? 0, records.filter((r) => r.alert).length);
+    assert.equal(
+      html.match(/class="batch-point alert"/g)?.length ?? 0,
+      records.filter((r) => r.alert).length,
+    );
     assert.match(html, /class="alert-level"/);
   });
 
   test("ranks the features by |r| with each confound", () => {
-    const ranked = topFeatures(new Float64Array([0.1, -0.2, 0.9, 0.0, -0.5, 0.3]), ["a", "b", "c"], ["m", "n"], 2);
+    const ranked = topFeatures(
+      new Float64Array([0.1, -0.2, 0.9, 0.0, -0.5, 0.3]),
+      ["a", "b", "c"],
+      ["m", "n"],
+      2,
+    );
     assert.deepEqual(ranked, [
       { confound: "m", features: [{ name: "b", r: 0.9 }, { name: "c", r: -0.5 }] },
       { confound: "n", features: [{ name: "c", r: 0.3 }, { name: "a", r: -0.2 }] },
@@ -65,21 +99,48 @@ describe("renderReport()", () => {
 
   test("escapes names taken from the input", () => {
     const html = renderReport({
-      source: "<x>.csv", settings: [["a", "<b>"]], points: [], alertLevel: undefined, windowLabel: undefined,
-      features: ["<f>"], confounds: ["c&"], finalCorrelations: new Float64Array([0.5]), top: 1, rows: 0, samples: 0,
-      badRows: { count: 1, rows: [{ line: 3, kind: "non_numeric", reason: 'non-numeric value "<i>"' }] }, skippedBatches: [],
+      source: "<x>.csv",
+      settings: [["a", "<b>"]],
+      points: [],
+      alertLevel: undefined,
+      windowLabel: undefined,
+      features: ["<f>"],
+      confounds: ["c&"],
+      finalCorrelations: new Float64Array([0.5]),
+      top: 1,
+      rows: 0,
+      samples: 0,
+      badRows: {
+        count: 1,
+        rows: [{ line: 3, kind: "non_numeric", reason: 'non-numeric value "<i>"' }],
+      },
+      skippedBatches: [],
     });
     assert.doesNotMatch(html, /<x>|<b>|<f>|<i>|c&</);
   });
 });
 
 describe("the report in headless Chromium", () => {
-  const reason = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} is missing (install Debian's chromium)`;
-  test("opens without console errors, shows one point per batch, and is screenshotted", { skip: reason, timeout: 60_000 }, async () => {
+  const reason = existsSync(CHROMIUM)
+    ? undefined
+    : `${CHROMIUM} is missing (install Debian's chromium)`;
+  test("opens without console errors, shows one point per batch, and is screenshotted", {
+    skip: reason,
+    timeout: 60_000,
+  }, async () => {
     const { chromium } = await import("playwright-core");
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1040, height: 900 } });

@@ -4,8 +4,9 @@
  * @module
  */
 
-import { safeText } from "./display.ts";
-import { type ByteSource, type InputLimits, iterateChunks, tooLongLine, tooManyColumns } from "./csv.ts";
+import { safeText } from "../output/safe_text.ts";
+import { type ByteSource, iterateChunks } from "./byte_source.ts";
+import { type InputLimits, tooLongLine, tooManyColumns } from "./input_limits.ts";
 
 /** One NDJSON line: the parsed value, or why it could not be parsed. */
 export type NdjsonRecord =
@@ -39,7 +40,10 @@ const CR = 13;
  * assert.deepEqual(lines, [[1, true], [2, false], [4, true]]);
  * ```
  */
-export async function* parseNdjson(source: ByteSource, limits: InputLimits = {}): AsyncGenerator<NdjsonRecord> {
+export async function* parseNdjson(
+  source: ByteSource,
+  limits: InputLimits = {},
+): AsyncGenerator<NdjsonRecord> {
   const maxLineBytes = limits.maxLineBytes ?? Infinity;
   const maxColumns = limits.maxColumns ?? Infinity;
   // Each line is decoded on its own: a UTF-8 sequence never contains the LF byte.
@@ -49,7 +53,9 @@ export async function* parseNdjson(source: ByteSource, limits: InputLimits = {})
   let line = 0;
   const parse = (last: Uint8Array): NdjsonRecord | undefined => {
     line++;
-    const text = decoder.decode(parts.length === 0 ? last : concat([...parts, last], pendingBytes + last.byteLength));
+    const text = decoder.decode(
+      parts.length === 0 ? last : concat([...parts, last], pendingBytes + last.byteLength),
+    );
     parts = [];
     pendingBytes = 0;
     const record = parseLine(text, line);
@@ -72,7 +78,9 @@ export async function* parseNdjson(source: ByteSource, limits: InputLimits = {})
     }
     const rest = chunk.byteLength - from;
     // One byte of slack: a CR ending this chunk may belong to a CRLF.
-    if (pendingBytes + rest > maxLineBytes + 1) throw tooLongLine(line + 1, maxLineBytes, "an NDJSON line");
+    if (pendingBytes + rest > maxLineBytes + 1) {
+      throw tooLongLine(line + 1, maxLineBytes, "an NDJSON line");
+    }
     if (rest > 0) {
       // Copied: a source may reuse its chunk buffers.
       parts.push(chunk.slice(from));

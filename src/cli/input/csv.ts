@@ -5,7 +5,9 @@
  * @module
  */
 
-import { InputLimitError } from "./errors.ts";
+import { type ByteSource, decodeUtf8 } from "./byte_source.ts";
+import type { InputLimitError } from "../errors.ts";
+import { type InputLimits, tooLongLine, tooManyColumns } from "./input_limits.ts";
 
 /** One parsed CSV record and the 1-based line of the file it starts on. */
 export interface CsvRecord {
@@ -15,94 +17,10 @@ export interface CsvRecord {
   line: number;
 }
 
-/** A source of bytes: a web stream, or any (async) iterable of chunks such as a node stream. */
-export type ByteSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
-
-/** Iterates the chunks of any {@linkcode ByteSource}. */
-export async function* iterateChunks(source: ByteSource): AsyncGenerator<Uint8Array> {
-  if (Symbol.asyncIterator in source || Symbol.iterator in source) {
-    yield* source as AsyncIterable<Uint8Array>;
-    return;
-  }
-  const reader = (source as ReadableStream<Uint8Array>).getReader();
-  try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    reader.releaseLock();
-  }
-}
-
-/**
- * Decodes byte chunks as UTF-8 text pieces, dropping a leading byte-order mark
- * and keeping multi-byte characters split across chunks intact.
- *
- * @param source The bytes.
- * @returns The text, piece by piece.
- */
-export async function* decodeUtf8(source: ByteSource): AsyncGenerator<string> {
-  // ignoreBOM false (the default) strips a leading U+FEFF.
-  const decoder = new TextDecoder("utf-8");
-  for await (const chunk of iterateChunks(source)) {
-    const text = decoder.decode(chunk, { stream: true });
-    if (text.length > 0) yield text;
-  }
-  const rest = decoder.decode();
-  if (rest.length > 0) yield rest;
-}
-
 const QUOTE = 34; // "
 const COMMA = 44; // ,
 const CR = 13;
 const LF = 10;
-
-/** Resource limits of the input readers, enforced while streaming. */
-export interface InputLimits {
-  /** The most fields of one CSV record, or keys of one NDJSON object. */
-  maxColumns?: number;
-  /** The most bytes of one CSV record (a quoted field spanning lines counts whole) or one NDJSON line. */
-  maxLineBytes?: number;
-}
-
-/** The limits the CLI applies unless raised with --max-columns and --max-line-bytes. */
-export const DEFAULT_INPUT_LIMITS: Readonly<Required<InputLimits>> = Object.freeze({
-  maxColumns: 100_000,
-  maxLineBytes: 16 * 1024 * 1024,
-});
-
-/**
- * The error for a record with more than `max` fields (or keys).
- *
- * @param line The line where the record starts.
- * @param max The limit.
- * @param what The record, in words.
- * @param unit What is counted.
- * @returns The error, naming the limit, the line and --max-columns.
- */
-export function tooManyColumns(line: number, max: number, what = "a CSV record", unit = "fields"): InputLimitError {
-  return new InputLimitError(
-    `Cannot read line ${line} as ${what} must have at most ${max} ${unit} (raise the limit with --max-columns): current value is more than ${max} ${unit}`,
-    { limit: "max-columns", line },
-  );
-}
-
-/**
- * The error for a record longer than `max` bytes.
- *
- * @param line The line where the record starts.
- * @param max The limit.
- * @param what The record, in words.
- * @returns The error, naming the limit, the line and --max-line-bytes.
- */
-export function tooLongLine(line: number, max: number, what = "a CSV record"): InputLimitError {
-  return new InputLimitError(
-    `Cannot read line ${line} as ${what} must be at most ${max} bytes long (raise the limit with --max-line-bytes): current value is more than ${max} bytes`,
-    { limit: "max-line-bytes", line },
-  );
-}
 
 /** UTF-8 length of one UTF-16 code unit (a surrogate pair counts 4 on its high half). */
 function utf8Length(c: number): number {
@@ -140,7 +58,10 @@ function utf8Length(c: number): number {
  * assert.deepEqual(records, [["a", "b"], ['x, "y"', "2"]]);
  * ```
  */
-export async function* parseCsv(source: ByteSource, limits: InputLimits = {}): AsyncGenerator<CsvRecord> {
+export async function* parseCsv(
+  source: ByteSource,
+  limits: InputLimits = {},
+): AsyncGenerator<CsvRecord> {
   const maxColumns = limits.maxColumns ?? Infinity;
   const maxLineBytes = limits.maxLineBytes ?? Infinity;
   let fields: string[] = [];
@@ -241,7 +162,9 @@ export async function* parseCsv(source: ByteSource, limits: InputLimits = {}): A
     field += text.slice(start);
   }
   if (inQuotes && !afterQuote) {
-    throw new SyntaxError(`Cannot parse CSV as a quoted field must be closed: the field starting on line ${recordLine} is still open at the end of the input`);
+    throw new SyntaxError(
+      `Cannot parse CSV as a quoted field must be closed: the field starting on line ${recordLine} is still open at the end of the input`,
+    );
   }
   if (field.length > 0 || fields.length > 0 || fieldStarted) {
     endField();

@@ -1,18 +1,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { parseCsv } from "../src/cli/csv.ts";
-import { parseNdjson } from "../src/cli/ndjson.ts";
-import { InputLimitError } from "../src/cli/errors.ts";
-
-const encoder = new TextEncoder();
-
-/** Splits text into byte chunks of `size` so that every boundary case is crossed. */
-function chunks(text: string, size: number): Uint8Array[] {
-  const bytes = encoder.encode(text);
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < bytes.length; i += size) out.push(bytes.slice(i, i + size));
-  return out;
-}
+import { parseCsv } from "../../../src/cli/input/csv.ts";
+import { InputLimitError } from "../../../src/cli/errors.ts";
+import { chunks, readUntilError } from "./_chunked.ts";
 
 async function records(text: string, size = 1 << 16): Promise<[number, string[]][]> {
   const out: [number, string[]][] = [];
@@ -88,7 +78,9 @@ describe("parseCsv()", () => {
     const text = '\uFEFFname,v\r\n"é, ""€""",1\r\n"a\r\nb",2\n日本,3\n,\n"",""\nlast,9';
     const whole = await records(text);
     assert.deepEqual(whole, referenceCsv(text));
-    for (const size of [1, 2, 3, 5, 7]) assert.deepEqual(await records(text, size), whole, `chunk size ${size}`);
+    for (const size of [1, 2, 3, 5, 7]) {
+      assert.deepEqual(await records(text, size), whole, `chunk size ${size}`);
+    }
   });
 
   test("matches the reference on random CSV text", async () => {
@@ -98,7 +90,9 @@ describe("parseCsv()", () => {
     for (let trial = 0; trial < 30; trial++) {
       const lines: string[] = [];
       for (let r = 0; r < 5; r++) {
-        lines.push(Array.from({ length: 3 }, () => pieces[Math.floor(random() * pieces.length)]).join(","));
+        lines.push(
+          Array.from({ length: 3 }, () => pieces[Math.floor(random() * pieces.length)]).join(","),
+        );
       }
       const text = lines.join(random() < 0.5 ? "\n" : "\r\n");
       assert.deepEqual(await records(text, 1 + Math.floor(random() * 6)), referenceCsv(text), text);
@@ -126,80 +120,49 @@ describe("parseCsv()", () => {
   });
 });
 
-describe("parseNdjson()", () => {
-  test("parses each line, reports invalid JSON with its line, and skips blank lines", async () => {
-    const out: unknown[] = [];
-    for await (const record of parseNdjson(chunks('{"a":1}\r\n{"a":\n\n[1]\n{"a":"é"}', 2))) {
-      out.push(record.ok ? [record.line, record.value] : [record.line, "bad"]);
-    }
-    assert.deepEqual(out, [[1, { a: 1 }], [2, "bad"], [4, [1]], [5, { a: "é" }]]);
-  });
-});
-
-/** Reads every record until the parser throws; returns the records and the error. */
-async function readUntilError<T>(parser: AsyncIterable<T>): Promise<{ got: T[]; error: unknown }> {
-  const got: T[] = [];
-  try {
-    for await (const record of parser) got.push(record);
-  } catch (error) {
-    return { got, error };
-  }
-  return { got, error: undefined };
-}
-
-describe("input limits", () => {
-  test("parseCsv: a record of exactly maxLineBytes UTF-8 bytes passes and one byte more fails, whatever the chunking", async () => {
+describe("parseCsv() under input limits", () => {
+  test("a record of exactly maxLineBytes UTF-8 bytes passes and one byte more fails, whatever the chunking", async () => {
     // "é" is 2 bytes and "😀" 4: the limit counts UTF-8 bytes, not characters.
     const row = "é😀,ab"; // 2 + 4 + 1 + 2 = 9 bytes
     for (const size of [1, 3, 1 << 16]) {
-      const ok = await readUntilError(parseCsv(chunks(`x,y\r\n${row}\r\n`, size), { maxLineBytes: 9 }));
+      const ok = await readUntilError(
+        parseCsv(chunks(`x,y\r\n${row}\r\n`, size), { maxLineBytes: 9 }),
+      );
       assert.equal(ok.error, undefined);
       assert.deepEqual(ok.got.map((r) => r.fields), [["x", "y"], ["é😀", "ab"]]);
-      const over = await readUntilError(parseCsv(chunks(`x,y\n${row}c\n`, size), { maxLineBytes: 9 }));
+      const over = await readUntilError(
+        parseCsv(chunks(`x,y\n${row}c\n`, size), { maxLineBytes: 9 }),
+      );
       assert.deepEqual(over.got.map((r) => r.fields), [["x", "y"]], "the record before is yielded");
       assert.equal((over.error as InputLimitError).limit, "max-line-bytes");
       assert.equal((over.error as InputLimitError).line, 2);
     }
   });
 
-  test("parseCsv: a quoted field spanning lines counts toward its record, though each line is short", async () => {
+  test("a quoted field spanning lines counts toward its record, though each line is short", async () => {
     const text = 'x,y\n"aaaa\nbbbb\ncccc",1\n';
     const over = await readUntilError(parseCsv(chunks(text, 4), { maxLineBytes: 12 }));
-    assert.match((over.error as Error).message, /Cannot read line 2 as a CSV record must be at most 12 bytes long \(raise the limit with --max-line-bytes\)/);
+    assert.match(
+      (over.error as Error).message,
+      /Cannot read line 2 as a CSV record must be at most 12 bytes long \(raise the limit with --max-line-bytes\)/,
+    );
     const ok = await readUntilError(parseCsv(chunks(text, 4), { maxLineBytes: 18 })); // 4+1+4+1+4 + quotes 2 + ",1" 2
     assert.equal(ok.error, undefined);
     assert.deepEqual(ok.got[1]!.fields, ["aaaa\nbbbb\ncccc", "1"]);
   });
 
-  test("parseCsv: maxColumns fields pass and one more fails on the line of the record", async () => {
+  test("maxColumns fields pass and one more fails on the line of the record", async () => {
     const ok = await readUntilError(parseCsv(chunks("a,b,c\n1,2,3\n", 2), { maxColumns: 3 }));
     assert.equal(ok.error, undefined);
-    const over = await readUntilError(parseCsv(chunks("a,b,c\n1,2,3\n\n1,2,3,4\n", 2), { maxColumns: 3 }));
+    const over = await readUntilError(
+      parseCsv(chunks("a,b,c\n1,2,3\n\n1,2,3,4\n", 2), { maxColumns: 3 }),
+    );
     assert.equal(over.got.length, 2);
     assert.ok(over.error instanceof InputLimitError);
     assert.equal(over.error.limit, "max-columns");
-    assert.match(over.error.message, /Cannot read line 4 as a CSV record must have at most 3 fields \(raise the limit with --max-columns\): current value is more than 3 fields/);
-  });
-
-  test("parseNdjson: maxLineBytes counts bytes without the line end, maxColumns counts an object's keys", async () => {
-    const line = '{"a":"é"}'; // 10 bytes
-    for (const size of [1, 4, 1 << 16]) {
-      const ok = await readUntilError(parseNdjson(chunks(`${line}\r\n${line}`, size), { maxLineBytes: 10 }));
-      assert.equal(ok.error, undefined, `chunks of ${size}`);
-      assert.equal(ok.got.length, 2);
-      const over = await readUntilError(parseNdjson(chunks(`${line}\n\n${line} \n`, size), { maxLineBytes: 10 }));
-      assert.equal(over.got.length, 1);
-      assert.equal((over.error as InputLimitError).line, 3);
-      assert.match((over.error as Error).message, /an NDJSON line must be at most 10 bytes long/);
-    }
-    const keys = await readUntilError(parseNdjson(chunks('{"a":1,"b":2}\n{"a":1,"b":2,"c":3}\n', 5), { maxColumns: 2 }));
-    assert.equal(keys.got.length, 1);
-    assert.match((keys.error as Error).message, /Cannot read line 2 as an NDJSON object must have at most 2 keys \(raise the limit with --max-columns\)/);
-  });
-
-  test("parseNdjson: a BOM is dropped and invalid UTF-8 becomes U+FFFD", async () => {
-    const bytes = new Uint8Array([0xef, 0xbb, 0xbf, ...encoder.encode('{"a":"'), 0xff, ...encoder.encode('"}\n')]);
-    const { got } = await readUntilError(parseNdjson([bytes]));
-    assert.deepEqual(got, [{ ok: true, value: { a: "\uFFFD" }, line: 1 }]);
+    assert.match(
+      over.error.message,
+      /Cannot read line 4 as a CSV record must have at most 3 fields \(raise the limit with --max-columns\): current value is more than 3 fields/,
+    );
   });
 });

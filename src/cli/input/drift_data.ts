@@ -4,6 +4,8 @@
  * @module
  */
 
+import { mulberry32 } from "./mulberry32.ts";
+
 /** Settings of {@linkcode generateDriftRows}. */
 export interface DriftDataOptions {
   /** Number of batches. */
@@ -23,24 +25,6 @@ export interface DriftDataOptions {
 /** Column names of the generated data: the features, then the confound `c`. */
 export function driftColumns(features: number): string[] {
   return [...Array.from({ length: features }, (_, i) => `f${i}`), "c"];
-}
-
-/**
- * mulberry32: a small, fast, seedable PRNG, good enough for test data; the
- * tests and benchmarks draw from it too.
- *
- * @param seed Any integer.
- * @returns A function returning numbers in [0, 1).
- */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function normalSampler(uniform: () => number): () => number {
@@ -64,7 +48,7 @@ function normalSampler(uniform: () => number): () => number {
  *
  * @example A drift at batch 2
  * ```ts
- * import { generateDriftRows } from "./synthetic.ts";
+ * import { generateDriftRows } from "./drift_data.ts";
  * import assert from "node:assert/strict";
  *
  * const rows = [...generateDriftRows({ batches: 4, batchSize: 10, features: 2, driftBatch: 2, strength: 1, seed: 3 })];
@@ -101,14 +85,17 @@ export function* generateDriftRows(options: DriftDataOptions): Generator<number[
  *
  * @example The CSV header
  * ```ts
- * import { driftDataLines } from "./synthetic.ts";
+ * import { driftDataLines } from "./drift_data.ts";
  * import assert from "node:assert/strict";
  *
  * const [header] = driftDataLines({ batches: 1, batchSize: 3, features: 2, driftBatch: 0, strength: 0.5, seed: 1 }, "csv");
  * assert.equal(header, "f0,f1,c\n");
  * ```
  */
-export function* driftDataLines(options: DriftDataOptions, format: "csv" | "ndjson"): Generator<string> {
+export function* driftDataLines(
+  options: DriftDataOptions,
+  format: "csv" | "ndjson",
+): Generator<string> {
   const columns = driftColumns(options.features);
   if (format === "csv") yield `${columns.join(",")}\n`;
   for (const values of generateDriftRows(options)) {

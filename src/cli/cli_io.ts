@@ -1,0 +1,53 @@
+/**
+ * The streams and facts the CLI runs with: the process's own, or a test's.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import type { ByteSource } from "./input/byte_source.ts";
+import { drainingSink, type OutputSink, type TextSink } from "./output/output_sink.ts";
+
+/** The streams and facts the CLI runs with (the process's, or a test's). */
+export interface CliIo {
+  /** Standard output. */
+  stdout: OutputSink;
+  /** Standard error (progress, warnings, errors). */
+  stderr: TextSink;
+  /** Standard input bytes, read when the input is "-". */
+  stdin: () => ByteSource;
+  /** Whether standard error is a terminal (progress bar). */
+  stderrIsTty: boolean;
+  /** Whether standard output is a terminal (binary output is refused there); absent means not. */
+  stdoutIsTty?: boolean;
+  /** Writes binary data to standard output; absent where standard output only takes text. */
+  stdoutBytes?: (bytes: Uint8Array) => Promise<void>;
+}
+
+/**
+ * The process's own streams.
+ *
+ * @returns Standard output (waiting for "drain" when full), standard error,
+ *   standard input and whether each is a terminal.
+ *
+ * @example The process's streams
+ * ```ts
+ * import { processIo } from "./cli_io.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(typeof processIo().stdout.write, "function");
+ * ```
+ */
+export function processIo(): CliIo {
+  return {
+    stdout: drainingSink(process.stdout),
+    stderr: process.stderr,
+    stdin: () => process.stdin as unknown as AsyncIterable<Uint8Array>,
+    stderrIsTty: process.stderr.isTTY === true,
+    stdoutIsTty: process.stdout.isTTY === true,
+    stdoutBytes: (bytes) =>
+      new Promise<void>((resolve, reject) =>
+        process.stdout.write(bytes, (error?: Error | null) => (error ? reject(error) : resolve()))
+      ),
+  };
+}

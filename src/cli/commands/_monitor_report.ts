@@ -1,0 +1,119 @@
+/**
+ * The HTML report of a monitor run (--report): its settings, plot data and
+ * final correlations, written to the named file.
+ *
+ * @module
+ */
+
+import { writeFileSync } from "node:fs";
+import type { CorrelationAccumulator } from "../../accumulator/correlation_accumulator.ts";
+import type { OnnxBackend } from "../../onnx/onnx_backend.ts";
+import { UsageError } from "../errors.ts";
+import type { BadRowLog } from "../input/bad_row_log.ts";
+import type { ResolvedColumns } from "../input/column_selection.ts";
+import { renderReport } from "../output/report.ts";
+import { alertViewName } from "../output/run_summary.ts";
+import type { MonitorArgs } from "./monitor_args.ts";
+import type { MonitorTally } from "./_monitor_tally.ts";
+
+/** What the report is made of. */
+export interface ReportedRun {
+  /** How the input is named. */
+  source: string;
+  /** The monitored columns. */
+  columns: ResolvedColumns;
+  /** The ONNX backend, when --provider is given. */
+  backend: OnnxBackend | undefined;
+  /** The running view's state. */
+  accumulator: CorrelationAccumulator;
+  /** The batches. */
+  tally: MonitorTally;
+  /** Rows passed on to the batches. */
+  rows: number;
+  /** The bad rows. */
+  badRows: BadRowLog;
+}
+
+function kernelLabel(backend: OnnxBackend | undefined): string {
+  return backend === undefined
+    ? "TypeScript (float64)"
+    : `ONNX Runtime ${backend.provider} (float32 batch moments)`;
+}
+
+function windowSetting(args: MonitorArgs): string {
+  return args.window !== undefined
+    ? `${args.window} batches`
+    : args.decay !== undefined
+    ? `decay ${args.decay}`
+    : "none";
+}
+
+function settingsList(args: MonitorArgs, run: ReportedRun): [string, string][] {
+  return [
+    ["kernel", kernelLabel(run.backend)],
+    ["features", run.columns.features.join(", ")],
+    ["confounds", run.columns.confounds.join(", ")],
+    ["batch size", String(args.batchSize)],
+    ["tol", args.tol === "auto" ? `auto (tolSig ${args.tolSig})` : String(args.tol)],
+    ["abs", String(args.abs)],
+    ["scalarisation", args.scalarisation],
+    ["nu", String(args.nu)],
+    ["window", windowSetting(args)],
+    [
+      "alert level",
+      args.alert === undefined
+        ? "none"
+        : `${args.alert} on the ${alertViewName(args.alertOn)} loss`,
+    ],
+    ["on bad row", args.onBadRow],
+  ];
+}
+
+/** The signed running correlations at the end, when the running view holds every batch. */
+function finalCorrelations(run: ReportedRun): Float64Array | undefined {
+  const { accumulator } = run;
+  return accumulator.count > 0 && accumulator.count === run.tally.last?.count
+    ? accumulator.correlations({ tol: 0, abs: false }).data
+    : undefined;
+}
+
+/**
+ * Renders the report of a run and writes it to `file`.
+ *
+ * @param file The --report path.
+ * @param args The monitor options.
+ * @param run What the run saw.
+ * @returns The summary line saying where it went.
+ * @throws {UsageError} If the file cannot be written.
+ */
+export function writeMonitorReport(file: string, args: MonitorArgs, run: ReportedRun): string {
+  const html = renderReport({
+    source: run.source,
+    settings: settingsList(args, run),
+    points: run.tally.points,
+    alertLevel: args.alert,
+    windowLabel: args.window !== undefined
+      ? `last ${args.window} batches`
+      : args.decay !== undefined
+      ? `decay ${args.decay}`
+      : undefined,
+    features: run.columns.features,
+    confounds: run.columns.confounds,
+    finalCorrelations: finalCorrelations(run),
+    top: args.top,
+    rows: run.rows + run.badRows.count,
+    samples: run.accumulator.count,
+    badRows: { count: run.badRows.count, rows: run.badRows.rows },
+    skippedBatches: run.tally.skippedBatches,
+  });
+  try {
+    writeFileSync(file, html);
+  } catch (error) {
+    throw new UsageError(
+      `Cannot write the report as --report must name a writable file: current value is "${file}" (${
+        (error as Error).message
+      })`,
+    );
+  }
+  return `report written to ${file}`;
+}

@@ -1,0 +1,315 @@
+/**
+ * The `monitor` command: file → records → numeric rows → mini-batches →
+ * `correlateBatches` → table or NDJSON, alerts, progress and the HTML report.
+ *
+ * @module
+ */
+
+import { CorrelationAccumulator } from "../../accumulator/correlation_accumulator.ts";
+import { rowsToBatches } from "../../stream/rows_to_batches.ts";
+import { checkElementLimit } from "../../core/limits.ts";
+import { createOnnxBackend } from "../../onnx/create_onnx_backend.ts";
+import type { OnnxBackend } from "../../onnx/onnx_backend.ts";
+import type { BatchResult } from "../../stream/batch_result.ts";
+import { correlateBatches, type CorrelateBatchesOptions } from "../../stream/correlate_batches.ts";
+import type { Command } from "../args/command.ts";
+import type { CliIo } from "../cli_io.ts";
+import { EXIT, InputError } from "../errors.ts";
+import { BadRowLog } from "../input/bad_row_log.ts";
+import type { ResolvedColumns } from "../input/column_selection.ts";
+import { type NumericTable, openNumericTable } from "../input/numeric_table.ts";
+import { BadRowWarnings } from "../output/bad_row_warnings.ts";
+import { batchRecord } from "../output/batch_record.ts";
+import { type BatchStart, batchTableHeader, batchTableRow } from "../output/batch_table.ts";
+import { ProgressLine, type ProgressState } from "../output/progress_line.ts";
+import { runSummary } from "../output/run_summary.ts";
+import { type RowCounts, withRowCounts } from "../row_counts.ts";
+import { BatchedRows } from "./_batched_rows.ts";
+import { type MonitorSource, openMonitorSource } from "./_monitor_source.ts";
+import { writeMonitorReport } from "./_monitor_report.ts";
+import { MonitorTally } from "./_monitor_tally.ts";
+import { type MonitorArgs, parseMonitorArgs } from "./monitor_args.ts";
+import { MONITOR_FLAGS } from "./monitor_flags.ts";
+
+/** Creates the --provider backend and says on stderr which provider runs (stdout stays data only). */
+async function openBackend(args: MonitorArgs, io: CliIo): Promise<OnnxBackend | undefined> {
+  if (args.provider === undefined) return undefined;
+  // zeroVariance "zero" is what the monitor's stream uses (its default); abs follows --abs/--no-abs.
+  const backend = await createOnnxBackend({
+    provider: args.provider,
+    abs: args.abs,
+    zeroVariance: "zero",
+  });
+  const chosen = args.provider === "auto"
+    ? `--provider auto took "${backend.provider}"`
+    : `provider "${backend.provider}"`;
+  const fallback = backend.fallbackReason === undefined
+    ? ""
+    : ` (skipped: ${backend.fallbackReason})`;
+  io.stderr.write(`batch-corr: batch moments on ONNX Runtime, ${chosen}${fallback}\n`);
+  return backend;
+}
+
+/**
+ * Runs `monitor` with parsed arguments.
+ *
+ * @param args The validated options.
+ * @param io The streams to use.
+ * @returns The exit code: 0 clean, 3 an alert fired (unless --no-fail-on-alert).
+ * @throws {BatchCorrError} `provider_unavailable` for a --provider that cannot run here (exit code 2).
+ * @throws {InputError} For unusable input (exit code 2).
+ */
+export async function runMonitor(args: MonitorArgs, io: CliIo): Promise<number> {
+  const backend = await openBackend(args, io);
+  try {
+    return await monitorStream(args, io, backend);
+  } finally {
+    await backend?.dispose();
+  }
+}
+
+/** Runs the stream; the error that stops it carries the row counts reached. */
+async function monitorStream(
+  args: MonitorArgs,
+  io: CliIo,
+  backend: OnnxBackend | undefined,
+): Promise<number> {
+  const counts: RowCounts = { read: 0, used: 0, rejected: 0 };
+  const log = new BadRowLog();
+  try {
+    return await monitorRows(args, io, backend, counts, log);
+  } catch (error) {
+    counts.rejected = log.count;
+    throw withRowCounts(error, counts);
+  }
+}
+
+/** Everything one run of the batch loop works with. */
+interface MonitorRunState {
+  source: MonitorSource;
+  columns: ResolvedColumns;
+  rows: BatchedRows;
+  log: BadRowLog;
+  accumulator: CorrelationAccumulator;
+  backend: OnnxBackend | undefined;
+}
+
+/** Opens the numeric table of the input and checks its shape against --max-elements. */
+async function openTable(
+  args: MonitorArgs,
+  source: MonitorSource,
+  log: BadRowLog,
+): Promise<NumericTable> {
+  const selection = {
+    confounds: args.confounds,
+    features: args.features,
+    dateColumn: args.dateColumn,
+  };
+  const table = await openNumericTable(source.records, selection, args.onBadRow, log);
+  const { features, confounds } = table.columns;
+  // Checked once here rather than per batch: every batch has the same shape.
+  checkElementLimit(
+    features.length,
+    confounds.length,
+    args.maxElements,
+    "monitor the input",
+    "--max-elements",
+  );
+  return table;
+}
+
+async function monitorRows(
+  args: MonitorArgs,
+  io: CliIo,
+  backend: OnnxBackend | undefined,
+  counts: RowCounts,
+  log: BadRowLog,
+): Promise<number> {
+  const source = openMonitorSource(args, io, counts);
+  const table = await openTable(args, source, log);
+  const rows = new BatchedRows(table.rows, args.batchSize, counts);
+  const accumulator = new CorrelationAccumulator({ maxElements: args.maxElements });
+  const run: MonitorRunState = { source, columns: table.columns, rows, log, accumulator, backend };
+  const tally = await reportBatches(args, io, run);
+  counts.rejected = log.count;
+  requireUsableRows(source.label, rows.used, counts);
+  const summary = summaryOf(args, run, tally, counts);
+  if (args.report !== undefined) summary.push(writeReport(args.report, args, run, tally));
+  await printSummary(args, io, summary);
+  return tally.alerts > 0 && args.failOnAlert ? EXIT.alert : EXIT.ok;
+}
+
+/** The summary lines of the run. */
+function summaryOf(
+  args: MonitorArgs,
+  run: MonitorRunState,
+  tally: MonitorTally,
+  counts: RowCounts,
+): string[] {
+  const alert = args.alert === undefined ? {} : {
+    alert: {
+      level: args.alert,
+      on: args.alertOn,
+      count: tally.alerts,
+      first: tally.firstAlert(),
+    },
+  };
+  return runSummary({
+    source: run.source.label,
+    batches: tally.points.length,
+    rows: run.rows.used,
+    last: tally.last,
+    counts,
+    ...alert,
+    badRows: run.log,
+    skippedBatches: tally.skippedBatches,
+  });
+}
+
+/** Writes the --report file, returning the summary line that says so. */
+function writeReport(
+  file: string,
+  args: MonitorArgs,
+  run: MonitorRunState,
+  tally: MonitorTally,
+): string {
+  const { source, columns, backend, accumulator, rows, log } = run;
+  const reported = {
+    source: source.label,
+    columns,
+    backend,
+    accumulator,
+    tally,
+    rows: rows.used,
+    badRows: log,
+  };
+  return writeMonitorReport(file, args, reported);
+}
+
+/** The options of the stream, from the flags. */
+function streamOptions(args: MonitorArgs, run: MonitorRunState): CorrelateBatchesOptions {
+  return {
+    tol: args.tol,
+    tolSig: args.tolSig,
+    abs: args.abs,
+    nu: args.nu,
+    scalarisation: args.scalarisation,
+    onInvalid: "skip",
+    maxElements: args.maxElements,
+    output: args.correlations ? "full" : "losses",
+    accumulator: run.accumulator,
+    ...(run.backend !== undefined ? { backend: run.backend } : {}),
+    ...(args.window !== undefined ? { window: args.window } : {}),
+    ...(args.decay !== undefined ? { decay: args.decay } : {}),
+  };
+}
+
+/** The rows in batches: features are the first F values of a row, confounds the rest. */
+function batchesOf(args: MonitorArgs, run: MonitorRunState) {
+  const F = run.columns.features.length;
+  return rowsToBatches(run.rows.values(), {
+    batchSize: args.batchSize,
+    features: Array.from({ length: F }, (_, i) => i),
+    confounds: run.columns.confounds.map((_, m) => F + m),
+  });
+}
+
+/** The progress line's state now. */
+function progressOf(run: MonitorRunState, tally: MonitorTally, started: number): ProgressState {
+  return {
+    bytesRead: run.source.input.bytesRead(),
+    totalBytes: run.source.input.totalBytes,
+    batches: tally.points.length,
+    rows: run.rows.used + run.log.count,
+    elapsedMs: performance.now() - started,
+  };
+}
+
+/** Streams the batches, printing each (table or NDJSON) with the warnings and the progress line. */
+async function reportBatches(
+  args: MonitorArgs,
+  io: CliIo,
+  run: MonitorRunState,
+): Promise<MonitorTally> {
+  const started = performance.now();
+  const progress = new ProgressLine(
+    io.stderr,
+    args.progress === "always" || (args.progress === "auto" && io.stderrIsTty),
+  );
+  const warnings = new BadRowWarnings(run.log, io.stderr, progress);
+  const tally = new MonitorTally(args.alert, args.alertOn);
+  const batches = batchesOf(args, run);
+  if (args.format === "table") {
+    await io.stdout.write(`${batchTableHeader(args.dateColumn !== undefined)}\n`);
+  }
+  for await (const result of correlateBatches(batches, streamOptions(args, run))) {
+    const start = run.rows.nextStart();
+    const alert = tally.add(result, start.line);
+    warnings.flush();
+    await printBatch(args, io, progress, { result, start, alert });
+    progress.update(progressOf(run, tally, started));
+  }
+  warnings.flush();
+  progress.finish(progressOf(run, tally, started));
+  return tally;
+}
+
+/** Prints one batch: its NDJSON record, or its table line (every --print-every-th, alerts and skips always). */
+async function printBatch(
+  args: MonitorArgs,
+  io: CliIo,
+  progress: ProgressLine,
+  batch: { result: BatchResult; start: BatchStart; alert: boolean },
+): Promise<void> {
+  const { result, start, alert } = batch;
+  if (args.format === "ndjson") {
+    await io.stdout.write(batchRecord(result, start.line, alert, args.correlations));
+  } else if (alert || result.skipped || result.index % args.printEvery === 0) {
+    progress.clear();
+    await io.stdout.write(
+      `${batchTableRow(result, start, alert, args.dateColumn !== undefined)}\n`,
+    );
+  }
+}
+
+/** Refuses a run in which no row was usable. */
+function requireUsableRows(source: string, used: number, counts: RowCounts): void {
+  if (used > 0) return;
+  throw new InputError(
+    `Cannot monitor ${source} as it must hold at least one usable data row: current value is ${
+      counts.read === 0 ? "no data row" : `${counts.read} data row(s), all rejected`
+    }`,
+  );
+}
+
+/** The summary goes with the table on stdout, or to stderr so that NDJSON stays data only. */
+async function printSummary(
+  args: MonitorArgs,
+  io: CliIo,
+  summary: readonly string[],
+): Promise<void> {
+  const text = summary.map((line) => `${line}\n`).join("");
+  if (args.format === "table") await io.stdout.write(text);
+  else io.stderr.write(text);
+}
+
+/** The `monitor` command. */
+export const MONITOR: Command<MonitorArgs> = {
+  name: "monitor",
+  synopses: [
+    [
+      "batch-corr monitor <file|-> --confounds a,b [options]",
+      "stream a CSV/NDJSON file, report per batch",
+    ],
+    ["batch-corr monitor --demo [options]", "the bundled Seattle weather data set"],
+  ],
+  description: [
+    "Streams a CSV (header row) or NDJSON file, or standard input (-), in mini-batches and prints, for " +
+    "every batch, the batch loss, the running loss over everything so far and, with --window/--decay, " +
+    "the recent loss. The file is never loaded whole.",
+  ],
+  flags: MONITOR_FLAGS,
+  exitCodes: "Exit codes: 0 clean, 3 an alert fired, 2 bad usage or bad input, 1 internal error.",
+  parse: parseMonitorArgs,
+  run: runMonitor,
+};

@@ -1,0 +1,121 @@
+/**
+ * Which columns of an input are monitored: the confounds and features asked
+ * for, checked against the input's columns, or the features inferred from the
+ * first rows.
+ *
+ * @module
+ */
+
+import { nameList, quoteInput } from "../output/safe_text.ts";
+import { InputError } from "../errors.ts";
+import { cellNumber, DATE_SUFFIXES } from "./_cell_values.ts";
+
+/** Which columns to read. */
+export interface ColumnSelection {
+  /** Confound column names (may name derived date columns such as `date.cos`). */
+  confounds: string[];
+  /** Feature column names; every other numeric column when absent. */
+  features?: string[] | undefined;
+  /** A date column from which `<name>.cos`, `<name>.sin` and `<name>.days` are derived. */
+  dateColumn?: string | undefined;
+}
+
+/** The resolved columns: names and how to read each. */
+export interface ResolvedColumns {
+  /** Feature names, in output order. */
+  features: string[];
+  /** Confound names, in output order. */
+  confounds: string[];
+}
+
+/** A sampled row: its cell of each column. */
+export interface CellSample {
+  /** The cell of a column (undefined when the row has none). */
+  get(column: string): unknown;
+}
+
+/**
+ * Whether the sampled cells of a column are mostly numbers: a stray bad cell
+ * must not hide a numeric column (it becomes a bad row instead), while a text
+ * column with the odd number in it is still text.
+ */
+function isNumericColumn(samples: readonly CellSample[], column: string): boolean {
+  let numeric = 0;
+  let other = 0;
+  for (const cells of samples) {
+    const value = cellNumber(cells.get(column));
+    if (value === undefined) continue;
+    if (Number.isNaN(value)) other++;
+    else numeric++;
+  }
+  return numeric > 0 && numeric >= other;
+}
+
+/**
+ * Resolves the monitored columns: checks the confounds and features asked for
+ * against the input's columns (and those derived from --date-column), or
+ * infers the features as every other column whose sampled cells are mostly
+ * numbers.
+ *
+ * @param available The input's columns (the CSV header, or the keys of the first NDJSON objects).
+ * @param samples The first usable rows.
+ * @param selection The columns asked for.
+ * @param looked How many rows were looked at (usable or not), for the message when none was usable.
+ * @returns The feature and confound names, in output order.
+ * @throws {InputError} If a named column does not exist, or no feature column is numeric.
+ *
+ * @example Inferring the features
+ * ```ts
+ * import { resolveColumns } from "./column_selection.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const row = new Map<string, unknown>([["a", "1"], ["name", "x"], ["c", "2"]]);
+ * const columns = resolveColumns(["a", "name", "c"], [{ get: (column) => row.get(column) }], { confounds: ["c"] }, 1);
+ * assert.deepEqual(columns, { features: ["a"], confounds: ["c"] });
+ * ```
+ */
+export function resolveColumns(
+  available: string[],
+  samples: readonly CellSample[],
+  selection: ColumnSelection,
+  looked: number,
+): ResolvedColumns {
+  const date = selection.dateColumn;
+  if (date !== undefined && !available.includes(date)) {
+    throw new InputError(
+      `Cannot use --date-column as it must name a column of the input (${
+        nameList(available)
+      }): current value is ${quoteInput(date)}`,
+    );
+  }
+  const derived = date === undefined ? [] : DATE_SUFFIXES.map((suffix) => `${date}.${suffix}`);
+  const known = new Set([...available, ...derived]);
+  for (const name of [...selection.confounds, ...(selection.features ?? [])]) {
+    if (!known.has(name)) {
+      throw new InputError(
+        `Cannot select column ${quoteInput(name)} as columns must be among those of the input (${
+          nameList([...known])
+        }): current value is ${quoteInput(name)}`,
+      );
+    }
+  }
+  if (selection.features === undefined && samples.length === 0) {
+    throw new InputError(
+      `Cannot choose the feature columns as they are inferred from the first data rows (or named with --features): current value is ${
+        looked === 0 ? "an input without data rows" : `${looked} data row(s), none usable`
+      }`,
+    );
+  }
+  const features = selection.features ??
+    available.filter((name) =>
+      name !== date && !selection.confounds.includes(name) && isNumericColumn(samples, name)
+    );
+  if (features.length === 0) {
+    throw new InputError(
+      `Cannot monitor the input as at least one feature column must be numeric: current value is none among ${
+        nameList(available)
+      }`,
+    );
+  }
+  return { features, confounds: selection.confounds };
+}
