@@ -31,15 +31,35 @@ function cliCommand(): [string, string[]] {
 
 async function writeCsv(path: string, targetBytes: number): Promise<number> {
   // About 19 bytes per value: size the number of batches from one sample row.
-  const sample = [...driftDataLines({ batches: 1, batchSize: 2, features: FEATURES, driftBatch: 0, strength: 0.5, seed: 1 }, "csv")];
+  const sample = [
+    ...driftDataLines({
+      batches: 1,
+      batchSize: 2,
+      features: FEATURES,
+      driftBatch: 0,
+      strength: 0.5,
+      seed: 1,
+    }, "csv"),
+  ];
   const rowBytes = sample[1]!.length;
   const batches = Math.max(2, Math.ceil(targetBytes / rowBytes / BATCH));
   const out = createWriteStream(path);
   let buffer = "";
-  for (const line of driftDataLines({ batches, batchSize: BATCH, features: FEATURES, driftBatch: Math.floor(batches / 2), strength: 0.6, seed: 9 }, "csv")) {
+  for (
+    const line of driftDataLines({
+      batches,
+      batchSize: BATCH,
+      features: FEATURES,
+      driftBatch: Math.floor(batches / 2),
+      strength: 0.6,
+      seed: 9,
+    }, "csv")
+  ) {
     buffer += line;
     if (buffer.length > 1 << 20) {
-      if (!out.write(buffer)) await new Promise<void>((resolve) => out.once("drain", () => resolve()));
+      if (!out.write(buffer)) {
+        await new Promise<void>((resolve) => out.once("drain", () => resolve()));
+      }
       buffer = "";
     }
   }
@@ -51,7 +71,8 @@ async function writeCsv(path: string, targetBytes: number): Promise<number> {
 function readStatus(pid: number): { rss: number; hwm: number } | undefined {
   try {
     const text = readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = (key: string) => Number(text.match(new RegExp(`${key}:\\s+(\\d+) kB`))?.[1] ?? Number.NaN);
+    const kb = (key: string) =>
+      Number(text.match(new RegExp(`${key}:\\s+(\\d+) kB`))?.[1] ?? Number.NaN);
     return { rss: kb("VmRSS") * 1024, hwm: kb("VmHWM") * 1024 };
   } catch {
     return undefined;
@@ -64,11 +85,29 @@ try {
   let started = performance.now();
   const batches = await writeCsv(file, megabytes * 1e6);
   const size = statSync(file).size;
-  console.log(`generated ${(size / 1e6).toFixed(1)} MB, ${batches} batches of ${BATCH} rows, ${FEATURES} features, in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `generated ${
+      (size / 1e6).toFixed(1)
+    } MB, ${batches} batches of ${BATCH} rows, ${FEATURES} features, in ${
+      ((performance.now() - started) / 1000).toFixed(1)
+    } s`,
+  );
 
   const [command, prefix] = cliCommand();
   started = performance.now();
-  const child = spawn(command, [...prefix, "monitor", file, "-c", "c", "-b", String(BATCH), "-w", "20", "--format", "ndjson"], {
+  const child = spawn(command, [
+    ...prefix,
+    "monitor",
+    file,
+    "-c",
+    "c",
+    "-b",
+    String(BATCH),
+    "-w",
+    "20",
+    "--format",
+    "ndjson",
+  ], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "inherit"],
   });
@@ -89,10 +128,31 @@ try {
   clearInterval(timer);
   const seconds = (performance.now() - started) / 1000;
   const at = (fraction: number) => samples.find((s) => s.progress >= fraction)?.rss;
-  const mib = (bytes: number | undefined) => (bytes === undefined ? "n/a" : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
-  console.log(`monitor exited ${code} after ${seconds.toFixed(1)} s: ${lines} batches, ${(size / 1e6 / seconds).toFixed(1)} MB/s`);
-  console.log(`RSS at 10% ${mib(at(0.1))}, 50% ${mib(at(0.5))}, 90% ${mib(at(0.9))}; peak RSS (VmHWM) ${mib(peak)}`);
-  console.log(JSON.stringify({ runtime: command, fileBytes: size, batches: lines, seconds, peakRssBytes: peak, rssAt10: at(0.1), rssAt50: at(0.5), rssAt90: at(0.9) }));
+  const mib = (
+    bytes: number | undefined,
+  ) => (bytes === undefined ? "n/a" : `${(bytes / 2 ** 20).toFixed(1)} MiB`);
+  console.log(
+    `monitor exited ${code} after ${seconds.toFixed(1)} s: ${lines} batches, ${
+      (size / 1e6 / seconds).toFixed(1)
+    } MB/s`,
+  );
+  console.log(
+    `RSS at 10% ${mib(at(0.1))}, 50% ${mib(at(0.5))}, 90% ${mib(at(0.9))}; peak RSS (VmHWM) ${
+      mib(peak)
+    }`,
+  );
+  console.log(
+    JSON.stringify({
+      runtime: command,
+      fileBytes: size,
+      batches: lines,
+      seconds,
+      peakRssBytes: peak,
+      rssAt10: at(0.1),
+      rssAt50: at(0.5),
+      rssAt90: at(0.9),
+    }),
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

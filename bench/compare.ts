@@ -60,32 +60,54 @@ function lastJsonLine(text: string): RunnerOutput {
 const NUMPY_PREFIX = ["-u", "OPENBLAS_CORETYPE", "-u", "OPENBLAS_L2_SIZE"];
 
 const runners = {
-  deno: (spec: string) => lastJsonLine(run(bin("deno"), ["run", "-A", "bench/library_runner.ts", spec])),
+  deno: (spec: string) =>
+    lastJsonLine(run(bin("deno"), ["run", "-A", "bench/library_runner.ts", spec])),
   bun: (spec: string) => lastJsonLine(run(bin("bun"), ["bench/library_runner.ts", spec])),
-  numpy: (spec: string) => lastJsonLine(run("env", [...NUMPY_PREFIX, python, "bench/numpy_runner.py", spec])),
+  numpy: (spec: string) =>
+    lastJsonLine(run("env", [...NUMPY_PREFIX, python, "bench/numpy_runner.py", spec])),
   // OpenBLAS's default of one thread per core spins against other processes on
   // a loaded machine; one thread is numpy's better case there.
   numpy1: (spec: string) =>
-    lastJsonLine(run("env", [...NUMPY_PREFIX, "OPENBLAS_NUM_THREADS=1", python, "bench/numpy_runner.py", spec])),
+    lastJsonLine(
+      run("env", [
+        ...NUMPY_PREFIX,
+        "OPENBLAS_NUM_THREADS=1",
+        python,
+        "bench/numpy_runner.py",
+        spec,
+      ]),
+    ),
 };
 type RunnerName = keyof typeof runners | "numpyBest";
 
 /** Best (lowest) median seconds per runner, size and case over the rounds. */
-function measure(cases: CaseFiles[]): { best: Record<RunnerName, Row[]>; info: Record<RunnerName, RunnerOutput> } {
+function measure(
+  cases: CaseFiles[],
+): { best: Record<RunnerName, Row[]>; info: Record<RunnerName, RunnerOutput> } {
   const spec = JSON.stringify({ cases, budget, repeats: 7 });
-  const best: Record<RunnerName, Row[]> = { deno: [], bun: [], numpy: [], numpy1: [], numpyBest: [] };
+  const best: Record<RunnerName, Row[]> = {
+    deno: [],
+    bun: [],
+    numpy: [],
+    numpy1: [],
+    numpyBest: [],
+  };
   const info = {} as Record<RunnerName, RunnerOutput>;
   const order: (keyof typeof runners)[] = ["deno", "bun", "numpy", "numpy1"];
   for (let round = 0; round < rounds; round++) {
     // Rotate the order so no runner always follows the same one.
-    for (const name of order.slice(round % order.length).concat(order.slice(0, round % order.length))) {
+    for (
+      const name of order.slice(round % order.length).concat(order.slice(0, round % order.length))
+    ) {
       console.error(`round ${round + 1}/${rounds}: ${name}`);
       const output = runners[name](spec);
       info[name] = output;
       output.results.forEach((row, i) => {
         const kept = best[name][i] ?? {};
         for (const [key, value] of Object.entries(row)) {
-          kept[key] = key === "B" || key === "F" || key === "M" ? value : Math.min(kept[key] ?? Infinity, value);
+          kept[key] = key === "B" || key === "F" || key === "M"
+            ? value
+            : Math.min(kept[key] ?? Infinity, value);
         }
         best[name][i] = kept;
       });
@@ -94,7 +116,11 @@ function measure(cases: CaseFiles[]): { best: Record<RunnerName, Row[]>; info: R
   // Ratios are taken against numpy's faster configuration, cell by cell.
   best.numpyBest = best.numpy.map((row, i) => {
     const single = best.numpy1[i]!;
-    return { ...row, "numpy-f64": Math.min(row["numpy-f64"]!, single["numpy-f64"]!), "numpy-f32": Math.min(row["numpy-f32"]!, single["numpy-f32"]!) };
+    return {
+      ...row,
+      "numpy-f64": Math.min(row["numpy-f64"]!, single["numpy-f64"]!),
+      "numpy-f32": Math.min(row["numpy-f32"]!, single["numpy-f32"]!),
+    };
   });
   return { best, info };
 }
@@ -125,7 +151,8 @@ function memory(): { deno: MemoryOutput; bun: MemoryOutput } {
 }
 
 const sizeLabel = (c: { B: number; F: number; M: number }) => `${c.B}×${c.F}×${c.M}`;
-const rate = (c: { B: number; F: number; M: number }, seconds: number) => (c.B * c.F * c.M) / seconds / 1e6;
+const rate = (c: { B: number; F: number; M: number }, seconds: number) =>
+  (c.B * c.F * c.M) / seconds / 1e6;
 
 function formatRate(value: number): string {
   return value >= 100 ? value.toFixed(0) : value.toPrecision(3);
@@ -140,35 +167,165 @@ interface TableRow {
 }
 
 const TABLE: TableRow[] = [
-  { label: "numpy float64, hypercoil's formula (OpenBLAS default threads)", runner: "numpy", key: "numpy-f64", versus: "numpy-f64" },
-  { label: "numpy float64, hypercoil's formula (1 BLAS thread)", runner: "numpy1", key: "numpy-f64", versus: "numpy-f64" },
-  { label: "numpy float32, hypercoil's formula (OpenBLAS default threads)", runner: "numpy", key: "numpy-f32", versus: "numpy-f32" },
-  { label: "numpy float32, hypercoil's formula (1 BLAS thread)", runner: "numpy1", key: "numpy-f32", versus: "numpy-f32" },
-  { label: "**batchCorr default, float64 input (Deno)**", runner: "deno", key: "default-f64", versus: "numpy-f64" },
-  { label: "**batchCorr default, float64 input (Bun)**", runner: "bun", key: "default-f64", versus: "numpy-f64" },
-  { label: "batchCorr, float32 input, float64 accumulation (Deno)", runner: "deno", key: "default-f32", versus: "numpy-f32" },
-  { label: "batchCorr, float32 input, float64 accumulation (Bun)", runner: "bun", key: "default-f32", versus: "numpy-f32" },
-  { label: "**batchCorrFloat32, fast float32 kernel (Deno)**", runner: "deno", key: "fast-f32", versus: "numpy-f32" },
-  { label: "**batchCorrFloat32, fast float32 kernel (Bun)**", runner: "bun", key: "fast-f32", versus: "numpy-f32" },
-  { label: "computeBatchMoments, wasm-simd kernel only (Deno)", runner: "deno", key: "kernel-f64", versus: "numpy-f64" },
-  { label: "computeBatchMoments, wasm-simd kernel only (Bun)", runner: "bun", key: "kernel-f64", versus: "numpy-f64" },
-  { label: "TypeScript fallback kernel + threshold (Deno)", runner: "deno", key: "typescript-f64", versus: "numpy-f64" },
-  { label: "TypeScript fallback kernel + threshold (Bun)", runner: "bun", key: "typescript-f64", versus: "numpy-f64" },
-  { label: "jstat corrcoeff per feature (Deno)", runner: "deno", key: "jstat", versus: "numpy-f64" },
+  {
+    label: "numpy float64, hypercoil's formula (OpenBLAS default threads)",
+    runner: "numpy",
+    key: "numpy-f64",
+    versus: "numpy-f64",
+  },
+  {
+    label: "numpy float64, hypercoil's formula (1 BLAS thread)",
+    runner: "numpy1",
+    key: "numpy-f64",
+    versus: "numpy-f64",
+  },
+  {
+    label: "numpy float32, hypercoil's formula (OpenBLAS default threads)",
+    runner: "numpy",
+    key: "numpy-f32",
+    versus: "numpy-f32",
+  },
+  {
+    label: "numpy float32, hypercoil's formula (1 BLAS thread)",
+    runner: "numpy1",
+    key: "numpy-f32",
+    versus: "numpy-f32",
+  },
+  {
+    label: "**batchCorr default, float64 input (Deno)**",
+    runner: "deno",
+    key: "default-f64",
+    versus: "numpy-f64",
+  },
+  {
+    label: "**batchCorr default, float64 input (Bun)**",
+    runner: "bun",
+    key: "default-f64",
+    versus: "numpy-f64",
+  },
+  {
+    label: "batchCorr, float32 input, float64 accumulation (Deno)",
+    runner: "deno",
+    key: "default-f32",
+    versus: "numpy-f32",
+  },
+  {
+    label: "batchCorr, float32 input, float64 accumulation (Bun)",
+    runner: "bun",
+    key: "default-f32",
+    versus: "numpy-f32",
+  },
+  {
+    label: "**batchCorrFloat32, fast float32 kernel (Deno)**",
+    runner: "deno",
+    key: "fast-f32",
+    versus: "numpy-f32",
+  },
+  {
+    label: "**batchCorrFloat32, fast float32 kernel (Bun)**",
+    runner: "bun",
+    key: "fast-f32",
+    versus: "numpy-f32",
+  },
+  {
+    label: "computeBatchMoments, wasm-simd kernel only (Deno)",
+    runner: "deno",
+    key: "kernel-f64",
+    versus: "numpy-f64",
+  },
+  {
+    label: "computeBatchMoments, wasm-simd kernel only (Bun)",
+    runner: "bun",
+    key: "kernel-f64",
+    versus: "numpy-f64",
+  },
+  {
+    label: "TypeScript fallback kernel + threshold (Deno)",
+    runner: "deno",
+    key: "typescript-f64",
+    versus: "numpy-f64",
+  },
+  {
+    label: "TypeScript fallback kernel + threshold (Bun)",
+    runner: "bun",
+    key: "typescript-f64",
+    versus: "numpy-f64",
+  },
+  {
+    label: "jstat corrcoeff per feature (Deno)",
+    runner: "deno",
+    key: "jstat",
+    versus: "numpy-f64",
+  },
   { label: "jstat corrcoeff per feature (Bun)", runner: "bun", key: "jstat", versus: "numpy-f64" },
-  { label: "simple-statistics per feature (Deno)", runner: "deno", key: "simple-statistics", versus: "numpy-f64" },
-  { label: "simple-statistics per feature (Bun)", runner: "bun", key: "simple-statistics", versus: "numpy-f64" },
-  { label: "one pass summing X, TypeScript (Deno)", runner: "deno", key: "read-pass", versus: "numpy-f64" },
-  { label: "one pass summing X, TypeScript (Bun)", runner: "bun", key: "read-pass", versus: "numpy-f64" },
-  { label: "correlateBatches, running statistics, per batch (Deno)", runner: "deno", key: "stream", versus: "numpy-f64" },
-  { label: "correlateBatches, running statistics, per batch (Bun)", runner: "bun", key: "stream", versus: "numpy-f64" },
-  { label: "ONNX Runtime wasm backend, `backend.run`, float32 input, 1 thread (Deno)", runner: "deno", key: "onnx-wasm", versus: "numpy-f32" },
-  { label: "ONNX Runtime wasm backend, `backend.run`, float32 input, 1 thread (Bun)", runner: "bun", key: "onnx-wasm", versus: "numpy-f32" },
-  { label: "ONNX Runtime cpu backend (onnxruntime-node), `backend.run`, float32 input (Deno)", runner: "deno", key: "onnx-cpu", versus: "numpy-f32" },
-  { label: "ONNX Runtime cpu backend (onnxruntime-node), `backend.run`, float32 input (Bun)", runner: "bun", key: "onnx-cpu", versus: "numpy-f32" },
+  {
+    label: "simple-statistics per feature (Deno)",
+    runner: "deno",
+    key: "simple-statistics",
+    versus: "numpy-f64",
+  },
+  {
+    label: "simple-statistics per feature (Bun)",
+    runner: "bun",
+    key: "simple-statistics",
+    versus: "numpy-f64",
+  },
+  {
+    label: "one pass summing X, TypeScript (Deno)",
+    runner: "deno",
+    key: "read-pass",
+    versus: "numpy-f64",
+  },
+  {
+    label: "one pass summing X, TypeScript (Bun)",
+    runner: "bun",
+    key: "read-pass",
+    versus: "numpy-f64",
+  },
+  {
+    label: "correlateBatches, running statistics, per batch (Deno)",
+    runner: "deno",
+    key: "stream",
+    versus: "numpy-f64",
+  },
+  {
+    label: "correlateBatches, running statistics, per batch (Bun)",
+    runner: "bun",
+    key: "stream",
+    versus: "numpy-f64",
+  },
+  {
+    label: "ONNX Runtime wasm backend, `backend.run`, float32 input, 1 thread (Deno)",
+    runner: "deno",
+    key: "onnx-wasm",
+    versus: "numpy-f32",
+  },
+  {
+    label: "ONNX Runtime wasm backend, `backend.run`, float32 input, 1 thread (Bun)",
+    runner: "bun",
+    key: "onnx-wasm",
+    versus: "numpy-f32",
+  },
+  {
+    label: "ONNX Runtime cpu backend (onnxruntime-node), `backend.run`, float32 input (Deno)",
+    runner: "deno",
+    key: "onnx-cpu",
+    versus: "numpy-f32",
+  },
+  {
+    label: "ONNX Runtime cpu backend (onnxruntime-node), `backend.run`, float32 input (Bun)",
+    runner: "bun",
+    key: "onnx-cpu",
+    versus: "numpy-f32",
+  },
 ];
 
-function seconds(best: Record<RunnerName, Row[]>, runner: RunnerName, key: string, i: number): number {
+function seconds(
+  best: Record<RunnerName, Row[]>,
+  runner: RunnerName,
+  key: string,
+  i: number,
+): number {
   return best[runner][i]![key]!;
 }
 
@@ -181,7 +338,9 @@ function buildTable(best: Record<RunnerName, Row[]>): string {
       const value = rate(size, seconds(best, row.runner, row.key, i));
       const reference = rate(size, seconds(best, "numpyBest", row.versus, i));
       const versus = row.versus === "numpy-f64" ? "np64" : "np32";
-      return row.runner.startsWith("numpy") ? formatRate(value) : `${formatRate(value)} (${(value / reference).toFixed(2)}× ${versus})`;
+      return row.runner.startsWith("numpy")
+        ? formatRate(value)
+        : `${formatRate(value)} (${(value / reference).toFixed(2)}× ${versus})`;
     });
     return `| ${row.label} | ${cells.join(" | ")} |`;
   });
@@ -196,48 +355,70 @@ function buildTable(best: Record<RunnerName, Row[]>): string {
 /** The library's paths that compete for "the fastest path" goal (those measured). */
 const FASTEST_KEYS = ["fast-f32", "default-f32", "default-f64", "onnx-wasm", "onnx-cpu"];
 
-const ISSUE_NUMPY = { "numpy-f64": [615, 275, 2900, 536], "numpy-f32": [1223, 484, 6347, 2766] } as const;
+const ISSUE_NUMPY = {
+  "numpy-f64": [615, 275, 2900, 536],
+  "numpy-f32": [1223, 484, 6347, 2766],
+} as const;
 
 function goals(best: Record<RunnerName, Row[]>, mem: ReturnType<typeof memory>): string[] {
-  const ratio = (runner: RunnerName, key: string, versusRunner: RunnerName, versus: string, i: number) =>
-    seconds(best, versusRunner, versus, i) / seconds(best, runner, key, i);
-  const list = (f: (i: number) => number) => SIZES.map((s, i) => `${sizeLabel(s)} ${f(i).toFixed(2)}×`).join(", ");
+  const ratio = (
+    runner: RunnerName,
+    key: string,
+    versusRunner: RunnerName,
+    versus: string,
+    i: number,
+  ) => seconds(best, versusRunner, versus, i) / seconds(best, runner, key, i);
+  const list = (f: (i: number) => number) =>
+    SIZES.map((s, i) => `${sizeLabel(s)} ${f(i).toFixed(2)}×`).join(", ");
   const min = (f: (i: number) => number) => Math.min(...SIZES.map((_, i) => f(i)));
   const lines: string[] = [];
 
   for (const runtime of ["deno", "bun"] as const) {
     const f = (i: number) => ratio(runtime, "default-f64", "numpyBest", "numpy-f64", i);
     lines.push(
-      `- Default exact path ≥ numpy float64 (${runtime === "deno" ? "Deno" : "Bun"}): ${list(f)} → ` +
+      `- Default exact path ≥ numpy float64 (${runtime === "deno" ? "Deno" : "Bun"}): ${
+        list(f)
+      } → ` +
         (min(f) >= 1 ? "**met**" : `**missed** (worst ${min(f).toFixed(2)}×)`),
     );
   }
   for (const runtime of ["deno", "bun"] as const) {
-    const f = (i: number) => rate(SIZES[i]!, seconds(best, runtime, "default-f64", i)) / ISSUE_NUMPY["numpy-f64"][i]!;
+    const f = (i: number) =>
+      rate(SIZES[i]!, seconds(best, runtime, "default-f64", i)) / ISSUE_NUMPY["numpy-f64"][i]!;
     lines.push(
-      `  - the same against issue 7's numpy float64 figures (${runtime === "deno" ? "Deno" : "Bun"}): ${list(f)} → ` +
+      `  - the same against issue 7's numpy float64 figures (${
+        runtime === "deno" ? "Deno" : "Bun"
+      }): ${list(f)} → ` +
         (min(f) >= 1 ? "met" : `missed (worst ${min(f).toFixed(2)}×)`),
     );
   }
-  const measured = (r: RunnerName, i: number) => FASTEST_KEYS.filter((k) => best[r][i]![k] !== undefined);
+  const measured = (r: RunnerName, i: number) =>
+    FASTEST_KEYS.filter((k) => best[r][i]![k] !== undefined);
   const fastest = (i: number) =>
     Math.max(
-      ...(["deno", "bun"] as const).flatMap((r) => measured(r, i).map((k) => ratio(r, k, "numpyBest", "numpy-f32", i))),
+      ...(["deno", "bun"] as const).flatMap((r) =>
+        measured(r, i).map((k) => ratio(r, k, "numpyBest", "numpy-f32", i))
+      ),
     );
   lines.push(
-    `- Fastest library path ≥ numpy float32 (best of batchCorrFloat32, batchCorr and the ONNX wasm and cpu backends, Deno or Bun): ${list(fastest)} → ` +
+    `- Fastest library path ≥ numpy float32 (best of batchCorrFloat32, batchCorr and the ONNX wasm and cpu backends, Deno or Bun): ${
+      list(fastest)
+    } → ` +
       (min(fastest) >= 1 ? "**met**" : `**missed** (worst ${min(fastest).toFixed(2)}×)`),
   );
   const fastestRate = (i: number) =>
     Math.max(
-      ...(["deno", "bun"] as const).flatMap((r) => measured(r, i).map((k) => rate(SIZES[i]!, seconds(best, r, k, i)))),
+      ...(["deno", "bun"] as const).flatMap((r) =>
+        measured(r, i).map((k) => rate(SIZES[i]!, seconds(best, r, k, i)))
+      ),
     ) / ISSUE_NUMPY["numpy-f32"][i]!;
   lines.push(
     `  - the same against issue 7's numpy float32 figures: ${list(fastestRate)} → ` +
       (min(fastestRate) >= 1 ? "met" : `missed (worst ${min(fastestRate).toFixed(2)}×)`),
   );
   // The memory-read limit is the machine's: the faster of the two runtimes' read passes.
-  const readLimit = (i: number) => Math.min(seconds(best, "deno", "read-pass", i), seconds(best, "bun", "read-pass", i));
+  const readLimit = (i: number) =>
+    Math.min(seconds(best, "deno", "read-pass", i), seconds(best, "bun", "read-pass", i));
   const m1 = SIZES.map((s, i) => ({ s, i })).filter(({ s }) => s.M === 1);
   for (const runtime of ["deno", "bun"] as const) {
     const parts = m1.map(({ s, i }) => {
@@ -246,38 +427,58 @@ function goals(best: Record<RunnerName, Row[]>, mem: ReturnType<typeof memory>):
     });
     const worst = Math.max(...parts.map((p) => p.slower));
     lines.push(
-      `- M = 1: default path within 2.5× of the read pass (${runtime === "deno" ? "Deno" : "Bun"}; time ratio default / faster read pass): ` +
+      `- M = 1: default path within 2.5× of the read pass (${
+        runtime === "deno" ? "Deno" : "Bun"
+      }; time ratio default / faster read pass): ` +
         `${parts.map((p) => p.text).join(", ")} → ${worst <= 2.5 ? "**met**" : "**missed**"}`,
     );
   }
   for (const runtime of ["deno", "bun"] as const) {
     const parts = SIZES.map((s, i) => {
       const slower = seconds(best, runtime, "stream", i) / seconds(best, runtime, "kernel-f64", i);
-      const overBatchCorr = seconds(best, runtime, "stream", i) / seconds(best, runtime, "default-f64", i);
-      return { text: `${sizeLabel(s)} ${slower.toFixed(2)}× (${overBatchCorr.toFixed(2)}× batchCorr)`, slower };
+      const overBatchCorr = seconds(best, runtime, "stream", i) /
+        seconds(best, runtime, "default-f64", i);
+      return {
+        text: `${sizeLabel(s)} ${slower.toFixed(2)}× (${overBatchCorr.toFixed(2)}× batchCorr)`,
+        slower,
+      };
     });
     const worst = Math.max(...parts.map((p) => p.slower));
     lines.push(
-      `- Streaming within 15% of the bare kernel (${runtime === "deno" ? "Deno" : "Bun"}; time ratio correlateBatches per batch / computeBatchMoments): ` +
-        `${parts.map((p) => p.text).join(", ")} → ${worst <= 1.15 ? "**met**" : `**missed** (worst ${worst.toFixed(2)}×)`}`,
+      `- Streaming within 15% of the bare kernel (${
+        runtime === "deno" ? "Deno" : "Bun"
+      }; time ratio correlateBatches per batch / computeBatchMoments): ` +
+        `${parts.map((p) => p.text).join(", ")} → ${
+          worst <= 1.15 ? "**met**" : `**missed** (worst ${worst.toFixed(2)}×)`
+        }`,
     );
   }
   const memText = (["deno", "bun"] as const).map((r) => {
     const { stream, kernel } = mem[r];
     const mb = (m: MemoryResult) =>
-      `start ${m.startMiB.toFixed(0)}, after 500 batches ${m.warmMiB.toFixed(0)}, peak in the first half ${
-        m.firstHalfPeakMiB.toFixed(0)
-      }, in the second ${m.secondHalfPeakMiB.toFixed(0)}, end ${m.endMiB.toFixed(0)} MiB, ${(mem[r].batches / m.seconds).toFixed(0)} batches/s`;
-    return `${r === "deno" ? "Deno" : "Bun"}: correlateBatches ${mb(stream)}; bare kernel ${mb(kernel)}`;
+      `start ${m.startMiB.toFixed(0)}, after 500 batches ${
+        m.warmMiB.toFixed(0)
+      }, peak in the first half ${m.firstHalfPeakMiB.toFixed(0)}, in the second ${
+        m.secondHalfPeakMiB.toFixed(0)
+      }, end ${m.endMiB.toFixed(0)} MiB, ${(mem[r].batches / m.seconds).toFixed(0)} batches/s`;
+    return `${r === "deno" ? "Deno" : "Bun"}: correlateBatches ${mb(stream)}; bare kernel ${
+      mb(kernel)
+    }`;
   });
   const { B, F, M } = mem.deno.size;
   // A leak grows with the batch count: the second half's peak would exceed the first's.
   const growth = Math.max(
-    ...(["deno", "bun"] as const).map((r) => mem[r].stream.secondHalfPeakMiB - mem[r].stream.firstHalfPeakMiB),
+    ...(["deno", "bun"] as const).map((r) =>
+      mem[r].stream.secondHalfPeakMiB - mem[r].stream.firstHalfPeakMiB
+    ),
   );
   lines.push(
-    `- Memory flat over a ${mem.deno.batches}-batch stream of ${B}×${F}×${M} (RSS): ${memText.join(". ")} → ` +
-      `${growth <= 4 ? "**met**" : "**missed**"} (the stream's second-half peak is ${growth.toFixed(1)} MiB above its first-half peak).`,
+    `- Memory flat over a ${mem.deno.batches}-batch stream of ${B}×${F}×${M} (RSS): ${
+      memText.join(". ")
+    } → ` +
+      `${growth <= 4 ? "**met**" : "**missed**"} (the stream's second-half peak is ${
+        growth.toFixed(1)
+      } MiB above its first-half peak).`,
   );
   return lines;
 }
@@ -298,7 +499,7 @@ function main(): void {
       "Produced by `deno task bench:compare` (`bench/compare.ts`); do not edit by hand.",
       "",
       `Million elements per second, elements = B·F·M, for (B, F, M); in brackets the ratio to numpy float64 (np64) or float32 (np32), ` +
-        "taking numpy's faster configuration (default threads or one BLAS thread) in each column.",
+      "taking numpy's faster configuration (default threads or one BLAS thread) in each column.",
       `Each cell is the best over ${rounds} interleaved rounds of the median of repeated runs (after a warm-up) on the same data.`,
       "",
       table,
@@ -316,7 +517,7 @@ function main(): void {
       `- numpy ${info.numpy.numpy}; BLAS: ${info.numpy.blas}; OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset for numpy.`,
       "- Library rows time the public `batchCorr(X, N)` (validation, kernel, correlation, threshold) on `{ data, shape }` input; " +
       "the numpy rows time hypercoil's `batch_corr` formula (`pairedcorr` on `X.swapaxes(0, -1).reshape(-1, B)`, then the soft threshold).",
-      "- The correlateBatches row is the per-batch time of one long-lived stream (`output: \"losses\"`, running statistics, each batch's own view and the running view with their losses), " +
+      '- The correlateBatches row is the per-batch time of one long-lived stream (`output: "losses"`, running statistics, each batch\'s own view and the running view with their losses), ' +
       "pulled 8 batches per timed run after a warm-up, so it is the stream's throughput; the streaming goal compares it with the bare `computeBatchMoments` row. " +
       "The ONNX rows time `backend.run(X, N)` (the whole batchCorr in a float32 graph) on float32 input, after a first call that creates the session; " +
       "`wasm` is onnxruntime-web on one thread, `cpu` is onnxruntime-node with its default intra-op threads (both cores).",
@@ -329,7 +530,10 @@ function main(): void {
     if (outPath !== "-") {
       writeFileSync(outPath, text);
       // The raw medians, so the table can be re-read or re-analysed without a rerun.
-      writeFileSync(outPath.replace(/\.md$/, ".json"), JSON.stringify({ sizes: SIZES, best, info, memory: mem }, null, 1) + "\n");
+      writeFileSync(
+        outPath.replace(/\.md$/, ".json"),
+        JSON.stringify({ sizes: SIZES, best, info, memory: mem }, null, 1) + "\n",
+      );
     }
   } finally {
     rmSync(folder, { recursive: true, force: true });

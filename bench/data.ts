@@ -46,7 +46,9 @@ export function generate(size: Size, seed = 7): { x: Float64Array; n: Float64Arr
   const x = new Float64Array(B * F);
   for (let b = 0; b < B; b++) {
     const signal = n[b]!;
-    for (let f = 0; f < F; f++) x[b * F + f] = 1 + (f % 17) * 0.1 + 0.3 * signal * ((f % 5) - 2) + next();
+    for (let f = 0; f < F; f++) {
+      x[b * F + f] = 1 + (f % 17) * 0.1 + 0.3 * signal * ((f % 5) - 2) + next();
+    }
   }
   return { x, n };
 }

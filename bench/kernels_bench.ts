@@ -9,7 +9,10 @@
  * @module
  */
 
-import { computeBatchMomentsFloat32, computeBatchMomentsWith } from "../src/kernels/compute_batch_moments.ts";
+import {
+  computeBatchMomentsFloat32,
+  computeBatchMomentsWith,
+} from "../src/kernels/compute_batch_moments.ts";
 import { emptyMoments } from "../src/core/batch_moments.ts";
 import { generate, SIZES } from "./data.ts";
 
@@ -21,10 +24,27 @@ for (const size of SIZES) {
   const x32 = new Float32Array(x);
   const out = emptyMoments(F, M);
   const group = `${B}×${F}×${M}`;
-  Deno.bench({ name: "wasm-simd, float64", group, baseline: true, fn: () => void computeBatchMomentsWith("wasm-simd", x, n, B, F, M, out) });
-  Deno.bench({ name: "wasm-simd, float32 input", group, fn: () => void computeBatchMomentsWith("wasm-simd", x32, n, B, F, M, out) });
-  Deno.bench({ name: "fast float32", group, fn: () => void computeBatchMomentsFloat32(x32, n, B, F, M, out) });
-  Deno.bench({ name: "typescript, float64", group, fn: () => void computeBatchMomentsWith("typescript", x, n, B, F, M, out) });
+  Deno.bench({
+    name: "wasm-simd, float64",
+    group,
+    baseline: true,
+    fn: () => void computeBatchMomentsWith("wasm-simd", x, n, B, F, M, out),
+  });
+  Deno.bench({
+    name: "wasm-simd, float32 input",
+    group,
+    fn: () => void computeBatchMomentsWith("wasm-simd", x32, n, B, F, M, out),
+  });
+  Deno.bench({
+    name: "fast float32",
+    group,
+    fn: () => void computeBatchMomentsFloat32(x32, n, B, F, M, out),
+  });
+  Deno.bench({
+    name: "typescript, float64",
+    group,
+    fn: () => void computeBatchMomentsWith("typescript", x, n, B, F, M, out),
+  });
   Deno.bench({
     name: "one pass summing X",
     group,

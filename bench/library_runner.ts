@@ -11,8 +11,18 @@
 
 import jstatModule from "jstat";
 import { sampleCorrelation } from "simple-statistics";
-import { batchCorr, batchCorrFloat32, type BatchResult, correlateBatches, createOnnxBackend, type TensorLike } from "../mod.ts";
-import { computeBatchMomentsWith, defaultMomentsKernel } from "../src/kernels/compute_batch_moments.ts";
+import {
+  batchCorr,
+  batchCorrFloat32,
+  type BatchResult,
+  correlateBatches,
+  createOnnxBackend,
+  type TensorLike,
+} from "../mod.ts";
+import {
+  computeBatchMomentsWith,
+  defaultMomentsKernel,
+} from "../src/kernels/compute_batch_moments.ts";
 import { emptyMoments } from "../src/core/batch_moments.ts";
 import { pearsonFromMoments, softThreshold } from "../src/core/correlation_view.ts";
 import process from "node:process";
@@ -25,7 +35,8 @@ interface Spec {
 }
 
 type JStat = { corrcoeff(a: number[], b: number[]): number };
-const jStat: JStat = (jstatModule as unknown as { jStat?: JStat }).jStat ?? (jstatModule as unknown as JStat);
+const jStat: JStat = (jstatModule as unknown as { jStat?: JStat }).jStat ??
+  (jstatModule as unknown as JStat);
 
 /**
  * Warm-up before timing: WebAssembly starts in a baseline compiler and is
@@ -91,11 +102,20 @@ function* forever<T>(value: T): Generator<T> {
  * stream, so the first batch's allocation of the running state is not
  * counted (a fresh stream per run would spread it over a few batches only).
  */
-async function streamSeconds(x: Float64Array, n: Float64Array, B: number, F: number, M: number, budget: number): Promise<number> {
+async function streamSeconds(
+  x: Float64Array,
+  n: Float64Array,
+  B: number,
+  F: number,
+  M: number,
+  budget: number,
+): Promise<number> {
   const batch = { x: { data: x, shape: [B, F] }, n: { data: n, shape: [M, B] } };
   const stream = correlateBatches(forever(batch), { output: "losses" });
   const pull = async () => {
-    for (let i = 0; i < STREAM_BATCHES; i++) sink += ((await stream.next()).value as BatchResult).running.loss;
+    for (let i = 0; i < STREAM_BATCHES; i++) {
+      sink += ((await stream.next()).value as BatchResult).running.loss;
+    }
   };
   try {
     return (await medianSecondsAsync(pull, budget)) / STREAM_BATCHES;
@@ -109,7 +129,12 @@ async function streamSeconds(x: Float64Array, n: Float64Array, B: number, F: num
  * after a first call that creates the session; undefined (the table says
  * "unavailable") when the provider cannot run here or `BENCH_ONNX=0`.
  */
-async function onnxSeconds(provider: "wasm" | "cpu", X: TensorLike, N: TensorLike, budget: number): Promise<number | undefined> {
+async function onnxSeconds(
+  provider: "wasm" | "cpu",
+  X: TensorLike,
+  N: TensorLike,
+  budget: number,
+): Promise<number | undefined> {
   if (process.env.BENCH_ONNX === "0") return undefined;
   let backend;
   try {
@@ -170,7 +195,10 @@ async function runCase(c: CaseFiles, budget: number): Promise<Record<string, num
   row["default-f64"] = medianSeconds(() => batchCorr(X, N), budget);
   row["default-f32"] = medianSeconds(() => batchCorr(X32, N32), budget);
   row["fast-f32"] = medianSeconds(() => batchCorrFloat32(X32, N32), budget);
-  row["kernel-f64"] = medianSeconds(() => computeBatchMomentsWith("wasm-simd", x, n, B, F, M, out), budget);
+  row["kernel-f64"] = medianSeconds(
+    () => computeBatchMomentsWith("wasm-simd", x, n, B, F, M, out),
+    budget,
+  );
   row["typescript-f64"] = medianSeconds(() => {
     computeBatchMomentsWith("typescript", x, n, B, F, M, out);
     softThreshold(pearsonFromMoments(out, "zero", raw), 0, true, raw);
@@ -178,8 +206,14 @@ async function runCase(c: CaseFiles, budget: number): Promise<Record<string, num
   row["stream"] = await streamSeconds(x, n, B, F, M, budget * 2);
   row["read-pass"] = medianSeconds(() => (sink += readPass(x)), budget);
   // The peers are 10-50× slower: a smaller budget still gives 3 repetitions.
-  row["jstat"] = medianSeconds(() => perFeature(x, n, B, F, M, (a, b) => jStat.corrcoeff(a, b)), budget / 4);
-  row["simple-statistics"] = medianSeconds(() => perFeature(x, n, B, F, M, sampleCorrelation), budget / 4);
+  row["jstat"] = medianSeconds(
+    () => perFeature(x, n, B, F, M, (a, b) => jStat.corrcoeff(a, b)),
+    budget / 4,
+  );
+  row["simple-statistics"] = medianSeconds(
+    () => perFeature(x, n, B, F, M, sampleCorrelation),
+    budget / 4,
+  );
   for (const provider of ["wasm", "cpu"] as const) {
     const seconds = await onnxSeconds(provider, X32, N32, budget);
     if (seconds !== undefined) row[`onnx-${provider}`] = seconds;
@@ -197,4 +231,11 @@ function runtimeName(): string {
 const spec = JSON.parse(process.argv[process.argv.length - 1]!) as Spec;
 const results = [];
 for (const c of spec.cases) results.push(await runCase(c, spec.budget));
-console.log(JSON.stringify({ runtime: runtimeName(), kernel: defaultMomentsKernel(), results, sink: sink > 0 }));
+console.log(
+  JSON.stringify({
+    runtime: runtimeName(),
+    kernel: defaultMomentsKernel(),
+    results,
+    sink: sink > 0,
+  }),
+);

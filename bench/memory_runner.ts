@@ -32,8 +32,13 @@ interface Measurement {
 }
 
 /** A different batch each time without allocating: one element changes. */
-function* batches(): Generator<{ x: { data: Float64Array; shape: number[] }; n: { data: Float64Array; shape: number[] } }> {
-  const batch = { x: { data: x, shape: [size.B, size.F] }, n: { data: n, shape: [size.M, size.B] } };
+function* batches(): Generator<
+  { x: { data: Float64Array; shape: number[] }; n: { data: Float64Array; shape: number[] } }
+> {
+  const batch = {
+    x: { data: x, shape: [size.B, size.F] },
+    n: { data: n, shape: [size.M, size.B] },
+  };
   for (let i = 0; i < BATCHES; i++) {
     x[i % x.length]! += 1e-3;
     yield batch;

@@ -26,9 +26,14 @@ function argument(name: string): string | undefined {
 
 const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
 const reps = Number(argument("reps") ?? 7);
-const [B, F, M] = (argument("shape") ?? "256,100000,1").split(",").map(Number) as [number, number, number];
+const [B, F, M] = (argument("shape") ?? "256,100000,1").split(",").map(Number) as [
+  number,
+  number,
+  number,
+];
 const hasGpu = typeof (globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu === "object";
-const providers = (argument("providers") ?? (hasGpu ? "wasm,cpu,webgpu,cuda" : "wasm,cpu,cuda")).split(",");
+const providers = (argument("providers") ?? (hasGpu ? "wasm,cpu,webgpu,cuda" : "wasm,cpu,cuda"))
+  .split(",");
 const float32 = process.argv.includes("--float32");
 const threads = argument("threads") === undefined ? {} : { threads: Number(argument("threads")) };
 
@@ -44,7 +49,16 @@ function makeBatch(): PreparedBatch {
   for (let b = 0; b < B; b++) {
     for (let f = 0; f < F; f++) x[b * F + f] = random() + 0.01 * (f % 7) * n[b % (M * B)]!;
   }
-  return { x, n, count: B, features: F, confounds: M, featureShape: [F], nShape: [M, B], order: undefined };
+  return {
+    x,
+    n,
+    count: B,
+    features: F,
+    confounds: M,
+    featureShape: [F],
+    nShape: [M, B],
+    order: undefined,
+  };
 }
 
 function median(values: number[]): number {
@@ -74,14 +88,24 @@ for (let i = 0; i < reps + 1; i++) {
   const t = await time(() => computeBatchMoments(batch.x, batch.n, B, F, M));
   if (i > 0) tsTimes.push(t);
 }
-rows.push({ path: "typescript (computeBatchMoments)", warmup: undefined, times: tsTimes, note: "float64" });
+rows.push({
+  path: "typescript (computeBatchMoments)",
+  warmup: undefined,
+  times: tsTimes,
+  note: "float64",
+});
 
 for (const provider of providers) {
   let backend;
   try {
     backend = await createOnnxBackend({ provider: provider as "wasm", ...threads });
   } catch (error) {
-    rows.push({ path: provider, warmup: undefined, times: [], note: `unavailable: ${(error as Error).message.slice(0, 120)}…` });
+    rows.push({
+      path: provider,
+      warmup: undefined,
+      times: [],
+      note: `unavailable: ${(error as Error).message.slice(0, 120)}…`,
+    });
     continue;
   }
   try {
@@ -90,19 +114,34 @@ for (const provider of providers) {
     for (let i = 0; i < reps; i++) times.push(await time(() => backend.computeMoments(batch)));
     rows.push({ path: provider, warmup, times, note: backend.adapter ?? "" });
   } catch (error) {
-    rows.push({ path: provider, warmup: undefined, times: [], note: `failed: ${(error as Error).message.slice(0, 160)}` });
+    rows.push({
+      path: provider,
+      warmup: undefined,
+      times: [],
+      note: `failed: ${(error as Error).message.slice(0, 160)}`,
+    });
   } finally {
     await backend.dispose();
   }
 }
 
 const format = (ms: number) => ms.toFixed(1);
-console.log(`\n${runtime}, (B, F, M) = (${B}, ${F}, ${M}), input ${float32 ? "float32" : "float64"}, threads ${threads.threads ?? "default"}, ${reps} timed runs each\n`);
+console.log(
+  `\n${runtime}, (B, F, M) = (${B}, ${F}, ${M}), input ${
+    float32 ? "float32" : "float64"
+  }, threads ${threads.threads ?? "default"}, ${reps} timed runs each\n`,
+);
 console.log("| path | median ms/batch | min–max ms | first batch ms (incl. session) | note |");
 console.log("|---|---|---|---|---|");
 for (const row of rows) {
   const stats = row.times.length
-    ? `${format(median(row.times))} | ${format(Math.min(...row.times))}–${format(Math.max(...row.times))}`
+    ? `${format(median(row.times))} | ${format(Math.min(...row.times))}–${
+      format(Math.max(...row.times))
+    }`
     : "– | –";
-  console.log(`| ${row.path} | ${stats} | ${row.warmup === undefined ? "–" : format(row.warmup)} | ${row.note} |`);
+  console.log(
+    `| ${row.path} | ${stats} | ${
+      row.warmup === undefined ? "–" : format(row.warmup)
+    } | ${row.note} |`,
+  );
 }

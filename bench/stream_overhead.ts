@@ -49,7 +49,9 @@ function* forever<T>(value: T): Generator<T> {
 const runtime = "Bun" in globalThis ? "Bun" : "Deno";
 const sizes = process.env.SIZE === undefined ? SIZES : [SIZES[Number(process.env.SIZE)]!];
 const columns = ["steady losses", "steady full", "fresh losses", "fresh full"] as const;
-console.log(`${runtime}: per-batch ms (median of ${rounds} interleaved rounds) and ratio to the bare kernel`);
+console.log(
+  `${runtime}: per-batch ms (median of ${rounds} interleaved rounds) and ratio to the bare kernel`,
+);
 console.log(`| size | kernel ms | ${columns.map((c) => `${c} ms (ratio)`).join(" | ")} |`);
 console.log(`|---|---|${columns.map(() => "---").join("|")}|`);
 for (const size of sizes) {
@@ -58,8 +60,11 @@ for (const size of sizes) {
   const out = emptyMoments(F, M);
   const batch = { x: { data: x, shape: [B, F] }, n: { data: n, shape: [M, B] } };
   const batches = Array.from({ length: BATCHES }, () => batch);
-  const kernel = async () => {
-    for (let i = 0; i < BATCHES; i++) sink += computeBatchMomentsWith("wasm-simd", x, n, B, F, M, out).m2X[0]!;
+  const kernel = () => {
+    for (let i = 0; i < BATCHES; i++) {
+      sink += computeBatchMomentsWith("wasm-simd", x, n, B, F, M, out).m2X[0]!;
+    }
+    return Promise.resolve();
   };
   const fresh = (output: "losses" | "full") => async () => {
     for await (const r of correlateBatches(batches, { output })) sink += r.running.loss;
@@ -67,7 +72,9 @@ for (const size of sizes) {
   const steady = (output: "losses" | "full") => {
     const stream: AsyncIterator<BatchResult> = correlateBatches(forever(batch), { output });
     return async () => {
-      for (let i = 0; i < BATCHES; i++) sink += ((await stream.next()).value as BatchResult).running.loss;
+      for (let i = 0; i < BATCHES; i++) {
+        sink += ((await stream.next()).value as BatchResult).running.loss;
+      }
     };
   };
   const runs = [steady("losses"), steady("full"), fresh("losses"), fresh("full")];
@@ -86,7 +93,9 @@ for (const size of sizes) {
       ratios[i]!.push(t / k);
     }
   }
-  const cells = runs.map((_, i) => `${median(times[i]!).toFixed(3)} (${median(ratios[i]!).toFixed(2)}×)`);
+  const cells = runs.map((_, i) =>
+    `${median(times[i]!).toFixed(3)} (${median(ratios[i]!).toFixed(2)}×)`
+  );
   console.log(`| ${B}×${F}×${M} | ${median(kernelTimes).toFixed(3)} | ${cells.join(" | ")} |`);
 }
 if (sink === 42) console.log("");

@@ -15,5 +15,8 @@ import { assembleMoments, embeddedModuleSource } from "./wasm/assemble.ts";
 const root = new URL("../", import.meta.url);
 const { wat, bytes } = await assembleMoments();
 writeFileSync(new URL("scripts/wasm/moments.wat", root), wat);
-writeFileSync(new URL("src/kernels/_moments_wasm_bytes.generated.ts", root), embeddedModuleSource(bytes));
+writeFileSync(
+  new URL("src/kernels/_moments_wasm_bytes.generated.ts", root),
+  embeddedModuleSource(bytes),
+);
 console.log(`moments.wasm: ${bytes.length} bytes`);

@@ -22,7 +22,20 @@ export interface DenseBatch {
 }
 
 /** Magnitudes from subnormal to beyond the square root of float64's maximum. */
-export const magnitude = fc.constantFrom(5e-324, 1e-310, 1e-200, 1e-130, 1e-9, 1, 1, 1, 1e9, 1e150, 1e160, 1e300);
+export const magnitude = fc.constantFrom(
+  5e-324,
+  1e-310,
+  1e-200,
+  1e-130,
+  1e-9,
+  1,
+  1,
+  1,
+  1e9,
+  1e150,
+  1e160,
+  1e300,
+);
 
 export interface BatchPlan {
   sizes: number[];
@@ -35,7 +48,10 @@ export interface BatchPlan {
 
 export const planArbitrary = (maxBatches = 5): fc.Arbitrary<BatchPlan> =>
   fc.record({
-    sizes: fc.array(fc.oneof(fc.constantFrom(1, 2, 3), fc.integer({ min: 1, max: 9 })), { minLength: 1, maxLength: maxBatches }),
+    sizes: fc.array(fc.oneof(fc.constantFrom(1, 2, 3), fc.integer({ min: 1, max: 9 })), {
+      minLength: 1,
+      maxLength: maxBatches,
+    }),
     seed: fc.integer(),
     scale: magnitude,
     offsetSteps: fc.constantFrom(0, 0, 1000),
@@ -61,7 +77,9 @@ export function makeBatches(plan: BatchPlan, featureShape: number[], M: number):
   return plan.sizes.map((B) => {
     const x = new Float64Array(B * F);
     for (let b = 0; b < B; b++) {
-      for (let f = 0; f < F; f++) x[b * F + f] = value(plan.constantColumns && f % 2 === 0 ? 3 : nextInt());
+      for (let f = 0; f < F; f++) {
+        x[b * F + f] = value(plan.constantColumns && f % 2 === 0 ? 3 : nextInt());
+      }
     }
     const n = new Float64Array(M * B);
     for (let i = 0; i < n.length; i++) n[i] = plan.constantColumns && i < B ? 2 : nextInt();
@@ -98,13 +116,20 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 /** A TypeError or RangeError in the library's "Cannot … as … must …" form. */
 export function isDocumentedError(error: unknown, context?: RegExp): boolean {
   const typed = error instanceof TypeError || error instanceof RangeError ||
-    (error instanceof BatchCorrError && (error.code === "resource_limit" || error.code === "invalid_snapshot"));
+    (error instanceof BatchCorrError &&
+      (error.code === "resource_limit" || error.code === "invalid_snapshot"));
   if (!typed) return false;
   const message = (error as Error).message;
-  return /^Cannot [a-z]/.test(message) && /must/.test(message) && (context === undefined || context.test(message));
+  return /^Cannot [a-z]/.test(message) && /must/.test(message) &&
+    (context === undefined || context.test(message));
 }
 
-export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what: string): void {
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tolerance: number,
+  what: string,
+): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < actual.length; i++) {
     const a = actual[i]!, e = expected[i]!;
@@ -116,6 +141,9 @@ export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
 /** No key was added to Object.prototype by anything the test did. */
 export function assertNoPollution(): void {
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
-  assert.deepEqual(Object.getOwnPropertyNames(Object.prototype).filter((k) => !BASE_PROTOTYPE_KEYS.has(k)), []);
+  assert.deepEqual(
+    Object.getOwnPropertyNames(Object.prototype).filter((k) => !BASE_PROTOTYPE_KEYS.has(k)),
+    [],
+  );
 }
 const BASE_PROTOTYPE_KEYS = new Set(Object.getOwnPropertyNames(Object.prototype));

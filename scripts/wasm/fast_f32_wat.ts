@@ -54,7 +54,11 @@ function sumFunction(): string {
     "(local $b i32) (local $left i32)",
     ...lanes.map((i) => `(local $a${i} v128)`),
     ...chunkedLoop(
-      lanes.map((i) => `(local.set $a${i} (f32x4.add (local.get $a${i}) (v128.load offset=${i * 16} align=4 (local.get $p))))`),
+      lanes.map((i) =>
+        `(local.set $a${i} (f32x4.add (local.get $a${i}) (v128.load offset=${
+          i * 16
+        } align=4 (local.get $p))))`
+      ),
       lanes.flatMap((i) => [
         ...[0, 1, 2, 3].map((lane) => flushLane(`$a${i}`, lane, "$out", (4 * i + lane) * 8)),
         `(local.set $a${i} ${ZERO})`,
@@ -75,14 +79,15 @@ function comomentFunction(vectors: number, confounds: number, withM2: boolean): 
   const js = Array.from({ length: confounds }, (_, j) => j);
   const name = `$fast_co_v${vectors}_m${confounds}${withM2 ? "_sq" : ""}`;
   const deviation = (i: number) =>
-    `(local.set $d${i} (f32x4.sub (v128.load offset=${i * 16} align=4 (local.get $p)) (v128.load offset=${
+    `(local.set $d${i} (f32x4.sub (v128.load offset=${
       i * 16
-    } align=4 (local.get $meanIn))))`;
+    } align=4 (local.get $p)) (v128.load offset=${i * 16} align=4 (local.get $meanIn))))`;
   const square = (i: number) =>
     `(local.set $s${i} (f32x4.add (local.get $s${i}) (f32x4.mul (local.get $d${i}) (local.get $d${i}))))`;
   const product = (i: number, j: number) =>
     `(local.set $c${i}_${j} (f32x4.add (local.get $c${i}_${j}) (f32x4.mul (local.get $d${i}) (local.get $n))))`;
-  const splat = (j: number) => `(local.set $n (v128.load32_splat offset=${j * 4} align=4 (local.get $q)))`;
+  const splat = (j: number) =>
+    `(local.set $n (v128.load32_splat offset=${j * 4} align=4 (local.get $q)))`;
 
   const body: string[] = [];
   if (confounds === 1) {
@@ -96,11 +101,17 @@ function comomentFunction(vectors: number, confounds: number, withM2: boolean): 
   const flush: string[] = [];
   for (const i of lanes) {
     if (withM2) {
-      flush.push(...[0, 1, 2, 3].map((lane) => flushLane(`$s${i}`, lane, "$m2Out", (4 * i + lane) * 8)));
+      flush.push(
+        ...[0, 1, 2, 3].map((lane) => flushLane(`$s${i}`, lane, "$m2Out", (4 * i + lane) * 8)),
+      );
       flush.push(`(local.set $s${i} ${ZERO})`);
     }
     for (const lane of [0, 1, 2, 3]) {
-      flush.push(`(local.set $row (i32.add (local.get $coOut) (i32.mul (local.get $coRowBytes) (i32.const ${4 * i + lane}))))`);
+      flush.push(
+        `(local.set $row (i32.add (local.get $coOut) (i32.mul (local.get $coRowBytes) (i32.const ${
+          4 * i + lane
+        }))))`,
+      );
       for (const j of js) flush.push(flushLane(`$c${i}_${j}`, lane, "$row", j * 8));
     }
     for (const j of js) flush.push(`(local.set $c${i}_${j} ${ZERO})`);
@@ -143,7 +154,9 @@ function entryFunction(): string {
         "(local.get $coRowBytes)",
       ].join(" ");
       const base = `$fast_co_v${vectors}_m${mb}`;
-      calls.push(`(if (local.get $first) (then (call ${base}_sq ${args})) (else (call ${base} ${args})))`);
+      calls.push(
+        `(if (local.get $first) (then (call ${base}_sq ${args})) (else (call ${base} ${args})))`,
+      );
     }
     return [
       `(block $done_m${mb}`,
@@ -155,12 +168,14 @@ function entryFunction(): string {
       `    (br $blocks_m${mb})))`,
     ];
   };
-  const finishMeans = Array.from({ length: FAST_STRIP }, (_, k) =>
-    [
-      `(f64.store offset=${k * 8} (local.get $meanP) (f64.div (f64.load offset=${k * 8} (local.get $meanP)) (local.get $count)))`,
-      `(f32.store offset=${k * 4} (local.get $mean32) (f32.demote_f64 (f64.load offset=${k * 8} (local.get $meanP))))`,
-    ]
-  ).flat();
+  const finishMeans = Array.from({ length: FAST_STRIP }, (_, k) => [
+    `(f64.store offset=${k * 8} (local.get $meanP) (f64.div (f64.load offset=${
+      k * 8
+    } (local.get $meanP)) (local.get $count)))`,
+    `(f32.store offset=${k * 4} (local.get $mean32) (f32.demote_f64 (f64.load offset=${
+      k * 8
+    } (local.get $meanP))))`,
+  ]).flat();
   return [
     '(func (export "moments_fast_f32") (param $x i32) (param $rowBytes i32) (param $B i32) (param $F i32) (param $M i32)',
     "  (param $cn i32) (param $mean i32) (param $m2 i32) (param $co i32) (param $mean32 i32)",

@@ -63,7 +63,8 @@ function meanFunction(element: Element, vectors: number): string {
   const lanes = vectors === 0 ? [0] : Array.from({ length: vectors }, (_, i) => i);
   const type = vectors === 0 ? "f64" : "v128";
   const add = vectors === 0 ? "f64.add" : "f64x2.add";
-  const load = (i: number) => vectors === 0 ? scalarLoad(element, 0, "$p") : vectorLoad(element, i * 2 * es, "$p");
+  const load = (i: number) =>
+    vectors === 0 ? scalarLoad(element, 0, "$p") : vectorLoad(element, i * 2 * es, "$p");
   const lines = [
     `(func ${name} (param $p i32) (param $rowBytes i32) (param $B i32) (param $out i32)`,
     "(local $b i32) (local $count f64)",
@@ -73,7 +74,9 @@ function meanFunction(element: Element, vectors: number): string {
     ...lanes.map((i) =>
       vectors === 0
         ? `(f64.store (local.get $out) (f64.div (local.get $a${i}) (local.get $count)))`
-        : `(v128.store offset=${i * 16} align=8 (local.get $out) (f64x2.div (local.get $a${i}) (f64x2.splat (local.get $count))))`
+        : `(v128.store offset=${
+          i * 16
+        } align=8 (local.get $out) (f64x2.div (local.get $a${i}) (f64x2.splat (local.get $count))))`
     ),
     ")",
   ];
@@ -87,7 +90,12 @@ function meanFunction(element: Element, vectors: number): string {
  * With `withM2` false the sums of squares are skipped (already done for the
  * first confound block).
  */
-function comomentFunction(element: Element, vectors: number, confounds: number, withM2: boolean): string {
+function comomentFunction(
+  element: Element,
+  vectors: number,
+  confounds: number,
+  withM2: boolean,
+): string {
   const es = ELEMENT_BYTES[element];
   const scalar = vectors === 0;
   const name = `$co_${element}_${scalar ? "s" : `v${vectors}`}_m${confounds}${withM2 ? "_sq" : ""}`;
@@ -95,20 +103,29 @@ function comomentFunction(element: Element, vectors: number, confounds: number, 
   const js = Array.from({ length: confounds }, (_, j) => j);
   const type = scalar ? "f64" : "v128";
   const op = (o: string) => scalar ? `f64.${o}` : `f64x2.${o}`;
-  const load = (i: number) => scalar ? scalarLoad(element, 0, "$p") : vectorLoad(element, i * 2 * es, "$p");
+  const load = (i: number) =>
+    scalar ? scalarLoad(element, 0, "$p") : vectorLoad(element, i * 2 * es, "$p");
   const splat = (j: number) =>
-    scalar ? `(f64.load offset=${j * 8} (local.get $q))` : `(v128.load64_splat offset=${j * 8} align=8 (local.get $q))`;
+    scalar
+      ? `(f64.load offset=${j * 8} (local.get $q))`
+      : `(v128.load64_splat offset=${j * 8} align=8 (local.get $q))`;
 
   // Keep few vectors live (x86 has 16 vector registers): the means are read
   // from memory in the loop, and the loop order holds either one deviation or
   // one confound value at a time, whichever block dimension is 1.
   const mean = (i: number) =>
-    scalar ? "(f64.load (local.get $meanIn))" : `(v128.load offset=${i * 16} align=8 (local.get $meanIn))`;
+    scalar
+      ? "(f64.load (local.get $meanIn))"
+      : `(v128.load offset=${i * 16} align=8 (local.get $meanIn))`;
   const deviation = (i: number) => `(local.set $d${i} (${op("sub")} ${load(i)} ${mean(i)}))`;
   const square = (i: number) =>
-    `(local.set $s${i} (${op("add")} (local.get $s${i}) (${op("mul")} (local.get $d${i}) (local.get $d${i}))))`;
+    `(local.set $s${i} (${op("add")} (local.get $s${i}) (${
+      op("mul")
+    } (local.get $d${i}) (local.get $d${i}))))`;
   const product = (i: number, j: number, n: string) =>
-    `(local.set $c${i}_${j} (${op("add")} (local.get $c${i}_${j}) (${op("mul")} (local.get $d${i}) (local.get ${n}))))`;
+    `(local.set $c${i}_${j} (${op("add")} (local.get $c${i}_${j}) (${
+      op("mul")
+    } (local.get $d${i}) (local.get ${n}))))`;
   const body: string[] = [];
   if (confounds === 1) {
     body.push(`(local.set $n0 ${splat(0)})`);
@@ -139,9 +156,13 @@ function comomentFunction(element: Element, vectors: number, confounds: number, 
     }
     for (const lane of scalar ? [0] : [0, 1]) {
       const row = scalar ? 0 : 2 * i + lane;
-      stores.push(`(local.set $row (i32.add (local.get $coOut) (i32.mul (local.get $coRowBytes) (i32.const ${row}))))`);
+      stores.push(
+        `(local.set $row (i32.add (local.get $coOut) (i32.mul (local.get $coRowBytes) (i32.const ${row}))))`,
+      );
       for (const j of js) {
-        const value = scalar ? `(local.get $c${i}_${j})` : `(f64x2.extract_lane ${lane} (local.get $c${i}_${j}))`;
+        const value = scalar
+          ? `(local.get $c${i}_${j})`
+          : `(f64x2.extract_lane ${lane} (local.get $c${i}_${j}))`;
         stores.push(`(f64.store offset=${j * 8} (local.get $row) ${value})`);
       }
     }
@@ -256,7 +277,9 @@ export function momentsWat(): string {
     for (const vectors of [STRIP / 2, 1, 0]) parts.push(meanFunction(element, vectors));
     for (const mb of CONFOUND_BLOCKS) {
       for (const vectors of new Set([vectorsFor(mb), 1, 0])) {
-        for (const withM2 of [true, false]) parts.push(comomentFunction(element, vectors, mb, withM2));
+        for (const withM2 of [true, false]) {
+          parts.push(comomentFunction(element, vectors, mb, withM2));
+        }
       }
     }
     parts.push(entryFunction(element));

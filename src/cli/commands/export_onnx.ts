@@ -7,7 +7,12 @@
 
 import { writeFileSync } from "node:fs";
 import { ruleMessage } from "../../core/errors.ts";
-import { exportBatchCorrOnnx, ONNX_IO, ONNX_IR_VERSION, ONNX_OPSET } from "../../onnx/export_batch_corr_onnx.ts";
+import {
+  exportBatchCorrOnnx,
+  ONNX_IO,
+  ONNX_IR_VERSION,
+  ONNX_OPSET,
+} from "../../onnx/export_batch_corr_onnx.ts";
 import type { Command } from "../args/command.ts";
 import { booleanFlag, choiceFlag, type FlagValues, HELP_FLAG, valueFlag } from "../args/flag.ts";
 import { positiveInteger, text } from "../args/flag_schemas.ts";
