@@ -7,7 +7,13 @@
 
 import type * as Arrow from "apache-arrow";
 import type { ColumnarColumns } from "./columnar_options.ts";
-import { type ColumnChunk, type ColumnPlan, type ColumnValues, featureNames, type PlannedColumn } from "./columnar_batcher.ts";
+import {
+  type ColumnChunk,
+  type ColumnPlan,
+  type ColumnValues,
+  featureNames,
+  type PlannedColumn,
+} from "./columnar_batcher.ts";
 import { bigIntsToFloat64, EXACT_INTEGER_LIMIT, float16ToFloat64 } from "./exact_numbers.ts";
 
 type ArrowModule = typeof import("apache-arrow");
@@ -16,7 +22,8 @@ type ArrowModule = typeof import("apache-arrow");
 export const ARROW_SCALAR_RULE =
   "a numeric Arrow column: Float16, Float32, Float64, Int8 to Int64, Uint8 to Uint64, or a Dictionary of one of those";
 /** The types a feature column may have, in words. */
-export const ARROW_FEATURE_RULE = `${ARROW_SCALAR_RULE}, or a FixedSizeList of one of those (one feature per element)`;
+export const ARROW_FEATURE_RULE =
+  `${ARROW_SCALAR_RULE}, or a FixedSizeList of one of those (one feature per element)`;
 
 /** A column plan with where each column sits in the schema. */
 export interface ArrowColumnPlan extends ColumnPlan {
@@ -58,9 +65,9 @@ function findField(schema: Arrow.Schema, name: string, subject: string, context:
   const index = names.indexOf(name);
   if (index === -1) {
     throw new TypeError(
-      `Cannot ${context} as ${subject} must name a column of the input (${listNames(names)}): current value is ${
-        JSON.stringify(name)
-      }`,
+      `Cannot ${context} as ${subject} must name a column of the input (${
+        listNames(names)
+      }): current value is ${JSON.stringify(name)}`,
     );
   }
   if (names.indexOf(name, index + 1) !== -1) {
@@ -114,9 +121,12 @@ export function planArrowColumns(
   confounds: readonly string[],
   context: string,
 ): ArrowColumnPlan {
-  const confoundPlans = confounds.map((name, i) => planColumn(arrow, schema, name, "confound", `options.confounds[${i}]`, context));
+  const confoundPlans = confounds.map((name, i) =>
+    planColumn(arrow, schema, name, "confound", `options.confounds[${i}]`, context)
+  );
   const taken = new Set(confounds);
-  const featureList = features ?? schema.fields.map((field) => field.name).filter((name) => !taken.has(name));
+  const featureList = features ??
+    schema.fields.map((field) => field.name).filter((name) => !taken.has(name));
   if (featureList.length === 0) {
     throw new TypeError(
       `Cannot ${context} as the input must have at least one column besides the confounds (or pass options.features): current columns are ${
@@ -125,7 +135,16 @@ export function planArrowColumns(
     );
   }
   const featurePlans = featureList.map((name, i) =>
-    planColumn(arrow, schema, name, "feature", features === undefined ? `feature column "${name}" (by default every non-confound column; pass options.features to choose)` : `options.features[${i}]`, context)
+    planColumn(
+      arrow,
+      schema,
+      name,
+      "feature",
+      features === undefined
+        ? `feature column "${name}" (by default every non-confound column; pass options.features to choose)`
+        : `options.features[${i}]`,
+      context,
+    )
   );
   const featureColumns = featurePlans.map((plan) => plan.column);
   const confoundColumns = confoundPlans.map((plan) => plan.column);
@@ -152,7 +171,11 @@ export function planArrowColumns(
  * @param context What was being done, for messages.
  * @throws {TypeError} If a planned column moved or changed type.
  */
-export function checkSameColumns(schema: Arrow.Schema, plan: ArrowColumnPlan, context: string): void {
+export function checkSameColumns(
+  schema: Arrow.Schema,
+  plan: ArrowColumnPlan,
+  context: string,
+): void {
   const check = (column: PlannedColumn, field: number) => {
     const actual = schema.fields[field];
     if (actual?.name !== column.name || String(actual.type) !== column.type) {
@@ -189,16 +212,26 @@ function plainValues(
   context: string,
   width: number,
 ): Float64Array | Float32Array {
-  const values = (data.values as ArrayLike<number> & { subarray(a: number, b: number): unknown }).subarray(
-    0,
-    data.length,
-  );
+  const values = (data.values as ArrayLike<number> & { subarray(a: number, b: number): unknown })
+    .subarray(
+      0,
+      data.length,
+    );
   if (arrow.DataType.isFloat(data.type)) {
-    if ((data.type as Arrow.Float).precision === arrow.Precision.HALF) return float16ToFloat64(values as Uint16Array);
+    if ((data.type as Arrow.Float).precision === arrow.Precision.HALF) {
+      return float16ToFloat64(values as Uint16Array);
+    }
     return values as Float64Array | Float32Array;
   }
   if ((data.type as Arrow.Int).bitWidth === 64) {
-    return bigIntsToFloat64(values as unknown as BigInt64Array, valid, column, baseRow, context, width);
+    return bigIntsToFloat64(
+      values as unknown as BigInt64Array,
+      valid,
+      column,
+      baseRow,
+      context,
+      width,
+    );
   }
   return Float64Array.from(values as ArrayLike<number>);
 }
@@ -214,16 +247,20 @@ function dictionaryValues(
   let at = 0;
   for (const data of dictionary.data) {
     const mask = validityOf(data);
-    const raw = (data.values as ArrayLike<number | bigint> & { subarray(a: number, b: number): ArrayLike<number | bigint> })
+    const raw = (data.values as ArrayLike<number | bigint> & {
+      subarray(a: number, b: number): ArrayLike<number | bigint>;
+    })
       .subarray(0, data.length);
-    const half = arrow.DataType.isFloat(data.type) && (data.type as Arrow.Float).precision === arrow.Precision.HALF;
+    const half = arrow.DataType.isFloat(data.type) &&
+      (data.type as Arrow.Float).precision === arrow.Precision.HALF;
     const decoded = half ? float16ToFloat64(raw as Uint16Array) : raw;
     for (let i = 0; i < data.length; i++, at++) {
       valid[at] = mask === undefined ? 1 : mask[i]!;
       const value = decoded[i]!;
       if (typeof value === "bigint") {
-        if (value > BigInt(EXACT_INTEGER_LIMIT) || value < -BigInt(EXACT_INTEGER_LIMIT)) wide.set(at, value);
-        else values[at] = Number(value);
+        if (value > BigInt(EXACT_INTEGER_LIMIT) || value < -BigInt(EXACT_INTEGER_LIMIT)) {
+          wide.set(at, value);
+        } else values[at] = Number(value);
       } else {
         values[at] = value;
       }
@@ -242,10 +279,12 @@ function dictionaryColumn(
 ): ColumnValues {
   const dictionary = data.dictionary;
   if (dictionary === undefined) {
-    throw new TypeError(`Cannot ${context} as column "${column.name}" (${column.type}) must carry its dictionary: current batch has none`);
+    throw new TypeError(
+      `Cannot ${context} as column "${column.name}" (${column.type}) must carry its dictionary: current batch has none`,
+    );
   }
   const { values, valid: entryValid, wide } = dictionaryValues(arrow, dictionary);
-  const indices = (data.values as ArrayLike<number | bigint>);
+  const indices = data.values as ArrayLike<number | bigint>;
   const rowValid = validityOf(data);
   const out = new Float64Array(data.length);
   let valid: Uint8Array | undefined = rowValid;
@@ -281,7 +320,9 @@ function scalarColumn(
   context: string,
   width = 1,
 ): ColumnValues {
-  if (arrow.DataType.isDictionary(data.type)) return dictionaryColumn(arrow, data, column, baseRow, context, width);
+  if (arrow.DataType.isDictionary(data.type)) {
+    return dictionaryColumn(arrow, data, column, baseRow, context, width);
+  }
   const valid = validityOf(data);
   return { data: plainValues(arrow, data, valid, column, baseRow, context, width), valid };
 }
@@ -296,7 +337,14 @@ function listColumn(
 ): ColumnValues {
   const width = column.width;
   const child = data.children[0]!;
-  const values = scalarColumn(arrow, child.slice(0, data.length * width), column, baseRow, context, width);
+  const values = scalarColumn(
+    arrow,
+    child.slice(0, data.length * width),
+    column,
+    baseRow,
+    context,
+    width,
+  );
   const listValid = validityOf(data);
   if (listValid === undefined && values.valid === undefined) return values;
   const valid = listValid ?? new Uint8Array(data.length).fill(1);

@@ -10,7 +10,11 @@ import { type OptionalPackage, optionalPackageLoader } from "./optional_package.
 export type ArrowModule = typeof import("apache-arrow");
 
 /** The package the Arrow readers and writer need. */
-export const APACHE_ARROW: OptionalPackage = { name: "apache-arrow", range: "^21.0.0", feature: "use Arrow IPC" };
+export const APACHE_ARROW: OptionalPackage = {
+  name: "apache-arrow",
+  range: "^21.0.0",
+  feature: "use Arrow IPC",
+};
 
 /**
  * Loads apache-arrow (once).
@@ -18,4 +22,7 @@ export const APACHE_ARROW: OptionalPackage = { name: "apache-arrow", range: "^21
  * @returns The module.
  * @throws {BatchCorrError} `"provider_unavailable"` naming the package and the install commands when it is missing.
  */
-export const loadArrow: () => Promise<ArrowModule> = optionalPackageLoader(APACHE_ARROW, () => import("apache-arrow"));
+export const loadArrow: () => Promise<ArrowModule> = optionalPackageLoader(
+  APACHE_ARROW,
+  () => import("apache-arrow"),
+);

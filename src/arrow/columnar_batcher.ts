@@ -75,7 +75,9 @@ function rowOf(segment: Segment, index: number): number {
 /** The feature names of a plan: fixed-size lists expanded to `name[k]`. */
 export function featureNames(features: readonly PlannedColumn[]): string[] {
   return features.flatMap((column) =>
-    column.width === 1 ? [column.name] : Array.from({ length: column.width }, (_, k) => `${column.name}[${k}]`)
+    column.width === 1
+      ? [column.name]
+      : Array.from({ length: column.width }, (_, k) => `${column.name}[${k}]`)
   );
 }
 
@@ -126,7 +128,13 @@ export class ColumnarBatcher {
     } else {
       const compacted = compactChunk(chunk, keep, this.#plan);
       if (compacted.chunk.rows === 0) return;
-      segment = { chunk: compacted.chunk, origin: compacted.origin, base, start: 0, count: compacted.chunk.rows };
+      segment = {
+        chunk: compacted.chunk,
+        origin: compacted.origin,
+        base,
+        start: 0,
+        count: compacted.chunk.rows,
+      };
     }
     const size = this.#settings.batchSize;
     if (size === undefined) {
@@ -218,7 +226,10 @@ export class ColumnarBatcher {
           for (let i = 0; i < count; i++) out[(row + i) * F + offset] = data[start + i]!;
         } else {
           for (let i = 0; i < count; i++) {
-            out.set(data.subarray((start + i) * width, (start + i + 1) * width), (row + i) * F + offset);
+            out.set(
+              data.subarray((start + i) * width, (start + i + 1) * width),
+              (row + i) * F + offset,
+            );
           }
         }
         offset += width;
@@ -238,7 +249,9 @@ export class ColumnarBatcher {
     const out = new Float64Array(M * B);
     let row = 0;
     for (const { chunk, start, count } of segments) {
-      for (let m = 0; m < M; m++) out.set(chunk.confounds[m]!.data.subarray(start, start + count), m * B + row);
+      for (let m = 0; m < M; m++) {
+        out.set(chunk.confounds[m]!.data.subarray(start, start + count), m * B + row);
+      }
       row += count;
     }
     return out;
@@ -252,7 +265,12 @@ function nullError(context: string, column: PlannedColumn, row: number): TypeErr
   );
 }
 
-function compactColumn(values: ColumnValues, keep: Uint8Array, kept: number, width: number): ColumnValues {
+function compactColumn(
+  values: ColumnValues,
+  keep: Uint8Array,
+  kept: number,
+  width: number,
+): ColumnValues {
   const out = new Float64Array(kept * width);
   let at = 0;
   for (let row = 0; row < keep.length; row++) {
@@ -274,7 +292,9 @@ function compactChunk(
   return {
     chunk: {
       rows: kept,
-      features: chunk.features.map((values, c) => compactColumn(values, keep, kept, plan.features[c]!.width)),
+      features: chunk.features.map((values, c) =>
+        compactColumn(values, keep, kept, plan.features[c]!.width)
+      ),
       confounds: chunk.confounds.map((values) => compactColumn(values, keep, kept, 1)),
     },
     origin: originOf(keep, kept),

@@ -104,7 +104,8 @@ export const columnarOptionsShape = {
   nulls: z.enum(["error", "skip-row"]).default("error"),
   batchSize: z.number().int().positive().max(2 ** 31 - 1).optional(),
   partial: z.enum(["emit", "drop"]).default("emit"),
-  onSkippedRow: z.custom<(skipped: SkippedRow) => void>((value) => typeof value === "function").optional(),
+  onSkippedRow: z.custom<(skipped: SkippedRow) => void>((value) => typeof value === "function")
+    .optional(),
 };
 
 /** The rule of each option, for messages. */

@@ -46,7 +46,9 @@ export function bigIntsToFloat64(
   for (let i = 0; i < values.length; i++) {
     if (valid !== undefined && valid[i] === 0) continue;
     const value = values[i]!;
-    if (value > LIMIT_BIG || value < -LIMIT_BIG) throw tooWide(context, column, baseRow + Math.floor(i / width), value);
+    if (value > LIMIT_BIG || value < -LIMIT_BIG) {
+      throw tooWide(context, column, baseRow + Math.floor(i / width), value);
+    }
     out[i] = Number(value);
   }
   return out;
@@ -92,9 +94,14 @@ export function decodedToColumn(
   baseRow: number,
   context: string,
 ): ColumnValues {
-  if (values instanceof Float64Array || values instanceof Float32Array) return { data: values, valid: undefined };
+  if (values instanceof Float64Array || values instanceof Float32Array) {
+    return { data: values, valid: undefined };
+  }
   if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
-    return { data: bigIntsToFloat64(values, undefined, column, baseRow, context), valid: undefined };
+    return {
+      data: bigIntsToFloat64(values, undefined, column, baseRow, context),
+      valid: undefined,
+    };
   }
   const out = new Float64Array(values.length);
   let valid: Uint8Array | undefined;
@@ -103,7 +110,9 @@ export function decodedToColumn(
     if (typeof value === "number") {
       out[i] = value;
     } else if (typeof value === "bigint") {
-      if (value > LIMIT_BIG || value < -LIMIT_BIG) throw tooWide(context, column, baseRow + i, value);
+      if (value > LIMIT_BIG || value < -LIMIT_BIG) {
+        throw tooWide(context, column, baseRow + i, value);
+      }
       out[i] = Number(value);
     } else if (value === null || value === undefined) {
       valid ??= new Uint8Array(values.length).fill(1);

@@ -11,7 +11,12 @@ import { z } from "zod";
 import { BatchCorrError } from "../../mod.ts";
 import { describeValue } from "../errors.ts";
 import { openSource, type SourcePull } from "../source.ts";
-import { type ArrowColumnPlan, checkSameColumns, planArrowColumns, readArrowChunk } from "./_arrow_columns.ts";
+import {
+  type ArrowColumnPlan,
+  checkSameColumns,
+  planArrowColumns,
+  readArrowChunk,
+} from "./_arrow_columns.ts";
 import { type ArrowModule, loadArrow } from "./_load_arrow.ts";
 import { ColumnarBatcher } from "./columnar_batcher.ts";
 import {
@@ -26,6 +31,19 @@ import {
 export type FromArrowOptions = ColumnarOptions;
 
 /**
+ * An apache-arrow `RecordBatchReader` (`RecordBatchReader.from(…)`: stream or
+ * file, sync or async, opened or not), as far as {@linkcode fromArrow} uses it.
+ */
+export interface ArrowRecordBatchReader {
+  /** Reads the schema (apache-arrow's `open()`; opening an opened reader does nothing). */
+  open(): unknown;
+  /** Whether the reader is synchronous. */
+  isSync(): boolean;
+  /** The record batches. */
+  [Symbol.asyncIterator](): AsyncIterator<Arrow.RecordBatch>;
+}
+
+/**
  * What {@linkcode fromArrow} reads: a file path (IPC file or stream format,
  * read from disk as needed), the bytes of an IPC file or stream, a stream or
  * iterable of IPC byte chunks, an apache-arrow `RecordBatchReader` (sync or
@@ -37,7 +55,7 @@ export type FromArrowSource =
   | URL
   | Uint8Array
   | ArrayBuffer
-  | Arrow.RecordBatchReader
+  | ArrowRecordBatchReader
   | Arrow.Table
   | Arrow.RecordBatch
   | ReadableStream<Uint8Array | Arrow.RecordBatch>
@@ -46,7 +64,8 @@ export type FromArrowSource =
 
 const CONTEXT = "read Arrow IPC";
 const MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
-const SOURCE_RULE = "a file path, IPC bytes, a stream or iterable of IPC byte chunks or of RecordBatches, " +
+const SOURCE_RULE =
+  "a file path, IPC bytes, a stream or iterable of IPC byte chunks or of RecordBatches, " +
   "a RecordBatchReader, a Table or a RecordBatch";
 
 const fromArrowSchema = z.strictObject(columnarOptionsShape);
@@ -124,26 +143,33 @@ const fromArrowSchema = z.strictObject(columnarOptionsShape);
  * assert.ok(losses.every((loss) => loss > 0.5));
  * ```
  */
-export function fromArrow(source: FromArrowSource, options: FromArrowOptions): AsyncGenerator<ColumnarBatch, void, undefined> {
+export function fromArrow(
+  source: FromArrowSource,
+  options: FromArrowOptions,
+): AsyncGenerator<ColumnarBatch, void, undefined> {
   checkArrowSource(source);
   const parsed = parseColumnarOptions(fromArrowSchema, options, CONTEXT) as ResolvedColumnarOptions;
   return readArrow(source, parsed);
 }
 
 function isTable(value: unknown): value is Arrow.Table {
-  return typeof value === "object" && value !== null && Array.isArray((value as Arrow.Table).batches) &&
+  return typeof value === "object" && value !== null &&
+    Array.isArray((value as Arrow.Table).batches) &&
     typeof (value as Arrow.Table).schema === "object";
 }
 
 function isRecordBatch(value: unknown): value is Arrow.RecordBatch {
   return typeof value === "object" && value !== null && !isTable(value) &&
-    typeof (value as Arrow.RecordBatch).numRows === "number" && typeof (value as Arrow.RecordBatch).schema === "object" &&
-    typeof (value as Arrow.RecordBatch).data === "object" && typeof (value as Arrow.RecordBatch).getChildAt === "function";
+    typeof (value as Arrow.RecordBatch).numRows === "number" &&
+    typeof (value as Arrow.RecordBatch).schema === "object" &&
+    typeof (value as Arrow.RecordBatch).data === "object" &&
+    typeof (value as Arrow.RecordBatch).getChildAt === "function";
 }
 
-function isReader(value: unknown): value is Arrow.RecordBatchReader {
-  return typeof value === "object" && value !== null && typeof (value as Arrow.RecordBatchReader).open === "function" &&
-    typeof (value as Arrow.RecordBatchReader).isSync === "function";
+function isReader(value: unknown): value is ArrowRecordBatchReader {
+  return typeof value === "object" && value !== null &&
+    typeof (value as ArrowRecordBatchReader).open === "function" &&
+    typeof (value as ArrowRecordBatchReader).isSync === "function";
 }
 
 function isBytes(value: unknown): value is Uint8Array | ArrayBuffer {
@@ -152,12 +178,19 @@ function isBytes(value: unknown): value is Uint8Array | ArrayBuffer {
 
 function checkArrowSource(source: unknown): void {
   if (typeof source === "string" || source instanceof URL || isBytes(source)) return;
-  if (source instanceof ReadableStream || isTable(source) || isRecordBatch(source) || isReader(source)) return;
+  if (
+    source instanceof ReadableStream || isTable(source) || isRecordBatch(source) || isReader(source)
+  ) return;
   if (typeof source === "object" && source !== null) {
     const candidate = source as Record<symbol, unknown>;
-    if (typeof candidate[Symbol.asyncIterator] === "function" || typeof candidate[Symbol.iterator] === "function") return;
+    if (
+      typeof candidate[Symbol.asyncIterator] === "function" ||
+      typeof candidate[Symbol.iterator] === "function"
+    ) return;
   }
-  throw new TypeError(`Cannot ${CONTEXT} as source must be ${SOURCE_RULE}: current value is ${describeValue(source)}`);
+  throw new TypeError(
+    `Cannot ${CONTEXT} as source must be ${SOURCE_RULE}: current value is ${describeValue(source)}`,
+  );
 }
 
 /** An opened input: the schema when known before the first batch, and the batches. */
@@ -167,7 +200,13 @@ interface ArrowInput {
   close(): Promise<void>;
 }
 
-function undecodable(cause: unknown, batch: number, what = "could not be decoded"): BatchCorrError {
+/**
+ * A decoding failure of apache-arrow as a BatchCorrError; this module's own
+ * errors (a chunk that is not bytes), passed through apache-arrow, stay as
+ * they are.
+ */
+function undecodable(cause: unknown, batch: number, what = "could not be decoded"): Error {
+  if (cause instanceof Error && cause.message.startsWith(`Cannot ${CONTEXT} as `)) return cause;
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new BatchCorrError(
     "stream_batch_failed",
@@ -197,7 +236,10 @@ function bytesOf(value: Uint8Array | ArrayBuffer): Uint8Array {
 }
 
 /** Decoding errors of apache-arrow become BatchCorrErrors; a reader without a schema is an empty or cut input. */
-async function openReader(reader: Arrow.RecordBatchReader, close: () => Promise<void>): Promise<ArrowInput> {
+async function openReader(
+  reader: Arrow.RecordBatchReader,
+  close: () => Promise<void>,
+): Promise<ArrowInput> {
   try {
     await reader.open();
   } catch (error) {
@@ -205,7 +247,11 @@ async function openReader(reader: Arrow.RecordBatchReader, close: () => Promise<
   }
   const schema = reader.schema as Arrow.Schema | undefined | null;
   if (schema === undefined || schema === null) {
-    throw undecodable(new Error("no schema message"), 0, "holds no Arrow IPC schema (empty or cut)");
+    throw undecodable(
+      new Error("no schema message"),
+      0,
+      "holds no Arrow IPC schema (empty or cut)",
+    );
   }
   const iterator = reader[Symbol.asyncIterator]();
   let index = 0;
@@ -237,7 +283,9 @@ async function openPath(arrow: ArrowModule, path: string | URL): Promise<ArrowIn
     await handle.read(head, 0, head.length, 0);
     if (size >= MAGIC.length) await handle.read(tail, 0, tail.length, size - MAGIC.length);
     checkFileEnds(head, tail, size);
-    const reader = await arrow.RecordBatchReader.from(handle as unknown as Parameters<typeof arrow.RecordBatchReader.from>[0]);
+    const reader = await arrow.RecordBatchReader.from(
+      handle as unknown as Parameters<typeof arrow.RecordBatchReader.from>[0],
+    );
     return await openReader(reader as Arrow.RecordBatchReader, closeHandle);
   } catch (error) {
     await closeHandle();
@@ -257,14 +305,44 @@ function openBytes(arrow: ArrowModule, value: Uint8Array | ArrayBuffer): Promise
   return openReader(reader, async () => {});
 }
 
-function fromBatches(batches: readonly Arrow.RecordBatch[], schema: Arrow.Schema | undefined): ArrowInput {
+function fromBatches(
+  batches: readonly Arrow.RecordBatch[],
+  schema: Arrow.Schema | undefined,
+): ArrowInput {
   let index = 0;
   return {
     schema,
     next: () =>
-      Promise.resolve(index < batches.length ? { done: false, value: batches[index++]! } : { done: true, value: undefined }),
+      Promise.resolve(
+        index < batches.length
+          ? { done: false, value: batches[index++]! }
+          : { done: true, value: undefined },
+      ),
     close: async () => {},
   };
+}
+
+/** A pull that remembers whether the source ended, so that only an unfinished source is cancelled. */
+function trackedPull(pull: SourcePull<unknown>): SourcePull<unknown> & { ended: boolean } {
+  const tracked = {
+    ended: false,
+    async next() {
+      try {
+        const result = await pull.next();
+        if (result.done) tracked.ended = true;
+        return result;
+      } catch (error) {
+        tracked.ended = true;
+        throw error;
+      }
+    },
+    async cancel() {
+      if (tracked.ended) return;
+      tracked.ended = true;
+      await pull.cancel();
+    },
+  };
+  return tracked;
 }
 
 /** Byte chunks after a first one, checked, as apache-arrow reads them. */
@@ -285,8 +363,11 @@ async function* byteChunks(first: unknown, pull: SourcePull<unknown>): AsyncGene
   }
 }
 
-async function openIterable(arrow: ArrowModule, source: Parameters<typeof openSource>[0]): Promise<ArrowInput> {
-  const pull = openSource(source as Parameters<typeof openSource<unknown>>[0]);
+async function openIterable(
+  arrow: ArrowModule,
+  source: Parameters<typeof openSource>[0],
+): Promise<ArrowInput> {
+  const pull = trackedPull(openSource(source as Parameters<typeof openSource<unknown>>[0]));
   const first = await pull.next();
   if (first.done) return fromBatches([], undefined);
   if (isRecordBatch(first.value)) {
@@ -325,7 +406,7 @@ async function openIterable(arrow: ArrowModule, source: Parameters<typeof openSo
     reader = await arrow.RecordBatchReader.from(chunks) as Arrow.RecordBatchReader;
   } catch (error) {
     await pull.cancel();
-    throw error instanceof TypeError ? error : undecodable(error, 0);
+    throw undecodable(error, 0);
   }
   return openReader(reader, () => pull.cancel());
 }
@@ -335,11 +416,16 @@ async function openArrow(arrow: ArrowModule, source: FromArrowSource): Promise<A
   if (isBytes(source)) return await openBytes(arrow, source);
   if (isTable(source)) return fromBatches(source.batches, source.schema);
   if (isRecordBatch(source)) return fromBatches([source], source.schema);
-  if (isReader(source)) return await openReader(source, async () => {});
+  if (isReader(source)) {
+    return await openReader(source as unknown as Arrow.RecordBatchReader, async () => {});
+  }
   return await openIterable(arrow, source as Parameters<typeof openSource>[0]);
 }
 
-async function* readArrow(source: FromArrowSource, options: ResolvedColumnarOptions): AsyncGenerator<ColumnarBatch, void, undefined> {
+async function* readArrow(
+  source: FromArrowSource,
+  options: ResolvedColumnarOptions,
+): AsyncGenerator<ColumnarBatch, void, undefined> {
   const arrow = await loadArrow();
   const input = await openArrow(arrow, source);
   const settings = { ...options, context: CONTEXT };

@@ -34,7 +34,12 @@
  * @module
  */
 
-export { type FromArrowOptions, type FromArrowSource, fromArrow } from "./from_arrow.ts";
+export {
+  type ArrowRecordBatchReader,
+  fromArrow,
+  type FromArrowOptions,
+  type FromArrowSource,
+} from "./from_arrow.ts";
 export {
   type ArrowIpcColumn,
   type ArrowIpcColumnType,
@@ -43,4 +48,9 @@ export {
   toArrowIpc,
   type ToArrowIpcOptions,
 } from "./to_arrow_ipc.ts";
-export type { ColumnarBatch, ColumnarColumns, ColumnarOptions, SkippedRow } from "./columnar_options.ts";
+export type {
+  ColumnarBatch,
+  ColumnarColumns,
+  ColumnarOptions,
+  SkippedRow,
+} from "./columnar_options.ts";

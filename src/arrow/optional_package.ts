@@ -40,7 +40,9 @@ export function installCommands(pkg: OptionalPackage): InstallCommands {
 
 /** Whether an import failure means "not installed" rather than "installed but broken". */
 function isNotFound(error: unknown): boolean {
-  const text = `${(error as { code?: unknown })?.code ?? ""} ${error instanceof Error ? error.message : String(error)}`;
+  const text = `${(error as { code?: unknown })?.code ?? ""} ${
+    error instanceof Error ? error.message : String(error)
+  }`;
   return /not found|cannot find|could not find|ERR_MODULE_NOT_FOUND|unable to resolve|failed to resolve|import map/i
     .test(text);
 }
@@ -78,7 +80,10 @@ export function missingPackageError(pkg: OptionalPackage, cause: unknown): Batch
  * @throws {BatchCorrError} From the loader, `"provider_unavailable"`, naming
  * the package and its install commands, when the import fails.
  */
-export function optionalPackageLoader<T>(pkg: OptionalPackage, importer: () => Promise<T>): () => Promise<T> {
+export function optionalPackageLoader<T>(
+  pkg: OptionalPackage,
+  importer: () => Promise<T>,
+): () => Promise<T> {
   let loaded: T | undefined;
   return async () => {
     if (loaded !== undefined) return loaded;

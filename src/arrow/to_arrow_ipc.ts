@@ -39,7 +39,14 @@ export interface ArrowIpcColumn {
 }
 
 /** A value of one cell of {@linkcode toArrowIpc}'s input. */
-export type ArrowIpcValue = number | bigint | boolean | string | null | undefined | ArrayLike<number>;
+export type ArrowIpcValue =
+  | number
+  | bigint
+  | boolean
+  | string
+  | null
+  | undefined
+  | ArrayLike<number>;
 
 /** One input record: a value per declared column (a missing key is a null). */
 export type ArrowIpcRecord = Readonly<Record<string, ArrowIpcValue>>;
@@ -63,14 +70,24 @@ const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
 const optionsSchema = z.strictObject({
-  columns: z.array(z.strictObject({ name: z.string().min(1), type: z.enum(TYPES), nullable: z.boolean().default(true) }))
+  columns: z.array(
+    z.strictObject({
+      name: z.string().min(1),
+      type: z.enum(TYPES),
+      nullable: z.boolean().default(true),
+    }),
+  )
     .min(1)
-    .refine((columns) => new Set(columns.map((c) => c.name)).size === columns.length, { message: "duplicate column name" }),
+    .refine((columns) => new Set(columns.map((c) => c.name)).size === columns.length, {
+      message: "duplicate column name",
+    }),
   rowsPerBatch: z.number().int().positive().max(2 ** 31 - 1).default(1024),
 });
 
 const RULES: Record<string, string> = {
-  columns: `a non-empty array of { name, type, nullable? } with distinct names and type one of ${TYPES.join(", ")}`,
+  columns: `a non-empty array of { name, type, nullable? } with distinct names and type one of ${
+    TYPES.join(", ")
+  }`,
   name: "a non-empty string",
   type: TYPES.join(", "),
   nullable: "a boolean",
@@ -107,7 +124,10 @@ function cell(column: Column, value: unknown, record: number): unknown {
         if (typeof value === "bigint" && value >= INT64_MIN && value <= INT64_MAX) return value;
         break;
       case "int32":
-        if (typeof value === "number" && Number.isInteger(value) && value >= -(2 ** 31) && value < 2 ** 31) return value;
+        if (
+          typeof value === "number" && Number.isInteger(value) && value >= -(2 ** 31) &&
+          value < 2 ** 31
+        ) return value;
         break;
       case "bool":
         if (typeof value === "boolean") return value;
@@ -128,16 +148,24 @@ function cell(column: Column, value: unknown, record: number): unknown {
   );
 }
 
-function checkKeys(record: unknown, names: ReadonlySet<string>, index: number): Record<string, unknown> {
+function checkKeys(
+  record: unknown,
+  names: ReadonlySet<string>,
+  index: number,
+): Record<string, unknown> {
   if (typeof record !== "object" || record === null || Array.isArray(record)) {
-    throw new TypeError(`Cannot ${CONTEXT} as record ${index} must be an object of column values: current value is ${describeValue(record)}`);
+    throw new TypeError(
+      `Cannot ${CONTEXT} as record ${index} must be an object of column values: current value is ${
+        describeValue(record)
+      }`,
+    );
   }
   for (const key of Object.keys(record)) {
     if (!names.has(key)) {
       throw new TypeError(
-        `Cannot ${CONTEXT} as record ${index} must only have the declared columns (${[...names].join(", ")}): current value has ${
-          JSON.stringify(key)
-        }`,
+        `Cannot ${CONTEXT} as record ${index} must only have the declared columns (${
+          [...names].join(", ")
+        }): current value has ${JSON.stringify(key)}`,
       );
     }
   }
@@ -176,7 +204,9 @@ class StreamFramer {
   static schemaLength(bytes: Uint8Array): number {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     // Encapsulated message: 0xFFFFFFFF continuation, int32 metadata length, metadata; a schema has no body.
-    if (bytes.byteLength < 16 || view.getInt32(0, true) !== -1) throw new Error("apache-arrow wrote an unexpected IPC stream prefix");
+    if (bytes.byteLength < 16 || view.getInt32(0, true) !== -1) {
+      throw new Error("apache-arrow wrote an unexpected IPC stream prefix");
+    }
     return 8 + view.getInt32(4, true);
   }
 
@@ -197,18 +227,30 @@ class StreamFramer {
 
   /** The end: the schema too when no batch was written, then the end-of-stream marker. */
   finish(): Uint8Array {
-    if (this.#schemaBytes === undefined) return this.#arrow.tableToIPC(new this.#arrow.Table(this.#schema), "stream");
+    if (this.#schemaBytes === undefined) {
+      return this.#arrow.tableToIPC(new this.#arrow.Table(this.#schema), "stream");
+    }
     return new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0]);
   }
 }
 
-function recordBatch(arrow: ArrowModule, schema: Arrow.Schema, columns: readonly Column[], cells: unknown[][]): Arrow.RecordBatch {
-  const children = columns.map((column, c) => {
+function recordBatch(
+  arrow: ArrowModule,
+  schema: Arrow.Schema,
+  columns: readonly Column[],
+  cells: unknown[][],
+): Arrow.RecordBatch {
+  const children = columns.map((_, c) => {
     const vector = arrow.vectorFromArray(cells[c]!, schema.fields[c]!.type);
     return vector.data.length === 1 ? vector.data[0]! : arrow.makeVector(vector.data).data[0]!;
   });
   const length = cells[0]!.length;
-  const data = arrow.makeData({ type: new arrow.Struct(schema.fields), length, nullCount: 0, children });
+  const data = arrow.makeData({
+    type: new arrow.Struct(schema.fields),
+    length,
+    nullCount: 0,
+    children,
+  });
   return new arrow.RecordBatch(schema, data);
 }
 
@@ -275,7 +317,11 @@ export function toArrowIpc(
   return new ReadableStream<Uint8Array>({
     async start() {
       arrow = await loadArrow();
-      schema = new arrow.Schema(columns.map((column) => new arrow.Field(column.name, arrowType(arrow, column.type), column.nullable)));
+      schema = new arrow.Schema(
+        columns.map((column) =>
+          new arrow.Field(column.name, arrowType(arrow, column.type), column.nullable)
+        ),
+      );
       framer = new StreamFramer(arrow, schema);
       pull = openSource(records);
     },
@@ -296,7 +342,9 @@ export function toArrowIpc(
         await release();
         throw error;
       }
-      if (cells[0]!.length > 0) controller.enqueue(framer.encode(recordBatch(arrow, schema, columns, cells)));
+      if (cells[0]!.length > 0) {
+        controller.enqueue(framer.encode(recordBatch(arrow, schema, columns, cells)));
+      }
       if (done) {
         controller.enqueue(framer.finish());
         controller.close();

@@ -28,18 +28,26 @@ export interface OpenedParquetFile {
 
 /** Whether a value is a {@linkcode ParquetByteSource}. */
 export function isByteSource(value: unknown): value is ParquetByteSource {
-  return typeof value === "object" && value !== null && typeof (value as ParquetByteSource).byteLength === "number" &&
-    typeof (value as ParquetByteSource).slice === "function" && !(value instanceof Blob) && !ArrayBuffer.isView(value) &&
+  return typeof value === "object" && value !== null &&
+    typeof (value as ParquetByteSource).byteLength === "number" &&
+    typeof (value as ParquetByteSource).slice === "function" && !(value instanceof Blob) &&
+    !ArrayBuffer.isView(value) &&
     !(value instanceof ArrayBuffer);
 }
 
 /** Reads `[start, end)` of a file handle, looping over short reads. */
-async function readRange(handle: Awaited<ReturnType<typeof open>>, start: number, end: number): Promise<ArrayBuffer> {
+async function readRange(
+  handle: Awaited<ReturnType<typeof open>>,
+  start: number,
+  end: number,
+): Promise<ArrayBuffer> {
   const out = new Uint8Array(end - start);
   let at = 0;
   while (at < out.length) {
     const { bytesRead } = await handle.read(out, at, out.length - at, start + at);
-    if (bytesRead === 0) throw new RangeError(`the file ended at byte ${start + at}, before byte ${end}`);
+    if (bytesRead === 0) {
+      throw new RangeError(`the file ended at byte ${start + at}, before byte ${end}`);
+    }
     at += bytesRead;
   }
   return out.buffer;
@@ -65,7 +73,10 @@ export async function openParquetFile(
     try {
       const { size } = await handle.stat();
       return {
-        buffer: { byteLength: size, slice: (start, end) => readRange(handle, ...clampRange(size, start, end)) },
+        buffer: {
+          byteLength: size,
+          slice: (start, end) => readRange(handle, ...clampRange(size, start, end)),
+        },
         close: () => handle.close().catch(() => {}),
       };
     } catch (error) {
@@ -75,7 +86,10 @@ export async function openParquetFile(
   }
   if (file instanceof Blob) {
     return {
-      buffer: { byteLength: file.size, slice: (start, end) => file.slice(start, end).arrayBuffer() },
+      buffer: {
+        byteLength: file.size,
+        slice: (start, end) => file.slice(start, end).arrayBuffer(),
+      },
       close: async () => {},
     };
   }

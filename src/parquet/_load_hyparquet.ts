@@ -10,7 +10,11 @@ import { type OptionalPackage, optionalPackageLoader } from "../arrow/optional_p
 export type HyparquetModule = typeof import("hyparquet");
 
 /** The package the Parquet reader needs. */
-export const HYPARQUET: OptionalPackage = { name: "hyparquet", range: "^1.31.0", feature: "read Parquet" };
+export const HYPARQUET: OptionalPackage = {
+  name: "hyparquet",
+  range: "^1.31.0",
+  feature: "read Parquet",
+};
 
 /**
  * Loads hyparquet (once).
@@ -18,4 +22,7 @@ export const HYPARQUET: OptionalPackage = { name: "hyparquet", range: "^1.31.0",
  * @returns The module.
  * @throws {BatchCorrError} `"provider_unavailable"` naming the package and the install commands when it is missing.
  */
-export const loadHyparquet: () => Promise<HyparquetModule> = optionalPackageLoader(HYPARQUET, () => import("hyparquet"));
+export const loadHyparquet: () => Promise<HyparquetModule> = optionalPackageLoader(
+  HYPARQUET,
+  () => import("hyparquet"),
+);

@@ -9,7 +9,8 @@ import type { FileMetaData, SchemaElement, SchemaTree } from "hyparquet";
 import type { ColumnPlan, PlannedColumn } from "../arrow/columnar_batcher.ts";
 
 /** The types a Parquet column may have, in words. */
-export const PARQUET_TYPE_RULE = "a flat numeric Parquet column: DOUBLE, FLOAT, FLOAT16, or INT32/INT64 " +
+export const PARQUET_TYPE_RULE =
+  "a flat numeric Parquet column: DOUBLE, FLOAT, FLOAT16, or INT32/INT64 " +
   "(plain or with an INTEGER logical type)";
 
 /** How Parquet names a column's type: the physical type and its logical (or converted) type. */
@@ -21,15 +22,34 @@ export function describeParquetType(element: SchemaElement, nested: boolean): st
   const physical = element.type ?? "unknown";
   const logical = element.logical_type;
   if (logical !== undefined) {
-    if (logical.type === "DECIMAL") return `${physical} (DECIMAL(${logical.precision}, ${logical.scale}))`;
-    if (logical.type === "INTEGER") return `${physical} (INTEGER(${logical.bitWidth}, ${logical.isSigned ? "signed" : "unsigned"}))`;
-    if (logical.type === "TIMESTAMP" || logical.type === "TIME") return `${physical} (${logical.type}(${logical.unit}))`;
+    if (logical.type === "DECIMAL") {
+      return `${physical} (DECIMAL(${logical.precision}, ${logical.scale}))`;
+    }
+    if (logical.type === "INTEGER") {
+      return `${physical} (INTEGER(${logical.bitWidth}, ${
+        logical.isSigned ? "signed" : "unsigned"
+      }))`;
+    }
+    if (logical.type === "TIMESTAMP" || logical.type === "TIME") {
+      return `${physical} (${logical.type}(${logical.unit}))`;
+    }
     return `${physical} (${logical.type})`;
   }
-  return element.converted_type === undefined ? physical : `${physical} (${element.converted_type})`;
+  return element.converted_type === undefined
+    ? physical
+    : `${physical} (${element.converted_type})`;
 }
 
-const INTEGER_CONVERTED = new Set(["INT_8", "INT_16", "INT_32", "INT_64", "UINT_8", "UINT_16", "UINT_32", "UINT_64"]);
+const INTEGER_CONVERTED = new Set([
+  "INT_8",
+  "INT_16",
+  "INT_32",
+  "INT_64",
+  "UINT_8",
+  "UINT_16",
+  "UINT_32",
+  "UINT_64",
+]);
 
 /** Whether a leaf column reads exactly as numbers. */
 function isNumeric(element: SchemaElement): boolean {
@@ -67,9 +87,9 @@ function planColumn(
   if (matches.length !== 1) {
     throw new TypeError(
       matches.length === 0
-        ? `Cannot ${context} as ${subject} must name a column of the file (${listNames(names)}): current value is ${
-          JSON.stringify(name)
-        }`
+        ? `Cannot ${context} as ${subject} must name a column of the file (${
+          listNames(names)
+        }): current value is ${JSON.stringify(name)}`
         : `Cannot ${context} as ${subject} must name exactly one column of the file: current value is ${
           JSON.stringify(name)
         }, which names several`,
@@ -79,7 +99,9 @@ function planColumn(
   const nested = tree.children.length > 0;
   const type = describeParquetType(tree.element, nested);
   if (nested || !isNumeric(tree.element)) {
-    throw new TypeError(`Cannot ${context} as column "${name}" (a ${role}) must be ${PARQUET_TYPE_RULE}: current type is ${type}`);
+    throw new TypeError(
+      `Cannot ${context} as column "${name}" (a ${role}) must be ${PARQUET_TYPE_RULE}: current type is ${type}`,
+    );
   }
   return { name, type, width: 1 };
 }
@@ -103,9 +125,12 @@ export function planParquetColumns(
   context: string,
 ): ColumnPlan {
   const children = schema.children;
-  const confoundColumns = confounds.map((name, i) => planColumn(children, name, "confound", `options.confounds[${i}]`, context));
+  const confoundColumns = confounds.map((name, i) =>
+    planColumn(children, name, "confound", `options.confounds[${i}]`, context)
+  );
   const taken = new Set(confounds);
-  const featureList = features ?? children.map((child) => child.element.name).filter((name) => !taken.has(name));
+  const featureList = features ??
+    children.map((child) => child.element.name).filter((name) => !taken.has(name));
   if (featureList.length === 0) {
     throw new TypeError(
       `Cannot ${context} as the file must have at least one column besides the confounds (or pass options.features): current columns are ${

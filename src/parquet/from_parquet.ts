@@ -9,12 +9,16 @@ import type { FileMetaData } from "hyparquet";
 import { z } from "zod";
 import { BatchCorrError } from "../../mod.ts";
 import { describeValue } from "../errors.ts";
-import { type ColumnChunk, ColumnarBatcher, type PlannedColumn } from "../arrow/columnar_batcher.ts";
 import {
+  ColumnarBatcher,
+  type ColumnChunk,
+  type PlannedColumn,
+} from "../arrow/columnar_batcher.ts";
+import {
+  COLUMNAR_RULES,
   type ColumnarBatch,
   type ColumnarOptions,
   columnarOptionsShape,
-  COLUMNAR_RULES,
   parseColumnarOptions,
   type ResolvedColumnarOptions,
 } from "../arrow/columnar_options.ts";
@@ -51,7 +55,10 @@ const CODECS = ["GZIP", "ZSTD", "BROTLI", "LZ4", "LZ4_RAW", "LZO"] as const;
 
 const fromParquetSchema = z.strictObject({
   ...columnarOptionsShape,
-  compressors: z.partialRecord(z.enum(CODECS), z.custom<ParquetDecompressor>((value) => typeof value === "function")).optional(),
+  compressors: z.partialRecord(
+    z.enum(CODECS),
+    z.custom<ParquetDecompressor>((value) => typeof value === "function"),
+  ).optional(),
 });
 
 const PARQUET_RULES: Record<string, string> = {
@@ -111,7 +118,10 @@ const PARQUET_RULES: Record<string, string> = {
  * assert.deepEqual(sizes, [100, 100, 100, 100]);
  * ```
  */
-export function fromParquet(file: FromParquetFile, options: FromParquetOptions): AsyncGenerator<ColumnarBatch, void, undefined> {
+export function fromParquet(
+  file: FromParquetFile,
+  options: FromParquetOptions,
+): AsyncGenerator<ColumnarBatch, void, undefined> {
   checkParquetFile(file);
   const parsed = parseColumnarOptions(fromParquetSchema, options, CONTEXT, PARQUET_RULES) as
     & ResolvedColumnarOptions
@@ -121,7 +131,8 @@ export function fromParquet(file: FromParquetFile, options: FromParquetOptions):
 
 function checkParquetFile(file: unknown): void {
   if (
-    typeof file === "string" || file instanceof URL || file instanceof Blob || file instanceof Uint8Array ||
+    typeof file === "string" || file instanceof URL || file instanceof Blob ||
+    file instanceof Uint8Array ||
     file instanceof ArrayBuffer || isByteSource(file)
   ) return;
   throw new TypeError(
@@ -142,7 +153,10 @@ function undecodable(cause: unknown, rowGroup: number): BatchCorrError {
   );
 }
 
-async function readMetadata(hyparquet: HyparquetModule, buffer: ParquetByteSource): Promise<FileMetaData> {
+async function readMetadata(
+  hyparquet: HyparquetModule,
+  buffer: ParquetByteSource,
+): Promise<FileMetaData> {
   try {
     return await hyparquet.parquetMetadataAsync(buffer);
   } catch (error) {
@@ -155,7 +169,11 @@ function checkCodecs(
   columns: readonly PlannedColumn[],
   compressors: Readonly<Record<string, ParquetDecompressor>> | undefined,
 ): void {
-  const missing = missingCodec(metadata, new Set(columns.map((c) => c.name)), new Set(Object.keys(compressors ?? {})));
+  const missing = missingCodec(
+    metadata,
+    new Set(columns.map((c) => c.name)),
+    new Set(Object.keys(compressors ?? {})),
+  );
   if (missing === undefined) return;
   throw new BatchCorrError(
     "provider_unavailable",
@@ -168,13 +186,20 @@ function checkCodecs(
 
 async function* readParquet(
   file: FromParquetFile,
-  options: ResolvedColumnarOptions & { compressors: Record<string, ParquetDecompressor> | undefined },
+  options: ResolvedColumnarOptions & {
+    compressors: Record<string, ParquetDecompressor> | undefined;
+  },
 ): AsyncGenerator<ColumnarBatch, void, undefined> {
   const hyparquet = await loadHyparquet();
   const opened = await openParquetFile(file);
   try {
     const metadata = await readMetadata(hyparquet, opened.buffer);
-    const plan = planParquetColumns(hyparquet.parquetSchema(metadata), options.features, options.confounds, CONTEXT);
+    const plan = planParquetColumns(
+      hyparquet.parquetSchema(metadata),
+      options.features,
+      options.confounds,
+      CONTEXT,
+    );
     const selected = [...plan.features, ...plan.confounds];
     checkCodecs(metadata, selected, options.compressors);
     let scan: Awaited<ReturnType<HyparquetModule["parquetScan"]>>;
@@ -194,16 +219,25 @@ async function* readParquet(
       let decoded: ArrayLike<unknown>[];
       try {
         decoded = await Promise.all(
-          selected.map((column) => scan.readColumn({ column: column.name, rowStart: range.rowStart, rowEnd: range.rowEnd })),
+          selected.map((column) =>
+            scan.readColumn({ column: column.name, rowStart: range.rowStart, rowEnd: range.rowEnd })
+          ),
         );
       } catch (error) {
         throw undecodable(error, group);
       }
       const bad = decoded.findIndex((values) => values.length !== rows);
       if (bad !== -1) {
-        throw undecodable(new Error(`column "${selected[bad]!.name}" decoded to ${decoded[bad]!.length} of ${rows} rows`), group);
+        throw undecodable(
+          new Error(
+            `column "${selected[bad]!.name}" decoded to ${decoded[bad]!.length} of ${rows} rows`,
+          ),
+          group,
+        );
       }
-      const columns = decoded.map((values, i) => decodedToColumn(values, selected[i]!, range.rowStart, CONTEXT));
+      const columns = decoded.map((values, i) =>
+        decodedToColumn(values, selected[i]!, range.rowStart, CONTEXT)
+      );
       const chunk: ColumnChunk = {
         rows,
         features: columns.slice(0, plan.features.length),

@@ -23,10 +23,15 @@
  */
 
 export {
+  fromParquet,
   type FromParquetFile,
   type FromParquetOptions,
-  fromParquet,
   type ParquetByteSource,
   type ParquetDecompressor,
 } from "./from_parquet.ts";
-export type { ColumnarBatch, ColumnarColumns, ColumnarOptions, SkippedRow } from "../arrow/columnar_options.ts";
+export type {
+  ColumnarBatch,
+  ColumnarColumns,
+  ColumnarOptions,
+  SkippedRow,
+} from "../arrow/columnar_options.ts";

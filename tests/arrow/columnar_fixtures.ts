@@ -5,7 +5,12 @@
  */
 
 import { readFileSync } from "node:fs";
-import { type BatchResult, correlateBatches, rowsToBatches, type StreamOptions } from "../../mod.ts";
+import {
+  type BatchResult,
+  correlateBatches,
+  rowsToBatches,
+  type StreamOptions,
+} from "../../mod.ts";
 
 /** The URL of a fixture file. */
 export function fixture(name: string): URL {
@@ -38,7 +43,10 @@ export function readCsvFixture(name: string): CsvTable {
 }
 
 /** The numeric rows of the chosen columns, dropping rows with a null in any of them. */
-export function numericRows(table: CsvTable, columns: readonly string[]): { rows: number[][]; kept: number[] } {
+export function numericRows(
+  table: CsvTable,
+  columns: readonly string[],
+): { rows: number[][]; kept: number[] } {
   const indices = columns.map((name) => {
     const index = table.header.indexOf(name);
     if (index === -1) throw new Error(`no column ${name} in the CSV fixture`);
@@ -49,7 +57,9 @@ export function numericRows(table: CsvTable, columns: readonly string[]): { rows
   table.rows.forEach((row, r) => {
     const values = indices.map((i) => row[i]);
     if (values.some((value) => value === null)) return;
-    if (values.some((value) => typeof value !== "number")) throw new Error(`row ${r} is not numeric`);
+    if (values.some((value) => typeof value !== "number")) {
+      throw new Error(`row ${r} is not numeric`);
+    }
     rows.push(values as number[]);
     kept.push(r);
   });
@@ -80,7 +90,10 @@ export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 }
 
 /** The largest |a − b| over two arrays of the same length (Infinity when the lengths differ). */
-export function maxAbsDiff(a: ArrayLike<number> | undefined, b: ArrayLike<number> | undefined): number {
+export function maxAbsDiff(
+  a: ArrayLike<number> | undefined,
+  b: ArrayLike<number> | undefined,
+): number {
   if (a === undefined || b === undefined || a.length !== b.length) return Infinity;
   let max = 0;
   for (let i = 0; i < a.length; i++) {
@@ -92,12 +105,17 @@ export function maxAbsDiff(a: ArrayLike<number> | undefined, b: ArrayLike<number
 }
 
 /** The largest difference between two result streams, over batch and running correlations and losses. */
-export function resultsDiff(actual: readonly BatchResult[], expected: readonly BatchResult[]): number {
+export function resultsDiff(
+  actual: readonly BatchResult[],
+  expected: readonly BatchResult[],
+): number {
   if (actual.length !== expected.length) return Infinity;
   let max = 0;
   actual.forEach((result, i) => {
     const reference = expected[i]!;
-    if (result.batchSize !== reference.batchSize || result.count !== reference.count) max = Infinity;
+    if (result.batchSize !== reference.batchSize || result.count !== reference.count) {
+      max = Infinity;
+    }
     max = Math.max(
       max,
       maxAbsDiff(result.correlations?.data, reference.correlations?.data),
