@@ -53,6 +53,8 @@ export interface BatcherSettings {
   batchSize: number | undefined;
   partial: "emit" | "drop";
   onSkippedRow: ((skipped: SkippedRow) => void) | undefined;
+  /** Gather copied batches into the same buffers each time. */
+  reuseBuffers: boolean;
   /** What was being done, for messages ("read Arrow IPC"). */
   context: string;
 }
@@ -94,6 +96,9 @@ export class ColumnarBatcher {
   #pendingRows = 0;
   /** Input index of the last row of the previous batch (−1 before the first). */
   #previousLast = -1;
+  /** With reuseBuffers, the storage gathered batches are written to. */
+  #xBuffer: Float64Array | undefined;
+  #nBuffer: Float64Array | undefined;
 
   /**
    * @param plan The selected columns.
@@ -215,7 +220,9 @@ export class ColumnarBatcher {
       const { chunk, start, count } = segments[0]!;
       return chunk.features[0]!.data.subarray(start * F, (start + count) * F);
     }
-    const out = new Float64Array(B * F);
+    const out = this.#settings.reuseBuffers
+      ? (this.#xBuffer = reusable(this.#xBuffer, B * F))
+      : new Float64Array(B * F);
     let row = 0;
     for (const { chunk, start, count } of segments) {
       let offset = 0;
@@ -246,7 +253,9 @@ export class ColumnarBatcher {
       const { chunk, start, count } = segments[0]!;
       return chunk.confounds[0]!.data.subarray(start, start + count);
     }
-    const out = new Float64Array(M * B);
+    const out = this.#settings.reuseBuffers
+      ? (this.#nBuffer = reusable(this.#nBuffer, M * B))
+      : new Float64Array(M * B);
     let row = 0;
     for (const { chunk, start, count } of segments) {
       for (let m = 0; m < M; m++) {
@@ -256,6 +265,14 @@ export class ColumnarBatcher {
     }
     return out;
   }
+}
+
+/** A buffer of at least `length` values (the one given when large enough), viewed at exactly `length`. */
+function reusable(buffer: Float64Array | undefined, length: number): Float64Array {
+  const storage = buffer !== undefined && buffer.buffer.byteLength >= length * 8
+    ? new Float64Array(buffer.buffer)
+    : new Float64Array(length);
+  return storage.subarray(0, length);
 }
 
 function nullError(context: string, column: PlannedColumn, row: number): TypeError {

@@ -54,6 +54,18 @@ export interface ColumnarOptions {
    * @default {undefined}
    */
   onSkippedRow?: (skipped: SkippedRow) => void;
+  /**
+   * Gather the batches that need a copy (several feature columns, several
+   * confounds, rows from two chunks) into the same two buffers each time, so
+   * that a long input does not touch fresh memory for every batch (several
+   * times faster on wide inputs). Each such batch's `x.data` and `n.data` are
+   * then only valid until the next batch is requested: use it with consumers
+   * that finish a batch before pulling the next, as `correlateBatches` does,
+   * and not with a `BatchCorrStream` (which may pull ahead) or code that keeps
+   * batches.
+   * @default {false}
+   */
+  reuseBuffers?: boolean;
 }
 
 /** The names of a batch's columns: `x`'s columns and `n`'s rows, in order. */
@@ -106,6 +118,7 @@ export const columnarOptionsShape = {
   partial: z.enum(["emit", "drop"]).default("emit"),
   onSkippedRow: z.custom<(skipped: SkippedRow) => void>((value) => typeof value === "function")
     .optional(),
+  reuseBuffers: z.boolean().default(false),
 };
 
 /** The rule of each option, for messages. */
@@ -116,6 +129,7 @@ export const COLUMNAR_RULES: Record<string, string> = {
   batchSize: "a positive integer below 2^31",
   partial: '"emit" or "drop"',
   onSkippedRow: "a function ({ row, column }) => void",
+  reuseBuffers: "a boolean",
 };
 
 /** {@linkcode ColumnarOptions} after validation, defaults applied. */
@@ -126,6 +140,7 @@ export interface ResolvedColumnarOptions {
   batchSize: number | undefined;
   partial: "emit" | "drop";
   onSkippedRow: ((skipped: SkippedRow) => void) | undefined;
+  reuseBuffers: boolean;
 }
 
 /**

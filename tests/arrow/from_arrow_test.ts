@@ -110,6 +110,32 @@ describe("fromArrow() on IPC written by pyarrow", () => {
     );
   });
 
+  test("reuseBuffers gathers every copied batch into the same storage, with the same correlations", async () => {
+    const options = { features, confounds: ["motion", "age"], batchSize: 15 };
+    const expected = await collect(
+      correlateBatches(fromArrow(fixture("mixed.arrows"), options), SIGNED),
+    );
+    const reused = fromArrow(fixture("mixed.arrows"), { ...options, reuseBuffers: true });
+    const buffers = new Set<ArrayBufferLike>();
+    async function* noting() {
+      for await (const batch of reused) {
+        buffers.add(batch.x.data.buffer);
+        yield batch;
+      }
+    }
+    const actual = await collect(correlateBatches(noting(), SIGNED));
+    assert.equal(buffers.size, 1);
+    assert.equal(resultsDiff(actual, expected), 0);
+    const kept = await collect(
+      fromArrow(fixture("mixed.arrows"), { ...options, reuseBuffers: true }),
+    );
+    assert.equal(
+      kept[0]!.x.data.buffer,
+      kept[1]!.x.data.buffer,
+      "kept batches share storage: the documented caveat",
+    );
+  });
+
   test('nulls "error" names the column, its Arrow type and the row', async () => {
     const error = await rejection(
       collect(fromArrow(fixture("mixed.arrows"), { features: ["x", "y"], confounds: ["motion"] })),
