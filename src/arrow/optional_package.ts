@@ -52,11 +52,16 @@ function isNotFound(error: unknown): boolean {
  *
  * @param pkg The package.
  * @param cause What the import threw.
+ * @param details More facts for `details` (a provider name, say).
  * @returns A `BatchCorrError` with code `"provider_unavailable"` whose message
  * names the package and the install commands, and whose `details` hold
- * `package`, `range` and `install` (the commands).
+ * `package`, `range`, `install` (the commands) and `reason`.
  */
-export function missingPackageError(pkg: OptionalPackage, cause: unknown): BatchCorrError {
+export function missingPackageError(
+  pkg: OptionalPackage,
+  cause: unknown,
+  details: Readonly<Record<string, unknown>> = {},
+): BatchCorrError {
   const install = installCommands(pkg);
   const reason = cause instanceof Error ? cause.message : String(cause);
   const state = isNotFound(cause) ? "not installed" : "installed but could not be loaded";
@@ -65,7 +70,16 @@ export function missingPackageError(pkg: OptionalPackage, cause: unknown): Batch
     `Cannot ${pkg.feature} as the optional package ${pkg.name} (${pkg.range}) must be installed: ` +
       `current value is ${state} (${reason}); add it with "${install.deno}" (Deno), "${install.bun}" (Bun) ` +
       `or "${install.npm}" (Node.js)`,
-    { cause, details: { package: pkg.name, range: pkg.range, install } },
+    {
+      cause,
+      details: {
+        ...details,
+        package: pkg.name,
+        range: pkg.range,
+        install,
+        reason: `${pkg.name} is ${state}`,
+      },
+    },
   );
 }
 

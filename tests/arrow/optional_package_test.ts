@@ -8,7 +8,11 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { BatchCorrError } from "../../mod.ts";
 import { APACHE_ARROW } from "../../src/arrow/_load_arrow.ts";
-import { installCommands, optionalPackageLoader } from "../../src/arrow/optional_package.ts";
+import {
+  installCommands,
+  missingPackageError,
+  optionalPackageLoader,
+} from "../../src/arrow/optional_package.ts";
 import { HYPARQUET } from "../../src/parquet/_load_hyparquet.ts";
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
@@ -86,6 +90,23 @@ describe("optional packages", () => {
     assert.deepEqual(await load(), { ok: true });
     assert.deepEqual(await load(), { ok: true });
     assert.equal(calls, 2);
+  });
+
+  test("missingPackageError() keeps the caller's details beside the package's", () => {
+    const pkg = {
+      name: "onnxruntime-node",
+      range: "^1.30.0",
+      feature: 'use the ONNX Runtime provider "cpu"',
+    };
+    const error = missingPackageError(pkg, new Error("Cannot find package 'onnxruntime-node'"), {
+      provider: "cpu",
+    });
+    assert.equal(error.details.provider, "cpu");
+    assert.equal(error.details.reason, "onnxruntime-node is not installed");
+    assert.match(
+      error.message,
+      /^Cannot use the ONNX Runtime provider "cpu" as the optional package onnxruntime-node \(\^1\.30\.0\) must be installed/,
+    );
   });
 
   test("installCommands() gives each runtime's command", () => {
