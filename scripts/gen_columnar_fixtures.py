@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Columnar fixtures for batch-corr's Arrow and Parquet readers, written by pyarrow.
+
+Run from the repository root with a Python that has pyarrow and numpy
+(``python3 -m venv /work/wt/venv && /work/wt/venv/bin/pip install pyarrow``,
+then ``/work/wt/venv/bin/python scripts/gen_columnar_fixtures.py``). The output
+is deterministic (fixed seed, fixed writer options) and small; it goes to
+``tests/fixtures/columnar/``. Every binary file has a CSV twin holding the same
+values, written with Python's shortest round-trip ``repr`` (so parsing the CSV
+with ``Number()`` gives exactly the float64 the reader must produce); an empty
+CSV cell is a null.
+
+- ``drift.parquet`` / ``drift.csv``: 400 rows, float64, float32, int32, int64
+  and int16 columns, row groups of 96 rows, small data pages, dictionary
+  encoding on some columns and plain encoding on the others, snappy.
+- ``gzip.parquet``: the first 100 rows of ``f_a`` and ``motion``, gzip-compressed.
+- ``nulls.parquet`` / ``nulls.csv``: 40 rows with nulls in a feature and in a
+  confound, row groups of 16.
+- ``types.parquet``: one column of each type the readers must refuse (string,
+  timestamp, boolean, decimal, date), an int64 column holding 2^53 + 1, and
+  two float64 columns.
+- ``mixed.arrow`` (IPC file) / ``mixed.arrows`` (IPC stream) / ``mixed.csv``:
+  60 rows in 3 record batches: float64 with nulls, float32, a dictionary of
+  float64, int32, int64, a fixed-size list of float32 (3 per row, written out
+  as ``emb[0]``… in the CSV), a dictionary of strings, and two confounds.
+- ``wide.arrows``: the int64 value 2^53 + 1 in row 5 of a 12-row stream.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import decimal
+import os
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+
+SEED = 20_251_202
+OUT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "columnar")
+TWO_53 = 2**53
+
+
+def cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def write_csv(name: str, header: list[str], rows: list[list]) -> None:
+    with open(os.path.join(OUT_DIR, name), "w", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([cell(v) for v in row])
+
+
+def table_rows(table: pa.Table) -> list[list]:
+    columns = [table.column(i).to_pylist() for i in range(table.num_columns)]
+    return [list(row) for row in zip(*columns)]
+
+
+def drift(rng: np.random.Generator) -> None:
+    n = 400
+    t = np.arange(n)
+    motion = rng.normal(0.2, 0.05, n) + 0.1 * (t > 250)
+    table = pa.table({
+        "f_a": pa.array(1e3 + rng.normal(0, 1, n) + 3 * motion, pa.float64()),
+        # few distinct values, so the dictionary encoding below is kept for the whole chunk
+        "f_b": pa.array(np.round(rng.normal(0, 2, n), 1), pa.float64()),
+        "f_c": pa.array((rng.normal(0, 1, n) - motion).astype(np.float32), pa.float32()),
+        "f_d": pa.array(rng.integers(-50, 50, n), pa.int32()),
+        "f_e": pa.array(rng.integers(-(2**40), 2**40, n), pa.int64()),
+        "motion": pa.array(motion, pa.float64()),
+        "age": pa.array(rng.integers(18, 90, n), pa.int16()),
+    })
+    pq.write_table(
+        table,
+        os.path.join(OUT_DIR, "drift.parquet"),
+        row_group_size=96,
+        data_page_size=512,
+        use_dictionary=["f_b", "f_d", "age"],
+        compression="snappy",
+    )
+    # The CSV holds the float32 column's values widened to float64, as the reader sees them.
+    write_csv("drift.csv", table.column_names, table_rows(table))
+    # The same first 100 rows of two columns, gzip-compressed: a codec the reader needs a decompressor for.
+    pq.write_table(table.select(["f_a", "motion"]).slice(0, 100), os.path.join(OUT_DIR, "gzip.parquet"), compression="gzip")
+
+
+def nulls(rng: np.random.Generator) -> None:
+    n = 40
+    x = rng.normal(0, 1, n).tolist()
+    y = rng.normal(5, 2, n).tolist()
+    motion = rng.normal(0.3, 0.1, n).tolist()
+    for i in (3, 17, 18, 31):
+        x[i] = None
+    motion[25] = None
+    table = pa.table({
+        "x": pa.array(x, pa.float64()),
+        "y": pa.array(y, pa.float64()),
+        "motion": pa.array(motion, pa.float64()),
+    })
+    pq.write_table(table, os.path.join(OUT_DIR, "nulls.parquet"), row_group_size=16, compression="snappy")
+    write_csv("nulls.csv", table.column_names, table_rows(table))
+
+
+def types() -> None:
+    n = 8
+    table = pa.table({
+        "label": pa.array([f"r{i}" for i in range(n)], pa.string()),
+        "when": pa.array([datetime.datetime(2025, 1, 1, i) for i in range(n)], pa.timestamp("us")),
+        "flag": pa.array([i % 2 == 0 for i in range(n)], pa.bool_()),
+        "price": pa.array([decimal.Decimal(f"{i}.25") for i in range(n)], pa.decimal128(10, 2)),
+        "day": pa.array([datetime.date(2025, 1, 1 + i) for i in range(n)], pa.date32()),
+        "big": pa.array([i if i != 5 else TWO_53 + 1 for i in range(n)], pa.int64()),
+        "ok": pa.array([float(i) * 0.5 for i in range(n)], pa.float64()),
+        "motion": pa.array([float(i * i) for i in range(n)], pa.float64()),
+    })
+    pq.write_table(table, os.path.join(OUT_DIR, "types.parquet"), compression="snappy")
+
+
+def mixed(rng: np.random.Generator) -> None:
+    batches = []
+    rows: list[list] = []
+    width = 3
+    levels = np.array([0.5, 1.5, 2.25, 4.0])
+    names = ["lo", "mid", "hi"]
+    for b in range(3):
+        n = 20
+        x = rng.normal(0, 1, n).tolist()
+        for i in ((2, 11) if b == 0 else (7,) if b == 2 else ()):
+            x[i] = None
+        y = rng.normal(0, 1, n).astype(np.float32)
+        d_idx = rng.integers(0, len(levels), n)
+        i32 = rng.integers(-1000, 1000, n)
+        i64 = rng.integers(-(2**52), 2**52, n)
+        emb = rng.normal(0, 1, (n, width)).astype(np.float32)
+        s_idx = rng.integers(0, len(names), n)
+        motion = rng.normal(0.2, 0.05, n)
+        age = rng.integers(20, 80, n).astype(np.float64)
+        batch = pa.record_batch({
+            "x": pa.array(x, pa.float64()),
+            "y": pa.array(y, pa.float32()),
+            "d": pa.DictionaryArray.from_arrays(pa.array(d_idx, pa.int8()), pa.array(levels, pa.float64())),
+            "i32": pa.array(i32, pa.int32()),
+            "i64": pa.array(i64, pa.int64()),
+            "emb": pa.FixedSizeListArray.from_arrays(pa.array(emb.reshape(-1), pa.float32()), width),
+            "s": pa.DictionaryArray.from_arrays(pa.array(s_idx, pa.int32()), pa.array(names, pa.string())),
+            "motion": pa.array(motion, pa.float64()),
+            "age": pa.array(age, pa.float64()),
+        })
+        batches.append(batch)
+        for r in range(n):
+            rows.append([
+                x[r], float(y[r]), float(levels[d_idx[r]]), int(i32[r]), int(i64[r]),
+                *[float(v) for v in emb[r]], names[s_idx[r]], float(motion[r]), float(age[r]),
+            ])
+    schema = batches[0].schema
+    with ipc.new_file(os.path.join(OUT_DIR, "mixed.arrow"), schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+    with ipc.new_stream(os.path.join(OUT_DIR, "mixed.arrows"), schema) as writer:
+        for batch in batches:
+            writer.write_batch(batch)
+    header = ["x", "y", "d", "i32", "i64", *[f"emb[{k}]" for k in range(width)], "s", "motion", "age"]
+    write_csv("mixed.csv", header, rows)
+
+
+def wide() -> None:
+    n = 12
+    table = pa.table({
+        "big": pa.array([i if i != 5 else TWO_53 + 1 for i in range(n)], pa.int64()),
+        "motion": pa.array([float(i) for i in range(n)], pa.float64()),
+    })
+    with ipc.new_stream(os.path.join(OUT_DIR, "wide.arrows"), table.schema) as writer:
+        writer.write_table(table)
+
+
+def main() -> None:
+    os.makedirs(OUT_DIR, exist_ok=True)
+    rng = np.random.default_rng(SEED)
+    drift(rng)
+    nulls(rng)
+    types()
+    mixed(rng)
+    wide()
+    for name in sorted(os.listdir(OUT_DIR)):
+        print(f"{name}: {os.path.getsize(os.path.join(OUT_DIR, name))} bytes")
+
+
+if __name__ == "__main__":
+    main()
