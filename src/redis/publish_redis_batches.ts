@@ -194,11 +194,14 @@ export async function publishRedisBatches(
       inFlight.add(tracked);
       if (inFlight.size >= o.inFlight) await Promise.race(inFlight);
     }
-  } finally {
-    const results = await Promise.allSettled(inFlight);
+  } catch (error) {
+    await Promise.allSettled(inFlight);
     await opened.close();
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
-    if (failed) throw failed.reason;
+    throw error;
   }
+  const results = await Promise.allSettled(inFlight);
+  await opened.close();
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
   return summary;
 }
