@@ -53,13 +53,17 @@ function reachable(url: string, timeoutMs = 1500): Promise<boolean> {
 async function findService(variable: "REDIS_URL" | "NATS_URL", what: string): Promise<Service> {
   const url = process.env[variable];
   let problem: string | undefined;
-  if (!url) problem = `${variable} is not set (start ${what} on 127.0.0.1 and export ${variable}, as .ci/run does)`;
-  else if (!(await reachable(url))) problem = `${variable}=${url} does not answer`;
+  if (!url) {
+    problem =
+      `${variable} is not set (start ${what} on 127.0.0.1 and export ${variable}, as .ci/run does)`;
+  } else if (!(await reachable(url))) problem = `${variable}=${url} does not answer`;
   if (problem === undefined) return { skip: false, url: () => url! };
   return {
     skip: IN_CI ? false : problem,
     url: () => {
-      throw new Error(`This test needs ${what} and CI=true, so a missing server fails the run: ${problem}`);
+      throw new Error(
+        `This test needs ${what} and CI=true, so a missing server fails the run: ${problem}`,
+      );
     },
   };
 }
@@ -129,10 +133,22 @@ export function spawnScript(path: string, config: unknown): Child {
       if (seen !== undefined) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
-          reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms; stdout: ${lines.join(" | ")}; stderr: ${errors}`));
+          reject(
+            new Error(
+              `no line matching ${pattern} within ${timeoutMs} ms; stdout: ${
+                lines.join(" | ")
+              }; stderr: ${errors}`,
+            ),
+          );
         }, timeoutMs);
         const exit = exited.then((code) => {
-          reject(new Error(`exited (${code}) before a line matching ${pattern}; stdout: ${lines.join(" | ")}; stderr: ${errors}`));
+          reject(
+            new Error(
+              `exited (${code}) before a line matching ${pattern}; stdout: ${
+                lines.join(" | ")
+              }; stderr: ${errors}`,
+            ),
+          );
         });
         void exit;
         waiters.push({
@@ -202,12 +218,24 @@ export async function ownRedis(): Promise<OwnRedis> {
     dir,
     async start() {
       child = spawn("redis-server", [
-        "--bind", "127.0.0.1", "--port", String(port), "--dir", dir, "--save", "",
-        "--appendonly", "yes", "--appendfsync", "always",
+        "--bind",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        "--dir",
+        dir,
+        "--save",
+        "",
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
       ], { stdio: "ignore" });
       const deadline = Date.now() + 10_000;
       while (!(await reachable(url, 200))) {
-        if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer within 10 s`);
+        if (Date.now() > deadline) {
+          throw new Error(`redis-server on port ${port} did not answer within 10 s`);
+        }
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },

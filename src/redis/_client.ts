@@ -33,6 +33,7 @@ type IoredisModule = {
   Redis: new (url: string, options: Record<string, unknown>) => IoredisClient;
 };
 type IoredisClient = RedisClientLike & {
+  status: string;
   connect(): Promise<void>;
   on(event: "error", listener: (error: unknown) => void): unknown;
   disconnect(): void;
@@ -152,6 +153,8 @@ export async function openRedis(
     client,
     server: redactedUrl(url),
     close: async () => {
+      // A client that never connected would connect just to say QUIT.
+      if (client.status === "wait" || client.status === "end") return client.disconnect();
       try {
         await client.quit();
       } catch {

@@ -14,7 +14,8 @@ import { runRedisWorker } from "../../src/redis/mod.ts";
 const config = JSON.parse(process.argv[process.argv.length - 1]!);
 const { holdAt, stopAfter, ...options } = config;
 let attempts = 0, commits = 0;
-const print = (tag: string, value: unknown) => process.stdout.write(`${tag} ${JSON.stringify(value)}\n`);
+const print = (tag: string, value: unknown) =>
+  process.stdout.write(`${tag} ${JSON.stringify(value)}\n`);
 const ids = (step: { folded: { id: string }[]; deadLetters: { id: string }[] }) => ({
   folded: step.folded.map((d) => d.id),
   dead: step.deadLetters.map((d) => d.id),
@@ -42,6 +43,9 @@ try {
   });
   print("SUMMARY", summary);
 } catch (error) {
-  print("ERROR", { message: (error as Error).message, code: (error as { code?: string }).code ?? null });
+  print("ERROR", {
+    message: (error as Error).message,
+    code: (error as { code?: string }).code ?? null,
+  });
   process.exitCode = 1;
 }
