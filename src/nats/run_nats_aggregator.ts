@@ -14,7 +14,7 @@ import { openNats } from "./_client.ts";
 import { readPartitions } from "./_committed.ts";
 import { checkNatsName, natsLayout } from "./_layout.ts";
 import { NATS_RULES } from "./_options.ts";
-import type { ConsumerState, PullConsumer, StreamState } from "./_client.ts";
+import type { StreamState } from "./_client.ts";
 
 /** Options of {@linkcode runNatsAggregator}. */
 export interface RunNatsAggregatorOptions {
