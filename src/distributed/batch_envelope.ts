@@ -192,7 +192,7 @@ export function decodeBatchEnvelope(bytes: Uint8Array): DecodedBatch {
  * import { safeDecodeBatchEnvelope } from "@streamcorr/batch-corr/distributed";
  * import assert from "node:assert/strict";
  *
- * const result = safeDecodeBatchEnvelope(new TextEncoder().encode("not a batch"));
+ * const result = safeDecodeBatchEnvelope(new TextEncoder().encode("this text is certainly not a batch"));
  * assert.equal(result.success, false);
  * if (!result.success) assert.match(result.error.message, /magic/);
  * ```
