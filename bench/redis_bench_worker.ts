@@ -11,6 +11,8 @@ import { runRedisWorker } from "../src/redis/mod.ts";
 
 const options = JSON.parse(process.argv[process.argv.length - 1]!);
 process.stdout.write("READY\n");
+// An orphan (the benchmark was stopped before the start signal) exits instead of waiting forever.
+process.stdin.once("end", () => process.exit(1));
 await new Promise<void>((resolve) => process.stdin.once("data", () => resolve()));
 process.stdin.pause();
 const summary = await runRedisWorker({ ...options, untilIdleMs: 300, blockMs: 50 });
