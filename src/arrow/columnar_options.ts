@@ -6,7 +6,7 @@
  */
 
 import { z } from "zod";
-import type { Batch } from "../../mod.ts";
+import type { Batch } from "../stream/batch.ts";
 import { parseOptions } from "../core/parse_options.ts";
 
 /** A row dropped under `nulls: "skip-row"`. */

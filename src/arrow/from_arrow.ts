@@ -8,7 +8,7 @@
 import { open } from "node:fs/promises";
 import type * as Arrow from "apache-arrow";
 import { z } from "zod";
-import { BatchCorrError } from "../../mod.ts";
+import { BatchCorrError } from "../core/errors.ts";
 import { describeValue } from "../core/errors.ts";
 import { openSource, type SourcePull } from "../stream/source.ts";
 import {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { BatchCorrError } from "../../mod.ts";
+import { BatchCorrError } from "../core/errors.ts";
 
 /** An optional peer package: what it is called, the versions supported, what it enables. */
 export interface OptionalPackage {

@@ -7,7 +7,7 @@
 
 import type { FileMetaData } from "hyparquet";
 import { z } from "zod";
-import { BatchCorrError } from "../../mod.ts";
+import { BatchCorrError } from "../core/errors.ts";
 import { describeValue } from "../core/errors.ts";
 import {
   ColumnarBatcher,

@@ -1,0 +1,484 @@
+/**
+ * The binary message that carries one mini-batch through a broker: a small
+ * versioned header (id, shapes, element type, optional metadata) followed by
+ * the features and confounds as little-endian float64 or float32.
+ *
+ * @module
+ */
+
+import { ruleMessage } from "../core/errors.ts";
+import { type DenseTensor, type TensorLike, toDenseTensor } from "../core/tensor.ts";
+import { distributedError } from "./_errors.ts";
+
+/** The envelope version written by {@linkcode encodeBatchEnvelope}. */
+export const BATCH_ENVELOPE_VERSION = 1;
+
+/** The element type of an envelope's payload. */
+export type EnvelopeDtype = "float64" | "float32";
+
+/** Small metadata travelling with a batch (where it came from in a file, a timestamp). */
+export type EnvelopeMeta = Readonly<Record<string, string | number | boolean | null>>;
+
+/** A batch to put into an envelope. */
+export interface EnvelopeBatch {
+  /** The batch's stable id: the same batch always has the same id (at most 1024 UTF-8 bytes). */
+  id: string;
+  /** Features, batch first, as `batchCorr` accepts them. */
+  x: TensorLike;
+  /** Confounds: `(B)` or `(M, B)`. */
+  n: TensorLike;
+  /** Optional metadata (a JSON object of scalars, at most 64 KiB as JSON). */
+  meta?: EnvelopeMeta;
+}
+
+/** Options of {@linkcode encodeBatchEnvelope}. */
+export interface EncodeBatchEnvelopeOptions {
+  /**
+   * The payload's element type. `"float32"` halves the bytes; values are
+   * rounded to float32 (and must lie within its range), then read back as float64.
+   * @default {"float64"}
+   */
+  dtype?: EnvelopeDtype;
+}
+
+/** A decoded envelope: the batch with dense, row-major data. */
+export interface DecodedBatch {
+  /** The batch's id. */
+  id: string;
+  /** Features, `(B, d1, …, dk)`. */
+  x: { data: Float64Array | Float32Array; shape: number[] };
+  /** Confounds, `(B)` or `(M, B)`. */
+  n: { data: Float64Array | Float32Array; shape: number[] };
+  /** The payload's element type. */
+  dtype: EnvelopeDtype;
+  /** The metadata, when the envelope has any. */
+  meta?: EnvelopeMeta;
+}
+
+/** The non-throwing twin's result. */
+export type SafeDecodeResult =
+  | { success: true; data: DecodedBatch }
+  | { success: false; error: Error };
+
+const MAGIC = [0x42, 0x43, 0x42, 0x45]; // "BCBE"
+const HEADER_BYTES = 20;
+const MAX_ID_BYTES = 1024;
+const MAX_META_BYTES = 65536;
+const MAX_RANK = 32;
+const DTYPE_CODES: Record<EnvelopeDtype, number> = { float64: 1, float32: 2 };
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Encodes one batch as a version-1 envelope:
+ *
+ * | bytes | content |
+ * | --- | --- |
+ * | 0–3 | magic `"BCBE"` |
+ * | 4–5 | u16 version (1) |
+ * | 6 | u8 element type: 1 float64, 2 float32 |
+ * | 7 | u8 rank of x (1–32) |
+ * | 8 | u8 rank of n (1 or 2) |
+ * | 9–11 | zero |
+ * | 12–15 | u32 length of the id in UTF-8 bytes |
+ * | 16–19 | u32 length of the metadata JSON in bytes (0: none) |
+ * | 20– | u32 extents of x, then of n; the id; the metadata; zero padding to a multiple of 8 |
+ * | then | x's elements, then n's, little-endian, row-major |
+ *
+ * Every integer is little-endian. The length is exact: a reader refuses
+ * truncated or trailing bytes.
+ *
+ * @param batch The batch, its id and optional metadata.
+ * @param options The payload's element type.
+ * @returns The envelope's bytes.
+ * @throws {TypeError} If the id is not a non-empty string of at most 1024 UTF-8
+ * bytes, x or n is not a tensor, their batch sizes differ, n has rank other
+ * than 1 or 2, or the metadata is not a JSON object of scalars.
+ * @throws {RangeError} If a value is beyond float32's range with `dtype: "float32"`,
+ * or the metadata is longer than 64 KiB.
+ *
+ * @example A round trip
+ * ```ts
+ * import { decodeBatchEnvelope, encodeBatchEnvelope } from "@streamcorr/batch-corr/distributed";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = encodeBatchEnvelope({ id: "day-1", x: [[1, 2], [3, 4], [5, 7]], n: [0.1, 0.3, 0.2] });
+ * const batch = decodeBatchEnvelope(bytes);
+ * assert.equal(batch.id, "day-1");
+ * assert.deepEqual(batch.x.shape, [3, 2]);
+ * assert.deepEqual(Array.from(batch.n.data), [0.1, 0.3, 0.2]);
+ * ```
+ */
+export function encodeBatchEnvelope(
+  batch: EnvelopeBatch,
+  options: EncodeBatchEnvelopeOptions = {},
+): Uint8Array {
+  const context = "encode the batch envelope";
+  if (typeof batch !== "object" || batch === null) {
+    throw new TypeError(ruleMessage(context, "batch", "an object { id, x, n }", batch));
+  }
+  const dtype = options.dtype ?? "float64";
+  if (dtype !== "float64" && dtype !== "float32") {
+    throw new TypeError(ruleMessage(context, "options.dtype", '"float64" or "float32"', dtype));
+  }
+  const idBytes = encodeId(batch.id, context);
+  const x = toDenseTensor(batch.x, "x", context);
+  const n = toDenseTensor(batch.n, "n", context);
+  checkShapes(x.shape, n.shape, context);
+  const metaBytes = batch.meta === undefined ? new Uint8Array(0) : encodeMeta(batch.meta, context);
+  const shapeBytes = 4 * (x.shape.length + n.shape.length);
+  const payloadStart = align8(HEADER_BYTES + shapeBytes + idBytes.length + metaBytes.length);
+  const width = dtype === "float64" ? 8 : 4;
+  const out = new Uint8Array(payloadStart + width * (x.data.length + n.data.length));
+  const view = new DataView(out.buffer);
+  out.set(MAGIC, 0);
+  view.setUint16(4, BATCH_ENVELOPE_VERSION, true);
+  out[6] = DTYPE_CODES[dtype];
+  out[7] = x.shape.length;
+  out[8] = n.shape.length;
+  view.setUint32(12, idBytes.length, true);
+  view.setUint32(16, metaBytes.length, true);
+  let offset = HEADER_BYTES;
+  for (const extent of [...x.shape, ...n.shape]) {
+    view.setUint32(offset, extent, true);
+    offset += 4;
+  }
+  out.set(idBytes, offset);
+  out.set(metaBytes, offset + idBytes.length);
+  writeValues(out, payloadStart, x, dtype, "x", context);
+  writeValues(out, payloadStart + width * x.data.length, n, dtype, "n", context);
+  return out;
+}
+
+/**
+ * Decodes an envelope written by {@linkcode encodeBatchEnvelope}. The data is
+ * copied out, so the result does not alias `bytes`. Values are not checked
+ * for finiteness here: the accumulator refuses NaN and ±Infinity when the
+ * batch is folded in.
+ *
+ * @param bytes The envelope.
+ * @returns The batch.
+ * @throws {TypeError} If `bytes` is not a Uint8Array.
+ * @throws {BatchCorrError} With code "invalid_envelope" for a wrong magic,
+ * an unknown version or element type, an impossible rank or extent, an id or
+ * metadata that is not valid UTF-8 (or JSON), or a length that does not match
+ * the header (truncated or trailing bytes).
+ *
+ * @example Refusing a truncated envelope
+ * ```ts
+ * import { decodeBatchEnvelope, encodeBatchEnvelope } from "@streamcorr/batch-corr/distributed";
+ * import assert from "node:assert/strict";
+ *
+ * const bytes = encodeBatchEnvelope({ id: "b", x: [[1], [2]], n: [3, 4] });
+ * assert.throws(() => decodeBatchEnvelope(bytes.subarray(0, bytes.length - 1)), /length/);
+ * ```
+ */
+export function decodeBatchEnvelope(bytes: Uint8Array): DecodedBatch {
+  const result = safeDecodeBatchEnvelope(bytes);
+  if (result.success) return result.data;
+  throw result.error;
+}
+
+/**
+ * The non-throwing twin of {@linkcode decodeBatchEnvelope}, for untrusted bytes.
+ *
+ * @param bytes The envelope.
+ * @returns `{ success: true, data }` or `{ success: false, error }`, where the
+ * error is what {@linkcode decodeBatchEnvelope} would throw.
+ *
+ * @example Telling a poisoned message apart
+ * ```ts
+ * import { safeDecodeBatchEnvelope } from "@streamcorr/batch-corr/distributed";
+ * import assert from "node:assert/strict";
+ *
+ * const result = safeDecodeBatchEnvelope(new TextEncoder().encode("this text is certainly not a batch"));
+ * assert.equal(result.success, false);
+ * if (!result.success) assert.match(result.error.message, /magic/);
+ * ```
+ */
+export function safeDecodeBatchEnvelope(bytes: Uint8Array): SafeDecodeResult {
+  try {
+    return { success: true, data: decodeUnchecked(bytes) };
+  } catch (error) {
+    return { success: false, error: error as Error };
+  }
+}
+
+function decodeUnchecked(bytes: Uint8Array): DecodedBatch {
+  const context = "decode the batch envelope";
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError(ruleMessage(context, "bytes", "a Uint8Array", bytes));
+  }
+  const invalid = (subject: string, rule: string, value: unknown) =>
+    distributedError("invalid_envelope", ruleMessage(context, subject, rule, value));
+  if (bytes.length < HEADER_BYTES) {
+    throw invalid("its length", `at least ${HEADER_BYTES} bytes (the header)`, bytes.length);
+  }
+  if (MAGIC.some((byte, i) => bytes[i] !== byte)) {
+    throw invalid("its magic", '"BCBE"', String.fromCharCode(...bytes.subarray(0, 4)));
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = view.getUint16(4, true);
+  if (version !== BATCH_ENVELOPE_VERSION) {
+    throw invalid("its version", String(BATCH_ENVELOPE_VERSION), version);
+  }
+  const dtypeCode = bytes[6]!;
+  const dtype: EnvelopeDtype | undefined = dtypeCode === 1
+    ? "float64"
+    : dtypeCode === 2
+    ? "float32"
+    : undefined;
+  if (dtype === undefined) {
+    throw invalid("its element type", "1 (float64) or 2 (float32)", dtypeCode);
+  }
+  const xRank = bytes[7]!, nRank = bytes[8]!;
+  if (xRank < 1 || xRank > MAX_RANK) throw invalid("the rank of x", `in 1–${MAX_RANK}`, xRank);
+  if (nRank !== 1 && nRank !== 2) throw invalid("the rank of n", "1 or 2", nRank);
+  if (bytes[9] !== 0 || bytes[10] !== 0 || bytes[11] !== 0) {
+    throw invalid("bytes 9–11", "zero", `${bytes[9]}, ${bytes[10]}, ${bytes[11]}`);
+  }
+  const idLength = view.getUint32(12, true), metaLength = view.getUint32(16, true);
+  if (idLength < 1 || idLength > MAX_ID_BYTES) {
+    throw invalid("the id's length", `in 1–${MAX_ID_BYTES} bytes`, idLength);
+  }
+  if (metaLength > MAX_META_BYTES) {
+    throw invalid("the metadata's length", `at most ${MAX_META_BYTES} bytes`, metaLength);
+  }
+  const shapesEnd = HEADER_BYTES + 4 * (xRank + nRank);
+  const payloadStart = align8(shapesEnd + idLength + metaLength);
+  if (bytes.length < payloadStart) {
+    throw invalid(
+      "its length",
+      `at least ${payloadStart} bytes (header, shapes, id, metadata)`,
+      bytes.length,
+    );
+  }
+  const extents: number[] = [];
+  for (let offset = HEADER_BYTES; offset < shapesEnd; offset += 4) {
+    extents.push(view.getUint32(offset, true));
+  }
+  const xShape = extents.slice(0, xRank), nShape = extents.slice(xRank);
+  if (extents.some((extent) => extent < 1)) {
+    throw invalid(
+      "every extent",
+      "a positive integer",
+      `x [${xShape.join(", ")}], n [${nShape.join(", ")}]`,
+    );
+  }
+  const batchSize = xShape[0]!;
+  if (nShape[nShape.length - 1] !== batchSize) {
+    throw invalid("n's last extent", `x's batch size ${batchSize}`, nShape[nShape.length - 1]);
+  }
+  const xCount = xShape.reduce((a, b) => a * b, 1), nCount = nShape.reduce((a, b) => a * b, 1);
+  const width = dtype === "float64" ? 8 : 4;
+  const expected = payloadStart + width * (xCount + nCount);
+  if (bytes.length !== expected) {
+    throw invalid(
+      "its length",
+      `${expected} bytes for x [${xShape.join(", ")}] and n [${nShape.join(", ")}] in ${dtype}`,
+      bytes.length,
+    );
+  }
+  let id: string, metaText: string;
+  try {
+    id = decoder.decode(bytes.subarray(shapesEnd, shapesEnd + idLength));
+    metaText = decoder.decode(
+      bytes.subarray(shapesEnd + idLength, shapesEnd + idLength + metaLength),
+    );
+  } catch {
+    throw invalid("the id and metadata", "valid UTF-8", "undecodable bytes");
+  }
+  const meta = metaLength === 0 ? undefined : parseMeta(metaText, invalid);
+  const x = readValues(bytes, payloadStart, xCount, dtype);
+  const n = readValues(bytes, payloadStart + width * xCount, nCount, dtype);
+  const decoded: DecodedBatch = {
+    id,
+    x: { data: x, shape: xShape },
+    n: { data: n, shape: nShape },
+    dtype,
+  };
+  if (meta) decoded.meta = meta;
+  return decoded;
+}
+
+function align8(offset: number): number {
+  return Math.ceil(offset / 8) * 8;
+}
+
+function encodeId(id: unknown, context: string): Uint8Array {
+  if (typeof id !== "string" || id.length === 0) {
+    throw new TypeError(ruleMessage(context, "batch.id", "a non-empty string", id));
+  }
+  const bytes = encoder.encode(id);
+  if (bytes.length > MAX_ID_BYTES) {
+    throw new TypeError(
+      ruleMessage(
+        context,
+        "batch.id",
+        `at most ${MAX_ID_BYTES} UTF-8 bytes`,
+        `${bytes.length} bytes`,
+      ),
+    );
+  }
+  return bytes;
+}
+
+function encodeMeta(meta: unknown, context: string): Uint8Array {
+  const rule = "a plain object whose values are strings, finite numbers, booleans or null";
+  if (typeof meta !== "object" || meta === null || Array.isArray(meta)) {
+    throw new TypeError(ruleMessage(context, "batch.meta", rule, meta));
+  }
+  for (const [key, value] of Object.entries(meta)) {
+    const scalar = value === null || typeof value === "string" || typeof value === "boolean" ||
+      (typeof value === "number" && Number.isFinite(value));
+    if (!scalar || key === "__proto__") {
+      throw new TypeError(ruleMessage(context, `batch.meta.${key}`, rule, value));
+    }
+  }
+  const bytes = encoder.encode(JSON.stringify(meta));
+  if (bytes.length > MAX_META_BYTES) {
+    throw new RangeError(
+      ruleMessage(
+        context,
+        "batch.meta",
+        `at most ${MAX_META_BYTES} bytes as JSON`,
+        `${bytes.length} bytes`,
+      ),
+    );
+  }
+  return bytes;
+}
+
+function parseMeta(
+  text: string,
+  invalid: (subject: string, rule: string, value: unknown) => Error,
+): EnvelopeMeta {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw invalid("the metadata", "JSON text", text.slice(0, 40));
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw invalid("the metadata", "a JSON object", parsed);
+  }
+  const meta: Record<string, string | number | boolean | null> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (key === "__proto__" || (typeof value === "object" && value !== null)) {
+      throw invalid(`metadata key ${JSON.stringify(key)}`, "a scalar (not __proto__)", value);
+    }
+    meta[key] = value as string | number | boolean | null;
+  }
+  return Object.freeze(meta);
+}
+
+function checkShapes(xShape: readonly number[], nShape: readonly number[], context: string): void {
+  if (xShape.length < 1 || xShape.length > MAX_RANK || xShape.some((e) => e < 1)) {
+    throw new TypeError(
+      ruleMessage(
+        context,
+        "x's shape",
+        `1 to ${MAX_RANK} positive extents, batch first`,
+        `[${xShape.join(", ")}]`,
+      ),
+    );
+  }
+  if ((nShape.length !== 1 && nShape.length !== 2) || nShape.some((e) => e < 1)) {
+    throw new TypeError(
+      ruleMessage(
+        context,
+        "n's shape",
+        "(B) or (M, B) with positive extents",
+        `[${nShape.join(", ")}]`,
+      ),
+    );
+  }
+  if (nShape[nShape.length - 1] !== xShape[0]) {
+    throw new TypeError(
+      ruleMessage(
+        context,
+        "n's last extent",
+        `x's batch size ${xShape[0]} (n is (B) or (M, B))`,
+        nShape[nShape.length - 1],
+      ),
+    );
+  }
+  if (xShape.some((e) => e > 0xffffffff) || nShape.some((e) => e > 0xffffffff)) {
+    throw new TypeError(
+      ruleMessage(
+        context,
+        "every extent",
+        "below 2³²",
+        `x [${xShape.join(", ")}], n [${nShape.join(", ")}]`,
+      ),
+    );
+  }
+}
+
+function writeValues(
+  out: Uint8Array,
+  offset: number,
+  tensor: DenseTensor,
+  dtype: EnvelopeDtype,
+  name: string,
+  context: string,
+): void {
+  const values = tensor.data;
+  if (dtype === "float64") {
+    const typed = values instanceof Float64Array ? values : Float64Array.from(values);
+    copyLittleEndian(
+      new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength),
+      out,
+      offset,
+      8,
+    );
+    return;
+  }
+  const typed = values instanceof Float32Array ? values : Float32Array.from(values);
+  for (let i = 0; i < typed.length; i++) {
+    if (!Number.isFinite(typed[i]!) && Number.isFinite(values[i]!)) {
+      throw new RangeError(
+        ruleMessage(
+          context,
+          `${name} element ${i}`,
+          "within float32's range (about ±3.4e38) for dtype float32",
+          values[i],
+        ),
+      );
+    }
+  }
+  copyLittleEndian(
+    new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength),
+    out,
+    offset,
+    4,
+  );
+}
+
+function copyLittleEndian(
+  source: Uint8Array,
+  out: Uint8Array,
+  offset: number,
+  width: number,
+): void {
+  if (LITTLE_ENDIAN) {
+    out.set(source, offset);
+    return;
+  }
+  for (let i = 0; i < source.length; i += width) {
+    for (let j = 0; j < width; j++) out[offset + i + j] = source[i + width - 1 - j]!;
+  }
+}
+
+function readValues(
+  bytes: Uint8Array,
+  offset: number,
+  count: number,
+  dtype: EnvelopeDtype,
+): Float64Array | Float32Array {
+  const width = dtype === "float64" ? 8 : 4;
+  const copy = new Uint8Array(count * width);
+  copyLittleEndian(bytes.subarray(offset, offset + count * width), copy, 0, width);
+  return dtype === "float64" ? new Float64Array(copy.buffer) : new Float32Array(copy.buffer);
+}

@@ -1,0 +1,123 @@
+/**
+ * The NATS JetStream aggregator: merges every partition's committed
+ * checkpoint, in partition order, into the global running view.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import type { BatchCorrelationLossOptions } from "../loss/batch_correlation_loss.ts";
+import { parseOptions } from "../core/parse_options.ts";
+import { type AggregateRecord, AggregateView } from "../distributed/aggregate_view.ts";
+import { sleep, withRetry } from "../distributed/_retry.ts";
+import { openNats } from "./_client.ts";
+import { readPartitions } from "./_committed.ts";
+import { checkNatsName, natsLayout } from "./_layout.ts";
+import { NATS_RULES } from "./_options.ts";
+import type { StreamState } from "./_client.ts";
+
+/** Options of {@linkcode runNatsAggregator}. */
+export interface RunNatsAggregatorOptions {
+  /** A `nats://host:port` URL. */
+  nats: string;
+  /** The stream. */
+  stream: string;
+  /** The workers' group. */
+  group: string;
+  /** How correlations are thresholded and scalarised (as `BatchCorrelationLoss`). */
+  loss?: BatchCorrelationLossOptions;
+  /** `"full"` includes the correlation tensors, `"losses"` only the scalars. @default {"full"} */
+  output?: "full" | "losses";
+  /** How often the checkpoints are read. @default {1000} */
+  intervalMs?: number;
+  /**
+   * Stop once every message is acknowledged and no checkpoint has changed for this long.
+   * @default {undefined} (run until `signal` aborts)
+   */
+  untilIdleMs?: number;
+  /** Stops the aggregator. */
+  signal?: AbortSignal;
+  /** How long to keep retrying while NATS does not answer. @default {60000} */
+  retryForMs?: number;
+}
+
+const schema = z.strictObject({
+  nats: z.string(),
+  stream: z.string(),
+  group: z.string(),
+  loss: z.record(z.string(), z.unknown()).optional(),
+  output: z.enum(["full", "losses"]).default("full"),
+  intervalMs: z.number().int().positive().default(1000),
+  untilIdleMs: z.number().int().nonnegative().optional(),
+  signal: z.custom<AbortSignal>((value) => typeof (value as AbortSignal)?.aborted === "boolean")
+    .optional(),
+  retryForMs: z.number().int().nonnegative().default(60_000),
+});
+
+/**
+ * Emits an {@linkcode AggregateRecord} whenever a checkpoint has changed:
+ * every partition's snapshot merged in partition order (the running view).
+ * The JetStream adapter keeps no per-batch log, so records have no interval
+ * or window view. Stateless: killed and restarted, it recomputes the same
+ * running view from the checkpoints.
+ *
+ * @param options The server, stream, group, loss options and timing.
+ * @returns An async generator of records.
+ * @throws {TypeError} For a malformed option.
+ * @throws {BatchCorrError} "peer_missing", "engine_unavailable", or "invalid_snapshot".
+ *
+ * @example The running loss until the stream is done
+ * ```ts ignore
+ * import { runNatsAggregator } from "@streamcorr/batch-corr/nats";
+ *
+ * for await (const record of runNatsAggregator({ nats: "nats://127.0.0.1:4222", stream: "demo", group: "g", untilIdleMs: 2000 })) {
+ *   console.log(record.batches, record.running.loss);
+ * }
+ * ```
+ */
+export async function* runNatsAggregator(
+  options: RunNatsAggregatorOptions,
+): AsyncGenerator<AggregateRecord, void, undefined> {
+  const context = "run the NATS aggregator";
+  const o = parseOptions(schema, options, context, NATS_RULES);
+  const layout = natsLayout(
+    checkNatsName(o.stream, "options.stream", context),
+    checkNatsName(o.group, "options.group", context),
+  );
+  const view = new AggregateView({
+    ...(o.loss ? { loss: o.loss as BatchCorrelationLossOptions } : {}),
+    output: o.output,
+  });
+  const signal = o.signal as AbortSignal | undefined;
+  const nats = await openNats(o.nats, context);
+  const retry = <T>(what: string, operation: () => Promise<T>) =>
+    withRetry(operation, { retryForMs: o.retryForMs, what, server: nats.server });
+  try {
+    let signature: string | undefined;
+    let lastChange = Date.now();
+    for (;;) {
+      const cut = await retry("read the checkpoints", () => readPartitions(nats, layout));
+      if (cut.revisions !== signature) {
+        signature = cut.revisions;
+        lastChange = Date.now();
+        yield view.record(cut.parts, [], cut.deadLetters);
+      }
+      if (signal?.aborted) return;
+      if (o.untilIdleMs !== undefined && Date.now() - lastChange >= o.untilIdleMs) {
+        const info = await retry(
+          "read the stream's state",
+          (): Promise<StreamState> => nats.jsm.streams.info(layout.stream),
+        );
+        if (info.state.messages === 0) {
+          const last = await retry("read the checkpoints", () => readPartitions(nats, layout));
+          if (last.revisions !== signature) yield view.record(last.parts, [], last.deadLetters);
+          return;
+        }
+      }
+      await sleep(o.intervalMs, signal);
+      if (signal?.aborted) return;
+    }
+  } finally {
+    await nats.close();
+  }
+}

@@ -1,0 +1,68 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { batchCorr, CorrelationAccumulator } from "../../mod.ts";
+import { AggregateView, type BatchDelta, type CommittedPart } from "../../src/distributed/mod.ts";
+import { concat, maxAbsDiff } from "../fuzz_support.ts";
+import { randomBatches } from "./_batches.ts";
+
+const snapshot = (batch: ReturnType<typeof randomBatches>[number]) =>
+  new CorrelationAccumulator().update(batch.x, batch.n).toBytes();
+
+describe("AggregateView", () => {
+  test("running, interval and window views over committed parts and per-batch deltas", () => {
+    const batches = randomBatches({ count: 6, seed: 91 });
+    const view = new AggregateView({ window: 3, loss: { abs: false, tol: 0 } });
+    const deltas: BatchDelta[] = batches.map((batch, i) => ({
+      id: `${i}`,
+      batchId: `b${i}`,
+      snapshot: snapshot(batch),
+    }));
+    const part = (name: string, from: number, to: number): CommittedPart => {
+      const state = new CorrelationAccumulator();
+      for (const batch of batches.slice(from, to)) state.update(batch.x, batch.n);
+      return {
+        name,
+        snapshot: state.toBytes(),
+        batches: to - from,
+        commits: to - from,
+        deadLetters: 0,
+      };
+    };
+    const first = view.record([part("a", 0, 2), part("b", 2, 4)], deltas.slice(0, 4));
+    const second = view.record(
+      [part("b", 2, 4), part("a", 0, 2), part("c", 4, 6)],
+      deltas.slice(4),
+      1,
+    );
+    const r = (list: typeof batches) => {
+      const whole = concat(list);
+      return batchCorr(whole.x, whole.n, { abs: false }).data;
+    };
+    assert.deepEqual([first.index, second.index], [0, 1]);
+    assert.ok(maxAbsDiff(first.running.correlations!.data, r(batches.slice(0, 4))) <= 1e-12);
+    assert.ok(maxAbsDiff(second.running.correlations!.data, r(batches)) <= 1e-12);
+    assert.ok(maxAbsDiff(second.interval!.correlations!.data, r(batches.slice(4))) <= 1e-12);
+    assert.ok(maxAbsDiff(second.window!.correlations!.data, r(batches.slice(3))) <= 1e-12);
+    assert.deepEqual(second.workers.map((w) => w.name), ["a", "b", "c"]);
+    assert.deepEqual([second.batches, second.newBatches, second.deadLetters], [6, 2, 1]);
+    assert.equal(second.lastBatch!.batchId, "b5");
+  });
+
+  test("an empty state reports NaN views instead of failing, and tol auto waits for 3 samples", () => {
+    const view = new AggregateView({ loss: { tol: "auto" } });
+    const empty = view.record([], []);
+    assert.ok(Number.isNaN(empty.running.loss) && empty.count === 0);
+    const two = new CorrelationAccumulator().update([[1], [2]], [1, 3]).toBytes();
+    assert.ok(
+      Number.isNaN(
+        view.record([{ name: "w", snapshot: two, batches: 1, commits: 1, deadLetters: 0 }], [])
+          .running.tol,
+      ),
+    );
+  });
+
+  test("rejects a window that is not a positive integer", () => {
+    assert.throws(() => new AggregateView({ window: 0 }), RangeError);
+    assert.throws(() => new AggregateView({ output: "all" as never }), TypeError);
+  });
+});

@@ -1,0 +1,91 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { BatchCorrelationLoss, CorrelationAccumulator } from "../../mod.ts";
+import { globalValueAndGrad } from "../../src/distributed/mod.ts";
+import { concat, maxAbsDiff } from "../fuzz_support.ts";
+import { randomBatches } from "./_batches.ts";
+
+describe("globalValueAndGrad", () => {
+  const cases = [
+    {
+      name: "mean, tol 0, 3-D features (hypercoil's feature order)",
+      options: {},
+      featureShape: [2, 3],
+    },
+    {
+      name: "meansq with tol auto",
+      options: { tol: "auto" as const, scalarisation: "meansq" as const },
+      featureShape: [4],
+    },
+    {
+      name: "sum, signed, tol 0.1, nu 2",
+      options: { tol: 0.1, abs: false, scalarisation: "sum" as const, nu: 2 },
+      featureShape: [3, 2],
+    },
+    { name: "max", options: { scalarisation: "max" as const }, featureShape: [5] },
+  ];
+  for (const { name, options, featureShape } of cases) {
+    test(`slices' gradients stack into valueAndGrad of the whole batch (${name})`, () => {
+      const loss = new BatchCorrelationLoss(options);
+      const slices = randomBatches({ count: 3, seed: 81, featureShape, confounds: 2 });
+      const whole = concat(slices);
+      const expected = loss.valueAndGrad(whole.x, whole.n, { wrt: "both" });
+      const global = new CorrelationAccumulator();
+      for (const slice of slices) {
+        global.merge(new CorrelationAccumulator().update(slice.x, slice.n));
+      }
+      const parts = slices.map((slice) =>
+        globalValueAndGrad(loss, slice.x, slice.n, global, { wrt: "both" })
+      );
+      for (const part of parts) {
+        assert.ok(
+          Math.abs(part.value - expected.value) <= 1e-12 * Math.max(1, Math.abs(expected.value)),
+        );
+      }
+      assert.ok(
+        maxAbsDiff(parts.flatMap((p) => Array.from(p.grad.data)), expected.grad.data) <= 1e-10,
+      );
+      const B = whole.x.shape[0]!;
+      const gradN = new Float64Array(2 * B);
+      let offset = 0;
+      for (const part of parts) {
+        const b = part.grad.shape[0]!;
+        for (let m = 0; m < 2; m++) {
+          gradN.set(part.gradN!.data.subarray(m * b, m * b + b), m * B + offset);
+        }
+        offset += b;
+      }
+      assert.ok(maxAbsDiff(gradN, expected.gradN!.data) <= 1e-10);
+      assert.deepEqual(parts[0]!.grad.shape, slices[0]!.x.shape);
+    });
+  }
+
+  test("a NaN loss (zeroVariance nan with a constant column) gives a NaN gradient, as valueAndGrad", () => {
+    const loss = new BatchCorrelationLoss({ zeroVariance: "nan" });
+    const x = [[1, 5], [2, 5], [4, 5]], n = [1, 3, 2];
+    const global = new CorrelationAccumulator().update(x, n);
+    const result = globalValueAndGrad(loss, x, n, global);
+    assert.ok(Number.isNaN(result.value) && Array.from(result.grad.data).every(Number.isNaN));
+  });
+
+  test("refuses a slice of another shape, an empty global state and a gradient-less scalarisation", () => {
+    const global = new CorrelationAccumulator().update([[1, 2], [2, 1], [4, 4]], [1, 3, 2]);
+    const loss = new BatchCorrelationLoss();
+    assert.throws(() => globalValueAndGrad(loss, [[1], [2]], [1, 2], global), TypeError);
+    assert.throws(
+      () => globalValueAndGrad(loss, [[1, 2]], [1], new CorrelationAccumulator()),
+      RangeError,
+    );
+    assert.throws(
+      () =>
+        globalValueAndGrad(
+          new BatchCorrelationLoss({ scalarisation: (v) => v[0]! }),
+          [[1, 2]],
+          [1],
+          global,
+        ),
+      /gradient/,
+    );
+    assert.throws(() => globalValueAndGrad(loss, [[1, Number.NaN]], [1], global), RangeError);
+  });
+});
