@@ -36,11 +36,15 @@ export interface DatasetLike<T> {
   iterator(): Promise<LazyIteratorLike<T>>;
 }
 
-/** Where tf batches come from: any streaming source, a `tf.data.Dataset` or its iterator. */
+/**
+ * Where tf batches come from: any streaming source, a `tf.data.Dataset` or
+ * its iterator. A dataset's element type (`tf.TensorContainer`) is not known
+ * to the type checker: its elements are checked when they are read.
+ */
 export type TensorBatchSource =
   | Source<TensorBatch>
-  | DatasetLike<TensorBatch>
-  | LazyIteratorLike<TensorBatch>;
+  | DatasetLike<unknown>
+  | LazyIteratorLike<unknown>;
 
 /** Options of {@linkcode tfBatchSource}. */
 export interface TfBatchSourceOptions {
@@ -53,13 +57,13 @@ export interface TfBatchSourceOptions {
   disposeInputs?: boolean;
 }
 
-function isDataset(value: object): value is DatasetLike<TensorBatch> {
-  return typeof (value as DatasetLike<TensorBatch>).iterator === "function" &&
+function isDataset(value: object): value is DatasetLike<unknown> {
+  return typeof (value as DatasetLike<unknown>).iterator === "function" &&
     !(Symbol.asyncIterator in value) && !(Symbol.iterator in value);
 }
 
-function isLazyIterator(value: object): value is LazyIteratorLike<TensorBatch> {
-  return typeof (value as LazyIteratorLike<TensorBatch>).next === "function" &&
+function isLazyIterator(value: object): value is LazyIteratorLike<unknown> {
+  return typeof (value as LazyIteratorLike<unknown>).next === "function" &&
     !(Symbol.asyncIterator in value) && !(Symbol.iterator in value);
 }
 
