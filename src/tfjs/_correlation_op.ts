@@ -45,14 +45,19 @@ interface Moments {
   xc: Tensor2D;
   /** Centred confounds `ñ`, `(B, M)`. */
   nc: Tensor2D;
-  /** `Σ_b x̃²`, `(F)`. */
-  sx2: Tensor1D;
-  /** `Σ_b ñ²`, `(M, 1)`. */
-  sn2: Tensor2D;
-  /** `sx_f · sn_m`, `(M, F)`. */
-  denominator: Tensor2D;
-  /** Pearson r, `(M, F)`; 0 (or NaN) where the denominator is 0. */
+  /** `1 / (sn_m sx_f)`, 0 where either is 0, `(M, F)`. */
+  inverseDenominator: Tensor2D;
+  /** `1 / sx²` (0 for a constant feature), `(F)`. */
+  inverseSx2: Tensor1D;
+  /** `1 / sn²` (0 for a constant confound), `(M, 1)`. */
+  inverseSn2: Tensor2D;
+  /** Pearson r, `(M, F)`; 0 (or NaN with `zeroVariance: "nan"`) for a zero-variance pair. */
   r: Tensor2D;
+}
+
+/** `1 / v` where `v > 0`, else 0. */
+function safeInverse<T extends Tensor>(v: T): T {
+  return tf.where(v.greater(0), v.reciprocal(), tf.zerosLike(v)) as T;
 }
 
 /**
@@ -69,12 +74,15 @@ interface Moments {
  * twice, on its small `(B, M)` side, so that its float32 sums are at rounding
  * level). The sums of squares come from the centred `x̃ = d − d̄`, never from
  * `Σd² − B·d̄²`, which loses digits when the first row is an outlier.
+ * Divisions go through inverses that are 0 for a zero-variance side, so no
+ * NaN arises where hypercoil's 0/0 would be (the library's 0).
  */
 function moments(x: Tensor2D, n: Tensor2D, zeroVariance: "zero" | "nan"): Moments {
   const [count, features] = x.shape;
   const confounds = n.shape[0];
   const d = x.sub(firstRow(x)) as Tensor2D;
-  const shiftedN = n.transpose().sub(firstRow(n.transpose() as Tensor2D)) as Tensor2D;
+  const nT = n.transpose() as Tensor2D;
+  const shiftedN = nT.sub(firstRow(nT)) as Tensor2D;
   const onceN = shiftedN.sub(shiftedN.mean(0));
   const nc = onceN.sub(onceN.mean(0)) as Tensor2D;
   const weights = tf.concat([tf.fill([1, count], 1 / count), nc.transpose()], 0);
@@ -82,12 +90,17 @@ function moments(x: Tensor2D, n: Tensor2D, zeroVariance: "zero" | "nan"): Moment
   const meanX = sums.slice([0, 0], [1, features]).reshape([features]);
   const comoment = sums.slice([1, 0], [confounds, features]);
   const xc = d.sub(meanX) as Tensor2D;
-  const sx2 = columnSums(xc.square() as Tensor2D);
-  const sn2 = nc.square().sum(0).reshape([-1, 1]) as Tensor2D;
-  const denominator = tf.outerProduct(sn2.reshape([-1]).sqrt() as Tensor1D, sx2.sqrt());
-  const degenerate = tf.fill(denominator.shape, zeroVariance === "nan" ? Number.NaN : 0);
-  const r = tf.where(denominator.greater(0), comoment.div(denominator), degenerate) as Tensor2D;
-  return { xc, nc, sx2, sn2, denominator, r };
+  const inverseSx2 = safeInverse(columnSums(xc.square() as Tensor2D));
+  const inverseSn2 = safeInverse(nc.square().sum(0).reshape([-1, 1]) as Tensor2D);
+  const inverseDenominator = tf.outerProduct(
+    inverseSn2.reshape([-1]).sqrt() as Tensor1D,
+    inverseSx2.sqrt(),
+  );
+  let r = comoment.mul(inverseDenominator) as Tensor2D;
+  if (zeroVariance === "nan") {
+    r = tf.where(inverseDenominator.equal(0), tf.fill(r.shape, Number.NaN), r) as Tensor2D;
+  }
+  return { xc, nc, inverseDenominator, inverseSx2, inverseSn2, r };
 }
 
 function thresholded(r: Tensor2D, settings: CorrelationOpSettings): Tensor2D {
@@ -98,74 +111,97 @@ function thresholded(r: Tensor2D, settings: CorrelationOpSettings): Tensor2D {
 }
 
 /**
- * `A_mf = G_mf / (sx_f sn_m)` and `G_mf r_mf`, with `G = dy · T'(r)`: 0 where
- * `|r| ≤ tol` (and where r is NaN), `sign(r)` with `abs`, 1 without.
+ * What the gradients need, all but `dy`: with `T'(r)` the threshold's
+ * derivative (0 where `|r| ≤ tol` or r is NaN, `sign(r)` with `abs`, else
+ * 1), `A = dy ⊙ T'/(sx ⊗ sn)` and `G ⊙ r = dy ⊙ T'·r`, so each backward pass
+ * is a handful of ops on top of one product.
  */
-function scaledWeights(
-  dyT: Tensor2D,
-  r: Tensor2D,
-  denominator: Tensor2D,
-  settings: CorrelationOpSettings,
-) {
-  const active = r.abs().greater(settings.tol);
-  const zeros = tf.zerosLike(dyT);
-  const g = tf.where(active, settings.abs ? dyT.mul(r.sign()) : dyT, zeros);
-  const scaled = tf.where(active, g.div(denominator), zeros) as Tensor2D;
-  return { scaled, gr: g.mul(tf.where(active, r, zeros)) as Tensor2D };
+interface GradientParts {
+  /** `x̃`, `(B, F)`. */
+  xc: Tensor2D;
+  /** `ñ`, `(B, M)`. */
+  nc: Tensor2D;
+  /** `T'(r) / (sn_m sx_f)`, `(M, F)`. */
+  weightA: Tensor2D;
+  /** `T'(r) · r`, `(M, F)`. */
+  weightR: Tensor2D;
+  /** `1 / sx²` (0 for a constant feature), `(F)`. */
+  inverseSx2: Tensor1D;
+  /** `1 / sn²` (0 for a constant confound), `(M, 1)`. */
+  inverseSn2: Tensor2D;
+  /** NaN if any r is NaN, else 0 (only with `zeroVariance: "nan"`: the gradient is NaN with the value). */
+  poison?: Tensor;
 }
 
-/** `v / s` where `s > 0`, else 0 (a zero-variance side has no active pair). */
-function safeDivide<T extends Tensor>(v: T, s: T): T {
-  return tf.where(s.greater(0), v.div(s), tf.zerosLike(v)) as T;
+function gradientParts(m: Moments, settings: CorrelationOpSettings): GradientParts {
+  const active = m.r.abs().greater(settings.tol).toFloat();
+  const derivative = settings.abs ? m.r.sign().mul(active) : active;
+  return {
+    xc: m.xc,
+    nc: m.nc,
+    weightA: derivative.mul(m.inverseDenominator) as Tensor2D,
+    weightR: derivative.mul(m.r) as Tensor2D,
+    inverseSx2: m.inverseSx2,
+    inverseSn2: m.inverseSn2,
+    ...(settings.zeroVariance === "nan" ? { poison: m.r.mul(0).sum() } : {}),
+  };
 }
 
-/**
- * With `zeroVariance: "nan"`, NaN when any correlation is NaN, else 0: added
- * to a gradient, it makes every element NaN with the value, as the float64 core.
- */
-function withNaNs(gradient: Tensor2D, r: Tensor2D, settings: CorrelationOpSettings): Tensor2D {
-  return settings.zeroVariance === "nan" ? gradient.add(r.mul(0).sum()) : gradient;
+type PartName = keyof GradientParts;
+/** What each node keeps for its gradient (each kept tensor costs a copy on the wasm backend). */
+const X_PARTS: readonly PartName[] = ["xc", "nc", "weightA", "weightR", "inverseSx2", "poison"];
+const N_PARTS: readonly PartName[] = ["xc", "nc", "weightA", "weightR", "inverseSn2", "poison"];
+
+function pick(parts: GradientParts, names: readonly PartName[]): Tensor[] {
+  return names.flatMap((name) => (parts[name] ? [parts[name]] : []));
 }
 
-type Saved = [Tensor2D, Tensor2D, Tensor1D, Tensor2D, Tensor2D, Tensor2D];
+function unpack(saved: Tensor[], names: readonly PartName[]): GradientParts {
+  return Object.fromEntries(
+    names.slice(0, saved.length).map((name, i) => [name, saved[i]]),
+  ) as unknown as GradientParts;
+}
+
+function withNaNs(gradient: Tensor2D, parts: GradientParts): Tensor2D {
+  return parts.poison ? gradient.add(parts.poison) : gradient;
+}
 
 /** `∂L/∂x_bf = Σ_m A_mf ñ_bm − c_f x̃_bf`, `c_f = Σ_m G_mf r_mf / sx_f²`. */
-function featureGradient(dy: Tensor2D, saved: Tensor[], settings: CorrelationOpSettings): Tensor2D {
-  const [xc, nc, sx2, , denominator, r] = saved as Saved;
-  const { scaled, gr } = scaledWeights(dy.transpose(), r, denominator, settings);
-  const rowTerm = safeDivide(gr.sum(0) as Tensor1D, sx2);
-  return withNaNs(tf.matMul(nc, scaled).sub(xc.mul(rowTerm)) as Tensor2D, r, settings);
+function featureGradient(dy: Tensor2D, parts: GradientParts): Tensor2D {
+  const dyT = dy.transpose();
+  const scaled = dyT.mul(parts.weightA) as Tensor2D;
+  const rowTerm = dyT.mul(parts.weightR).sum(0).mul(parts.inverseSx2);
+  return withNaNs(
+    tf.matMul(parts.nc, scaled).sub(parts.xc.mul(rowTerm)) as Tensor2D,
+    parts,
+  );
 }
 
 /** `∂L/∂n_mb = Σ_f A_mf x̃_bf − d_m ñ_bm`, `d_m = Σ_f G_mf r_mf / sn_m²`, as `(M, B)`. */
-function confoundGradient(
-  dy: Tensor2D,
-  saved: Tensor[],
-  settings: CorrelationOpSettings,
-): Tensor2D {
-  const [xc, nc, , sn2, denominator, r] = saved as Saved;
-  const { scaled, gr } = scaledWeights(dy.transpose(), r, denominator, settings);
-  const columnTerm = safeDivide(gr.sum(1, true) as Tensor2D, sn2);
+function confoundGradient(dy: Tensor2D, parts: GradientParts): Tensor2D {
+  const dyT = dy.transpose();
+  const scaled = dyT.mul(parts.weightA) as Tensor2D;
+  const columnTerm = dyT.mul(parts.weightR).sum(1, true).mul(parts.inverseSn2);
   // x̃ (B, F) · Aᵀ (F, M): the large operand stays untransposed.
-  const gradient = tf.matMul(xc, scaled, false, true).transpose().sub(
-    columnTerm.mul(nc.transpose()),
+  const gradient = tf.matMul(parts.xc, scaled, false, true).transpose().sub(
+    columnTerm.mul(parts.nc.transpose()),
   );
-  return withNaNs(gradient as Tensor2D, r, settings);
+  return withNaNs(gradient as Tensor2D, parts);
 }
 
 /**
  * The thresholded correlations `(F, M)` of x `(B, F)` with n `(M, B)` in x's
  * natural column order, differentiable with respect to both.
  *
- * The forward pass runs once, in plain ops. Its output then passes through
- * two custom-gradient nodes, one with x as input and one with n, whose
- * gradients are the closed form of `src/gradient.ts` with `dy = ∂L/∂T` in
- * place of the scalarisation's derivative. TensorFlow.js evaluates a custom
- * gradient eagerly for every input of its node, so one node per input lets
- * the tape skip the confounds' gradient when n is a constant, as it is when
- * only the model is trained. The plain forward ops lead nowhere on the tape
- * (their results reach the output only through the nodes' closures), so the
- * tape prunes them: no autodiff runs through them. Call inside `tf.tidy`.
+ * The output passes through two custom-gradient nodes, one with x as input
+ * and one with n, whose gradients are the closed form of `src/gradient.ts`
+ * with `dy = ∂L/∂T` in place of the scalarisation's derivative.
+ * TensorFlow.js evaluates a custom gradient eagerly for every input of its
+ * node, so one node per input lets the tape skip the confounds' gradient when
+ * n is a constant, as it is when only the model is trained. The forward pass
+ * runs once, inside the first node, where the tape is off: none of its ops
+ * is recorded, so none keeps a copy of its inputs for autodiff (the wasm
+ * backend copies every tensor it keeps). Call inside `tf.tidy`.
  *
  * @param x Features, float32 `(B, F)`.
  * @param n Confounds, float32 `(M, B)`.
@@ -173,22 +209,35 @@ function confoundGradient(
  * @returns `(F, M)` thresholded correlations.
  */
 export function correlationOp(x: Tensor2D, n: Tensor2D, settings: CorrelationOpSettings): Tensor2D {
-  const m = moments(x, n, settings.zeroVariance);
-  const value = thresholded(m.r, settings).transpose() as Tensor2D;
-  const kept = [m.xc, m.nc, m.sx2, m.sn2, m.denominator, m.r];
-  const throughX = tf.customGrad((_x, save) => {
-    (save as GradSaveFunc)(kept);
+  let parts: GradientParts | undefined;
+  let value: Tensor2D | undefined;
+  const throughX = tf.customGrad((input, save) => {
+    const m = moments(input as Tensor2D, n, settings.zeroVariance);
+    value = tf.keep(thresholded(m.r, settings).transpose() as Tensor2D);
+    parts = gradientParts(m, settings);
+    for (const tensor of pick(parts, [...new Set([...X_PARTS, ...N_PARTS])])) tf.keep(tensor);
+    (save as GradSaveFunc)(pick(parts, X_PARTS));
     return {
       value: value.clone(),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => featureGradient(dy as Tensor2D, saved, settings),
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        featureGradient(dy as Tensor2D, unpack(saved, X_PARTS)),
     };
   });
   const throughN = tf.customGrad((_n, save) => {
-    (save as GradSaveFunc)(kept);
+    (save as GradSaveFunc)(pick(parts!, N_PARTS));
     return {
-      value: tf.zerosLike(value),
-      gradFunc: (dy: Tensor, saved: Tensor[]) => confoundGradient(dy as Tensor2D, saved, settings),
+      value: tf.zerosLike(value!),
+      gradFunc: (dy: Tensor, saved: Tensor[]) =>
+        confoundGradient(dy as Tensor2D, unpack(saved, N_PARTS)),
     };
   });
-  return (throughX(x) as Tensor2D).add(throughN(n) as Tensor2D);
+  try {
+    return (throughX(x) as Tensor2D).add(throughN(n) as Tensor2D);
+  } finally {
+    // The nodes hold their own copies (saved only while a gradient is recorded).
+    tf.dispose([
+      ...(value ? [value] : []),
+      ...(parts ? pick(parts, [...new Set([...X_PARTS, ...N_PARTS])]) : []),
+    ]);
+  }
 }
