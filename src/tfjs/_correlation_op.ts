@@ -182,8 +182,9 @@ function confoundGradient(dy: Tensor2D, parts: GradientParts): Tensor2D {
   const dyT = dy.transpose();
   const scaled = dyT.mul(parts.weightA) as Tensor2D;
   const columnTerm = dyT.mul(parts.weightR).sum(1, true).mul(parts.inverseSn2);
-  // x̃ (B, F) · Aᵀ (F, M): the large operand stays untransposed.
-  const gradient = tf.matMul(parts.xc, scaled, false, true).transpose().sub(
+  // x̃ (B, F) · Aᵀ (F, M), transposing only the small side (the wasm backend's
+  // transposed product is several times slower).
+  const gradient = tf.matMul(parts.xc, scaled.transpose()).transpose().sub(
     columnTerm.mul(parts.nc.transpose()),
   );
   return withNaNs(gradient as Tensor2D, parts);

@@ -8,6 +8,7 @@
  */
 
 import type { GradSaveFunc, Scalar, Tensor, Tensor2D } from "@tensorflow/tfjs";
+import type { TfScalar, TfTensor2D } from "./tf_types.ts";
 import { max, mean, meansq, type Scalarisation, sum, vnorm } from "../../mod.ts";
 import { ruleMessage } from "../errors.ts";
 import { tf } from "./_tfjs.ts";
@@ -21,7 +22,7 @@ export interface TfScalarisation {
    * @param values The thresholded correlations, `(F, M)`.
    * @returns The scalar, differentiable with respect to `values`.
    */
-  reduce(values: Tensor2D): Scalar;
+  reduce(values: TfTensor2D): TfScalar;
 }
 
 /** The rule of the `scalarisation` option, for messages. */

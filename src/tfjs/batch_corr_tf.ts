@@ -4,8 +4,7 @@
  * @module
  */
 
-import type { Tensor, Tensor2D } from "@tensorflow/tfjs";
-import type { BatchCorrOptions } from "../../mod.ts";
+import type { BatchCorrTfOptions, TfTensor, TfTensor2D } from "./tf_types.ts";
 import { batchCorrOptionsSchema, parseOptions } from "../options.ts";
 import { correlateTf } from "./_correlate_tf.ts";
 import { tf } from "./_tfjs.ts";
@@ -66,7 +65,7 @@ import { tf } from "./_tfjs.ts";
  * tf.dispose([x, motion, r, grad]);
  * ```
  */
-export function batchCorrTf(x: Tensor, n: Tensor, options?: BatchCorrOptions): Tensor2D {
+export function batchCorrTf(x: TfTensor, n: TfTensor, options?: BatchCorrTfOptions): TfTensor2D {
   const context = "compute batchCorrTf";
   const settings = parseOptions(batchCorrOptionsSchema, options, context);
   return tf.tidy(() => correlateTf(x, n, settings, context, ["x", "n"]));

@@ -4,13 +4,6 @@
  * @module
  */
 
-import type { Scalar, Tensor, Tensor2D } from "@tensorflow/tfjs";
-import type {
-  BatchCorrOptions,
-  Scalarisation,
-  ScalarisationName,
-  ValueAndGradOptions,
-} from "../../mod.ts";
 import { parseValueAndGradOptions } from "../gradient.ts";
 import { lossOptionsSchema } from "../loss.ts";
 import { OPTION_RULES, parseOptions } from "../options.ts";
@@ -21,17 +14,29 @@ import {
   type TfScalarisation,
 } from "./_scalarise_tf.ts";
 import { tf } from "./_tfjs.ts";
+import type {
+  BatchCorrTfOptions,
+  CoreScalarisation,
+  TfScalar,
+  TfTensor,
+  TfTensor2D,
+  ValueAndGradTfOptions,
+} from "./tf_types.ts";
 
 export type { TfScalarisation };
 
 /** What the `scalarisation` option of {@linkcode BatchCorrelationLossTf} accepts. */
 export type TfScalarisationLike =
-  | ScalarisationName
-  | Scalarisation
-  | ((values: Tensor2D) => Scalar);
+  | "sum"
+  | "mean"
+  | "meansq"
+  | "max"
+  | "vnorm"
+  | CoreScalarisation
+  | ((values: TfTensor2D) => TfScalar);
 
 /** Options of {@linkcode BatchCorrelationLossTf}: those of `BatchCorrelationLoss`. */
-export interface BatchCorrelationLossTfOptions extends BatchCorrOptions {
+export interface BatchCorrelationLossTfOptions extends BatchCorrTfOptions {
   /**
    * Loss strength multiplier applied to the scalarised value.
    * @default {1}
@@ -55,11 +60,11 @@ export interface BatchCorrelationLossTfOptions extends BatchCorrOptions {
 /** What {@linkcode BatchCorrelationLossTf.valueAndGrad} returns: tensors the caller disposes. */
 export interface ValueAndGradTfResult {
   /** The loss, as {@linkcode BatchCorrelationLossTf.evaluate} gives it. */
-  value: Scalar;
+  value: TfScalar;
   /** `∂ loss / ∂ x`, x's shape. */
-  grad: Tensor;
+  grad: TfTensor;
   /** `∂ loss / ∂ n`, n's shape; only with `wrt: "both"`. */
-  gradN?: Tensor;
+  gradN?: TfTensor;
 }
 
 const LOSS_TF_RULES: Record<string, string> = {
@@ -154,12 +159,12 @@ export class BatchCorrelationLossTf {
    * @throws {RangeError} As `batchCorrTf`.
    * @throws {BatchCorrError} "resource_limit" if F·M exceeds `maxElements`.
    */
-  evaluate(x: Tensor, n: Tensor): Scalar {
+  evaluate(x: TfTensor, n: TfTensor): TfScalar {
     const context = `evaluate ${this.name}`;
     return tf.tidy(() => {
       const values = correlateTf(x, n, this.#settings, context, ["x", "n"]);
       const reduced = this.scalarisation.reduce(values);
-      return (this.nu === 1 ? reduced : reduced.mul(this.nu)) as Scalar;
+      return (this.nu === 1 ? reduced : reduced.mul(this.nu)) as TfScalar;
     });
   }
 
@@ -193,19 +198,19 @@ export class BatchCorrelationLossTf {
    * tf.dispose([x, motion, value, grad, gradN!]);
    * ```
    */
-  valueAndGrad(x: Tensor, n: Tensor, options?: ValueAndGradOptions): ValueAndGradTfResult {
+  valueAndGrad(x: TfTensor, n: TfTensor, options?: ValueAndGradTfOptions): ValueAndGradTfResult {
     const context = `compute valueAndGrad of ${this.name}`;
     const { wantN } = parseValueAndGradOptions(options, context);
     // Fail with the loss's own messages before tf's gradient functions see the inputs.
     checkTfArguments(x, n, this.#settings, context, ["x", "n"]);
     if (!wantN) {
-      const { value, grad } = tf.valueAndGrad((input: Tensor) => this.evaluate(input, n))(x);
-      return { value: value as Scalar, grad };
+      const { value, grad } = tf.valueAndGrad((input: TfTensor) => this.evaluate(input, n))(x);
+      return { value: value as TfScalar, grad };
     }
-    const { value, grads } = tf.valueAndGrads((a: Tensor, b: Tensor) => this.evaluate(a, b))([
+    const { value, grads } = tf.valueAndGrads((a: TfTensor, b: TfTensor) => this.evaluate(a, b))([
       x,
       n,
     ]);
-    return { value: value as Scalar, grad: grads[0]!, gradN: grads[1]! };
+    return { value: value as TfScalar, grad: grads[0]!, gradN: grads[1]! };
   }
 }

@@ -34,3 +34,14 @@ export {
   tfBatchSource,
   type TfBatchSourceOptions,
 } from "./tf_batch_source.ts";
+
+export type {
+  BatchCorrTfOptions,
+  CoreScalarisation,
+  HostBatch,
+  HostTensor,
+  TfScalar,
+  TfTensor,
+  TfTensor2D,
+  ValueAndGradTfOptions,
+} from "./tf_types.ts";

@@ -5,17 +5,16 @@
  * @module
  */
 
-import type { Tensor } from "@tensorflow/tfjs";
-import type { Batch, Source, TensorLike } from "../../mod.ts";
 import { ruleMessage } from "../errors.ts";
 import { tf } from "./_tfjs.ts";
+import type { HostBatch, HostTensor, TfTensor } from "./tf_types.ts";
 
 /** A batch whose features and confounds may be tf tensors (or host tensors). */
 export interface TensorBatch {
   /** Features with the batch on the first axis. */
-  x: Tensor | TensorLike;
+  x: TfTensor | HostTensor;
   /** Confounds: `(B)` or `(M, B)`. */
-  n: Tensor | TensorLike;
+  n: TfTensor | HostTensor;
 }
 
 /** The part of a `tf.data` iterator read here. */
@@ -42,7 +41,9 @@ export interface DatasetLike<T> {
  * to the type checker: its elements are checked when they are read.
  */
 export type TensorBatchSource =
-  | Source<TensorBatch>
+  | AsyncIterable<TensorBatch>
+  | Iterable<TensorBatch>
+  | ReadableStream<TensorBatch>
   | DatasetLike<unknown>
   | LazyIteratorLike<unknown>;
 
@@ -88,7 +89,7 @@ async function* elementsOf(source: TensorBatchSource): AsyncGenerator<unknown, v
 }
 
 /** A host tensor with the tensor's values (float32 kept, other dtypes widened). */
-async function readTensor(tensor: Tensor, name: string, index: number): Promise<TensorLike> {
+async function readTensor(tensor: TfTensor, name: string, index: number): Promise<HostTensor> {
   if (tensor.isDisposed) {
     throw new TypeError(
       ruleMessage(
@@ -111,11 +112,11 @@ async function toHostBatch(element: unknown, index: number, dispose: boolean): P
     return element; // correlateBatches says what is wrong with it
   }
   const { x, n } = element as TensorBatch;
-  const tensors = [x, n].filter((value): value is Tensor => value instanceof tf.Tensor);
+  const tensors = [x, n].filter((value): value is TfTensor => value instanceof tf.Tensor);
   try {
     const hostX = x instanceof tf.Tensor ? await readTensor(x, "x", index) : x;
     const hostN = n instanceof tf.Tensor ? await readTensor(n, "n", index) : n;
-    return { x: hostX, n: hostN } satisfies Batch;
+    return { x: hostX, n: hostN } satisfies HostBatch;
   } finally {
     if (dispose) tf.dispose(tensors.filter((t) => !t.isDisposed));
   }
@@ -159,7 +160,7 @@ async function toHostBatch(element: unknown, index: number, dispose: boolean): P
 export function tfBatchSource(
   source: TensorBatchSource,
   options?: TfBatchSourceOptions,
-): AsyncGenerator<Batch, void, undefined> {
+): AsyncGenerator<HostBatch, void, undefined> {
   const context = "read tf batches";
   const valid = typeof source === "object" && source !== null &&
     (source instanceof ReadableStream || Symbol.asyncIterator in source ||
@@ -196,9 +197,9 @@ export function tfBatchSource(
 async function* hostBatches(
   source: TensorBatchSource,
   dispose: boolean,
-): AsyncGenerator<Batch, void, undefined> {
+): AsyncGenerator<HostBatch, void, undefined> {
   let index = 0;
   for await (const element of elementsOf(source)) {
-    yield (await toHostBatch(element, index++, dispose)) as Batch;
+    yield (await toHostBatch(element, index++, dispose)) as HostBatch;
   }
 }

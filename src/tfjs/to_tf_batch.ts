@@ -5,13 +5,12 @@
  * @module
  */
 
-import type { Tensor } from "@tensorflow/tfjs";
-import type { TensorLike } from "../../mod.ts";
 import { DEFAULT_MAX_ELEMENTS } from "../../mod.ts";
 import { ruleMessage } from "../errors.ts";
 import { maxElementsSchema, parseOptions } from "../options.ts";
 import { prepareBatch } from "../prepare_batch.ts";
 import { tf } from "./_tfjs.ts";
+import type { HostTensor, TfTensor } from "./tf_types.ts";
 import { z } from "zod";
 
 /** Options of {@linkcode toTfBatch}. */
@@ -26,9 +25,9 @@ export interface ToTfBatchOptions {
 /** The tensors {@linkcode toTfBatch} returns, which the caller disposes. */
 export interface TfBatch {
   /** Features, float32, X's shape, each column shifted by its first value. */
-  x: Tensor;
+  x: TfTensor;
   /** Confounds, float32, N's shape, each confound shifted by its first value. */
-  n: Tensor;
+  n: TfTensor;
 }
 
 /**
@@ -130,7 +129,7 @@ function shiftColumn(
  * tf.dispose([x, n, r]);
  * ```
  */
-export function toTfBatch(X: TensorLike, N: TensorLike, options?: ToTfBatchOptions): TfBatch {
+export function toTfBatch(X: HostTensor, N: HostTensor, options?: ToTfBatchOptions): TfBatch {
   const context = "convert a batch with toTfBatch";
   const { maxElements } = parseOptions(optionsSchema, options, context);
   const batch = prepareBatch(X, N, context, ["X", "N"], maxElements);
