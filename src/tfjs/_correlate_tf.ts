@@ -1,0 +1,121 @@
+/**
+ * The path shared by `batchCorrTf` and `BatchCorrelationLossTf`: checks,
+ * tolerance, the differentiable correlation op, and hypercoil's feature order.
+ *
+ * @module
+ */
+
+import type { Tensor2D } from "@tensorflow/tfjs";
+import { autoTol } from "../core/auto_tol.ts";
+import { ruleMessage } from "../core/errors.ts";
+import { checkTfBatch } from "./_check_inputs.ts";
+import { correlationOp } from "./_correlation_op.ts";
+import { tf } from "./_tfjs.ts";
+
+/** Correlation options after validation, defaults applied. */
+export interface TfCorrelationSettings {
+  /** A numeric tolerance or "auto". */
+  tol: number | "auto";
+  /** Significance level for "auto". */
+  tolSig: number;
+  /** Whether the sign is dropped. */
+  abs: boolean;
+  /** The zero-variance policy. */
+  zeroVariance: "zero" | "nan";
+  /** The largest F·M allowed. */
+  maxElements: number;
+}
+
+/**
+ * The numeric tolerance, as the core's: "auto" is `autoTol(B, tolSig)`.
+ *
+ * @throws {RangeError} For "auto" with B < 3.
+ */
+export function resolveTolTf(
+  tol: number | "auto",
+  tolSig: number,
+  count: number,
+  context: string,
+): number {
+  if (tol !== "auto") return tol;
+  if (!(count >= 3)) {
+    throw new RangeError(
+      ruleMessage(
+        context,
+        'the batch size for tol "auto"',
+        "at least 3 (B − 2 degrees of freedom for the t quantile)",
+        count,
+      ),
+    );
+  }
+  return autoTol(count, tolSig);
+}
+
+/**
+ * Rows of an `(F, M)` result in x's natural column order put into hypercoil's
+ * order, `X.swapaxes(0, -1).reshape(-1, B)`: the last axis slowest, then the
+ * middle axes in order. Natural column `j·last + k` becomes row `k·inner + j`,
+ * which is a transpose of the `(inner, last, M)` view: differentiable on
+ * every backend (a gather's gradient needs UnsortedSegmentSum, which the wasm
+ * backend lacks).
+ */
+function toHypercoilOrder(values: Tensor2D, featureShape: readonly number[]): Tensor2D {
+  if (featureShape.length <= 1) return values;
+  const [features, confounds] = values.shape;
+  const last = featureShape[featureShape.length - 1]!;
+  const inner = features / last;
+  return values.reshape([inner, last, confounds]).transpose([1, 0, 2]).reshape([
+    features,
+    confounds,
+  ]);
+}
+
+/**
+ * Thresholded batch correlations of tf tensors, differentiable. Call inside `tf.tidy`.
+ *
+ * @param x Features, batch first, any rank ≥ 1.
+ * @param n Confounds, `(B)` or `(M, B)`.
+ * @param settings Validated options.
+ * @param context What was being done, for messages.
+ * @param names Argument names, for messages.
+ * @returns `(F, M)` in hypercoil's feature order.
+ * @throws {TypeError} See `checkTfBatch`.
+ * @throws {RangeError} See `checkTfBatch`; or `tol` "auto" with B < 3.
+ * @throws {BatchCorrError} "resource_limit" if F·M exceeds `settings.maxElements`.
+ */
+export function correlateTf(
+  x: unknown,
+  n: unknown,
+  settings: TfCorrelationSettings,
+  context: string,
+  names: readonly [string, string],
+): Tensor2D {
+  const batch = checkTfBatch(x, n, context, names, settings.maxElements);
+  const tol = resolveTolTf(settings.tol, settings.tolSig, batch.count, context);
+  const values = correlationOp(batch.x, batch.n, {
+    tol,
+    abs: settings.abs,
+    zeroVariance: settings.zeroVariance,
+  });
+  return toHypercoilOrder(values, batch.featureShape);
+}
+
+/**
+ * The checks of {@linkcode correlateTf} alone, computing nothing.
+ *
+ * @throws {TypeError} As {@linkcode correlateTf}.
+ * @throws {RangeError} As {@linkcode correlateTf}.
+ * @throws {BatchCorrError} As {@linkcode correlateTf}.
+ */
+export function checkTfArguments(
+  x: unknown,
+  n: unknown,
+  settings: TfCorrelationSettings,
+  context: string,
+  names: readonly [string, string],
+): void {
+  tf.tidy(() => {
+    const batch = checkTfBatch(x, n, context, names, settings.maxElements);
+    resolveTolTf(settings.tol, settings.tolSig, batch.count, context);
+  });
+}
