@@ -412,7 +412,7 @@ class Service implements MonitorService {
  * `--serve-after`, and `close()`.
  *
  * @param options Where to listen, the names, the report data and the live page limits.
- * @returns The running service.
+ * @returns The running service. Every failure rejects the promise:
  * @throws {TypeError} If an option has the wrong type.
  * @throws {RangeError} If the address is malformed or an option is out of range.
  * @throws {ServiceError} `address_in_use`, `address_unavailable`,
@@ -439,7 +439,10 @@ class Service implements MonitorService {
  * }
  * ```
  */
-export function startMonitorService(options: MonitorServiceOptions): Promise<MonitorService> {
+// deno-lint-ignore require-await -- async so that every failure rejects the promise, none throws
+export async function startMonitorService(
+  options: MonitorServiceOptions,
+): Promise<MonitorService> {
   const context = "start the monitor service";
   const parsed = parseOrThrow(optionsSchema, options, context, "options");
   const address = typeof parsed.listen === "string"

@@ -5,7 +5,8 @@
  */
 import process from "node:process";
 import { startMonitorService } from "../../../src/cli/service/monitor_service.ts";
-import { listenForShutdown, untilAborted } from "../../../src/cli/service/shutdown_signal.ts";
+import { listenForShutdown } from "../../../src/cli/service/shutdown_signal.ts";
+import { untilAborted } from "../../../src/cli/service/until_aborted.ts";
 
 async function* batchesForever() {
   for (let index = 0;; index++) {

@@ -251,8 +251,11 @@ describe("startMonitorService()", () => {
       assert.equal(stats.clients, 0);
       // Keyed updates replace each other: one page, however far behind.
       assert.ok(stats.peakClientQueuedBytes <= 2 * maxQueuedBytes, JSON.stringify(stats));
+      // A sanity bound only: each 256 KiB page leaves about 1 MiB of garbage
+      // that the collector takes in its own time; the queue bound above is
+      // the service's own accounting (the channel test bounds memory tightly).
       assert.ok(
-        (peak - before) / (1 << 20) < 128,
+        (peak - before) / (1 << 20) < 256,
         `resident memory grew by ${((peak - before) / (1 << 20)).toFixed(0)} MiB`,
       );
       const m = await scrape(service);
@@ -302,20 +305,20 @@ describe("startMonitorService()", () => {
     } finally {
       await new Promise<void>((resolve) => other.close(() => resolve()));
     }
-    assert.throws(
-      () => startMonitorService({ ...options, listen: "not a host:9464" }),
+    await assert.rejects(
+      startMonitorService({ ...options, listen: "not a host:9464" }),
       /must be an IPv4 address, a bracketed IPv6 address or a host name/,
     );
-    assert.throws(
-      () => startMonitorService({ ...options, listen: { host: "not a host", port: 1 } }),
+    await assert.rejects(
+      startMonitorService({ ...options, listen: { host: "not a host", port: 1 } }),
       RangeError,
     );
-    assert.throws(
-      () => startMonitorService({ ...options, listen: 9464 as unknown as string }),
+    await assert.rejects(
+      startMonitorService({ ...options, listen: 9464 as unknown as string }),
       TypeError,
     );
-    assert.throws(
-      () => startMonitorService({ ...options, listen: ":0", report: "page" as never }),
+    await assert.rejects(
+      startMonitorService({ ...options, listen: ":0", report: "page" as never }),
       /options\.report must be a function/,
     );
     await assert.rejects(

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { listenForShutdown, untilAborted } from "../../../src/cli/service/shutdown_signal.ts";
+import { listenForShutdown } from "../../../src/cli/service/shutdown_signal.ts";
+import { untilAborted } from "../../../src/cli/service/until_aborted.ts";
 import { waitFor } from "./_support.ts";
 
 const CHILD = fileURLToPath(new URL("./_shutdown_child.ts", import.meta.url));
