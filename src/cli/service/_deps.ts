@@ -6,5 +6,5 @@
  */
 
 export { renderReport, type ReportData, type ReportPoint, topFeatures } from "../report.ts";
-export { describeValue, ruleMessage } from "../../errors.ts";
+export { describeValue } from "../../errors.ts";
 export type { BadRow } from "../rows.ts";
