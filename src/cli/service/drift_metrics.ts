@@ -1,0 +1,551 @@
+/**
+ * The drift monitor's metric set: fed one record per batch (a `BatchResult`
+ * of `correlateBatches`, or a record of `monitor --format ndjson`), it keeps
+ * the latest losses, tolerances and alert as gauges, counts batches, samples
+ * and rows, ranks the top-k running |r| per confound, and writes it all in
+ * the Prometheus text format.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import { topFeatures } from "./_deps.ts";
+import { parseOrThrow } from "./_parse.ts";
+import { encodePrometheusText, type MetricFamily, type MetricSample } from "./prometheus_text.ts";
+
+/**
+ * Where the input stands: `waiting` (nothing read yet), `flowing` (a batch or
+ * row within `idleAfterMs`), `idle`, `ended` (the input finished) or `failed`
+ * (a fatal input error).
+ */
+export type InputState = "waiting" | "flowing" | "idle" | "ended" | "failed";
+
+/** Every {@linkcode InputState}, in the order of the `batch_corr_input_state` series. */
+export const INPUT_STATES: readonly InputState[] = Object.freeze([
+  "waiting",
+  "flowing",
+  "idle",
+  "ended",
+  "failed",
+]);
+
+/**
+ * What the metrics read from one batch: the fields of a `BatchResult` (extra
+ * fields are ignored), or of an NDJSON record of `monitor`, where `null`
+ * stands for NaN.
+ */
+export interface DriftBatchRecord {
+  /** The batch's 0-based index; increases from one record to the next. */
+  index: number;
+  /** B of the batch (NaN or null when a skipped batch had no readable size). */
+  batchSize: number | null;
+  /** Samples in the running view after it. */
+  count: number;
+  /** The batch's own tolerance (NaN or null when skipped). */
+  tol: number | null;
+  /** The batch's own loss (NaN or null when skipped). */
+  loss: number | null;
+  /** The running view. */
+  running: { tol: number | null; loss: number | null };
+  /** The window or decay view, when the run has one. */
+  window?: { tol: number | null; loss: number | null; effectiveCount: number | null } | undefined;
+  /** Present when the batch was skipped (it was not folded in). */
+  skipped?: { reason: string } | undefined;
+}
+
+/** Running totals of input rows, as the monitor counts them. */
+export interface RowTotals {
+  /** Data rows read so far (bad ones included). */
+  read: number;
+  /** Bad rows so far. */
+  rejected: number;
+}
+
+/** Options of {@linkcode DriftMetrics.recordBatch}. */
+export interface RecordBatchOptions {
+  /** Whether this batch crossed the alert level. */
+  alert: boolean;
+  /** The row totals after this batch, if known. */
+  rows?: RowTotals | undefined;
+}
+
+/** Options of {@linkcode DriftMetrics}. */
+export interface DriftMetricsOptions {
+  /** Feature names, in the order of the correlation rows. */
+  features: readonly string[];
+  /** Confound names, in the order of the correlation columns (label values; repeats get `#2`, `#3`…). */
+  confounds: readonly string[];
+  /**
+   * How many features to rank per confound (k): at most k × M series of
+   * `batch_corr_top_abs_correlation`, whatever F is.
+   * @default {5}
+   */
+  top?: number;
+  /** The monitor's `--alert` level, exposed as `batch_corr_alert_level` when given. */
+  alertLevel?: number | undefined;
+  /**
+   * The signed running correlations before the tolerance, `(F, M)` row-major,
+   * or undefined before any batch was folded in. Called at most once per
+   * recorded batch, when metrics are read.
+   */
+  correlations?: (() => Float64Array | undefined) | undefined;
+  /**
+   * Milliseconds without a batch or row after which `flowing` turns `idle`.
+   * @default {60000}
+   */
+  idleAfterMs?: number;
+}
+
+/** Where the input stands, for `/healthz`. */
+export interface DriftStatus {
+  /** The state. */
+  state: InputState;
+  /** Batches recorded. */
+  batches: number;
+  /** When the latest batch was recorded (ms since the epoch), if any. */
+  lastBatchAt: number | undefined;
+  /** The fatal input error's message, in state `failed`. */
+  error: string | undefined;
+}
+
+interface Latest {
+  batchLoss: number;
+  runningLoss: number;
+  tol: number;
+  runningTol: number;
+  alert: boolean;
+  runningSamples: number;
+  window: { loss: number; tol: number; effectiveCount: number } | undefined;
+  at: number;
+}
+
+const numberRule = "a number (null or NaN when there is none)";
+const maybeNumber = z.custom<number | null>(
+  (value) => value === null || typeof value === "number",
+  { error: numberRule, params: { kind: "type" } },
+);
+const count = z.number({ error: "a non-negative integer" }).int({ error: "a non-negative integer" })
+  .nonnegative({ error: "a non-negative integer" });
+
+const recordSchema = z.object({
+  index: count,
+  batchSize: maybeNumber,
+  count: z.number({ error: "a non-negative number" }).nonnegative({
+    error: "a non-negative number",
+  }),
+  tol: maybeNumber,
+  loss: maybeNumber,
+  running: z.object({ tol: maybeNumber, loss: maybeNumber }, { error: "an object { tol, loss }" }),
+  window: z.object({ tol: maybeNumber, loss: maybeNumber, effectiveCount: maybeNumber }, {
+    error: "an object { tol, loss, effectiveCount }",
+  }).optional(),
+  skipped: z.object({ reason: z.string({ error: "a string" }) }, { error: "an object { reason }" })
+    .optional(),
+}, { error: "an object with the fields of a BatchResult" });
+
+const rowsSchema = z.object({ read: count, rejected: count }, {
+  error: "an object { read, rejected } of running totals",
+});
+
+const recordOptionsSchema = z.strictObject({
+  alert: z.boolean({ error: "a boolean" }),
+  rows: rowsSchema.optional(),
+}, { error: "an object { alert, rows? }" });
+
+const optionsSchema = z.strictObject({
+  features: z.array(z.string({ error: "a string" }), { error: "an array of feature names" }),
+  confounds: z.array(z.string({ error: "a string" }), { error: "an array of confound names" })
+    .min(1, { error: "an array of at least one confound name" }),
+  top: z.number({ error: "an integer from 1 to 1000" }).int({ error: "an integer from 1 to 1000" })
+    .min(1, { error: "an integer from 1 to 1000" }).max(1000, {
+      error: "an integer from 1 to 1000",
+    })
+    .default(5),
+  alertLevel: z.number({ error: "a finite number" }).optional(),
+  correlations: z.custom<() => Float64Array | undefined>(
+    (value) => typeof value === "function",
+    { error: "a function returning the running correlations", params: { kind: "type" } },
+  ).optional(),
+  idleAfterMs: z.number({ error: "a positive integer (milliseconds)" })
+    .int({ error: "a positive integer (milliseconds)" })
+    .positive({ error: "a positive integer (milliseconds)" }).default(60_000),
+}, { error: "an object { features, confounds, top?, alertLevel?, correlations?, idleAfterMs? }" });
+
+function nanIfNull(value: number | null | undefined): number {
+  return value === null || value === undefined ? Number.NaN : value;
+}
+
+/** Label values for the confounds: their names, with `#2`, `#3`… on repeats so that no two series share labels. */
+function uniqueLabels(names: readonly string[]): string[] {
+  const seen = new Map<string, number>();
+  const taken = new Set(names);
+  return names.map((name) => {
+    const n = (seen.get(name) ?? 0) + 1;
+    seen.set(name, n);
+    if (n === 1) return name;
+    let label = `${name}#${n}`;
+    while (taken.has(label)) label += "'";
+    taken.add(label);
+    return label;
+  });
+}
+
+function gauge(name: string, help: string, samples: MetricSample[] = []): MetricFamily {
+  return { name, help, type: "gauge", samples };
+}
+
+function counter(name: string, help: string, value: number): MetricFamily {
+  return { name, help, type: "counter", samples: [{ value }] };
+}
+
+function single(value: number | undefined): MetricSample[] {
+  return value === undefined ? [] : [{ value }];
+}
+
+/**
+ * The metric set of one drift-monitor run. Gauges hold the latest batch's
+ * values (absent before the first batch, NaN where the batch has none, as
+ * a skipped batch's own loss); counters only go up. The top-k ranking reuses
+ * the HTML report's `topFeatures`, so the metrics and the report's table
+ * agree; feature names are labels of `batch_corr_top_feature_info` only,
+ * so the number of series stays at most k × M whatever F is.
+ *
+ * | metric | type | value |
+ * | --- | --- | --- |
+ * | `batch_corr_batch_loss` | gauge | the latest batch's own loss |
+ * | `batch_corr_running_loss` | gauge | the loss over every sample so far |
+ * | `batch_corr_window_loss` | gauge | the window or decay loss (runs with one) |
+ * | `batch_corr_tol`, `batch_corr_running_tol`, `batch_corr_window_tol` | gauge | the tolerances applied |
+ * | `batch_corr_alert` | gauge | 1 if the latest batch crossed the alert level, else 0 |
+ * | `batch_corr_alert_level` | gauge | the `--alert` level (when set) |
+ * | `batch_corr_running_samples`, `batch_corr_window_effective_samples` | gauge | samples in the views |
+ * | `batch_corr_last_batch_timestamp_seconds` | gauge | when the latest batch was recorded |
+ * | `batch_corr_batches_total`, `batch_corr_batches_skipped_total` | counter | batches seen, skipped |
+ * | `batch_corr_samples_total` | counter | samples folded in |
+ * | `batch_corr_rows_read_total`, `batch_corr_rows_rejected_total` | counter | input rows read, rejected |
+ * | `batch_corr_top_abs_correlation{confound,rank}` | gauge | the rank-th largest running \|r\| |
+ * | `batch_corr_top_feature_info{confound,rank,feature}` | gauge | 1, naming that feature |
+ * | `batch_corr_input_state{state}` | gauge | 1 for the current {@linkcode InputState}, else 0 |
+ * | `batch_corr_features`, `batch_corr_confounds` | gauge | F and M |
+ *
+ * @example Two batches, then the text format
+ * ```ts
+ * import { DriftMetrics } from "./drift_metrics.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const metrics = new DriftMetrics({ features: ["f0", "f1"], confounds: ["age"], top: 1,
+ *   correlations: () => new Float64Array([0.2, -0.7]) });
+ * metrics.recordBatch({ index: 0, batchSize: 50, count: 50, tol: 0.1, loss: 0.3, running: { tol: 0.1, loss: 0.3 } }, { alert: false });
+ * metrics.recordBatch({ index: 1, batchSize: 50, count: 100, tol: 0.1, loss: 0.5, running: { tol: 0.08, loss: 0.4 } }, { alert: true });
+ * const text = metrics.render();
+ * assert.match(text, /^batch_corr_running_loss 0\.4$/m);
+ * assert.match(text, /^batch_corr_samples_total 100$/m);
+ * assert.match(text, /^batch_corr_top_abs_correlation\{confound="age",rank="1"\} 0\.7$/m);
+ * assert.match(text, /^batch_corr_top_feature_info\{confound="age",rank="1",feature="f1"\} 1$/m);
+ * ```
+ */
+export class DriftMetrics {
+  readonly #features: readonly string[];
+  readonly #confounds: readonly string[];
+  readonly #confoundLabels: readonly string[];
+  readonly #top: number;
+  readonly #alertLevel: number | undefined;
+  readonly #correlations: (() => Float64Array | undefined) | undefined;
+  readonly #idleAfterMs: number;
+  #latest: Latest | undefined;
+  #lastIndex = -1;
+  #batches = 0;
+  #skipped = 0;
+  #samples = 0;
+  #rows: RowTotals = { read: 0, rejected: 0 };
+  #lastActivity: number | undefined;
+  #ended = false;
+  #failure: string | undefined;
+  #ranking: { version: number; families: [MetricFamily, MetricFamily] } | undefined;
+
+  /**
+   * Creates the metric set.
+   *
+   * @param options Names, k, the alert level and where correlations come from.
+   * @throws {TypeError} If an option has the wrong type or is unknown.
+   * @throws {RangeError} If `top` is not an integer in [1, 1000], `confounds`
+   * is empty or `idleAfterMs` is not a positive integer.
+   */
+  constructor(options: DriftMetricsOptions) {
+    const parsed = parseOrThrow(optionsSchema, options, "create DriftMetrics", "options");
+    this.#features = parsed.features;
+    this.#confounds = parsed.confounds;
+    this.#confoundLabels = uniqueLabels(parsed.confounds);
+    this.#top = Math.min(parsed.top, parsed.features.length);
+    this.#alertLevel = parsed.alertLevel;
+    this.#correlations = parsed.correlations;
+    this.#idleAfterMs = parsed.idleAfterMs;
+  }
+
+  /**
+   * Records one batch: sets the gauges to its values and adds it to the
+   * counters (a skipped batch counts in `batch_corr_batches_skipped_total`
+   * and adds no samples).
+   *
+   * @param record The batch's result (a `BatchResult` or an NDJSON record).
+   * @param options Whether it alerted, and the row totals after it.
+   * @throws {TypeError} If a field has the wrong type.
+   * @throws {RangeError} If `index` does not increase, or a row total decreases.
+   */
+  recordBatch(record: DriftBatchRecord, options: RecordBatchOptions): void {
+    const context = "record the batch in the metrics";
+    const r = parseOrThrow(recordSchema, record, context, "record");
+    const o = parseOrThrow(recordOptionsSchema, options, context, "options");
+    if (r.index <= this.#lastIndex) {
+      throw new RangeError(
+        `Cannot ${context} as record.index must increase from one batch to the next (above ${this.#lastIndex}): current value is ${r.index}`,
+      );
+    }
+    if (o.rows) this.#checkRows(o.rows, context, "options.rows");
+    const now = Date.now();
+    this.#lastIndex = r.index;
+    this.#batches++;
+    const batchSize = nanIfNull(r.batchSize);
+    if (r.skipped) this.#skipped++;
+    else if (Number.isFinite(batchSize)) this.#samples += batchSize;
+    if (o.rows) this.#rows = { ...o.rows };
+    this.#latest = {
+      batchLoss: nanIfNull(r.loss),
+      runningLoss: nanIfNull(r.running.loss),
+      tol: nanIfNull(r.tol),
+      runningTol: nanIfNull(r.running.tol),
+      alert: o.alert,
+      runningSamples: r.count,
+      window: r.window
+        ? {
+          loss: nanIfNull(r.window.loss),
+          tol: nanIfNull(r.window.tol),
+          effectiveCount: nanIfNull(r.window.effectiveCount),
+        }
+        : this.#latest?.window,
+      at: now,
+    };
+    this.#lastActivity = now;
+  }
+
+  /**
+   * Records the input's row totals between batches (rows that complete no
+   * batch yet, bad rows).
+   *
+   * @param rows Rows read and rejected so far.
+   * @throws {TypeError} If a total is not a number.
+   * @throws {RangeError} If a total is not a non-negative integer or decreases.
+   */
+  recordRows(rows: RowTotals): void {
+    const context = "record the row totals in the metrics";
+    const parsed = parseOrThrow(rowsSchema, rows, context, "rows");
+    this.#checkRows(parsed, context, "rows");
+    if (parsed.read !== this.#rows.read || parsed.rejected !== this.#rows.rejected) {
+      this.#lastActivity = Date.now();
+    }
+    this.#rows = { ...parsed };
+  }
+
+  /** Marks the input as finished (state `ended`, unless it failed). */
+  endInput(): void {
+    this.#ended = true;
+  }
+
+  /**
+   * Marks the input as failed (state `failed`: `/healthz` answers 503).
+   *
+   * @param error The fatal error; its message is shown by `/healthz`.
+   */
+  failInput(error: unknown): void {
+    this.#failure = error instanceof Error ? error.message : String(error);
+  }
+
+  /**
+   * Where the input stands now.
+   *
+   * @returns The state, the batch count, the latest batch's time and any error.
+   */
+  status(): DriftStatus {
+    return {
+      state: this.#state(Date.now()),
+      batches: this.#batches,
+      lastBatchAt: this.#latest?.at,
+      error: this.#failure,
+    };
+  }
+
+  /**
+   * The metric families as they stand.
+   *
+   * @returns The families, in a fixed order.
+   * @throws {TypeError} If `options.correlations` returned something other
+   * than a Float64Array of F × M values.
+   */
+  families(): MetricFamily[] {
+    const latest = this.#latest;
+    const window = latest?.window;
+    const state = this.#state(Date.now());
+    const [top, info] = this.#ranked();
+    return [
+      gauge(
+        "batch_corr_batch_loss",
+        "Loss of the latest batch alone (NaN when it was skipped).",
+        single(latest?.batchLoss),
+      ),
+      gauge(
+        "batch_corr_running_loss",
+        "Loss over every sample so far (the running view).",
+        single(latest?.runningLoss),
+      ),
+      gauge(
+        "batch_corr_window_loss",
+        "Loss of the window or decay view after the latest batch.",
+        single(window?.loss),
+      ),
+      gauge(
+        "batch_corr_tol",
+        "Tolerance applied to the latest batch's own correlations.",
+        single(latest?.tol),
+      ),
+      gauge(
+        "batch_corr_running_tol",
+        "Tolerance applied to the running correlations.",
+        single(latest?.runningTol),
+      ),
+      gauge(
+        "batch_corr_window_tol",
+        "Tolerance applied to the window or decay correlations.",
+        single(window?.tol),
+      ),
+      gauge(
+        "batch_corr_alert",
+        "1 when the latest batch crossed the alert level, else 0.",
+        single(latest === undefined ? undefined : latest.alert ? 1 : 0),
+      ),
+      gauge(
+        "batch_corr_alert_level",
+        "The monitor's alert level (--alert).",
+        single(this.#alertLevel),
+      ),
+      gauge(
+        "batch_corr_running_samples",
+        "Samples in the running view.",
+        single(latest?.runningSamples),
+      ),
+      gauge(
+        "batch_corr_window_effective_samples",
+        "Samples in the window, or the effective sample size with decay.",
+        single(window?.effectiveCount),
+      ),
+      gauge(
+        "batch_corr_last_batch_timestamp_seconds",
+        "When the latest batch was recorded, in seconds since the epoch.",
+        single(latest === undefined ? undefined : latest.at / 1000),
+      ),
+      counter(
+        "batch_corr_batches_total",
+        "Batches processed, skipped ones included.",
+        this.#batches,
+      ),
+      counter(
+        "batch_corr_batches_skipped_total",
+        "Batches skipped as invalid (not folded in).",
+        this.#skipped,
+      ),
+      counter("batch_corr_samples_total", "Samples folded into the running view.", this.#samples),
+      counter(
+        "batch_corr_rows_read_total",
+        "Input data rows read, bad ones included.",
+        this.#rows.read,
+      ),
+      counter("batch_corr_rows_rejected_total", "Input rows rejected as bad.", this.#rows.rejected),
+      top,
+      info,
+      gauge(
+        "batch_corr_input_state",
+        "1 for the input's current state (waiting, flowing, idle, ended, failed), else 0.",
+        INPUT_STATES.map((s) => ({ labels: { state: s }, value: s === state ? 1 : 0 })),
+      ),
+      gauge("batch_corr_features", "Number of features (F).", [{ value: this.#features.length }]),
+      gauge("batch_corr_confounds", "Number of confounds (M).", [{
+        value: this.#confounds.length,
+      }]),
+    ];
+  }
+
+  /**
+   * The metrics in the Prometheus text format.
+   *
+   * @param extra More families to write after these (the service's own).
+   * @returns The exposition text.
+   * @throws {TypeError} As {@linkcode DriftMetrics.families}.
+   */
+  render(extra: readonly MetricFamily[] = []): string {
+    return encodePrometheusText([...this.families(), ...extra]);
+  }
+
+  #checkRows(rows: RowTotals, context: string, subject: string): void {
+    for (const key of ["read", "rejected"] as const) {
+      if (rows[key] < this.#rows[key]) {
+        throw new RangeError(
+          `Cannot ${context} as ${subject}.${key} must not decrease (it is a running total, ${
+            this.#rows[key]
+          } so far): current value is ${rows[key]}`,
+        );
+      }
+    }
+  }
+
+  #state(now: number): InputState {
+    if (this.#failure !== undefined) return "failed";
+    if (this.#ended) return "ended";
+    if (this.#lastActivity === undefined) return "waiting";
+    return now - this.#lastActivity > this.#idleAfterMs ? "idle" : "flowing";
+  }
+
+  /** The top-k families, recomputed once per recorded batch. */
+  #ranked(): [MetricFamily, MetricFamily] {
+    if (this.#ranking?.version === this.#batches) return this.#ranking.families;
+    const top: MetricSample[] = [];
+    const info: MetricSample[] = [];
+    const correlations = this.#batches === 0 ? undefined : this.#correlations?.();
+    if (correlations !== undefined) {
+      const F = this.#features.length;
+      const M = this.#confounds.length;
+      if (!(correlations instanceof Float64Array) || correlations.length !== F * M) {
+        throw new TypeError(
+          `Cannot rank the features as options.correlations() must return a Float64Array of F × M = ${
+            F * M
+          } values: current value is ${
+            correlations instanceof Float64Array
+              ? `of length ${correlations.length}`
+              : typeof correlations
+          }`,
+        );
+      }
+      const ranked = topFeatures(correlations, this.#features, this.#confounds, this.#top);
+      ranked.forEach((entry, m) => {
+        const confound = this.#confoundLabels[m]!;
+        entry.features.forEach((feature, i) => {
+          const rank = String(i + 1);
+          top.push({ labels: { confound, rank }, value: Math.abs(feature.r) });
+          info.push({ labels: { confound, rank, feature: feature.name }, value: 1 });
+        });
+      });
+    }
+    const families: [MetricFamily, MetricFamily] = [
+      gauge(
+        "batch_corr_top_abs_correlation",
+        "The rank-th largest running |r| with the confound (signed r before the tolerance, in absolute value).",
+        top,
+      ),
+      gauge(
+        "batch_corr_top_feature_info",
+        "The feature at that rank, as the label feature (value 1).",
+        info,
+      ),
+    ];
+    this.#ranking = { version: this.#batches, families };
+    return families;
+  }
+}

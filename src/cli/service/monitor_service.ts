@@ -1,0 +1,468 @@
+/**
+ * The drift monitor as a service: one HTTP listener serving `/metrics` (the
+ * Prometheus text format), `/healthz`, the live page `/` and its event
+ * stream `/events`, fed batch by batch by the monitor.
+ *
+ * @module
+ */
+
+import { z } from "zod";
+import type { ReportData } from "./live_page.ts";
+import { parseOrThrow } from "./_parse.ts";
+import {
+  type DriftBatchRecord,
+  DriftMetrics,
+  type DriftStatus,
+  type RecordBatchOptions,
+  type RowTotals,
+} from "./drift_metrics.ts";
+import { type HttpListener, listenHttp } from "./http_listener.ts";
+import { type ListenAddress, parseListenAddress } from "./listen_address.ts";
+import { LIVE_PAGE_CSP, renderLivePage, renderLiveUpdate } from "./live_page.ts";
+
+export type { ReportData } from "./live_page.ts";
+import type { MetricFamily } from "./prometheus_text.ts";
+import { PROMETHEUS_TEXT_CONTENT_TYPE } from "./prometheus_text.ts";
+import { SseChannel, type SseChannelOptions, type SseChannelStats } from "./sse_channel.ts";
+
+/** Options of the live page. */
+export interface LivePageOptions extends SseChannelOptions {
+  /**
+   * The least time between two updates pushed to the page; updates in
+   * between are merged. It also grows to four times the last render's
+   * duration, so that long runs do not spend their time drawing.
+   * @default {250}
+   */
+  minIntervalMs?: number;
+}
+
+/** Options of {@linkcode startMonitorService}. */
+export interface MonitorServiceOptions {
+  /** Where to listen: `HOST:PORT`, `:PORT`, `PORT` (host 127.0.0.1), or `{ host, port }`; port 0 picks a free one. */
+  listen: string | ListenAddress;
+  /** Feature names, in the order of the correlation rows. */
+  features: readonly string[];
+  /** Confound names, in the order of the correlation columns. */
+  confounds: readonly string[];
+  /**
+   * Features ranked per confound in `batch_corr_top_abs_correlation`.
+   * @default {5}
+   */
+  top?: number;
+  /** The `--alert` level, if any. */
+  alertLevel?: number | undefined;
+  /** The signed running correlations before the tolerance, `(F, M)` row-major (for the top-k metrics). */
+  correlations?: (() => Float64Array | undefined) | undefined;
+  /**
+   * What the live page shows now: the same data as the `--report` page.
+   * Called when a page is loaded and for each (merged) update.
+   */
+  report: () => ReportData;
+  /**
+   * Milliseconds without input after which `/healthz` says `idle`.
+   * @default {60000}
+   */
+  idleAfterMs?: number;
+  /** Limits and timing of the live page's event stream. */
+  live?: LivePageOptions;
+}
+
+/** A running monitor service. */
+export interface MonitorService {
+  /** `http://host:port` of the listener. */
+  readonly url: string;
+  /** The address listened on (with the port the system chose for port 0). */
+  readonly address: ListenAddress;
+  /**
+   * Records one batch: updates the metrics and schedules a live update.
+   *
+   * @param record The batch's `BatchResult` (or an NDJSON record of `monitor`).
+   * @param options Whether it alerted, and the row totals after it.
+   * @throws {TypeError} If a field has the wrong type.
+   * @throws {RangeError} If the index does not increase or a total decreases.
+   */
+  recordBatch(record: DriftBatchRecord, options: RecordBatchOptions): void;
+  /**
+   * Records the row totals between batches.
+   *
+   * @param rows Rows read and rejected so far.
+   * @throws {RangeError} If a total decreases.
+   */
+  recordRows(rows: RowTotals): void;
+  /** Marks the input as finished: `/healthz` stays 200 with state `ended`. */
+  endInput(): void;
+  /**
+   * Marks the input as failed: `/healthz` answers 503 with the message.
+   *
+   * @param error The fatal error.
+   */
+  failInput(error: unknown): void;
+  /**
+   * Where the input stands (what `/healthz` reports).
+   *
+   * @returns The status.
+   */
+  status(): DriftStatus;
+  /**
+   * The metrics in the Prometheus text format, as `/metrics` serves them.
+   *
+   * @returns The exposition text.
+   */
+  metricsText(): string;
+  /**
+   * The live page's connection counters.
+   *
+   * @returns Clients now, dropped, refused, bytes waiting.
+   */
+  liveStats(): SseChannelStats;
+  /**
+   * Keeps serving for `ms` milliseconds, or until `signal` aborts (`--serve-after`).
+   *
+   * @param ms How long.
+   * @param signal Ends the wait early.
+   * @returns When the time is up.
+   */
+  serveFor(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Pushes a last update to live pages, ends their streams and stops
+   * listening. Idempotent.
+   *
+   * @returns When the listener is closed.
+   */
+  close(): Promise<void>;
+  /** The same as `close()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+const liveSchema = z.strictObject({
+  minIntervalMs: z.number({ error: "a non-negative integer (milliseconds)" })
+    .int({ error: "a non-negative integer (milliseconds)" })
+    .nonnegative({ error: "a non-negative integer (milliseconds)" }).default(250),
+  maxClients: z.number().optional(),
+  maxQueuedBytes: z.number().optional(),
+  stallTimeoutMs: z.number().optional(),
+  heartbeatMs: z.number().optional(),
+  retryMs: z.number().optional(),
+}, { error: "an object of live page options" });
+
+const optionsSchema = z.object({
+  listen: z.union([
+    z.string(),
+    z.strictObject({ host: z.string(), port: z.number() }),
+  ], { error: 'a "HOST:PORT" string or { host, port }' }),
+  report: z.custom<() => ReportData>((value) => typeof value === "function", {
+    error: "a function returning the report data",
+    params: { kind: "type" },
+  }),
+  live: liveSchema.default({ minIntervalMs: 250 }),
+}, { error: "an object of monitor service options" });
+
+const JSON_HEADERS = {
+  "content-type": "application/json; charset=utf-8",
+  "cache-control": "no-store",
+};
+
+/** The object without its undefined fields, as `exactOptionalPropertyTypes` options want. */
+function withoutUndefined<T extends object>(
+  value: T,
+): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
+}
+
+function text(body: string, status: number, headers: Record<string, string> = {}): Response {
+  return new Response(body, {
+    status,
+    headers: { "content-type": "text/plain; charset=utf-8", ...headers },
+  });
+}
+
+class Service implements MonitorService {
+  readonly url: string;
+  readonly address: ListenAddress;
+  readonly #metrics: DriftMetrics;
+  readonly #report: () => ReportData;
+  readonly #channel: SseChannel;
+  readonly #minIntervalMs: number;
+  readonly #listener: HttpListener;
+  readonly #statusTimer: ReturnType<typeof setInterval>;
+  #liveTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastRenderAt = 0;
+  #lastRenderMs = 0;
+  #lastStatus = "";
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    metrics: DriftMetrics,
+    report: () => ReportData,
+    live: LivePageOptions,
+    address: ListenAddress,
+  ) {
+    this.#metrics = metrics;
+    this.#report = report;
+    const { minIntervalMs, ...channelOptions } = live;
+    this.#minIntervalMs = minIntervalMs ?? 250;
+    this.#channel = new SseChannel(withoutUndefined(channelOptions));
+    try {
+      this.#listener = listenHttp((request) => this.#handle(request), address);
+    } catch (error) {
+      void this.#channel.close();
+      throw error;
+    }
+    this.url = this.#listener.url;
+    this.address = { host: this.#listener.host, port: this.#listener.port };
+    // Flowing turns idle with time alone: the page's status line follows.
+    this.#statusTimer = setInterval(() => this.#publishStatus(), 1000);
+  }
+
+  recordBatch(record: DriftBatchRecord, options: RecordBatchOptions): void {
+    this.#metrics.recordBatch(record, options);
+    this.#scheduleLive();
+  }
+
+  recordRows(rows: RowTotals): void {
+    this.#metrics.recordRows(rows);
+    this.#publishStatus();
+  }
+
+  endInput(): void {
+    this.#metrics.endInput();
+    this.#scheduleLive();
+  }
+
+  failInput(error: unknown): void {
+    this.#metrics.failInput(error);
+    this.#scheduleLive();
+  }
+
+  status(): DriftStatus {
+    return this.#metrics.status();
+  }
+
+  metricsText(): string {
+    return this.#metrics.render(this.#liveFamilies());
+  }
+
+  liveStats(): SseChannelStats {
+    return this.#channel.stats;
+  }
+
+  serveFor(ms: number, signal?: AbortSignal): Promise<void> {
+    if (!(typeof ms === "number" && ms >= 0)) {
+      throw new RangeError(
+        `Cannot keep serving as the time must be a non-negative number of milliseconds: current value is ${ms}`,
+      );
+    }
+    return new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #shutdown(): Promise<void> {
+    clearInterval(this.#statusTimer);
+    if (this.#liveTimer !== undefined) clearTimeout(this.#liveTimer);
+    this.#liveTimer = undefined;
+    if (this.#channel.stats.clients > 0) this.#renderLive();
+    await this.#channel.close({ event: "end", data: "" });
+    await this.#listener.close();
+  }
+
+  #liveFamilies(): MetricFamily[] {
+    const stats = this.#channel.stats;
+    return [
+      {
+        name: "batch_corr_live_clients",
+        help: "Live pages connected to the event stream.",
+        type: "gauge",
+        samples: [{ value: stats.clients }],
+      },
+      {
+        name: "batch_corr_live_clients_dropped_total",
+        help: "Live pages dropped for not reading their event stream.",
+        type: "counter",
+        samples: [{ value: stats.dropped }],
+      },
+    ];
+  }
+
+  #handle(request: Request): Response {
+    const path = new URL(request.url).pathname;
+    if (request.method !== "GET" && request.method !== "HEAD") {
+      return text("only GET and HEAD are served\n", 405, { allow: "GET, HEAD" });
+    }
+    switch (path) {
+      case "/metrics":
+        return text(this.metricsText(), 200, {
+          "content-type": PROMETHEUS_TEXT_CONTENT_TYPE,
+          "cache-control": "no-store",
+        });
+      case "/healthz":
+        return this.#health();
+      case "/":
+        return new Response(renderLivePage(this.#report()), {
+          headers: {
+            "content-type": "text/html; charset=utf-8",
+            "content-security-policy": LIVE_PAGE_CSP,
+            "x-content-type-options": "nosniff",
+            "referrer-policy": "no-referrer",
+            "cache-control": "no-store",
+          },
+        });
+      case "/favicon.ico":
+        // Browsers ask for it; an empty answer keeps their consoles clean.
+        return new Response(null, { status: 204, headers: { "cache-control": "max-age=86400" } });
+      case "/events": {
+        const response = this.#channel.connect();
+        if (response.ok) this.#scheduleLive(true);
+        return response;
+      }
+      default:
+        return text("not found: the service serves /, /events, /metrics and /healthz\n", 404);
+    }
+  }
+
+  #health(): Response {
+    const status = this.#metrics.status();
+    const body = JSON.stringify({
+      status: status.state === "failed" ? "failed" : "ok",
+      input: status.state,
+      batches: status.batches,
+      ...(status.lastBatchAt === undefined
+        ? {}
+        : { secondsSinceLastBatch: (Date.now() - status.lastBatchAt) / 1000 }),
+      ...(status.error === undefined ? {} : { error: status.error }),
+    });
+    return new Response(`${body}\n`, {
+      status: status.state === "failed" ? 503 : 200,
+      headers: JSON_HEADERS,
+    });
+  }
+
+  /** Merges updates: at most one render per interval, and none while no page is open. */
+  #scheduleLive(force = false): void {
+    if (this.#closing || this.#liveTimer !== undefined) return;
+    if (!force && this.#channel.stats.clients === 0) return;
+    const interval = Math.max(this.#minIntervalMs, 4 * this.#lastRenderMs);
+    const wait = Math.max(0, this.#lastRenderAt + interval - Date.now());
+    this.#liveTimer = setTimeout(() => {
+      this.#liveTimer = undefined;
+      this.#renderLive();
+    }, wait);
+  }
+
+  #renderLive(): void {
+    const started = performance.now();
+    this.#lastRenderAt = Date.now();
+    try {
+      this.#channel.publish("report", renderLiveUpdate(this.#report()), { key: "report" });
+    } catch (error) {
+      this.#channel.publish(
+        "status",
+        JSON.stringify({
+          state: "failed",
+          batches: 0,
+          error: `live page: ${(error as Error).message}`,
+        }),
+        { key: "status" },
+      );
+    }
+    this.#lastRenderMs = performance.now() - started;
+    this.#lastStatus = "";
+    this.#publishStatus();
+  }
+
+  #publishStatus(): void {
+    if (this.#channel.stats.clients === 0) return;
+    const status = JSON.stringify(this.#metrics.status());
+    if (status === this.#lastStatus) return;
+    this.#lastStatus = status;
+    this.#channel.publish("status", status, { key: "status" });
+  }
+}
+
+/**
+ * Starts the monitor service: parses `listen`, binds it, and serves
+ *
+ * - `/metrics`: the {@linkcode DriftMetrics} in the Prometheus text format
+ *   (plus `batch_corr_live_clients` and `batch_corr_live_clients_dropped_total`);
+ * - `/healthz`: 200 with JSON while the input is waiting, flowing, idle or
+ *   ended, 503 after `failInput()`;
+ * - `/`: the live page (the HTML report, kept up to date) and `/events`, its
+ *   Server-Sent Events stream with a bounded queue per client.
+ *
+ * The monitor calls `recordBatch()` for each result, `recordRows()` as bad
+ * rows pass, `endInput()` or `failInput()` at the end, `serveFor()` for
+ * `--serve-after`, and `close()`.
+ *
+ * @param options Where to listen, the names, the report data and the live page limits.
+ * @returns The running service. Every failure rejects the promise:
+ * @throws {TypeError} If an option has the wrong type.
+ * @throws {RangeError} If the address is malformed or an option is out of range.
+ * @throws {ServiceError} `address_in_use`, `address_unavailable`,
+ * `permission_denied` or `listen_failed` when the address cannot be listened on.
+ *
+ * @example Serving a run's metrics on a free port
+ * ```ts
+ * import { startMonitorService } from "./monitor_service.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const service = await startMonitorService({
+ *   listen: "127.0.0.1:0", features: ["f0"], confounds: ["c"],
+ *   report: () => ({ source: "demo", settings: [], points: [], alertLevel: undefined, windowLabel: undefined,
+ *     features: ["f0"], confounds: ["c"], finalCorrelations: undefined, top: 5, rows: 0, samples: 0,
+ *     badRows: { count: 0, rows: [] }, skippedBatches: [] }),
+ * });
+ * try {
+ *   service.recordBatch({ index: 0, batchSize: 10, count: 10, tol: 0, loss: 0.2, running: { tol: 0, loss: 0.2 } }, { alert: false });
+ *   const text = await (await fetch(`${service.url}/metrics`)).text();
+ *   assert.match(text, /^batch_corr_running_loss 0\.2$/m);
+ *   assert.equal((await fetch(`${service.url}/healthz`)).status, 200);
+ * } finally {
+ *   await service.close();
+ * }
+ * ```
+ */
+// deno-lint-ignore require-await -- async so that every failure rejects the promise, none throws
+export async function startMonitorService(
+  options: MonitorServiceOptions,
+): Promise<MonitorService> {
+  const context = "start the monitor service";
+  const parsed = parseOrThrow(optionsSchema, options, context, "options");
+  const address = typeof parsed.listen === "string"
+    ? parseListenAddress(parsed.listen)
+    : parsed.listen;
+  if (typeof parsed.listen !== "string") {
+    // The same checks as for text: an object goes through its formatted form.
+    parseListenAddress(
+      `${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}`,
+    );
+  }
+  const metrics = new DriftMetrics(withoutUndefined({
+    features: options.features,
+    confounds: options.confounds,
+    top: options.top,
+    alertLevel: options.alertLevel,
+    correlations: options.correlations,
+    idleAfterMs: options.idleAfterMs,
+  }));
+  return Promise.resolve(
+    new Service(metrics, parsed.report, withoutUndefined(parsed.live), address),
+  );
+}
