@@ -5,13 +5,28 @@
  * @module
  */
 
-/** Machine-readable codes carried by {@linkcode BatchCorrError}. */
+/**
+ * Machine-readable codes carried by {@linkcode BatchCorrError}. The scale-out
+ * layer (`./distributed`, `./redis`, `./nats`) adds:
+ * - `"invalid_envelope"`: a batch message that is not a readable batch envelope;
+ * - `"commit_refused"`: a commit fenced off because this worker lost its batches;
+ * - `"all_reduce_timeout"`: not every rank published its moments for a step in time;
+ * - `"all_reduce_conflict"`: a rank published different moments, or another world size, for a step;
+ * - `"engine_unavailable"`: the Redis or NATS server could not be reached for too long;
+ * - `"peer_missing"`: an optional client package (ioredis, `@nats-io/*`) is not installed.
+ */
 export type BatchCorrErrorCode =
   | "invalid_snapshot"
   | "stream_batch_failed"
   | "provider_unavailable"
   | "backend_failed"
-  | "resource_limit";
+  | "resource_limit"
+  | "invalid_envelope"
+  | "commit_refused"
+  | "all_reduce_timeout"
+  | "all_reduce_conflict"
+  | "engine_unavailable"
+  | "peer_missing";
 
 /**
  * An error raised for a condition that belongs to this library rather than to a

@@ -9,8 +9,8 @@
 import { CorrelationAccumulator } from "../accumulator/correlation_accumulator.ts";
 import type { TensorLike } from "../core/tensor.ts";
 import { ruleMessage } from "../core/errors.ts";
-import { distributedError } from "./_errors.ts";
-import { sleep } from "./_retry.ts";
+import { distributedError } from "./distributed_error.ts";
+import { sleep } from "./with_retry.ts";
 
 /**
  * Where ranks exchange their moments: a Redis hash per step, a JetStream KV

@@ -8,7 +8,7 @@
 
 import { ruleMessage } from "../core/errors.ts";
 import { type DenseTensor, type TensorLike, toDenseTensor } from "../core/tensor.ts";
-import { distributedError } from "./_errors.ts";
+import { distributedError } from "./distributed_error.ts";
 
 /** The envelope version written by {@linkcode encodeBatchEnvelope}. */
 export const BATCH_ENVELOPE_VERSION = 1;

@@ -27,7 +27,7 @@
  * @module
  */
 
-export { type DistributedErrorCode } from "./_errors.ts";
+export { type DistributedErrorCode } from "./distributed_error.ts";
 export {
   BATCH_ENVELOPE_VERSION,
   decodeBatchEnvelope,

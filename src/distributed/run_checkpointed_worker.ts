@@ -8,8 +8,8 @@
 
 import type { BatchSource, CheckpointStore } from "./batch_source.ts";
 import { CheckpointedFold, type FoldStep } from "./checkpointed_fold.ts";
-import { distributedError, hasDistributedCode } from "./_errors.ts";
-import { withRetry } from "./_retry.ts";
+import { distributedError, hasDistributedCode } from "./distributed_error.ts";
+import { withRetry } from "./with_retry.ts";
 
 /** Options of {@linkcode runCheckpointedWorker}. */
 export interface RunCheckpointedWorkerOptions {

@@ -7,7 +7,7 @@
  */
 
 import { ruleMessage } from "../core/errors.ts";
-import { distributedError } from "../distributed/_errors.ts";
+import { distributedError } from "../distributed/distributed_error.ts";
 
 /** The three modules, loosely typed: only what this adapter calls. */
 export interface NatsModules {

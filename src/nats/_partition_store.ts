@@ -12,7 +12,7 @@ import type {
   CheckpointStore,
   CommitOutcome,
 } from "../distributed/batch_source.ts";
-import { distributedError } from "../distributed/_errors.ts";
+import { distributedError } from "../distributed/distributed_error.ts";
 import { isWrongSequence, type OpenedNats } from "./_client.ts";
 import type { NatsLayout } from "./_layout.ts";
 

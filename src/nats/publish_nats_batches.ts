@@ -11,7 +11,7 @@ import { BatchCorrError } from "../core/errors.ts";
 import { ruleMessage } from "../core/errors.ts";
 import { parseOptions } from "../core/parse_options.ts";
 import { encodeBatchEnvelope } from "../distributed/batch_envelope.ts";
-import { withRetry } from "../distributed/_retry.ts";
+import { withRetry } from "../distributed/with_retry.ts";
 import type {
   PublishableBatch,
   PublishedBatch,

@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { BatchCorrelationLossOptions } from "../loss/batch_correlation_loss.ts";
 import { parseOptions } from "../core/parse_options.ts";
 import { type AggregateRecord, AggregateView } from "../distributed/aggregate_view.ts";
-import { sleep, withRetry } from "../distributed/_retry.ts";
+import { sleep, withRetry } from "../distributed/with_retry.ts";
 import { openNats } from "./_client.ts";
 import { readPartitions } from "./_committed.ts";
 import { checkNatsName, natsLayout } from "./_layout.ts";

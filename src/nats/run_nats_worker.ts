@@ -11,7 +11,7 @@ import { parseOptions } from "../core/parse_options.ts";
 import type { BatchDelivery } from "../distributed/batch_source.ts";
 import { CheckpointedFold, type FoldStep } from "../distributed/checkpointed_fold.ts";
 import type { WorkerSummary } from "../distributed/run_checkpointed_worker.ts";
-import { sleep, withRetry } from "../distributed/_retry.ts";
+import { sleep, withRetry } from "../distributed/with_retry.ts";
 import { openNats } from "./_client.ts";
 import { checkNatsName, ensureGroup, natsLayout, partitionCount } from "./_layout.ts";
 import { PartitionStore } from "./_partition_store.ts";

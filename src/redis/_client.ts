@@ -9,7 +9,7 @@
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { ruleMessage } from "../core/errors.ts";
-import { distributedError } from "../distributed/_errors.ts";
+import { distributedError } from "../distributed/distributed_error.ts";
 
 /** A value sent to Redis. */
 export type RedisArgument = string | number | Uint8Array;

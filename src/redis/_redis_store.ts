@@ -11,7 +11,7 @@ import type {
   CheckpointStore,
   CommitOutcome,
 } from "../distributed/batch_source.ts";
-import { distributedError } from "../distributed/_errors.ts";
+import { distributedError } from "../distributed/distributed_error.ts";
 import {
   bytes,
   evalScript,

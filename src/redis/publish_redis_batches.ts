@@ -14,7 +14,7 @@ import {
   type EnvelopeDtype,
   type EnvelopeMeta,
 } from "../distributed/batch_envelope.ts";
-import { withRetry } from "../distributed/_retry.ts";
+import { withRetry } from "../distributed/with_retry.ts";
 import { evalScript, int, openRedis, type RedisConnection, text } from "./_client.ts";
 import { checkKeyName, streamKeys } from "./_keys.ts";
 import {

@@ -8,7 +8,7 @@ import { z } from "zod";
 import type { CorrelationAccumulator } from "../accumulator/correlation_accumulator.ts";
 import { parseOptions } from "../core/parse_options.ts";
 import { type CommittedPart, mergeCommitted } from "../distributed/aggregate_view.ts";
-import { withRetry } from "../distributed/_retry.ts";
+import { withRetry } from "../distributed/with_retry.ts";
 import { openRedis, type RedisConnection } from "./_client.ts";
 import { readCut } from "./_committed.ts";
 import { checkKeyName, streamKeys } from "./_keys.ts";

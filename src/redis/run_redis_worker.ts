@@ -13,7 +13,7 @@ import {
   runCheckpointedWorker,
   type WorkerSummary,
 } from "../distributed/run_checkpointed_worker.ts";
-import { withRetry } from "../distributed/_retry.ts";
+import { withRetry } from "../distributed/with_retry.ts";
 import { evalScript, openRedis, type RedisConnection } from "./_client.ts";
 import { checkKeyName, checkWorkerName, streamKeys } from "./_keys.ts";
 import {

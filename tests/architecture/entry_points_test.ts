@@ -49,16 +49,11 @@ describe("entry points and private files", () => {
   const entries = entryPoints();
   const graph = importGraph([...entries, ...files]);
 
-  test("deno.json exports mod.ts and cli.ts, and package.json has the same keys", () => {
-    assert.deepEqual(entries.sort(), ["cli.ts", "mod.ts"]);
-    const denoKeys = Object.keys(JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).exports)
-      .sort();
-    const packageKeys = Object.keys(
-      JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).exports,
-    );
-    for (const key of packageKeys) {
-      assert.ok(denoKeys.includes(key), `package.json export ${key} is in deno.json`);
-    }
+  test("deno.json and package.json export the same subpaths, mod.ts and cli.ts among them", () => {
+    assert.ok(entries.includes("mod.ts") && entries.includes("cli.ts"));
+    const exportsOf = (file: string) =>
+      JSON.parse(readFileSync(join(ROOT, file), "utf8")).exports as Record<string, string>;
+    assert.deepEqual(exportsOf("package.json"), exportsOf("deno.json"));
   });
 
   test("every non-underscore file under src/ is reachable from an entry point in deno.json exports", () => {

@@ -16,6 +16,12 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   stream: ["core", "kernels", "loss", "accumulator", "stream"],
   onnx: ["core", "stream", "onnx"],
   cli: ["core", "kernels", "batch_corr", "loss", "accumulator", "stream", "onnx", "cli"],
+  arrow: ["core", "stream", "arrow"],
+  parquet: ["core", "stream", "arrow", "parquet"],
+  tfjs: ["core", "loss", "stream", "tfjs"],
+  distributed: ["core", "kernels", "loss", "accumulator", "stream", "distributed"],
+  redis: ["core", "loss", "accumulator", "stream", "distributed", "redis"],
+  nats: ["core", "loss", "accumulator", "stream", "distributed", "redis", "nats"],
 };
 
 function folderOf(file: string): string | undefined {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { distributedError } from "./_errors.ts";
+import { distributedError } from "./distributed_error.ts";
 
 /** Resolves after `ms` milliseconds, or at once when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
