@@ -9,7 +9,7 @@ import {
   type BatchResult,
   correlateBatches,
   rowsToBatches,
-  type StreamOptions,
+  type CorrelateBatchesOptions,
 } from "../../mod.ts";
 
 /** The URL of a fixture file. */
@@ -71,7 +71,7 @@ export async function referenceResults(
   rows: number[][],
   features: number,
   batchSize: number,
-  options: StreamOptions = {},
+  options: CorrelateBatchesOptions = {},
 ): Promise<BatchResult[]> {
   const width = rows[0]!.length;
   const batches = rowsToBatches(rows, {
