@@ -8,8 +8,8 @@ import { readFileSync } from "node:fs";
 import {
   type BatchResult,
   correlateBatches,
-  rowsToBatches,
   type CorrelateBatchesOptions,
+  rowsToBatches,
 } from "../../mod.ts";
 
 /** The URL of a fixture file. */
