@@ -12,6 +12,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "../../../src/cli/main.ts";
 import { parseMonitorArgs } from "../../../src/cli/commands/monitor_args.ts";
+import {
+  MonitorServiceHook,
+  type ServedRecord,
+} from "../../../src/cli/commands/_monitor_service.ts";
 import { driftDataLines } from "../../../src/cli/input/drift_data.ts";
 import { parseExposition, samplesOf, sleep, valueOf, waitFor } from "../service/_support.ts";
 import { cli, type Pipeline, pipeline, records, serviceUrl } from "./_cli_process.ts";
@@ -99,6 +103,105 @@ describe("monitor --metrics and --serve-after: flags", () => {
       assert.match(io.err, message, flags.join(" "));
       assert.doesNotMatch(io.err, /absent\.csv/, "the flags are checked before the input");
     }
+  });
+});
+
+describe("MonitorServiceHook", () => {
+  const setup = {
+    features: ["f0", "f1"],
+    confounds: ["c"],
+    correlations: () => new Float64Array([0.5, -0.25]),
+    report: () => ({
+      source: "aggregator",
+      settings: [],
+      points: [],
+      alertLevel: undefined,
+      windowLabel: undefined,
+      features: ["f0", "f1"],
+      confounds: ["c"],
+      finalCorrelations: undefined,
+      top: 2,
+      rows: 0,
+      samples: 0,
+      badRows: { count: 0, rows: [] },
+      skippedBatches: [],
+    }),
+  };
+
+  test("served() records a stream of BatchResult-like records (an aggregator's) as they pass", async () => {
+    const io = memoryIo();
+    const hook = await MonitorServiceHook.open(
+      { metrics: { host: "127.0.0.1", port: 0 }, serveAfter: 0, top: 2, alert: 0.3 },
+      io,
+      setup,
+    );
+    try {
+      assert.match(io.err, new RegExp(`serving ${hook.url}/metrics`));
+      async function* aggregates(): AsyncGenerator<ServedRecord & { id: string }> {
+        for (let index = 0; index < 3; index++) {
+          const loss = 0.1 * (index + 1);
+          yield {
+            id: `interval-${index}`,
+            record: {
+              index,
+              batchSize: 50,
+              count: 50 * (index + 1),
+              tol: 0.1,
+              loss,
+              running: { tol: 0.05, loss: loss / 2 },
+              window: { tol: 0.08, loss, effectiveCount: 100 },
+            },
+            alert: loss >= 0.3,
+            rows: { read: 50 * (index + 1), rejected: index },
+          };
+        }
+      }
+      const ids: string[] = [];
+      for await (const item of hook.served(aggregates())) {
+        ids.push(item.id);
+        const metrics = await scrape(hook.url!);
+        assert.equal(
+          valueOf(metrics, "batch_corr_batches_total"),
+          ids.length,
+          "recorded before it is yielded",
+        );
+        assert.equal(valueOf(metrics, "batch_corr_window_loss"), item.record.window!.loss);
+      }
+      assert.deepEqual(ids, ["interval-0", "interval-1", "interval-2"]);
+      const metrics = await scrape(hook.url!);
+      assert.equal(valueOf(metrics, "batch_corr_alert"), 1);
+      assert.equal(valueOf(metrics, "batch_corr_rows_rejected_total"), 2);
+      assert.equal(valueOf(metrics, "batch_corr_samples_total"), 150);
+      hook.endInput();
+      await hook.serveAfterInput(new AbortController().signal);
+      await assert.rejects(fetch(`${hook.url}/healthz`), "closed");
+    } finally {
+      await hook.close();
+    }
+  });
+
+  test("without --metrics every call does nothing and rows pass through unchanged", async () => {
+    const hook = await MonitorServiceHook.open(
+      { metrics: undefined, serveAfter: 0, top: 5, alert: undefined },
+      memoryIo(),
+      setup,
+    );
+    const rows = [1, 2, 3];
+    const source = (async function* () {
+      yield* rows;
+    })();
+    assert.equal(hook.watchRows(source, () => ({ read: 0, rejected: 0 })), source);
+    assert.equal(hook.url, undefined);
+    hook.recordBatch({
+      index: 0,
+      batchSize: 1,
+      count: 1,
+      tol: 0,
+      loss: 0,
+      running: { tol: 0, loss: 0 },
+    }, false);
+    await hook.fail(new Error("x"), new AbortController().signal);
+    await hook.serveAfterInput(new AbortController().signal);
   });
 });
 
