@@ -106,6 +106,27 @@ describe("monitor --metrics and --serve-after: flags", () => {
   });
 });
 
+/** Records as an aggregator would emit them, mapped to the fields of a BatchResult. */
+async function* aggregates(): AsyncGenerator<ServedRecord & { id: string }> {
+  for (let index = 0; index < 3; index++) {
+    const loss = 0.1 * (index + 1);
+    yield {
+      id: `interval-${index}`,
+      record: {
+        index,
+        batchSize: 50,
+        count: 50 * (index + 1),
+        tol: 0.1,
+        loss,
+        running: { tol: 0.05, loss: loss / 2 },
+        window: { tol: 0.08, loss, effectiveCount: 100 },
+      },
+      alert: loss >= 0.3,
+      rows: { read: 50 * (index + 1), rejected: index },
+    };
+  }
+}
+
 describe("MonitorServiceHook", () => {
   const setup = {
     features: ["f0", "f1"],
@@ -137,25 +158,6 @@ describe("MonitorServiceHook", () => {
     );
     try {
       assert.match(io.err, new RegExp(`serving ${hook.url}/metrics`));
-      async function* aggregates(): AsyncGenerator<ServedRecord & { id: string }> {
-        for (let index = 0; index < 3; index++) {
-          const loss = 0.1 * (index + 1);
-          yield {
-            id: `interval-${index}`,
-            record: {
-              index,
-              batchSize: 50,
-              count: 50 * (index + 1),
-              tol: 0.1,
-              loss,
-              running: { tol: 0.05, loss: loss / 2 },
-              window: { tol: 0.08, loss, effectiveCount: 100 },
-            },
-            alert: loss >= 0.3,
-            rows: { read: 50 * (index + 1), rejected: index },
-          };
-        }
-      }
       const ids: string[] = [];
       for await (const item of hook.served(aggregates())) {
         ids.push(item.id);
