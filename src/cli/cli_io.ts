@@ -22,6 +22,23 @@ export interface CliIo {
   stdoutIsTty?: boolean;
   /** Writes binary data to standard output; absent where standard output only takes text. */
   stdoutBytes?: (bytes: Uint8Array) => Promise<void>;
+  /**
+   * Stops reading standard input, for a run stopped by SIGINT/SIGTERM while a
+   * producer keeps it open: a read still waiting must not hold the process.
+   */
+  stopStdin?: () => void;
+}
+
+/** Ends the process's standard input, whatever read waits on it. */
+function stopProcessStdin(): void {
+  process.stdin.destroy();
+  // Deno's stdin keeps a read waiting after destroy(); closing its resource releases the process.
+  const deno = (globalThis as { Deno?: { stdin: { close(): void } } }).Deno;
+  try {
+    deno?.stdin.close();
+  } catch {
+    // Already closed.
+  }
 }
 
 /**
@@ -49,5 +66,6 @@ export function processIo(): CliIo {
       new Promise<void>((resolve, reject) =>
         process.stdout.write(bytes, (error?: Error | null) => (error ? reject(error) : resolve()))
       ),
+    stopStdin: stopProcessStdin,
   };
 }

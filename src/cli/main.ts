@@ -9,6 +9,7 @@ import { helpText, parseCommandLine } from "./command_line.ts";
 import { type CliIo, processIo } from "./cli_io.ts";
 import { EXIT, InputError, UsageError } from "./errors.ts";
 import { formatRowCounts, rowCountsOf } from "./row_counts.ts";
+import { ServiceError } from "./service/service_error.ts";
 
 /**
  * Runs the CLI and returns its exit code; errors are printed on `io.stderr`,
@@ -57,6 +58,11 @@ function printError(error: unknown, io: CliIo): number {
     return EXIT.usage;
   }
   if (error instanceof InputError || error instanceof SyntaxError) {
+    io.stderr.write(`\nbatch-corr: ${error.message}\n`);
+    return EXIT.usage;
+  }
+  // A --metrics port in use or a host that is not an address here: the flags, not a bug.
+  if (error instanceof ServiceError) {
     io.stderr.write(`\nbatch-corr: ${error.message}\n`);
     return EXIT.usage;
   }

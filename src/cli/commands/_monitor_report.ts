@@ -12,6 +12,7 @@ import { UsageError } from "../errors.ts";
 import type { BadRowLog } from "../input/bad_row_log.ts";
 import type { ResolvedColumns } from "../input/column_selection.ts";
 import { renderReport } from "../output/report.ts";
+import type { ReportData } from "../output/report_data.ts";
 import { alertViewName } from "../output/run_summary.ts";
 import type { MonitorArgs } from "./monitor_args.ts";
 import type { MonitorTally } from "./_monitor_tally.ts";
@@ -78,16 +79,15 @@ function finalCorrelations(run: ReportedRun): Float64Array | undefined {
 }
 
 /**
- * Renders the report of a run and writes it to `file`.
+ * What the report of a run shows now: the `--report` file and the live page
+ * of `--metrics` are both made from it.
  *
- * @param file The --report path.
  * @param args The monitor options.
- * @param run What the run saw.
- * @returns The summary line saying where it went.
- * @throws {UsageError} If the file cannot be written.
+ * @param run What the run saw so far.
+ * @returns The report data.
  */
-export function writeMonitorReport(file: string, args: MonitorArgs, run: ReportedRun): string {
-  const html = renderReport({
+export function monitorReportData(args: MonitorArgs, run: ReportedRun): ReportData {
+  return {
     source: run.source,
     settings: settingsList(args, run),
     points: run.tally.points,
@@ -105,7 +105,19 @@ export function writeMonitorReport(file: string, args: MonitorArgs, run: Reporte
     samples: run.accumulator.count,
     badRows: { count: run.badRows.count, rows: run.badRows.rows },
     skippedBatches: run.tally.skippedBatches,
-  });
+  };
+}
+
+/**
+ * Renders the report of a run and writes it to `file`.
+ *
+ * @param file The --report path.
+ * @param report The report data ({@linkcode monitorReportData}).
+ * @returns The summary line saying where it went.
+ * @throws {UsageError} If the file cannot be written.
+ */
+export function writeMonitorReport(file: string, report: ReportData): string {
+  const html = renderReport(report);
   try {
     writeFileSync(file, html);
   } catch (error) {

@@ -23,10 +23,15 @@ import { batchRecord } from "../output/batch_record.ts";
 import { type BatchStart, batchTableHeader, batchTableRow } from "../output/batch_table.ts";
 import { ProgressLine, type ProgressState } from "../output/progress_line.ts";
 import { runSummary } from "../output/run_summary.ts";
+import type { ReportData } from "../output/report_data.ts";
 import { type RowCounts, withRowCounts } from "../row_counts.ts";
+import { listenForShutdown, type ShutdownListener } from "../service/shutdown_signal.ts";
+import { untilAborted } from "../service/until_aborted.ts";
 import { BatchedRows } from "./_batched_rows.ts";
 import { type MonitorSource, openMonitorSource } from "./_monitor_source.ts";
-import { writeMonitorReport } from "./_monitor_report.ts";
+import { monitorReportData, writeMonitorReport } from "./_monitor_report.ts";
+import { MonitorServiceHook } from "./_monitor_service.ts";
+import { stoppedLine, unlessStopped } from "./_monitor_shutdown.ts";
 import { MonitorTally } from "./_monitor_tally.ts";
 import { type MonitorArgs, parseMonitorArgs } from "./monitor_args.ts";
 import { MONITOR_FLAGS } from "./monitor_flags.ts";
@@ -55,16 +60,24 @@ async function openBackend(args: MonitorArgs, io: CliIo): Promise<OnnxBackend | 
  *
  * @param args The validated options.
  * @param io The streams to use.
- * @returns The exit code: 0 clean, 3 an alert fired (unless --no-fail-on-alert).
+ * @returns The exit code: 0 clean or stopped by SIGINT/SIGTERM, 3 an alert fired (unless
+ *   --no-fail-on-alert).
  * @throws {BatchCorrError} `provider_unavailable` for a --provider that cannot run here (exit code 2).
  * @throws {InputError} For unusable input (exit code 2).
+ * @throws {ServiceError} For a --metrics address that cannot be listened on (exit code 2).
  */
 export async function runMonitor(args: MonitorArgs, io: CliIo): Promise<number> {
-  const backend = await openBackend(args, io);
+  const shutdown = listenForShutdown();
   try {
-    return await monitorStream(args, io, backend);
+    const backend = await openBackend(args, io);
+    try {
+      return await monitorStream(args, io, backend, shutdown);
+    } finally {
+      await backend?.dispose();
+    }
   } finally {
-    await backend?.dispose();
+    shutdown.dispose();
+    if (shutdown.received !== undefined && args.input === "-") io.stopStdin?.();
   }
 }
 
@@ -73,11 +86,12 @@ async function monitorStream(
   args: MonitorArgs,
   io: CliIo,
   backend: OnnxBackend | undefined,
+  shutdown: ShutdownListener,
 ): Promise<number> {
   const counts: RowCounts = { read: 0, used: 0, rejected: 0 };
   const log = new BadRowLog();
   try {
-    return await monitorRows(args, io, backend, counts, log);
+    return await monitorRows(args, io, backend, { counts, log, shutdown });
   } catch (error) {
     counts.rejected = log.count;
     throw withRowCounts(error, counts);
@@ -92,6 +106,9 @@ interface MonitorRunState {
   log: BadRowLog;
   accumulator: CorrelationAccumulator;
   backend: OnnxBackend | undefined;
+  counts: RowCounts;
+  tally: MonitorTally;
+  service: MonitorServiceHook;
 }
 
 /** Opens the numeric table of the input and checks its shape against --max-elements. */
@@ -118,24 +135,82 @@ async function openTable(
   return table;
 }
 
+/** The row counts, the bad rows and the shutdown signal of a run. */
+interface MonitorRunContext {
+  counts: RowCounts;
+  log: BadRowLog;
+  shutdown: ShutdownListener;
+}
+
 async function monitorRows(
   args: MonitorArgs,
   io: CliIo,
   backend: OnnxBackend | undefined,
-  counts: RowCounts,
-  log: BadRowLog,
+  { counts, log, shutdown }: MonitorRunContext,
 ): Promise<number> {
   const source = openMonitorSource(args, io, counts);
-  const table = await openTable(args, source, log);
-  const rows = new BatchedRows(table.rows, args.batchSize, counts);
+  const table = await unlessStopped(openTable(args, source, log), shutdown.signal);
+  if (table === undefined) {
+    io.stderr.write(`batch-corr: stopped by ${shutdown.received} before the first rows\n`);
+    return EXIT.ok;
+  }
   const accumulator = new CorrelationAccumulator({ maxElements: args.maxElements });
-  const run: MonitorRunState = { source, columns: table.columns, rows, log, accumulator, backend };
-  const tally = await reportBatches(args, io, run);
-  counts.rejected = log.count;
-  requireUsableRows(source.label, rows.used, counts);
+  const tally = new MonitorTally(args.alert, args.alertOn);
+  let run: MonitorRunState | undefined;
+  const service = await MonitorServiceHook.open(args, io, {
+    ...table.columns,
+    correlations: () =>
+      accumulator.count > 0 ? accumulator.correlations({ tol: 0, abs: false }).data : undefined,
+    report: () => reportData(args, run!),
+  });
+  try {
+    const watched = service.watchRows(
+      table.rows,
+      () => ({ read: counts.read, rejected: log.count }),
+    );
+    const rows = new BatchedRows(untilAborted(watched, shutdown.signal), args.batchSize, counts);
+    run = {
+      source,
+      columns: table.columns,
+      rows,
+      log,
+      accumulator,
+      backend,
+      counts,
+      tally,
+      service,
+    };
+    return await finishRun(args, io, run, shutdown);
+  } finally {
+    await service.close();
+  }
+}
+
+/** Streams the batches, then ends the input, writes the summary and report, and serves --serve-after. */
+async function finishRun(
+  args: MonitorArgs,
+  io: CliIo,
+  run: MonitorRunState,
+  shutdown: ShutdownListener,
+): Promise<number> {
+  const { counts, tally, service } = run;
+  try {
+    await reportBatches(args, io, run);
+    counts.rejected = run.log.count;
+    if (!shutdown.signal.aborted) requireUsableRows(run.source.label, run.rows.used, counts);
+  } catch (error) {
+    await service.fail(error, shutdown.signal);
+    throw error;
+  }
+  service.endInput();
   const summary = summaryOf(args, run, tally, counts);
-  if (args.report !== undefined) summary.push(writeReport(args.report, args, run, tally));
+  if (shutdown.received) summary.push(stoppedLine(shutdown.received, counts.read));
+  if (args.report !== undefined) {
+    summary.push(writeMonitorReport(args.report, reportData(args, run)));
+  }
   await printSummary(args, io, summary);
+  await service.serveAfterInput(shutdown.signal);
+  if (shutdown.received) return EXIT.ok;
   return tally.alerts > 0 && args.failOnAlert ? EXIT.alert : EXIT.ok;
 }
 
@@ -166,15 +241,10 @@ function summaryOf(
   });
 }
 
-/** Writes the --report file, returning the summary line that says so. */
-function writeReport(
-  file: string,
-  args: MonitorArgs,
-  run: MonitorRunState,
-  tally: MonitorTally,
-): string {
-  const { source, columns, backend, accumulator, rows, log } = run;
-  const reported = {
+/** What the --report file and the live page show now. */
+function reportData(args: MonitorArgs, run: MonitorRunState): ReportData {
+  const { source, columns, backend, accumulator, rows, log, tally } = run;
+  return monitorReportData(args, {
     source: source.label,
     columns,
     backend,
@@ -182,8 +252,7 @@ function writeReport(
     tally,
     rows: rows.used,
     badRows: log,
-  };
-  return writeMonitorReport(file, args, reported);
+  });
 }
 
 /** The options of the stream, from the flags. */
@@ -230,14 +299,14 @@ async function reportBatches(
   args: MonitorArgs,
   io: CliIo,
   run: MonitorRunState,
-): Promise<MonitorTally> {
+): Promise<void> {
+  const { tally, service, counts } = run;
   const started = performance.now();
   const progress = new ProgressLine(
     io.stderr,
     args.progress === "always" || (args.progress === "auto" && io.stderrIsTty),
   );
   const warnings = new BadRowWarnings(run.log, io.stderr, progress);
-  const tally = new MonitorTally(args.alert, args.alertOn);
   const batches = batchesOf(args, run);
   if (args.format === "table") {
     await io.stdout.write(`${batchTableHeader(args.dateColumn !== undefined)}\n`);
@@ -246,12 +315,13 @@ async function reportBatches(
     const start = run.rows.nextStart();
     const alert = tally.add(result, start.line);
     warnings.flush();
+    service.recordBatch(result, alert, { read: counts.read, rejected: run.log.count });
     await printBatch(args, io, progress, { result, start, alert });
     progress.update(progressOf(run, tally, started));
   }
   warnings.flush();
+  service.recordRows({ read: counts.read, rejected: run.log.count });
   progress.finish(progressOf(run, tally, started));
-  return tally;
 }
 
 /** Prints one batch: its NDJSON record, or its table line (every --print-every-th, alerts and skips always). */
@@ -309,7 +379,8 @@ export const MONITOR: Command<MonitorArgs> = {
     "the recent loss. The file is never loaded whole.",
   ],
   flags: MONITOR_FLAGS,
-  exitCodes: "Exit codes: 0 clean, 3 an alert fired, 2 bad usage or bad input, 1 internal error.",
+  exitCodes: "Exit codes: 0 clean (or stopped by SIGINT/SIGTERM), 3 an alert fired, 2 bad usage, " +
+    "bad input or a --metrics address that cannot be listened on, 1 internal error.",
   parse: parseMonitorArgs,
   run: runMonitor,
 };

@@ -9,6 +9,8 @@ import { ruleMessage } from "../../core/errors.ts";
 import type { FlagValues, GivenFlags } from "../args/flag.ts";
 import { checkFlags, type RawFlags, readFlags, withDefaults } from "../args/parse_flags.ts";
 import { UsageError } from "../errors.ts";
+import type { ListenAddress } from "../service/listen_address.ts";
+import { checkServiceFlags, metricsAddress } from "./_monitor_service.ts";
 import { DEMO_SETTINGS, MONITOR_FLAGS } from "./monitor_flags.ts";
 
 /** The values of `monitor`'s flags with the table's defaults applied. */
@@ -18,13 +20,15 @@ export type MonitorFlagValues = FlagValues<typeof MONITOR_FLAGS>;
 export type AlertOn = NonNullable<MonitorFlagValues["alertOn"]>;
 
 /** Options of `monitor`, checked, with `--demo`'s settings and the defaults applied. */
-export type MonitorArgs = Omit<MonitorFlagValues, "confounds" | "alertOn"> & {
+export type MonitorArgs = Omit<MonitorFlagValues, "confounds" | "alertOn" | "metrics"> & {
   /** A path, or "-" for standard input; undefined with --demo. */
   input: string | undefined;
   /** The confound columns (empty with --help alone). */
   confounds: string[];
   /** Which view's loss is compared with the alert level. */
   alertOn: AlertOn;
+  /** `--metrics HOST:PORT`, parsed; undefined: no service. */
+  metrics: ListenAddress | undefined;
 };
 
 type GivenMonitorFlags = GivenFlags<typeof MONITOR_FLAGS>;
@@ -86,6 +90,7 @@ function checkCombination(given: GivenMonitorFlags, values: MonitorFlagValues): 
       `Cannot run monitor as --window and --decay must not both be given: current values are ${given.window} and ${given.decay}`,
     );
   }
+  checkServiceFlags(given.metrics, given.serveAfter);
 }
 
 /**
@@ -95,7 +100,8 @@ function checkCombination(given: GivenMonitorFlags, values: MonitorFlagValues): 
  * @param args The arguments after `monitor`.
  * @returns The options.
  * @throws {UsageError} For an unknown option, a bad value, no input (or one with --demo), two
- *   inputs, no --confounds, or both --window and --decay.
+ *   inputs, no --confounds, both --window and --decay, a --metrics that is not HOST:PORT, or
+ *   --serve-after without --metrics.
  *
  * @example A window makes it the alerted view
  * ```ts
@@ -120,5 +126,6 @@ export function parseMonitorArgs(args: readonly string[]): MonitorArgs {
     input,
     confounds: values.confounds ?? [],
     alertOn: values.alertOn ?? (windowed ? "window" : "running"),
+    metrics: metricsAddress(values.metrics),
   };
 }

@@ -39,6 +39,7 @@ export const DEMO_SETTINGS: Readonly<{
 const INPUT = "Input";
 const CORRELATION = "Correlation (as BatchCorrelationLoss)";
 const OUTPUT = "Alerts and output";
+const SERVICE = "Service (Prometheus metrics, health and the live page; see docs/alerts.md)";
 const LIMITS = "Limits (an input over one stops with exit 2, naming the line and the flag)";
 
 const PROVIDERS = [
@@ -198,6 +199,24 @@ export const MONITOR_FLAGS = {
     negation: { text: "never", help: "same as --progress never" },
     help: "progress bar on stderr (auto: when stderr is a TTY)",
   }),
+  metrics: valueFlag(text(), {
+    section: SERVICE,
+    placeholder: "HOST:PORT",
+    defaultText: "off",
+    help: "serve /metrics (Prometheus text format), /healthz and the live page / on HOST:PORT " +
+      "(HOST 127.0.0.1 when only :PORT or PORT is given; port 0 picks a free one); the URL is " +
+      "printed on stderr. A port in use or a host that is not an address exits 2",
+  }),
+  "serve-after": valueFlag(
+    numberWhere("a non-negative number of seconds", (v) => Number.isFinite(v) && v >= 0),
+    {
+      section: SERVICE,
+      placeholder: "seconds",
+      default: 0,
+      help: "with --metrics, keep serving this long after the input ends or fails, then exit " +
+        "with the usual code (SIGINT/SIGTERM ends the wait)",
+    },
+  ),
   "max-columns": valueFlag(positiveInteger("fields per record"), {
     section: LIMITS,
     placeholder: "n",

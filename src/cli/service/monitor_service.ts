@@ -157,6 +157,9 @@ const optionsSchema = z.object({
   live: liveSchema.default({ minIntervalMs: 250 }),
 }, { error: "an object of monitor service options" });
 
+/** The longest delay a timer takes as given (2^31 - 1 ms, about 24.8 days). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const JSON_HEADERS = {
   "content-type": "application/json; charset=utf-8",
   "cache-control": "no-store",
@@ -256,13 +259,21 @@ class Service implements MonitorService {
     }
     return new Promise((resolve) => {
       if (signal?.aborted) return resolve();
+      const until = Date.now() + ms;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const done = () => {
         clearTimeout(timer);
         signal?.removeEventListener("abort", done);
         resolve();
       };
-      const timer = setTimeout(done, ms);
+      // A timer longer than 2^31 - 1 ms fires at once in every runtime: wait in steps.
+      const wait = () => {
+        const left = until - Date.now();
+        if (left <= 0) return done();
+        timer = setTimeout(wait, Math.min(left, MAX_TIMER_MS));
+      };
       signal?.addEventListener("abort", done, { once: true });
+      wait();
     });
   }
 
