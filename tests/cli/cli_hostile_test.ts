@@ -542,6 +542,73 @@ describe("monitor against hostile files (subprocess)", () => {
   });
 });
 
+describe("monitor refuses what it would read wrongly (subprocess)", () => {
+  test("a header that repeats a name, two empty names included, exits 2 naming the repeats before any batch", async () => {
+    const rows = clean.slice(clean.indexOf("\n") + 1);
+    const cases: [string, RegExp][] = [
+      ["x,x,f2,c", /"x" at columns 1 and 2$/m],
+      [",,f2,c", /"" at columns 1 and 2$/m],
+      ["f0,c,f2,c", /"c" at columns 2 and 4$/m],
+    ];
+    for (const [header, repeat] of cases) {
+      const result = await runCli(["monitor", "-", ...MONITOR], `${header}\n${rows}`);
+      assert.equal(result.code, 2, `${header}: ${result.stderr}`);
+      assert.match(
+        result.stderr,
+        /Cannot read the columns of the input as their names must be unique/,
+        header,
+      );
+      assert.match(result.stderr, repeat, header);
+      assert.equal(result.stdout, "", header);
+    }
+  });
+
+  test("a column named twice in --features/--confounds, or as both, exits 2 naming it", async () => {
+    const cases: [string[], RegExp][] = [
+      [["--features", "f0,f0"], /names "f0" twice/],
+      [["--features", "f0,c"], /names "c" as both a feature and a confound/],
+    ];
+    for (const [flags, message] of cases) {
+      const result = await runCli(["monitor", join(dir, "clean.csv"), ...MONITOR, ...flags]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, message);
+    }
+    const twice = await runCli(["monitor", join(dir, "clean.csv"), "-c", "c,c"]);
+    assert.equal(twice.code, 2, twice.stderr);
+    assert.match(twice.stderr, /names "c" twice/);
+  });
+
+  test("an NDJSON object that repeats a key is a bad row naming the key and its line", async () => {
+    const text = '{"f0":1,"c":2}\n{"f0":2,"f0":5,"c":1}\n{"f0":3,"c":3}\n{"f0":1,"c":1}\n';
+    const args = ["monitor", "-", ...MONITOR, "--input-format", "ndjson", "--tol", "0"];
+    const stopped = await runCli(args, text);
+    assert.equal(stopped.code, 2, stopped.stderr);
+    assert.match(stopped.stderr, /Cannot use line 2 .*: duplicate key "f0" in the object/);
+    const skipped = await runCli([...args, "--on-bad-row", "skip"], text);
+    assert.equal(skipped.code, 0, skipped.stderr);
+    assert.match(skipped.stderr, /skipped line 2: duplicate key "f0" in the object/);
+    assert.deepEqual(rowCounts(skipped.stderr), { read: 4, used: 3, rejected: 1 });
+  });
+
+  test("--batch-size 1e12 on a four-row file gives the output of --batch-size 4; a size past 2^53 exits 2", async () => {
+    const four = clean.split("\n").slice(0, 5).join("\n") + "\n";
+    const common = ["monitor", "-", "--confounds", "c", "--format", "ndjson", "--tol", "0"];
+    const huge = await runCli([...common, "--batch-size", "1e12"], four);
+    const exact = await runCli([...common, "--batch-size", "4"], four);
+    assert.equal(huge.code, 0, huge.stderr);
+    assert.equal(exact.code, 0, exact.stderr);
+    assert.equal(huge.stdout, exact.stdout);
+    assert.equal(JSON.parse(huge.stdout).batchSize, 4);
+    const unsafe = await runCli([...common, "--batch-size", "1e300"], four);
+    assert.equal(unsafe.code, 2, unsafe.stderr);
+    assert.match(
+      unsafe.stderr,
+      /--batch-size must be a positive integer: current value is "1e300"/,
+    );
+    assert.doesNotMatch(unsafe.stderr, /internal error|\n\s+at /);
+  });
+});
+
 describe("what the CLI touches (Deno permissions)", () => {
   const skip = deno === undefined ? "Bun has no permission sandbox; run under Deno" : false;
 

@@ -32,7 +32,7 @@ export const GENERATE_FLAGS = {
     help: "number of batches",
   }),
   "batch-size": valueFlag(
-    numberWhere("an integer of at least 3", (v) => Number.isInteger(v) && v >= 3),
+    numberWhere("an integer of at least 3", (v) => Number.isSafeInteger(v) && v >= 3),
     {
       short: "b",
       placeholder: "n",
