@@ -663,6 +663,10 @@ describe("batch-corr main() (in process)", () => {
         /--provider must be "auto", "wasm", "webgpu", "cpu" or "cuda": current value is "bogus"/,
       ],
       [["frobnicate"], /the command must be monitor, generate or export-onnx/],
+      [
+        ["monitor", file, "-c", "c", "--alert", "0", "--alert-on", "window"],
+        /--alert-on "window" must come with --window or --decay .*: current value has neither/,
+      ],
     ];
     for (const [args, message] of cases) {
       const io = memoryIo();

@@ -9,6 +9,7 @@ import { ruleMessage } from "../../core/errors.ts";
 import type { FlagValues, GivenFlags } from "../args/flag.ts";
 import { checkFlags, type RawFlags, readFlags, withDefaults } from "../args/parse_flags.ts";
 import { UsageError } from "../errors.ts";
+import { checkFlagDependencies } from "./_monitor_flag_rules.ts";
 import { DEMO_SETTINGS, MONITOR_FLAGS } from "./monitor_flags.ts";
 
 /** The values of `monitor`'s flags with the table's defaults applied. */
@@ -95,7 +96,8 @@ function checkCombination(given: GivenMonitorFlags, values: MonitorFlagValues): 
  * @param args The arguments after `monitor`.
  * @returns The options.
  * @throws {UsageError} For an unknown option, a bad value, no input (or one with --demo), two
- *   inputs, no --confounds, or both --window and --decay.
+ *   inputs, no --confounds, both --window and --decay, or a flag the others leave without
+ *   effect (such as --alert-on window without --window or --decay).
  *
  * @example A window makes it the alerted view
  * ```ts
@@ -114,6 +116,7 @@ export function parseMonitorArgs(args: readonly string[]): MonitorArgs {
   const given = checkFlags("monitor", MONITOR_FLAGS, raw);
   const values = withDefaults(MONITOR_FLAGS, given, demoDefaults(given));
   checkCombination(given, values);
+  checkFlagDependencies(given, values);
   const windowed = values.window !== undefined || values.decay !== undefined;
   return {
     ...values,
