@@ -6,7 +6,13 @@
 
 import process from "node:process";
 import type { ByteSource } from "./input/byte_source.ts";
-import { drainingSink, type OutputSink, type TextSink } from "./output/output_sink.ts";
+import {
+  checkedTextSink,
+  drainingSink,
+  outputFailure,
+  type OutputSink,
+  type TextSink,
+} from "./output/output_sink.ts";
 
 /** The streams and facts the CLI runs with (the process's, or a test's). */
 export interface CliIo {
@@ -28,7 +34,8 @@ export interface CliIo {
  * The process's own streams.
  *
  * @returns Standard output (waiting for "drain" when full), standard error,
- *   standard input and whether each is a terminal.
+ *   standard input and whether each is a terminal; a write to an output whose
+ *   reader has gone throws a `ClosedOutputError`.
  *
  * @example The process's streams
  * ```ts
@@ -40,14 +47,18 @@ export interface CliIo {
  */
 export function processIo(): CliIo {
   return {
-    stdout: drainingSink(process.stdout),
-    stderr: process.stderr,
+    stdout: drainingSink(process.stdout, { name: "standard output" }),
+    stderr: checkedTextSink(process.stderr, "standard error"),
     stdin: () => process.stdin as unknown as AsyncIterable<Uint8Array>,
     stderrIsTty: process.stderr.isTTY === true,
     stdoutIsTty: process.stdout.isTTY === true,
     stdoutBytes: (bytes) =>
       new Promise<void>((resolve, reject) =>
-        process.stdout.write(bytes, (error?: Error | null) => (error ? reject(error) : resolve()))
+        process.stdout.write(
+          bytes,
+          (error?: Error | null) =>
+            error ? reject(outputFailure(error, { name: "standard output" })) : resolve(),
+        )
       ),
   };
 }

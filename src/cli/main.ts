@@ -7,7 +7,8 @@
 import { BatchCorrError } from "../core/errors.ts";
 import { helpText, parseCommandLine } from "./command_line.ts";
 import { type CliIo, processIo } from "./cli_io.ts";
-import { EXIT, InputError, UsageError } from "./errors.ts";
+import { EXIT, InputError, OutputError, UsageError } from "./errors.ts";
+import { isClosedOutput } from "./output/output_sink.ts";
 import { formatRowCounts, rowCountsOf } from "./row_counts.ts";
 
 /**
@@ -16,7 +17,8 @@ import { formatRowCounts, rowCountsOf } from "./row_counts.ts";
  *
  * @param argv The arguments after the script name.
  * @param io The streams (the process's by default).
- * @returns 0 clean, 3 an alert fired, 2 bad usage or bad input, 1 internal error.
+ * @returns 0 clean, 3 an alert fired, 2 bad usage, bad input or an unwritable output, 1 internal
+ *   error, 141 an output's reader went away (as a shell reports SIGPIPE; nothing is printed).
  *
  * @example Showing the help
  * ```ts
@@ -43,12 +45,19 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 }
 
 function reportError(error: unknown, io: CliIo): number {
-  const code = printError(error, io);
-  const counts = rowCountsOf(error);
-  if (counts !== undefined) {
-    io.stderr.write(`batch-corr: stopped with ${formatRowCounts(counts)}\n`);
+  // A reader that went away wants nothing more: no message, the status of a SIGPIPE.
+  if (isClosedOutput(error)) return EXIT.closedOutput;
+  try {
+    const code = printError(error, io);
+    const counts = rowCountsOf(error);
+    if (counts !== undefined) {
+      io.stderr.write(`batch-corr: stopped with ${formatRowCounts(counts)}\n`);
+    }
+    return code;
+  } catch (failure) {
+    if (isClosedOutput(failure)) return EXIT.closedOutput;
+    throw failure;
   }
-  return code;
 }
 
 function printError(error: unknown, io: CliIo): number {
@@ -56,7 +65,7 @@ function printError(error: unknown, io: CliIo): number {
     io.stderr.write(`batch-corr: ${error.message}\nRun 'batch-corr --help' for usage.\n`);
     return EXIT.usage;
   }
-  if (error instanceof InputError || error instanceof SyntaxError) {
+  if (error instanceof InputError || error instanceof OutputError || error instanceof SyntaxError) {
     io.stderr.write(`\nbatch-corr: ${error.message}\n`);
     return EXIT.usage;
   }

@@ -609,6 +609,204 @@ describe("monitor refuses what it would read wrongly (subprocess)", () => {
   });
 });
 
+interface ClosedRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  /** Milliseconds from the close to the exit. */
+  afterClose: number;
+}
+
+/**
+ * Runs the CLI and closes the reading end of its standard output (or error)
+ * after the first bytes, as `| head -1` does; a run still alive 30 s later is
+ * killed (it spins or hangs) and reported with signal SIGKILL.
+ */
+function runClosingEarly(args: string[], closed: "stdout" | "stderr"): Promise<ClosedRun> {
+  const [command, prefix] = cliCommand();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...prefix, ...args], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let stderr = "";
+    let closedAt = Date.now();
+    const other = closed === "stdout" ? child.stderr! : child.stdout!;
+    other.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+    const pipe = closed === "stdout" ? child.stdout! : child.stderr!;
+    pipe.once("data", () => {
+      closedAt = Date.now();
+      pipe.destroy();
+    });
+    const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(killer);
+      resolve({
+        code,
+        signal,
+        stderr: closed === "stdout" ? stderr : "",
+        afterClose: Date.now() - closedAt,
+      });
+    });
+  });
+}
+
+/** Ended quietly as a shell expects after SIGPIPE: status 141 (or 0), no message, no stack trace. */
+function assertQuietEnd(run: ClosedRun, what: string): void {
+  assert.equal(
+    run.signal,
+    null,
+    `${what}: killed by ${run.signal} (still running 30 s after the close)`,
+  );
+  assert.ok(run.code === 141 || run.code === 0, `${what}: exit ${run.code}: ${run.stderr}`);
+  assert.equal(run.stderr, "", what);
+}
+
+describe("outputs whose reader goes away (subprocess)", () => {
+  let many = "";
+  before(() => {
+    many = join(dir, "many.csv");
+    writeFileSync(
+      many,
+      [...driftDataLines({ ...CLEAN, batches: 2000, batchSize: 50 }, "csv")].join(""),
+    );
+  });
+
+  test("monitor | head -1: the table, and NDJSON, end quietly with status 141", async () => {
+    for (const format of ["table", "ndjson"]) {
+      const run = await runClosingEarly(
+        ["monitor", many, "-c", "c", "-b", "3", "--tol", "0", "--format", format],
+        "stdout",
+      );
+      assertQuietEnd(run, `--format ${format}`);
+      assert.equal(run.code, 141);
+    }
+  });
+
+  test("generate | head -1 ends quietly with status 141", async () => {
+    const run = await runClosingEarly(["generate", "--batches", "100000"], "stdout");
+    assertQuietEnd(run, "generate");
+    assert.equal(run.code, 141);
+  });
+
+  test("a closed standard error (the progress line's reader gone) ends the run quietly with status 141", async () => {
+    const run = await runClosingEarly(
+      [
+        "monitor",
+        many,
+        "-c",
+        "c",
+        "-b",
+        "3",
+        "--tol",
+        "0",
+        "--progress",
+        "always",
+        "--format",
+        "ndjson",
+      ],
+      "stderr",
+    );
+    assertQuietEnd(run, "stderr");
+    assert.equal(run.code, 141);
+  });
+
+  test("generate --output to a named pipe whose reader goes away ends quietly with status 141", {
+    skip: process.platform === "win32" ? "no mkfifo" : false,
+  }, async () => {
+    const fifo = join(dir, "rows.fifo");
+    if (spawnSync("mkfifo", [fifo]).status !== 0) return;
+    const run = runCli(["generate", "--batches", "100000", "--output", fifo]);
+    await new Promise<void>((go, fail) => {
+      const reader = spawn("head", ["-c", "100", fifo], { stdio: ["ignore", "ignore", "ignore"] });
+      reader.on("error", fail).on("close", () => go());
+    });
+    const result = await run;
+    assert.equal(result.code, 141, result.stderr);
+    assert.equal(result.stderr, "");
+  });
+});
+
+describe("outputs that cannot be written (subprocess)", () => {
+  const noTrace = (text: string, what: string) => {
+    assert.doesNotMatch(text, /internal error|Uncaught|\n\s+at /, what);
+  };
+
+  test("generate --output: a directory, /dev/full and a missing folder exit 2 naming the path and the reason", async () => {
+    const cases: [string, RegExp][] = [
+      [dir, /\(a directory/],
+      [join(dir, "nope", "x.csv"), /the folder ".*nope" does not exist/],
+    ];
+    if (existsSync("/dev/full")) cases.push(["/dev/full", /(ENOSPC|No space left on device)/]);
+    for (const [path, reason] of cases) {
+      const result = await runCli(["generate", "--output", path]);
+      assert.equal(result.code, 2, `${path}: ${result.stderr}`);
+      assert.match(
+        result.stderr,
+        /Cannot write the rows as --output must name a writable file: current value is "/,
+        path,
+      );
+      assert.match(result.stderr, reason, path);
+      noTrace(result.stderr, path);
+    }
+  });
+
+  test("export-onnx --output and monitor --report: a directory, /dev/full and a missing folder exit 2 naming the path", async () => {
+    const targets = [
+      dir,
+      join(dir, "nope", "x"),
+      ...(existsSync("/dev/full") ? ["/dev/full"] : []),
+    ];
+    for (const path of targets) {
+      const model = await runCli(["export-onnx", "-f", "2", "-c", "1", "--output", path]);
+      assert.equal(model.code, 2, `${path}: ${model.stderr}`);
+      assert.match(model.stderr, /Cannot write the model as --output must name a writable file/);
+      noTrace(model.stderr, path);
+      const report = await runCli([
+        "monitor",
+        join(dir, "clean.csv"),
+        ...MONITOR,
+        "--report",
+        path,
+      ]);
+      assert.equal(report.code, 2, `${path}: ${report.stderr}`);
+      assert.match(report.stderr, /Cannot write the report as --report must name a writable file/);
+      noTrace(report.stderr, path);
+    }
+  });
+
+  test("monitor --report refuses a directory before reading a row, and a full disk after printing the summary", async () => {
+    const early = await runCli(["monitor", join(dir, "clean.csv"), ...MONITOR, "--report", dir]);
+    assert.equal(early.code, 2);
+    assert.equal(early.stdout, "");
+    assert.deepEqual(rowCounts(early.stderr), { read: 0, used: 0, rejected: 0 });
+    if (!existsSync("/dev/full")) return;
+    const late = await runCli([
+      "monitor",
+      join(dir, "clean.csv"),
+      "-c",
+      "c",
+      "-b",
+      "10",
+      "--report",
+      "/dev/full",
+    ]);
+    assert.equal(late.code, 2, late.stderr);
+    assert.match(late.stdout, /4 batches, 40 rows from .*clean\.csv; final running loss/);
+  });
+
+  test("monitor --report naming the input file is refused before the input is overwritten", async () => {
+    const input = join(dir, "precious.csv");
+    writeFileSync(input, clean);
+    const result = await runCli(["monitor", input, ...MONITOR, "--report", input]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /the input file itself, which the report would overwrite/);
+    assert.equal(readFileSync(input, "utf8"), clean);
+  });
+});
+
 describe("what the CLI touches (Deno permissions)", () => {
   const skip = deno === undefined ? "Bun has no permission sandbox; run under Deno" : false;
 

@@ -26,7 +26,7 @@ import { runSummary } from "../output/run_summary.ts";
 import { type RowCounts, withRowCounts } from "../row_counts.ts";
 import { BatchedRows } from "./_batched_rows.ts";
 import { type MonitorSource, openMonitorSource } from "./_monitor_source.ts";
-import { writeMonitorReport } from "./_monitor_report.ts";
+import { checkReportPath, writeMonitorReport } from "./_monitor_report.ts";
 import { MonitorTally } from "./_monitor_tally.ts";
 import { type MonitorArgs, parseMonitorArgs } from "./monitor_args.ts";
 import { MONITOR_FLAGS } from "./monitor_flags.ts";
@@ -125,6 +125,7 @@ async function monitorRows(
   counts: RowCounts,
   log: BadRowLog,
 ): Promise<number> {
+  if (args.report !== undefined) checkReportPath(args.report, args.input);
   const source = openMonitorSource(args, io, counts);
   const table = await openTable(args, source, log);
   const rows = new BatchedRows(table.rows, args.batchSize, counts);
@@ -133,9 +134,11 @@ async function monitorRows(
   const tally = await reportBatches(args, io, run);
   counts.rejected = log.count;
   requireUsableRows(source.label, rows.used, counts);
-  const summary = summaryOf(args, run, tally, counts);
-  if (args.report !== undefined) summary.push(writeReport(args.report, args, run, tally));
-  await printSummary(args, io, summary);
+  // The summary is printed before the report is written, so that a report that fails keeps it.
+  await printSummary(args, io, summaryOf(args, run, tally, counts));
+  if (args.report !== undefined) {
+    await printSummary(args, io, [writeReport(args.report, args, run, tally)]);
+  }
   return tally.alerts > 0 && args.failOnAlert ? EXIT.alert : EXIT.ok;
 }
 
@@ -309,7 +312,8 @@ export const MONITOR: Command<MonitorArgs> = {
     "the recent loss. The file is never loaded whole.",
   ],
   flags: MONITOR_FLAGS,
-  exitCodes: "Exit codes: 0 clean, 3 an alert fired, 2 bad usage or bad input, 1 internal error.",
+  exitCodes:
+    "Exit codes: 0 clean, 3 an alert fired, 2 bad usage, bad input or an unwritable output, 1 internal error, 141 an output closed early (as after SIGPIPE).",
   parse: parseMonitorArgs,
   run: runMonitor,
 };
