@@ -136,6 +136,7 @@ async function monitorRows(
   requireUsableRows(source.label, rows.used, counts);
   // The summary is printed before the report is written, so that a report that fails keeps it.
   await printSummary(args, io, summaryOf(args, run, tally, counts));
+  tally.requireFoldedBatch(source.label);
   if (args.report !== undefined) {
     await printSummary(args, io, [writeReport(args.report, args, run, tally)]);
   }
@@ -159,7 +160,7 @@ function summaryOf(
   };
   return runSummary({
     source: run.source.label,
-    batches: tally.points.length,
+    batches: tally.batches,
     rows: run.rows.used,
     last: tally.last,
     counts,
@@ -222,7 +223,7 @@ function progressOf(run: MonitorRunState, tally: MonitorTally, started: number):
   return {
     bytesRead: run.source.input.bytesRead(),
     totalBytes: run.source.input.totalBytes,
-    batches: tally.points.length,
+    batches: tally.batches,
     rows: run.rows.used + run.log.count,
     elapsedMs: performance.now() - started,
   };
