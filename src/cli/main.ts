@@ -9,6 +9,7 @@ import { helpText, parseCommandLine } from "./command_line.ts";
 import { type CliIo, processIo } from "./cli_io.ts";
 import { EXIT, InputError, OutputError, UsageError } from "./errors.ts";
 import { isClosedOutput } from "./output/output_sink.ts";
+import { safeText } from "./output/safe_text.ts";
 import { formatRowCounts, rowCountsOf } from "./row_counts.ts";
 
 /**
@@ -60,13 +61,26 @@ function reportError(error: unknown, io: CliIo): number {
   }
 }
 
+/**
+ * A message for the terminal: whatever input text it quotes (a cell, a file
+ * name, an option), its control and bidirectional characters are escaped,
+ * line by line, by the one function the cells use.
+ */
+function terminalText(text: string): string {
+  return text.split("\n").map((line) => safeText(line, MESSAGE_CHARACTERS)).join("\n");
+}
+
+/** The most characters of one message line shown (a stack line, a message quoting input). */
+const MESSAGE_CHARACTERS = 4000;
+
 function printError(error: unknown, io: CliIo): number {
+  const message = terminalText(error instanceof Error ? error.message : String(error));
   if (error instanceof UsageError) {
-    io.stderr.write(`batch-corr: ${error.message}\nRun 'batch-corr --help' for usage.\n`);
+    io.stderr.write(`batch-corr: ${message}\nRun 'batch-corr --help' for usage.\n`);
     return EXIT.usage;
   }
   if (error instanceof InputError || error instanceof OutputError || error instanceof SyntaxError) {
-    io.stderr.write(`\nbatch-corr: ${error.message}\n`);
+    io.stderr.write(`\nbatch-corr: ${message}\n`);
     return EXIT.usage;
   }
   // A provider that cannot run here, or a shape over --max-elements, is a matter of the machine and the flags, not a bug.
@@ -75,10 +89,10 @@ function printError(error: unknown, io: CliIo): number {
     (error.code === "stream_batch_failed" || error.code === "provider_unavailable" ||
       error.code === "resource_limit")
   ) {
-    io.stderr.write(`\nbatch-corr: ${error.message}\n`);
+    io.stderr.write(`\nbatch-corr: ${message}\n`);
     return EXIT.usage;
   }
   const stack = error instanceof Error ? error.stack ?? error.message : String(error);
-  io.stderr.write(`\nbatch-corr: internal error: ${stack}\n`);
+  io.stderr.write(`\nbatch-corr: internal error: ${terminalText(stack)}\n`);
   return EXIT.internal;
 }

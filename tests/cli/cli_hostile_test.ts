@@ -609,6 +609,252 @@ describe("monitor refuses what it would read wrongly (subprocess)", () => {
   });
 });
 
+/** The CLI run in-process by a wrapper that reports its peak RSS; standard output is discarded. */
+function runForPeakRss(
+  args: string[],
+  stdin: () => Iterable<string>,
+): Promise<{ code: number | null; stderr: string; peakKb: number; liveKb: number }> {
+  const script = join("tests", "cli", "_peak_rss_cli.ts");
+  const [command, prefix] = deno !== undefined
+    ? [deno.execPath(), ["run", "-A", "--v8-flags=--expose-gc", script]]
+    : [process.execPath, [script]];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...prefix, ...args], {
+      cwd: ROOT,
+      stdio: ["pipe", "ignore", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let stderr = "";
+    child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const match = /peak-rss-kb (\d+) live-heap-kb (\d+)/.exec(stderr);
+      if (!match) reject(new Error(`no peak RSS in: ${stderr.slice(-2000)}`));
+      else resolve({ code, stderr, peakKb: Number(match[1]), liveKb: Number(match[2]) });
+    });
+    const pipe = child.stdin!;
+    pipe.on("error", () => {});
+    (async () => {
+      for (const chunk of stdin()) {
+        if (pipe.destroyed) return;
+        if (!pipe.write(chunk)) await new Promise((go) => pipe.once("drain", go));
+      }
+      pipe.end();
+    })().catch(reject);
+  });
+}
+
+/**
+ * What the run holds live (sampled after full collections) must not grow with
+ * 10× more batches, and neither may its peak RSS beyond the collector's slack
+ * (the heap it lets garbage fill before collecting, which grows slowly with
+ * the run's length and is not memory the run keeps).
+ */
+function assertFlatMemory(
+  small: { peakKb: number; liveKb: number },
+  large: { peakKb: number; liveKb: number },
+): void {
+  const figures =
+    `live heap ${small.liveKb} → ${large.liveKb} KiB, peak RSS ${small.peakKb} → ${large.peakKb} KiB`;
+  console.log(`memory figures: ${figures}`);
+  assert.ok(
+    large.liveKb - small.liveKb < 4 * 1024,
+    `live heap grew for 10× more batches: ${figures}`,
+  );
+  assert.ok(
+    large.peakKb - small.peakKb < 64 * 1024,
+    `peak RSS grew for 10× more batches: ${figures}`,
+  );
+}
+
+/** A CSV of one feature and the confound c, `rows` rows, written 64 KiB at a time. */
+function* twoColumnCsv(rows: number): Generator<string> {
+  let text = "x,c\n";
+  for (let i = 0; i < rows; i++) {
+    text += `${(i * 7919) % 1000},${(i * 104729) % 997}\n`;
+    if (text.length > 1 << 16) {
+      yield text;
+      text = "";
+    }
+  }
+  yield text;
+}
+
+describe("memory and output stay bounded in the number of batches (subprocess)", () => {
+  const BATCHES = 6_000;
+
+  test(
+    "every batch skipped (batches of 2 under tol auto): exit 2, a bounded summary, RSS flat across 10× more batches",
+    {
+      timeout: 300_000,
+    },
+    async () => {
+      const args = ["monitor", "-", "-c", "c", "-b", "2", "--tol", "auto", "--format", "ndjson"];
+      const small = await runForPeakRss(args, () => twoColumnCsv(2 * BATCHES));
+      const large = await runForPeakRss(args, () => twoColumnCsv(20 * BATCHES));
+      for (const [run, batches] of [[small, BATCHES], [large, 10 * BATCHES]] as const) {
+        assert.equal(run.code, 2, run.stderr.slice(-2000));
+        assert.match(
+          run.stderr,
+          new RegExp(
+            `at least one batch must be folded in: current value is ${batches} batch\\(es\\), all skipped \\(batch 0: Cannot correlate batch 0`,
+          ),
+        );
+        assert.match(
+          run.stderr,
+          new RegExp(`skipped ${batches} batch\\(es\\): .*; … and ${batches - 20} more`),
+        );
+        // The skip list is cut at 20 reasons: the whole of standard error stays a few kilobytes.
+        assert.ok(run.stderr.length < 16_000, `stderr of ${run.stderr.length} characters`);
+      }
+      assertFlatMemory(small, large);
+    },
+  );
+
+  test("a run with --report: the report renders and RSS stays flat across 10× more batches", {
+    timeout: 300_000,
+  }, async () => {
+    const report = join(dir, "many_batches.html");
+    const args = [
+      "monitor",
+      "-",
+      "-c",
+      "c",
+      "-b",
+      "3",
+      "--tol",
+      "0",
+      "--format",
+      "ndjson",
+      "-r",
+      report,
+    ];
+    const small = await runForPeakRss(args, () => twoColumnCsv(3 * BATCHES));
+    const smallReport = readFileSync(report, "utf8").length;
+    const large = await runForPeakRss(args, () => twoColumnCsv(30 * BATCHES));
+    const largeReport = readFileSync(report, "utf8");
+    assert.equal(small.code, 0, small.stderr);
+    assert.equal(large.code, 0, large.stderr);
+    assert.match(largeReport, new RegExp(`data-batches="${10 * BATCHES}"`));
+    assert.ok(
+      largeReport.length < 2 * smallReport + 100_000,
+      `report of ${largeReport.length} characters`,
+    );
+    assertFlatMemory(small, large);
+  });
+});
+
+/** Control characters, C1 controls and bidirectional overrides that a terminal could act on. */
+// deno-lint-ignore no-control-regex -- finding those characters is the point
+const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+function assertNoRawControl(result: { stdout: string; stderr: string }, what: string): void {
+  for (const [name, text] of [["stdout", result.stdout], ["stderr", result.stderr]] as const) {
+    const at = text.search(RAW_CONTROL);
+    assert.equal(
+      at,
+      -1,
+      `${what}: a raw control character reached ${name}: ${
+        JSON.stringify(text.slice(Math.max(0, at - 40), at + 40))
+      }`,
+    );
+  }
+}
+
+describe("input text never reaches the terminal raw (subprocess)", () => {
+  const EVIL = "\u001b]2;PWNED\u0007\u001b[2J\u009b31m\u202e";
+  const ESCAPED = "\\u001b]2;PWNED\\u0007\\u001b[2J\\u009b31m\\u202e";
+
+  test("a hostile date cell with --date-column: the table, the warnings and the summary escape it", async () => {
+    const rows = ["when,x,y"];
+    for (let i = 0; i < 12; i++) {
+      const date = i === 6 ? `Jan 1 2012 (${EVIL})` : `2012-01-${String(i + 1).padStart(2, "0")}`;
+      rows.push(`"${date}",${(i * 7) % 5},${(i * 3) % 4}`);
+    }
+    const result = await runCli(
+      [
+        "monitor",
+        "-",
+        "-c",
+        "when.cos",
+        "-f",
+        "x,y",
+        "--date-column",
+        "when",
+        "-b",
+        "3",
+        "--tol",
+        "0",
+        "--on-bad-row",
+        "skip",
+      ],
+      `${rows.join("\n")}\n`,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assertNoRawControl(result, "date cell");
+    // Read as a date, it shows escaped in the table; refused as one, its bad-row warning shows it escaped.
+    assert.ok(
+      result.stdout.includes(ESCAPED) || result.stderr.includes(ESCAPED),
+      `${result.stdout}\n${result.stderr}`,
+    );
+  });
+
+  test("a file name holding escapes: the summary and the not-a-readable-file error escape it", async () => {
+    const path = join(dir, `evil${EVIL}.csv`);
+    writeFileSync(path, clean);
+    const read = await runCli(["monitor", path, ...MONITOR]);
+    assert.equal(read.code, 0, read.stderr);
+    assertNoRawControl(read, "file name");
+    assert.match(read.stderr, /rows from .*evil\\u001b\]2;PWNED\\u0007/);
+    const missing = await runCli(["monitor", `${path}.missing`, ...MONITOR]);
+    assert.equal(missing.code, 2);
+    assertNoRawControl(missing, "missing file name");
+    assert.match(
+      missing.stderr,
+      /must be a readable file or pipe: current value is ".*evil\\u001b\]2;PWNED/,
+    );
+  });
+
+  test("options holding escapes (a column, a flag value, an unknown flag, output paths) are escaped in every message", async () => {
+    const cases: string[][] = [
+      ["monitor", join(dir, "clean.csv"), "-c", `c${EVIL}`],
+      ["monitor", join(dir, "clean.csv"), "-c", "c", "--tol", EVIL],
+      ["monitor", join(dir, "clean.csv"), "-c", "c", `--bogus${EVIL}`],
+      ["monitor", join(dir, "clean.csv"), "-c", "c", "-r", join(dir, `nope${EVIL}`, "r.html")],
+      ["generate", "--output", join(dir, `nope${EVIL}`, "x.csv")],
+      ["export-onnx", "-f", "1", "-c", "1", "--output", join(dir, `nope${EVIL}`, "m.onnx")],
+    ];
+    for (const args of cases) {
+      const result = await runCli(args);
+      assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+      assertNoRawControl(result, args.join(" "));
+    }
+    const written = await runCli([
+      "generate",
+      "--batches",
+      "2",
+      "--output",
+      join(dir, `rows${EVIL}.csv`),
+    ]);
+    assert.equal(written.code, 0, written.stderr);
+    assertNoRawControl(written, "generate --output");
+    const report = join(dir, `report${EVIL}.html`);
+    const reported = await runCli([
+      "monitor",
+      join(dir, "clean.csv"),
+      "-c",
+      "c",
+      "-b",
+      "10",
+      "-r",
+      report,
+    ]);
+    assert.equal(reported.code, 0, reported.stderr);
+    assertNoRawControl(reported, "--report");
+    assert.match(reported.stdout, /report written to .*report\\u001b\]2;PWNED/);
+  });
+});
+
 interface ClosedRun {
   code: number | null;
   signal: NodeJS.Signals | null;
