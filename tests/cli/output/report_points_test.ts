@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { ReportPoints, type SeriesKey } from "../../../src/cli/output/report_points.ts";
 import type { ReportPoint } from "../../../src/cli/output/report_data.ts";
 import { mulberry32 } from "../../../src/cli/input/mulberry32.ts";
+import fc from "fast-check";
+import { RUNS, SEED } from "../../fuzz_support.ts";
 
 /** Random points: losses with skipped (NaN) batches, an optional window, alerts at random. */
 export function randomPoints(count: number, seed: number): ReportPoint[] {
@@ -110,5 +112,24 @@ describe("ReportPoints", () => {
     assert.equal(buckets.at(-1)!.series.loss.max!.value, 199_999);
     assert.equal(buckets[0]!.series.running.max!.value, 1);
     assert.equal(record.firstAlert!.index, 199_999);
+  });
+
+  test("any number of points, any exact limit and bucket count: the buckets summarise the points exactly (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.nat(3000),
+        fc.nat(64),
+        fc.integer({ min: 2, max: 48 }),
+        fc.integer(),
+        (count, exact, maxBuckets, seed) => {
+          const points = randomPoints(count, seed);
+          const record = ReportPoints.of(points, { exact, maxBuckets });
+          if (count <= exact) assert.deepEqual(record.exact, points);
+          else assert.ok(record.buckets().length <= maxBuckets);
+          assertSummarises(record, points);
+        },
+      ),
+      { numRuns: RUNS, seed: SEED },
+    );
   });
 });
