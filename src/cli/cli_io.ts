@@ -53,12 +53,14 @@ export function processIo(): CliIo {
     stderrIsTty: process.stderr.isTTY === true,
     stdoutIsTty: process.stdout.isTTY === true,
     stdoutBytes: (bytes) =>
-      new Promise<void>((resolve, reject) =>
-        process.stdout.write(
-          bytes,
-          (error?: Error | null) =>
-            error ? reject(outputFailure(error, { name: "standard output" })) : resolve(),
-        )
-      ),
+      new Promise<void>((resolve, reject) => {
+        const fail = (error: unknown) => reject(outputFailure(error, { name: "standard output" }));
+        try {
+          // Deno writes to a file synchronously and throws there; a pipe reports through the callback.
+          process.stdout.write(bytes, (error?: Error | null) => (error ? fail(error) : resolve()));
+        } catch (error) {
+          fail(error);
+        }
+      }),
   };
 }

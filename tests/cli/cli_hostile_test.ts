@@ -4,8 +4,10 @@ import { spawn, spawnSync } from "node:child_process";
 import {
   appendFileSync,
   chmodSync,
+  closeSync,
   existsSync,
   mkdtempSync,
+  openSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -1042,6 +1044,47 @@ describe("outputs that cannot be written (subprocess)", () => {
     assert.equal(late.code, 2, late.stderr);
     assert.match(late.stdout, /4 batches, 40 rows from .*clean\.csv; final running loss/);
   });
+
+  test(
+    "standard output on a full disk (/dev/full) exits 2 naming standard output, for every command",
+    {
+      skip: existsSync("/dev/full") ? false : "no /dev/full here",
+    },
+    async () => {
+      const [command, prefix] = cliCommand();
+      for (
+        const args of [["generate"], ["monitor", join(dir, "clean.csv"), ...MONITOR], [
+          "export-onnx",
+          "-f",
+          "2",
+          "-c",
+          "1",
+        ]]
+      ) {
+        const full = openSync("/dev/full", "w");
+        const result = await new Promise<{ code: number | null; stderr: string }>(
+          (resolve, reject) => {
+            const child = spawn(command, [...prefix, ...args], {
+              cwd: ROOT,
+              stdio: ["ignore", full, "pipe"],
+              env: { ...process.env, NO_COLOR: "1" },
+            });
+            let stderr = "";
+            child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+            child.on("error", reject);
+            child.on("close", (code) => resolve({ code, stderr }));
+          },
+        );
+        closeSync(full);
+        assert.equal(result.code, 2, `${args[0]}: ${result.stderr}`);
+        assert.match(
+          result.stderr,
+          /Cannot write to standard output as it must accept all the output: current one failed \((ENOSPC|No space left)/,
+        );
+        assert.doesNotMatch(result.stderr, /internal error|\n\s+at /, args[0]);
+      }
+    },
+  );
 
   test("monitor --report naming the input file is refused before the input is overwritten", async () => {
     const input = join(dir, "precious.csv");

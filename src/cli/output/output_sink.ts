@@ -100,12 +100,15 @@ export function outputFailure(error: unknown, target: OutputTarget): Error {
  * @returns "Cannot write the rows as --output must name a writable file: current value is …".
  */
 export function unwritableMessage(target: OutputTarget, reason: string): string {
-  const what = target.what ?? "the output";
-  return target.flag === undefined
-    ? `Cannot write ${what} to ${target.name} as it must accept the output: current one failed (${reason})`
-    : `Cannot write ${what} as ${target.flag} must name a writable file: current value is ${
-      quoteInput(target.name, 200)
-    } (${reason})`;
+  if (target.flag === undefined) {
+    const what = target.what === undefined ? "" : `${target.what} `;
+    return `Cannot write ${what}to ${target.name} as it must accept all the output: current one failed (${reason})`;
+  }
+  return `Cannot write ${
+    target.what ?? "the output"
+  } as ${target.flag} must name a writable file: current value is ${
+    quoteInput(target.name, 200)
+  } (${reason})`;
 }
 
 /** Listens for a stream's failure once, so that it is remembered rather than thrown uncaught. */
