@@ -6,7 +6,13 @@
 
 import process from "node:process";
 import type { ByteSource } from "./input/byte_source.ts";
-import { drainingSink, type OutputSink, type TextSink } from "./output/output_sink.ts";
+import {
+  checkedTextSink,
+  drainingSink,
+  outputFailure,
+  type OutputSink,
+  type TextSink,
+} from "./output/output_sink.ts";
 
 /** The streams and facts the CLI runs with (the process's, or a test's). */
 export interface CliIo {
@@ -45,7 +51,8 @@ function stopProcessStdin(): void {
  * The process's own streams.
  *
  * @returns Standard output (waiting for "drain" when full), standard error,
- *   standard input and whether each is a terminal.
+ *   standard input and whether each is a terminal; a write to an output whose
+ *   reader has gone throws a `ClosedOutputError`.
  *
  * @example The process's streams
  * ```ts
@@ -57,15 +64,21 @@ function stopProcessStdin(): void {
  */
 export function processIo(): CliIo {
   return {
-    stdout: drainingSink(process.stdout),
-    stderr: process.stderr,
+    stdout: drainingSink(process.stdout, { name: "standard output" }),
+    stderr: checkedTextSink(process.stderr, "standard error"),
     stdin: () => process.stdin as unknown as AsyncIterable<Uint8Array>,
     stderrIsTty: process.stderr.isTTY === true,
     stdoutIsTty: process.stdout.isTTY === true,
     stdoutBytes: (bytes) =>
-      new Promise<void>((resolve, reject) =>
-        process.stdout.write(bytes, (error?: Error | null) => (error ? reject(error) : resolve()))
-      ),
+      new Promise<void>((resolve, reject) => {
+        const fail = (error: unknown) => reject(outputFailure(error, { name: "standard output" }));
+        try {
+          // Deno writes to a file synchronously and throws there; a pipe reports through the callback.
+          process.stdout.write(bytes, (error?: Error | null) => (error ? fail(error) : resolve()));
+        } catch (error) {
+          fail(error);
+        }
+      }),
     stopStdin: stopProcessStdin,
   };
 }

@@ -39,7 +39,7 @@ export type ParsedCommandLine = { command: "help"; topic: CommandName | undefine
 
 const TITLE = "batch-corr: watch confound correlation drift in streamed tabular data";
 const EXIT_CODES =
-  "Exit codes: 0 clean, 3 an alert fired, 2 bad usage or bad input, 1 internal error.";
+  "Exit codes: 0 clean, 3 an alert fired, 2 bad usage, bad input or an unwritable output, 1 internal error, 141 an output closed early (as after SIGPIPE).";
 
 function isCommand(value: string): value is CommandName {
   return Object.hasOwn(COMMANDS, value);

@@ -4,8 +4,11 @@
  * @module
  */
 
+/** The exit codes by name. */
+export type ExitCodes = { ok: 0; internal: 1; usage: 2; alert: 3; closedOutput: 141 };
+
 /** Exit codes of the `batch-corr` command. */
-export const EXIT: Readonly<{ ok: 0; internal: 1; usage: 2; alert: 3 }> = Object.freeze({
+export const EXIT: Readonly<ExitCodes> = Object.freeze({
   /** Every batch processed and no alert fired. */
   ok: 0,
   /** An internal error (a bug, an I/O failure). */
@@ -14,6 +17,11 @@ export const EXIT: Readonly<{ ok: 0; internal: 1; usage: 2; alert: 3 }> = Object
   usage: 2,
   /** The stream was processed and at least one batch crossed the --alert level. */
   alert: 3,
+  /**
+   * An output's reader went away (`monitor … | head -1`): the run stops quietly with the status
+   * a shell shows for a process ended by SIGPIPE (128 + 13).
+   */
+  closedOutput: 141,
 });
 
 /** A command line that cannot be run as given (exit code 2). */
@@ -68,5 +76,42 @@ export class InputLimitError extends InputError {
     super(message, { line: options.line });
     this.name = "InputLimitError";
     this.limit = options.limit;
+  }
+}
+
+/**
+ * An output whose reader went away (a closed pipe): nothing more can be
+ * delivered, so the run stops quietly with {@linkcode EXIT}.closedOutput.
+ */
+export class ClosedOutputError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param output Which output was closed ("standard output", "standard error", a path).
+   * @param options The underlying error.
+   */
+  constructor(output: string, options: { cause?: unknown } = {}) {
+    super(
+      `Cannot write ${output} as its reader must still be reading: current one has closed it`,
+      options,
+    );
+    this.name = "ClosedOutputError";
+  }
+}
+
+/**
+ * An output that cannot be written (exit code 2): a directory, a missing
+ * folder, a full disk, a path outside the permissions.
+ */
+export class OutputError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What could not be written, the rule, and the reason.
+   * @param options The underlying error.
+   */
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super(message, options);
+    this.name = "OutputError";
   }
 }

@@ -7,7 +7,9 @@
 import { BatchCorrError } from "../core/errors.ts";
 import { helpText, parseCommandLine } from "./command_line.ts";
 import { type CliIo, processIo } from "./cli_io.ts";
-import { EXIT, InputError, UsageError } from "./errors.ts";
+import { EXIT, InputError, OutputError, UsageError } from "./errors.ts";
+import { isClosedOutput } from "./output/output_sink.ts";
+import { safeText } from "./output/safe_text.ts";
 import { formatRowCounts, rowCountsOf } from "./row_counts.ts";
 import { ServiceError } from "./service/service_error.ts";
 
@@ -17,7 +19,8 @@ import { ServiceError } from "./service/service_error.ts";
  *
  * @param argv The arguments after the script name.
  * @param io The streams (the process's by default).
- * @returns 0 clean, 3 an alert fired, 2 bad usage or bad input, 1 internal error.
+ * @returns 0 clean, 3 an alert fired, 2 bad usage, bad input or an unwritable output, 1 internal
+ *   error, 141 an output's reader went away (as a shell reports SIGPIPE; nothing is printed).
  *
  * @example Showing the help
  * ```ts
@@ -44,21 +47,41 @@ export async function main(argv: readonly string[], io: CliIo = processIo()): Pr
 }
 
 function reportError(error: unknown, io: CliIo): number {
-  const code = printError(error, io);
-  const counts = rowCountsOf(error);
-  if (counts !== undefined) {
-    io.stderr.write(`batch-corr: stopped with ${formatRowCounts(counts)}\n`);
+  // A reader that went away wants nothing more: no message, the status of a SIGPIPE.
+  if (isClosedOutput(error)) return EXIT.closedOutput;
+  try {
+    const code = printError(error, io);
+    const counts = rowCountsOf(error);
+    if (counts !== undefined) {
+      io.stderr.write(`batch-corr: stopped with ${formatRowCounts(counts)}\n`);
+    }
+    return code;
+  } catch (failure) {
+    if (isClosedOutput(failure)) return EXIT.closedOutput;
+    throw failure;
   }
-  return code;
 }
 
+/**
+ * A message for the terminal: whatever input text it quotes (a cell, a file
+ * name, an option), its control and bidirectional characters are escaped,
+ * line by line, by the one function the cells use.
+ */
+function terminalText(text: string): string {
+  return text.split("\n").map((line) => safeText(line, MESSAGE_CHARACTERS)).join("\n");
+}
+
+/** The most characters of one message line shown (a stack line, a message quoting input). */
+const MESSAGE_CHARACTERS = 4000;
+
 function printError(error: unknown, io: CliIo): number {
+  const message = terminalText(error instanceof Error ? error.message : String(error));
   if (error instanceof UsageError) {
-    io.stderr.write(`batch-corr: ${error.message}\nRun 'batch-corr --help' for usage.\n`);
+    io.stderr.write(`batch-corr: ${message}\nRun 'batch-corr --help' for usage.\n`);
     return EXIT.usage;
   }
-  if (error instanceof InputError || error instanceof SyntaxError) {
-    io.stderr.write(`\nbatch-corr: ${error.message}\n`);
+  if (error instanceof InputError || error instanceof OutputError || error instanceof SyntaxError) {
+    io.stderr.write(`\nbatch-corr: ${message}\n`);
     return EXIT.usage;
   }
   // A --metrics port in use or a host that is not an address here: the flags, not a bug.
@@ -72,10 +95,10 @@ function printError(error: unknown, io: CliIo): number {
     (error.code === "stream_batch_failed" || error.code === "provider_unavailable" ||
       error.code === "resource_limit")
   ) {
-    io.stderr.write(`\nbatch-corr: ${error.message}\n`);
+    io.stderr.write(`\nbatch-corr: ${message}\n`);
     return EXIT.usage;
   }
   const stack = error instanceof Error ? error.stack ?? error.message : String(error);
-  io.stderr.write(`\nbatch-corr: internal error: ${stack}\n`);
+  io.stderr.write(`\nbatch-corr: internal error: ${terminalText(stack)}\n`);
   return EXIT.internal;
 }

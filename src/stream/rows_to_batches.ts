@@ -99,29 +99,68 @@ function readCell(row: Row, key: string | number, rowIndex: number, context: str
   return value;
 }
 
+/** Rows a batch holds room for at first; it doubles as rows arrive, up to `batchSize`. */
+const INITIAL_ROWS = 1024;
+
+/** A `Float64Array` of `length`, or a RangeError naming the batch that needed it. */
+function allocate(length: number, rows: number, columns: number, context: string): Float64Array {
+  try {
+    return new Float64Array(length);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    throw new RangeError(
+      `Cannot ${context} as a batch must fit in memory (lower batchSize): current value is room for ${rows} rows × ${columns} columns`,
+      { cause: error },
+    );
+  }
+}
+
 class BatchBuilder {
   readonly #batchSize: number;
   readonly #columns: Columns;
+  readonly #context: string;
+  // Room grows as rows arrive, so a huge batchSize costs only the rows actually given.
+  #capacity: number;
   #x: Float64Array;
   #n: Float64Array;
   #filled = 0;
 
-  constructor(batchSize: number, columns: Columns) {
+  constructor(batchSize: number, columns: Columns, context: string) {
     this.#batchSize = batchSize;
     this.#columns = columns;
-    this.#x = new Float64Array(batchSize * columns.features.length);
-    this.#n = new Float64Array(batchSize * columns.confounds.length);
+    this.#context = context;
+    this.#capacity = Math.min(batchSize, INITIAL_ROWS);
+    this.#x = this.#storage(this.#columns.features.length);
+    this.#n = this.#storage(this.#columns.confounds.length);
   }
 
   get filled(): number {
     return this.#filled;
   }
 
+  #storage(columns: number): Float64Array {
+    return allocate(this.#capacity * columns, this.#capacity, columns, this.#context);
+  }
+
+  /** Doubles the room (at most batchSize rows), keeping the (M, capacity) layout of n. */
+  #grow(): void {
+    const F = this.#columns.features.length, M = this.#columns.confounds.length;
+    const old = this.#capacity;
+    this.#capacity = Math.min(this.#batchSize, old * 2);
+    const x = this.#storage(F);
+    x.set(this.#x);
+    const n = this.#storage(M);
+    for (let m = 0; m < M; m++) n.set(this.#n.subarray(m * old, m * old + old), m * this.#capacity);
+    this.#x = x;
+    this.#n = n;
+  }
+
   add(row: Row, rowIndex: number, context: string): void {
+    if (this.#filled === this.#capacity) this.#grow();
     const { features, confounds } = this.#columns;
-    const F = features.length, B = this.#batchSize, b = this.#filled;
+    const F = features.length, B = this.#capacity, b = this.#filled;
     for (let f = 0; f < F; f++) this.#x[b * F + f] = readCell(row, features[f]!, rowIndex, context);
-    // (M, B) layout: confound m of sample b at m * B + b; a partial batch is compacted on take.
+    // (M, capacity) layout: confound m of sample b at m * capacity + b; compacted on take.
     for (let m = 0; m < confounds.length; m++) {
       this.#n[m * B + b] = readCell(row, confounds[m]!, rowIndex, context);
     }
@@ -130,7 +169,7 @@ class BatchBuilder {
 
   take(): RowBatch {
     const F = this.#columns.features.length, M = this.#columns.confounds.length;
-    const B = this.#filled, capacity = this.#batchSize;
+    const B = this.#filled, capacity = this.#capacity;
     let x = this.#x, n = this.#n;
     if (B < capacity) {
       x = x.slice(0, B * F);
@@ -139,10 +178,37 @@ class BatchBuilder {
       n = compact;
     }
     // Fresh storage for the next batch: the emitted arrays belong to the consumer.
-    this.#x = new Float64Array(capacity * F);
-    this.#n = new Float64Array(capacity * M);
+    this.#x = this.#storage(F);
+    this.#n = this.#storage(M);
     this.#filled = 0;
     return { x: { data: x, shape: [B, F] }, n: { data: n, shape: [M, B] } };
+  }
+}
+
+/** Refuses a column named twice among the features and confounds (`0` and `"0"` are the same column). */
+function checkDistinctColumns(
+  features: readonly (string | number)[] | undefined,
+  confounds: readonly (string | number)[],
+  context: string,
+): void {
+  const seen = new Map<string, string>();
+  const chosen: [string | number, string][] = [
+    ...(features ?? []).map((key): [string | number, string] => [key, "features"]),
+    ...confounds.map((key): [string | number, string] => [key, "confounds"]),
+  ];
+  for (const [key, role] of chosen) {
+    const earlier = seen.get(String(key));
+    if (earlier !== undefined) {
+      const where = earlier === role
+        ? `twice in options.${role}`
+        : "in both features and confounds";
+      throw new RangeError(
+        `Cannot ${context} as each column must be named once among features and confounds: current value has ${
+          JSON.stringify(key)
+        } ${where}`,
+      );
+    }
+    seen.set(String(key), role);
   }
 }
 
@@ -164,7 +230,9 @@ class BatchBuilder {
  * @returns An async generator of batches.
  * @throws {TypeError} Immediately, for a bad source or option; while iterating,
  * for a row missing a column or holding a non-number (naming the row index).
- * @throws {RangeError} Immediately, if `batchSize` is not a positive integer.
+ * @throws {RangeError} Immediately, if `batchSize` is not a positive integer or a column is
+ * named twice (or as both feature and confound); while iterating, if a batch is too large to
+ * allocate. Room for a batch grows as its rows arrive, so a large `batchSize` costs only the rows given.
  *
  * @example Records into batches of two
  * ```ts
@@ -189,6 +257,7 @@ export function rowsToBatches(
   const context = "group rows into batches";
   checkSource(rows, "rows", context);
   const parsed = parseOptions(batcherOptionsSchema, options, context, BATCHER_RULES);
+  checkDistinctColumns(parsed.features, parsed.confounds, context);
   return batchRows(rows, parsed, context);
 }
 
@@ -209,7 +278,7 @@ async function* batchRows(
       features: options.features ??
         checkFeatures(defaultFeatures(row, options.confounds), row, context),
       confounds: options.confounds,
-    });
+    }, context);
     builder.add(row, rowIndex, context);
     if (builder.filled === options.batchSize) complete.push(builder.take());
   });

@@ -4,8 +4,10 @@ import { spawn, spawnSync } from "node:child_process";
 import {
   appendFileSync,
   chmodSync,
+  closeSync,
   existsSync,
   mkdtempSync,
+  openSync,
   readFileSync,
   rmSync,
   writeFileSync,
@@ -539,6 +541,558 @@ describe("monitor against hostile files (subprocess)", () => {
     const reference = await cleanOutput;
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, reference.stdout);
+  });
+});
+
+describe("monitor refuses what it would read wrongly (subprocess)", () => {
+  test("a header that repeats a name, two empty names included, exits 2 naming the repeats before any batch", async () => {
+    const rows = clean.slice(clean.indexOf("\n") + 1);
+    const cases: [string, RegExp][] = [
+      ["x,x,f2,c", /"x" at columns 1 and 2$/m],
+      [",,f2,c", /"" at columns 1 and 2$/m],
+      ["f0,c,f2,c", /"c" at columns 2 and 4$/m],
+    ];
+    for (const [header, repeat] of cases) {
+      const result = await runCli(["monitor", "-", ...MONITOR], `${header}\n${rows}`);
+      assert.equal(result.code, 2, `${header}: ${result.stderr}`);
+      assert.match(
+        result.stderr,
+        /Cannot read the columns of the input as their names must be unique/,
+        header,
+      );
+      assert.match(result.stderr, repeat, header);
+      assert.equal(result.stdout, "", header);
+    }
+  });
+
+  test("a column named twice in --features/--confounds, or as both, exits 2 naming it", async () => {
+    const cases: [string[], RegExp][] = [
+      [["--features", "f0,f0"], /names "f0" twice/],
+      [["--features", "f0,c"], /names "c" as both a feature and a confound/],
+    ];
+    for (const [flags, message] of cases) {
+      const result = await runCli(["monitor", join(dir, "clean.csv"), ...MONITOR, ...flags]);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(result.stderr, message);
+    }
+    const twice = await runCli(["monitor", join(dir, "clean.csv"), "-c", "c,c"]);
+    assert.equal(twice.code, 2, twice.stderr);
+    assert.match(twice.stderr, /names "c" twice/);
+  });
+
+  test("an NDJSON object that repeats a key is a bad row naming the key and its line", async () => {
+    const text = '{"f0":1,"c":2}\n{"f0":2,"f0":5,"c":1}\n{"f0":3,"c":3}\n{"f0":1,"c":1}\n';
+    const args = ["monitor", "-", ...MONITOR, "--input-format", "ndjson", "--tol", "0"];
+    const stopped = await runCli(args, text);
+    assert.equal(stopped.code, 2, stopped.stderr);
+    assert.match(stopped.stderr, /Cannot use line 2 .*: duplicate key "f0" in the object/);
+    const skipped = await runCli([...args, "--on-bad-row", "skip"], text);
+    assert.equal(skipped.code, 0, skipped.stderr);
+    assert.match(skipped.stderr, /skipped line 2: duplicate key "f0" in the object/);
+    assert.deepEqual(rowCounts(skipped.stderr), { read: 4, used: 3, rejected: 1 });
+  });
+
+  test("--batch-size 1e12 on a four-row file gives the output of --batch-size 4; a size past 2^53 exits 2", async () => {
+    const four = clean.split("\n").slice(0, 5).join("\n") + "\n";
+    const common = ["monitor", "-", "--confounds", "c", "--format", "ndjson", "--tol", "0"];
+    const huge = await runCli([...common, "--batch-size", "1e12"], four);
+    const exact = await runCli([...common, "--batch-size", "4"], four);
+    assert.equal(huge.code, 0, huge.stderr);
+    assert.equal(exact.code, 0, exact.stderr);
+    assert.equal(huge.stdout, exact.stdout);
+    assert.equal(JSON.parse(huge.stdout).batchSize, 4);
+    const unsafe = await runCli([...common, "--batch-size", "1e300"], four);
+    assert.equal(unsafe.code, 2, unsafe.stderr);
+    assert.match(
+      unsafe.stderr,
+      /--batch-size must be a positive integer: current value is "1e300"/,
+    );
+    assert.doesNotMatch(unsafe.stderr, /internal error|\n\s+at /);
+  });
+});
+
+/** The CLI run in-process by a wrapper that reports its peak RSS; standard output is discarded. */
+function runForPeakRss(
+  args: string[],
+  stdin: () => Iterable<string>,
+): Promise<{ code: number | null; stderr: string; peakKb: number; liveKb: number }> {
+  const script = join("tests", "cli", "_peak_rss_cli.ts");
+  const [command, prefix] = deno !== undefined
+    ? [deno.execPath(), ["run", "-A", "--v8-flags=--expose-gc", script]]
+    : [process.execPath, [script]];
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...prefix, ...args], {
+      cwd: ROOT,
+      stdio: ["pipe", "ignore", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let stderr = "";
+    child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      const match = /peak-rss-kb (\d+) live-heap-kb (\d+)/.exec(stderr);
+      if (!match) reject(new Error(`no peak RSS in: ${stderr.slice(-2000)}`));
+      else resolve({ code, stderr, peakKb: Number(match[1]), liveKb: Number(match[2]) });
+    });
+    const pipe = child.stdin!;
+    pipe.on("error", () => {});
+    (async () => {
+      for (const chunk of stdin()) {
+        if (pipe.destroyed) return;
+        if (!pipe.write(chunk)) await new Promise((go) => pipe.once("drain", go));
+      }
+      pipe.end();
+    })().catch(reject);
+  });
+}
+
+/**
+ * What the run holds live (sampled after full collections) must not grow with
+ * 10× more batches, and neither may its peak RSS beyond the collector's slack
+ * (the heap it lets garbage fill before collecting, which grows slowly with
+ * the run's length and is not memory the run keeps).
+ */
+function assertFlatMemory(
+  small: { peakKb: number; liveKb: number },
+  large: { peakKb: number; liveKb: number },
+): void {
+  const figures =
+    `live heap ${small.liveKb} → ${large.liveKb} KiB, peak RSS ${small.peakKb} → ${large.peakKb} KiB`;
+  console.log(`memory figures: ${figures}`);
+  assert.ok(
+    large.liveKb - small.liveKb < 4 * 1024,
+    `live heap grew for 10× more batches: ${figures}`,
+  );
+  assert.ok(
+    large.peakKb - small.peakKb < 64 * 1024,
+    `peak RSS grew for 10× more batches: ${figures}`,
+  );
+}
+
+/** A CSV of one feature and the confound c, `rows` rows, written 64 KiB at a time. */
+function* twoColumnCsv(rows: number): Generator<string> {
+  let text = "x,c\n";
+  for (let i = 0; i < rows; i++) {
+    text += `${(i * 7919) % 1000},${(i * 104729) % 997}\n`;
+    if (text.length > 1 << 16) {
+      yield text;
+      text = "";
+    }
+  }
+  yield text;
+}
+
+describe("memory and output stay bounded in the number of batches (subprocess)", () => {
+  const BATCHES = 6_000;
+
+  test(
+    "every batch skipped (batches of 2 under tol auto): exit 2, a bounded summary, RSS flat across 10× more batches",
+    {
+      timeout: 300_000,
+    },
+    async () => {
+      const args = ["monitor", "-", "-c", "c", "-b", "2", "--tol", "auto", "--format", "ndjson"];
+      const small = await runForPeakRss(args, () => twoColumnCsv(2 * BATCHES));
+      const large = await runForPeakRss(args, () => twoColumnCsv(20 * BATCHES));
+      for (const [run, batches] of [[small, BATCHES], [large, 10 * BATCHES]] as const) {
+        assert.equal(run.code, 2, run.stderr.slice(-2000));
+        assert.match(
+          run.stderr,
+          new RegExp(
+            `at least one batch must be folded in: current value is ${batches} batch\\(es\\), all skipped \\(batch 0: Cannot correlate batch 0`,
+          ),
+        );
+        assert.match(
+          run.stderr,
+          new RegExp(`skipped ${batches} batch\\(es\\): .*; … and ${batches - 20} more`),
+        );
+        // The skip list is cut at 20 reasons: the whole of standard error stays a few kilobytes.
+        assert.ok(run.stderr.length < 16_000, `stderr of ${run.stderr.length} characters`);
+      }
+      assertFlatMemory(small, large);
+    },
+  );
+
+  test("a run with --report: the report renders and RSS stays flat across 10× more batches", {
+    timeout: 300_000,
+  }, async () => {
+    const report = join(dir, "many_batches.html");
+    const args = [
+      "monitor",
+      "-",
+      "-c",
+      "c",
+      "-b",
+      "3",
+      "--tol",
+      "0",
+      "--format",
+      "ndjson",
+      "-r",
+      report,
+    ];
+    const small = await runForPeakRss(args, () => twoColumnCsv(3 * BATCHES));
+    const smallReport = readFileSync(report, "utf8").length;
+    const large = await runForPeakRss(args, () => twoColumnCsv(30 * BATCHES));
+    const largeReport = readFileSync(report, "utf8");
+    assert.equal(small.code, 0, small.stderr);
+    assert.equal(large.code, 0, large.stderr);
+    assert.match(largeReport, new RegExp(`data-batches="${10 * BATCHES}"`));
+    assert.ok(
+      largeReport.length < 2 * smallReport + 100_000,
+      `report of ${largeReport.length} characters`,
+    );
+    assertFlatMemory(small, large);
+  });
+});
+
+/** Control characters, C1 controls and bidirectional overrides that a terminal could act on. */
+// deno-lint-ignore no-control-regex -- finding those characters is the point
+const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+function assertNoRawControl(result: { stdout: string; stderr: string }, what: string): void {
+  for (const [name, text] of [["stdout", result.stdout], ["stderr", result.stderr]] as const) {
+    const at = text.search(RAW_CONTROL);
+    assert.equal(
+      at,
+      -1,
+      `${what}: a raw control character reached ${name}: ${
+        JSON.stringify(text.slice(Math.max(0, at - 40), at + 40))
+      }`,
+    );
+  }
+}
+
+describe("input text never reaches the terminal raw (subprocess)", () => {
+  const EVIL = "\u001b]2;PWNED\u0007\u001b[2J\u009b31m\u202e";
+  const ESCAPED = "\\u001b]2;PWNED\\u0007\\u001b[2J\\u009b31m\\u202e";
+
+  test("a hostile date cell with --date-column: the table, the warnings and the summary escape it", async () => {
+    const rows = ["when,x,y"];
+    for (let i = 0; i < 12; i++) {
+      const date = i === 6 ? `Jan 1 2012 (${EVIL})` : `2012-01-${String(i + 1).padStart(2, "0")}`;
+      rows.push(`"${date}",${(i * 7) % 5},${(i * 3) % 4}`);
+    }
+    const result = await runCli(
+      [
+        "monitor",
+        "-",
+        "-c",
+        "when.cos",
+        "-f",
+        "x,y",
+        "--date-column",
+        "when",
+        "-b",
+        "3",
+        "--tol",
+        "0",
+        "--on-bad-row",
+        "skip",
+      ],
+      `${rows.join("\n")}\n`,
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assertNoRawControl(result, "date cell");
+    // Read as a date, it shows escaped in the table; refused as one, its bad-row warning shows it escaped.
+    assert.ok(
+      result.stdout.includes(ESCAPED) || result.stderr.includes(ESCAPED),
+      `${result.stdout}\n${result.stderr}`,
+    );
+  });
+
+  test("a file name holding escapes: the summary and the not-a-readable-file error escape it", async () => {
+    const path = join(dir, `evil${EVIL}.csv`);
+    writeFileSync(path, clean);
+    const read = await runCli(["monitor", path, ...MONITOR]);
+    assert.equal(read.code, 0, read.stderr);
+    assertNoRawControl(read, "file name");
+    assert.match(read.stderr, /rows from .*evil\\u001b\]2;PWNED\\u0007/);
+    const missing = await runCli(["monitor", `${path}.missing`, ...MONITOR]);
+    assert.equal(missing.code, 2);
+    assertNoRawControl(missing, "missing file name");
+    assert.match(
+      missing.stderr,
+      /must be a readable file or pipe: current value is ".*evil\\u001b\]2;PWNED/,
+    );
+  });
+
+  test("options holding escapes (a column, a flag value, an unknown flag, output paths) are escaped in every message", async () => {
+    const cases: string[][] = [
+      ["monitor", join(dir, "clean.csv"), "-c", `c${EVIL}`],
+      ["monitor", join(dir, "clean.csv"), "-c", "c", "--tol", EVIL],
+      ["monitor", join(dir, "clean.csv"), "-c", "c", `--bogus${EVIL}`],
+      ["monitor", join(dir, "clean.csv"), "-c", "c", "-r", join(dir, `nope${EVIL}`, "r.html")],
+      ["generate", "--output", join(dir, `nope${EVIL}`, "x.csv")],
+      ["export-onnx", "-f", "1", "-c", "1", "--output", join(dir, `nope${EVIL}`, "m.onnx")],
+    ];
+    for (const args of cases) {
+      const result = await runCli(args);
+      assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+      assertNoRawControl(result, args.join(" "));
+    }
+    const written = await runCli([
+      "generate",
+      "--batches",
+      "2",
+      "--output",
+      join(dir, `rows${EVIL}.csv`),
+    ]);
+    assert.equal(written.code, 0, written.stderr);
+    assertNoRawControl(written, "generate --output");
+    const report = join(dir, `report${EVIL}.html`);
+    const reported = await runCli([
+      "monitor",
+      join(dir, "clean.csv"),
+      "-c",
+      "c",
+      "-b",
+      "10",
+      "-r",
+      report,
+    ]);
+    assert.equal(reported.code, 0, reported.stderr);
+    assertNoRawControl(reported, "--report");
+    assert.match(reported.stdout, /report written to .*report\\u001b\]2;PWNED/);
+  });
+});
+
+interface ClosedRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  /** Milliseconds from the close to the exit. */
+  afterClose: number;
+}
+
+/**
+ * Runs the CLI and closes the reading end of its standard output (or error)
+ * after the first bytes, as `| head -1` does; a run still alive 30 s later is
+ * killed (it spins or hangs) and reported with signal SIGKILL.
+ */
+function runClosingEarly(args: string[], closed: "stdout" | "stderr"): Promise<ClosedRun> {
+  const [command, prefix] = cliCommand();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, [...prefix, ...args], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    let stderr = "";
+    let closedAt = Date.now();
+    const other = closed === "stdout" ? child.stderr! : child.stdout!;
+    other.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+    const pipe = closed === "stdout" ? child.stdout! : child.stderr!;
+    pipe.once("data", () => {
+      closedAt = Date.now();
+      pipe.destroy();
+    });
+    const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(killer);
+      resolve({
+        code,
+        signal,
+        stderr: closed === "stdout" ? stderr : "",
+        afterClose: Date.now() - closedAt,
+      });
+    });
+  });
+}
+
+/** Ended quietly as a shell expects after SIGPIPE: status 141 (or 0), no message, no stack trace. */
+function assertQuietEnd(run: ClosedRun, what: string): void {
+  assert.equal(
+    run.signal,
+    null,
+    `${what}: killed by ${run.signal} (still running 30 s after the close)`,
+  );
+  assert.ok(run.code === 141 || run.code === 0, `${what}: exit ${run.code}: ${run.stderr}`);
+  assert.equal(run.stderr, "", what);
+}
+
+describe("outputs whose reader goes away (subprocess)", () => {
+  let many = "";
+  before(() => {
+    many = join(dir, "many.csv");
+    writeFileSync(
+      many,
+      [...driftDataLines({ ...CLEAN, batches: 2000, batchSize: 50 }, "csv")].join(""),
+    );
+  });
+
+  test("monitor | head -1: the table, and NDJSON, end quietly with status 141", async () => {
+    for (const format of ["table", "ndjson"]) {
+      const run = await runClosingEarly(
+        ["monitor", many, "-c", "c", "-b", "3", "--tol", "0", "--format", format],
+        "stdout",
+      );
+      assertQuietEnd(run, `--format ${format}`);
+      assert.equal(run.code, 141);
+    }
+  });
+
+  test("generate | head -1 ends quietly with status 141", async () => {
+    const run = await runClosingEarly(["generate", "--batches", "100000"], "stdout");
+    assertQuietEnd(run, "generate");
+    assert.equal(run.code, 141);
+  });
+
+  test("a closed standard error (the progress line's reader gone) ends the run quietly with status 141", async () => {
+    const run = await runClosingEarly(
+      [
+        "monitor",
+        many,
+        "-c",
+        "c",
+        "-b",
+        "3",
+        "--tol",
+        "0",
+        "--progress",
+        "always",
+        "--format",
+        "ndjson",
+      ],
+      "stderr",
+    );
+    assertQuietEnd(run, "stderr");
+    assert.equal(run.code, 141);
+  });
+
+  test("generate --output to a named pipe whose reader goes away ends quietly with status 141", {
+    skip: process.platform === "win32" ? "no mkfifo" : false,
+  }, async () => {
+    const fifo = join(dir, "rows.fifo");
+    if (spawnSync("mkfifo", [fifo]).status !== 0) return;
+    const run = runCli(["generate", "--batches", "100000", "--output", fifo]);
+    await new Promise<void>((go, fail) => {
+      const reader = spawn("head", ["-c", "100", fifo], { stdio: ["ignore", "ignore", "ignore"] });
+      reader.on("error", fail).on("close", () => go());
+    });
+    const result = await run;
+    assert.equal(result.code, 141, result.stderr);
+    assert.equal(result.stderr, "");
+  });
+});
+
+describe("outputs that cannot be written (subprocess)", () => {
+  const noTrace = (text: string, what: string) => {
+    assert.doesNotMatch(text, /internal error|Uncaught|\n\s+at /, what);
+  };
+
+  test("generate --output: a directory, /dev/full and a missing folder exit 2 naming the path and the reason", async () => {
+    const cases: [string, RegExp][] = [
+      [dir, /\(a directory/],
+      [join(dir, "nope", "x.csv"), /the folder ".*nope" does not exist/],
+    ];
+    if (existsSync("/dev/full")) cases.push(["/dev/full", /(ENOSPC|No space left on device)/]);
+    for (const [path, reason] of cases) {
+      const result = await runCli(["generate", "--output", path]);
+      assert.equal(result.code, 2, `${path}: ${result.stderr}`);
+      assert.match(
+        result.stderr,
+        /Cannot write the rows as --output must name a writable file: current value is "/,
+        path,
+      );
+      assert.match(result.stderr, reason, path);
+      noTrace(result.stderr, path);
+    }
+  });
+
+  test("export-onnx --output and monitor --report: a directory, /dev/full and a missing folder exit 2 naming the path", async () => {
+    const targets = [
+      dir,
+      join(dir, "nope", "x"),
+      ...(existsSync("/dev/full") ? ["/dev/full"] : []),
+    ];
+    for (const path of targets) {
+      const model = await runCli(["export-onnx", "-f", "2", "-c", "1", "--output", path]);
+      assert.equal(model.code, 2, `${path}: ${model.stderr}`);
+      assert.match(model.stderr, /Cannot write the model as --output must name a writable file/);
+      noTrace(model.stderr, path);
+      const report = await runCli([
+        "monitor",
+        join(dir, "clean.csv"),
+        ...MONITOR,
+        "--report",
+        path,
+      ]);
+      assert.equal(report.code, 2, `${path}: ${report.stderr}`);
+      assert.match(report.stderr, /Cannot write the report as --report must name a writable file/);
+      noTrace(report.stderr, path);
+    }
+  });
+
+  test("monitor --report refuses a directory before reading a row, and a full disk after printing the summary", async () => {
+    const early = await runCli(["monitor", join(dir, "clean.csv"), ...MONITOR, "--report", dir]);
+    assert.equal(early.code, 2);
+    assert.equal(early.stdout, "");
+    assert.deepEqual(rowCounts(early.stderr), { read: 0, used: 0, rejected: 0 });
+    if (!existsSync("/dev/full")) return;
+    const late = await runCli([
+      "monitor",
+      join(dir, "clean.csv"),
+      "-c",
+      "c",
+      "-b",
+      "10",
+      "--report",
+      "/dev/full",
+    ]);
+    assert.equal(late.code, 2, late.stderr);
+    assert.match(late.stdout, /4 batches, 40 rows from .*clean\.csv; final running loss/);
+  });
+
+  test(
+    "standard output on a full disk (/dev/full) exits 2 naming standard output, for every command",
+    {
+      skip: existsSync("/dev/full") ? false : "no /dev/full here",
+    },
+    async () => {
+      const [command, prefix] = cliCommand();
+      for (
+        const args of [["generate"], ["monitor", join(dir, "clean.csv"), ...MONITOR], [
+          "export-onnx",
+          "-f",
+          "2",
+          "-c",
+          "1",
+        ]]
+      ) {
+        const full = openSync("/dev/full", "w");
+        const result = await new Promise<{ code: number | null; stderr: string }>(
+          (resolve, reject) => {
+            const child = spawn(command, [...prefix, ...args], {
+              cwd: ROOT,
+              stdio: ["ignore", full, "pipe"],
+              env: { ...process.env, NO_COLOR: "1" },
+            });
+            let stderr = "";
+            child.stderr!.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+            child.on("error", reject);
+            child.on("close", (code) => resolve({ code, stderr }));
+          },
+        );
+        closeSync(full);
+        assert.equal(result.code, 2, `${args[0]}: ${result.stderr}`);
+        assert.match(
+          result.stderr,
+          /Cannot write to standard output as it must accept all the output: current one failed \((ENOSPC|No space left)/,
+        );
+        assert.doesNotMatch(result.stderr, /internal error|\n\s+at /, args[0]);
+      }
+    },
+  );
+
+  test("monitor --report naming the input file is refused before the input is overwritten", async () => {
+    const input = join(dir, "precious.csv");
+    writeFileSync(input, clean);
+    const result = await runCli(["monitor", input, ...MONITOR, "--report", input]);
+    assert.equal(result.code, 2, result.stderr);
+    assert.match(result.stderr, /the input file itself, which the report would overwrite/);
+    assert.equal(readFileSync(input, "utf8"), clean);
   });
 });
 

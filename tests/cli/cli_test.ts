@@ -644,6 +644,8 @@ describe("batch-corr main() (in process)", () => {
         /--drift-batch must be below --batches \(4\)/,
       ],
       [["generate", "--strength", "2"], /--strength must be a number in \[0, 1\]/],
+      // A row of 10^9 features would be allocated whole (and monitor reads 100000 columns by default).
+      [["generate", "--features", "1e9"], /--features must be a positive integer of at most 99999/],
       [
         ["export-onnx", "--output", join(dir, "g.onnx"), "-f", "3"],
         /--features and --confounds must give F and M .*--confounds is none/,
@@ -663,6 +665,10 @@ describe("batch-corr main() (in process)", () => {
         /--provider must be "auto", "wasm", "webgpu", "cpu" or "cuda": current value is "bogus"/,
       ],
       [["frobnicate"], /the command must be monitor, generate or export-onnx/],
+      [
+        ["monitor", file, "-c", "c", "--alert", "0", "--alert-on", "window"],
+        /--alert-on "window" must come with --window or --decay .*: current value has neither/,
+      ],
     ];
     for (const [args, message] of cases) {
       const io = memoryIo();

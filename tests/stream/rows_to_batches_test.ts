@@ -149,4 +149,58 @@ describe("rowsToBatches", () => {
     );
     assert.throws(() => rowsToBatches(5 as never, { batchSize: 2, confounds: ["age"] }), TypeError);
   });
+
+  test("refuses a column named twice, or as both a feature and a confound, naming it", () => {
+    const cases: [Parameters<typeof rowsToBatches>[1], RegExp][] = [
+      [{ batchSize: 2, confounds: ["age", "age"] }, /"age" twice in options.confounds$/],
+      [
+        { batchSize: 2, features: ["a", "a"], confounds: ["age"] },
+        /"a" twice in options.features$/,
+      ],
+      [{ batchSize: 2, features: ["a", "age"], confounds: ["age"] }, /"age" in both features/],
+      [{ batchSize: 2, features: [0, 1], confounds: ["1"] }, /"1" in both features and confounds$/],
+    ];
+    for (const [options, message] of cases) {
+      assert.throws(
+        () => rowsToBatches(records, options),
+        (e: unknown) =>
+          e instanceof RangeError &&
+          /must be named once among features and confounds/.test(e.message) &&
+          message.test(e.message),
+        JSON.stringify(options),
+      );
+    }
+  });
+
+  test("a batchSize of 2**31 costs only the rows given: four rows make one batch equal to batchSize 4", async () => {
+    const rows = records.slice(0, 4);
+    const [huge] = await collect(
+      rowsToBatches(rows, { batchSize: 2 ** 31, confounds: ["motion"] }),
+    );
+    const [exact] = await collect(rowsToBatches(rows, { batchSize: 4, confounds: ["motion"] }));
+    assert.deepEqual(huge!.x.shape, [4, 3]);
+    assert.deepEqual(huge, exact);
+  });
+
+  test("room that grows as rows arrive keeps every value in place, full batches and the partial one", async () => {
+    // 2600 rows in batches of 2500: the room doubles from 1024 twice (and is capped at 2500).
+    const many = Array.from({ length: 2600 }, (_, i) => [i, -i, i * 0.5, 1000 + i]);
+    const batches = await collect(rowsToBatches(many, { batchSize: 2500, confounds: [3, 1] }));
+    assert.deepEqual(batches.map((b) => [b.x.shape, b.n.shape]), [
+      [[2500, 2], [2, 2500]],
+      [[100, 2], [2, 100]],
+    ]);
+    let row = 0;
+    for (const batch of batches) {
+      const B = batch.x.shape[0];
+      for (let b = 0; b < B; b++, row++) {
+        const expected = many[row]!;
+        assert.equal(batch.x.data[2 * b], expected[0]);
+        assert.equal(batch.x.data[2 * b + 1], expected[2]);
+        assert.equal(batch.n.data[b], expected[3]);
+        assert.equal(batch.n.data[B + b], expected[1]);
+      }
+    }
+    assert.equal(row, many.length);
+  });
 });

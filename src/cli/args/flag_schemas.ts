@@ -43,7 +43,7 @@ function noted(rule: string, note: string | undefined): string {
 }
 
 /**
- * A positive integer.
+ * A positive integer, at most `Number.MAX_SAFE_INTEGER`.
  *
  * @param note What the number counts, added to the rule in parentheses.
  * @returns The schema.
@@ -58,11 +58,12 @@ function noted(rule: string, note: string | undefined): string {
  * ```
  */
 export function positiveInteger(note?: string): z.ZodType<number, string> {
-  return numberWhere(noted("a positive integer", note), (v) => Number.isInteger(v) && v > 0);
+  // Safe integers only: beyond 2^53 consecutive integers are no longer distinct.
+  return numberWhere(noted("a positive integer", note), (v) => Number.isSafeInteger(v) && v > 0);
 }
 
 /**
- * A non-negative integer.
+ * A non-negative integer, at most `Number.MAX_SAFE_INTEGER`.
  *
  * @returns The schema.
  *
@@ -75,7 +76,7 @@ export function positiveInteger(note?: string): z.ZodType<number, string> {
  * ```
  */
 export function nonNegativeInteger(): z.ZodType<number, string> {
-  return numberWhere("a non-negative integer", (v) => Number.isInteger(v) && v >= 0);
+  return numberWhere("a non-negative integer", (v) => Number.isSafeInteger(v) && v >= 0);
 }
 
 /**

@@ -5,10 +5,13 @@
  * @module
  */
 
-import { writeFileSync } from "node:fs";
+import { statSync } from "node:fs";
 import type { CorrelationAccumulator } from "../../accumulator/correlation_accumulator.ts";
 import type { OnnxBackend } from "../../onnx/onnx_backend.ts";
-import { UsageError } from "../errors.ts";
+import { OutputError } from "../errors.ts";
+import { checkOutputPath, type FileTarget, writeOutputFile } from "../output/output_file.ts";
+import { unwritableMessage } from "../output/output_sink.ts";
+import { safeText } from "../output/safe_text.ts";
 import type { BadRowLog } from "../input/bad_row_log.ts";
 import type { ResolvedColumns } from "../input/column_selection.ts";
 import { renderReport } from "../output/report.ts";
@@ -114,18 +117,45 @@ export function monitorReportData(args: MonitorArgs, run: ReportedRun): ReportDa
  * @param file The --report path.
  * @param report The report data ({@linkcode monitorReportData}).
  * @returns The summary line saying where it went.
- * @throws {UsageError} If the file cannot be written.
+ * @throws {OutputError} If the file cannot be written.
  */
 export function writeMonitorReport(file: string, report: ReportData): string {
   const html = renderReport(report);
+  writeOutputFile(reportTarget(file), html);
+  return `report written to ${safeText(file, 300)}`;
+}
+
+function reportTarget(file: string): FileTarget {
+  return { name: file, flag: "--report", what: "the report" };
+}
+
+/** The same file on disk, told by device and inode (a link or another spelling of the path included). */
+function sameFile(a: string, b: string): boolean {
   try {
-    writeFileSync(file, html);
-  } catch (error) {
-    throw new UsageError(
-      `Cannot write the report as --report must name a writable file: current value is "${file}" (${
-        (error as Error).message
-      })`,
+    const [x, y] = [statSync(a), statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Refuses a --report path before the run that would fill it: a directory, a
+ * file in a missing folder, or the input itself (the report would overwrite
+ * the data).
+ *
+ * @param file The --report path.
+ * @param input The input path, if the input is a file.
+ * @throws {OutputError} Naming the path and the reason.
+ */
+export function checkReportPath(file: string, input: string | undefined): void {
+  checkOutputPath(reportTarget(file));
+  if (input !== undefined && input !== "-" && sameFile(file, input)) {
+    throw new OutputError(
+      unwritableMessage(
+        reportTarget(file),
+        "the input file itself, which the report would overwrite",
+      ),
     );
   }
-  return `report written to ${file}`;
 }

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { writeFileSync } from "node:fs";
 import { ruleMessage } from "../../core/errors.ts";
 import {
   exportBatchCorrOnnx,
@@ -19,6 +18,8 @@ import { positiveInteger, text } from "../args/flag_schemas.ts";
 import { checkFlags, readFlags, withDefaults } from "../args/parse_flags.ts";
 import type { CliIo } from "../cli_io.ts";
 import { EXIT, UsageError } from "../errors.ts";
+import { writeOutputFile } from "../output/output_file.ts";
+import { safeText } from "../output/safe_text.ts";
 
 /** The flags of `export-onnx`. */
 export const EXPORT_ONNX_FLAGS = {
@@ -134,6 +135,7 @@ function checkBinaryStdout(io: CliIo): void {
  * @param io The streams.
  * @returns The exit code, 0.
  * @throws {UsageError} When the model would go to a terminal or a text-only standard output.
+ * @throws {OutputError} If --output cannot be written (a directory, a missing folder, a full disk).
  */
 export async function runExportOnnx(args: ExportOnnxArgs, io: CliIo): Promise<number> {
   const toStdout = args.output === undefined || args.output === "-";
@@ -147,10 +149,14 @@ export async function runExportOnnx(args: ExportOnnxArgs, io: CliIo): Promise<nu
   if (toStdout) {
     await io.stdoutBytes!(model);
   } else {
-    writeFileSync(args.output!, model);
+    writeOutputFile({ name: args.output!, flag: "--output", what: "the model" }, model);
   }
   io.stderr.write(
-    exportSummary(args, model.byteLength, toStdout ? "standard output" : args.output!),
+    exportSummary(
+      args,
+      model.byteLength,
+      toStdout ? "standard output" : safeText(args.output!, 300),
+    ),
   );
   return EXIT.ok;
 }
@@ -169,7 +175,8 @@ export const EXPORT_ONNX: Command<ExportOnnxArgs> = {
     "A summary goes to stderr.",
   ],
   flags: EXPORT_ONNX_FLAGS,
-  exitCodes: "Exit codes: 0 written, 2 bad usage, 1 internal error.",
+  exitCodes:
+    "Exit codes: 0 written, 2 bad usage or an unwritable output, 1 internal error, 141 an output closed early.",
   parse: parseExportOnnxArgs,
   run: runExportOnnx,
 };

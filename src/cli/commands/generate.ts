@@ -5,7 +5,6 @@
  * @module
  */
 
-import { createWriteStream } from "node:fs";
 import { ruleMessage } from "../../core/errors.ts";
 import type { Command } from "../args/command.ts";
 import { choiceFlag, type FlagValues, HELP_FLAG, valueFlag } from "../args/flag.ts";
@@ -14,7 +13,13 @@ import { checkFlags, readFlags, withDefaults } from "../args/parse_flags.ts";
 import type { CliIo } from "../cli_io.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import { driftDataLines } from "../input/drift_data.ts";
-import { drainingSink, type OutputSink } from "../output/output_sink.ts";
+import { DEFAULT_INPUT_LIMITS } from "../input/input_limits.ts";
+import { openOutputFile } from "../output/output_file.ts";
+import type { OutputSink } from "../output/output_sink.ts";
+import { safeText } from "../output/safe_text.ts";
+
+/** The most feature columns: with the confound, a row has as many fields as monitor reads by default. */
+const MAX_FEATURES = DEFAULT_INPUT_LIMITS.maxColumns - 1;
 
 /** The flags of `generate`. */
 export const GENERATE_FLAGS = {
@@ -32,7 +37,7 @@ export const GENERATE_FLAGS = {
     help: "number of batches",
   }),
   "batch-size": valueFlag(
-    numberWhere("an integer of at least 3", (v) => Number.isInteger(v) && v >= 3),
+    numberWhere("an integer of at least 3", (v) => Number.isSafeInteger(v) && v >= 3),
     {
       short: "b",
       placeholder: "n",
@@ -40,11 +45,17 @@ export const GENERATE_FLAGS = {
       help: "rows per batch (at least 3)",
     },
   ),
-  features: valueFlag(positiveInteger(), {
-    placeholder: "k",
-    default: 8,
-    help: "number of feature columns",
-  }),
+  features: valueFlag(
+    numberWhere(
+      `a positive integer of at most ${MAX_FEATURES} (with c, monitor's default --max-columns)`,
+      (v) => Number.isSafeInteger(v) && v > 0 && v <= MAX_FEATURES,
+    ),
+    {
+      placeholder: "k",
+      default: 8,
+      help: `number of feature columns (at most ${MAX_FEATURES})`,
+    },
+  ),
   "drift-batch": valueFlag(nonNegativeInteger(), {
     placeholder: "i",
     defaultText: "batches / 2",
@@ -135,6 +146,8 @@ async function writeLines(lines: Iterable<string>, sink: OutputSink): Promise<vo
  * @param args The checked options.
  * @param io The streams.
  * @returns The exit code, 0.
+ * @throws {OutputError} If --output cannot be written (a directory, a missing folder, a full disk).
+ * @throws {ClosedOutputError} If the reader of standard output goes away.
  */
 export async function runGenerate(args: GenerateArgs, io: CliIo): Promise<number> {
   const lines = driftDataLines(args, args.format);
@@ -142,14 +155,12 @@ export async function runGenerate(args: GenerateArgs, io: CliIo): Promise<number
     await writeLines(lines, io.stdout);
     return EXIT.ok;
   }
-  const file = createWriteStream(args.output);
-  await writeLines(lines, drainingSink(file));
-  await new Promise<void>((resolve, reject) =>
-    file.end((error?: Error | null) => (error ? reject(error) : resolve()))
-  );
+  const file = openOutputFile({ name: args.output, flag: "--output", what: "the rows" });
+  await writeLines(lines, file.sink);
+  await file.close();
   io.stderr.write(
     `wrote ${args.batches * args.batchSize} rows (${args.batches} batches of ${args.batchSize}, ` +
-      `drift from batch ${args.driftBatch}) to ${args.output}\n`,
+      `drift from batch ${args.driftBatch}) to ${safeText(args.output, 300)}\n`,
   );
   return EXIT.ok;
 }
@@ -164,7 +175,8 @@ export const GENERATE: Command<GenerateArgs> = {
     "written in order, so batch i of 'monitor --batch-size <same>' holds exactly the rows of generated batch i.",
   ],
   flags: GENERATE_FLAGS,
-  exitCodes: "Exit codes: 0 written, 2 bad usage, 1 internal error.",
+  exitCodes:
+    "Exit codes: 0 written, 2 bad usage or an unwritable output, 1 internal error, 141 an output closed early.",
   parse: parseGenerateArgs,
   run: runGenerate,
 };

@@ -29,7 +29,7 @@ import { listenForShutdown, type ShutdownListener } from "../service/shutdown_si
 import { untilAborted } from "../service/until_aborted.ts";
 import { BatchedRows } from "./_batched_rows.ts";
 import { type MonitorSource, openMonitorSource } from "./_monitor_source.ts";
-import { monitorReportData, writeMonitorReport } from "./_monitor_report.ts";
+import { checkReportPath, monitorReportData, writeMonitorReport } from "./_monitor_report.ts";
 import { MonitorServiceHook } from "./_monitor_service.ts";
 import { stoppedLine, unlessStopped } from "./_monitor_shutdown.ts";
 import { MonitorTally } from "./_monitor_tally.ts";
@@ -148,6 +148,7 @@ async function monitorRows(
   backend: OnnxBackend | undefined,
   { counts, log, shutdown }: MonitorRunContext,
 ): Promise<number> {
+  if (args.report !== undefined) checkReportPath(args.report, args.input);
   const source = openMonitorSource(args, io, counts);
   const table = await unlessStopped(openTable(args, source, log), shutdown.signal);
   if (table === undefined) {
@@ -205,10 +206,12 @@ async function finishRun(
   service.endInput();
   const summary = summaryOf(args, run, tally, counts);
   if (shutdown.received) summary.push(stoppedLine(shutdown.received, counts.read));
-  if (args.report !== undefined) {
-    summary.push(writeMonitorReport(args.report, reportData(args, run)));
-  }
+  // The summary is printed before the report is written, so that a report that fails keeps it.
   await printSummary(args, io, summary);
+  if (!shutdown.received) tally.requireFoldedBatch(run.source.label);
+  if (args.report !== undefined) {
+    await printSummary(args, io, [writeMonitorReport(args.report, reportData(args, run))]);
+  }
   await service.serveAfterInput(shutdown.signal);
   if (shutdown.received) return EXIT.ok;
   return tally.alerts > 0 && args.failOnAlert ? EXIT.alert : EXIT.ok;
@@ -231,7 +234,7 @@ function summaryOf(
   };
   return runSummary({
     source: run.source.label,
-    batches: tally.points.length,
+    batches: tally.batches,
     rows: run.rows.used,
     last: tally.last,
     counts,
@@ -288,7 +291,7 @@ function progressOf(run: MonitorRunState, tally: MonitorTally, started: number):
   return {
     bytesRead: run.source.input.bytesRead(),
     totalBytes: run.source.input.totalBytes,
-    batches: tally.points.length,
+    batches: tally.batches,
     rows: run.rows.used + run.log.count,
     elapsedMs: performance.now() - started,
   };
@@ -380,7 +383,8 @@ export const MONITOR: Command<MonitorArgs> = {
   ],
   flags: MONITOR_FLAGS,
   exitCodes: "Exit codes: 0 clean (or stopped by SIGINT/SIGTERM), 3 an alert fired, 2 bad usage, " +
-    "bad input or a --metrics address that cannot be listened on, 1 internal error.",
+    "bad input, an unwritable output or a --metrics address that cannot be listened on, " +
+    "1 internal error, 141 an output closed early (as after SIGPIPE).",
   parse: parseMonitorArgs,
   run: runMonitor,
 };

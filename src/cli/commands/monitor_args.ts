@@ -10,6 +10,7 @@ import type { FlagValues, GivenFlags } from "../args/flag.ts";
 import { checkFlags, type RawFlags, readFlags, withDefaults } from "../args/parse_flags.ts";
 import { UsageError } from "../errors.ts";
 import type { ListenAddress } from "../service/listen_address.ts";
+import { checkFlagDependencies } from "./_monitor_flag_rules.ts";
 import { checkServiceFlags, metricsAddress } from "./_monitor_service.ts";
 import { DEMO_SETTINGS, MONITOR_FLAGS } from "./monitor_flags.ts";
 
@@ -100,8 +101,9 @@ function checkCombination(given: GivenMonitorFlags, values: MonitorFlagValues): 
  * @param args The arguments after `monitor`.
  * @returns The options.
  * @throws {UsageError} For an unknown option, a bad value, no input (or one with --demo), two
- *   inputs, no --confounds, both --window and --decay, a --metrics that is not HOST:PORT, or
- *   --serve-after without --metrics.
+ *   inputs, no --confounds, both --window and --decay, a --metrics that is not HOST:PORT,
+ *   --serve-after without --metrics, or a flag the others leave without effect (such as
+ *   --alert-on window without --window or --decay).
  *
  * @example A window makes it the alerted view
  * ```ts
@@ -120,6 +122,7 @@ export function parseMonitorArgs(args: readonly string[]): MonitorArgs {
   const given = checkFlags("monitor", MONITOR_FLAGS, raw);
   const values = withDefaults(MONITOR_FLAGS, given, demoDefaults(given));
   checkCombination(given, values);
+  checkFlagDependencies(given, values);
   const windowed = values.window !== undefined || values.decay !== undefined;
   return {
     ...values,

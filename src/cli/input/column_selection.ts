@@ -51,6 +51,73 @@ function isNumericColumn(samples: readonly CellSample[], column: string): boolea
   return numeric > 0 && numeric >= other;
 }
 
+/** Each name given more than once, with the 1-based positions where it stands, in order of first repeat. */
+function repeatedNames(names: readonly string[]): Map<string, number[]> {
+  const positions = new Map<string, number[]>();
+  names.forEach((name, i) => {
+    const seen = positions.get(name);
+    if (seen) seen.push(i + 1);
+    else positions.set(name, [i + 1]);
+  });
+  return new Map([...positions].filter(([, at]) => at.length > 1));
+}
+
+/** `"x" at columns 1 and 3, "" at columns 4 and 5`, the first few repeats. */
+function repeatList(repeats: Map<string, number[]>, unit: string): string {
+  const shown = [...repeats].slice(0, 5).map(([name, at]) =>
+    `${quoteInput(name, 40)} at ${unit} ${at.slice(0, -1).join(", ")} and ${at.at(-1)}`
+  );
+  return repeats.size > 5 ? `${shown.join(", ")} and ${repeats.size - 5} more` : shown.join(", ");
+}
+
+/**
+ * Refuses an input whose columns repeat a name (two empty names included):
+ * a cell is looked up by name, so one of the two would be read twice and the
+ * other never.
+ */
+function checkUniqueHeader(available: readonly string[]): void {
+  const repeats = repeatedNames(available);
+  if (repeats.size === 0) return;
+  throw new InputError(
+    `Cannot read the columns of the input as their names must be unique (rename or drop the repeated columns): current value has ${
+      repeatList(repeats, "columns")
+    }`,
+  );
+}
+
+/** Refuses a column named twice among --features and --confounds (a feature may not be a confound). */
+function checkUniqueSelection(selection: ColumnSelection): void {
+  const chosen = [...(selection.features ?? []), ...selection.confounds];
+  const repeats = repeatedNames(chosen);
+  if (repeats.size === 0) return;
+  const [name] = repeats.keys();
+  const roles = (selection.features ?? []).includes(name!) && selection.confounds.includes(name!)
+    ? "as both a feature and a confound"
+    : "twice";
+  throw new InputError(
+    `Cannot select the columns as each must be named once among --features and --confounds: current value names ${
+      quoteInput(name!, 40)
+    } ${roles}`,
+  );
+}
+
+/** Refuses a --date-column whose derived names are already columns of the input. */
+function checkDerivedNames(
+  date: string | undefined,
+  derived: readonly string[],
+  available: readonly string[],
+): void {
+  const taken = derived.filter((name) => available.includes(name));
+  if (date === undefined || taken.length === 0) return;
+  throw new InputError(
+    `Cannot use --date-column ${
+      quoteInput(date, 40)
+    } as the columns it derives must not already be columns of the input: current value derives ${
+      nameList(taken)
+    }, which the input has`,
+  );
+}
+
 /**
  * Resolves the monitored columns: checks the confounds and features asked for
  * against the input's columns (and those derived from --date-column), or
@@ -62,7 +129,9 @@ function isNumericColumn(samples: readonly CellSample[], column: string): boolea
  * @param selection The columns asked for.
  * @param looked How many rows were looked at (usable or not), for the message when none was usable.
  * @returns The feature and confound names, in output order.
- * @throws {InputError} If a named column does not exist, or no feature column is numeric.
+ * @throws {InputError} If the input repeats a column name, a column is selected twice (or as
+ *   both feature and confound), a derived date column shadows an input column, a named column
+ *   does not exist, or no feature column is numeric.
  *
  * @example Inferring the features
  * ```ts
@@ -80,6 +149,8 @@ export function resolveColumns(
   selection: ColumnSelection,
   looked: number,
 ): ResolvedColumns {
+  checkUniqueHeader(available);
+  checkUniqueSelection(selection);
   const date = selection.dateColumn;
   if (date !== undefined && !available.includes(date)) {
     throw new InputError(
@@ -89,6 +160,7 @@ export function resolveColumns(
     );
   }
   const derived = date === undefined ? [] : DATE_SUFFIXES.map((suffix) => `${date}.${suffix}`);
+  checkDerivedNames(date, derived, available);
   const known = new Set([...available, ...derived]);
   for (const name of [...selection.confounds, ...(selection.features ?? [])]) {
     if (!known.has(name)) {

@@ -4,7 +4,8 @@
  * @module
  */
 
-import { safeText } from "../output/safe_text.ts";
+import { quoteInput, safeText } from "../output/safe_text.ts";
+import { duplicateJsonKey } from "./_json_duplicate_key.ts";
 import { type ByteSource, iterateChunks } from "./byte_source.ts";
 import { type InputLimits, tooLongLine, tooManyColumns } from "./input_limits.ts";
 
@@ -18,8 +19,9 @@ const CR = 13;
 
 /**
  * Splits streamed bytes into lines (LF or CRLF) and parses each non-blank line
- * as JSON. A line that is not valid JSON is returned as a failed record with
- * its line number, so that the caller's bad-row policy decides what happens.
+ * as JSON. A line that is not valid JSON, or an object that repeats a key
+ * (`JSON.parse` would keep only the last value), is returned as a failed record
+ * with its line number, so that the caller's bad-row policy decides what happens.
  * Lines are split on bytes, so a line's length is checked against
  * `limits.maxLineBytes` while it arrives, before it is held whole.
  *
@@ -117,9 +119,15 @@ function keyCount(value: unknown, stop: number): number {
 function parseLine(raw: string, line: number): NdjsonRecord | undefined {
   const text = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
   if (text.trim().length === 0) return undefined;
+  let value: unknown;
   try {
-    return { ok: true, value: JSON.parse(text), line };
+    value = JSON.parse(text);
   } catch (error) {
     return { ok: false, reason: `invalid JSON (${safeText((error as Error).message)})`, line };
   }
+  const repeated = duplicateJsonKey(text);
+  if (repeated !== undefined) {
+    return { ok: false, reason: `duplicate key ${quoteInput(repeated, 40)} in the object`, line };
+  }
+  return { ok: true, value, line };
 }

@@ -9,6 +9,10 @@ import { createReadStream, statSync } from "node:fs";
 import { type ByteSource, iterateChunks } from "./byte_source.ts";
 import { InputError } from "../errors.ts";
 import type { CliIo } from "../cli_io.ts";
+import { quoteInput, safeText } from "../output/safe_text.ts";
+
+/** The most characters of a path shown in a message. */
+const PATH_CHARACTERS = 300;
 
 /** An input opened for streaming. */
 export interface OpenedInput {
@@ -74,14 +78,17 @@ export function openInput(path: string, io: Pick<CliIo, "stdin">): OpenedInput {
   let read = 0;
   let source: ByteSource;
   let totalBytes: number | undefined;
-  const label = path === "-" ? "standard input" : `"${path}"`;
+  // Quoted and escaped: a file name can hold terminal escapes like any other input text.
+  const label = path === "-" ? "standard input" : quoteInput(path, PATH_CHARACTERS);
   if (path === "-") {
     source = io.stdin();
   } else {
     const unusable = unusableKind(path);
     if (unusable !== undefined) {
       throw new InputError(
-        `Cannot read the input as it must be a readable file or pipe: current value is "${path}" (${unusable})`,
+        `Cannot read the input as it must be a readable file or pipe: current value is ${label} (${
+          safeText(unusable, PATH_CHARACTERS)
+        })`,
       );
     }
     const stat = statSync(path);
@@ -99,7 +106,7 @@ export function openInput(path: string, io: Pick<CliIo, "stdin">): OpenedInput {
       } catch (error) {
         throw new InputError(
           `Cannot read ${label} as the input must be readable to its end: current value failed after ${read} bytes (${
-            (error as Error).message
+            safeText((error as Error).message, PATH_CHARACTERS)
           })`,
         );
       }
@@ -115,6 +122,6 @@ export function openInput(path: string, io: Pick<CliIo, "stdin">): OpenedInput {
     bytes: counted(),
     totalBytes,
     bytesRead: () => read,
-    label: path === "-" ? "standard input" : path,
+    label: path === "-" ? "standard input" : safeText(path, PATH_CHARACTERS),
   };
 }

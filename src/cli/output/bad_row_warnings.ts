@@ -8,6 +8,7 @@
 import type { BadRowLog } from "../input/bad_row_log.ts";
 import type { TextSink } from "./output_sink.ts";
 import type { ProgressLine } from "./progress_line.ts";
+import { safeText } from "./safe_text.ts";
 
 const WARNED = 10;
 
@@ -37,7 +38,7 @@ export class BadRowWarnings {
       const row = this.#log.rows[this.#reported];
       if (this.#reported < WARNED && row) {
         this.#progress.clear();
-        this.#stderr.write(`batch-corr: skipped line ${row.line}: ${row.reason}\n`);
+        this.#stderr.write(`batch-corr: skipped line ${row.line}: ${safeText(row.reason, 1000)}\n`);
       }
       this.#reported++;
     }

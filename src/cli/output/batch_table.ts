@@ -6,6 +6,12 @@
  */
 
 import type { BatchResult } from "../../stream/batch_result.ts";
+import { safeText } from "./safe_text.ts";
+
+/** The most characters of a date cell shown in the table. */
+const DATE_CHARACTERS = 40;
+/** The most characters of a skip reason shown. */
+const REASON_CHARACTERS = 1000;
 
 /** Where a batch starts in the input. */
 export interface BatchStart {
@@ -58,7 +64,8 @@ export function batchTableHeader(withDate: boolean): string {
 }
 
 /**
- * The table line of one batch; a skipped batch shows its reason.
+ * The table line of one batch; a skipped batch shows its reason. Text from the
+ * input (the date cell) and the reason are escaped as by `safeText`.
  *
  * @param result The batch's result.
  * @param start Where the batch starts.
@@ -72,11 +79,13 @@ export function batchTableRow(
   alert: boolean,
   withDate: boolean,
 ): string {
-  const from = `${String(start.line).padStart(9)}${
-    withDate ? `  ${(start.date ?? "").padEnd(10)}` : ""
-  }`;
+  // The date cell is input text: escaped (and cut) like every cell that reaches the terminal.
+  const date = safeText(start.date ?? "", DATE_CHARACTERS);
+  const from = `${String(start.line).padStart(9)}${withDate ? `  ${date.padEnd(10)}` : ""}`;
   if (result.skipped) {
-    return `${String(result.index).padStart(6)}  ${from}  skipped: ${result.skipped.reason}`;
+    return `${String(result.index).padStart(6)}  ${from}  skipped: ${
+      safeText(result.skipped.reason, REASON_CHARACTERS)
+    }`;
   }
   return `${String(result.index).padStart(6)}  ${from}  ${String(result.batchSize).padStart(5)}  ${
     fixed(result.tol, 3).padStart(6)

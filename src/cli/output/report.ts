@@ -9,6 +9,8 @@
 import { renderPlot } from "./_report_plot.ts";
 import { escape, fmt } from "./_report_text.ts";
 import type { ReportData } from "./report_data.ts";
+import { ReportPoints } from "./report_points.ts";
+import type { SkippedBatch } from "./skipped_batches.ts";
 import { topFeatures } from "./top_features.ts";
 
 function renderTopTable(data: ReportData): string {
@@ -43,9 +45,15 @@ function renderTopTable(data: ReportData): string {
   }</tbody></table>`;
 }
 
+/** The skipped batches as a count and the first ones, whichever form they were given in. */
+function skippedOf(data: ReportData): { count: number; batches: readonly SkippedBatch[] } {
+  const skipped = data.skippedBatches;
+  return "count" in skipped ? skipped : { count: skipped.length, batches: skipped };
+}
+
 function renderBadRows(data: ReportData): string {
   const parts: string[] = [];
-  if (data.badRows.count === 0 && data.skippedBatches.length === 0) {
+  if (data.badRows.count === 0 && skippedOf(data).count === 0) {
     return "<p>No bad rows and no skipped batches.</p>";
   }
   if (data.badRows.count > 0) {
@@ -61,9 +69,16 @@ function renderBadRows(data: ReportData): string {
     }
     parts.push("</ul>");
   }
-  if (data.skippedBatches.length > 0) {
-    parts.push(`<p>${data.skippedBatches.length} batch(es) skipped:</p><ul>`);
-    for (const batch of data.skippedBatches) {
+  const skipped = skippedOf(data);
+  if (skipped.count > 0) {
+    parts.push(
+      `<p>${skipped.count} batch(es) skipped${
+        skipped.batches.length < skipped.count
+          ? ` (the first ${skipped.batches.length} listed)`
+          : ""
+      }:</p><ul>`,
+    );
+    for (const batch of skipped.batches) {
       parts.push(`<li>batch ${batch.index}: ${escape(batch.reason)}</li>`);
     }
     parts.push("</ul>");
@@ -71,8 +86,17 @@ function renderBadRows(data: ReportData): string {
   return parts.join("");
 }
 
+/** Says how a plot with too many batches for a point each was drawn. */
+function downsampleNote(plot: ReportPoints): string {
+  if (plot.exact !== undefined) return "";
+  const groups = plot.buckets().length;
+  return `<p class="sub">${plot.count} batches, drawn as ${groups} groups of ${plot.bucketWidth} consecutive batches (the last may hold fewer): each group keeps the first, last, smallest and largest value of each series, and every group holding an alert is shaded and marked.</p>\n`;
+}
+
 /**
- * Renders the report as one HTML page with inline CSS and SVG.
+ * Renders the report as one HTML page with inline CSS and SVG. Any number of
+ * batches renders: past a few thousand the plot is drawn from
+ * {@linkcode ReportPoints}' buckets, with exact extremes and every alert.
  *
  * @param data What to show.
  * @returns The HTML text.
@@ -93,12 +117,13 @@ function renderBadRows(data: ReportData): string {
  * ```
  */
 export function renderReport(data: ReportData): string {
-  const alerts = data.points.filter((p) => p.alert).length;
-  const firstAlert = data.points.find((p) => p.alert);
-  const last = data.points[data.points.length - 1];
+  const plot = data.points instanceof ReportPoints ? data.points : ReportPoints.of(data.points);
+  const alerts = plot.alerts;
+  const firstAlert = plot.firstAlert;
+  const last = plot.last;
   const summary = [
     ["source", data.source],
-    ["batches", String(data.points.length)],
+    ["batches", String(plot.count)],
     ["rows read", String(data.rows)],
     ["samples in the running view", String(data.samples)],
     ["final running loss", fmt(last?.running)],
@@ -149,7 +174,7 @@ tbody th { vertical-align: top; }
     dl(summary)
   }</dl></section><section><h2>Settings</h2><dl>${dl(data.settings)}</dl></section></div>
 <h2>Loss per batch</h2>
-<figure>${renderPlot(data)}</figure>
+${downsampleNote(plot)}<figure>${renderPlot(data, plot)}</figure>
 <h2>Features most correlated with each confound (running, at the end)</h2>
 ${renderTopTable(data)}
 <h2>Bad input</h2>

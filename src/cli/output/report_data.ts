@@ -6,22 +6,10 @@
  */
 
 import type { BadRow } from "../input/bad_row_log.ts";
+import type { ReportPoint, ReportPoints } from "./report_points.ts";
 
-/** One plotted batch. */
-export interface ReportPoint {
-  /** The batch index. */
-  index: number;
-  /** The first input line of the batch. */
-  firstLine: number;
-  /** The batch's own loss (NaN when it was skipped). */
-  loss: number;
-  /** The running loss after it. */
-  running: number;
-  /** The window loss after it, when a window or decay is used. */
-  window: number | undefined;
-  /** Whether it crossed the alert level. */
-  alert: boolean;
-}
+export type { ReportPoint } from "./report_points.ts";
+import type { SkippedBatch, SkippedBatches } from "./skipped_batches.ts";
 
 /** Everything the report shows. */
 export interface ReportData {
@@ -29,8 +17,8 @@ export interface ReportData {
   source: string;
   /** Settings to list, in order. */
   settings: [string, string][];
-  /** The batches, in order. */
-  points: ReportPoint[];
+  /** The batches, in order: every point, or a bounded {@linkcode ReportPoints} record of them. */
+  points: readonly ReportPoint[] | ReportPoints;
   /** The alert level, if any. */
   alertLevel: number | undefined;
   /** Label of the window series ("window (3 batches)", "decay 0.9"). */
@@ -49,6 +37,9 @@ export interface ReportData {
   samples: number;
   /** Bad rows: the total, and the first ones with their lines. */
   badRows: { count: number; rows: BadRow[] };
-  /** Skipped batches with their reason. */
-  skippedBatches: { index: number; reason: string }[];
+  /**
+   * Skipped batches: every one with its reason, or the total and the first
+   * ones (what {@linkcode SkippedBatches} keeps).
+   */
+  skippedBatches: readonly SkippedBatch[] | { count: number; batches: readonly SkippedBatch[] };
 }

@@ -10,6 +10,8 @@ import type { BadRowLog } from "../input/bad_row_log.ts";
 import { formatRowCounts, type RowCounts } from "../row_counts.ts";
 import { fixed } from "./batch_table.ts";
 import type { ReportPoint } from "./report_data.ts";
+import { safeText } from "./safe_text.ts";
+import type { SkippedBatch } from "./skipped_batches.ts";
 
 /** The view whose loss an alert compares, in words. */
 export function alertViewName(on: "window" | "running" | "any"): string {
@@ -37,8 +39,8 @@ export interface RunFacts {
   };
   /** The bad rows. */
   badRows: BadRowLog;
-  /** The batches the stream skipped. */
-  skippedBatches: readonly { index: number; reason: string }[];
+  /** The batches the stream skipped: the total, and the first ones with their reason. */
+  skippedBatches: { count: number; batches: readonly SkippedBatch[] };
 }
 
 function alertLine(alert: NonNullable<RunFacts["alert"]>): string {
@@ -50,6 +52,19 @@ function alertLine(alert: NonNullable<RunFacts["alert"]>): string {
     `(from line ${alert.first!.firstLine})`;
 }
 
+/** Skipped batches listed in the summary; the rest are counted. */
+const LISTED_BATCHES = 20;
+
+function skippedLine(skipped: RunFacts["skippedBatches"]): string {
+  const listed = skipped.batches.slice(0, LISTED_BATCHES).map((batch) =>
+    `batch ${batch.index}: ${safeText(batch.reason, 1000)}`
+  );
+  const rest = skipped.count - listed.length;
+  return `skipped ${skipped.count} batch(es): ${listed.join("; ")}${
+    rest > 0 ? `; … and ${rest} more` : ""
+  }`;
+}
+
 function badRowsLine(log: BadRowLog): string {
   const kinds = Object.entries(log.byKind).map(([kind, count]) =>
     `${count} ${kind.replace(/_/g, " ")}`
@@ -59,7 +74,10 @@ function badRowsLine(log: BadRowLog): string {
 }
 
 /**
- * The summary lines of a monitor run.
+ * The summary lines of a monitor run: text from the input (the source's name,
+ * the reasons) escaped as by `safeText`, and at most 20 bad rows and 20
+ * skipped batches listed (all counted), so that its size does not grow with
+ * the input.
  *
  * @param facts What happened.
  * @returns The lines, without newlines.
@@ -67,18 +85,14 @@ function badRowsLine(log: BadRowLog): string {
 export function runSummary(facts: RunFacts): string[] {
   const { last } = facts;
   const lines = [
-    `${facts.batches} batches, ${facts.rows} rows from ${facts.source}; final running loss ${
-      fixed(last?.running.loss)
-    }` +
+    `${facts.batches} batches, ${facts.rows} rows from ${
+      safeText(facts.source, 300)
+    }; final running loss ${fixed(last?.running.loss)}` +
     (last?.window ? `, window loss ${fixed(last.window.loss)}` : ""),
     formatRowCounts(facts.counts),
   ];
   if (facts.alert !== undefined) lines.push(alertLine(facts.alert));
   if (facts.badRows.count > 0) lines.push(badRowsLine(facts.badRows));
-  if (facts.skippedBatches.length > 0) {
-    const batches = facts.skippedBatches.map((batch) => `batch ${batch.index}: ${batch.reason}`)
-      .join("; ");
-    lines.push(`skipped ${facts.skippedBatches.length} batch(es): ${batches}`);
-  }
+  if (facts.skippedBatches.count > 0) lines.push(skippedLine(facts.skippedBatches));
   return lines;
 }

@@ -43,13 +43,9 @@ export async function* untilAborted<T>(
     ? (source as AsyncIterable<T>)[Symbol.asyncIterator]()
     : (source as Iterable<T>)[Symbol.iterator]();
   let finished = false;
-  const aborted = new Promise<"aborted">((resolve) => {
-    if (signal.aborted) resolve("aborted");
-    signal.addEventListener("abort", () => resolve("aborted"), { once: true });
-  });
   try {
     while (!signal.aborted) {
-      const next = await Promise.race([Promise.resolve(iterator.next()), aborted]);
+      const next = await nextUnlessAborted(iterator, signal);
       if (next === "aborted") break;
       if (next.done) {
         finished = true;
@@ -63,4 +59,31 @@ export async function* untilAborted<T>(
       Promise.resolve(iterator.return?.()).catch(() => {});
     }
   }
+}
+
+/**
+ * The iterator's next result, or "aborted" when the signal fires first. The
+ * listener lives for this one read only: racing every read against one
+ * long-lived promise would keep a reaction per read until the signal fired,
+ * memory growing with the rows.
+ */
+function nextUnlessAborted<T>(
+  iterator: AsyncIterator<T> | Iterator<T>,
+  signal: AbortSignal,
+): Promise<IteratorResult<T> | "aborted"> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => resolve("aborted");
+    signal.addEventListener("abort", onAbort, { once: true });
+    const settle = () => signal.removeEventListener("abort", onAbort);
+    Promise.resolve(iterator.next()).then(
+      (result) => {
+        settle();
+        resolve(result);
+      },
+      (error: unknown) => {
+        settle();
+        reject(error);
+      },
+    );
+  });
 }

@@ -14,6 +14,35 @@ describe("parseNdjson()", () => {
     }
     assert.deepEqual(out, [[1, { a: 1 }], [2, "bad"], [4, [1]], [5, { a: "é" }]]);
   });
+
+  test("an object that repeats a key is a failed record naming the key, escapes decoded", async () => {
+    const text = [
+      '{"x":1,"x":2,"c":3}',
+      '{"x":1,"\\u0078":2}',
+      '{"":1,"":2}',
+      '{"__proto__":1,"__proto__":2}',
+      '{"\\u001b]2;x\\u0007":1,"\\u001b]2;x\\u0007":2}',
+    ].join("\n");
+    const { got } = await readUntilError(parseNdjson(chunks(text, 7)));
+    assert.deepEqual(got.map((record) => [record.line, record.ok ? "ok" : record.reason]), [
+      [1, 'duplicate key "x" in the object'],
+      [2, 'duplicate key "x" in the object'],
+      [3, 'duplicate key "" in the object'],
+      [4, 'duplicate key "__proto__" in the object'],
+      [5, 'duplicate key "\\u001b]2;x\\u0007" in the object'],
+    ]);
+  });
+
+  test("keys repeated only inside nested values or strings are not repeats", async () => {
+    const text = [
+      '{"x":{"x":1,"x":2},"c":[{"c":1},{"c":2}]}',
+      '{"x":"\\",\\"x\\":","y":"{\\"y\\":1}"}',
+      '{"a":"\\\\","b":1}',
+      '[{"x":1},{"x":2}]',
+    ].join("\n");
+    const { got } = await readUntilError(parseNdjson(chunks(text, 5)));
+    assert.deepEqual(got.map((record) => record.ok), [true, true, true, true]);
+  });
 });
 
 describe("parseNdjson() under input limits", () => {

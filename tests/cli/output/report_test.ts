@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { main } from "../../../src/cli/main.ts";
 import { renderReport } from "../../../src/cli/output/report.ts";
 import { topFeatures } from "../../../src/cli/output/top_features.ts";
+import type { ReportPoint } from "../../../src/cli/output/report_data.ts";
 import { driftDataLines } from "../../../src/cli/input/drift_data.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -117,6 +118,105 @@ describe("renderReport()", () => {
       skippedBatches: [],
     });
     assert.doesNotMatch(html, /<x>|<b>|<f>|<i>|c&</);
+  });
+});
+
+/** The loss polyline vertices of a report, joined over its segments. */
+function seriesVertices(html: string, series: string): string[] {
+  return [...html.matchAll(new RegExp(`data-series="${series}"[^>]*points="([^"]*)"`, "g"))]
+    .flatMap((match) => match[1]!.split(" "));
+}
+
+describe("renderReport() with very many batches", () => {
+  const N = 600_000;
+  const ALERTS = [0, 1, 77_777, 300_000, 300_001, 512_345, N - 1];
+  const SKIPPED = new Set([5, 200_000, 450_123]);
+  const PEAK = { index: 123_457, value: 5 };
+  const DIP = { index: 345_678, value: -0.5 };
+  /** A wavy loss with one peak and one dip, three skipped batches, seven alerts. */
+  function points(): ReportPoint[] {
+    const alerts = new Set(ALERTS);
+    return Array.from({ length: N }, (_, i) => {
+      const loss = i === PEAK.index
+        ? PEAK.value
+        : i === DIP.index
+        ? DIP.value
+        : SKIPPED.has(i)
+        ? Number.NaN
+        : 0.1 + 0.05 * Math.sin(i / 1000);
+      return {
+        index: i,
+        firstLine: 2 + 3 * i,
+        loss,
+        running: 0.1 + 0.01 * Math.cos(i / 5000),
+        window: undefined,
+        alert: alerts.has(i),
+      };
+    });
+  }
+  let html = "";
+
+  before(() => {
+    html = renderReport({
+      source: "many.csv",
+      settings: [],
+      points: points(),
+      alertLevel: 0.4,
+      windowLabel: undefined,
+      features: ["a"],
+      confounds: ["c"],
+      finalCorrelations: new Float64Array([0.5]),
+      top: 1,
+      rows: 3 * N,
+      samples: 3 * N,
+      badRows: { count: 0, rows: [] },
+      skippedBatches: [...SKIPPED].map((index) => ({ index, reason: "too small" })),
+    });
+  });
+
+  test("renders 600,000 batches (no spread over every value) in a page of bounded size", () => {
+    assert.match(html, new RegExp(`data-batches="${N}"`));
+    assert.match(html, /<dt>batches<\/dt><dd>600000<\/dd>/);
+    assert.ok(html.length < 1_000_000, `${html.length} characters`);
+    assert.match(html, /600000 batches, drawn as \d+ groups of 1024 consecutive batches/);
+  });
+
+  test("draws at most four vertices per group of a series, about one group per pixel", () => {
+    const loss = seriesVertices(html, "loss");
+    const running = seriesVertices(html, "running");
+    assert.ok(loss.length <= 4 * 1024 && running.length <= 4 * 1024, `${loss.length} vertices`);
+    assert.ok(running.length > 1000);
+  });
+
+  test("keeps the exact extremes: the peak and the dip are vertices at their batch and value", () => {
+    // The plot's own scale: y from min(0, values) to 1.08 × max(values, alert level), x over N − 1.
+    const [yMin, yMax] = [DIP.value, PEAK.value * 1.08];
+    const at = (i: number, v: number) =>
+      `${(64 + (i / (N - 1)) * 876).toFixed(2)},${
+        (36 + 296 - ((v - yMin) / (yMax - yMin)) * 296).toFixed(2)
+      }`;
+    const loss = seriesVertices(html, "loss");
+    assert.ok(loss.includes(at(PEAK.index, PEAK.value)), "the peak is not drawn where it is");
+    assert.ok(loss.includes(at(DIP.index, DIP.value)), "the dip is not drawn where it is");
+  });
+
+  test("keeps every alert: each alerted batch lies under a shaded band, and the count is exact", () => {
+    const bands = [
+      ...html.matchAll(
+        /class="alert-band" data-first="(\d+)" data-last="(\d+)" data-alerts="(\d+)"/g,
+      ),
+    ]
+      .map((match) => [Number(match[1]), Number(match[2]), Number(match[3])]);
+    for (const alert of ALERTS) {
+      assert.ok(bands.some(([first, last]) => first! <= alert && alert <= last!), `batch ${alert}`);
+    }
+    assert.equal(bands.reduce((total, band) => total + band[2]!, 0), ALERTS.length);
+    assert.match(html, /<dt>alerts<\/dt><dd>7 batch\(es\), first at batch 0 \(line 2\)<\/dd>/);
+  });
+
+  test("breaks a series at a skipped batch instead of drawing through it", () => {
+    assert.ok(html.match(/data-series="loss"/g)!.length >= 2);
+    assert.equal(html.match(/data-series="running"/g)!.length, 1);
   });
 });
 
