@@ -31,6 +31,7 @@ export { type DistributedErrorCode } from "./distributed_error.ts";
 export {
   BATCH_ENVELOPE_VERSION,
   decodeBatchEnvelope,
+  type DecodeBatchEnvelopeOptions,
   type DecodedBatch,
   encodeBatchEnvelope,
   type EncodeBatchEnvelopeOptions,
