@@ -7,6 +7,7 @@
  */
 
 import { CorrelationAccumulator } from "../accumulator/correlation_accumulator.ts";
+import type { TensorLike } from "../core/tensor.ts";
 import type {
   BatchDelivery,
   BatchDelta,
@@ -208,6 +209,17 @@ export class CheckpointedFold {
     return { ...step, committed: true };
   }
 
+  /** A batch that is invalid on its own (NaN, empty) is reported as such rather than as a shape mismatch. */
+  #reasonOf(batch: { x: TensorLike; n: TensorLike }, error: unknown): string {
+    if (this.#keepDeltas) return (error as Error).message;
+    try {
+      new CorrelationAccumulator({ maxElements: this.#maxElements }).update(batch.x, batch.n);
+    } catch (own) {
+      return (own as Error).message;
+    }
+    return (error as Error).message;
+  }
+
   #restore(): void {
     this.#state = this.#committed
       ? CorrelationAccumulator.fromBytes(this.#committed, { maxElements: this.#maxElements })
@@ -247,7 +259,7 @@ export class CheckpointedFold {
         working.update(batch.x, batch.n);
       }
     } catch (error) {
-      return dead((error as Error).message, batch.id);
+      return dead(this.#reasonOf(batch, error), batch.id);
     }
     const delta = own
       ? {
