@@ -41,6 +41,13 @@ export {
   safeDecodeBatchEnvelope,
   type SafeDecodeResult,
 } from "./batch_envelope.ts";
+export {
+  type EncodedBatch,
+  encodedBatches,
+  type PublishableBatch,
+  type PublishedBatch,
+  type PublishSummary,
+} from "./publishable_batch.ts";
 export type {
   BatchDelivery,
   BatchDelta,

@@ -21,7 +21,7 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   tfjs: ["core", "loss", "stream", "tfjs"],
   distributed: ["core", "kernels", "loss", "accumulator", "stream", "distributed"],
   redis: ["core", "loss", "accumulator", "stream", "distributed", "redis"],
-  nats: ["core", "loss", "accumulator", "stream", "distributed", "redis", "nats"],
+  nats: ["core", "loss", "accumulator", "stream", "distributed", "nats"],
 };
 
 function folderOf(file: string): string | undefined {
