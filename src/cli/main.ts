@@ -51,6 +51,9 @@ function reportError(error: unknown, io: CliIo): number {
   return code;
 }
 
+/** A scale-out server that cannot be reached, a missing client package, a worker name taken over. */
+const SCALE_OUT_CONDITIONS = new Set(["engine_unavailable", "peer_missing", "commit_refused"]);
+
 function printError(error: unknown, io: CliIo): number {
   if (error instanceof UsageError) {
     io.stderr.write(`batch-corr: ${error.message}\nRun 'batch-corr --help' for usage.\n`);
@@ -64,7 +67,7 @@ function printError(error: unknown, io: CliIo): number {
   if (
     error instanceof BatchCorrError &&
     (error.code === "stream_batch_failed" || error.code === "provider_unavailable" ||
-      error.code === "resource_limit")
+      error.code === "resource_limit" || SCALE_OUT_CONDITIONS.has(error.code))
   ) {
     io.stderr.write(`\nbatch-corr: ${error.message}\n`);
     return EXIT.usage;

@@ -6,7 +6,7 @@
  */
 
 import { CorrelationAccumulator } from "../../accumulator/correlation_accumulator.ts";
-import { rowsToBatches } from "../../stream/rows_to_batches.ts";
+import { type RowBatch, rowsToBatches } from "../../stream/rows_to_batches.ts";
 import { checkElementLimit } from "../../core/limits.ts";
 import { createOnnxBackend } from "../../onnx/create_onnx_backend.ts";
 import type { OnnxBackend } from "../../onnx/onnx_backend.ts";
@@ -24,6 +24,7 @@ import { type BatchStart, batchTableHeader, batchTableRow } from "../output/batc
 import { ProgressLine, type ProgressState } from "../output/progress_line.ts";
 import { runSummary } from "../output/run_summary.ts";
 import { type RowCounts, withRowCounts } from "../row_counts.ts";
+import { type AggregateFeed, isAggregating, openAggregateRun } from "./_aggregate_run.ts";
 import { BatchedRows } from "./_batched_rows.ts";
 import { type MonitorSource, openMonitorSource } from "./_monitor_source.ts";
 import { writeMonitorReport } from "./_monitor_report.ts";
@@ -88,15 +89,17 @@ async function monitorStream(
 interface MonitorRunState {
   source: MonitorSource;
   columns: ResolvedColumns;
-  rows: BatchedRows;
+  rows: Pick<BatchedRows, "used" | "values" | "nextStart">;
   log: BadRowLog;
   accumulator: CorrelationAccumulator;
   backend: OnnxBackend | undefined;
+  /** With --redis/--nats: the results come from the group's aggregator instead of the rows. */
+  feed?: AggregateFeed;
 }
 
-/** Opens the numeric table of the input and checks its shape against --max-elements. */
-async function openTable(
-  args: MonitorArgs,
+/** Opens the numeric table of the input and checks its shape against --max-elements (`publish` too). */
+export async function openTable(
+  args: Pick<MonitorArgs, "confounds" | "features" | "dateColumn" | "onBadRow" | "maxElements">,
   source: MonitorSource,
   log: BadRowLog,
 ): Promise<NumericTable> {
@@ -125,18 +128,31 @@ async function monitorRows(
   counts: RowCounts,
   log: BadRowLog,
 ): Promise<number> {
-  const source = openMonitorSource(args, io, counts);
-  const table = await openTable(args, source, log);
-  const rows = new BatchedRows(table.rows, args.batchSize, counts);
-  const accumulator = new CorrelationAccumulator({ maxElements: args.maxElements });
-  const run: MonitorRunState = { source, columns: table.columns, rows, log, accumulator, backend };
+  const run: MonitorRunState = isAggregating(args)
+    ? await openAggregateRun(args, counts, log)
+    : await openFileRun(args, io, backend, counts, log);
   const tally = await reportBatches(args, io, run);
   counts.rejected = log.count;
-  requireUsableRows(source.label, rows.used, counts);
+  requireUsableRows(run.source.label, run.rows.used, counts);
   const summary = summaryOf(args, run, tally, counts);
   if (args.report !== undefined) summary.push(writeReport(args.report, args, run, tally));
   await printSummary(args, io, summary);
   return tally.alerts > 0 && args.failOnAlert ? EXIT.alert : EXIT.ok;
+}
+
+/** The run over the rows of the input. */
+async function openFileRun(
+  args: MonitorArgs,
+  io: CliIo,
+  backend: OnnxBackend | undefined,
+  counts: RowCounts,
+  log: BadRowLog,
+): Promise<MonitorRunState> {
+  const source = openMonitorSource(args, io, counts);
+  const table = await openTable(args, source, log);
+  const rows = new BatchedRows(table.rows, args.batchSize, counts);
+  const accumulator = new CorrelationAccumulator({ maxElements: args.maxElements });
+  return { source, columns: table.columns, rows, log, accumulator, backend };
 }
 
 /** The summary lines of the run. */
@@ -156,7 +172,7 @@ function summaryOf(
   };
   return runSummary({
     source: run.source.label,
-    batches: tally.points.length,
+    batches: run.feed?.batches() ?? tally.points.length,
     rows: run.rows.used,
     last: tally.last,
     counts,
@@ -204,8 +220,11 @@ function streamOptions(args: MonitorArgs, run: MonitorRunState): CorrelateBatche
   };
 }
 
-/** The rows in batches: features are the first F values of a row, confounds the rest. */
-function batchesOf(args: MonitorArgs, run: MonitorRunState) {
+/** The rows in batches: features are the first F values of a row, confounds the rest (`publish` too). */
+export function batchesOf(
+  args: Pick<MonitorArgs, "batchSize">,
+  run: Pick<MonitorRunState, "columns" | "rows">,
+): AsyncGenerator<RowBatch, void, undefined> {
   const F = run.columns.features.length;
   return rowsToBatches(run.rows.values(), {
     batchSize: args.batchSize,
@@ -238,12 +257,10 @@ async function reportBatches(
   );
   const warnings = new BadRowWarnings(run.log, io.stderr, progress);
   const tally = new MonitorTally(args.alert, args.alertOn);
-  const batches = batchesOf(args, run);
   if (args.format === "table") {
     await io.stdout.write(`${batchTableHeader(args.dateColumn !== undefined)}\n`);
   }
-  for await (const result of correlateBatches(batches, streamOptions(args, run))) {
-    const start = run.rows.nextStart();
+  for await (const { result, start } of run.feed?.results ?? fileResults(args, run)) {
     const alert = tally.add(result, start.line);
     warnings.flush();
     await printBatch(args, io, progress, { result, start, alert });
@@ -252,6 +269,13 @@ async function reportBatches(
   warnings.flush();
   progress.finish(progressOf(run, tally, started));
   return tally;
+}
+
+/** Each batch's result with where it starts in the input. */
+async function* fileResults(args: MonitorArgs, run: MonitorRunState) {
+  for await (const result of correlateBatches(batchesOf(args, run), streamOptions(args, run))) {
+    yield { result, start: run.rows.nextStart() };
+  }
 }
 
 /** Prints one batch: its NDJSON record, or its table line (every --print-every-th, alerts and skips always). */
@@ -302,11 +326,19 @@ export const MONITOR: Command<MonitorArgs> = {
       "stream a CSV/NDJSON file, report per batch",
     ],
     ["batch-corr monitor --demo [options]", "the bundled Seattle weather data set"],
+    [
+      "batch-corr monitor --redis url --stream s --group g [options]",
+      "report a group of workers' correlations (or --nats url)",
+    ],
   ],
   description: [
     "Streams a CSV (header row) or NDJSON file, or standard input (-), in mini-batches and prints, for " +
     "every batch, the batch loss, the running loss over everything so far and, with --window/--decay, " +
     "the recent loss. The file is never loaded whole.",
+    "With --redis or --nats it reads no file: it reports what the workers of --group committed " +
+    "('batch-corr worker'), one line per read with new batches: the last batch's index and first " +
+    "line in the published file, the rows committed since the previous line, their loss, and the " +
+    "running loss over every committed batch (over a whole stream, equal to 'monitor <file>').",
   ],
   flags: MONITOR_FLAGS,
   exitCodes: "Exit codes: 0 clean, 3 an alert fired, 2 bad usage or bad input, 1 internal error.",

@@ -72,9 +72,9 @@ export function batchTableRow(
   alert: boolean,
   withDate: boolean,
 ): string {
-  const from = `${String(start.line).padStart(9)}${
-    withDate ? `  ${(start.date ?? "").padEnd(10)}` : ""
-  }`;
+  // A line is unknown for a group's batches published without one.
+  const line = Number.isFinite(start.line) ? String(start.line) : "–";
+  const from = `${line.padStart(9)}${withDate ? `  ${(start.date ?? "").padEnd(10)}` : ""}`;
   if (result.skipped) {
     return `${String(result.index).padStart(6)}  ${from}  skipped: ${result.skipped.reason}`;
   }
