@@ -662,7 +662,7 @@ describe("batch-corr main() (in process)", () => {
         ["monitor", file, "-c", "c", "--provider", "bogus"],
         /--provider must be "auto", "wasm", "webgpu", "cpu" or "cuda": current value is "bogus"/,
       ],
-      [["frobnicate"], /the command must be monitor, generate or export-onnx/],
+      [["frobnicate"], /the command must be monitor, generate, export-onnx, publish or worker/],
     ];
     for (const [args, message] of cases) {
       const io = memoryIo();
