@@ -268,10 +268,14 @@ export async function runPublish(args: PublishArgs, io: CliIo): Promise<number> 
     }
     const lines = summaryLines({ ...args, target }, source.label, summary, counts, held, log);
     if (shutdown.received) {
-      lines.push(`stopped by ${shutdown.received} after ${summary.batches} batches`);
+      lines.push(
+        `stopped by ${shutdown.received} after ${summary.batches} batches: run the same command ` +
+          "again to send the rest (nothing is added twice)",
+      );
     }
     io.stderr.write(lines.map((line) => `${line}\n`).join(""));
-    return EXIT.ok;
+    // As the shell reports a command stopped by the signal, though every batch sent was answered.
+    return shutdown.received === undefined ? EXIT.ok : shutdown.received === "SIGINT" ? 130 : 143;
   } catch (error) {
     counts.rejected = log.count;
     throw withRowCounts(error, counts);
@@ -297,7 +301,8 @@ export const PUBLISH: Command<PublishArgs> = {
   ],
   flags: PUBLISH_FLAGS,
   exitCodes:
-    "Exit codes: 0 published, 2 bad usage, bad input or an unreachable server, 1 internal error.",
+    "Exit codes: 0 published, 2 bad usage, bad input or an unreachable server, 130/143 stopped by " +
+    "SIGINT/SIGTERM (the batches sent are in the stream: rerun to send the rest), 1 internal error.",
   parse: parsePublishArgs,
   run: runPublish,
 };

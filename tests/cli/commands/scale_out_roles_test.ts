@@ -224,6 +224,7 @@ for (const engine of ENGINES) {
           "g",
           ...(engine.name === "redis" ? ["--name", "termed"] : []),
         ]);
+        const monitor = startCli(["monitor", flag, url, "--stream", S, "--group", "g"]);
         await waitUntil(
           async () => (await engine.committed(url, S).catch(() => ({ batches: 0 }))).batches >= 3,
           "the worker's first commits",
@@ -239,6 +240,15 @@ for (const engine of ENGINES) {
           batches,
           "all it folded is committed",
         );
+        // The monitor, without --until-idle, stops at SIGTERM with the summary and exit 0.
+        await waitUntil(
+          () => Promise.resolve(monitor.stdout().trim().split("\n").length >= 2),
+          "the monitor's first line",
+        );
+        process.kill(monitor.process.pid!, "SIGTERM");
+        const seen = await monitor.done;
+        assert.equal(seen.code, 0, `monitor exit ${seen.code}: ${seen.stderr} ${seen.stdout}`);
+        assert.match(seen.stdout, /^\d+ batches, \d+ rows from .* group g; final running loss/m);
         if (engine.name === "redis") {
           const opened = await openRedis(url, "test");
           const pending = await opened.client.callBuffer(
