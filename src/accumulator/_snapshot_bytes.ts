@@ -64,20 +64,43 @@ export function encodeSnapshotBytes(state: SnapshotState): Uint8Array {
   view.setUint32(8, shape ? rank : UNKNOWN, true);
   view.setUint32(12, state.confounds ?? 0, true);
   shape?.forEach((extent, i) => view.setUint32(16 + 4 * i, extent, true));
-  let offset = headerLength;
-  const write = (v: number): void => {
-    view.setFloat64(offset, v, true);
-    offset += 8;
-  };
-  write(m?.count ?? 0);
-  write(state.weightSquares);
+  view.setFloat64(headerLength, m?.count ?? 0, true);
+  view.setFloat64(headerLength + 8, state.weightSquares, true);
   if (m) {
     const lows = [m.meanXLo ?? new Float64Array(F), m.meanNLo ?? new Float64Array(M)];
+    let offset = headerLength + 16;
     for (const vector of [m.meanX, m.meanN, ...lows, m.m2X, m.m2N, m.comoment]) {
-      vector.forEach(write);
+      writeFloats(bytes, view, offset, vector);
+      offset += 8 * vector.length;
     }
   }
   return bytes;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** Float64 values at `offset` (a multiple of 8 of a fresh buffer): one typed copy on little-endian hosts. */
+function writeFloats(
+  bytes: Uint8Array,
+  view: DataView,
+  offset: number,
+  values: Float64Array,
+): void {
+  if (LITTLE_ENDIAN) {
+    new Float64Array(bytes.buffer, bytes.byteOffset + offset, values.length).set(values);
+    return;
+  }
+  for (let i = 0; i < values.length; i++) view.setFloat64(offset + 8 * i, values[i]!, true);
+}
+
+/** Float64 values from `offset` into `out`: one byte copy on little-endian hosts. */
+function readFloats(view: DataView, offset: number, out: Float64Array): void {
+  if (LITTLE_ENDIAN) {
+    const source = new Uint8Array(view.buffer, view.byteOffset + offset, 8 * out.length);
+    new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(source);
+    return;
+  }
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat64(offset + 8 * i, true);
 }
 
 /** The number of float64 after the header: count, Σw², then the state's arrays. */
@@ -165,13 +188,9 @@ interface Values {
 }
 
 function readValues(view: DataView, layout: Layout): Values {
-  let offset = layout.headerLength;
-  const read = (): number => {
-    const v = view.getFloat64(offset, true);
-    offset += 8;
-    return v;
-  };
-  const count = read(), weightSquares = read();
+  const count = view.getFloat64(layout.headerLength, true);
+  const weightSquares = view.getFloat64(layout.headerLength + 8, true);
+  let offset = layout.headerLength + 16;
   const F = layout.features, M = layout.stateConfounds;
   if (F === 0) return { count, weightSquares, moments: undefined };
   const moments = emptyPreciseMoments(F, M);
@@ -188,7 +207,8 @@ function readValues(view: DataView, layout: Layout): Values {
       moments.comoment,
     ]
   ) {
-    for (let i = 0; i < vector.length; i++) vector[i] = read();
+    readFloats(view, offset, vector);
+    offset += 8 * vector.length;
   }
   return { count, weightSquares, moments };
 }

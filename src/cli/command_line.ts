@@ -12,6 +12,8 @@ import type { CliIo } from "./cli_io.ts";
 import { EXPORT_ONNX } from "./commands/export_onnx.ts";
 import { GENERATE } from "./commands/generate.ts";
 import { MONITOR } from "./commands/monitor.ts";
+import { PUBLISH } from "./commands/publish.ts";
+import { WORKER } from "./commands/worker.ts";
 import { UsageError } from "./errors.ts";
 
 /** The commands, in help order. */
@@ -19,6 +21,8 @@ export const COMMANDS = {
   monitor: MONITOR,
   generate: GENERATE,
   "export-onnx": EXPORT_ONNX,
+  publish: PUBLISH,
+  worker: WORKER,
 } as const;
 
 /** The name of a command. */
@@ -77,7 +81,12 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
     const topic = rest[0];
     if (topic === undefined || isCommand(topic)) return { command: "help", topic };
     throw new UsageError(
-      ruleMessage("show help", "the topic", "monitor, generate or export-onnx", topic),
+      ruleMessage(
+        "show help",
+        "the topic",
+        "monitor, generate, export-onnx, publish or worker",
+        topic,
+      ),
     );
   }
   switch (name) {
@@ -87,12 +96,16 @@ export function parseCommandLine(argv: readonly string[]): ParsedCommandLine {
       return invoke(COMMANDS.generate, name, rest);
     case "export-onnx":
       return invoke(COMMANDS["export-onnx"], name, rest);
+    case "publish":
+      return invoke(COMMANDS.publish, name, rest);
+    case "worker":
+      return invoke(COMMANDS.worker, name, rest);
     default:
       throw new UsageError(
         ruleMessage(
           "run batch-corr",
           "the command",
-          "monitor, generate or export-onnx (see --help)",
+          "monitor, generate, export-onnx, publish or worker (see --help)",
           name,
         ),
       );

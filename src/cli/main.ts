@@ -74,6 +74,9 @@ function terminalText(text: string): string {
 /** The most characters of one message line shown (a stack line, a message quoting input). */
 const MESSAGE_CHARACTERS = 4000;
 
+/** A scale-out server that cannot be reached, a missing client package, a worker name taken over. */
+const SCALE_OUT_CONDITIONS = new Set(["engine_unavailable", "peer_missing", "commit_refused"]);
+
 function printError(error: unknown, io: CliIo): number {
   const message = terminalText(error instanceof Error ? error.message : String(error));
   if (error instanceof UsageError) {
@@ -93,7 +96,7 @@ function printError(error: unknown, io: CliIo): number {
   if (
     error instanceof BatchCorrError &&
     (error.code === "stream_batch_failed" || error.code === "provider_unavailable" ||
-      error.code === "resource_limit")
+      error.code === "resource_limit" || SCALE_OUT_CONDITIONS.has(error.code))
   ) {
     io.stderr.write(`\nbatch-corr: ${message}\n`);
     return EXIT.usage;

@@ -61,7 +61,10 @@ export interface AggregateRecord {
   window?: WindowView;
   /** The workers (or partitions), in merge order. */
   workers: AggregatePartSummary[];
-  /** The last batch committed since the previous record: its id and metadata. */
+  /**
+   * The last batch committed since the previous record (for the first record:
+   * the last one committed so far, when the engine keeps a log): its id and metadata.
+   */
   lastBatch?: { batchId: string; meta?: Record<string, unknown> };
 }
 
@@ -148,6 +151,7 @@ export class AggregateView {
   #full: boolean;
   #recent: CorrelationAccumulator[] = [];
   #index = 0;
+  #seededLast: BatchDelta | undefined;
 
   /**
    * Creates the view.
@@ -176,13 +180,15 @@ export class AggregateView {
   /**
    * Fills the window with batches committed before this view existed (an
    * aggregator that restarts reads the last `window` of them back), without
-   * counting them as new.
+   * counting them as new. The last of them is the first record's `lastBatch`
+   * when no batch is committed before that record.
    *
    * @param deltas The most recent per-batch moments, oldest first.
    * @returns Nothing.
    * @throws {BatchCorrError} "invalid_snapshot" for a corrupted snapshot.
    */
   seedWindow(deltas: readonly BatchDelta[]): void {
+    this.#seededLast = deltas.at(-1) ?? this.#seededLast;
     if (this.#window === undefined) return;
     const maxElements = this.#loss.options.maxElements;
     for (const delta of deltas.slice(-this.#window)) {
@@ -239,7 +245,10 @@ export class AggregateView {
       const interval = new CorrelationAccumulator({ maxElements });
       for (const state of own) interval.merge(state);
       record.interval = { ...this.#view(interval), effectiveCount: interval.count };
-      const last = deltas[deltas.length - 1]!;
+    }
+    // Before the first record, "since the previous record" is everything committed so far.
+    const last = deltas.at(-1) ?? (record.index === 0 ? this.#seededLast : undefined);
+    if (last) {
       record.lastBatch = {
         batchId: last.batchId,
         ...(last.meta ? { meta: JSON.parse(last.meta) } : {}),

@@ -33,6 +33,13 @@ export interface ReceiveOptions {
   max: number;
   /** Stops waiting early when aborted (the call then returns what it has, possibly nothing). */
   signal?: AbortSignal;
+  /**
+   * Whether to wait for messages when there are none. `false` asks for what
+   * is there now: the worker reads ahead this way while it folds, without
+   * holding up its own commit behind a blocking read.
+   * @default {true}
+   */
+  wait?: boolean;
 }
 
 /**

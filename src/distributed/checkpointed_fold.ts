@@ -7,6 +7,7 @@
  */
 
 import { CorrelationAccumulator } from "../accumulator/correlation_accumulator.ts";
+import type { TensorLike } from "../core/tensor.ts";
 import type {
   BatchDelivery,
   BatchDelta,
@@ -85,6 +86,8 @@ export class CheckpointedFold {
   #fence = "";
   #watermark: number | undefined;
   #loaded = false;
+  /** The bytes of the committed state, to restore it after a refused or failed commit. */
+  #committed: Uint8Array | undefined;
 
   /**
    * Creates the fold; call {@linkcode CheckpointedFold.load} before the first step.
@@ -130,14 +133,17 @@ export class CheckpointedFold {
     this.#state = checkpoint.snapshot
       ? CorrelationAccumulator.fromBytes(checkpoint.snapshot, { maxElements: this.#maxElements })
       : new CorrelationAccumulator({ maxElements: this.#maxElements });
+    this.#committed = checkpoint.snapshot;
     this.#fence = checkpoint.fence;
     this.#watermark = checkpoint.watermark;
     this.#loaded = true;
   }
 
   /**
-   * Folds the messages into a copy of the state, in the order given, and
-   * commits it. Poisoned messages (an unreadable envelope, NaN or ±Infinity,
+   * Folds the messages into the state, in the order given, and commits it;
+   * a refused or failed commit puts the committed state back (the state is
+   * folded in place rather than into a copy: a copy of F·M co-moments per
+   * step costs as much as the fold for small batches). Poisoned messages (an unreadable envelope, NaN or ±Infinity,
    * a shape other than the state's, too many deliveries) are dead-lettered in
    * the same commit; messages at or below the watermark are skipped.
    *
@@ -151,7 +157,7 @@ export class CheckpointedFold {
     beforeCommit?: (step: FoldStep) => void | Promise<void>,
   ): Promise<FoldStep> {
     if (!this.#loaded) await this.load();
-    const working = this.#state.clone();
+    const working = this.#state;
     const folded: BatchDelivery[] = [], skipped: BatchDelivery[] = [];
     const deadLetters: DeadLetter[] = [], deltas: BatchDelta[] = [];
     let samples = 0;
@@ -186,12 +192,38 @@ export class CheckpointedFold {
       deltas,
       samples,
     };
-    const outcome = await this.#store.commit(commit, this.#fence);
-    if (!outcome.committed) return { ...step, reason: outcome.reason };
-    this.#state = working;
+    let outcome;
+    try {
+      outcome = await this.#store.commit(commit, this.#fence);
+    } catch (error) {
+      this.#restore();
+      throw error;
+    }
+    if (!outcome.committed) {
+      this.#restore();
+      return { ...step, reason: outcome.reason };
+    }
+    this.#committed = commit.snapshot;
     this.#fence = outcome.fence;
     this.#watermark = watermark;
     return { ...step, committed: true };
+  }
+
+  /** A batch that is invalid on its own (NaN, empty) is reported as such rather than as a shape mismatch. */
+  #reasonOf(batch: { x: TensorLike; n: TensorLike }, error: unknown): string {
+    if (this.#keepDeltas) return (error as Error).message;
+    try {
+      new CorrelationAccumulator({ maxElements: this.#maxElements }).update(batch.x, batch.n);
+    } catch (own) {
+      return (own as Error).message;
+    }
+    return (error as Error).message;
+  }
+
+  #restore(): void {
+    this.#state = this.#committed
+      ? CorrelationAccumulator.fromBytes(this.#committed, { maxElements: this.#maxElements })
+      : new CorrelationAccumulator({ maxElements: this.#maxElements });
   }
 
   #foldOne(
@@ -209,17 +241,27 @@ export class CheckpointedFold {
         `delivered ${delivery.deliveries} times without a commit (maxDeliveries is ${this.#maxDeliveries}); it may crash the workers`,
       );
     }
-    const decoded = safeDecodeBatchEnvelope(delivery.payload);
+    // Views over the payload: the batch is folded here and not kept.
+    const decoded = safeDecodeBatchEnvelope(delivery.payload, { copy: false });
     if (!decoded.success) return dead(decoded.error.message);
     const batch = decoded.data;
-    let own: CorrelationAccumulator;
+    const before = working.count;
+    let own: CorrelationAccumulator | undefined;
     try {
-      own = new CorrelationAccumulator({ maxElements: this.#maxElements }).update(batch.x, batch.n);
-      working.merge(own);
+      // Without deltas the batch goes straight in: one kernel pass and one merge.
+      if (this.#keepDeltas) {
+        own = new CorrelationAccumulator({ maxElements: this.#maxElements }).update(
+          batch.x,
+          batch.n,
+        );
+        working.merge(own);
+      } else {
+        working.update(batch.x, batch.n);
+      }
     } catch (error) {
-      return dead((error as Error).message, batch.id);
+      return dead(this.#reasonOf(batch, error), batch.id);
     }
-    const delta = this.#keepDeltas
+    const delta = own
       ? {
         id: delivery.id,
         batchId: batch.id,
@@ -227,7 +269,7 @@ export class CheckpointedFold {
         ...(batch.meta ? { meta: JSON.stringify(batch.meta) } : {}),
       }
       : undefined;
-    return { samples: own.count, delta };
+    return { samples: working.count - before, delta };
   }
 }
 

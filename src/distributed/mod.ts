@@ -31,6 +31,7 @@ export { type DistributedErrorCode } from "./distributed_error.ts";
 export {
   BATCH_ENVELOPE_VERSION,
   decodeBatchEnvelope,
+  type DecodeBatchEnvelopeOptions,
   type DecodedBatch,
   encodeBatchEnvelope,
   type EncodeBatchEnvelopeOptions,
@@ -40,6 +41,13 @@ export {
   safeDecodeBatchEnvelope,
   type SafeDecodeResult,
 } from "./batch_envelope.ts";
+export {
+  type EncodedBatch,
+  encodedBatches,
+  type PublishableBatch,
+  type PublishedBatch,
+  type PublishSummary,
+} from "./publishable_batch.ts";
 export type {
   BatchDelivery,
   BatchDelta,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { BatchSource, CheckpointStore } from "./batch_source.ts";
+import type { BatchDelivery, BatchSource, CheckpointStore } from "./batch_source.ts";
 import { CheckpointedFold, type FoldStep } from "./checkpointed_fold.ts";
 import { distributedError, hasDistributedCode } from "./distributed_error.ts";
 import { withRetry } from "./with_retry.ts";
@@ -22,6 +22,15 @@ export interface RunCheckpointedWorkerOptions {
    * @default {1}
    */
   batchesPerCommit?: number;
+  /**
+   * Ask for the next messages (without waiting) while the current ones are
+   * folded and committed, so that the broker sends the next batch while this
+   * one is folded. The messages read ahead are owned by this worker as soon as
+   * they are read: on a stop they are folded and committed too, and a crash
+   * leaves them to be claimed like the ones in hand.
+   * @default {false}
+   */
+  readAhead?: boolean;
   /**
    * Stop once every message is acknowledged and nothing new has arrived for
    * this many milliseconds. Without it the worker runs until `signal` aborts.
@@ -170,14 +179,23 @@ export async function runCheckpointedWorker(
     await withRetry(() => fold.load(), policy("load the committed checkpoint"));
     source.rewind();
   };
+  const receive = (wait: boolean) =>
+    withRetry(
+      () => source.receive({ max: batchesPerCommit, wait, ...(signal ? { signal } : {}) }),
+      { ...policy("receive batches"), signal },
+    );
+  let ahead: Promise<BatchDelivery[]> | undefined;
+  // Before a rewind: a read still in flight would move the source's cursor after it.
+  const dropAhead = async () => {
+    if (ahead) await ahead.catch(() => []);
+    ahead = undefined;
+  };
   await reload();
   let lastActivity = Date.now();
   let failingSince: number | undefined;
-  while (!signal?.aborted) {
-    const deliveries = await withRetry(
-      () => source.receive({ max: batchesPerCommit, ...(signal ? { signal } : {}) }),
-      { ...policy("receive batches"), signal },
-    );
+  while (!signal?.aborted || ahead) {
+    const deliveries = await (ahead ?? receive(true));
+    ahead = undefined;
     if (deliveries.length === 0) {
       if (untilIdleMs !== undefined && Date.now() - lastActivity >= untilIdleMs) {
         const drained = await withRetry(
@@ -192,6 +210,11 @@ export async function runCheckpointedWorker(
       continue;
     }
     lastActivity = Date.now();
+    if (options.readAhead === true && !signal?.aborted) {
+      ahead = receive(false);
+      // Its failure is seen when it is awaited, not as an unhandled rejection meanwhile.
+      ahead.catch(() => {});
+    }
     let step: FoldStep;
     try {
       step = await fold.step(deliveries, options.beforeCommit);
@@ -212,6 +235,7 @@ export async function runCheckpointedWorker(
           { cause: error },
         );
       }
+      await dropAhead();
       await reload();
       continue;
     }
@@ -229,7 +253,10 @@ export async function runCheckpointedWorker(
       () => source.settle?.(deliveries, step.committed) ?? Promise.resolve(),
       policy("settle batches"),
     );
-    if (!step.committed) await reload();
+    if (!step.committed) {
+      await dropAhead();
+      await reload();
+    }
     await options.onCommit?.(step);
     lastActivity = Date.now();
   }

@@ -12,12 +12,24 @@ import type {
   CheckpointStore,
   CommitOutcome,
 } from "../distributed/batch_source.ts";
+import { safeDecodeBatchEnvelope } from "../distributed/batch_envelope.ts";
 import { distributedError } from "../distributed/distributed_error.ts";
 import { isWrongSequence, type OpenedNats } from "./_client.ts";
 import type { NatsLayout } from "./_layout.ts";
 
 const MAGIC = [0x42, 0x43, 0x4e, 0x43]; // "BCNC"
-const HEADER = 40;
+const HEADER_V1 = 40;
+const HEADER_V2 = 56;
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** The last batch folded into a checkpoint: its id and envelope metadata, and when. */
+export interface LastBatch {
+  batchId: string;
+  meta?: Record<string, unknown>;
+  /** When it was committed (ms since the epoch). */
+  committedAt: number;
+}
 
 /** A decoded checkpoint value. */
 export interface PartitionCheckpoint {
@@ -26,40 +38,83 @@ export interface PartitionCheckpoint {
   commits: number;
   deadLetters: number;
   snapshot: Uint8Array | undefined;
+  /** The last batch folded in (version 2; absent in version 1). */
+  last?: LastBatch | undefined;
 }
 
-/** Encodes a checkpoint: "BCNC", u32 version 1, then f64 watermark (−1: none), batches, commits, dead letters, snapshot. */
+/**
+ * Encodes a checkpoint: "BCNC", u32 version 2, then f64 watermark (−1: none),
+ * batches, commits, dead letters, the last batch's commit time, u32 length of
+ * the last batch's JSON `{ batchId, meta }` (0: none), 4 zero bytes, that JSON,
+ * the snapshot. Version 1 is the same without the time, the length and the JSON.
+ */
 export function encodeCheckpoint(value: PartitionCheckpoint): Uint8Array {
   const snapshot = value.snapshot ?? new Uint8Array(0);
-  const out = new Uint8Array(HEADER + snapshot.length);
+  const last = value.last
+    ? encoder.encode(JSON.stringify({ batchId: value.last.batchId, meta: value.last.meta }))
+    : new Uint8Array(0);
+  const out = new Uint8Array(HEADER_V2 + last.length + snapshot.length);
   const view = new DataView(out.buffer);
   out.set(MAGIC, 0);
-  view.setUint32(4, 1, true);
+  view.setUint32(4, 2, true);
   view.setFloat64(8, value.watermark ?? -1, true);
   view.setFloat64(16, value.batches, true);
   view.setFloat64(24, value.commits, true);
   view.setFloat64(32, value.deadLetters, true);
-  out.set(snapshot, HEADER);
+  view.setFloat64(40, value.last?.committedAt ?? 0, true);
+  view.setUint32(48, last.length, true);
+  out.set(last, HEADER_V2);
+  out.set(snapshot, HEADER_V2 + last.length);
   return out;
+}
+
+/** The last batch of a version-2 checkpoint, if it names one (and it reads). */
+function lastBatchOf(view: DataView, bytes: Uint8Array): { last?: LastBatch; end: number } {
+  const length = view.getUint32(48, true);
+  const end = HEADER_V2 + length;
+  if (length === 0 || end > bytes.length) return { end: Math.min(end, bytes.length) };
+  try {
+    const parsed = JSON.parse(decoder.decode(bytes.subarray(HEADER_V2, end)));
+    if (typeof parsed?.batchId !== "string") return { end };
+    const meta = typeof parsed.meta === "object" && parsed.meta !== null ? parsed.meta : undefined;
+    return {
+      last: {
+        batchId: parsed.batchId,
+        ...(meta ? { meta } : {}),
+        committedAt: view.getFloat64(40, true),
+      },
+      end,
+    };
+  } catch {
+    // Display only: a checkpoint whose last batch does not read still holds its state.
+    return { end };
+  }
 }
 
 /** Decodes a checkpoint value. @throws {BatchCorrError} "invalid_snapshot" when it is not one. */
 export function decodeCheckpoint(bytes: Uint8Array, key: string): PartitionCheckpoint {
-  if (bytes.length < HEADER || MAGIC.some((b, i) => bytes[i] !== b)) {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = bytes.length >= 8 ? view.getUint32(4, true) : 0;
+  const header = version === 2 ? HEADER_V2 : HEADER_V1;
+  if (
+    bytes.length < header || MAGIC.some((b, i) => bytes[i] !== b) ||
+    (version !== 1 && version !== 2)
+  ) {
     throw distributedError(
       "invalid_envelope",
-      `Cannot read checkpoint ${key} as its value must start with "BCNC" and a 40-byte header: current value has ${bytes.length} bytes`,
+      `Cannot read checkpoint ${key} as its value must start with "BCNC", version 1 or 2 and its header: current value has ${bytes.length} bytes`,
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const watermark = view.getFloat64(8, true);
-  const snapshot = bytes.slice(HEADER);
+  const { last, end } = version === 2 ? lastBatchOf(view, bytes) : { last: undefined, end: header };
+  const snapshot = bytes.slice(end);
   return {
     watermark: watermark < 0 ? undefined : watermark,
     batches: view.getFloat64(16, true),
     commits: view.getFloat64(24, true),
     deadLetters: view.getFloat64(32, true),
     snapshot: snapshot.length > 0 ? snapshot : undefined,
+    ...(last ? { last } : {}),
   };
 }
 
@@ -128,6 +183,7 @@ export class PartitionStore implements CheckpointStore {
       commits: this.#last.commits + 1,
       deadLetters: this.#last.deadLetters + commit.deadLetters.length,
       snapshot: commit.snapshot,
+      last: lastFolded(commit) ?? this.#last.last,
     });
     let revision: number;
     try {
@@ -144,4 +200,17 @@ export class PartitionStore implements CheckpointStore {
     }
     return { committed: true, fence: String(revision) };
   }
+}
+
+/** The id and metadata of the last batch a commit folds in, read from its envelope's header. */
+function lastFolded(commit: CheckpointCommit): LastBatch | undefined {
+  const delivery = commit.folded.at(-1);
+  if (!delivery) return undefined;
+  const decoded = safeDecodeBatchEnvelope(delivery.payload, { copy: false });
+  if (!decoded.success) return undefined;
+  return {
+    batchId: decoded.data.id,
+    ...(decoded.data.meta ? { meta: { ...decoded.data.meta } } : {}),
+    committedAt: Date.now(),
+  };
 }

@@ -41,6 +41,6 @@ export type {
   PublishableBatch,
   PublishedBatch,
   PublishSummary,
-} from "../redis/publish_redis_batches.ts";
+} from "../distributed/publishable_batch.ts";
 export type { WorkerSummary } from "../distributed/run_checkpointed_worker.ts";
 export type { AggregateRecord } from "../distributed/aggregate_view.ts";

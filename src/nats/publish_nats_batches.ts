@@ -8,15 +8,14 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { BatchCorrError } from "../core/errors.ts";
-import { ruleMessage } from "../core/errors.ts";
 import { parseOptions } from "../core/parse_options.ts";
-import { encodeBatchEnvelope } from "../distributed/batch_envelope.ts";
+import {
+  encodedBatches,
+  type PublishableBatch,
+  type PublishedBatch,
+  type PublishSummary,
+} from "../distributed/publishable_batch.ts";
 import { withRetry } from "../distributed/with_retry.ts";
-import type {
-  PublishableBatch,
-  PublishedBatch,
-  PublishSummary,
-} from "../redis/publish_redis_batches.ts";
 import { openNats } from "./_client.ts";
 import { checkNatsName, ensureStream, natsLayout, openBucket } from "./_layout.ts";
 import { NATS_RULES } from "./_options.ts";
@@ -94,19 +93,7 @@ export async function publishNatsBatches(
   const context = "publish batches to NATS";
   const o = parseOptions(schema, options, context, NATS_RULES);
   const stream = checkNatsName(o.stream, "options.stream", context);
-  if (
-    batches === null || typeof batches !== "object" ||
-    !(Symbol.iterator in batches || Symbol.asyncIterator in batches)
-  ) {
-    throw new TypeError(
-      ruleMessage(
-        context,
-        "batches",
-        "an iterable or async iterable of { x, n, id?, meta? }",
-        batches,
-      ),
-    );
-  }
+  const encoded = encodedBatches(batches, { idPrefix: o.idPrefix, dtype: o.dtype, context });
   const layout = natsLayout(stream);
   const nats = await openNats(o.nats, context);
   const retry = <T>(what: string, operation: () => Promise<T>) =>
@@ -121,15 +108,8 @@ export async function publishNatsBatches(
       "open the publish markers",
       () => openBucket(nats, layout.published),
     );
-    let index = 0;
-    for await (const batch of batches as AsyncIterable<PublishableBatch>) {
+    for await (const { batchId, index: position, envelope } of encoded) {
       if ((o.signal as AbortSignal | undefined)?.aborted) break;
-      const position = index++;
-      const batchId = batch?.id ?? `${o.idPrefix}${position}`;
-      const envelope = encodeBatchEnvelope(
-        { id: batchId, x: batch?.x, n: batch?.n, ...(batch?.meta ? { meta: batch.meta } : {}) },
-        { dtype: o.dtype },
-      );
       if (envelope.length > nats.maxPayload) {
         throw new BatchCorrError(
           "resource_limit",

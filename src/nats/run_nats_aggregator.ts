@@ -15,6 +15,7 @@ import { readPartitions } from "./_committed.ts";
 import { checkNatsName, natsLayout } from "./_layout.ts";
 import { NATS_RULES } from "./_options.ts";
 import type { StreamState } from "./_client.ts";
+import type { LastBatch } from "./_partition_store.ts";
 
 /** Options of {@linkcode runNatsAggregator}. */
 export interface RunNatsAggregatorOptions {
@@ -58,7 +59,8 @@ const schema = z.strictObject({
  * Emits an {@linkcode AggregateRecord} whenever a checkpoint has changed:
  * every partition's snapshot merged in partition order (the running view).
  * The JetStream adapter keeps no per-batch log, so records have no interval
- * or window view. Stateless: killed and restarted, it recomputes the same
+ * or window view; `lastBatch` is the batch most recently committed to any
+ * partition (each checkpoint keeps its last batch's id and metadata). Stateless: killed and restarted, it recomputes the same
  * running view from the checkpoints.
  *
  * @param options The server, stream, group, loss options and timing.
@@ -100,7 +102,7 @@ export async function* runNatsAggregator(
       if (cut.revisions !== signature) {
         signature = cut.revisions;
         lastChange = Date.now();
-        yield view.record(cut.parts, [], cut.deadLetters);
+        yield withLastBatch(view.record(cut.parts, [], cut.deadLetters), cut.last);
       }
       if (signal?.aborted) return;
       if (o.untilIdleMs !== undefined && Date.now() - lastChange >= o.untilIdleMs) {
@@ -110,7 +112,9 @@ export async function* runNatsAggregator(
         );
         if (info.state.messages === 0) {
           const last = await retry("read the checkpoints", () => readPartitions(nats, layout));
-          if (last.revisions !== signature) yield view.record(last.parts, [], last.deadLetters);
+          if (last.revisions !== signature) {
+            yield withLastBatch(view.record(last.parts, [], last.deadLetters), last.last);
+          }
           return;
         }
       }
@@ -120,4 +124,12 @@ export async function* runNatsAggregator(
   } finally {
     await nats.close();
   }
+}
+
+/** The most recently committed batch of any partition, as the record's `lastBatch`. */
+function withLastBatch(record: AggregateRecord, last: LastBatch | undefined): AggregateRecord {
+  if (last) {
+    record.lastBatch = { batchId: last.batchId, ...(last.meta ? { meta: last.meta } : {}) };
+  }
+  return record;
 }

@@ -224,6 +224,16 @@ export function bytes(value: unknown): Uint8Array {
   return new Uint8Array(0);
 }
 
+/**
+ * A reply element as bytes without copying: ioredis hands each bulk reply
+ * out as a slice of a chunk (or a concatenation) that it never reuses, so a
+ * view over it stays valid.
+ */
+export function bytesView(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  return bytes(value);
+}
+
 /** A reply element as a number (0 for nil). */
 export function int(value: unknown): number {
   const parsed = Number(text(value));

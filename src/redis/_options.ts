@@ -40,6 +40,7 @@ export const REDIS_RULES: Record<string, string> = {
   group: "a consumer group name (printable ASCII, no spaces)",
   name: "a worker name (A–Z a–z 0–9 . _ @ -)",
   batchesPerCommit: "an integer in [1, 1000]",
+  readAhead: "a boolean",
   claimIdleMs: "a positive integer of milliseconds",
   blockMs: "a positive integer of milliseconds",
   untilIdleMs: "a non-negative integer of milliseconds",

@@ -7,7 +7,7 @@
  */
 
 import type { BatchDelivery, BatchSource, ReceiveOptions } from "../distributed/batch_source.ts";
-import { bytes, evalScript, int, type RedisClientLike, text } from "./_client.ts";
+import { bytesView, evalScript, int, type RedisClientLike, text } from "./_client.ts";
 import type { StreamKeys } from "./_keys.ts";
 import { DRAINED } from "./_scripts.ts";
 
@@ -66,6 +66,8 @@ export class RedisBatchSource implements BatchSource {
     const claimed = await this.#claim(options.max);
     if (claimed.length > 0) return claimed;
     if (options.signal?.aborted) return [];
+    // A blocked read would hold up every later command on this connection, the commit included.
+    const block = options.wait === false ? [] : ["BLOCK", this.#o.blockMs];
     const reply = await client.callBuffer(
       "XREADGROUP",
       "GROUP",
@@ -73,8 +75,7 @@ export class RedisBatchSource implements BatchSource {
       worker,
       "COUNT",
       options.max,
-      "BLOCK",
-      this.#o.blockMs,
+      ...block,
       "STREAMS",
       keys.stream,
       ">",
@@ -146,7 +147,7 @@ function delivery(entry: RawEntry, deliveries: number): BatchDelivery {
   if (fields) {
     for (let i = 0; i + 1 < fields.length; i += 2) {
       const name = text(fields[i]);
-      if (name === "envelope") payload = bytes(fields[i + 1]);
+      if (name === "envelope") payload = bytesView(fields[i + 1]);
       else if (name === "batch") batchId = text(fields[i + 1]);
     }
   }

@@ -6,14 +6,14 @@
  */
 
 import { z } from "zod";
-import type { TensorLike } from "../core/tensor.ts";
-import { ruleMessage } from "../core/errors.ts";
 import { parseOptions } from "../core/parse_options.ts";
+import type { EnvelopeDtype } from "../distributed/batch_envelope.ts";
 import {
-  encodeBatchEnvelope,
-  type EnvelopeDtype,
-  type EnvelopeMeta,
-} from "../distributed/batch_envelope.ts";
+  encodedBatches,
+  type PublishableBatch,
+  type PublishedBatch,
+  type PublishSummary,
+} from "../distributed/publishable_batch.ts";
 import { withRetry } from "../distributed/with_retry.ts";
 import { evalScript, int, openRedis, type RedisConnection, text } from "./_client.ts";
 import { checkKeyName, streamKeys } from "./_keys.ts";
@@ -26,20 +26,7 @@ import {
 } from "./_options.ts";
 import { PUBLISH } from "./_scripts.ts";
 
-/** A batch to publish: the data, and optionally its stable id and metadata. */
-export interface PublishableBatch {
-  /** Features, batch first. */
-  x: TensorLike;
-  /** Confounds, `(B)` or `(M, B)`. */
-  n: TensorLike;
-  /**
-   * The batch's stable id; publishing the same id again adds nothing.
-   * @default {`${idPrefix}${index}`}
-   */
-  id?: string;
-  /** Small metadata carried in the envelope (where the batch came from). */
-  meta?: EnvelopeMeta;
-}
+export type { PublishableBatch, PublishedBatch, PublishSummary };
 
 /** Options of {@linkcode publishRedisBatches}. */
 export interface PublishRedisBatchesOptions {
@@ -69,32 +56,6 @@ export interface PublishRedisBatchesOptions {
   retryForMs?: number;
   /** Called for every batch once Redis has answered. */
   onPublished?: (event: PublishedBatch) => void;
-}
-
-/** One batch's outcome. */
-export interface PublishedBatch {
-  /** The batch id. */
-  batchId: string;
-  /** The stream entry holding it (the earlier entry for a duplicate). */
-  entryId: string;
-  /** False when the id had been published before and nothing was added. */
-  added: boolean;
-  /** The batch's 0-based index in the input. */
-  index: number;
-}
-
-/** What {@linkcode publishRedisBatches} did. */
-export interface PublishSummary {
-  /** Batches read from the input. */
-  batches: number;
-  /** Entries added. */
-  added: number;
-  /** Batches whose id was already in the stream (nothing added). */
-  duplicates: number;
-  /** Envelope bytes sent. */
-  bytes: number;
-  /** The last entry id answered, if any. */
-  lastEntryId?: string;
 }
 
 const schema = z.strictObject({
@@ -137,38 +98,15 @@ export async function publishRedisBatches(
   const context = "publish batches to Redis";
   const o = parseOptions(schema, options, context, REDIS_RULES);
   const stream = checkKeyName(o.stream, "options.stream", context);
-  if (
-    batches === null || typeof batches !== "object" ||
-    !(Symbol.iterator in batches || Symbol.asyncIterator in batches)
-  ) {
-    throw new TypeError(
-      ruleMessage(
-        context,
-        "batches",
-        "an iterable or async iterable of { x, n, id?, meta? }",
-        batches,
-      ),
-    );
-  }
+  const encoded = encodedBatches(batches, { idPrefix: o.idPrefix, dtype: o.dtype, context });
   const keys = streamKeys(stream);
   const opened = await openRedis(o.redis as RedisConnection, context);
   const summary: PublishSummary = { batches: 0, added: 0, duplicates: 0, bytes: 0 };
   const inFlight = new Set<Promise<void>>();
   const onPublished = o.onPublished as PublishRedisBatchesOptions["onPublished"];
   try {
-    let index = 0;
-    for await (const batch of batches as AsyncIterable<PublishableBatch>) {
+    for await (const { batchId, index: position, envelope } of encoded) {
       if ((o.signal as AbortSignal | undefined)?.aborted) break;
-      const batchId = batch?.id ?? `${o.idPrefix}${index}`;
-      const envelope = encodeBatchEnvelope({
-        id: batchId,
-        x: batch?.x,
-        n: batch?.n,
-        ...(batch?.meta ? { meta: batch.meta } : {}),
-      }, {
-        dtype: o.dtype,
-      });
-      const position = index++;
       summary.batches++;
       summary.bytes += envelope.length;
       const send = withRetry(

@@ -110,12 +110,11 @@ export async function* runRedisAggregator(
   try {
     const client = opened.client;
     let cut = await retry("read the committed state", () => readCut(client, keys));
-    if (o.window !== undefined) {
-      const lastLogId = cut.lastLogId;
-      view.seedWindow(
-        await retry("read the batch log", () => readLogTail(client, keys, lastLogId, o.window!)),
-      );
-    }
+    // The window's batches, or at least the last one (the first record's lastBatch).
+    const lastLogId = cut.lastLogId;
+    view.seedWindow(
+      await retry("read the batch log", () => readLogTail(client, keys, lastLogId, o.window ?? 1)),
+    );
     let cursor = cut.lastLogId;
     let signature = "";
     let lastChange = Date.now();

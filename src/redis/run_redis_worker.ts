@@ -48,6 +48,14 @@ export interface RunRedisWorkerOptions {
    */
   batchesPerCommit?: number;
   /**
+   * Read the next entries (without blocking) while the current ones are folded
+   * and committed, so that Redis sends the next batch meanwhile. Entries read
+   * ahead are this worker's: on a stop they are committed too; after a crash
+   * they are claimed (or re-read under the same name) like the others.
+   * @default {false}
+   */
+  readAhead?: boolean;
+  /**
    * Entries idle this long at another worker (crashed, stalled) are claimed.
    * Keep it well above the time one commit takes: a worker slower than this
    * loses its entries and has its commit refused.
@@ -114,6 +122,7 @@ const schema = z.strictObject({
   group: z.string(),
   name: z.string().optional(),
   batchesPerCommit: z.number().int().min(1).max(1000).default(1),
+  readAhead: z.boolean().default(false),
   claimIdleMs: msSchema.min(1).default(30_000),
   blockMs: msSchema.min(1).default(1000),
   untilIdleMs: msSchema.optional(),
@@ -199,6 +208,7 @@ export async function runRedisWorker(options: RunRedisWorkerOptions): Promise<Re
       source,
       store,
       batchesPerCommit: o.batchesPerCommit,
+      readAhead: o.readAhead,
       retryForMs: o.retryForMs,
       server: opened.server,
       deltas: o.logLength > 0,

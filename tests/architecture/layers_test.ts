@@ -15,13 +15,25 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   accumulator: ["core", "kernels", "accumulator"],
   stream: ["core", "kernels", "loss", "accumulator", "stream"],
   onnx: ["core", "stream", "onnx"],
-  cli: ["core", "kernels", "batch_corr", "loss", "accumulator", "stream", "onnx", "cli"],
+  cli: [
+    "core",
+    "kernels",
+    "batch_corr",
+    "loss",
+    "accumulator",
+    "stream",
+    "onnx",
+    "distributed",
+    "redis",
+    "nats",
+    "cli",
+  ],
   arrow: ["core", "stream", "arrow"],
   parquet: ["core", "stream", "arrow", "parquet"],
   tfjs: ["core", "loss", "stream", "tfjs"],
   distributed: ["core", "kernels", "loss", "accumulator", "stream", "distributed"],
   redis: ["core", "loss", "accumulator", "stream", "distributed", "redis"],
-  nats: ["core", "loss", "accumulator", "stream", "distributed", "redis", "nats"],
+  nats: ["core", "loss", "accumulator", "stream", "distributed", "nats"],
 };
 
 function folderOf(file: string): string | undefined {

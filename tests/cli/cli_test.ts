@@ -664,7 +664,7 @@ describe("batch-corr main() (in process)", () => {
         ["monitor", file, "-c", "c", "--provider", "bogus"],
         /--provider must be "auto", "wasm", "webgpu", "cpu" or "cuda": current value is "bogus"/,
       ],
-      [["frobnicate"], /the command must be monitor, generate or export-onnx/],
+      [["frobnicate"], /the command must be monitor, generate, export-onnx, publish or worker/],
       [
         ["monitor", file, "-c", "c", "--alert", "0", "--alert-on", "window"],
         /--alert-on "window" must come with --window or --decay .*: current value has neither/,

@@ -48,6 +48,20 @@ describe("AggregateView", () => {
     assert.equal(second.lastBatch!.batchId, "b5");
   });
 
+  test("the first record names the last seeded batch; later ones only batches committed since", () => {
+    const [a, b] = randomBatches({ count: 2, seed: 92 });
+    const view = new AggregateView();
+    view.seedWindow([
+      { id: "1-0", batchId: "b0", snapshot: snapshot(a!), meta: '{"line":2}' },
+      { id: "2-0", batchId: "b1", snapshot: snapshot(b!), meta: '{"line":27}' },
+    ]);
+    const parts = [{ name: "w", snapshot: snapshot(a!), batches: 1, commits: 1, deadLetters: 0 }];
+    const first = view.record(parts, []);
+    assert.deepEqual(first.lastBatch, { batchId: "b1", meta: { line: 27 } });
+    assert.equal(first.interval, undefined, "nothing committed since the view started");
+    assert.equal(view.record(parts, []).lastBatch, undefined);
+  });
+
   test("an empty state reports NaN views instead of failing, and tol auto waits for 3 samples", () => {
     const view = new AggregateView({ loss: { tol: "auto" } });
     const empty = view.record([], []);

@@ -73,6 +73,49 @@ describe("batch envelope", () => {
     assert.deepEqual(Array.from(batch.x.data), [1, 2, 3, 4]);
   });
 
+  test("copy: false gives views over aligned bytes and copies at an unaligned offset", () => {
+    const bytes = encodeBatchEnvelope({ id: "b", x: [[1, 2], [3, 4]], n: [5, 6] });
+    const viewed = decodeBatchEnvelope(bytes, { copy: false });
+    assert.equal(viewed.x.data.buffer, bytes.buffer, "x aliases the envelope");
+    assert.equal(viewed.n.data.buffer, bytes.buffer, "n aliases the envelope");
+    assert.deepEqual([Array.from(viewed.x.data), Array.from(viewed.n.data)], [[1, 2, 3, 4], [
+      5,
+      6,
+    ]]);
+    const shifted = new Uint8Array(bytes.length + 3);
+    shifted.set(bytes, 3);
+    const copied = decodeBatchEnvelope(shifted.subarray(3), { copy: false });
+    assert.notEqual(copied.x.data.buffer, shifted.buffer);
+    shifted.fill(0);
+    assert.deepEqual(Array.from(copied.x.data), [1, 2, 3, 4]);
+    const float32 = encodeBatchEnvelope({ id: "c", x: [[0.1], [0.2]], n: [1, 2] }, {
+      dtype: "float32",
+    });
+    const viewed32 = decodeBatchEnvelope(float32, { copy: false });
+    assert.ok(viewed32.x.data instanceof Float32Array);
+    assert.deepEqual(Array.from(viewed32.x.data), [Math.fround(0.1), Math.fround(0.2)]);
+  });
+
+  test("encodes number arrays, Float64Array and Float32Array data to the same bytes", () => {
+    const values = [0.5, -1.25, 3, 1e-300];
+    const shape = [2, 2];
+    const fromArray = encodeBatchEnvelope({ id: "a", x: { data: values, shape }, n: [1, 2] });
+    const fromF64 = encodeBatchEnvelope({
+      id: "a",
+      x: { data: Float64Array.from(values), shape },
+      n: Float64Array.from([1, 2]),
+    });
+    assert.deepEqual(fromArray, fromF64);
+    const f32 = Float32Array.from([0.5, -1.25, 3, 7]);
+    const a = encodeBatchEnvelope({ id: "a", x: { data: f32, shape }, n: [1, 2] }, {
+      dtype: "float32",
+    });
+    const b = encodeBatchEnvelope({ id: "a", x: { data: Array.from(f32), shape }, n: [1, 2] }, {
+      dtype: "float32",
+    });
+    assert.deepEqual(a, b);
+  });
+
   test("refuses every truncation and every extension with invalid_envelope", () => {
     const bytes = encodeBatchEnvelope({
       id: "c",

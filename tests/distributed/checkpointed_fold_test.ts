@@ -68,6 +68,37 @@ describe("CheckpointedFold", () => {
     assertMatches(fold.state, batches.slice(0, 1));
   });
 
+  test("a commit that throws puts the committed state back, with and without deltas", async () => {
+    for (const deltas of [true, false]) {
+      const store = new MemoryStore();
+      let failing = false;
+      const flaky: CheckpointStore = {
+        load: () => store.load(),
+        commit: (commit, fence) =>
+          failing ? Promise.reject(new Error("connection reset")) : store.commit(commit, fence),
+      };
+      const batches = randomBatches({ count: 3, seed: 11 });
+      const fold = new CheckpointedFold(flaky, { deltas });
+      await fold.load();
+      await fold.step(deliveriesOf(batches).slice(0, 2));
+      failing = true;
+      await assert.rejects(fold.step(deliveriesOf(batches).slice(2)), /connection reset/);
+      assertMatches(fold.state, batches.slice(0, 2));
+    }
+  });
+
+  test("without deltas a step folds the same state and reports the same samples", async () => {
+    const batches = randomBatches({ count: 4, seed: 12 });
+    const withDeltas = new CheckpointedFold(new MemoryStore());
+    const store = new MemoryStore();
+    const without = new CheckpointedFold(store, { deltas: false });
+    const a = await withDeltas.step(deliveriesOf(batches));
+    const b = await without.step(deliveriesOf(batches));
+    assert.equal(a.samples, b.samples);
+    assert.equal(store.commits[0]!.deltas.length, 0);
+    assertMatches(without.state, batches);
+  });
+
   test("skips deliveries at or below the watermark and dead-letters poison with reasons", async () => {
     const store = new MemoryStore();
     const batches = randomBatches({ count: 3, seed: 2 });
@@ -149,6 +180,43 @@ describe("runCheckpointedWorker", () => {
     });
     assert.deepEqual([summary.stoppedBy, summary.batches], ["signal", 2]);
     assertMatches(CorrelationAccumulator.fromBytes(store.snapshot!), batches.slice(0, 2));
+  });
+
+  test("readAhead reads the next batches while folding, and a stop commits them too", async () => {
+    for (const stopAt of [undefined, "2"]) {
+      const controller = new AbortController();
+      const store = new MemoryStore();
+      const batches = randomBatches({ count: 7, seed: 13 });
+      const queue = deliveriesOf(batches);
+      const waits: boolean[] = [];
+      const summary = await runCheckpointedWorker({
+        source: {
+          receive: ({ max, wait }) => {
+            waits.push(wait !== false);
+            return Promise.resolve(queue.splice(0, max));
+          },
+          rewind: () => {},
+          drained: () => Promise.resolve(queue.length === 0),
+        },
+        store,
+        readAhead: true,
+        batchesPerCommit: 2,
+        untilIdleMs: 0,
+        signal: controller.signal,
+        onCommit: (step) => {
+          if (step.folded.some((d) => d.id === stopAt)) controller.abort();
+        },
+      });
+      assert.ok(waits.includes(false), "some reads did not wait");
+      if (stopAt === undefined) {
+        assert.deepEqual([summary.stoppedBy, summary.batches], ["idle", 7]);
+        assertMatches(CorrelationAccumulator.fromBytes(store.snapshot!), batches);
+      } else {
+        // The commit holding batch 2 (batches 2 and 3) ends the run, after the two read ahead (4, 5).
+        assert.deepEqual([summary.stoppedBy, summary.batches], ["signal", 6]);
+        assertMatches(CorrelationAccumulator.fromBytes(store.snapshot!), batches.slice(0, 6));
+      }
+    }
   });
 
   test("rejects out-of-range loop settings", async () => {

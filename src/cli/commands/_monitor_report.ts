@@ -57,7 +57,8 @@ function settingsList(args: MonitorArgs, run: ReportedRun): [string, string][] {
     ["kernel", kernelLabel(run.backend)],
     ["features", run.columns.features.join(", ")],
     ["confounds", run.columns.confounds.join(", ")],
-    ["batch size", String(args.batchSize)],
+    // A group's batches were cut by the publisher.
+    ["batch size", args.redis ?? args.nats ? "as published" : String(args.batchSize)],
     ["tol", args.tol === "auto" ? `auto (tolSig ${args.tolSig})` : String(args.tol)],
     ["abs", String(args.abs)],
     ["scalarisation", args.scalarisation],

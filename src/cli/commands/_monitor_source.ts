@@ -30,7 +30,7 @@ export interface MonitorSource {
 }
 
 /** --input-format, or the format the path's extension names (.ndjson, .jsonl), else CSV. */
-function inputFormat(args: MonitorArgs, path: string): "csv" | "ndjson" {
+function inputFormat(args: Pick<MonitorArgs, "inputFormat">, path: string): "csv" | "ndjson" {
   if (args.inputFormat) return args.inputFormat;
   return /\.(ndjson|jsonl)$/i.test(path) ? "ndjson" : "csv";
 }
@@ -53,7 +53,11 @@ async function* counting<T>(records: AsyncIterable<T>, count: () => void): Async
  * @returns The opened input.
  * @throws {InputError} If the path cannot be read.
  */
-export function openMonitorSource(args: MonitorArgs, io: CliIo, counts: RowCounts): MonitorSource {
+export function openMonitorSource(
+  args: Pick<MonitorArgs, "demo" | "input" | "inputFormat" | "maxColumns" | "maxLineBytes">,
+  io: CliIo,
+  counts: RowCounts,
+): MonitorSource {
   const path = args.demo ? DEMO_DATA_PATH : args.input!;
   const input = openInput(path, io);
   const label = args.demo ? "data/seattle-weather.csv (bundled demo)" : input.label;

@@ -6,7 +6,7 @@
  */
 
 import { CorrelationAccumulator } from "../../accumulator/correlation_accumulator.ts";
-import { rowsToBatches } from "../../stream/rows_to_batches.ts";
+import { type RowBatch, rowsToBatches } from "../../stream/rows_to_batches.ts";
 import { checkElementLimit } from "../../core/limits.ts";
 import { createOnnxBackend } from "../../onnx/create_onnx_backend.ts";
 import type { OnnxBackend } from "../../onnx/onnx_backend.ts";
@@ -27,6 +27,7 @@ import type { ReportData } from "../output/report_data.ts";
 import { type RowCounts, withRowCounts } from "../row_counts.ts";
 import { listenForShutdown, type ShutdownListener } from "../service/shutdown_signal.ts";
 import { untilAborted } from "../service/until_aborted.ts";
+import { type AggregateFeed, isAggregating, openAggregateRun } from "./_aggregate_run.ts";
 import { BatchedRows } from "./_batched_rows.ts";
 import { type MonitorSource, openMonitorSource } from "./_monitor_source.ts";
 import { checkReportPath, monitorReportData, writeMonitorReport } from "./_monitor_report.ts";
@@ -102,18 +103,20 @@ async function monitorStream(
 interface MonitorRunState {
   source: MonitorSource;
   columns: ResolvedColumns;
-  rows: BatchedRows;
+  rows: Pick<BatchedRows, "used" | "values" | "nextStart">;
   log: BadRowLog;
   accumulator: CorrelationAccumulator;
   backend: OnnxBackend | undefined;
   counts: RowCounts;
   tally: MonitorTally;
   service: MonitorServiceHook;
+  /** With --redis/--nats: the results come from the group's aggregator instead of the rows. */
+  feed?: AggregateFeed;
 }
 
-/** Opens the numeric table of the input and checks its shape against --max-elements. */
-async function openTable(
-  args: MonitorArgs,
+/** Opens the numeric table of the input and checks its shape against --max-elements (`publish` too). */
+export async function openTable(
+  args: Pick<MonitorArgs, "confounds" | "features" | "dateColumn" | "onBadRow" | "maxElements">,
   source: MonitorSource,
   log: BadRowLog,
 ): Promise<NumericTable> {
@@ -149,42 +152,63 @@ async function monitorRows(
   { counts, log, shutdown }: MonitorRunContext,
 ): Promise<number> {
   if (args.report !== undefined) checkReportPath(args.report, args.input);
-  const source = openMonitorSource(args, io, counts);
-  const table = await unlessStopped(openTable(args, source, log), shutdown.signal);
-  if (table === undefined) {
+  const opened = isAggregating(args)
+    ? await openAggregateRun(args, counts, log, shutdown.signal)
+    : await openFileRun(args, io, { counts, log, shutdown });
+  if (opened === undefined) {
     io.stderr.write(`batch-corr: stopped by ${shutdown.received} before the first rows\n`);
     return EXIT.ok;
   }
-  const accumulator = new CorrelationAccumulator({ maxElements: args.maxElements });
   const tally = new MonitorTally(args.alert, args.alertOn);
   let run: MonitorRunState | undefined;
   const service = await MonitorServiceHook.open(args, io, {
-    ...table.columns,
+    ...opened.columns,
     correlations: () =>
-      accumulator.count > 0 ? accumulator.correlations({ tol: 0, abs: false }).data : undefined,
+      opened.accumulator.count > 0
+        ? opened.accumulator.correlations({ tol: 0, abs: false }).data
+        : undefined,
     report: () => reportData(args, run!),
   });
   try {
-    const watched = service.watchRows(
-      table.rows,
-      () => ({ read: counts.read, rejected: log.count }),
-    );
-    const rows = new BatchedRows(untilAborted(watched, shutdown.signal), args.batchSize, counts);
-    run = {
-      source,
-      columns: table.columns,
-      rows,
-      log,
-      accumulator,
-      backend,
-      counts,
-      tally,
-      service,
-    };
+    if ("feed" in opened) {
+      // The same object: the aggregate run updates its columns and final state in place.
+      run = Object.assign(opened, { counts, tally, service });
+    } else {
+      const watched = service.watchRows(
+        opened.table.rows,
+        () => ({ read: counts.read, rejected: log.count }),
+      );
+      const rows = new BatchedRows(untilAborted(watched, shutdown.signal), args.batchSize, counts);
+      const { source, table, accumulator } = opened;
+      run = {
+        source,
+        columns: table.columns,
+        rows,
+        log,
+        accumulator,
+        backend,
+        counts,
+        tally,
+        service,
+      };
+    }
     return await finishRun(args, io, run, shutdown);
   } finally {
     await service.close();
   }
+}
+
+/** The run over the rows of the input, or undefined when a signal came before the first rows. */
+async function openFileRun(
+  args: MonitorArgs,
+  io: CliIo,
+  { counts, log, shutdown }: MonitorRunContext,
+) {
+  const source = openMonitorSource(args, io, counts);
+  const table = await unlessStopped(openTable(args, source, log), shutdown.signal);
+  if (table === undefined) return undefined;
+  const accumulator = new CorrelationAccumulator({ maxElements: args.maxElements });
+  return { source, columns: table.columns, table, accumulator };
 }
 
 /** Streams the batches, then ends the input, writes the summary and report, and serves --serve-after. */
@@ -234,7 +258,7 @@ function summaryOf(
   };
   return runSummary({
     source: run.source.label,
-    batches: tally.batches,
+    batches: run.feed?.batches() ?? tally.batches,
     rows: run.rows.used,
     last: tally.last,
     counts,
@@ -276,8 +300,11 @@ function streamOptions(args: MonitorArgs, run: MonitorRunState): CorrelateBatche
   };
 }
 
-/** The rows in batches: features are the first F values of a row, confounds the rest. */
-function batchesOf(args: MonitorArgs, run: MonitorRunState) {
+/** The rows in batches: features are the first F values of a row, confounds the rest (`publish` too). */
+export function batchesOf(
+  args: Pick<MonitorArgs, "batchSize">,
+  run: Pick<MonitorRunState, "columns" | "rows">,
+): AsyncGenerator<RowBatch, void, undefined> {
   const F = run.columns.features.length;
   return rowsToBatches(run.rows.values(), {
     batchSize: args.batchSize,
@@ -310,12 +337,10 @@ async function reportBatches(
     args.progress === "always" || (args.progress === "auto" && io.stderrIsTty),
   );
   const warnings = new BadRowWarnings(run.log, io.stderr, progress);
-  const batches = batchesOf(args, run);
   if (args.format === "table") {
     await io.stdout.write(`${batchTableHeader(args.dateColumn !== undefined)}\n`);
   }
-  for await (const result of correlateBatches(batches, streamOptions(args, run))) {
-    const start = run.rows.nextStart();
+  for await (const { result, start } of run.feed?.results ?? fileResults(args, run)) {
     const alert = tally.add(result, start.line);
     warnings.flush();
     service.recordBatch(result, alert, { read: counts.read, rejected: run.log.count });
@@ -325,6 +350,13 @@ async function reportBatches(
   warnings.flush();
   service.recordRows({ read: counts.read, rejected: run.log.count });
   progress.finish(progressOf(run, tally, started));
+}
+
+/** Each batch's result with where it starts in the input. */
+async function* fileResults(args: MonitorArgs, run: MonitorRunState) {
+  for await (const result of correlateBatches(batchesOf(args, run), streamOptions(args, run))) {
+    yield { result, start: run.rows.nextStart() };
+  }
 }
 
 /** Prints one batch: its NDJSON record, or its table line (every --print-every-th, alerts and skips always). */
@@ -375,11 +407,19 @@ export const MONITOR: Command<MonitorArgs> = {
       "stream a CSV/NDJSON file, report per batch",
     ],
     ["batch-corr monitor --demo [options]", "the bundled Seattle weather data set"],
+    [
+      "batch-corr monitor --redis url --stream s --group g [options]",
+      "report a group of workers' correlations (or --nats url)",
+    ],
   ],
   description: [
     "Streams a CSV (header row) or NDJSON file, or standard input (-), in mini-batches and prints, for " +
     "every batch, the batch loss, the running loss over everything so far and, with --window/--decay, " +
     "the recent loss. The file is never loaded whole.",
+    "With --redis or --nats it reads no file: it reports what the workers of --group committed " +
+    "('batch-corr worker'), one line per read with new batches: the last batch's index and first " +
+    "line in the published file, the rows committed since the previous line, their loss, and the " +
+    "running loss over every committed batch (over a whole stream, equal to 'monitor <file>').",
   ],
   flags: MONITOR_FLAGS,
   exitCodes: "Exit codes: 0 clean (or stopped by SIGINT/SIGTERM), 3 an alert fired, 2 bad usage, " +

@@ -13,6 +13,7 @@ import type { ListenAddress } from "../service/listen_address.ts";
 import { checkFlagDependencies } from "./_monitor_flag_rules.ts";
 import { checkServiceFlags, metricsAddress } from "./_monitor_service.ts";
 import { DEMO_SETTINGS, MONITOR_FLAGS } from "./monitor_flags.ts";
+import { checkMonitorScaleOut } from "./_scaleout_flags.ts";
 
 /** The values of `monitor`'s flags with the table's defaults applied. */
 export type MonitorFlagValues = FlagValues<typeof MONITOR_FLAGS>;
@@ -47,7 +48,8 @@ function inputOf(positionals: readonly string[], given: RawFlags["values"]): str
     );
   }
   const input = positionals[0];
-  if (given.help !== true && given.demo !== true && input === undefined) {
+  const aggregating = given.redis !== undefined || given.nats !== undefined;
+  if (given.help !== true && given.demo !== true && !aggregating && input === undefined) {
     throw new UsageError(
       "Cannot run monitor as an input must be given (a file path, or - for standard input, or --demo): current value is none",
     );
@@ -80,8 +82,12 @@ function demoDefaults(given: GivenMonitorFlags): Partial<MonitorFlagValues> {
 }
 
 /** The rules between flags: confounds are required, and a window excludes a decay. */
-function checkCombination(given: GivenMonitorFlags, values: MonitorFlagValues): void {
-  if (!values.help && values.confounds === undefined) {
+function checkCombination(
+  given: GivenMonitorFlags,
+  values: MonitorFlagValues,
+  aggregating: boolean,
+): void {
+  if (!values.help && !aggregating && values.confounds === undefined) {
     throw new UsageError(
       "Cannot run monitor as --confounds must name the confound columns (comma-separated): current value is none",
     );
@@ -120,8 +126,9 @@ export function parseMonitorArgs(args: readonly string[]): MonitorArgs {
   // Checked before the values: a missing or misplaced input is the likelier mistake.
   const input = inputOf(raw.positionals, raw.values);
   const given = checkFlags("monitor", MONITOR_FLAGS, raw);
+  const aggregating = !given.help && checkMonitorScaleOut(given, input);
   const values = withDefaults(MONITOR_FLAGS, given, demoDefaults(given));
-  checkCombination(given, values);
+  checkCombination(given, values, aggregating);
   checkFlagDependencies(given, values);
   const windowed = values.window !== undefined || values.decay !== undefined;
   return {

@@ -16,6 +16,7 @@ import {
   text,
 } from "../args/flag_schemas.ts";
 import { DEFAULT_INPUT_LIMITS } from "../input/input_limits.ts";
+import { MONITOR_SCALE_OUT_FLAGS } from "./_scaleout_flags.ts";
 
 /** The settings `--demo` applies unless given explicitly. */
 export const DEMO_SETTINGS: Readonly<{
@@ -238,4 +239,5 @@ export const MONITOR_FLAGS = {
     default: DEFAULT_MAX_ELEMENTS,
     help: "features x confounds, the size of the correlation state, checked before any data row",
   }),
+  ...MONITOR_SCALE_OUT_FLAGS,
 };

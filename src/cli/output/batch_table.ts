@@ -79,9 +79,11 @@ export function batchTableRow(
   alert: boolean,
   withDate: boolean,
 ): string {
+  // A line is unknown for a group's batches published without one.
+  const line = Number.isFinite(start.line) ? String(start.line) : "–";
   // The date cell is input text: escaped (and cut) like every cell that reaches the terminal.
   const date = safeText(start.date ?? "", DATE_CHARACTERS);
-  const from = `${String(start.line).padStart(9)}${withDate ? `  ${date.padEnd(10)}` : ""}`;
+  const from = `${line.padStart(9)}${withDate ? `  ${date.padEnd(10)}` : ""}`;
   if (result.skipped) {
     return `${String(result.index).padStart(6)}  ${from}  skipped: ${
       safeText(result.skipped.reason, REASON_CHARACTERS)
