@@ -2000,4 +2000,26 @@
     (local.set $f (i32.add (local.get $f) (i32.const 16)))
     (br $features)))
 )
+(func (export "flag_features") (param $mean i32) (param $m2 i32) (param $F i32) (param $count f64)
+  (param $epsilon f64) (param $list i32) (result i32)
+(local $f i32) (local $n i32) (local $mu f64) (local $ss f64) (local $residue f64)
+(local.set $residue (f64.mul (f64.mul (f64.mul (f64.mul (f64.mul (local.get $count) (local.get $count)) (local.get $count)) (f64.const 16)) (local.get $epsilon)) (local.get $epsilon)))
+(block $done
+  (loop $features
+    (br_if $done (i32.ge_u (local.get $f) (local.get $F)))
+    (local.set $mu (f64.load (i32.add (local.get $mean) (i32.shl (local.get $f) (i32.const 3)))))
+    (local.set $ss (f64.load (i32.add (local.get $m2) (i32.shl (local.get $f) (i32.const 3)))))
+    (if (i32.or (i32.or
+          (i32.eqz (f64.ge (local.get $ss) (f64.const 1e-250)))
+          (f64.ne (f64.add (f64.sub (local.get $mu) (local.get $mu)) (f64.sub (local.get $ss) (local.get $ss))) (f64.const 0)))
+        (i32.or
+          (f64.gt (f64.abs (local.get $mu)) (f64.mul (f64.const 1e4) (f64.sqrt (f64.div (local.get $ss) (local.get $count)))))
+          (f64.le (local.get $ss) (f64.mul (f64.mul (local.get $residue) (local.get $mu)) (local.get $mu)))))
+      (then
+        (i32.store (i32.add (local.get $list) (i32.shl (local.get $n) (i32.const 2))) (local.get $f))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))))
+    (local.set $f (i32.add (local.get $f) (i32.const 1)))
+    (br $features)))
+(local.get $n)
+)
 )

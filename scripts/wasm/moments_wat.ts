@@ -20,6 +20,7 @@
  */
 
 import { fastFloat32Wat } from "./fast_f32_wat.ts";
+import { flagFunction } from "./finish_wat.ts";
 
 /** Input element type of X. */
 type Element = "f64" | "f32";
@@ -180,13 +181,24 @@ function comomentFunction(
   ].join("\n");
 }
 
-/** Feature pairs per register block for a confound block size. */
-function vectorsFor(confounds: number): number {
-  return confounds === 1 ? 4 : 2;
+/** Register blocks: confounds per block, largest first, and feature pairs (vectors) for each. */
+export interface Blocking {
+  /** Confound block sizes, largest first, ending with 1. */
+  confounds: number[];
+  /** Feature pairs per register block, for each confound block size. */
+  vectors: Record<number, number>;
 }
 
-/** Confound block sizes, largest first. */
-const CONFOUND_BLOCKS = [4, 2, 1] as const;
+let blocking: Blocking = { confounds: [4, 2, 1], vectors: { 4: 2, 2: 2, 1: 4 } };
+
+/** Experiments only: replaces the register blocking. */
+export function setBlocking(next: Blocking): void {
+  blocking = next;
+}
+
+function vectorsFor(confounds: number): number {
+  return blocking.vectors[confounds]!;
+}
 
 /**
  * Pass 2 over one group of features (a strip, or a tail of 1 or 2 features)
@@ -195,7 +207,7 @@ const CONFOUND_BLOCKS = [4, 2, 1] as const;
 function strideCalls(element: Element, featureWidth: number): string[] {
   const es = ELEMENT_BYTES[element];
   const lines: string[] = ["(local.set $m (i32.const 0))", "(local.set $first (i32.const 1))"];
-  for (const mb of CONFOUND_BLOCKS) {
+  for (const mb of blocking.confounds) {
     const vectors = featureWidth === 1 ? 0 : featureWidth === 2 ? 1 : vectorsFor(mb);
     const width = vectors === 0 ? 1 : vectors * 2;
     const calls: string[] = [];
@@ -275,7 +287,7 @@ export function momentsWat(): string {
   ];
   for (const element of ["f64", "f32"] as const) {
     for (const vectors of [STRIP / 2, 1, 0]) parts.push(meanFunction(element, vectors));
-    for (const mb of CONFOUND_BLOCKS) {
+    for (const mb of blocking.confounds) {
       for (const vectors of new Set([vectorsFor(mb), 1, 0])) {
         for (const withM2 of [true, false]) {
           parts.push(comomentFunction(element, vectors, mb, withM2));
@@ -285,6 +297,7 @@ export function momentsWat(): string {
     parts.push(entryFunction(element));
   }
   parts.push(...fastFloat32Wat());
+  parts.push(flagFunction());
   parts.push(")");
   return parts.join("\n") + "\n";
 }
