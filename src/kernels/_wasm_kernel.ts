@@ -188,7 +188,7 @@ function viewLike(
  * else one per row, reading through a view (a `subarray` per row costs
  * several times more in JavaScriptCore).
  */
-function copyColumns(
+export function copyColumns(
   x: KernelArray,
   B: number,
   F: number,
@@ -231,7 +231,13 @@ function forEachBlock(
   }
 }
 
-function copyConfounds(cn: Float64Array, centredN: Float64Array, B: number, M: number): void {
+/** Writes the centred confounds `(M, B)` into the kernel's `(B, M)` layout. */
+export function copyConfounds(
+  cn: Float64Array,
+  centredN: Float64Array,
+  B: number,
+  M: number,
+): void {
   if (M === 1) {
     cn.set(centredN);
     return;

@@ -12,7 +12,7 @@ import {
 import { pearsonFromMoments } from "../../src/core/correlation_view.ts";
 import { COPY_LIMITS, wasmKernelAvailable } from "../../src/kernels/_wasm_kernel.ts";
 import { MOMENTS_WASM_BASE64 } from "../../src/kernels/_moments_wasm_bytes.generated.ts";
-import { assembleMoments, embeddedModuleSource } from "../../scripts/wasm/assemble.ts";
+import { assembleMoments, EMBEDDED, embeddedModuleSource } from "../../scripts/wasm/assemble.ts";
 import { mulberry32 as random } from "../random.ts";
 
 /** The obviously correct reference: per pair, centre both columns and sum. */
@@ -291,5 +291,15 @@ describe("computeBatchMoments kernels", () => {
     );
     const committedBytes = Uint8Array.from(atob(MOMENTS_WASM_BASE64), (ch) => ch.charCodeAt(0));
     assert.deepEqual(committedBytes, bytes);
+    const shared = await assembleMoments("shared");
+    const committedShared = readFileSync(
+      new URL(`../../${EMBEDDED.shared.path}`, import.meta.url),
+      "utf8",
+    );
+    assert.equal(
+      committedShared,
+      embeddedModuleSource(shared.bytes, "shared"),
+      `${EMBEDDED.shared.path} is stale: run npm run build:wasm`,
+    );
   });
 });
