@@ -18,6 +18,7 @@ import {
 } from "../core/precise_means.ts";
 import { assertFiniteBatch, type PreparedBatch } from "../core/prepare_batch.ts";
 import { computeFlaggedMoments } from "../kernels/compute_batch_moments.ts";
+import { computeFlaggedMomentsAsync } from "../kernels/compute_moments_parallel.ts";
 
 declare const accepted: unique symbol;
 
@@ -54,6 +55,36 @@ export function momentsOfBatch(
   const { x, n, count, features, confounds } = batch;
   // Every per-feature check below acts only on the columns the kernel flagged.
   const flagged = computeFlaggedMoments(x, n, count, features, confounds, out);
+  assertAccumulable(batch, out, context, names, flagged);
+  return fillLowParts(pinConstantMeans(out, batch, flagged), batch, flagged) as AccumulableMoments;
+}
+
+/**
+ * {@linkcode momentsOfBatch} with the kernel on up to `threads` threads for a
+ * batch large enough to gain from them; the moments are bit for bit the same.
+ *
+ * @param batch The validated batch (must not change until the promise settles).
+ * @param context What was being done, for messages.
+ * @param names The argument names, for messages.
+ * @param threads The most threads, the calling thread included.
+ * @param reuse Storage of the same F and M to fill, if any.
+ * @returns The moments (`reuse` when it fits).
+ * @throws {RangeError} See {@linkcode assertAccumulable}.
+ */
+export async function momentsOfBatchAsync(
+  batch: PreparedBatch,
+  context: string,
+  names: readonly [string, string],
+  threads: number,
+  reuse?: PreciseMoments,
+): Promise<AccumulableMoments> {
+  const fits = reuse?.features === batch.features && reuse.confounds === batch.confounds &&
+    reuse.meanXLo && reuse.meanNLo;
+  const out = fits
+    ? reuse as Required<PreciseMoments>
+    : emptyPreciseMoments(batch.features, batch.confounds);
+  const { x, n, count, features, confounds } = batch;
+  const flagged = await computeFlaggedMomentsAsync(x, n, count, features, confounds, out, threads);
   assertAccumulable(batch, out, context, names, flagged);
   return fillLowParts(pinConstantMeans(out, batch, flagged), batch, flagged) as AccumulableMoments;
 }

@@ -14,6 +14,10 @@ import { hasUnderflow } from "../core/numeric_range.ts";
 import { assertFiniteBatch, type PreparedBatch } from "../core/prepare_batch.ts";
 import { rescaleBatch, type RescaledBatch } from "../core/rescale_batch.ts";
 import { computeFlaggedMoments } from "../kernels/compute_batch_moments.ts";
+import {
+  computeFlaggedMomentsAsync,
+  splitsAcrossThreads,
+} from "../kernels/compute_moments_parallel.ts";
 
 /** {@linkcode batchCorrPrepared}'s result: the public result and what gradients reuse. */
 export interface PreparedCorrelation {
@@ -39,6 +43,18 @@ function checkedMoments(
 ): { moments: BatchMoments; kernel: PreparedBatch | RescaledBatch } {
   const { x, n, count, features, confounds } = batch;
   const flagged = computeFlaggedMoments(x, n, count, features, confounds, out);
+  return checkedOutcome(batch, context, names, out, flagged);
+}
+
+/** The finiteness and range checks on a batch's moments, and the rescaled moments when needed. */
+function checkedOutcome(
+  batch: PreparedBatch,
+  context: string,
+  names: readonly [string, string],
+  out: BatchMoments,
+  flagged: Int32Array,
+): { moments: BatchMoments; kernel: PreparedBatch | RescaledBatch } {
+  const { features, confounds } = batch;
   const outcome = assertFiniteBatch(batch, out, context, names, flagged);
   if (outcome === "finite" && !hasUnderflow(batch, out, flagged)) {
     return { moments: out, kernel: batch };
@@ -117,6 +133,39 @@ export function batchCorrResult(
   const tol = resolveTol(options.tol, options.tolSig, batch.count, context);
   const out = scratchMoments(batch.features, batch.confounds);
   const { moments } = checkedMoments(batch, context, names, out);
+  const settings = { tol, abs: options.abs, zeroVariance: options.zeroVariance };
+  return resultFromMoments(moments, batch.order, settings);
+}
+
+/**
+ * {@linkcode batchCorrResult} with the kernel on up to `threads` threads for
+ * a batch large enough to gain from them (see `computeFlaggedMomentsAsync`);
+ * the result is bit for bit that of one thread.
+ *
+ * @param batch The validated batch (must not change until the promise settles).
+ * @param options Resolved options.
+ * @param threads The most threads to use, the calling thread included.
+ * @param context What was being done.
+ * @param names Argument names for messages.
+ * @returns The result in hypercoil's feature order.
+ * @throws {RangeError} If the batch holds NaN or ±Infinity, or `tol` is "auto" with B < 3.
+ */
+export async function batchCorrResultAsync(
+  batch: PreparedBatch,
+  options: ResolvedCorrelationOptions,
+  threads: number,
+  context: string,
+  names: readonly [string, string] = ["X", "N"],
+): Promise<BatchCorrResult> {
+  const { x, n, count, features, confounds } = batch;
+  if (!splitsAcrossThreads(count, features, confounds, threads)) {
+    return batchCorrResult(batch, options, context, names);
+  }
+  const tol = resolveTol(options.tol, options.tolSig, count, context);
+  // Fresh storage: another call may run while this one waits for the threads.
+  const out = emptyMoments(features, confounds);
+  const flagged = await computeFlaggedMomentsAsync(x, n, count, features, confounds, out, threads);
+  const { moments } = checkedOutcome(batch, context, names, out, flagged);
   const settings = { tol, abs: options.abs, zeroVariance: options.zeroVariance };
   return resultFromMoments(moments, batch.order, settings);
 }

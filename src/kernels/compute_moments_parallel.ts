@@ -14,14 +14,6 @@ import { confoundMoments, correctOffsetMeans, zeroConstantColumns } from "./_typ
 import { sharedMemoryProblem, WorkerPool } from "./_worker_pool.ts";
 
 /**
- * How many threads a batch may use: `"auto"` (the default) uses one per core
- * for batches large enough to gain from it, a positive integer caps the
- * threads (the calling thread included), and `1` keeps every batch on the
- * calling thread.
- */
-export type ThreadsOption = "auto" | number;
-
-/**
  * Batches of fewer elements (B·F·M) than this stay on one thread: below it
  * the copy into shared memory and the round trip to the workers cost more
  * than the second core saves. Measured with `bench/parallel_threshold.ts`
@@ -31,22 +23,6 @@ export const PARALLEL_MIN_ELEMENTS = 1 << 20;
 
 /** Fewer features than this are not split (each thread takes chunks of 16). */
 const PARALLEL_MIN_FEATURES = 64;
-
-function coreCount(): number {
-  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
-    ?.hardwareConcurrency;
-  return typeof cores === "number" && cores >= 1 ? Math.floor(cores) : 1;
-}
-
-/**
- * The threads a batch would use under an option, before its size is considered.
- *
- * @param threads The option.
- * @returns At least 1.
- */
-export function resolveThreads(threads: ThreadsOption): number {
-  return threads === "auto" ? coreCount() : threads;
-}
 
 let pool: Promise<WorkerPool | undefined> | undefined;
 let poolWorkers = 0;

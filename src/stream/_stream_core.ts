@@ -17,7 +17,9 @@ import {
   acceptMoments,
   type AccumulableMoments,
   momentsOfBatch,
+  momentsOfBatchAsync,
 } from "../accumulator/accumulable_moments.ts";
+import { splitsAcrossThreads } from "../kernels/compute_moments_parallel.ts";
 import { checkSameShape, STREAM_SUBJECTS } from "../accumulator/check_same_shape.ts";
 import { CorrelationAccumulator } from "../accumulator/correlation_accumulator.ts";
 import type { StagedMerge } from "../accumulator/staged_merge.ts";
@@ -110,7 +112,11 @@ export class StreamCore {
   async #moments(batch: PreparedBatch, context: string): Promise<AccumulableMoments> {
     const backend = this.#options.backend;
     if (!backend) {
-      const moments = momentsOfBatch(batch, context, NAMES, this.#batchMoments);
+      const { count, features, confounds } = batch;
+      const threads = this.#options.threads;
+      const moments = splitsAcrossThreads(count, features, confounds, threads)
+        ? await momentsOfBatchAsync(batch, context, NAMES, threads, this.#batchMoments)
+        : momentsOfBatch(batch, context, NAMES, this.#batchMoments);
       this.#batchMoments = moments;
       return moments;
     }
