@@ -21,6 +21,9 @@ import { sharedMemoryProblem, WorkerPool } from "./_worker_pool.ts";
  */
 export const PARALLEL_MIN_ELEMENTS = 1 << 20;
 
+/** The threshold in use: {@linkcode PARALLEL_MIN_ELEMENTS}; mutable for the benchmark that measures it. */
+export const PARALLEL_LIMITS: { minElements: number } = { minElements: PARALLEL_MIN_ELEMENTS };
+
 /** Fewer features than this are not split (each thread takes chunks of 16). */
 const PARALLEL_MIN_FEATURES = 64;
 
@@ -92,7 +95,8 @@ export function splitsAcrossThreads(
   threads: number,
 ): boolean {
   return threads > 1 && features >= PARALLEL_MIN_FEATURES &&
-    count * features * confounds >= PARALLEL_MIN_ELEMENTS && workerPoolProblem() === undefined;
+    count * features * confounds >= PARALLEL_LIMITS.minElements &&
+    workerPoolProblem() === undefined;
 }
 
 /**
