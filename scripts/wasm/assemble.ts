@@ -37,7 +37,8 @@ export async function assembleMoments(
   const features = { simd: true, threads: true };
   const module = wabt.parseWat("moments.wat", wat, features);
   try {
-    module.validate(features);
+    // wabt's typings omit validate's features argument; without it the shared memory is refused.
+    (module.validate as (options: typeof features) => void)(features);
     const { buffer } = module.toBinary({ log: false, write_debug_names: false });
     return { wat, bytes: new Uint8Array(buffer) };
   } finally {

@@ -20,7 +20,7 @@
  */
 
 import { fastFloat32Wat } from "./fast_f32_wat.ts";
-import { flagFunction } from "./finish_wat.ts";
+import { flagFunction, viewFunction } from "./finish_wat.ts";
 
 /** Input element type of X. */
 type Element = "f64" | "f32";
@@ -325,7 +325,7 @@ export function momentsWat(shared = false): string {
     parts.push(entryFunction(element));
   }
   parts.push(...fastFloat32Wat());
-  parts.push(flagFunction());
+  parts.push(flagFunction(), viewFunction());
   parts.push(")");
   return parts.join("\n") + "\n";
 }

@@ -12,12 +12,13 @@ import {
   OPTION_RULES,
 } from "../core/batch_corr_options.ts";
 import { isConstantColumn } from "../core/constant_column.ts";
-import { type BatchCorrResult, resultFromMoments } from "../core/correlation_view.ts";
+import type { BatchCorrResult } from "../core/correlation_view.ts";
 import { hasUnderflow } from "../core/numeric_range.ts";
 import { parseOptions } from "../core/parse_options.ts";
 import { assertFiniteBatch, prepareBatch, type PreparedBatch } from "../core/prepare_batch.ts";
 import type { TensorLike } from "../core/tensor.ts";
 import { computeFlaggedMomentsFloat32 } from "../kernels/compute_batch_moments.ts";
+import { resultView } from "../kernels/correlation_view_kernel.ts";
 import { batchCorrResult, scratchMoments } from "./batch_corr_prepared.ts";
 
 /**
@@ -85,7 +86,7 @@ export function batchCorrFloat32(
   ) {
     return batchCorrResult(batch, resolved, context);
   }
-  return resultFromMoments(moments, batch.order, {
+  return resultView(moments, batch.order, {
     tol,
     abs: resolved.abs,
     zeroVariance: resolved.zeroVariance,

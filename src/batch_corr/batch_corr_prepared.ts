@@ -14,6 +14,7 @@ import { hasUnderflow } from "../core/numeric_range.ts";
 import { assertFiniteBatch, type PreparedBatch } from "../core/prepare_batch.ts";
 import { rescaleBatch, type RescaledBatch } from "../core/rescale_batch.ts";
 import { computeFlaggedMoments } from "../kernels/compute_batch_moments.ts";
+import { resultView } from "../kernels/correlation_view_kernel.ts";
 import {
   computeFlaggedMomentsAsync,
   splitsAcrossThreads,
@@ -134,7 +135,7 @@ export function batchCorrResult(
   const out = scratchMoments(batch.features, batch.confounds);
   const { moments } = checkedMoments(batch, context, names, out);
   const settings = { tol, abs: options.abs, zeroVariance: options.zeroVariance };
-  return resultFromMoments(moments, batch.order, settings);
+  return resultView(moments, batch.order, settings);
 }
 
 /**
@@ -167,5 +168,5 @@ export async function batchCorrResultAsync(
   const flagged = await computeFlaggedMomentsAsync(x, n, count, features, confounds, out, threads);
   const { moments } = checkedOutcome(batch, context, names, out, flagged);
   const settings = { tol, abs: options.abs, zeroVariance: options.zeroVariance };
-  return resultFromMoments(moments, batch.order, settings);
+  return resultView(moments, batch.order, settings);
 }

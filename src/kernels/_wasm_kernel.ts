@@ -15,7 +15,20 @@ interface MomentsExports {
   moments_f32: MomentsEntry;
   moments_fast_f32: FastEntry;
   flag_features: FlagEntry;
+  view: ViewEntry;
 }
+
+type ViewEntry = (
+  m2: number,
+  sdN: number,
+  co: number,
+  features: number,
+  confounds: number,
+  tol: number,
+  abs: number,
+  degenerate: number,
+  out: number,
+) => void;
 
 type FastEntry = (...args: [...Parameters<MomentsEntry>, mean32: number]) => void;
 
@@ -55,7 +68,7 @@ const MAX_BYTES = 2 ** 32 - 2 * PAGE_BYTES;
  * module's memory stays bounded. Mutable for the tests of the blocked path.
  */
 export const COPY_LIMITS: { wholeBytes: number; blockBytes: number } = {
-  wholeBytes: 64 * 2 ** 20,
+  wholeBytes: 16 * 2 ** 20,
   blockBytes: 4 * 2 ** 20,
 };
 
@@ -380,4 +393,43 @@ export function wasmFastFloat32Moments(
     }
   });
   return finish(wasm, layout, B, F, M, epsilon, meanX, m2X, comoment);
+}
+
+/**
+ * The thresholded correlations of moments in natural feature order, as
+ * `thresholdedFromMoments` computes them (the same operations, so the same
+ * bits; NaN payloads aside), two lanes at a time.
+ *
+ * @param m2X The features' sums of squares, length F.
+ * @param m2N The confounds' sums of squares, length M.
+ * @param comoment The co-moments, `(F, M)`.
+ * @param tol The tolerance.
+ * @param abs Whether to drop the sign.
+ * @param degenerate The value of a 0/0 correlation (0 or NaN).
+ * @param out Storage of length F·M.
+ * @returns False (out untouched) where the kernel is unavailable or the
+ * arrays do not fit its memory.
+ */
+export function wasmView(
+  m2X: Float64Array,
+  m2N: Float64Array,
+  comoment: Float64Array,
+  tol: number,
+  abs: boolean,
+  degenerate: number,
+  out: Float64Array,
+): boolean {
+  const wasm = loadKernel();
+  if (wasm === null) return false;
+  const F = m2X.length, M = m2N.length;
+  const sdN = 0, m2 = align64(M * 8), co = align64(m2 + F * 8), values = align64(co + F * M * 8);
+  if (!ensureMemory(wasm.memory, values + F * M * 8)) return false;
+  const buffer = wasm.memory.buffer;
+  const sd = new Float64Array(buffer, sdN, M);
+  for (let m = 0; m < M; m++) sd[m] = Math.sqrt(m2N[m]!);
+  new Float64Array(buffer, m2, F).set(m2X);
+  new Float64Array(buffer, co, F * M).set(comoment);
+  wasm.view(m2, sdN, co, F, M, tol, abs ? 1 : 0, degenerate, values);
+  out.set(new Float64Array(buffer, values, F * M));
+  return true;
 }

@@ -9,7 +9,8 @@
 
 import { resolveTol } from "../core/auto_tol.ts";
 import type { BatchMoments } from "../core/batch_moments.ts";
-import { resultFromMoments, thresholdedFromMoments } from "../core/correlation_view.ts";
+import { resultFromMoments } from "../core/correlation_view.ts";
+import { thresholdedView } from "../kernels/correlation_view_kernel.ts";
 import { BatchCorrError, ruleMessage } from "../core/errors.ts";
 import type { PreciseMoments } from "../core/precise_means.ts";
 import { prepareBatch, type PreparedBatch } from "../core/prepare_batch.ts";
@@ -204,14 +205,8 @@ export class StreamCore {
   #view(moments: BatchMoments, order: Int32Array | undefined, tol: number): CorrelationView {
     const o = this.#options;
     if (o.output === "losses") {
-      const values = thresholdedFromMoments(
-        moments,
-        order,
-        tol,
-        o.abs,
-        o.zeroVariance,
-        this.#values!,
-      );
+      const settings = { tol, abs: o.abs, zeroVariance: o.zeroVariance };
+      const values = thresholdedView(moments, order, settings, this.#values!);
       return { tol, loss: o.nu * o.scalarisation.reduce(values) };
     }
     const correlations = resultFromMoments(moments, order, {
