@@ -252,6 +252,10 @@ export class WorkerPool {
     } catch (error) {
       // A worker that failed may hold a claimed chunk: this batch goes to one thread, and so does every later one.
       this.#broken = `a worker failed: ${(error as Error)?.message ?? error}`;
+      // Release workers still waiting for chunks that will not be copied (what they compute is dropped).
+      Atomics.store(counters, COUNTER.next, task.chunks);
+      Atomics.store(counters, COUNTER.copied, task.chunks);
+      Atomics.notify(counters, COUNTER.copied);
       await Promise.allSettled(replies);
       await this.close();
       return null;

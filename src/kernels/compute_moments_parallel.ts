@@ -48,7 +48,10 @@ async function poolFor(threads: number): Promise<WorkerPool | undefined> {
   if (pool && poolWorkers >= workers) {
     const started = await pool;
     if (started && !started.broken) return started;
+    // A pool that failed to start or broke is not retried (closeWorkerPool resets this).
     if (!started) return undefined;
+    startProblem ??= started.broken;
+    return undefined;
   }
   const previous = pool;
   poolWorkers = workers;

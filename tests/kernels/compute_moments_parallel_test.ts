@@ -12,6 +12,7 @@ import {
   workerPoolProblem,
 } from "../../src/kernels/compute_moments_parallel.ts";
 import { computeFlaggedMomentsWith } from "../../src/kernels/compute_batch_moments.ts";
+import { WorkerPool } from "../../src/kernels/_worker_pool.ts";
 import { mulberry32 } from "../random.ts";
 
 after(() => closeWorkerPool());
@@ -105,6 +106,27 @@ describe("the kernel on the worker pool", () => {
       const one = computeBatchMomentsWith("wasm-simd", c.x, c.n, c.B, c.F, c.M);
       assertIdentical(one, results[i]!, `concurrent case ${i}`);
     });
+  });
+
+  test("a pool whose workers have stopped runs nothing and says why", async () => {
+    const pool = await WorkerPool.start(1);
+    await pool.close();
+    const c = largeCase(64, 1, 8);
+    const out = emptyMoments(c.F, c.M);
+    const centred = new Float64Array(c.M * c.B);
+    const flagged = await pool.featureMoments(
+      c.x,
+      centred,
+      c.B,
+      c.F,
+      c.M,
+      out.meanX,
+      out.m2X,
+      out.comoment,
+      2,
+    );
+    assert.equal(flagged, null);
+    assert.match(pool.broken ?? "", /closed/);
   });
 
   test("an idle pool does not keep the process alive", () => {
