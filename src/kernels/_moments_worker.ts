@@ -8,18 +8,19 @@
  */
 
 import { parentPort } from "node:worker_threads";
-import { MOMENTS_SHARED_WASM_BASE64 } from "./_moments_shared_wasm_bytes.generated.ts";
 import { type ChunkTask, instantiateShared, runChunks, type SharedKernel } from "./_chunks.ts";
 
 let kernel: SharedKernel | undefined;
 
 /** Messages from the pool. */
-type Request = { kind: "init"; memory: WebAssembly.Memory } | { kind: "run"; task: ChunkTask };
+type Request =
+  | { kind: "init"; module: WebAssembly.Module; memory: WebAssembly.Memory }
+  | { kind: "run"; task: ChunkTask };
 
 parentPort?.on("message", (request: Request) => {
   try {
     if (request.kind === "init") {
-      kernel = instantiateShared(MOMENTS_SHARED_WASM_BASE64, request.memory);
+      kernel = instantiateShared(request.module, request.memory);
       parentPort!.postMessage({ ok: true });
       return;
     }

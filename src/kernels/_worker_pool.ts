@@ -1,10 +1,11 @@
 /**
  * The worker pool behind the async APIs: threads (`node:worker_threads`, in
  * Deno and Bun) that share one WebAssembly memory with the main thread. A
- * batch is copied into that memory once, by column chunks; the workers start
- * on the first chunks while the main thread copies the rest, then the main
- * thread joins them. Each feature's sums run in the same order as on one
- * thread, so the moments are bit for bit those of the single-thread kernel.
+ * batch is copied into that memory once, whole rows in order; the workers,
+ * woken while the copy runs, and the main thread then claim column chunks
+ * from a counter until none is left. Each feature's sums run in the same
+ * order as on one thread, so the moments are bit for bit those of the
+ * single-thread kernel.
  *
  * Why `node:worker_threads` and not the Web `Worker`: an idle Web Worker keeps
  * a Deno process alive (it cannot be unref'd), so a script that used the pool
@@ -83,6 +84,13 @@ class ThreadWorker {
   }
 }
 
+function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
 function align64(bytes: number): number {
   return Math.ceil(bytes / 64) * 64;
 }
@@ -142,14 +150,15 @@ export class WorkerPool {
       import("./_chunks.ts"),
     ]);
     const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
-    const kernel = instantiateShared(MOMENTS_SHARED_WASM_BASE64, memory);
+    const module = new WebAssembly.Module(decodeBase64(MOMENTS_SHARED_WASM_BASE64));
+    const kernel = instantiateShared(module, memory);
     const threads: ThreadWorker[] = [];
     try {
       for (let i = 0; i < workers; i++) {
         const url = new URL("./_moments_worker.ts", import.meta.url);
         threads.push(new ThreadWorker(new Worker(url) as unknown as NodeWorker));
       }
-      await Promise.all(threads.map((worker) => worker.request({ kind: "init", memory })));
+      await Promise.all(threads.map((worker) => worker.request({ kind: "init", module, memory })));
     } catch (error) {
       await Promise.all(threads.map((worker) => worker.terminate()));
       throw error;
@@ -241,12 +250,11 @@ export class WorkerPool {
     for (const worker of workers) worker.ref();
     const replies = workers.map((worker) => worker.request({ kind: "run", task }));
     try {
-      for (let chunk = 0; chunk < task.chunks; chunk++) {
-        const f0 = chunk * perChunk;
-        copyColumns(x, B, F, f0, Math.min(perChunk, F - f0), buffer, xAt + f0 * es, rowBytes);
-        Atomics.store(counters, COUNTER.copied, chunk + 1);
-        Atomics.notify(counters, COUNTER.copied);
-      }
+      // Whole rows, in order: copying column chunks instead (to start the workers
+      // sooner) reads X in scattered pieces and measured 5-7× slower than this.
+      copyColumns(x, B, F, 0, F, buffer, xAt, rowBytes);
+      Atomics.store(counters, COUNTER.copied, task.chunks);
+      Atomics.notify(counters, COUNTER.copied);
       runChunks(this.#kernel, task, false);
       await Promise.all(replies);
     } catch (error) {
