@@ -56,6 +56,9 @@ export {
 export { batchCorr } from "./src/batch_corr/batch_corr.ts";
 export { qcfc } from "./src/batch_corr/qcfc.ts";
 export { batchCorrFloat32 } from "./src/batch_corr/batch_corr_float32.ts";
+export { batchCorrAsync, type BatchCorrAsyncOptions } from "./src/batch_corr/batch_corr_async.ts";
+export type { ThreadsOption } from "./src/core/threads_option.ts";
+export { closeWorkerPool } from "./src/kernels/compute_moments_parallel.ts";
 
 // losses and their gradients
 export {

@@ -13,8 +13,10 @@ import jstatModule from "jstat";
 import { sampleCorrelation } from "simple-statistics";
 import {
   batchCorr,
+  batchCorrAsync,
   batchCorrFloat32,
   type BatchResult,
+  closeWorkerPool,
   correlateBatches,
   createOnnxBackend,
   type TensorLike,
@@ -32,6 +34,8 @@ interface Spec {
   cases: CaseFiles[];
   /** Seconds to spend per measurement (at least 3 repetitions, at most 25). */
   budget: number;
+  /** Only these measurements (all when absent). */
+  only?: string[];
 }
 
 type JStat = { corrcoeff(a: number[], b: number[]): number };
@@ -180,7 +184,11 @@ function perFeature(
   return out;
 }
 
-async function runCase(c: CaseFiles, budget: number): Promise<Record<string, number | string>> {
+async function runCase(
+  c: CaseFiles,
+  budget: number,
+  only: string[] | undefined,
+): Promise<Record<string, number | string>> {
   const { B, F, M } = c;
   const x = readFloat64(c.x);
   const n = readFloat64(c.n);
@@ -191,30 +199,32 @@ async function runCase(c: CaseFiles, budget: number): Promise<Record<string, num
   const out = emptyMoments(F, M);
   const raw = new Float64Array(F * M);
   const row: Record<string, number | string> = { B, F, M };
+  const wanted = (key: string) => only === undefined || only.includes(key);
+  const time = (key: string, run: () => unknown, share = 1) => {
+    if (wanted(key)) row[key] = medianSeconds(run, budget * share);
+  };
+  const timeAsync = async (key: string, run: () => Promise<unknown>) => {
+    if (wanted(key)) row[key] = await medianSecondsAsync(run, budget);
+  };
 
-  row["default-f64"] = medianSeconds(() => batchCorr(X, N), budget);
-  row["default-f32"] = medianSeconds(() => batchCorr(X32, N32), budget);
-  row["fast-f32"] = medianSeconds(() => batchCorrFloat32(X32, N32), budget);
-  row["kernel-f64"] = medianSeconds(
-    () => computeBatchMomentsWith("wasm-simd", x, n, B, F, M, out),
-    budget,
-  );
-  row["typescript-f64"] = medianSeconds(() => {
+  time("default-f64", () => batchCorr(X, N));
+  time("default-f32", () => batchCorr(X32, N32));
+  time("fast-f32", () => batchCorrFloat32(X32, N32));
+  time("kernel-f64", () => computeBatchMomentsWith("wasm-simd", x, n, B, F, M, out));
+  time("typescript-f64", () => {
     computeBatchMomentsWith("typescript", x, n, B, F, M, out);
     softThreshold(pearsonFromMoments(out, "zero", raw), 0, true, raw);
-  }, budget);
-  row["stream"] = await streamSeconds(x, n, B, F, M, budget * 2);
-  row["read-pass"] = medianSeconds(() => (sink += readPass(x)), budget);
+  });
+  // batchCorrAsync on float32 input: the calling thread alone, then every core.
+  await timeAsync("async-1", () => batchCorrAsync(X32, N32, { threads: 1 }));
+  await timeAsync("async-auto", () => batchCorrAsync(X32, N32, { threads: "auto" }));
+  if (wanted("stream")) row["stream"] = await streamSeconds(x, n, B, F, M, budget * 2);
+  time("read-pass", () => (sink += readPass(x)));
   // The peers are 10-50× slower: a smaller budget still gives 3 repetitions.
-  row["jstat"] = medianSeconds(
-    () => perFeature(x, n, B, F, M, (a, b) => jStat.corrcoeff(a, b)),
-    budget / 4,
-  );
-  row["simple-statistics"] = medianSeconds(
-    () => perFeature(x, n, B, F, M, sampleCorrelation),
-    budget / 4,
-  );
+  time("jstat", () => perFeature(x, n, B, F, M, (a, b) => jStat.corrcoeff(a, b)), 1 / 4);
+  time("simple-statistics", () => perFeature(x, n, B, F, M, sampleCorrelation), 1 / 4);
   for (const provider of ["wasm", "cpu"] as const) {
+    if (!wanted(`onnx-${provider}`)) continue;
     const seconds = await onnxSeconds(provider, X32, N32, budget);
     if (seconds !== undefined) row[`onnx-${provider}`] = seconds;
   }
@@ -230,7 +240,8 @@ function runtimeName(): string {
 
 const spec = JSON.parse(process.argv[process.argv.length - 1]!) as Spec;
 const results = [];
-for (const c of spec.cases) results.push(await runCase(c, spec.budget));
+for (const c of spec.cases) results.push(await runCase(c, spec.budget, spec.only));
+await closeWorkerPool();
 console.log(
   JSON.stringify({
     runtime: runtimeName(),

@@ -2000,4 +2000,65 @@
     (local.set $f (i32.add (local.get $f) (i32.const 16)))
     (br $features)))
 )
+(func (export "flag_features") (param $mean i32) (param $m2 i32) (param $F i32) (param $count f64)
+  (param $epsilon f64) (param $list i32) (result i32)
+(local $f i32) (local $n i32) (local $mu f64) (local $ss f64) (local $residue f64)
+(local.set $residue (f64.mul (f64.mul (f64.mul (f64.mul (f64.mul (local.get $count) (local.get $count)) (local.get $count)) (f64.const 16)) (local.get $epsilon)) (local.get $epsilon)))
+(block $done
+  (loop $features
+    (br_if $done (i32.ge_u (local.get $f) (local.get $F)))
+    (local.set $mu (f64.load (i32.add (local.get $mean) (i32.shl (local.get $f) (i32.const 3)))))
+    (local.set $ss (f64.load (i32.add (local.get $m2) (i32.shl (local.get $f) (i32.const 3)))))
+    (if (i32.or (i32.or
+          (i32.eqz (f64.ge (local.get $ss) (f64.const 1e-250)))
+          (f64.ne (f64.add (f64.sub (local.get $mu) (local.get $mu)) (f64.sub (local.get $ss) (local.get $ss))) (f64.const 0)))
+        (i32.or
+          (f64.gt (f64.abs (local.get $mu)) (f64.mul (f64.const 1e4) (f64.sqrt (f64.div (local.get $ss) (local.get $count)))))
+          (f64.le (local.get $ss) (f64.mul (f64.mul (local.get $residue) (local.get $mu)) (local.get $mu)))))
+      (then
+        (i32.store (i32.add (local.get $list) (i32.shl (local.get $n) (i32.const 2))) (local.get $f))
+        (local.set $n (i32.add (local.get $n) (i32.const 1)))))
+    (local.set $f (i32.add (local.get $f) (i32.const 1)))
+    (br $features)))
+(local.get $n)
+)
+(func (export "view") (param $m2 i32) (param $sdN i32) (param $co i32) (param $F i32) (param $M i32)
+  (param $tol f64) (param $abs i32) (param $degenerate f64) (param $out i32)
+(local $f i32) (local $m i32) (local $i i32) (local $r f64) (local $shrunk f64) (local $sdX f64)
+(local $rV v128) (local $shrunkV v128) (local $tolV v128) (local $degenerateV v128) (local $sdV v128)
+(local.set $tolV (f64x2.splat (local.get $tol)))
+(local.set $degenerateV (f64x2.splat (local.get $degenerate)))
+(if (i32.eq (local.get $M) (i32.const 1))
+  (then
+    (local.set $sdV (f64x2.splat (f64.load (local.get $sdN))))
+    (block $pairs_done (loop $pairs
+      (br_if $pairs_done (i32.gt_u (i32.add (local.get $f) (i32.const 2)) (local.get $F)))
+      (local.set $rV (v128.bitselect (local.get $degenerateV) (f64x2.div (v128.load align=8 (i32.add (local.get $co) (i32.shl (local.get $f) (i32.const 3)))) (f64x2.mul (f64x2.sqrt (v128.load align=8 (i32.add (local.get $m2) (i32.shl (local.get $f) (i32.const 3))))) (local.get $sdV))) (f64x2.eq (f64x2.mul (f64x2.sqrt (v128.load align=8 (i32.add (local.get $m2) (i32.shl (local.get $f) (i32.const 3))))) (local.get $sdV)) (v128.const f64x2 0 0))))
+      (v128.store align=8 (i32.add (local.get $out) (i32.shl (local.get $f) (i32.const 3))) (block (result v128) (local.set $shrunkV (f64x2.max (f64x2.sub (f64x2.abs (local.get $rV)) (local.get $tolV)) (v128.const f64x2 0 0))) (select (local.get $shrunkV) (v128.bitselect (local.get $rV) (local.get $shrunkV) (v128.const i64x2 0x8000000000000000 0x8000000000000000)) (local.get $abs))))
+      (local.set $f (i32.add (local.get $f) (i32.const 2)))
+      (br $pairs)))
+    (if (i32.lt_u (local.get $f) (local.get $F)) (then
+      (local.set $r (select (local.get $degenerate) (f64.div (f64.load (i32.add (local.get $co) (i32.shl (local.get $f) (i32.const 3)))) (f64.mul (f64.sqrt (f64.load (i32.add (local.get $m2) (i32.shl (local.get $f) (i32.const 3))))) (f64.load (local.get $sdN)))) (f64.eq (f64.mul (f64.sqrt (f64.load (i32.add (local.get $m2) (i32.shl (local.get $f) (i32.const 3))))) (f64.load (local.get $sdN))) (f64.const 0))))
+      (f64.store (i32.add (local.get $out) (i32.shl (local.get $f) (i32.const 3))) (block (result f64) (local.set $shrunk (f64.max (f64.sub (f64.abs (local.get $r)) (local.get $tol)) (f64.const 0))) (select (local.get $shrunk) (f64.copysign (local.get $shrunk) (local.get $r)) (local.get $abs))))
+    )))
+  (else
+    (block $features_done (loop $features
+      (br_if $features_done (i32.ge_u (local.get $f) (local.get $F)))
+      (local.set $sdX (f64.sqrt (f64.load (i32.add (local.get $m2) (i32.shl (local.get $f) (i32.const 3))))))
+      (local.set $sdV (f64x2.splat (local.get $sdX)))
+      (local.set $i (i32.mul (local.get $f) (local.get $M)))
+      (local.set $m (i32.const 0))
+      (block $confounds_done (loop $confounds
+        (br_if $confounds_done (i32.gt_u (i32.add (local.get $m) (i32.const 2)) (local.get $M)))
+        (local.set $rV (v128.bitselect (local.get $degenerateV) (f64x2.div (v128.load align=8 (i32.add (local.get $co) (i32.shl (i32.add (local.get $i) (local.get $m)) (i32.const 3)))) (f64x2.mul (local.get $sdV) (v128.load align=8 (i32.add (local.get $sdN) (i32.shl (local.get $m) (i32.const 3)))))) (f64x2.eq (f64x2.mul (local.get $sdV) (v128.load align=8 (i32.add (local.get $sdN) (i32.shl (local.get $m) (i32.const 3))))) (v128.const f64x2 0 0))))
+        (v128.store align=8 (i32.add (local.get $out) (i32.shl (i32.add (local.get $i) (local.get $m)) (i32.const 3))) (block (result v128) (local.set $shrunkV (f64x2.max (f64x2.sub (f64x2.abs (local.get $rV)) (local.get $tolV)) (v128.const f64x2 0 0))) (select (local.get $shrunkV) (v128.bitselect (local.get $rV) (local.get $shrunkV) (v128.const i64x2 0x8000000000000000 0x8000000000000000)) (local.get $abs))))
+        (local.set $m (i32.add (local.get $m) (i32.const 2)))
+        (br $confounds)))
+      (if (i32.lt_u (local.get $m) (local.get $M)) (then
+        (local.set $r (select (local.get $degenerate) (f64.div (f64.load (i32.add (local.get $co) (i32.shl (i32.add (local.get $i) (local.get $m)) (i32.const 3)))) (f64.mul (local.get $sdX) (f64.load (i32.add (local.get $sdN) (i32.shl (local.get $m) (i32.const 3)))))) (f64.eq (f64.mul (local.get $sdX) (f64.load (i32.add (local.get $sdN) (i32.shl (local.get $m) (i32.const 3))))) (f64.const 0))))
+        (f64.store (i32.add (local.get $out) (i32.shl (i32.add (local.get $i) (local.get $m)) (i32.const 3))) (block (result f64) (local.set $shrunk (f64.max (f64.sub (f64.abs (local.get $r)) (local.get $tol)) (f64.const 0))) (select (local.get $shrunk) (f64.copysign (local.get $shrunk) (local.get $r)) (local.get $abs))))
+      ))
+      (local.set $f (i32.add (local.get $f) (i32.const 1)))
+      (br $features)))))
+)
 )

@@ -17,7 +17,8 @@ import {
   withoutLowParts,
 } from "../core/precise_means.ts";
 import { assertFiniteBatch, type PreparedBatch } from "../core/prepare_batch.ts";
-import { computeBatchMoments } from "../kernels/compute_batch_moments.ts";
+import { computeFlaggedMoments } from "../kernels/compute_batch_moments.ts";
+import { computeFlaggedMomentsAsync } from "../kernels/compute_moments_parallel.ts";
 
 declare const accepted: unique symbol;
 
@@ -51,9 +52,41 @@ export function momentsOfBatch(
   const out = fits
     ? reuse as Required<PreciseMoments>
     : emptyPreciseMoments(batch.features, batch.confounds);
-  computeBatchMoments(batch.x, batch.n, batch.count, batch.features, batch.confounds, out);
-  assertAccumulable(batch, out, context, names);
-  return fillLowParts(pinConstantMeans(out, batch), batch) as AccumulableMoments;
+  const { x, n, count, features, confounds } = batch;
+  // Every per-feature check below acts only on the columns the kernel flagged.
+  const flagged = computeFlaggedMoments(x, n, count, features, confounds, out);
+  assertAccumulable(batch, out, context, names, flagged);
+  return fillLowParts(pinConstantMeans(out, batch, flagged), batch, flagged) as AccumulableMoments;
+}
+
+/**
+ * {@linkcode momentsOfBatch} with the kernel on up to `threads` threads for a
+ * batch large enough to gain from them; the moments are bit for bit the same.
+ *
+ * @param batch The validated batch (must not change until the promise settles).
+ * @param context What was being done, for messages.
+ * @param names The argument names, for messages.
+ * @param threads The most threads, the calling thread included.
+ * @param reuse Storage of the same F and M to fill, if any.
+ * @returns The moments (`reuse` when it fits).
+ * @throws {RangeError} See {@linkcode assertAccumulable}.
+ */
+export async function momentsOfBatchAsync(
+  batch: PreparedBatch,
+  context: string,
+  names: readonly [string, string],
+  threads: number,
+  reuse?: PreciseMoments,
+): Promise<AccumulableMoments> {
+  const fits = reuse?.features === batch.features && reuse.confounds === batch.confounds &&
+    reuse.meanXLo && reuse.meanNLo;
+  const out = fits
+    ? reuse as Required<PreciseMoments>
+    : emptyPreciseMoments(batch.features, batch.confounds);
+  const { x, n, count, features, confounds } = batch;
+  const flagged = await computeFlaggedMomentsAsync(x, n, count, features, confounds, out, threads);
+  assertAccumulable(batch, out, context, names, flagged);
+  return fillLowParts(pinConstantMeans(out, batch, flagged), batch, flagged) as AccumulableMoments;
 }
 
 /**
@@ -96,6 +129,8 @@ export const RANGE_ADVICE =
  * @param moments Its moments.
  * @param context What was being done.
  * @param names The argument names for messages.
+ * @param flagged The features the kernel flagged, when it listed them: then
+ * only those can fail the feature checks.
  * @throws {RangeError} Naming the argument, the column and the rule.
  */
 export function assertAccumulable(
@@ -103,8 +138,12 @@ export function assertAccumulable(
   moments: BatchMoments,
   context: string,
   names: readonly [string, string],
+  flagged?: Int32Array,
 ): void {
-  if (allColumnsUsable(moments)) return;
+  const featuresUsable = flagged
+    ? columnsUsableAt(moments.meanX, moments.m2X, flagged)
+    : columnsUsable(moments.meanX, moments.m2X);
+  if (featuresUsable && columnsUsable(moments.meanN, moments.m2N)) return;
   assertFiniteBatch(batch, moments, context, names);
   const column = findUnrepresentableColumn(batch, moments);
   if (!column) return;
@@ -126,8 +165,13 @@ export function assertAccumulable(
  * moments replaces their two (constant columns, with a sum of squares of 0,
  * take the full checks).
  */
-function allColumnsUsable(moments: BatchMoments): boolean {
-  return columnsUsable(moments.meanX, moments.m2X) && columnsUsable(moments.meanN, moments.m2N);
+function columnsUsableAt(means: Float64Array, m2: Float64Array, columns: Int32Array): boolean {
+  for (let i = 0; i < columns.length; i++) {
+    const f = columns[i]!;
+    const ss = m2[f]!, mean = means[f]!;
+    if (!(ss >= UNDERFLOW_RISK) || (ss - ss) + (mean - mean) !== 0) return false;
+  }
+  return true;
 }
 
 function columnsUsable(means: Float64Array, m2: Float64Array): boolean {

@@ -13,7 +13,7 @@ import type { BatchCorrResult } from "../core/correlation_view.ts";
 import { parseOptions } from "../core/parse_options.ts";
 import { prepareBatch } from "../core/prepare_batch.ts";
 import type { TensorLike } from "../core/tensor.ts";
-import { batchCorrPrepared } from "./batch_corr_prepared.ts";
+import { batchCorrResult } from "./batch_corr_prepared.ts";
 
 /**
  * Correlation over the batch axis, as hypercoil's `batch_corr`: the Pearson
@@ -77,5 +77,5 @@ export function correlateNamed(
 ): BatchCorrResult {
   const resolved = parseOptions(batchCorrOptionsSchema, options, context, OPTION_RULES);
   const batch = prepareBatch(X, N, context, names, resolved.maxElements);
-  return batchCorrPrepared(batch, resolved, context, names).result;
+  return batchCorrResult(batch, resolved, context, names);
 }

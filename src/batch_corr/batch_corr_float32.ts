@@ -12,13 +12,14 @@ import {
   OPTION_RULES,
 } from "../core/batch_corr_options.ts";
 import { isConstantColumn } from "../core/constant_column.ts";
-import { type BatchCorrResult, resultFromMoments } from "../core/correlation_view.ts";
+import type { BatchCorrResult } from "../core/correlation_view.ts";
 import { hasUnderflow } from "../core/numeric_range.ts";
 import { parseOptions } from "../core/parse_options.ts";
 import { assertFiniteBatch, prepareBatch, type PreparedBatch } from "../core/prepare_batch.ts";
 import type { TensorLike } from "../core/tensor.ts";
-import { computeBatchMomentsFloat32 } from "../kernels/compute_batch_moments.ts";
-import { batchCorrPrepared } from "./batch_corr_prepared.ts";
+import { computeFlaggedMomentsFloat32 } from "../kernels/compute_batch_moments.ts";
+import { resultView } from "../kernels/correlation_view_kernel.ts";
+import { batchCorrResult, scratchMoments } from "./batch_corr_prepared.ts";
 
 /**
  * `batchCorr` computed with float32 arithmetic where it is fastest:
@@ -69,20 +70,23 @@ export function batchCorrFloat32(
   const resolved = parseOptions(batchCorrOptionsSchema, options, context, OPTION_RULES);
   const batch = prepareBatch(X, N, context, ["X", "N"], resolved.maxElements);
   const tol = resolveTol(resolved.tol, resolved.tolSig, batch.count, context);
-  const moments = computeBatchMomentsFloat32(
+  const moments = scratchMoments(batch.features, batch.confounds);
+  const flagged = computeFlaggedMomentsFloat32(
     batch.x,
     batch.n,
     batch.count,
     batch.features,
     batch.confounds,
+    moments,
   );
-  const outcome = assertFiniteBatch(batch, moments, context);
+  const outcome = assertFiniteBatch(batch, moments, context, ["X", "N"], flagged);
   if (
-    outcome === "overflow" || hasUnderflow(batch, moments) || outsideFloat32Range(batch, moments)
+    outcome === "overflow" || hasUnderflow(batch, moments, flagged) ||
+    outsideFloat32Range(batch, moments)
   ) {
-    return batchCorrPrepared(batch, resolved, context).result;
+    return batchCorrResult(batch, resolved, context);
   }
-  return resultFromMoments(moments, batch.order, {
+  return resultView(moments, batch.order, {
     tol,
     abs: resolved.abs,
     zeroVariance: resolved.zeroVariance,

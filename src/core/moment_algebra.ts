@@ -165,14 +165,19 @@ export function scaleMoments(
  *
  * @param moments The batch's moments (modified).
  * @param batch The batch they were computed from.
+ * @param flagged The features the kernel flagged, when it listed them (every
+ * zero-variance column is among them); all F otherwise.
  * @returns `moments`.
  */
 export function pinConstantMeans<T extends BatchMoments>(
   moments: T,
   batch: Pick<PreparedBatch, "x" | "n" | "count" | "features" | "confounds">,
+  flagged?: Int32Array,
 ): T {
   const { features: F, count: B } = batch;
-  for (let f = 0; f < F; f++) {
+  const columns = flagged ? flagged.length : F;
+  for (let i = 0; i < columns; i++) {
+    const f = flagged ? flagged[i]! : i;
     // `+ 0` turns -0 into 0, so a snapshot's JSON (which cannot tell them apart) restores the same state.
     if (moments.m2X[f] === 0) moments.meanX[f] = batch.x[f]! + 0;
   }

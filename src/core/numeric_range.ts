@@ -18,11 +18,19 @@ export const UNDERFLOW_RISK = 1e-250;
  *
  * @param batch The batch.
  * @param moments Its moments.
+ * @param flagged The features to look at, when the kernel listed them (every
+ * column with a sum of squares below 1e-250 is among them); all F otherwise.
  * @returns True when {@linkcode rescaleBatch} should be used.
  */
-export function hasUnderflow(batch: PreparedBatch, moments: BatchMoments): boolean {
+export function hasUnderflow(
+  batch: PreparedBatch,
+  moments: BatchMoments,
+  flagged?: Int32Array,
+): boolean {
   const { count: B, features: F, confounds: M } = batch;
-  for (let f = 0; f < F; f++) {
+  const columns = flagged ? flagged.length : F;
+  for (let i = 0; i < columns; i++) {
+    const f = flagged ? flagged[i]! : i;
     if (moments.m2X[f]! < UNDERFLOW_RISK && !isConstantColumn(batch.x, f, F, B)) return true;
   }
   for (let m = 0; m < M; m++) {

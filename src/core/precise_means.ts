@@ -78,18 +78,25 @@ function atRisk(mean: number, m2: number, count: number): boolean {
  *
  * @param moments The batch's moments, means already pinned (modified).
  * @param batch The batch they were computed from.
+ * @param flagged The features the kernel flagged, when it listed them (every
+ * column at risk is among them); all F otherwise.
  * @returns `moments`.
  */
 export function fillLowParts(
   moments: BatchMoments & MeanLowParts,
   batch: PreparedBatch,
+  flagged?: Int32Array,
 ): BatchMoments & MeanLowParts {
   const { features: F, confounds: M, count: B, x, n } = batch;
   const { meanX, meanN, m2X, m2N, meanXLo, meanNLo } = moments;
   meanXLo.fill(0);
   meanNLo.fill(0);
   const risky: number[] = [];
-  for (let f = 0; f < F; f++) if (atRisk(meanX[f]!, m2X[f]!, B)) risky.push(f);
+  const columns = flagged ? flagged.length : F;
+  for (let i = 0; i < columns; i++) {
+    const f = flagged ? flagged[i]! : i;
+    if (atRisk(meanX[f]!, m2X[f]!, B)) risky.push(f);
+  }
   if (risky.length > 0) {
     for (let b = 0; b < B; b++) {
       const row = b * F;

@@ -191,6 +191,8 @@ function indexText(flat: number, shape: readonly number[]): string {
  * @param moments Its moments.
  * @param context What was being done.
  * @param names Argument names.
+ * @param flagged The features to look at, when the kernel listed them (every
+ * column with a non-finite mean or sum of squares is among them); all F otherwise.
  * @returns `"finite"`, or `"overflow"` when every element is finite but a sum
  * of squares left float64's range (values beyond about 1e154).
  * @throws {RangeError} Naming the argument, the element's index and its value.
@@ -200,11 +202,14 @@ export function assertFiniteBatch(
   moments: BatchMoments,
   context: string,
   names: readonly [string, string] = ["X", "N"],
+  flagged?: Int32Array,
 ): "finite" | "overflow" {
   const { count: B, features: F, confounds: M } = batch;
   const xShape = [B, ...batch.featureShape];
   let overflow = false;
-  for (let f = 0; f < F; f++) {
+  const columns = flagged ? flagged.length : F;
+  for (let i = 0; i < columns; i++) {
+    const f = flagged ? flagged[i]! : i;
     if (Number.isFinite(moments.meanX[f]!) && Number.isFinite(moments.m2X[f]!)) continue;
     for (let b = 0; b < B; b++) {
       const v = batch.x[b * F + f]!;

@@ -51,6 +51,7 @@ export function correctOffsetMeans(
   F: number,
   M: number,
   out: BatchMoments,
+  flagged: Int32Array,
 ): void {
   const { meanX, m2X, meanN, m2N, comoment } = out;
   const offsetN = new Float64Array(M);
@@ -61,7 +62,9 @@ export function correctOffsetMeans(
     m2N[m] = Math.max(m2N[m]! - (sum * sum) / B, 0);
     meanN[m]! += sum / B;
   }
-  for (let f = 0; f < F; f++) {
+  // Only flagged columns can be far from zero (see unusualFeatures).
+  for (let i = 0; i < flagged.length; i++) {
+    const f = flagged[i]!;
     const mean = meanX[f]!;
     if (!(Math.abs(mean) > OFFSET_RISK * Math.sqrt(m2X[f]! / B))) continue;
     let sum = 0;
@@ -71,6 +74,42 @@ export function correctOffsetMeans(
     meanX[f] = mean + sum / B;
     for (let m = 0; m < M; m++) comoment[f * M + m]! -= (sum * offsetN[m]!) / B;
   }
+}
+
+/**
+ * The feature columns whose moments may need one of the checks after the
+ * kernel: a sum of squares below 1e-250, zero or NaN (underflow, zero
+ * variance, a constant column's mean to pin), a non-finite mean or sum of
+ * squares, a mean more than {@linkcode OFFSET_RISK} spreads from zero (the
+ * corrected two-pass, the means' low parts), or a sum of squares within a
+ * constant column's rounding residue (see mayBeConstant). Every check after
+ * the kernel visits only these, so ordinary data pays one pass over F; the
+ * WebAssembly kernel computes the same list (`flag_features`).
+ *
+ * @param meanX The features' means.
+ * @param m2X Their sums of squares.
+ * @param B The batch size.
+ * @param epsilon The unit roundoff the features were centred with.
+ * @returns The flagged columns, ascending.
+ */
+export function unusualFeatures(
+  meanX: Float64Array,
+  m2X: Float64Array,
+  B: number,
+  epsilon: number = EPSILON,
+): Int32Array {
+  const flagged: number[] = [];
+  const residue = B * B * B * 16 * epsilon * epsilon;
+  for (let f = 0; f < m2X.length; f++) {
+    const mean = meanX[f]!, m2 = m2X[f]!;
+    if (
+      !(m2 >= 1e-250) || (mean - mean) + (m2 - m2) !== 0 ||
+      Math.abs(mean) > OFFSET_RISK * Math.sqrt(m2 / B) || m2 <= residue * mean * mean
+    ) {
+      flagged.push(f);
+    }
+  }
+  return Int32Array.from(flagged);
 }
 
 /** float32's unit roundoff: the fast kernel centres in float32. */
@@ -146,8 +185,9 @@ export function typescriptFeatureMoments(
 
 /**
  * Exactly constant columns: sum of squares 0 and co-moments 0 (see
- * mayBeConstant). `featureEpsilon` is the unit roundoff the features were
- * centred with (float32's for the fast kernel).
+ * mayBeConstant), among the flagged features (see unusualFeatures).
+ * `featureEpsilon` is the unit roundoff the features were centred with
+ * (float32's for the fast kernel).
  */
 export function zeroConstantColumns(
   x: KernelArray,
@@ -156,13 +196,15 @@ export function zeroConstantColumns(
   F: number,
   M: number,
   out: BatchMoments,
+  flagged: Int32Array,
   featureEpsilon: number = EPSILON,
 ): void {
   const { meanX, m2X, meanN, m2N, comoment } = out;
   for (let m = 0; m < M; m++) {
     if (mayBeConstant(m2N[m]!, meanN[m]!, B) && isConstantColumn(n, m * B, 1, B)) m2N[m] = 0;
   }
-  for (let f = 0; f < F; f++) {
+  for (let i = 0; i < flagged.length; i++) {
+    const f = flagged[i]!;
     if (mayBeConstant(m2X[f]!, meanX[f]!, B, featureEpsilon) && isConstantColumn(x, f, F, B)) {
       m2X[f] = 0;
       comoment.fill(0, f * M, f * M + M);

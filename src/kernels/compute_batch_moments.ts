@@ -12,6 +12,7 @@ import {
   correctOffsetMeans,
   FLOAT32_EPSILON,
   typescriptFeatureMoments,
+  unusualFeatures,
   zeroConstantColumns,
 } from "./_typescript_kernel.ts";
 import { wasmFastFloat32Moments, wasmFeatureMoments, wasmKernelAvailable } from "./_wasm_kernel.ts";
@@ -83,15 +84,72 @@ export function computeBatchMomentsWith(
   confounds: number,
   out: BatchMoments = emptyMoments(features, confounds),
 ): BatchMoments {
+  computeFlaggedMomentsWith(kernel, x, n, count, features, confounds, out);
+  return out;
+}
+
+/**
+ * {@linkcode computeBatchMoments} that also returns the features the checks
+ * after the kernel must look at: those whose sum of squares is below 1e-250
+ * (zero included) or NaN, whose mean or sum of squares is not finite, whose
+ * mean is more than 1e4 spreads from zero, or whose sum of squares is within
+ * a constant column's rounding residue. Every per-feature check after the
+ * kernel (finiteness, underflow, constant means, the means' low parts) acts
+ * only on such columns, so it can visit the list instead of all F.
+ *
+ * @param x The batch's features, row-major `(B, F)`.
+ * @param n The batch's confounds, row-major `(M, B)`.
+ * @param count B.
+ * @param features F.
+ * @param confounds M.
+ * @param out Storage to fill (its `count` is overwritten).
+ * @returns The flagged features, ascending (usually none).
+ */
+export function computeFlaggedMoments(
+  x: KernelArray,
+  n: KernelArray,
+  count: number,
+  features: number,
+  confounds: number,
+  out: BatchMoments,
+): Int32Array {
+  return computeFlaggedMomentsWith(defaultMomentsKernel(), x, n, count, features, confounds, out);
+}
+
+/**
+ * {@linkcode computeFlaggedMoments} with a chosen kernel.
+ *
+ * @param kernel The kernel to run.
+ * @param x The batch's features, row-major `(B, F)`.
+ * @param n The batch's confounds, row-major `(M, B)`.
+ * @param count B.
+ * @param features F.
+ * @param confounds M.
+ * @param out Storage to fill.
+ * @returns The flagged features.
+ */
+export function computeFlaggedMomentsWith(
+  kernel: MomentsKernel,
+  x: KernelArray,
+  n: KernelArray,
+  count: number,
+  features: number,
+  confounds: number,
+  out: BatchMoments,
+): Int32Array {
   const F = features, M = confounds, B = count;
   out.count = B;
   const centredN = confoundMoments(n, B, M, out);
-  const done = kernel === "wasm-simd" &&
-    wasmFeatureMoments(x, centredN, B, F, M, out.meanX, out.m2X, out.comoment);
-  if (!done) typescriptFeatureMoments(x, centredN, B, F, M, out);
-  correctOffsetMeans(x, centredN, B, F, M, out);
-  zeroConstantColumns(x, n, B, F, M, out);
-  return out;
+  let flagged = kernel === "wasm-simd"
+    ? wasmFeatureMoments(x, centredN, B, F, M, out.meanX, out.m2X, out.comoment)
+    : null;
+  if (flagged === null) {
+    typescriptFeatureMoments(x, centredN, B, F, M, out);
+    flagged = unusualFeatures(out.meanX, out.m2X, B);
+  }
+  correctOffsetMeans(x, centredN, B, F, M, out, flagged);
+  zeroConstantColumns(x, n, B, F, M, out, flagged);
+  return flagged;
 }
 
 /**
@@ -118,15 +176,52 @@ export function computeBatchMomentsFloat32(
   confounds: number,
   out: BatchMoments = emptyMoments(features, confounds),
 ): BatchMoments {
+  computeFlaggedMomentsFloat32(x, n, count, features, confounds, out);
+  return out;
+}
+
+/**
+ * {@linkcode computeBatchMomentsFloat32} that also returns the flagged
+ * features (see {@linkcode computeFlaggedMoments}; the constant-column
+ * residue taken at float32's unit roundoff).
+ *
+ * @param x The batch's features, row-major `(B, F)`.
+ * @param n The batch's confounds, row-major `(M, B)`.
+ * @param count B.
+ * @param features F.
+ * @param confounds M.
+ * @param out Storage to fill.
+ * @returns The flagged features, ascending.
+ */
+export function computeFlaggedMomentsFloat32(
+  x: KernelArray,
+  n: KernelArray,
+  count: number,
+  features: number,
+  confounds: number,
+  out: BatchMoments,
+): Int32Array {
   const F = features, M = confounds, B = count;
   out.count = B;
   const x32 = x instanceof Float32Array ? x : new Float32Array(x);
   const centredN = confoundMoments(n, B, M, out);
-  if (wasmFastFloat32Moments(x32, centredN, B, F, M, out.meanX, out.m2X, out.comoment)) {
-    zeroConstantColumns(x32, n, B, F, M, out, FLOAT32_EPSILON);
+  let flagged = wasmFastFloat32Moments(
+    x32,
+    centredN,
+    B,
+    F,
+    M,
+    out.meanX,
+    out.m2X,
+    out.comoment,
+    FLOAT32_EPSILON,
+  );
+  if (flagged !== null) {
+    zeroConstantColumns(x32, n, B, F, M, out, flagged, FLOAT32_EPSILON);
   } else {
     typescriptFeatureMoments(x32, centredN, B, F, M, out);
-    zeroConstantColumns(x32, n, B, F, M, out);
+    flagged = unusualFeatures(out.meanX, out.m2X, B);
+    zeroConstantColumns(x32, n, B, F, M, out, flagged);
   }
-  return out;
+  return flagged;
 }

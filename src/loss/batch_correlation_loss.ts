@@ -8,7 +8,7 @@ import type { BatchCorrOptions } from "../core/batch_corr_options.ts";
 import { checkBatchShapes, prepareBatch } from "../core/prepare_batch.ts";
 import type { Scalarisation, ScalarisationLike } from "../core/scalarise.ts";
 import { type Tensor, type TensorLike, toDenseTensor } from "../core/tensor.ts";
-import { batchCorrPrepared } from "../batch_corr/batch_corr_prepared.ts";
+import { batchCorrResult } from "../batch_corr/batch_corr_prepared.ts";
 import { lossValueAndGrad } from "./loss_gradient.ts";
 import { resolveLossOptions } from "./loss_options.ts";
 import {
@@ -102,7 +102,7 @@ export class BatchCorrelationLoss {
   evaluate(X: TensorLike, N: TensorLike): number {
     const context = `evaluate ${this.name}`;
     const batch = prepareBatch(X, N, context, this.argumentNames, this.options.maxElements);
-    const { result } = batchCorrPrepared(batch, this.options, context, this.argumentNames);
+    const result = batchCorrResult(batch, this.options, context, this.argumentNames);
     return this.nu * this.options.scalarisation.reduce(result.data);
   }
 

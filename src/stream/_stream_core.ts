@@ -9,7 +9,8 @@
 
 import { resolveTol } from "../core/auto_tol.ts";
 import type { BatchMoments } from "../core/batch_moments.ts";
-import { resultFromMoments, thresholdedFromMoments } from "../core/correlation_view.ts";
+import { resultFromMoments } from "../core/correlation_view.ts";
+import { thresholdedView } from "../kernels/correlation_view_kernel.ts";
 import { BatchCorrError, ruleMessage } from "../core/errors.ts";
 import type { PreciseMoments } from "../core/precise_means.ts";
 import { prepareBatch, type PreparedBatch } from "../core/prepare_batch.ts";
@@ -17,7 +18,9 @@ import {
   acceptMoments,
   type AccumulableMoments,
   momentsOfBatch,
+  momentsOfBatchAsync,
 } from "../accumulator/accumulable_moments.ts";
+import { splitsAcrossThreads } from "../kernels/compute_moments_parallel.ts";
 import { checkSameShape, STREAM_SUBJECTS } from "../accumulator/check_same_shape.ts";
 import { CorrelationAccumulator } from "../accumulator/correlation_accumulator.ts";
 import type { StagedMerge } from "../accumulator/staged_merge.ts";
@@ -110,7 +113,11 @@ export class StreamCore {
   async #moments(batch: PreparedBatch, context: string): Promise<AccumulableMoments> {
     const backend = this.#options.backend;
     if (!backend) {
-      const moments = momentsOfBatch(batch, context, NAMES, this.#batchMoments);
+      const { count, features, confounds } = batch;
+      const threads = this.#options.threads;
+      const moments = splitsAcrossThreads(count, features, confounds, threads)
+        ? await momentsOfBatchAsync(batch, context, NAMES, threads, this.#batchMoments)
+        : momentsOfBatch(batch, context, NAMES, this.#batchMoments);
       this.#batchMoments = moments;
       return moments;
     }
@@ -198,14 +205,8 @@ export class StreamCore {
   #view(moments: BatchMoments, order: Int32Array | undefined, tol: number): CorrelationView {
     const o = this.#options;
     if (o.output === "losses") {
-      const values = thresholdedFromMoments(
-        moments,
-        order,
-        tol,
-        o.abs,
-        o.zeroVariance,
-        this.#values!,
-      );
+      const settings = { tol, abs: o.abs, zeroVariance: o.zeroVariance };
+      const values = thresholdedView(moments, order, settings, this.#values!);
       return { tol, loss: o.nu * o.scalarisation.reduce(values) };
     }
     const correlations = resultFromMoments(moments, order, {

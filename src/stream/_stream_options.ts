@@ -15,6 +15,7 @@ import {
   resolveLossOptions,
 } from "../loss/loss_options.ts";
 import type { CorrelationBackend } from "./correlation_backend.ts";
+import { resolveThreads, THREADS_RULE, threadsSchema } from "../core/threads_option.ts";
 
 const streamOptionsShape = {
   window: z.number().int().positive().optional(),
@@ -27,6 +28,7 @@ const streamOptionsShape = {
     typeof value === "object" && value !== null &&
     typeof (value as CorrelationBackend).computeMoments === "function"
   ).optional(),
+  threads: threadsSchema,
 };
 
 const streamOptionsSchema = lossOptionsSchema.extend(streamOptionsShape);
@@ -45,6 +47,7 @@ const STREAM_RULES: Readonly<Record<string, string>> = {
   accumulator: "a CorrelationAccumulator",
   backend: "a CorrelationBackend (an object with computeMoments)",
   highWaterMark: "a non-negative integer",
+  threads: THREADS_RULE,
 };
 
 /** The stream options after validation, defaults applied. */
@@ -56,6 +59,8 @@ export interface ResolvedStreamOptions extends ResolvedLossOptions {
   gradient: "none" | "X" | "both";
   accumulator: CorrelationAccumulator;
   backend: CorrelationBackend | undefined;
+  /** The most threads one batch's kernel may use (1: the calling thread only). */
+  threads: number;
 }
 
 type Parsed = z.output<typeof streamOptionsSchema>;
@@ -91,6 +96,7 @@ function resolveStreamOptions(parsed: Parsed, context: string): ResolvedStreamOp
     gradient: parsed.gradient === true ? "X" : parsed.gradient === false ? "none" : parsed.gradient,
     accumulator: parsed.accumulator ?? new CorrelationAccumulator({ maxElements }),
     backend: parsed.backend,
+    threads: resolveThreads(parsed.threads),
   };
 }
 

@@ -11,6 +11,7 @@ import type { BatchCorrelationLossOptions } from "../loss/batch_correlation_loss
 import type { Batch } from "./batch.ts";
 import type { BatchResult } from "./batch_result.ts";
 import type { CorrelationBackend } from "./correlation_backend.ts";
+import type { ThreadsOption } from "../core/threads_option.ts";
 import { checkSource, mapSource, type Source } from "./source.ts";
 import { StreamCore } from "./_stream_core.ts";
 import { parseStreamOptions } from "./_stream_options.ts";
@@ -62,6 +63,17 @@ export interface CorrelateBatchesOptions extends BatchCorrelationLossOptions {
    * @default {false}
    */
   gradient?: boolean | "X" | "both";
+  /**
+   * How many threads one batch's kernel may use, the calling thread
+   * included: `"auto"` splits batches of about a million elements (B·F·M)
+   * or more across one thread per core (a pool of worker threads that share
+   * the kernel's WebAssembly memory; the numbers are bit for bit those of one
+   * thread); `1` keeps every batch on the calling thread. Without
+   * `SharedArrayBuffer` or worker threads every batch runs on one thread.
+   * Not used with `backend`.
+   * @default {"auto"}
+   */
+  threads?: ThreadsOption;
 }
 
 /**

@@ -5,13 +5,14 @@ import type { BatchMoments } from "../../src/core/batch_moments.ts";
 import {
   computeBatchMomentsFloat32,
   computeBatchMomentsWith,
+  computeFlaggedMomentsWith,
   defaultMomentsKernel,
   type MomentsKernel,
 } from "../../src/kernels/compute_batch_moments.ts";
 import { pearsonFromMoments } from "../../src/core/correlation_view.ts";
-import { BLOCK_BYTES, wasmKernelAvailable } from "../../src/kernels/_wasm_kernel.ts";
+import { COPY_LIMITS, wasmKernelAvailable } from "../../src/kernels/_wasm_kernel.ts";
 import { MOMENTS_WASM_BASE64 } from "../../src/kernels/_moments_wasm_bytes.generated.ts";
-import { assembleMoments, embeddedModuleSource } from "../../scripts/wasm/assemble.ts";
+import { assembleMoments, EMBEDDED, embeddedModuleSource } from "../../scripts/wasm/assemble.ts";
 import { mulberry32 as random } from "../random.ts";
 
 /** The obviously correct reference: per pair, centre both columns and sum. */
@@ -80,6 +81,17 @@ function maxAbsDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!));
   return worst;
+}
+
+/** Runs `run` with other copy limits of the WebAssembly kernel, then restores them. */
+function withCopyLimits(limits: typeof COPY_LIMITS, run: () => void): void {
+  const saved = { ...COPY_LIMITS };
+  Object.assign(COPY_LIMITS, limits);
+  try {
+    run();
+  } finally {
+    Object.assign(COPY_LIMITS, saved);
+  }
 }
 
 function assertSameMoments(a: BatchMoments, b: BatchMoments, label: string): void {
@@ -152,14 +164,64 @@ describe("computeBatchMoments kernels", () => {
   });
 
   test("a batch larger than one copy block (column-blocked path) matches the TypeScript kernel", () => {
-    // Above BLOCK_BYTES of float64, X goes into WebAssembly memory by column blocks.
-    const F = Math.ceil(BLOCK_BYTES / (3 * 8)) * 2 + 5;
-    const c = makeCase(3, F, 2, 11);
-    const wasm = computeBatchMomentsWith("wasm-simd", c.x, c.n, 3, F, 2);
-    const typescript = computeBatchMomentsWith("typescript", c.x, c.n, 3, F, 2);
-    assertSameMoments(wasm, typescript, "column-blocked");
-    const expected = referenceCorrelation(c.x, c.n, 3, F, 2);
-    assert.ok(maxAbsDifference(pearsonFromMoments(wasm, "zero"), expected) <= 1e-12);
+    // Above COPY_LIMITS.wholeBytes, X goes into WebAssembly memory by column blocks (small limits
+    // here, so the test stays small; the last block is narrower and its rows are padded).
+    withCopyLimits({ wholeBytes: 4096, blockBytes: 3 * 8 * 64 }, () => {
+      for (const [B, F, M] of [[3, 64 * 2 + 5, 2], [5, 64 * 3 + 32, 1], [4, 300, 9]] as const) {
+        const c = withConstantColumns(makeCase(B, F, M, 11 + F));
+        for (const x of [c.x, new Float32Array(c.x)]) {
+          const wasm = computeBatchMomentsWith("wasm-simd", x, c.n, B, F, M);
+          const typescript = computeBatchMomentsWith("typescript", x, c.n, B, F, M);
+          assertSameMoments(wasm, typescript, `column-blocked (${B}, ${F}, ${M})`);
+          const expected = referenceCorrelation(x, c.n, B, F, M);
+          assert.ok(maxAbsDifference(pearsonFromMoments(wasm, "zero"), expected) <= 1e-12);
+        }
+      }
+    });
+  });
+
+  test("rows a multiple of 256 bytes long are padded in the copy and give the same moments", () => {
+    // F = 64 float32 (256 bytes) and F = 32 float64: the copy's rows get 64 bytes of padding.
+    for (const [B, F, M, es] of [[7, 64, 3, 4], [9, 32, 2, 8], [6, 128, 1, 4]] as const) {
+      const c = withConstantColumns(makeCase(B, F, M, 40 + F));
+      const x = es === 4 ? new Float32Array(c.x) : c.x;
+      const wasm = computeBatchMomentsWith("wasm-simd", x, c.n, B, F, M);
+      const typescript = computeBatchMomentsWith("typescript", x, c.n, B, F, M);
+      assertSameMoments(wasm, typescript, `padded rows (${B}, ${F}, ${M})`);
+    }
+  });
+
+  test("both kernels flag exactly the unusual feature columns, and no ordinary one", () => {
+    // Columns: 0 constant 0.1, 1 ordinary, 2 constant -7.25, 3 NaN, 4 Infinity, 5 1e9 + noise,
+    // 6 tiny (1e-130 · noise: squares underflow), 7 ordinary, 8 constant 0, 9 1e200 (squares overflow).
+    const B = 6, F = 10, M = 2;
+    const c = makeCase(B, F, M, 21);
+    for (let b = 0; b < B; b++) {
+      const row = c.x.subarray(b * F, b * F + F);
+      row[0] = 0.1;
+      row[2] = -7.25;
+      row[5] = 1e9 + (b % 3) * 0.25;
+      row[6] = 1e-130 * (b + 1);
+      row[8] = 0;
+      row[9] = 1e200 * (b + 1);
+    }
+    c.x[3 * F + 3] = Number.NaN;
+    c.x[2 * F + 4] = Number.POSITIVE_INFINITY;
+    const expected = [0, 2, 3, 4, 5, 6, 8, 9];
+    for (const kernel of KERNELS) {
+      for (const x of [c.x, new Float32Array(c.x)]) {
+        const out = computeBatchMomentsWith(kernel, x, c.n, B, F, M);
+        const flagged = computeFlaggedMomentsWith(kernel, x, c.n, B, F, M, out);
+        // In float32, column 6 rounds to a constant 0 and column 9 to Infinity: flagged all the same.
+        assert.deepEqual(Array.from(flagged), expected, `${kernel} ${x.constructor.name}`);
+      }
+    }
+    // Ordinary data: nothing flagged, in both kernels.
+    const plain = makeCase(64, 250, 3, 22);
+    for (const kernel of KERNELS) {
+      const out = computeBatchMomentsWith(kernel, plain.x, plain.n, 64, 250, 3);
+      assert.equal(computeFlaggedMomentsWith(kernel, plain.x, plain.n, 64, 250, 3, out).length, 0);
+    }
   });
 
   test("a non-finite element makes its column's mean non-finite in every kernel", () => {
@@ -199,14 +261,16 @@ describe("computeBatchMoments kernels", () => {
   });
 
   test("the fast float32 kernel on float64 input and in column blocks agrees with the exact kernel to 1e-5", () => {
-    const F = Math.ceil(BLOCK_BYTES / (5 * 4)) + 21;
+    const F = 16 * 9 + 21;
     const c = makeCase(5, F, 2, 12);
     const exact = pearsonFromMoments(
       computeBatchMomentsWith("wasm-simd", new Float32Array(c.x), c.n, 5, F, 2),
       "zero",
     );
-    const fast = pearsonFromMoments(computeBatchMomentsFloat32(c.x, c.n, 5, F, 2), "zero");
-    assert.ok(maxAbsDifference(fast, exact) <= 1e-5);
+    withCopyLimits({ wholeBytes: 1024, blockBytes: 5 * 4 * 32 }, () => {
+      const fast = pearsonFromMoments(computeBatchMomentsFloat32(c.x, c.n, 5, F, 2), "zero");
+      assert.ok(maxAbsDifference(fast, exact) <= 1e-5);
+    });
   });
 
   test("the committed WebAssembly bytes and WAT equal a fresh assembly of the generator", async () => {
@@ -227,5 +291,15 @@ describe("computeBatchMoments kernels", () => {
     );
     const committedBytes = Uint8Array.from(atob(MOMENTS_WASM_BASE64), (ch) => ch.charCodeAt(0));
     assert.deepEqual(committedBytes, bytes);
+    const shared = await assembleMoments("shared");
+    const committedShared = readFileSync(
+      new URL(`../../${EMBEDDED.shared.path}`, import.meta.url),
+      "utf8",
+    );
+    assert.equal(
+      committedShared,
+      embeddedModuleSource(shared.bytes, "shared"),
+      `${EMBEDDED.shared.path} is stale: run npm run build:wasm`,
+    );
   });
 });
