@@ -8,8 +8,8 @@ import { readFileSync } from "node:fs";
 import {
   type BatchResult,
   correlateBatches,
+  type CorrelateBatchesOptions as StreamOptions,
   rowsToBatches,
-  type StreamOptions,
 } from "../../mod.ts";
 
 /** The URL of a fixture file. */
