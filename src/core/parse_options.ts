@@ -25,8 +25,30 @@ function expectsNumber(issue: z.core.$ZodIssue): boolean {
   return false;
 }
 
+/**
+ * The rule a refinement carries in `params.rule` (see {@linkcode refinedRule}), if any.
+ */
+function ownRule(issue: z.core.$ZodIssue): string | undefined {
+  if (issue.code !== "custom") return undefined;
+  const rule = (issue.params as { rule?: unknown } | undefined)?.rule;
+  return typeof rule === "string" ? rule : undefined;
+}
+
+/**
+ * The options of a zod `refine` whose failure the messages of
+ * {@linkcode parseOptions} state with `rule` rather than the key's rule text.
+ *
+ * @param rule The rule, in words ("at least 2^-1022").
+ * @returns `refine`'s second argument.
+ */
+export function refinedRule(rule: string): { message: string; params: { rule: string } } {
+  return { message: rule, params: { rule } };
+}
+
 function isRangeIssue(issue: z.core.$ZodIssue, value: unknown): boolean {
   if (issue.code === "too_small" || issue.code === "too_big") return true;
+  // A refinement with its own rule on a number (tolSig's smallest normal value) is a range too.
+  if (ownRule(issue) !== undefined && typeof value === "number") return true;
   // A number where a number is accepted but this one is not (NaN, ±Infinity)
   // is out of range, not mistyped.
   return typeof value === "number" && expectsNumber(issue);
@@ -68,7 +90,8 @@ export function parseOptions<T extends z.ZodType>(
   const key = String(issue.path[issue.path.length - 1]);
   const value = valueAt(input, issue.path);
   const subject = `options.${issue.path.map(String).join(".")}`;
-  const rule = rules[key] ?? issue.message;
+  // A refinement may state its own rule; the table holds the rule of the type and range checks.
+  const rule = ownRule(issue) ?? rules[key] ?? issue.message;
   const message = ruleMessage(context, subject, rule, value);
   throw isRangeIssue(issue, value) ? new RangeError(message) : new TypeError(message);
 }
