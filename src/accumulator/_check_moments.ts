@@ -6,22 +6,27 @@
 
 import type { BatchMoments } from "../core/batch_moments.ts";
 import { ruleMessage, shapeText } from "../core/errors.ts";
+import { readProperty } from "../core/own_properties.ts";
+import { isFloatArray } from "../core/tensor.ts";
 
 /**
  * Throws unless `moments` is a well-formed BatchMoments: positive integer F
  * and M, a finite non-negative count, arrays of the right lengths, finite
  * elements and non-negative sums of squares.
  *
- * @param moments The moments as given.
+ * @param given The moments as given.
  * @param context What was being done, for messages.
+ * @returns The moments as read (each field once) and checked.
  * @throws {TypeError} For a malformed object or arrays of the wrong type or length.
  * @throws {RangeError} For a non-finite value, or a negative count or sum of squares.
  */
-export function checkMoments(moments: BatchMoments, context: string): void {
-  if (typeof moments !== "object" || moments === null) {
-    throw new TypeError(ruleMessage(context, "moments", "a BatchMoments object", moments));
+export function checkMoments(given: BatchMoments, context: string): BatchMoments {
+  if (typeof given !== "object" || given === null) {
+    throw new TypeError(ruleMessage(context, "moments", "a BatchMoments object", given));
   }
-  const { count, features, confounds } = moments;
+  // Each field read once, never from Object.prototype: the checked copy is what gets merged.
+  const field = (key: keyof BatchMoments): unknown => readProperty(given, key);
+  const count = field("count"), features = field("features"), confounds = field("confounds");
   if (typeof features !== "number" || !Number.isInteger(features) || features < 1) {
     throw new TypeError(ruleMessage(context, "moments.features", "a positive integer", features));
   }
@@ -43,12 +48,10 @@ export function checkMoments(moments: BatchMoments, context: string): void {
     m2N: confounds,
     comoment: features * confounds,
   };
+  const arrays: Record<string, Float64Array | Float32Array> = {};
   for (const [key, length] of Object.entries(lengths)) {
-    const values: unknown = moments[key as keyof typeof lengths];
-    if (
-      !(values instanceof Float64Array || values instanceof Float32Array) ||
-      values.length !== length
-    ) {
+    const values: unknown = field(key as keyof typeof lengths);
+    if (!isFloatArray(values) || values.length !== length) {
       throw new TypeError(
         ruleMessage(context, `moments.${key}`, `a Float64Array of length ${length}`, values),
       );
@@ -67,7 +70,10 @@ export function checkMoments(moments: BatchMoments, context: string): void {
         );
       }
     }
+    arrays[key] = values;
   }
+  const moments = { count, features, confounds, ...arrays } as unknown as BatchMoments;
+  return moments;
 }
 
 /**
@@ -84,17 +90,20 @@ export function checkMomentsShape(
   moments: BatchMoments,
   context: string,
 ): number[] {
-  if (!Array.isArray(shape) || !shape.every((e) => Number.isInteger(e) && e > 0)) {
+  // A copy, validated and kept: the caller's array is never read again.
+  const copy: unknown[] | undefined = Array.isArray(shape) ? Array.from(shape) : undefined;
+  if (!copy || !copy.every((e) => Number.isInteger(e) && (e as number) > 0)) {
     throw new TypeError(
-      ruleMessage(context, "featureShape", "an array of positive integers", shape),
+      ruleMessage(context, "featureShape", "an array of positive integers", copy ?? shape),
     );
   }
-  if (shape.reduce((a, b) => a * b, 1) !== moments.features) {
+  const checked = copy as number[];
+  if (checked.reduce((a, b) => a * b, 1) !== moments.features) {
     throw new TypeError(
       `Cannot ${context} as featureShape must hold moments.features (${moments.features}) features: current value is ${
-        shapeText(shape)
+        shapeText(checked)
       }`,
     );
   }
-  return shape;
+  return checked;
 }

@@ -196,15 +196,15 @@ export class CorrelationAccumulator {
    */
   updateMoments(moments: BatchMoments, featureShape?: number[]): this {
     const context = "update CorrelationAccumulator from moments";
-    checkMoments(moments, context);
+    const checked = checkMoments(moments, context);
     const shape = checkMomentsShape(
-      featureShape ?? this.featureShape ?? [moments.features],
-      moments,
+      featureShape ?? this.featureShape ?? [checked.features],
+      checked,
       context,
     );
-    this.#core.checkShape(shape, moments.confounds, context);
+    this.#core.checkShape(shape, checked.confounds, context);
     // The means are taken as float64 values: low parts are this library's own state.
-    this.#core.stage(withoutLowParts(moments), shape, moments.count, 1, context).commit();
+    this.#core.stage(withoutLowParts(checked), shape, checked.count, 1, context).commit();
     return this;
   }
 

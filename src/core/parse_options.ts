@@ -7,6 +7,7 @@
 
 import type { z } from "zod";
 import { ruleMessage } from "./errors.ts";
+import { ownOptions, withoutPrototype } from "./own_properties.ts";
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let node: unknown = input;
@@ -56,7 +57,9 @@ function isRangeIssue(issue: z.core.$ZodIssue, value: unknown): boolean {
 
 /**
  * Parses options with a zod schema, throwing the platform's error types with the
- * library's message format on failure.
+ * library's message format on failure. Only the options' own properties are
+ * read, once each (see `ownOptions`), and the result reads absent keys as
+ * undefined whatever `Object.prototype` holds.
  *
  * @param schema The zod schema.
  * @param input The options as given (undefined means none).
@@ -72,8 +75,11 @@ export function parseOptions<T extends z.ZodType>(
   context: string,
   rules: Readonly<Record<string, string>>,
 ): z.output<T> {
-  const result = schema.safeParse(input === undefined ? {} : input);
-  if (result.success) return result.data;
+  // Own properties only, each read once: nothing inherited (a polluted
+  // Object.prototype, an options object's prototype) reaches the schema.
+  const own = ownOptions(input === undefined ? {} : input);
+  const result = schema.safeParse(own);
+  if (result.success) return withoutPrototype(result.data);
   const issue = result.error.issues[0]!;
   if (issue.code === "unrecognized_keys") {
     const known = Object.keys((schema as unknown as { shape?: object }).shape ?? {});
@@ -88,7 +94,7 @@ export function parseOptions<T extends z.ZodType>(
     throw new TypeError(ruleMessage(context, "options", "an object", input));
   }
   const key = String(issue.path[issue.path.length - 1]);
-  const value = valueAt(input, issue.path);
+  const value = valueAt(own, issue.path);
   const subject = `options.${issue.path.map(String).join(".")}`;
   // A refinement may state its own rule; the table holds the rule of the type and range checks.
   const rule = ownRule(issue) ?? rules[key] ?? issue.message;

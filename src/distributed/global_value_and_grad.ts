@@ -8,7 +8,11 @@
 import { CorrelationAccumulator } from "../accumulator/correlation_accumulator.ts";
 import type { Tensor, TensorLike } from "../core/tensor.ts";
 import type { BatchCorrelationLoss } from "../loss/batch_correlation_loss.ts";
-import type { ValueAndGradOptions, ValueAndGradResult } from "../loss/value_and_grad_options.ts";
+import {
+  parseValueAndGradOptions,
+  type ValueAndGradOptions,
+  type ValueAndGradResult,
+} from "../loss/value_and_grad_options.ts";
 import { ruleMessage } from "../core/errors.ts";
 import { featureOrder } from "../core/feature_order.ts";
 import { toDenseTensor } from "../core/tensor.ts";
@@ -76,10 +80,8 @@ export function globalValueAndGrad(
   if (global.count === 0) {
     throw new RangeError(ruleMessage(context, "the global state's count", "positive", 0));
   }
-  const wrt = options.wrt ?? "X";
-  if (wrt !== "X" && wrt !== "both") {
-    throw new TypeError(ruleMessage(context, "options.wrt", '"X" or "both"', wrt));
-  }
+  // The loss's own option parser: own properties only, unknown keys refused.
+  const wrt = parseValueAndGradOptions(options, context).wantN ? "both" : "X";
   const { tol, tolSig, abs, zeroVariance, maxElements, nu, scalarisation } = loss.options;
   if (typeof scalarisation.gradient !== "function") {
     throw new TypeError(

@@ -11,6 +11,8 @@ import { resolveTol } from "../core/auto_tol.ts";
 import type { BatchMoments } from "../core/batch_moments.ts";
 import { resultFromMoments, thresholdedFromMoments } from "../core/correlation_view.ts";
 import { BatchCorrError, ruleMessage } from "../core/errors.ts";
+import { hasProperty, readProperty } from "../core/own_properties.ts";
+import { backendMomentsOf } from "./_backend_moments.ts";
 import type { PreciseMoments } from "../core/precise_means.ts";
 import { prepareBatch, type PreparedBatch } from "../core/prepare_batch.ts";
 import {
@@ -22,7 +24,6 @@ import { checkSameShape, STREAM_SUBJECTS } from "../accumulator/check_same_shape
 import { CorrelationAccumulator } from "../accumulator/correlation_accumulator.ts";
 import type { StagedMerge } from "../accumulator/staged_merge.ts";
 import { lossValueAndGrad } from "../loss/loss_gradient.ts";
-import type { Batch } from "./batch.ts";
 import type { BatchResult, CorrelationView, WindowView } from "./batch_result.ts";
 import { MomentWindow } from "./_moment_window.ts";
 import type { ResolvedStreamOptions } from "./_stream_options.ts";
@@ -93,10 +94,13 @@ export class StreamCore {
   }
 
   #prepare(input: unknown, context: string): PreparedBatch {
-    if (typeof input !== "object" || input === null || !("x" in input) || !("n" in input)) {
+    if (
+      typeof input !== "object" || input === null || !hasProperty(input, "x") ||
+      !hasProperty(input, "n")
+    ) {
       throw new TypeError(ruleMessage(context, "the batch", "an object { x, n }", input));
     }
-    const { x, n } = input as Batch;
+    const x = readProperty(input, "x"), n = readProperty(input, "n");
     const batch = prepareBatch(x, n, context, NAMES, this.#options.maxElements);
     const confounds = this.#running.confounds;
     const known = {
@@ -120,8 +124,12 @@ export class StreamCore {
     } catch (error) {
       throw new PhaseError("backend", error);
     }
-    checkBackendMoments(moments, batch, backend.provider);
-    return acceptMoments(moments, batch, context, NAMES);
+    return acceptMoments(
+      checkBackendMoments(moments, batch, backend.provider),
+      batch,
+      context,
+      NAMES,
+    );
   }
 
   async #fold(batch: PreparedBatch, context: string, index: number): Promise<BatchResult> {
@@ -231,21 +239,31 @@ export class StreamCore {
   }
 }
 
-function checkBackendMoments(moments: BatchMoments, batch: PreparedBatch, provider: string): void {
-  const fine = typeof moments === "object" && moments !== null && moments.count === batch.count &&
-    moments.features === batch.features && moments.confounds === batch.confounds &&
-    moments.meanX?.length === batch.features && moments.m2X?.length === batch.features &&
-    moments.meanN?.length === batch.confounds && moments.m2N?.length === batch.confounds &&
-    moments.comoment?.length === batch.features * batch.confounds;
-  if (!fine) {
-    throw new PhaseError(
+/**
+ * The backend's moments, each field read once (never from `Object.prototype`),
+ * checked to describe the batch.
+ */
+function checkBackendMoments(
+  given: unknown,
+  batch: PreparedBatch,
+  provider: string,
+): BatchMoments {
+  const moments = backendMomentsOf(given, batch);
+  const refuse = (rule: string, seen: string): PhaseError =>
+    new PhaseError(
       "backend",
       new BatchCorrError(
         "backend_failed",
-        `Cannot use the moments of backend "${provider}" as they must describe the batch (count ${batch.count}, ${batch.features} features, ${batch.confounds} confounds, arrays of matching lengths): current value does not`,
+        `Cannot use the moments of backend "${provider}" as they must ${rule}: current value ${seen}`,
       ),
     );
+  if (!moments) {
+    throw refuse(
+      `describe the batch (count ${batch.count}, ${batch.features} features, ${batch.confounds} confounds, Float64Array or Float32Array fields of matching lengths)`,
+      "does not",
+    );
   }
+  return moments;
 }
 
 function streamError(error: unknown, phase: Phase, index: number, context: string): BatchCorrError {
