@@ -8,17 +8,26 @@ import type { BatchMoments } from "../core/batch_moments.ts";
 import { ruleMessage, shapeText } from "../core/errors.ts";
 import { readProperty } from "../core/own_properties.ts";
 import { isFloatArray } from "../core/tensor.ts";
+import {
+  CAUCHY_SCHWARZ_RULE,
+  cauchySchwarzViolation,
+  FLOAT64_BOUND_SLACK,
+  MAX_COUNT,
+  violationText,
+} from "../core/moment_bounds.ts";
 
 /**
  * Throws unless `moments` is a well-formed BatchMoments: positive integer F
- * and M, a finite non-negative count, arrays of the right lengths, finite
- * elements and non-negative sums of squares.
+ * and M, a whole count of at most 2⁵³ − 1, arrays of the right lengths,
+ * finite elements, non-negative sums of squares, and co-moments within the
+ * Cauchy–Schwarz bound (0 where a sum of squares is 0).
  *
  * @param given The moments as given.
  * @param context What was being done, for messages.
  * @returns The moments as read (each field once) and checked.
  * @throws {TypeError} For a malformed object or arrays of the wrong type or length.
- * @throws {RangeError} For a non-finite value, or a negative count or sum of squares.
+ * @throws {RangeError} For a non-finite value, a negative or fractional count or one above
+ * 2⁵³ − 1, a negative sum of squares, or a co-moment beyond its bound.
  */
 export function checkMoments(given: BatchMoments, context: string): BatchMoments {
   if (typeof given !== "object" || given === null) {
@@ -39,6 +48,16 @@ export function checkMoments(given: BatchMoments, context: string): BatchMoments
   if (!(count >= 0 && Number.isFinite(count))) {
     throw new RangeError(
       ruleMessage(context, "moments.count", "a finite non-negative number", count),
+    );
+  }
+  if (!Number.isInteger(count) || count > MAX_COUNT) {
+    throw new RangeError(
+      ruleMessage(
+        context,
+        "moments.count",
+        "a whole number of samples, at most 2^53 − 1 (the moments of one batch of unit-weight samples)",
+        count,
+      ),
     );
   }
   const lengths = {
@@ -73,6 +92,14 @@ export function checkMoments(given: BatchMoments, context: string): BatchMoments
     arrays[key] = values;
   }
   const moments = { count, features, confounds, ...arrays } as unknown as BatchMoments;
+  const violation = cauchySchwarzViolation(moments, FLOAT64_BOUND_SLACK);
+  if (violation) {
+    throw new RangeError(
+      `Cannot ${context} as every element of moments.comoment must satisfy ${CAUCHY_SCHWARZ_RULE}: current value is ${
+        violationText(violation)
+      }`,
+    );
+  }
   return moments;
 }
 

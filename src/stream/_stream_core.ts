@@ -11,8 +11,14 @@ import { resolveTol } from "../core/auto_tol.ts";
 import type { BatchMoments } from "../core/batch_moments.ts";
 import { resultFromMoments, thresholdedFromMoments } from "../core/correlation_view.ts";
 import { BatchCorrError, ruleMessage } from "../core/errors.ts";
+import {
+  BACKEND_BOUND_SLACK,
+  CAUCHY_SCHWARZ_RULE,
+  cauchySchwarzViolation,
+  violationText,
+} from "../core/moment_bounds.ts";
 import { hasProperty, readProperty } from "../core/own_properties.ts";
-import { backendMomentsOf } from "./_backend_moments.ts";
+import { backendMomentsOf, finiteSums } from "./_backend_moments.ts";
 import type { PreciseMoments } from "../core/precise_means.ts";
 import { prepareBatch, type PreparedBatch } from "../core/prepare_batch.ts";
 import {
@@ -241,7 +247,7 @@ export class StreamCore {
 
 /**
  * The backend's moments, each field read once (never from `Object.prototype`),
- * checked to describe the batch.
+ * checked to describe the batch and to obey the Cauchy–Schwarz bound.
  */
 function checkBackendMoments(
   given: unknown,
@@ -262,6 +268,11 @@ function checkBackendMoments(
       `describe the batch (count ${batch.count}, ${batch.features} features, ${batch.confounds} confounds, Float64Array or Float32Array fields of matching lengths)`,
       "does not",
     );
+  }
+  const violation = cauchySchwarzViolation(moments, BACKEND_BOUND_SLACK);
+  // Non-finite means or sums are the input's to report (NaN in the batch, overflow).
+  if (violation && finiteSums(moments)) {
+    throw refuse(`satisfy ${CAUCHY_SCHWARZ_RULE}`, `is ${violationText(violation)}`);
   }
   return moments;
 }
