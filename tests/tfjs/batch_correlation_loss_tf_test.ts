@@ -115,6 +115,19 @@ for (const backend of BACKENDS) {
       tf.dispose([x, n]);
     });
 
+    test("a custom scalarisation returning a string scalar is refused with a TypeError naming its dtype", () => {
+      const x = tf.tensor2d([[1, 2], [2, 1], [3, 5], [4, 3]]);
+      const n = tf.tensor1d([1, 0, 1, 1]);
+      const loss = new BatchCorrelationLossTf({
+        scalarisation: () => tf.scalar("0.5") as unknown as tf.Scalar,
+      });
+      assert.throws(
+        () => loss.evaluate(x, n),
+        (e) => e instanceof TypeError && /a string tensor of shape \[\]/.test(e.message),
+      );
+      tf.dispose([x, n]);
+    });
+
     test("a zero-variance feature gives 0 and a finite gradient, and NaN everywhere with zeroVariance nan", () => {
       const xData = [[1, 5], [2, 5], [4, 5], [3, 5], [6, 5]];
       const nData = [0.3, 0.1, 0.9, 0.5, 0.7];
