@@ -269,6 +269,41 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
     }
   });
 
+  test("columns far from zero (1.7e9 + 0.001·noise) get the gradient of the shifted data to 1e-9 relative, for X and N", () => {
+    const random = mulberry32(71);
+    const B = 64, F = 3, M = 2;
+    const n = normals(random, M * B);
+    const noise = normals(random, B * F);
+    for (let b = 0; b < B; b++) {
+      for (let f = 0; f < F; f++) noise[b * F + f]! += 0.6 * n[(f % M) * B + b]!;
+    }
+    // x − 1.7e9 is exact (Sterbenz), so the shifted batch is the same data, centred by hand.
+    const far = noise.map((v) => 1.7e9 + 0.001 * v);
+    const near = far.map((v) => v - 1.7e9);
+    const farN = n.map((v) => -3e8 + v * 0.01);
+    const nearN = farN.map((v) => v + 3e8);
+    for (const abs of [true, false]) {
+      const loss = new BatchCorrelationLoss({ abs, scalarisation: "meansq" });
+      const got = loss.valueAndGrad({ data: far, shape: [B, F] }, { data: farN, shape: [M, B] }, {
+        wrt: "both",
+      });
+      const reference = loss.valueAndGrad({ data: near, shape: [B, F] }, {
+        data: nearN,
+        shape: [M, B],
+      }, { wrt: "both" });
+      for (
+        const [what, a, e] of [
+          ["grad", got.grad.data, reference.grad.data],
+          ["gradN", got.gradN!.data, reference.gradN!.data],
+        ] as const
+      ) {
+        const scale = e.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        const worst = a.reduce((m, v, i) => Math.max(m, Math.abs(v - e[i]!)), 0);
+        assert.ok(worst <= 1e-9 * scale, `abs ${abs} ${what}: ${worst / scale} relative`);
+      }
+    }
+  });
+
   test("reads Float32Array input as float64, giving the gradient of its float64 copy", () => {
     const loss = new BatchCorrelationLoss({ scalarisation: "vnorm" });
     const single = { data: Float32Array.from(X.data), shape: X.shape };
