@@ -114,4 +114,20 @@ describe("globalValueAndGrad", () => {
       assert.ok(maxAbsDiff(got.gradN!.data, expected.gradN!.data) <= 1e-9 * scaleN);
     }
   });
+
+  test("at the kink |r| = tol exactly the subgradient is 0, for both abs values and both wrt", () => {
+    const slices = randomBatches({ count: 2, seed: 13, featureShape: [1], confounds: 1 });
+    const global = new CorrelationAccumulator();
+    for (const slice of slices) global.merge(new CorrelationAccumulator().update(slice.x, slice.n));
+    const r = global.correlations({ abs: false }).data[0]!;
+    for (const abs of [true, false]) {
+      for (const wrt of ["X", "both"] as const) {
+        const loss = new BatchCorrelationLoss({ abs, tol: Math.abs(r) });
+        const part = globalValueAndGrad(loss, slices[0]!.x, slices[0]!.n, global, { wrt });
+        assert.equal(part.value, 0);
+        assert.ok(part.grad.data.every((g) => g === 0), `abs ${abs}, wrt ${wrt}`);
+        if (wrt === "both") assert.ok(part.gradN!.data.every((g) => g === 0));
+      }
+    }
+  });
 });

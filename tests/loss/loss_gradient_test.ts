@@ -320,6 +320,45 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
     assert.ok(grad.data.every((g) => g === 0));
   });
 
+  test("at the kink |r| = tol exactly the subgradient is 0, for both abs values and both wrt", () => {
+    const random = mulberry32(29);
+    const B = 12;
+    const n = normals(random, B);
+    const x = new Float64Array(2 * B);
+    for (let b = 0; b < B; b++) {
+      x[2 * b] = n[b]! * 0.7 + random();
+      x[2 * b + 1] = -n[b]! * 0.9 + 0.3 * random();
+    }
+    const X = { data: x, shape: [B, 2] };
+    const r = batchCorr(X, n, { abs: false }).data;
+    assert.ok(Math.abs(r[1]!) > Math.abs(r[0]!) && r[0]! > 0 && r[1]! < 0);
+    // One past the kink, in float64: the pair at the kink is inactive either way.
+    const above = Math.abs(r[0]!) * (1 + Number.EPSILON);
+    for (const abs of [true, false]) {
+      for (const wrt of ["X", "both"] as const) {
+        const at = new BatchCorrelationLoss({ abs, tol: Math.abs(r[0]!) }).valueAndGrad(X, n, {
+          wrt,
+        });
+        const past = new BatchCorrelationLoss({ abs, tol: above }).valueAndGrad(X, n, { wrt });
+        assert.deepEqual(at.grad.data, past.grad.data, `abs ${abs}, wrt ${wrt}`);
+        if (wrt === "both") assert.deepEqual(at.gradN!.data, past.gradN!.data);
+        // Only the kink's feature: the loss is 0 and so is every element of the gradient.
+        const single = { data: x.filter((_, i) => i % 2 === 0), shape: [B, 1] };
+        const alone = new BatchCorrelationLoss({ abs, tol: Math.abs(r[0]!) }).valueAndGrad(
+          single,
+          n,
+          { wrt },
+        );
+        assert.equal(alone.value, 0);
+        assert.ok(
+          alone.grad.data.every((g) => g === 0),
+          `abs ${abs}, wrt ${wrt}: ${alone.grad.data}`,
+        );
+        if (wrt === "both") assert.ok(alone.gradN!.data.every((g) => g === 0));
+      }
+    }
+  });
+
   test("gives a zero-variance feature a zero gradient and leaves the others as without it", () => {
     const loss = new BatchCorrelationLoss({ scalarisation: "sum" });
     const withConstant = {
