@@ -7,6 +7,11 @@
 
 import { writeFileSync } from "node:fs";
 import type { CorrelationAccumulator } from "../../accumulator/correlation_accumulator.ts";
+import {
+  defaultMomentsKernel,
+  lastMomentsKernel,
+  type MomentsKernelRun,
+} from "../../kernels/compute_batch_moments.ts";
 import type { OnnxBackend } from "../../onnx/onnx_backend.ts";
 import { UsageError } from "../errors.ts";
 import type { BadRowLog } from "../input/bad_row_log.ts";
@@ -34,9 +39,16 @@ export interface ReportedRun {
   badRows: BadRowLog;
 }
 
+/** How the report names the batch kernel that ran. */
+const KERNEL_LABELS: Record<MomentsKernelRun, string> = {
+  "wasm-simd": "WebAssembly SIMD (float64)",
+  "wasm-simd-float32": "WebAssembly SIMD (float32)",
+  typescript: "TypeScript (float64)",
+};
+
 function kernelLabel(backend: OnnxBackend | undefined): string {
   return backend === undefined
-    ? "TypeScript (float64)"
+    ? KERNEL_LABELS[lastMomentsKernel() ?? defaultMomentsKernel()]
     : `ONNX Runtime ${backend.provider} (float32 batch moments)`;
 }
 
