@@ -8,7 +8,7 @@ import { computeBatchMoments } from "../../src/kernels/compute_batch_moments.ts"
 import { emptyPreciseMoments, fillLowParts } from "../../src/core/precise_means.ts";
 import { prepareBatch } from "../../src/core/prepare_batch.ts";
 import { pearsonFromMoments, softThreshold } from "../../src/core/correlation_view.ts";
-import { concat, type Dense, maxAbsDiff } from "../fuzz_support.ts";
+import { assertSameArray, concat, type Dense, maxAbsDiff } from "../fuzz_support.ts";
 import { mulberry32 } from "../random.ts";
 
 /** A batch whose features partly follow the confounds, so correlations are far from 0. */
@@ -684,17 +684,8 @@ describe("CorrelationAccumulator snapshots", () => {
   });
 });
 
-/** Bit-for-bit equality, NaN and the sign of zero included. */
-function assertSameBits(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  what: string,
-): void {
-  assert.equal(actual.length, expected.length, what);
-  for (let i = 0; i < expected.length; i++) {
-    assert.ok(Object.is(actual[i], expected[i]), `${what}[${i}]: ${actual[i]} !== ${expected[i]}`);
-  }
-}
+/** Bit-for-bit equality, NaN and the sign of zero included (first differing index only). */
+const assertSameBits = assertSameArray;
 
 describe("the stream's fused passes give the unfused results bit for bit", () => {
   test("thresholdedFromMoments equals pearsonFromMoments, the row permutation, then softThreshold", () => {

@@ -12,6 +12,7 @@ import {
   type MomentsKernelRun,
 } from "../../src/kernels/compute_batch_moments.ts";
 import { main } from "../../src/cli/main.ts";
+import { assertSameArray } from "../fuzz_support.ts";
 import { probeBatch } from "./_kernel_fallback_probe.ts";
 
 const PROBE = fileURLToPath(new URL("./_kernel_fallback_probe.ts", import.meta.url));
@@ -50,10 +51,7 @@ function probe<T = ProbeResult>(mode: string): T {
 /** Bit-for-bit equality of every field, reporting the first field and index that differ. */
 function assertSameMoments(actual: ProbeMoments, expected: ProbeMoments, what: string): void {
   for (const key of ["meanX", "meanN", "m2X", "m2N", "comoment"] as const) {
-    const a = actual[key], e = Array.from(expected[key]);
-    assert.equal(a.length, e.length, `${what}.${key} length`);
-    const at = a.findIndex((v, i) => !Object.is(v, e[i]));
-    assert.equal(at, -1, `${what}.${key}[${at}]: ${a[at]} vs ${e[at]}`);
+    assertSameArray(actual[key], expected[key], `${what}.${key}`);
   }
 }
 
@@ -85,8 +83,7 @@ describe("the batch kernel that ran is observable, and each fallback runs the Ty
     const x32 = Float32Array.from(x);
     const float32 = computeBatchMomentsWith("typescript", x32, n, B, F, M);
     assertSameMoments(result.fast, float32 as unknown as ProbeMoments, "float32 fallback");
-    const at = result.r.findIndex((v, i) => !Object.is(v, reference[i]));
-    assert.equal(at, -1, `batchCorr r[${at}]`);
+    assertSameArray(result.r, reference, "batchCorr r");
   });
 
   test("a batch that WebAssembly memory cannot grow to hold falls back to TypeScript, bit for bit", () => {
