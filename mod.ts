@@ -52,6 +52,14 @@ export {
   vnorm,
 } from "./src/core/scalarise.ts";
 
+// which batch kernel runs
+export {
+  defaultMomentsKernel,
+  lastMomentsKernel,
+  type MomentsKernel,
+  type MomentsKernelRun,
+} from "./src/kernels/compute_batch_moments.ts";
+
 // batchCorr and its float32 twin
 export { batchCorr } from "./src/batch_corr/batch_corr.ts";
 export { qcfc } from "./src/batch_corr/qcfc.ts";

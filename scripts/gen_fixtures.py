@@ -135,6 +135,57 @@ def auto_tol_exact(batch_size: int, significance: float, tails: int, guess: floa
     raise RuntimeError(f"Newton's method did not converge for auto_tol({batch_size}, {significance}, {tails})")
 
 
+def auto_tol_tail_exact(batch_size: int, significance: float, tails: int) -> float:
+    """auto_tol for an upper tail ``q = significance / tails`` given exactly,
+    without the float64 level ``1 - q`` (which rounds to 1 below about 1.1e-16):
+    ``P(T > t) = I_w(df/2, 1/2) / 2`` at ``w = df / (df + t²) = 1 - tol²``, so
+    ``I_w(df/2, 1/2) = 2q`` is solved for ``log w`` by bisection at 80 digits
+    (w can be far below float64's range), then ``tol = sqrt(1 - w)``."""
+    with mpmath.workdps(80):
+        q = mpmath.mpf(significance) / tails
+        a, b = mpmath.mpf(batch_size - 2) / 2, mpmath.mpf(1) / 2
+        target = mpmath.log(2 * q)
+        def below(log_w):
+            value = mpmath.betainc(a, b, 0, mpmath.exp(log_w), regularized=True)
+            return value <= 0 or mpmath.log(value) < target
+
+        # w^a / (a·B(a, 1/2)) <= I_w(a, 1/2) <= w^a / (a·B(a, 1/2)·sqrt(1 - w)): the root is at
+        # or below the w where the lower bound is 2q, and a little under it (in log w) is below.
+        hi = min((target + mpmath.log(a * mpmath.beta(a, b))) / a, mpmath.mpf(0))
+        width = 60 / a
+        while not below(hi - width):
+            width *= 2
+        lo = hi - width
+        for _ in range(400):
+            mid = (lo + hi) / 2
+            if below(mid):
+                lo = mid
+            else:
+                hi = mid
+        return float(mpmath.sqrt(1 - mpmath.exp((lo + hi) / 2)))
+
+
+def auto_tol_tiny_tails() -> dict:
+    sizes = [3, 4, 5, 10, 20, 100, 1000, 100_000, 10_000_000]
+    sigs = [1e-9, 2e-9, 1e-10, 1e-12, 1e-14, 1e-16, 2.2e-16, 1e-17, 1e-20, 1e-50, 1e-100, 1e-200, 1e-300, 2.2250738585072014e-308]
+    entries = []
+    for tails in (1, 2):
+        for B in sizes:
+            for sig in sigs:
+                exact = auto_tol_tail_exact(B, sig, tails)
+                t = scipy.stats.t.isf(sig / tails, B - 2)
+                scipy_tol = float(np.sqrt(1 / (1 + (B - 2) / t / t))) if math.isfinite(t) and t > 0 else None
+                entries.append([B, sig, tails, exact, scipy_tol])
+    return {
+        "description": "[batchSize, significance, tails, exact, scipy]: tol = sqrt(t^2 / (B - 2 + t^2)) with t the Student t "
+        "quantile of the upper tail significance / tails taken exactly (not the float64 level 1 - significance / tails, which "
+        "rounds to 1 below about 1.1e-16); exact: 80-digit mpmath rounded once; scipy: from scipy.stats.t.isf, null where "
+        "it is not finite",
+        "versions": {"scipy": scipy.__version__, "mpmath": mpmath.__version__},
+        "entries": entries,
+    }
+
+
 # ---------------------------------------------------------------- numpy reference
 
 
@@ -583,7 +634,7 @@ def make_grad_case(rng, index: int) -> dict:
 
 
 def main(targets: list[str]) -> int:
-    known = ("batch_corr", "auto_tol", "grad")
+    known = ("batch_corr", "auto_tol", "auto_tol_tiny", "grad")
     targets = targets or list(known)
     unknown = [t for t in targets if t not in known]
     if unknown:
@@ -608,6 +659,8 @@ def main(targets: list[str]) -> int:
         print(f"{len(cases)} value cases")
     if "auto_tol" in targets:
         sizes["auto_tol.json"] = write_json("auto_tol.json", auto_tol_grid())
+    if "auto_tol_tiny" in targets:
+        sizes["auto_tol_tiny.json"] = write_json("auto_tol_tiny.json", auto_tol_tiny_tails())
     if "grad" in targets:
         grad_rng = np.random.default_rng(SEED + 2)
         grads = [make_grad_case(grad_rng, i) for i in range(40)]

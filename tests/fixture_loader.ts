@@ -116,6 +116,12 @@ export interface AutoTolFixtures {
   spec: { batchSize: number; significance: number; tol: number }[];
 }
 
+/** `auto_tol_tiny.json`: upper tails too small for the float64 level `1 − significance / tails`. */
+export interface AutoTolTinyFixtures {
+  /** `[batchSize, significance, tails, exact, scipy]`: mpmath at 80 digits; scipy's `t.isf` (null where not finite). */
+  entries: [number, number, 1 | 2, number, number | null][];
+}
+
 /** The top-level `inputs` entry of a fixture whose cases hold input recipes. */
 export interface InputsHeader {
   recipeVersion: number;

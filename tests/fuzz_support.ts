@@ -138,6 +138,36 @@ export function assertClose(
   }
 }
 
+/**
+ * Bit-for-bit equality of two numeric arrays (NaN equals NaN, -0 differs from
+ * 0), failing on the first differing index with both values: never a diff of
+ * the whole array, which `assert.deepEqual` builds and which takes minutes for
+ * arrays of about 1e5 elements.
+ *
+ * @param actual The values computed.
+ * @param expected The reference.
+ * @param what What is compared, for the message.
+ */
+export function assertSameArray(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  what: string,
+): void {
+  assert.ok(
+    actual.length === expected.length,
+    `${what}: length ${actual.length}, expected ${expected.length}`,
+  );
+  for (let i = 0; i < expected.length; i++) {
+    if (!Object.is(actual[i], expected[i])) {
+      assert.fail(
+        `${what} first differs at index ${i} of ${expected.length}: ${actual[i]} !== ${
+          expected[i]
+        }`,
+      );
+    }
+  }
+}
+
 /** No key was added to Object.prototype by anything the test did. */
 export function assertNoPollution(): void {
   assert.equal(({} as Record<string, unknown>).polluted, undefined);

@@ -8,7 +8,9 @@
  */
 
 import type { BatchMoments } from "../core/batch_moments.ts";
+import { BatchCorrError } from "../core/errors.ts";
 import { featureOrder } from "../core/feature_order.ts";
+import { MAX_COUNT } from "../core/moment_bounds.ts";
 import { checkElementLimit } from "../core/limits.ts";
 import {
   copyMoments,
@@ -27,6 +29,20 @@ import type { SnapshotState } from "./_snapshot_rules.ts";
 import type { StagedMerge } from "./staged_merge.ts";
 
 type Stored = BatchMoments & MeanLowParts;
+
+/**
+ * Throws unless the merged count stays exact: beyond 2⁵³ − 1, `count + 1`
+ * rounds back to `count` and samples would vanish without a trace.
+ */
+function checkMergedCount(before: number, added: number, context: string): void {
+  const count = before + added;
+  if (count <= MAX_COUNT) return;
+  throw new BatchCorrError(
+    "resource_limit",
+    `Cannot ${context} as the merged count must be at most 2^53 − 1 (beyond it adding a sample no longer changes the count): current value is ${before} + ${added} = ${count}`,
+    { details: { count, limit: MAX_COUNT } },
+  );
+}
 
 /** A running state: shape, moments with low parts, Σw², and staged merges. */
 export class AccumulatorState {
@@ -152,7 +168,7 @@ export class AccumulatorState {
    * @returns The staged merge.
    * @throws {TypeError} If the shape differs from the state's.
    * @throws {RangeError} If the merge underflows or overflows float64.
-   * @throws {BatchCorrError} "resource_limit" if F·M exceeds the cap.
+   * @throws {BatchCorrError} "resource_limit" if F·M exceeds the cap, or the merged count 2⁵³ − 1.
    */
   stage(
     moments: PreciseMoments,
@@ -162,6 +178,7 @@ export class AccumulatorState {
     context: string,
   ): StagedMerge {
     this.checkShape(featureShape, moments.confounds, context);
+    checkMergedCount(this.count * decay, moments.count, context);
     const F = moments.features, M = moments.confounds;
     const stale = this.#state && !this.#featureShape &&
       (this.#state.features !== F || this.#state.confounds !== M);

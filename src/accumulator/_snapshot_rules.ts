@@ -16,6 +16,13 @@ import {
   shapeText,
 } from "../core/errors.ts";
 import { elementLimitError } from "../core/limits.ts";
+import {
+  CAUCHY_SCHWARZ_RULE,
+  cauchySchwarzViolation,
+  FLOAT64_BOUND_SLACK,
+  MAX_COUNT,
+  violationText,
+} from "../core/moment_bounds.ts";
 import type { MeanLowParts, PreciseMoments } from "../core/precise_means.ts";
 
 /** The identifier in every JSON snapshot. */
@@ -253,8 +260,10 @@ export function limitIssue(
 }
 
 /**
- * Count and Σw² must be finite and non-negative, 0 together, and
- * `Σw² ≤ (Σw)²` (weights are non-negative; rounding allowed).
+ * Count and Σw² must be finite and non-negative, 0 together, the count at
+ * most 2⁵³ − 1, `Σw² ≤ (Σw)²` (weights are non-negative), `Σw² ≤ Σw` (every
+ * weight is at most 1) and `(Σw)² / Σw² ≤ 2⁵³ − 1` (no more effective samples
+ * than samples); rounding allowed.
  *
  * @param count Σw.
  * @param weightSquares Σw².
@@ -263,6 +272,12 @@ export function limitIssue(
 export function countsIssue(count: number, weightSquares: number): SnapshotIssue | undefined {
   if (!(Number.isFinite(count) && count >= 0)) {
     return issue("count must be a finite non-negative number", String(count));
+  }
+  if (count > MAX_COUNT) {
+    return issue(
+      "count must be at most 2^53 − 1 (beyond it adding a sample no longer changes the count)",
+      String(count),
+    );
   }
   if (!(Number.isFinite(weightSquares) && weightSquares >= 0)) {
     return issue("weightSquares must be a finite non-negative number", String(weightSquares));
@@ -275,6 +290,20 @@ export function countsIssue(count: number, weightSquares: number): SnapshotIssue
   }
   if (weightSquares > count * count * (1 + 1e-12)) {
     return issue("weightSquares (Σw²) must not exceed count² ((Σw)²)", String(weightSquares));
+  }
+  // Every weight is at most 1 (unit samples, scaled by decays in (0, 1]), so w² ≤ w.
+  if (weightSquares > count * (1 + 1e-12)) {
+    return issue(
+      "weightSquares (Σw²) must not exceed count (Σw), as every sample's weight is at most 1",
+      `${weightSquares} with count ${count}`,
+    );
+  }
+  // The effective sample size (Σw)²/Σw² is at most the number of samples, itself below 2^53.
+  if (weightSquares < (count * count / MAX_COUNT) * (1 - 1e-12)) {
+    return issue(
+      "weightSquares (Σw²) must be at least count² / (2^53 − 1): the effective sample size (Σw)² / Σw² cannot exceed the number of samples",
+      `${weightSquares} with count ${count}`,
+    );
   }
   return undefined;
 }
@@ -343,26 +372,17 @@ export function lowPartsIssue(moments: BatchMoments & MeanLowParts): SnapshotIss
 
 /**
  * A co-moment no data could produce is refused: by Cauchy–Schwarz
- * `|C| ≤ √M2x·√M2n`, so |r| ≤ 1. A corrupted number that is still finite
- * would otherwise restore as a correlation such as 37. Slack covers rounding.
+ * `|C| ≤ √M2x·√M2n`, so |r| ≤ 1, and a zero sum of squares allows only a
+ * (nearly) zero co-moment (see `cauchySchwarzViolation`). A corrupted number
+ * that is still finite would otherwise restore as a correlation such as 37,
+ * or lie dormant beside a zero variance until the next update made it one.
  *
  * @param moments The restored moments.
  * @returns The issue, if the rule is broken.
  */
 export function cauchySchwarzIssue(moments: BatchMoments): SnapshotIssue | undefined {
-  const { features: F, confounds: M, m2X, m2N, comoment } = moments;
-  for (let f = 0; f < F; f++) {
-    const sx = Math.sqrt(m2X[f]!);
-    for (let m = 0; m < M; m++) {
-      const bound = sx * Math.sqrt(m2N[m]!);
-      const c = comoment[f * M + m]!;
-      if (bound > 0 && Math.abs(c) > bound * (1 + 1e-9)) {
-        return issue(
-          "every comoment must satisfy |comoment| ≤ √m2X·√m2N (a correlation within [-1, 1])",
-          `${c} at index ${f * M + m}, with bound ${bound}`,
-        );
-      }
-    }
-  }
-  return undefined;
+  const violation = cauchySchwarzViolation(moments, FLOAT64_BOUND_SLACK);
+  return violation
+    ? issue(`every comoment must satisfy ${CAUCHY_SCHWARZ_RULE}`, violationText(violation))
+    : undefined;
 }

@@ -14,7 +14,7 @@ import {
   OPTION_RULES,
 } from "../core/batch_corr_options.ts";
 import { type BatchCorrResult, resultFromMoments } from "../core/correlation_view.ts";
-import { type BatchCorrError, ruleMessage } from "../core/errors.ts";
+import { BatchCorrError, ruleMessage } from "../core/errors.ts";
 import { checkElementLimit } from "../core/limits.ts";
 import { copyMoments } from "../core/moment_algebra.ts";
 import { parseOptions } from "../core/parse_options.ts";
@@ -196,15 +196,15 @@ export class CorrelationAccumulator {
    */
   updateMoments(moments: BatchMoments, featureShape?: number[]): this {
     const context = "update CorrelationAccumulator from moments";
-    checkMoments(moments, context);
+    const checked = checkMoments(moments, context);
     const shape = checkMomentsShape(
-      featureShape ?? this.featureShape ?? [moments.features],
-      moments,
+      featureShape ?? this.featureShape ?? [checked.features],
+      checked,
       context,
     );
-    this.#core.checkShape(shape, moments.confounds, context);
+    this.#core.checkShape(shape, checked.confounds, context);
     // The means are taken as float64 values: low parts are this library's own state.
-    this.#core.stage(withoutLowParts(moments), shape, moments.count, 1, context).commit();
+    this.#core.stage(withoutLowParts(checked), shape, checked.count, 1, context).commit();
     return this;
   }
 
@@ -216,7 +216,9 @@ export class CorrelationAccumulator {
    * @returns This accumulator.
    * @throws {TypeError} If the shapes differ.
    * @throws {RangeError} If the merged sums of squares leave float64's range.
-   * @throws {BatchCorrError} "resource_limit" if the other's F·M exceeds this one's `maxElements`.
+   * @throws {BatchCorrError} "invalid_merge" for `a.merge(a)` (each sample would count twice);
+   * "resource_limit" if the other's F·M exceeds this one's `maxElements`, or the merged count
+   * would exceed 2⁵³ − 1.
    *
    * @example Merging shards
    * ```ts
@@ -235,6 +237,12 @@ export class CorrelationAccumulator {
       throw new TypeError(ruleMessage(context, "other", "a CorrelationAccumulator", other));
     }
     const theirs = other.#core;
+    if (theirs === this.#core) {
+      throw new BatchCorrError(
+        "invalid_merge",
+        `Cannot ${context} as other must be another accumulator (merging one into itself counts each of its ${this.count} samples twice): current value is this accumulator; merge other.clone() to double it on purpose`,
+      );
+    }
     const otherState = theirs.moments;
     if (theirs.featureShape && theirs.confounds !== undefined) {
       this.#core.checkShape(theirs.featureShape, theirs.confounds, context);

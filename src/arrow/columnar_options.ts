@@ -160,11 +160,6 @@ export function parseColumnarOptions<T extends z.ZodType>(
   context: string,
   rules: Record<string, string> = COLUMNAR_RULES,
 ): z.output<T> {
-  return parseOptions(schema, ownProperties(options), context, rules);
-}
-
-/** A plain copy of an object's own enumerable properties, so inherited ones are never read. */
-function ownProperties(value: unknown): unknown {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
-  return Object.fromEntries(Object.entries(value));
+  // parseOptions reads own properties only.
+  return parseOptions(schema, options, context, rules);
 }

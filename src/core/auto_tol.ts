@@ -4,6 +4,7 @@
  * @module
  */
 
+import kernelBetaincinv from "@stdlib/math-base-special-kernel-betaincinv";
 import quantile from "@stdlib/stats-base-dists-t-quantile";
 import { ruleMessage } from "./errors.ts";
 
@@ -16,6 +17,12 @@ import { ruleMessage } from "./errors.ts";
  * The quantile comes from `@stdlib/stats-base-dists-t-quantile`, which agrees
  * with scipy's `t.ppf` to about 1e-13 relative over batch sizes 3 to 1e7 and
  * significance 1e-8 to 0.999 (`jstat.studentt.inv` is off by up to 5e-5).
+ * Below an upper tail `significance / tails` of 2⁻³⁰ (about 9.3e-10) the
+ * float64 level `1 − significance / tails` no longer holds the tail to 1e-7
+ * (below about 1.1e-16 it rounds to 1, where hypercoil's quantile is infinite
+ * and its tolerance NaN): there the tolerance comes from the upper tail itself,
+ * without forming `1 − p`, so every significance in (0, 1) gives a number in
+ * (0, 1], reaching 1 (no correlation passes) only when the tail underflows.
  *
  * @param batchSize Number of samples, an integer of at least 3 (B − 2 degrees of freedom).
  * @param significance Significance level in (0, 1).
@@ -23,7 +30,7 @@ import { ruleMessage } from "./errors.ts";
  * @returns The tolerance, in (0, 1).
  * @throws {TypeError} If an argument is not a number.
  * @throws {RangeError} If `batchSize` is not an integer ≥ 3, `significance` is
- * outside (0, 1), or `tails` is neither 1 nor 2.
+ * outside (0, 1) or below 2⁻¹⁰²² (subnormal), or `tails` is neither 1 nor 2.
  *
  * @example Tolerance for a batch of 20 at the 10% level
  * ```ts
@@ -56,6 +63,9 @@ export function autoTol(batchSize: number, significance: number = 0.1, tails: 1 
       ruleMessage(context, "significance", "in the open interval (0, 1)", significance),
     );
   }
+  if (significance < MIN_SIGNIFICANCE) {
+    throw new RangeError(ruleMessage(context, "significance", MIN_SIGNIFICANCE_RULE, significance));
+  }
   if (typeof tails !== "number") {
     throw new TypeError(ruleMessage(context, "tails", "a number (1 or 2)", tails));
   }
@@ -65,6 +75,17 @@ export function autoTol(batchSize: number, significance: number = 0.1, tails: 1 
   return autoTolUnchecked(batchSize, significance, tails);
 }
 
+/**
+ * The smallest significance level `autoTol` takes: 2⁻¹⁰²², float64's smallest
+ * normal number. A subnormal tail has too few digits left for the inverse
+ * incomplete beta function behind the t quantile (at 5e-324 it was 16% off).
+ */
+export const MIN_SIGNIFICANCE = 2 ** -1022;
+
+/** The rule of {@linkcode MIN_SIGNIFICANCE}, in words, for messages. */
+export const MIN_SIGNIFICANCE_RULE =
+  "at least 2^-1022 (about 2.2e-308, float64's smallest normal number; a subnormal tail has too few digits for the t quantile)";
+
 /** {@linkcode autoTol} without argument checks, for validated callers. */
 export function autoTolUnchecked(
   batchSize: number,
@@ -72,9 +93,33 @@ export function autoTolUnchecked(
   tails: number = 2,
 ): number {
   const df = batchSize - 2;
-  const t = quantile(1 - significance / tails, df);
+  const tail = significance / tails;
+  // Both tails' mass, 2·tail, formed without dividing, which could underflow to 0.
+  if (tail < TINY_TAIL) {
+    return toleranceFromTinyTail(df, tails === 1 ? 2 * significance : significance);
+  }
+  const t = quantile(1 - tail, df);
   const tsq = t * t;
   return Math.sqrt(tsq / (df + tsq));
+}
+
+/**
+ * The upper tail below which the float64 level `1 − tail` is too coarse
+ * (its rounding, up to 2⁻⁵⁴, is more than 2⁻²⁴ of the tail).
+ */
+const TINY_TAIL = 2 ** -30;
+
+/**
+ * hypercoil's tolerance for an upper tail `q` too small to form `1 − q`.
+ * With `ν` degrees of freedom, `P(T > t) = I_x(ν/2, 1/2) / 2` at
+ * `x = ν / (ν + t²)`, so `x = I⁻¹(2q; ν/2, 1/2)`, and the tolerance
+ * `√(t² / (ν + t²))` is `√(1 − x)`. The inverse's kernel returns `x` and
+ * `1 − x` both, each to full relative precision, so neither `1 − q` nor the
+ * possibly infinite `t` is ever formed.
+ */
+function toleranceFromTinyTail(df: number, bothTails: number): number {
+  const [x, y] = kernelBetaincinv(df / 2, 0.5, bothTails, 1 - bothTails) as [number, number];
+  return Math.sqrt(y / (x + y));
 }
 
 /**

@@ -6,7 +6,9 @@
  */
 
 import { z } from "zod";
+import { MIN_SIGNIFICANCE, MIN_SIGNIFICANCE_RULE } from "./auto_tol.ts";
 import type { ZeroVariancePolicy } from "./correlation_view.ts";
+import { refinedRule } from "./parse_options.ts";
 import { DEFAULT_MAX_ELEMENTS, MAX_ELEMENTS_RULE, maxElementsSchema } from "./limits.ts";
 
 /** Options of `batchCorr`. */
@@ -18,7 +20,7 @@ export interface BatchCorrOptions {
    */
   tol?: number | "auto";
   /**
-   * Significance level for `tol: "auto"`, in (0, 1).
+   * Significance level for `tol: "auto"`, in (0, 1), at least 2⁻¹⁰²² (not subnormal).
    * @default {0.1}
    */
   tolSig?: number;
@@ -59,10 +61,19 @@ export interface ResolvedCorrelationOptions {
 /** Numeric or "auto" tolerance. */
 export const tolSchema = z.union([z.number().nonnegative().finite(), z.literal("auto")]);
 
+/**
+ * The significance level of `tol: "auto"`: in (0, 1), and not subnormal (its
+ * own message, as the refinement's issue carries it).
+ */
+export const tolSigSchema = z.number().gt(0).lt(1).refine(
+  (v) => v >= MIN_SIGNIFICANCE,
+  refinedRule(MIN_SIGNIFICANCE_RULE),
+);
+
 /** The schema of each correlation option, extended by the losses and the streams. */
 export const correlationOptionShape = {
   tol: tolSchema.default(0),
-  tolSig: z.number().gt(0).lt(1).default(0.1),
+  tolSig: tolSigSchema.default(0.1),
   abs: z.boolean().default(true),
   zeroVariance: z.enum(["zero", "nan"]).default("zero"),
   maxElements: maxElementsSchema.default(DEFAULT_MAX_ELEMENTS),

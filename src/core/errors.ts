@@ -6,7 +6,10 @@
  */
 
 /**
- * Machine-readable codes carried by {@linkcode BatchCorrError}. The scale-out
+ * Machine-readable codes carried by {@linkcode BatchCorrError}. `"invalid_merge"`
+ * is a merge that would count samples twice (an accumulator merged into
+ * itself); `"resource_limit"` an F·M above `maxElements`, or a count beyond
+ * 2⁵³ − 1, where adding a sample no longer changes it. The scale-out
  * layer (`./distributed`, `./redis`, `./nats`) adds:
  * - `"invalid_envelope"`: a batch message that is not a readable batch envelope;
  * - `"commit_refused"`: a commit fenced off because this worker lost its batches;
@@ -17,6 +20,7 @@
  */
 export type BatchCorrErrorCode =
   | "invalid_snapshot"
+  | "invalid_merge"
   | "stream_batch_failed"
   | "provider_unavailable"
   | "backend_failed"

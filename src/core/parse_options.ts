@@ -7,6 +7,7 @@
 
 import type { z } from "zod";
 import { ruleMessage } from "./errors.ts";
+import { ownOptions, withoutPrototype } from "./own_properties.ts";
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
   let node: unknown = input;
@@ -25,8 +26,30 @@ function expectsNumber(issue: z.core.$ZodIssue): boolean {
   return false;
 }
 
+/**
+ * The rule a refinement carries in `params.rule` (see {@linkcode refinedRule}), if any.
+ */
+function ownRule(issue: z.core.$ZodIssue): string | undefined {
+  if (issue.code !== "custom") return undefined;
+  const rule = (issue.params as { rule?: unknown } | undefined)?.rule;
+  return typeof rule === "string" ? rule : undefined;
+}
+
+/**
+ * The options of a zod `refine` whose failure the messages of
+ * {@linkcode parseOptions} state with `rule` rather than the key's rule text.
+ *
+ * @param rule The rule, in words ("at least 2^-1022").
+ * @returns `refine`'s second argument.
+ */
+export function refinedRule(rule: string): { message: string; params: { rule: string } } {
+  return { message: rule, params: { rule } };
+}
+
 function isRangeIssue(issue: z.core.$ZodIssue, value: unknown): boolean {
   if (issue.code === "too_small" || issue.code === "too_big") return true;
+  // A refinement with its own rule on a number (tolSig's smallest normal value) is a range too.
+  if (ownRule(issue) !== undefined && typeof value === "number") return true;
   // A number where a number is accepted but this one is not (NaN, ±Infinity)
   // is out of range, not mistyped.
   return typeof value === "number" && expectsNumber(issue);
@@ -34,7 +57,9 @@ function isRangeIssue(issue: z.core.$ZodIssue, value: unknown): boolean {
 
 /**
  * Parses options with a zod schema, throwing the platform's error types with the
- * library's message format on failure.
+ * library's message format on failure. Only the options' own properties are
+ * read, once each (see `ownOptions`), and the result reads absent keys as
+ * undefined whatever `Object.prototype` holds.
  *
  * @param schema The zod schema.
  * @param input The options as given (undefined means none).
@@ -50,8 +75,11 @@ export function parseOptions<T extends z.ZodType>(
   context: string,
   rules: Readonly<Record<string, string>>,
 ): z.output<T> {
-  const result = schema.safeParse(input === undefined ? {} : input);
-  if (result.success) return result.data;
+  // Own properties only, each read once: nothing inherited (a polluted
+  // Object.prototype, an options object's prototype) reaches the schema.
+  const own = ownOptions(input === undefined ? {} : input);
+  const result = schema.safeParse(own);
+  if (result.success) return withoutPrototype(result.data);
   const issue = result.error.issues[0]!;
   if (issue.code === "unrecognized_keys") {
     const known = Object.keys((schema as unknown as { shape?: object }).shape ?? {});
@@ -66,9 +94,10 @@ export function parseOptions<T extends z.ZodType>(
     throw new TypeError(ruleMessage(context, "options", "an object", input));
   }
   const key = String(issue.path[issue.path.length - 1]);
-  const value = valueAt(input, issue.path);
+  const value = valueAt(own, issue.path);
   const subject = `options.${issue.path.map(String).join(".")}`;
-  const rule = rules[key] ?? issue.message;
+  // A refinement may state its own rule; the table holds the rule of the type and range checks.
+  const rule = ownRule(issue) ?? rules[key] ?? issue.message;
   const message = ruleMessage(context, subject, rule, value);
   throw isRangeIssue(issue, value) ? new RangeError(message) : new TypeError(message);
 }

@@ -6,6 +6,7 @@
  */
 
 import { ruleMessage } from "./errors.ts";
+import { readProperty } from "./own_properties.ts";
 
 /**
  * A reduction of a whole tensor to one number, with an optional derivative.
@@ -37,6 +38,14 @@ export type ScalarisationLike =
   | Scalarisation
   | ((values: Float64Array) => number);
 
+/** This module's own scalarisations (frozen, trusted), built-in or from `vnorm(p)`. */
+const TRUSTED = new WeakSet<object>();
+
+function trusted(scalarisation: Scalarisation): Scalarisation {
+  TRUSTED.add(Object.freeze(scalarisation));
+  return scalarisation;
+}
+
 function sumOf(values: Float64Array): number {
   let total = 0;
   for (let i = 0; i < values.length; i++) total += values[i]!;
@@ -54,7 +63,7 @@ function sumOf(values: Float64Array): number {
  * assert.equal(sum.reduce(new Float64Array([0.5, 0.25])), 0.75);
  * ```
  */
-export const sum: Scalarisation = Object.freeze({
+export const sum: Scalarisation = trusted({
   name: "sum",
   reduce: sumOf,
   gradient(_values: Float64Array, out: Float64Array): void {
@@ -73,7 +82,7 @@ export const sum: Scalarisation = Object.freeze({
  * assert.equal(mean.reduce(new Float64Array([0.5, 0.25])), 0.375);
  * ```
  */
-export const mean: Scalarisation = Object.freeze({
+export const mean: Scalarisation = trusted({
   name: "mean",
   reduce: (values: Float64Array): number => sumOf(values) / values.length,
   gradient(values: Float64Array, out: Float64Array): void {
@@ -92,7 +101,7 @@ export const mean: Scalarisation = Object.freeze({
  * assert.equal(meansq.reduce(new Float64Array([0.5, 0.25])), 0.15625);
  * ```
  */
-export const meansq: Scalarisation = Object.freeze({
+export const meansq: Scalarisation = trusted({
   name: "meansq",
   reduce(values: Float64Array): number {
     let total = 0;
@@ -117,7 +126,7 @@ export const meansq: Scalarisation = Object.freeze({
  * assert.equal(max.reduce(new Float64Array([0.5, 0.25])), 0.5);
  * ```
  */
-export const max: Scalarisation = Object.freeze({
+export const max: Scalarisation = trusted({
   name: "max",
   reduce(values: Float64Array): number {
     let best = -Infinity;
@@ -192,7 +201,7 @@ export function vnorm(p: number = 2): Scalarisation {
     for (let i = 0; i < values.length; i++) total += Math.abs(values[i]!) ** p;
     return total ** (1 / p);
   };
-  return Object.freeze({
+  return trusted({
     name: `vnorm(${p})`,
     reduce,
     gradient(values: Float64Array, out: Float64Array): void {
@@ -228,23 +237,35 @@ const BUILT_IN: Record<ScalarisationName, Scalarisation> = {
 };
 
 /**
- * Resolves the `scalarisation` option to a {@linkcode Scalarisation}.
+ * Resolves the `scalarisation` option to a {@linkcode Scalarisation}. A
+ * built-in is returned as it is; a user's function or Scalarisation is
+ * wrapped (see {@linkcode guardScalarisation}) so that it only ever sees a
+ * copy of the values and its result is checked.
  *
  * @param value A name, a Scalarisation, or a function.
  * @param context What was being done.
+ * @param zeroVariance The loss's 0/0 policy: `"nan"` lets a result be NaN.
  * @returns The scalarisation.
  * @throws {TypeError} For anything else.
  */
-export function resolveScalarisation(value: ScalarisationLike, context: string): Scalarisation {
+export function resolveScalarisation(
+  value: ScalarisationLike,
+  context: string,
+  zeroVariance: "zero" | "nan" = "zero",
+): Scalarisation {
   if (typeof value === "string" && Object.hasOwn(BUILT_IN, value)) {
     return BUILT_IN[value as ScalarisationName];
   }
-  if (typeof value === "function") return { name: value.name || "custom", reduce: value };
+  if (isBuiltIn(value)) return value;
+  const allowNaN = zeroVariance === "nan";
+  if (typeof value === "function") {
+    return guardScalarisation({ name: value.name || "custom", reduce: value }, allowNaN);
+  }
   if (
     typeof value === "object" && value !== null &&
-    typeof (value as Scalarisation).reduce === "function"
+    typeof readProperty(value, "reduce") === "function"
   ) {
-    return value as Scalarisation;
+    return guardScalarisation(value as Scalarisation, allowNaN);
   }
   throw new TypeError(
     ruleMessage(
@@ -254,4 +275,92 @@ export function resolveScalarisation(value: ScalarisationLike, context: string):
       value,
     ),
   );
+}
+
+function isBuiltIn(value: unknown): value is Scalarisation {
+  return typeof value === "object" && value !== null && TRUSTED.has(value);
+}
+
+/**
+ * A user's scalarisation behind the two guarantees every caller relies on:
+ * it receives a copy of the values, never an array the library emits or reads
+ * again (a median that sorts in place must not reorder the correlations a
+ * stream emits, nor the buffer it computes from), and its result is a finite
+ * number, or NaN where the policy allows (`zeroVariance: "nan"`); its gradient
+ * is written to a fresh array, checked, then copied out.
+ *
+ * The copy goes into one scratch array per guard, reused from call to call
+ * (a stream calls the scalarisation three times a batch): it is valid during
+ * the call only, and nothing the library uses is read from it.
+ *
+ * @param user The user's scalarisation.
+ * @param allowNaN Whether a NaN result is allowed.
+ * @returns The guarded scalarisation.
+ */
+export function guardScalarisation(user: Scalarisation, allowNaN: boolean): Scalarisation {
+  const name = typeof readProperty(user, "name") === "string" ? user.name : "custom";
+  const reduce = readProperty(user, "reduce") as Scalarisation["reduce"];
+  const gradient = readProperty(user, "gradient");
+  const context = `apply the scalarisation ${JSON.stringify(name)}`;
+  const input = scratchCopier();
+  // No prototype: an absent gradient reads as undefined even when Object.prototype has one.
+  const guarded: Scalarisation = Object.assign(Object.create(null), {
+    name,
+    reduce(values: Float64Array): number {
+      return checkedResult(
+        input.with(values, (copy) => reduce.call(user, copy)),
+        context,
+        allowNaN,
+      );
+    },
+  });
+  if (typeof gradient === "function") {
+    guarded.gradient = (values: Float64Array, out: Float64Array): void => {
+      const written = new Float64Array(values.length);
+      input.with(values, (copy) => gradient.call(user, copy, written));
+      const bad = written.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) {
+        throw new RangeError(
+          ruleMessage(context, "every element of its gradient", "a finite number", written[bad]) +
+            ` at index ${bad}`,
+        );
+      }
+      out.set(written);
+    };
+  }
+  return Object.freeze(guarded);
+}
+
+/**
+ * Scratch storage reused between calls; a call made while another is still
+ * running (a scalarisation that calls its own loss) gets a fresh array.
+ */
+function scratchCopier() {
+  let scratch = new Float64Array(0);
+  let busy = false;
+  return {
+    /** Runs `use` on a copy of `values` in the scratch storage. */
+    with<T>(values: Float64Array, use: (copy: Float64Array) => T): T {
+      if (busy) return use(values.slice());
+      busy = true;
+      try {
+        if (scratch.length !== values.length) scratch = new Float64Array(values.length);
+        scratch.set(values);
+        return use(scratch);
+      } finally {
+        busy = false;
+      }
+    },
+  };
+}
+
+function checkedResult(result: unknown, context: string, allowNaN: boolean): number {
+  const rule = allowNaN
+    ? 'a finite number, or NaN (zeroVariance is "nan")'
+    : 'a finite number (NaN only with zeroVariance: "nan")';
+  if (typeof result !== "number") {
+    throw new TypeError(ruleMessage(context, "its result", rule, result));
+  }
+  if (Number.isFinite(result) || (allowNaN && Number.isNaN(result))) return result;
+  throw new RangeError(ruleMessage(context, "its result", rule, result));
 }

@@ -6,6 +6,7 @@
  */
 
 import { ruleMessage, shapeText } from "./errors.ts";
+import { hasProperty, readProperty } from "./own_properties.ts";
 
 /** Row-major numeric storage accepted as tensor data. */
 export type NumericArray = Float64Array | Float32Array | readonly number[];
@@ -44,9 +45,44 @@ export interface DenseTensor {
   shape: number[];
 }
 
+/**
+ * Whether a value is a real `Float64Array` or `Float32Array`: it has the
+ * typed array's internal storage (`ArrayBuffer.isView`), which a Proxy over one
+ * or an object that only inherits from one does not, and the engine's typed
+ * array methods would throw on ("called on incompatible receiver").
+ *
+ * @param value The value.
+ * @returns True for a genuine float typed array.
+ */
+export function isFloatArray(value: unknown): value is Float64Array | Float32Array {
+  return ArrayBuffer.isView(value) &&
+    (value instanceof Float64Array || value instanceof Float32Array);
+}
+
+/** Something that claims to be a float typed array (its prototype is one) but is not one. */
+function isFakeFloatArray(value: unknown): boolean {
+  return !ArrayBuffer.isView(value) &&
+    (value instanceof Float64Array || value instanceof Float32Array);
+}
+
+const FAKE_TYPED_ARRAY =
+  "a Float64Array or a Float32Array itself (a Proxy over one, or an object that only inherits from one, has no typed array storage)";
+
 function isTensorInput(value: unknown): value is TensorInput {
   return typeof value === "object" && value !== null && !Array.isArray(value) &&
-    "data" in value && "shape" in value;
+    hasProperty(value, "data") && hasProperty(value, "shape");
+}
+
+/**
+ * The elements of an array-like read once each (its length once too), so a
+ * getter or a Proxy that answers differently on a second read cannot change
+ * what was validated.
+ */
+function snapshotArray(values: ArrayLike<unknown>): unknown[] {
+  const length = values.length;
+  const out = new Array<unknown>(length);
+  for (let i = 0; i < length; i++) out[i] = values[i];
+  return out;
 }
 
 function checkShape(shape: unknown, name: string, context: string): number[] {
@@ -55,24 +91,27 @@ function checkShape(shape: unknown, name: string, context: string): number[] {
       ruleMessage(context, `${name}.shape`, "an array of non-negative integers", shape),
     );
   }
-  for (const extent of shape) {
+  // The copy is what gets validated and used: the caller's array is never read again.
+  const copy = snapshotArray(shape);
+  for (const extent of copy) {
     if (typeof extent !== "number" || !Number.isInteger(extent) || extent < 0) {
       throw new TypeError(
         ruleMessage(
           context,
           `${name}.shape`,
           "an array of non-negative integers",
-          shapeText(shape),
+          copy.every((e) => typeof e === "number") ? shapeText(copy as number[]) : copy,
         ),
       );
     }
   }
-  return [...shape] as number[];
+  return copy as number[];
 }
 
 function numbersToFloat64(values: ArrayLike<unknown>, name: string, context: string): Float64Array {
-  const out = new Float64Array(values.length);
-  for (let i = 0; i < values.length; i++) {
+  const length = values.length;
+  const out = new Float64Array(length);
+  for (let i = 0; i < length; i++) {
     const v = values[i];
     if (typeof v !== "number") {
       throw new TypeError(ruleMessage(context, `${name} element ${i}`, "a number", v));
@@ -124,7 +163,9 @@ function flattenNested(
         ),
       );
     }
-    for (let i = 0; i < node.length; i++) walk(node[i], depth + 1, `${path}[${i}]`);
+    // The checked extent, not node.length again: a getter could answer differently now.
+    const extent = shape[depth]!;
+    for (let i = 0; i < extent; i++) walk(node[i], depth + 1, `${path}[${i}]`);
   };
   walk(value, 0, "");
   return out;
@@ -139,11 +180,14 @@ function flattenNested(
  * @param context What was being done, for error messages ("compute batchCorr").
  * @returns Dense storage; `Float64Array` and `Float32Array` data are not copied.
  * @throws {TypeError} If the input is not a tensor, its shape is malformed, its
- * data length disagrees with the shape, or an element is not a number.
+ * data length disagrees with the shape, an element is not a number, or a
+ * typed array is a Proxy (or only inherits from a typed array). The shape is
+ * copied once and the copy is validated and used.
  */
 export function toDenseTensor(input: unknown, name: string, context: string): DenseTensor {
-  if (input instanceof Float64Array || input instanceof Float32Array) {
-    return { data: input, shape: [input.length] };
+  if (isFloatArray(input)) return { data: input, shape: [input.length] };
+  if (isFakeFloatArray(input)) {
+    throw new TypeError(ruleMessage(context, name, FAKE_TYPED_ARRAY, input));
   }
   if (Array.isArray(input)) {
     const shape = inferNestedShape(input, name, context);
@@ -154,12 +198,15 @@ export function toDenseTensor(input: unknown, name: string, context: string): De
       ruleMessage(context, name, "a tensor: { data, shape } or a nested number array", input),
     );
   }
-  const shape = checkShape(input.shape, name, context);
+  // Each read once; an inherited Object.prototype.data or .shape is never one.
+  const shape = checkShape(readProperty(input, "shape"), name, context);
   const size = shape.reduce((a, b) => a * b, 1);
-  const raw: unknown = input.data;
+  const raw: unknown = readProperty(input, "data");
   let data: Float64Array | Float32Array;
-  if (raw instanceof Float64Array || raw instanceof Float32Array) {
+  if (isFloatArray(raw)) {
     data = raw;
+  } else if (isFakeFloatArray(raw)) {
+    throw new TypeError(ruleMessage(context, `${name}.data`, FAKE_TYPED_ARRAY, raw));
   } else if (Array.isArray(raw)) {
     data = numbersToFloat64(raw, `${name}.data`, context);
   } else {

@@ -14,6 +14,7 @@ import {
 import type { CorrelationView, WindowView } from "../stream/batch_result.ts";
 import { ruleMessage } from "../core/errors.ts";
 import type { BatchDelta } from "./batch_source.ts";
+import { ownOptions } from "../core/own_properties.ts";
 
 /** One worker's (or partition's) committed state, as read from the engine. */
 export interface CommittedPart {
@@ -160,8 +161,10 @@ export class AggregateView {
    * @throws {TypeError} For a malformed option (as `BatchCorrelationLoss`).
    * @throws {RangeError} For an out-of-range option, or a `window` that is not a positive integer.
    */
-  constructor(options: AggregateViewOptions = {}) {
+  constructor(given: AggregateViewOptions = {}) {
     const context = "create the aggregate view";
+    // Own properties only (nothing from Object.prototype), each read once.
+    const options = ownOptions(given) as AggregateViewOptions;
     this.#loss = new BatchCorrelationLoss(options.loss);
     if (options.window !== undefined && (!Number.isInteger(options.window) || options.window < 1)) {
       throw new RangeError(

@@ -11,6 +11,7 @@ import type { TensorLike } from "../core/tensor.ts";
 import { ruleMessage } from "../core/errors.ts";
 import { distributedError } from "./distributed_error.ts";
 import { sleep } from "./with_retry.ts";
+import { ownOptions } from "../core/own_properties.ts";
 
 /**
  * Where ranks exchange their moments: a Redis hash per step, a JetStream KV
@@ -105,6 +106,8 @@ export async function allReduceMoments(
   options: AllReduceMomentsOptions,
 ): Promise<CorrelationAccumulator> {
   const context = "all-reduce the moments";
+  // Own properties only (nothing from Object.prototype), each read once.
+  options = ownOptions(options) as AllReduceMomentsOptions;
   const { rank, worldSize, step, timeoutMs, maxElements } = checkOptions(options, context);
   const own = local instanceof CorrelationAccumulator
     ? local

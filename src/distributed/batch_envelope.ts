@@ -9,6 +9,7 @@
 import { ruleMessage } from "../core/errors.ts";
 import { type DenseTensor, type TensorLike, toDenseTensor } from "../core/tensor.ts";
 import { distributedError } from "./distributed_error.ts";
+import { ownOptions } from "../core/own_properties.ts";
 
 /** The envelope version written by {@linkcode encodeBatchEnvelope}. */
 export const BATCH_ENVELOPE_VERSION = 1;
@@ -125,6 +126,8 @@ export function encodeBatchEnvelope(
   options: EncodeBatchEnvelopeOptions = {},
 ): Uint8Array {
   const context = "encode the batch envelope";
+  // Own properties only (nothing from Object.prototype), each read once.
+  options = ownOptions(options) as EncodeBatchEnvelopeOptions;
   if (typeof batch !== "object" || batch === null) {
     throw new TypeError(ruleMessage(context, "batch", "an object { id, x, n }", batch));
   }

@@ -16,6 +16,8 @@ import type {
   DeadLetter,
 } from "./batch_source.ts";
 import { safeDecodeBatchEnvelope } from "./batch_envelope.ts";
+import { ownOptions } from "../core/own_properties.ts";
+import { ruleMessage } from "../core/errors.ts";
 
 /** Options of {@linkcode CheckpointedFold}. */
 export interface CheckpointedFoldOptions {
@@ -96,7 +98,9 @@ export class CheckpointedFold {
    * @param options Limits and whether to keep per-batch moments.
    * @throws {RangeError} If `maxElements` or `maxDeliveries` is not a positive integer.
    */
-  constructor(store: CheckpointStore, options: CheckpointedFoldOptions = {}) {
+  constructor(store: CheckpointStore, given: CheckpointedFoldOptions = {}) {
+    // Own properties only (nothing from Object.prototype), each read once.
+    const options = ownOptions(given) as CheckpointedFoldOptions;
     this.#store = store;
     this.#maxElements = positiveInteger(options.maxElements ?? 2 ** 27, "options.maxElements");
     this.#maxDeliveries = positiveInteger(options.maxDeliveries ?? 10, "options.maxDeliveries");
@@ -273,11 +277,11 @@ export class CheckpointedFold {
   }
 }
 
-function positiveInteger(value: number, name: string): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new RangeError(
-      `Cannot create CheckpointedFold as ${name} must be a positive integer: current value is ${value}`,
-    );
+function positiveInteger(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    // describeValue, not a template: a Symbol or a null-prototype object cannot be turned into text.
+    const message = ruleMessage("create CheckpointedFold", name, "a positive integer", value);
+    throw typeof value === "number" ? new RangeError(message) : new TypeError(message);
   }
   return value;
 }

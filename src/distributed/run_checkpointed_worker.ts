@@ -10,6 +10,8 @@ import type { BatchDelivery, BatchSource, CheckpointStore } from "./batch_source
 import { CheckpointedFold, type FoldStep } from "./checkpointed_fold.ts";
 import { distributedError, hasDistributedCode } from "./distributed_error.ts";
 import { withRetry } from "./with_retry.ts";
+import { ownOptions } from "../core/own_properties.ts";
+import { ruleMessage } from "../core/errors.ts";
 
 /** Options of {@linkcode runCheckpointedWorker}. */
 export interface RunCheckpointedWorkerOptions {
@@ -142,6 +144,8 @@ export async function runCheckpointedWorker(
   options: RunCheckpointedWorkerOptions,
 ): Promise<WorkerSummary> {
   const context = "run the worker";
+  // Own properties only (nothing from Object.prototype), each read once.
+  options = ownOptions(options) as RunCheckpointedWorkerOptions;
   const batchesPerCommit = integerAtLeast(
     options.batchesPerCommit ?? 1,
     1,
@@ -266,9 +270,7 @@ export async function runCheckpointedWorker(
 
 function integerAtLeast(value: unknown, min: number, name: string, context: string): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    const message = `Cannot ${context} as ${name} must be an integer ≥ ${min}: current value is ${
-      String(value)
-    }`;
+    const message = ruleMessage(context, name, `an integer ≥ ${min}`, value);
     throw typeof value === "number" ? new RangeError(message) : new TypeError(message);
   }
   return value;

@@ -21,14 +21,54 @@ import { wasmFastFloat32Moments, wasmFeatureMoments, wasmKernelAvailable } from 
 export type MomentsKernel = "wasm-simd" | "typescript";
 
 /**
+ * The kernel that computed a batch's moments: the exact kernels of
+ * {@linkcode MomentsKernel}, or `"wasm-simd-float32"`, the fast float32 kernel
+ * of `batchCorrFloat32`.
+ */
+export type MomentsKernelRun = MomentsKernel | "wasm-simd-float32";
+
+let lastRun: MomentsKernelRun | undefined;
+
+/**
  * The kernel {@linkcode computeBatchMoments} uses in this runtime: WebAssembly
  * SIMD where the engine supports it, else the TypeScript loop. Both give
  * bit-for-bit the same moments.
  *
  * @returns The kernel's name.
+ *
+ * @example Asking which kernel this runtime uses
+ * ```ts
+ * import { defaultMomentsKernel } from "@streamcorr/batch-corr";
+ * import assert from "node:assert/strict";
+ *
+ * assert.ok(["wasm-simd", "typescript"].includes(defaultMomentsKernel()));
+ * ```
  */
 export function defaultMomentsKernel(): MomentsKernel {
   return wasmKernelAvailable() ? "wasm-simd" : "typescript";
+}
+
+/**
+ * The kernel that computed the most recent batch moments in this thread
+ * (`batchCorr`, the losses, the accumulator and the streams all go through
+ * it): `"wasm-simd"` normally, `"typescript"` where WebAssembly SIMD is missing
+ * or a batch does not fit in 32-bit WebAssembly memory, `"wasm-simd-float32"`
+ * after `batchCorrFloat32` on the fast kernel. A thread computes one batch at
+ * a time, so read it right after the call it should describe.
+ *
+ * @returns The kernel's name, or undefined before the first batch.
+ *
+ * @example Seeing which kernel ran
+ * ```ts
+ * import { batchCorr, defaultMomentsKernel, lastMomentsKernel } from "@streamcorr/batch-corr";
+ * import assert from "node:assert/strict";
+ *
+ * batchCorr([[1], [2], [4]], [1, 3, 2]);
+ * assert.equal(lastMomentsKernel(), defaultMomentsKernel());
+ * ```
+ */
+export function lastMomentsKernel(): MomentsKernelRun | undefined {
+  return lastRun;
 }
 
 /**
@@ -143,6 +183,7 @@ export function computeFlaggedMomentsWith(
   let flagged = kernel === "wasm-simd"
     ? wasmFeatureMoments(x, centredN, B, F, M, out.meanX, out.m2X, out.comoment)
     : null;
+  lastRun = flagged === null ? "typescript" : "wasm-simd";
   if (flagged === null) {
     typescriptFeatureMoments(x, centredN, B, F, M, out);
     flagged = unusualFeatures(out.meanX, out.m2X, B);
@@ -158,7 +199,9 @@ export function computeFlaggedMomentsWith(
  * within chunks of 32 samples and in float64 across chunks, with twice the
  * SIMD lanes of the exact kernel. The confounds stay exact. Correlations agree
  * with the exact kernel to about 1e-6; constant columns are still detected
- * exactly. Without WebAssembly SIMD it runs the exact TypeScript kernel.
+ * exactly. Without WebAssembly SIMD, or for a batch too large for its
+ * memory, it runs the exact TypeScript kernel on the float32 values (the
+ * moments of `computeBatchMomentsWith("typescript", x32, …)`, bit for bit).
  *
  * @param x The batch's features, row-major `(B, F)`.
  * @param n The batch's confounds, row-major `(M, B)`.
@@ -218,9 +261,13 @@ export function computeFlaggedMomentsFloat32(
   );
   if (flagged !== null) {
     zeroConstantColumns(x32, n, B, F, M, out, flagged, FLOAT32_EPSILON);
+    lastRun = "wasm-simd-float32";
   } else {
+    // The exact TypeScript kernel on the float32 values, as documented: its offset correction too.
     typescriptFeatureMoments(x32, centredN, B, F, M, out);
+    lastRun = "typescript";
     flagged = unusualFeatures(out.meanX, out.m2X, B);
+    correctOffsetMeans(x32, centredN, B, F, M, out, flagged);
     zeroConstantColumns(x32, n, B, F, M, out, flagged);
   }
   return flagged;

@@ -7,6 +7,7 @@
 
 import { ruleMessage } from "../core/errors.ts";
 import type { BatchMoments } from "../core/batch_moments.ts";
+import { emptyPreciseMoments, fillLowParts, type MeanLowParts } from "../core/precise_means.ts";
 import type { BatchCorrResult } from "../core/correlation_view.ts";
 import { unpermuteRows } from "../core/feature_order.ts";
 import type { PreparedBatch } from "../core/prepare_batch.ts";
@@ -120,8 +121,9 @@ export function lossValueAndGrad(
       moments,
     )
     : scaleWeights(weights, raw, moments);
-  const gradX = featureGradient(kernel, moments, scaled);
-  const gradN = wantN ? confoundGradient(kernel, moments, scaled) : undefined;
+  const centre = centreOf(kernel, moments);
+  const gradX = featureGradient(kernel, centre, scaled);
+  const gradN = wantN ? confoundGradient(kernel, centre, scaled) : undefined;
   if ("scaleX" in kernel) undoRescaling(kernel, gradX, gradN);
   assertFiniteGradient(gradX, names[0], context);
   if (gradN) assertFiniteGradient(gradN, names[1], context);
@@ -223,25 +225,38 @@ function scaleWeights(
   return { scaled, rowTerm, columnTerm };
 }
 
+/**
+ * The means the gradient centres on, in double-double form (`hi + lo`, the
+ * low parts of `fillLowParts`). For a column far from zero relative to its
+ * spread (`1.7e9 + 0.001·noise`) the float64 mean alone is off by up to half
+ * an ulp (1.2e-7 there), a visible share of every deviation `x − x̄`, and the
+ * gradient inherited it (7e-5 relative); `(x − hi) − lo` is exact to rounding
+ * of the deviation itself. Elsewhere the low parts are 0 and nothing changes.
+ */
+function centreOf(batch: PreparedBatch, moments: BatchMoments): BatchMoments & MeanLowParts {
+  const lows = emptyPreciseMoments(moments.features, moments.confounds);
+  return fillLowParts({ ...moments, meanXLo: lows.meanXLo, meanNLo: lows.meanNLo }, batch);
+}
+
 /** `∂L/∂x_bf = Σ_m A_fm ñ_bm − c_f x̃_bf`, row-major `(B, F)`. */
 function featureGradient(
   batch: PreparedBatch,
-  moments: BatchMoments,
+  centre: BatchMoments & MeanLowParts,
   weights: ScaledWeights,
 ): Float64Array {
   const { count: B, features: F, confounds: M, x, n } = batch;
-  const { meanX, meanN } = moments;
+  const { meanX, meanN, meanXLo, meanNLo } = centre;
   const { scaled, rowTerm } = weights;
   const out = new Float64Array(B * F);
   const centredN = new Float64Array(M);
   for (let b = 0; b < B; b++) {
-    for (let m = 0; m < M; m++) centredN[m] = n[m * B + b]! - meanN[m]!;
+    for (let m = 0; m < M; m++) centredN[m] = (n[m * B + b]! - meanN[m]!) - meanNLo[m]!;
     const row = b * F;
     for (let f = 0; f < F; f++) {
       let total = 0;
       const base = f * M;
       for (let m = 0; m < M; m++) total += scaled[base + m]! * centredN[m]!;
-      out[row + f] = total - rowTerm[f]! * (x[row + f]! - meanX[f]!);
+      out[row + f] = total - rowTerm[f]! * ((x[row + f]! - meanX[f]!) - meanXLo[f]!);
     }
   }
   return out;
@@ -250,11 +265,11 @@ function featureGradient(
 /** `∂L/∂n_mb = Σ_f A_fm x̃_bf − d_m ñ_bm`, row-major `(M, B)`. */
 function confoundGradient(
   batch: PreparedBatch,
-  moments: BatchMoments,
+  centre: BatchMoments & MeanLowParts,
   weights: ScaledWeights,
 ): Float64Array {
   const { count: B, features: F, confounds: M, x, n } = batch;
-  const { meanX, meanN } = moments;
+  const { meanX, meanN, meanXLo, meanNLo } = centre;
   const { scaled, columnTerm } = weights;
   const out = new Float64Array(M * B);
   const total = new Float64Array(M);
@@ -262,12 +277,12 @@ function confoundGradient(
     total.fill(0);
     const row = b * F;
     for (let f = 0; f < F; f++) {
-      const centred = x[row + f]! - meanX[f]!;
+      const centred = (x[row + f]! - meanX[f]!) - meanXLo[f]!;
       const base = f * M;
       for (let m = 0; m < M; m++) total[m]! += scaled[base + m]! * centred;
     }
     for (let m = 0; m < M; m++) {
-      out[m * B + b] = total[m]! - columnTerm[m]! * (n[m * B + b]! - meanN[m]!);
+      out[m * B + b] = total[m]! - columnTerm[m]! * ((n[m * B + b]! - meanN[m]!) - meanNLo[m]!);
     }
   }
   return out;

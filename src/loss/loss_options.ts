@@ -65,6 +65,7 @@ export function resolveLossOptions(
     scalarisation: resolveScalarisation(
       (parsed.scalarisation ?? "mean") as ScalarisationLike,
       context,
+      parsed.zeroVariance,
     ),
   };
 }

@@ -6,7 +6,7 @@
  */
 
 import { z } from "zod";
-import { tolSchema } from "../core/batch_corr_options.ts";
+import { tolSchema, tolSigSchema } from "../core/batch_corr_options.ts";
 import { AUTO_PROVIDER_ORDER } from "./onnx_backend.ts";
 
 /** Every provider name `createOnnxBackend` accepts. */
@@ -24,7 +24,7 @@ export const backendOptionsSchema = z.strictObject({
 /** Schema of `OnnxRunOptions`. */
 export const runOptionsSchema = z.strictObject({
   tol: tolSchema.default(0),
-  tolSig: z.number().gt(0).lt(1).default(0.1),
+  tolSig: tolSigSchema.default(0.1),
 });
 
 /** The rule of each backend and run option, in words, for messages. */

@@ -12,6 +12,14 @@ import type { BatchMoments } from "../core/batch_moments.ts";
 import { resultFromMoments } from "../core/correlation_view.ts";
 import { thresholdedView } from "../kernels/correlation_view_kernel.ts";
 import { BatchCorrError, ruleMessage } from "../core/errors.ts";
+import {
+  BACKEND_BOUND_SLACK,
+  CAUCHY_SCHWARZ_RULE,
+  cauchySchwarzViolation,
+  violationText,
+} from "../core/moment_bounds.ts";
+import { hasProperty, readProperty } from "../core/own_properties.ts";
+import { backendMomentsOf, finiteSums } from "./_backend_moments.ts";
 import type { PreciseMoments } from "../core/precise_means.ts";
 import { prepareBatch, type PreparedBatch } from "../core/prepare_batch.ts";
 import {
@@ -25,7 +33,6 @@ import { checkSameShape, STREAM_SUBJECTS } from "../accumulator/check_same_shape
 import { CorrelationAccumulator } from "../accumulator/correlation_accumulator.ts";
 import type { StagedMerge } from "../accumulator/staged_merge.ts";
 import { lossValueAndGrad } from "../loss/loss_gradient.ts";
-import type { Batch } from "./batch.ts";
 import type { BatchResult, CorrelationView, WindowView } from "./batch_result.ts";
 import { MomentWindow } from "./_moment_window.ts";
 import type { ResolvedStreamOptions } from "./_stream_options.ts";
@@ -96,10 +103,13 @@ export class StreamCore {
   }
 
   #prepare(input: unknown, context: string): PreparedBatch {
-    if (typeof input !== "object" || input === null || !("x" in input) || !("n" in input)) {
+    if (
+      typeof input !== "object" || input === null || !hasProperty(input, "x") ||
+      !hasProperty(input, "n")
+    ) {
       throw new TypeError(ruleMessage(context, "the batch", "an object { x, n }", input));
     }
-    const { x, n } = input as Batch;
+    const x = readProperty(input, "x"), n = readProperty(input, "n");
     const batch = prepareBatch(x, n, context, NAMES, this.#options.maxElements);
     const confounds = this.#running.confounds;
     const known = {
@@ -127,8 +137,12 @@ export class StreamCore {
     } catch (error) {
       throw new PhaseError("backend", error);
     }
-    checkBackendMoments(moments, batch, backend.provider);
-    return acceptMoments(moments, batch, context, NAMES);
+    return acceptMoments(
+      checkBackendMoments(moments, batch, backend.provider),
+      batch,
+      context,
+      NAMES,
+    );
   }
 
   async #fold(batch: PreparedBatch, context: string, index: number): Promise<BatchResult> {
@@ -232,21 +246,36 @@ export class StreamCore {
   }
 }
 
-function checkBackendMoments(moments: BatchMoments, batch: PreparedBatch, provider: string): void {
-  const fine = typeof moments === "object" && moments !== null && moments.count === batch.count &&
-    moments.features === batch.features && moments.confounds === batch.confounds &&
-    moments.meanX?.length === batch.features && moments.m2X?.length === batch.features &&
-    moments.meanN?.length === batch.confounds && moments.m2N?.length === batch.confounds &&
-    moments.comoment?.length === batch.features * batch.confounds;
-  if (!fine) {
-    throw new PhaseError(
+/**
+ * The backend's moments, each field read once (never from `Object.prototype`),
+ * checked to describe the batch and to obey the Cauchy–Schwarz bound.
+ */
+function checkBackendMoments(
+  given: unknown,
+  batch: PreparedBatch,
+  provider: string,
+): BatchMoments {
+  const moments = backendMomentsOf(given, batch);
+  const refuse = (rule: string, seen: string): PhaseError =>
+    new PhaseError(
       "backend",
       new BatchCorrError(
         "backend_failed",
-        `Cannot use the moments of backend "${provider}" as they must describe the batch (count ${batch.count}, ${batch.features} features, ${batch.confounds} confounds, arrays of matching lengths): current value does not`,
+        `Cannot use the moments of backend "${provider}" as they must ${rule}: current value ${seen}`,
       ),
     );
+  if (!moments) {
+    throw refuse(
+      `describe the batch (count ${batch.count}, ${batch.features} features, ${batch.confounds} confounds, Float64Array or Float32Array fields of matching lengths)`,
+      "does not",
+    );
   }
+  const violation = cauchySchwarzViolation(moments, BACKEND_BOUND_SLACK);
+  // Non-finite means or sums are the input's to report (NaN in the batch, overflow).
+  if (violation && finiteSums(moments)) {
+    throw refuse(`satisfy ${CAUCHY_SCHWARZ_RULE}`, `is ${violationText(violation)}`);
+  }
+  return moments;
 }
 
 function streamError(error: unknown, phase: Phase, index: number, context: string): BatchCorrError {

@@ -62,6 +62,31 @@ function checkTensor(value: unknown, name: string, context: string): Tensor {
   return value;
 }
 
+/**
+ * A tensor's shape, copied once and checked: non-negative integers whose
+ * product is the tensor's size (a Proxy or getter that reports another shape
+ * than the data has is refused here, not by a tf op later).
+ */
+function shapeOf(tensor: Tensor, name: string, context: string): number[] {
+  const reported: unknown = tensor.shape;
+  const shape = Array.isArray(reported) ? Array.from(reported as unknown[]) : undefined;
+  const size: unknown = tensor.size;
+  const valid = shape !== undefined &&
+    shape.every((e) => typeof e === "number" && Number.isInteger(e) && e >= 0) &&
+    (shape as number[]).reduce((a, b) => a * b, 1) === size;
+  if (!valid) {
+    throw new TypeError(
+      ruleMessage(
+        context,
+        `${name}.shape`,
+        `an array of non-negative integers whose product is ${name}.size (${String(size)})`,
+        shape ?? reported,
+      ),
+    );
+  }
+  return shape as number[];
+}
+
 function asFloat32(value: Tensor): Tensor {
   return value.dtype === "float32" ? value : value.toFloat();
 }
@@ -140,7 +165,10 @@ export function checkTfBatch(
   const [xName, nName] = names;
   const xt = checkTensor(x, xName, context);
   const nt = checkTensor(n, nName, context);
-  if (xt.rank === 0) {
+  // Each shape read once; the copy is validated and used (a getter cannot answer 2, then 2.5).
+  const xShape = shapeOf(xt, xName, context);
+  const nShape = shapeOf(nt, nName, context);
+  if (xShape.length === 0) {
     throw new TypeError(
       ruleMessage(
         context,
@@ -150,13 +178,13 @@ export function checkTfBatch(
       ),
     );
   }
-  const count = xt.shape[0]!;
+  const count = xShape[0]!;
   if (count === 0) {
     throw new RangeError(
       ruleMessage(context, `the batch size of ${xName} (its first axis)`, "at least 1", 0),
     );
   }
-  const featureShape = xt.shape.slice(1);
+  const featureShape = xShape.slice(1);
   const features = featureShape.reduce((a, b) => a * b, 1);
   if (features === 0) {
     throw new RangeError(
@@ -164,11 +192,11 @@ export function checkTfBatch(
         context,
         xName,
         "at least one feature (no zero-size axis)",
-        `a tensor of shape ${shapeText(xt.shape)}`,
+        `a tensor of shape ${shapeText(xShape)}`,
       ),
     );
   }
-  const confounds = confoundCount(nt.shape, count, names, context);
+  const confounds = confoundCount(nShape, count, names, context);
   checkElementLimit(features, confounds, maxElements, context);
   return {
     x: asFloat32(xt).reshape([count, features]) as Tensor2D,

@@ -6,8 +6,7 @@
  */
 
 import type { Tensor2D } from "@tensorflow/tfjs";
-import { autoTol } from "../core/auto_tol.ts";
-import { ruleMessage } from "../core/errors.ts";
+import { resolveTol } from "../core/auto_tol.ts";
 import { checkTfBatch } from "./_check_inputs.ts";
 import { correlationOp } from "./_correlation_op.ts";
 import { tf } from "./_tfjs.ts";
@@ -27,7 +26,8 @@ export interface TfCorrelationSettings {
 }
 
 /**
- * The numeric tolerance, as the core's: "auto" is `autoTol(B, tolSig)`.
+ * The numeric tolerance: the core's `resolveTol`, so "auto" is `autoTol(B, tolSig)`
+ * by the same path (tiny significance levels included).
  *
  * @throws {RangeError} For "auto" with B < 3.
  */
@@ -37,18 +37,7 @@ export function resolveTolTf(
   count: number,
   context: string,
 ): number {
-  if (tol !== "auto") return tol;
-  if (!(count >= 3)) {
-    throw new RangeError(
-      ruleMessage(
-        context,
-        'the batch size for tol "auto"',
-        "at least 3 (B − 2 degrees of freedom for the t quantile)",
-        count,
-      ),
-    );
-  }
-  return autoTol(count, tolSig);
+  return resolveTol(tol, tolSig, count, context);
 }
 
 /**

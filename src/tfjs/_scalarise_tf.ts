@@ -129,19 +129,25 @@ function coreVnormOrder(value: Scalarisation): number | undefined {
   return Object.is(value.reduce(probe), vnorm(p).reduce(probe)) ? p : undefined;
 }
 
+/** The dtypes a scalarisation's result may have. */
+const NUMERIC_RESULT = new Set(["float32", "int32"]);
+
 function fromFunction(fn: (values: Tensor2D) => unknown, context: string): TfScalarisation {
   const name = fn.name || "custom";
   return Object.freeze({
     name,
     reduce(values: Tensor2D): Scalar {
       const out = fn(values);
-      if (!(out instanceof tf.Tensor) || out.rank !== 0) {
+      // A string or complex scalar is no loss value: tf would fail later, far from the cause.
+      if (!(out instanceof tf.Tensor) || out.rank !== 0 || !NUMERIC_RESULT.has(out.dtype)) {
         throw new TypeError(
           ruleMessage(
             context,
             `the result of options.scalarisation (${name})`,
-            "a tf.Scalar (a function over a Float64Array, the float64 core's form, cannot run in a tf graph)",
-            out instanceof tf.Tensor ? `a tensor of shape [${out.shape.join(", ")}]` : out,
+            "a tf.Scalar of dtype float32 or int32 (a function over a Float64Array, the float64 core's form, cannot run in a tf graph)",
+            out instanceof tf.Tensor
+              ? `a ${out.dtype} tensor of shape [${out.shape.join(", ")}]`
+              : out,
           ),
         );
       }

@@ -8,6 +8,7 @@
 import { ruleMessage } from "../core/errors.ts";
 import { tf } from "./_tfjs.ts";
 import type { HostBatch, HostTensor, TfTensor } from "./tf_types.ts";
+import { ownOptions } from "../core/own_properties.ts";
 
 /** A batch whose features and confounds may be tf tensors (or host tensors). */
 export interface TensorBatch {
@@ -179,6 +180,8 @@ export function tfBatchSource(
   if (options !== undefined && (typeof options !== "object" || options === null)) {
     throw new TypeError(ruleMessage(context, "options", "an object", options));
   }
+  // Own properties only (nothing from Object.prototype), each read once.
+  options = ownOptions(options) as TfBatchSourceOptions | undefined;
   const unknown = Object.keys(options ?? {}).filter((key) => key !== "disposeInputs");
   if (unknown.length > 0) {
     throw new TypeError(

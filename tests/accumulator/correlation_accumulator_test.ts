@@ -8,7 +8,7 @@ import { computeBatchMoments } from "../../src/kernels/compute_batch_moments.ts"
 import { emptyPreciseMoments, fillLowParts } from "../../src/core/precise_means.ts";
 import { prepareBatch } from "../../src/core/prepare_batch.ts";
 import { pearsonFromMoments, softThreshold } from "../../src/core/correlation_view.ts";
-import { concat, type Dense, maxAbsDiff } from "../fuzz_support.ts";
+import { assertSameArray, concat, type Dense, maxAbsDiff } from "../fuzz_support.ts";
 import { mulberry32 } from "../random.ts";
 
 /** A batch whose features partly follow the confounds, so correlations are far from 0. */
@@ -300,6 +300,77 @@ describe("CorrelationAccumulator", () => {
     assert.throws(() => viaMoments.updateMoments(momentsOf(batches[0]!), [4]), TypeError);
   });
 
+  test("updateMoments refuses moments no batch could have: a comoment beyond √m2X·√m2N (zero variance included), a fractional or inexact count", () => {
+    const good = {
+      count: 3,
+      features: 1,
+      confounds: 1,
+      meanX: new Float64Array([2]),
+      meanN: new Float64Array([4]),
+      m2X: new Float64Array([1]),
+      m2N: new Float64Array([1]),
+      comoment: new Float64Array([1]),
+    };
+    const refuses = (moments: BatchMoments, pattern: RegExp): void => {
+      const acc = new CorrelationAccumulator();
+      assert.throws(
+        () => acc.updateMoments(moments),
+        (e) => e instanceof RangeError && pattern.test(e.message),
+      );
+      assert.equal(acc.count, 0);
+    };
+    refuses({ ...good, comoment: new Float64Array([50]) }, /\|comoment\| ≤ √m2X·√m2N/);
+    refuses(
+      { ...good, m2X: new Float64Array([0]), comoment: new Float64Array([1e-3]) },
+      /moments\.comoment must satisfy .*: current value is 0\.001 at index 0/,
+    );
+    refuses({ ...good, count: 2.5 }, /moments\.count must be a whole number of samples/);
+    refuses({ ...good, count: 2 ** 53 }, /at most 2\^53 − 1/);
+    const acc = new CorrelationAccumulator().updateMoments(good);
+    assert.equal(acc.correlations().data[0], 1);
+  });
+
+  test("merging an accumulator into itself is refused; merging its clone doubles it on purpose", () => {
+    const a = new CorrelationAccumulator().update([[1], [2], [4]], [1, 3, 2]);
+    const before = a.toJSON();
+    assert.throws(
+      () => a.merge(a),
+      (e) =>
+        e instanceof BatchCorrError && e.code === "invalid_merge" &&
+        /merging one into itself counts each of its 3 samples twice/.test(e.message),
+    );
+    assert.deepEqual(a.toJSON(), before);
+    const clone = a.clone();
+    assert.equal(a.merge(clone).count, 6);
+    // The clone shares nothing: merging changed a, not the clone.
+    assert.equal(clone.count, 3);
+    assert.deepEqual(clone.toJSON(), before);
+  });
+
+  test("a merge or update whose count would pass 2^53 − 1 is refused and leaves the state as it was", () => {
+    const nearLimit = CorrelationAccumulator.fromJSON({
+      ...new CorrelationAccumulator().update([[1], [2], [4]], [1, 3, 2]).toJSON(),
+      count: 2 ** 53 - 2,
+      weightSquares: 2 ** 53 - 2,
+    });
+    const before = nearLimit.toJSON();
+    for (
+      const grow of [
+        () => nearLimit.update([[1], [2]], [1, 2]),
+        () => nearLimit.merge(new CorrelationAccumulator().update([[1], [2]], [1, 2])),
+      ]
+    ) {
+      assert.throws(
+        grow,
+        (e) =>
+          e instanceof BatchCorrError && e.code === "resource_limit" &&
+          /merged count must be at most 2\^53 − 1/.test(e.message),
+      );
+      assert.deepEqual(nearLimit.toJSON(), before);
+    }
+    assert.equal(nearLimit.update([[7]], [1]).count, 2 ** 53 - 1);
+  });
+
   test("correlations need samples, and enough of them for tol auto", () => {
     assert.throws(() => new CorrelationAccumulator().correlations(), RangeError);
     const small = new CorrelationAccumulator().update([[1], [2]], [2, 1]);
@@ -500,6 +571,72 @@ describe("CorrelationAccumulator snapshots", () => {
     );
   });
 
+  test("a comoment beside a zero sum of squares is refused (JSON, bytes, safe twins), so no later update turns it into |r| > 1", () => {
+    const one = new CorrelationAccumulator().update([[1], [2], [3]], [1, 3, 2]);
+    const base = one.toJSON();
+    const cases = [
+      { m2X: [0], m2N: [1], comoment: [1e6] },
+      { m2X: [1], m2N: [0], comoment: [-1e-3] },
+      { m2X: [0], m2N: [0], comoment: [1e-100] },
+    ];
+    for (const fields of cases) {
+      const bad = { ...base, count: 10, weightSquares: 10, ...fields };
+      rejects(bad, /\|comoment\| ≤ √m2X·√m2N .*: current value is .* at index 0, with bound/);
+      const result = CorrelationAccumulator.safeFromJSON(bad);
+      assert.ok(!result.success && result.error.code === "invalid_snapshot");
+      // The same state in binary: count, Σw², then meanX, meanN, meanXLo, meanNLo, m2X, m2N, comoment.
+      const bytes = one.toBytes();
+      const view = new DataView(bytes.buffer);
+      const at = bytes.length - 3 * 8;
+      view.setFloat64(at, fields.m2X[0]!, true);
+      view.setFloat64(at + 8, fields.m2N[0]!, true);
+      view.setFloat64(at + 16, fields.comoment[0]!, true);
+      const binary = CorrelationAccumulator.safeFromBytes(bytes);
+      assert.ok(
+        !binary.success && /comoment/.test(binary.error.message),
+        JSON.stringify(fields),
+      );
+      assert.throws(() => CorrelationAccumulator.fromBytes(bytes), BatchCorrError);
+    }
+    // A genuine zero-variance state still restores: a constant column has a comoment of exactly 0.
+    const constant = new CorrelationAccumulator().update([[5, 1], [5, 2], [5, 4]], [1, 3, 2]);
+    const restored = CorrelationAccumulator.fromJSON(constant.toJSON());
+    assert.deepEqual(restored.moments(), constant.moments());
+    assert.equal(restored.update([[6, 0], [7, 3]], [4, 0]).correlations().data.length, 2);
+  });
+
+  test("a count above 2^53 − 1, where adding a sample no longer changes it, is refused", () => {
+    for (const count of [2 ** 53, 2 ** 54, 1e300]) {
+      rejects(
+        { ...snapshot, count, weightSquares: count },
+        /count must be at most 2\^53 − 1 .*: current value is/,
+      );
+    }
+    const bytes = acc.toBytes();
+    new DataView(bytes.buffer).setFloat64(24, 2 ** 54, true);
+    new DataView(bytes.buffer).setFloat64(32, 2 ** 54, true);
+    assert.throws(
+      () => CorrelationAccumulator.fromBytes(bytes),
+      (e) => e instanceof BatchCorrError && /count must be at most 2\^53/.test(e.message),
+    );
+    // The largest exact count still restores.
+    const largest = { ...snapshot, count: 2 ** 53 - 1, weightSquares: 2 ** 53 - 1 };
+    assert.equal(CorrelationAccumulator.fromJSON(largest).count, 2 ** 53 - 1);
+  });
+
+  test("weights above 1 or an effective count above the number of samples are refused", () => {
+    // Σw² > Σw needs a weight above 1; the library's weights are 1, or decayed below it.
+    rejects(
+      { ...snapshot, weightSquares: 5 },
+      /weightSquares \(Σw²\) must not exceed count \(Σw\)/,
+    );
+    // (Σw)² / Σw² = 16 / 1e-300: more effective samples than 2^53.
+    rejects({ ...snapshot, weightSquares: 1e-300 }, /must be at least count² \/ \(2\^53 − 1\)/);
+    // Decayed weights (each at most 1) keep Σw² ≤ Σw and restore.
+    const decayed = { ...snapshot, count: 3.5, weightSquares: 3.25 };
+    assert.equal(CorrelationAccumulator.fromJSON(decayed).effectiveCount, 3.5 ** 2 / 3.25);
+  });
+
   test("a snapshot declaring more than expected.maxElements F·M entries is refused before allocating", () => {
     assert.throws(
       () => CorrelationAccumulator.fromJSON(snapshot, { maxElements: 3 }),
@@ -547,17 +684,8 @@ describe("CorrelationAccumulator snapshots", () => {
   });
 });
 
-/** Bit-for-bit equality, NaN and the sign of zero included. */
-function assertSameBits(
-  actual: ArrayLike<number>,
-  expected: ArrayLike<number>,
-  what: string,
-): void {
-  assert.equal(actual.length, expected.length, what);
-  for (let i = 0; i < expected.length; i++) {
-    assert.ok(Object.is(actual[i], expected[i]), `${what}[${i}]: ${actual[i]} !== ${expected[i]}`);
-  }
-}
+/** Bit-for-bit equality, NaN and the sign of zero included (first differing index only). */
+const assertSameBits = assertSameArray;
 
 describe("the stream's fused passes give the unfused results bit for bit", () => {
   test("thresholdedFromMoments equals pearsonFromMoments, the row permutation, then softThreshold", () => {

@@ -85,3 +85,68 @@ describe("CorrelationAccumulator.stage", () => {
     );
   });
 });
+
+describe("decayed stages weight each batch by λ^age, once", () => {
+  /** Weighted moments straight from their definition, sample by sample. */
+  function weighted(batches: { x: number[][]; n: number[] }[], weights: number[]) {
+    const rows = batches.flatMap((b, j) => b.n.map((n, i) => ({ x: b.x[i]!, n, w: weights[j]! })));
+    const W = rows.reduce((t, r) => t + r.w, 0);
+    const W2 = rows.reduce((t, r) => t + r.w * r.w, 0);
+    const F = rows[0]!.x.length;
+    const meanN = rows.reduce((t, r) => t + r.w * r.n, 0) / W;
+    const meanX = Array.from(
+      { length: F },
+      (_, f) => rows.reduce((t, r) => t + r.w * r.x[f]!, 0) / W,
+    );
+    const m2N = rows.reduce((t, r) => t + r.w * (r.n - meanN) ** 2, 0);
+    const m2X = meanX.map((m, f) => rows.reduce((t, r) => t + r.w * (r.x[f]! - m) ** 2, 0));
+    const comoment = meanX.map((m, f) =>
+      rows.reduce((t, r) => t + r.w * (r.x[f]! - m) * (r.n - meanN), 0)
+    );
+    return {
+      count: W,
+      effectiveCount: W * W / W2,
+      meanX,
+      meanN: [meanN],
+      m2X,
+      m2N: [m2N],
+      comoment,
+    };
+  }
+
+  const third = { x: [[2, 5], [1, 1], [6, 3], [3, 4]], n: [0.7, 0.2, 0.8, 0.6] };
+
+  test("after three stages with λ = 0.6 the state is the weighted one with weights λ², λ, 1", () => {
+    for (const decay of [0.6, 0.25]) {
+      const accumulator = new CorrelationAccumulator();
+      let merge = stageOf(accumulator, first, decay);
+      merge.commit();
+      merge = stageOf(accumulator, second, decay);
+      merge.commit();
+      merge = stageOf(accumulator, third, decay);
+      const expected = weighted([first, second, third], [decay ** 2, decay, 1]);
+      const close = (a: number, e: number, what: string) =>
+        assert.ok(
+          Math.abs(a - e) <= 1e-12 * Math.max(1, Math.abs(e)),
+          `λ ${decay} ${what}: ${a} vs ${e}`,
+        );
+      close(merge.moments.count, expected.count, "Σw");
+      close(merge.effectiveCount, expected.effectiveCount, "(Σw)²/Σw²");
+      for (const key of ["meanX", "meanN", "m2X", "m2N", "comoment"] as const) {
+        Array.from(merge.moments[key]).forEach((v, i) =>
+          close(v, expected[key][i]!, `${key}[${i}]`)
+        );
+      }
+      merge.commit();
+      close(accumulator.effectiveCount, expected.effectiveCount, "committed (Σw)²/Σw²");
+    }
+  });
+
+  test("a decay of 1 is no decay: the stages give update's state bit for bit", () => {
+    const decayed = new CorrelationAccumulator();
+    for (const batch of [first, second, third]) stageOf(decayed, batch, 1).commit();
+    const plain = new CorrelationAccumulator().update(first.x, first.n).update(second.x, second.n)
+      .update(third.x, third.n);
+    assert.deepEqual(decayed.toBytes(), plain.toBytes());
+  });
+});

@@ -287,6 +287,17 @@ describe("batchCorr() rejects bad input", () => {
     }
   });
 
+  test("a subnormal tolSig (below 2^-1022), naming its own rule", () => {
+    for (const tolSig of [5e-324, 1e-310]) {
+      assert.throws(() => batchCorr(X, n, { tol: "auto", tolSig }), {
+        name: "RangeError",
+        message: new RegExp(
+          `^Cannot compute batchCorr as options\\.tolSig must be at least 2\\^-1022 .*: current value is ${tolSig}$`,
+        ),
+      });
+    }
+  });
+
   test('tol "auto" with B < 3', () => {
     assert.throws(() => batchCorr([[1], [2]], [1, 2], { tol: "auto" }), {
       name: "RangeError",

@@ -659,8 +659,12 @@ function assertFlatMemory(
   const figures =
     `live heap ${small.liveKb} → ${large.liveKb} KiB, peak RSS ${small.peakKb} → ${large.peakKb} KiB`;
   console.log(`memory figures: ${figures}`);
+  // JavaScriptCore's heap figure settles later and noisier than V8's: under Bun
+  // 60,000 → 600,000 skipped batches read 23.1 → 24.1 MiB (flat), yet 6,000 →
+  // 60,000 can read 9.4 → 14.1 MiB while its bounded lists fill.
+  const slackKb = "Bun" in globalThis ? 8 * 1024 : 4 * 1024;
   assert.ok(
-    large.liveKb - small.liveKb < 4 * 1024,
+    large.liveKb - small.liveKb < slackKb,
     `live heap grew for 10× more batches: ${figures}`,
   );
   assert.ok(

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { autoTol } from "../../mod.ts";
-import { type AutoTolFixtures, readFixture } from "../fixture_loader.ts";
+import { type AutoTolFixtures, type AutoTolTinyFixtures, readFixture } from "../fixture_loader.ts";
 
 // hypercoil's formula with the t quantile from scipy.stats.t.ppf and to 40
 // digits with mpmath, from scripts/gen_fixtures.py.
 const grid = readFixture<AutoTolFixtures>("auto_tol.json");
+// Upper tails below the float64 level's resolution, to 80 digits (scripts/gen_fixtures.py auto_tol_tiny).
+const tiny = readFixture<AutoTolTinyFixtures>("auto_tol_tiny.json");
 
 function relativeError(got: number, expected: number): number {
   return expected === 0 ? (got === 0 ? 0 : Infinity) : Math.abs(got - expected) / expected;
@@ -62,6 +64,51 @@ describe("autoTol()", () => {
         scipyOff.join(", ")
       }`,
     );
+  });
+
+  test("is within 1e-12 relative of the 80-digit value for significance down to 5e-324 (never NaN)", () => {
+    let worst = 0;
+    for (const [B, significance, tails, exact, scipy] of tiny.entries) {
+      const got = autoTol(B, significance, tails);
+      const label = `autoTol(${B}, ${significance}, ${tails})`;
+      assert.ok(got > 0 && got <= 1, `${label} = ${got}, outside (0, 1]`);
+      // From the tail 2^-30 up, autoTol forms hypercoil's float64 level 1 − tail, whose rounding
+      // (≤ 2^-54) moves such a tail by up to 6e-8 relative: the bound there is that, not 1e-12.
+      const bound = significance / tails < 2 ** -30 ? 1e-12 : 1e-9;
+      assert.ok(relativeError(got, exact) <= bound, `${label}: got ${got}, exact ${exact}`);
+      if (scipy !== null) {
+        assert.ok(relativeError(got, scipy) <= bound, `${label}: got ${got}, scipy isf ${scipy}`);
+      }
+      if (bound === 1e-12) worst = Math.max(worst, relativeError(got, exact));
+    }
+    assert.ok(tiny.entries.some(([, significance]) => significance < 1.1e-16));
+    console.log(
+      `autoTol: max relative error vs 80 digits for tiny tails ${
+        worst.toExponential(2)
+      } over ${tiny.entries.length} points`,
+    );
+  });
+
+  test("a significance whose level 1 − significance / 2 rounds to 1 gives the tail's tolerance, not NaN", () => {
+    const got = autoTol(10, 1e-16);
+    assert.ok(Number.isFinite(got), `autoTol(10, 1e-16) = ${got}`);
+    // Where the level rounds to 1 every smaller significance would collapse onto one value; the tail keeps them apart.
+    assert.ok(autoTol(10, 1e-20) > got && got > autoTol(10, 1e-12));
+  });
+
+  test("the two ways of computing the quantile meet at the switch-over tail 2^-30 within 1e-9 relative", () => {
+    for (const B of [3, 4, 10, 1000, 1e7]) {
+      for (const tails of [1, 2] as const) {
+        const at = 2 ** -30 * tails;
+        const above = autoTol(B, at * (1 + 2 ** -40), tails);
+        const below = autoTol(B, at * (1 - 2 ** -40), tails);
+        assert.ok(below >= above, `autoTol(${B}, ~2^-30·${tails}) must not rise with significance`);
+        assert.ok(
+          relativeError(below, above) <= 1e-9,
+          `B ${B}, tails ${tails}: ${below} vs ${above}`,
+        );
+      }
+    }
   });
 
   test("gives SPEC section 1's reference values (hypercoil under JAX, float64)", () => {
@@ -133,6 +180,11 @@ describe("autoTol()", () => {
       "significance NaN",
       () => autoTol(20, Number.NaN),
       /^Cannot compute autoTol as significance must be .*: current value is NaN$/,
+    ],
+    [
+      "significance 5e-324 (subnormal)",
+      () => autoTol(20, 5e-324),
+      /^Cannot compute autoTol as significance must be at least 2\^-1022 .*: current value is 5e-324$/,
     ],
     [
       "tails 3",

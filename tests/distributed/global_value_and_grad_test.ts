@@ -88,4 +88,46 @@ describe("globalValueAndGrad", () => {
     );
     assert.throws(() => globalValueAndGrad(loss, [[1, Number.NaN]], [1], global), RangeError);
   });
+
+  test("columns far from zero (1.7e9 + 0.001·noise) centre on the state's double-double means: 1e-9 relative to the shifted data", () => {
+    const loss = new BatchCorrelationLoss({ abs: false });
+    const slices = randomBatches({ count: 3, seed: 5, featureShape: [3], confounds: 1 });
+    const shift = (offset: number, scale: number) =>
+      slices.map((s) => ({ x: { ...s.x, data: s.x.data.map((v) => offset + scale * v) }, n: s.n }));
+    const far = shift(1.7e9, 0.001);
+    // Exact: x − 1.7e9 loses nothing (Sterbenz).
+    const near = far.map((s) => ({ x: { ...s.x, data: s.x.data.map((v) => v - 1.7e9) }, n: s.n }));
+    const globalOf = (parts: typeof far) => {
+      const global = new CorrelationAccumulator();
+      for (const part of parts) global.merge(new CorrelationAccumulator().update(part.x, part.n));
+      return global;
+    };
+    const farGlobal = globalOf(far), nearGlobal = globalOf(near);
+    for (let i = 0; i < far.length; i++) {
+      const got = globalValueAndGrad(loss, far[i]!.x, far[i]!.n, farGlobal, { wrt: "both" });
+      const expected = globalValueAndGrad(loss, near[i]!.x, near[i]!.n, nearGlobal, {
+        wrt: "both",
+      });
+      const scale = expected.grad.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      assert.ok(maxAbsDiff(got.grad.data, expected.grad.data) <= 1e-9 * scale);
+      const scaleN = expected.gradN!.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+      assert.ok(maxAbsDiff(got.gradN!.data, expected.gradN!.data) <= 1e-9 * scaleN);
+    }
+  });
+
+  test("at the kink |r| = tol exactly the subgradient is 0, for both abs values and both wrt", () => {
+    const slices = randomBatches({ count: 2, seed: 13, featureShape: [1], confounds: 1 });
+    const global = new CorrelationAccumulator();
+    for (const slice of slices) global.merge(new CorrelationAccumulator().update(slice.x, slice.n));
+    const r = global.correlations({ abs: false }).data[0]!;
+    for (const abs of [true, false]) {
+      for (const wrt of ["X", "both"] as const) {
+        const loss = new BatchCorrelationLoss({ abs, tol: Math.abs(r) });
+        const part = globalValueAndGrad(loss, slices[0]!.x, slices[0]!.n, global, { wrt });
+        assert.equal(part.value, 0);
+        assert.ok(part.grad.data.every((g) => g === 0), `abs ${abs}, wrt ${wrt}`);
+        if (wrt === "both") assert.ok(part.gradN!.data.every((g) => g === 0));
+      }
+    }
+  });
 });

@@ -13,6 +13,7 @@ import { pearsonFromMoments } from "../../src/core/correlation_view.ts";
 import { COPY_LIMITS, wasmKernelAvailable } from "../../src/kernels/_wasm_kernel.ts";
 import { MOMENTS_WASM_BASE64 } from "../../src/kernels/_moments_wasm_bytes.generated.ts";
 import { assembleMoments, EMBEDDED, embeddedModuleSource } from "../../scripts/wasm/assemble.ts";
+import { assertSameArray } from "../fuzz_support.ts";
 import { mulberry32 as random } from "../random.ts";
 
 /** The obviously correct reference: per pair, centre both columns and sum. */
@@ -95,8 +96,9 @@ function withCopyLimits(limits: typeof COPY_LIMITS, run: () => void): void {
 }
 
 function assertSameMoments(a: BatchMoments, b: BatchMoments, label: string): void {
+  // The column-blocked case has 87,390 co-moments: deepEqual's diff of such arrays takes minutes.
   for (const key of ["meanX", "m2X", "meanN", "m2N", "comoment"] as const) {
-    assert.deepEqual(a[key], b[key], `${label}: ${key} differs`);
+    assertSameArray(a[key], b[key], `${label}: ${key}`);
   }
 }
 
@@ -300,6 +302,72 @@ describe("computeBatchMoments kernels", () => {
       committedShared,
       embeddedModuleSource(shared.bytes, "shared"),
       `${EMBEDDED.shared.path} is stale: run npm run build:wasm`,
+    );
+  });
+});
+
+describe("the corrected two-pass term (columns far from zero)", () => {
+  /**
+   * Exact moments by integer arithmetic: every value is an integer times 2^-20,
+   * so sums are exact in BigInt and the only rounding is the final division.
+   */
+  function exactMoments(ints: bigint[][], nInts: bigint[], B: number) {
+    const scale = 2 ** 20;
+    const b = BigInt(B);
+    const sumN = nInts.reduce((t, v) => t + v, 0n);
+    const columns = ints[0]!.map((_, f) => ints.map((row) => row[f]!));
+    const toNumber = (num: bigint, den: bigint, unit: number) => Number(num) / Number(den) / unit;
+    return columns.map((column) => {
+      const sum = column.reduce((t, v) => t + v, 0n);
+      const sq = column.reduce((t, v) => t + v * v, 0n);
+      const cross = column.reduce((t, v, i) => t + v * nInts[i]!, 0n);
+      return {
+        mean: Number(sum) / B / scale,
+        // M2 = (B·Σx² − (Σx)²) / B, C = (B·Σxn − Σx·Σn) / B, in units of 2^-40.
+        m2: toNumber(b * sq - sum * sum, b, scale * scale),
+        comoment: toNumber(b * cross - sum * sumN, b, scale * scale),
+      };
+    });
+  }
+
+  test("1e9 + noise: the mean, M2 and the co-moment are exact to 1e-14, where the plain two-pass is not", () => {
+    const next = random(41);
+    const B = 203, F = 9;
+    // x = 2^30 + k·2^-20 with |k| < 2^13 (spread about 3e-3, a billion spreads from zero).
+    const ints = Array.from(
+      { length: B },
+      () =>
+        Array.from(
+          { length: F },
+          () => (1n << 50n) + BigInt(Math.floor(next() * 2 ** 14) - 2 ** 13),
+        ),
+    );
+    const nInts = Array.from({ length: B }, () => BigInt(Math.floor(next() * 2 ** 20)));
+    const x = Float64Array.from(ints.flat(), (v) => Number(v) / 2 ** 20);
+    const n = Float64Array.from(nInts, (v) => Number(v) / 2 ** 20);
+    const exact = exactMoments(ints, nInts, B);
+    let plainWorst = 0;
+    for (const kernel of ["wasm-simd", "typescript"] as const) {
+      const m = computeBatchMomentsWith(kernel, x, n, B, F, 1);
+      exact.forEach((e, f) => {
+        const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+        assert.ok(rel(m.m2X[f]!, e.m2) <= 1e-14, `${kernel} m2X[${f}]: ${m.m2X[f]} vs ${e.m2}`);
+        assert.ok(rel(m.comoment[f]!, e.comoment) <= 1e-12, `${kernel} comoment[${f}]`);
+        assert.ok(Math.abs(m.meanX[f]! - e.mean) <= 2 ** 30 * 2 ** -52, `${kernel} meanX[${f}]`);
+      });
+    }
+    // Plain two-pass (first-pass mean only), the reference the correction exists for.
+    for (let f = 0; f < F; f++) {
+      let mean = 0;
+      for (let b = 0; b < B; b++) mean += x[b * F + f]!;
+      mean /= B;
+      let m2 = 0;
+      for (let b = 0; b < B; b++) m2 += (x[b * F + f]! - mean) ** 2;
+      plainWorst = Math.max(plainWorst, Math.abs(m2 - exact[f]!.m2) / exact[f]!.m2);
+    }
+    assert.ok(
+      plainWorst > 1e-12,
+      `the data must need the correction: plain two-pass off by ${plainWorst}`,
     );
   });
 });

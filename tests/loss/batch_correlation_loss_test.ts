@@ -54,6 +54,89 @@ describe("BatchCorrelationLoss", () => {
     assert.equal(loss.name, "count");
   });
 
+  test("a user scalarisation's result must be a finite number: a string, undefined, an object or a BigInt is a TypeError, NaN or Infinity a RangeError", () => {
+    const cases: [unknown, ErrorConstructor][] = [
+      ["0.5", TypeError],
+      [undefined, TypeError],
+      [{}, TypeError],
+      [10n, TypeError],
+      [null, TypeError],
+      [Number.NaN, RangeError],
+      [-Infinity, RangeError],
+    ];
+    for (const [result, kind] of cases) {
+      const loss = new BatchCorrelationLoss({ scalarisation: () => result as number });
+      assert.throws(
+        () => loss.evaluate(X, N),
+        (e) =>
+          e instanceof kind &&
+          /^Cannot apply the scalarisation "[^"]+" as its result must be a finite number/.test(
+            e.message,
+          ),
+        String(result),
+      );
+    }
+    // A Scalarisation object is held to the same rule, in evaluate and in valueAndGrad.
+    const object = { name: "bad", reduce: () => "1" as unknown as number, gradient() {} };
+    const loss = new BatchCorrelationLoss({ scalarisation: object });
+    assert.throws(() => loss.evaluate(X, N), /scalarisation "bad" as its result/);
+    assert.throws(() => loss.valueAndGrad(X, N), /scalarisation "bad" as its result/);
+  });
+
+  test('NaN is a valid result only where zeroVariance is "nan"', () => {
+    const nan = () => Number.NaN;
+    assert.throws(
+      () => new BatchCorrelationLoss({ scalarisation: nan }).evaluate(X, N),
+      RangeError,
+    );
+    const value = new BatchCorrelationLoss({ scalarisation: nan, zeroVariance: "nan" }).evaluate(
+      X,
+      N,
+    );
+    assert.ok(Number.isNaN(value));
+  });
+
+  test("a user scalarisation works on a copy: sorting in place changes neither the correlations nor its gradient's input", () => {
+    const seen: Float64Array[] = [];
+    const median = {
+      name: "median",
+      reduce(values: Float64Array): number {
+        seen.push(values);
+        values.sort();
+        return values[values.length >> 1]!;
+      },
+      gradient(values: Float64Array, out: Float64Array): void {
+        values.sort();
+        out.fill(1 / values.length);
+      },
+    };
+    const loss = new BatchCorrelationLoss({ scalarisation: median, abs: false });
+    const { value, grad } = loss.valueAndGrad(X, N);
+    const mean = new BatchCorrelationLoss({ abs: false }).valueAndGrad(X, N);
+    const r = batchCorr(X, N, { abs: false }).data;
+    const sorted = Float64Array.from(r).sort();
+    assert.equal(value, sorted[sorted.length >> 1]);
+    // A constant weight 1/(F·M) is the mean's gradient: the sort reached no array the library reads.
+    grad.data.forEach((g, i) => assert.equal(g, mean.grad.data[i]));
+    assert.ok(seen.every((values) => !r.every((v, i) => v === values[i])));
+  });
+
+  test("a gradient that is not finite everywhere is refused", () => {
+    const loss = new BatchCorrelationLoss({
+      scalarisation: {
+        name: "holey",
+        reduce: (values) => values[0]!,
+        gradient: (_values, out) => out.fill(Number.NaN),
+      },
+    });
+    assert.throws(
+      () => loss.valueAndGrad(X, N),
+      (e) =>
+        e instanceof RangeError &&
+        /every element of its gradient must be a finite number/.test(e.message),
+    );
+  });
+
   test("rejects bad options when constructed", () => {
     assert.throws(() => new BatchCorrelationLoss({ nu: Number.POSITIVE_INFINITY }), {
       name: "RangeError",

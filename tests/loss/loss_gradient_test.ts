@@ -14,6 +14,7 @@ import {
 } from "../../mod.ts";
 import { lossValueAndGrad } from "../../src/loss/loss_gradient.ts";
 import { prepareBatch } from "../../src/core/prepare_batch.ts";
+import { assertSameArray } from "../fuzz_support.ts";
 import { mulberry32 } from "../random.ts";
 
 function normals(random: () => number, count: number): Float64Array {
@@ -269,6 +270,41 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
     }
   });
 
+  test("columns far from zero (1.7e9 + 0.001·noise) get the gradient of the shifted data to 1e-9 relative, for X and N", () => {
+    const random = mulberry32(71);
+    const B = 64, F = 3, M = 2;
+    const n = normals(random, M * B);
+    const noise = normals(random, B * F);
+    for (let b = 0; b < B; b++) {
+      for (let f = 0; f < F; f++) noise[b * F + f]! += 0.6 * n[(f % M) * B + b]!;
+    }
+    // x − 1.7e9 is exact (Sterbenz), so the shifted batch is the same data, centred by hand.
+    const far = noise.map((v) => 1.7e9 + 0.001 * v);
+    const near = far.map((v) => v - 1.7e9);
+    const farN = n.map((v) => -3e8 + v * 0.01);
+    const nearN = farN.map((v) => v + 3e8);
+    for (const abs of [true, false]) {
+      const loss = new BatchCorrelationLoss({ abs, scalarisation: "meansq" });
+      const got = loss.valueAndGrad({ data: far, shape: [B, F] }, { data: farN, shape: [M, B] }, {
+        wrt: "both",
+      });
+      const reference = loss.valueAndGrad({ data: near, shape: [B, F] }, {
+        data: nearN,
+        shape: [M, B],
+      }, { wrt: "both" });
+      for (
+        const [what, a, e] of [
+          ["grad", got.grad.data, reference.grad.data],
+          ["gradN", got.gradN!.data, reference.gradN!.data],
+        ] as const
+      ) {
+        const scale = e.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        const worst = a.reduce((m, v, i) => Math.max(m, Math.abs(v - e[i]!)), 0);
+        assert.ok(worst <= 1e-9 * scale, `abs ${abs} ${what}: ${worst / scale} relative`);
+      }
+    }
+  });
+
   test("reads Float32Array input as float64, giving the gradient of its float64 copy", () => {
     const loss = new BatchCorrelationLoss({ scalarisation: "vnorm" });
     const single = { data: Float32Array.from(X.data), shape: X.shape };
@@ -283,6 +319,45 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
     const { value, grad } = new BatchCorrelationLoss({ tol: 1 }).valueAndGrad(X, motion);
     assert.equal(value, 0);
     assert.ok(grad.data.every((g) => g === 0));
+  });
+
+  test("at the kink |r| = tol exactly the subgradient is 0, for both abs values and both wrt", () => {
+    const random = mulberry32(29);
+    const B = 12;
+    const n = normals(random, B);
+    const x = new Float64Array(2 * B);
+    for (let b = 0; b < B; b++) {
+      x[2 * b] = n[b]! * 0.7 + random();
+      x[2 * b + 1] = -n[b]! * 0.9 + 0.3 * random();
+    }
+    const X = { data: x, shape: [B, 2] };
+    const r = batchCorr(X, n, { abs: false }).data;
+    assert.ok(Math.abs(r[1]!) > Math.abs(r[0]!) && r[0]! > 0 && r[1]! < 0);
+    // One past the kink, in float64: the pair at the kink is inactive either way.
+    const above = Math.abs(r[0]!) * (1 + Number.EPSILON);
+    for (const abs of [true, false]) {
+      for (const wrt of ["X", "both"] as const) {
+        const at = new BatchCorrelationLoss({ abs, tol: Math.abs(r[0]!) }).valueAndGrad(X, n, {
+          wrt,
+        });
+        const past = new BatchCorrelationLoss({ abs, tol: above }).valueAndGrad(X, n, { wrt });
+        assertSameArray(at.grad.data, past.grad.data, `abs ${abs}, wrt ${wrt}: grad`);
+        if (wrt === "both") assertSameArray(at.gradN!.data, past.gradN!.data, "gradN");
+        // Only the kink's feature: the loss is 0 and so is every element of the gradient.
+        const single = { data: x.filter((_, i) => i % 2 === 0), shape: [B, 1] };
+        const alone = new BatchCorrelationLoss({ abs, tol: Math.abs(r[0]!) }).valueAndGrad(
+          single,
+          n,
+          { wrt },
+        );
+        assert.equal(alone.value, 0);
+        assert.ok(
+          alone.grad.data.every((g) => g === 0),
+          `abs ${abs}, wrt ${wrt}: ${alone.grad.data}`,
+        );
+        if (wrt === "both") assert.ok(alone.gradN!.data.every((g) => g === 0));
+      }
+    }
   });
 
   test("gives a zero-variance feature a zero gradient and leaves the others as without it", () => {
@@ -306,8 +381,8 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
     const loss = new BatchCorrelationLoss({ scalarisation: "sum" });
     const { grad, gradN } = loss.valueAndGrad(X, [motion, [2, 2, 2, 2, 2, 2]], { wrt: "both" });
     const plain = loss.valueAndGrad(X, [motion], { wrt: "both" });
-    assert.deepEqual(grad.data, plain.grad.data);
-    assert.deepEqual(gradN!.data.subarray(0, 6), plain.gradN!.data);
+    assertSameArray(grad.data, plain.grad.data, "grad");
+    assertSameArray(gradN!.data.subarray(0, 6), plain.gradN!.data, "gradN");
     assert.ok(gradN!.data.subarray(6).every((g) => g === 0));
   });
 
@@ -357,7 +432,7 @@ describe("BatchCorrelationLoss.valueAndGrad() on special inputs", () => {
       motion,
     );
     assert.equal(custom.value, builtIn.value);
-    assert.deepEqual(custom.grad.data, builtIn.grad.data);
+    assertSameArray(custom.grad.data, builtIn.grad.data, "grad");
   });
 
   test("throws a TypeError for a scalarisation function without a gradient", () => {
@@ -427,7 +502,7 @@ describe("lossValueAndGrad() for streams", () => {
     assert.equal(result.value, loss.evaluate(X, N));
     assert.deepEqual(result.correlations, batchCorr(X, N, { tol: "auto", abs: false }));
     const public_ = loss.valueAndGrad(X, N, { wrt: "both" });
-    assert.deepEqual(result.gradX, public_.grad.data);
-    assert.deepEqual(result.gradN, public_.gradN!.data);
+    assertSameArray(result.gradX, public_.grad.data, "gradX");
+    assertSameArray(result.gradN!, public_.gradN!.data, "gradN");
   });
 });

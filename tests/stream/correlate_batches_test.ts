@@ -311,6 +311,77 @@ describe("correlateBatches and BatchCorrStream", () => {
     assert.equal(accumulator.count, 0);
   });
 
+  test("a backend's moments beyond the Cauchy–Schwarz bound (a comoment beside zero variance) fail the batch, the state untouched", async () => {
+    const lying = (change: (m: ReturnType<typeof computeBatchMoments>) => void) => ({
+      provider: "lying",
+      computeMoments(batch: Parameters<CorrelationBackend["computeMoments"]>[0]) {
+        const m = computeBatchMoments(
+          Float64Array.from(batch.x),
+          Float64Array.from(batch.n),
+          batch.count,
+          batch.features,
+          batch.confounds,
+        );
+        change(m);
+        return Promise.resolve(m);
+      },
+      async dispose() {},
+    });
+    const changes = [
+      (m: { m2X: Float64Array; comoment: Float64Array }) => {
+        m.m2X[0] = 0;
+        m.comoment[0] = 1e6;
+      },
+      (m: { comoment: Float64Array; m2X: Float64Array; m2N: Float64Array }) => {
+        m.comoment[1] = 5 * Math.sqrt(m.m2X[1]! * m.m2N[0]!);
+      },
+      (m: { comoment: Float64Array }) => {
+        m.comoment[0] = Number.NaN;
+      },
+    ];
+    for (const change of changes) {
+      const accumulator = new CorrelationAccumulator();
+      await assert.rejects(
+        collect(
+          correlateBatches(randomBatches(2, 6, [2], 1), { backend: lying(change), accumulator }),
+        ),
+        (e) =>
+          e instanceof BatchCorrError && e.code === "stream_batch_failed" &&
+          e.details.phase === "backend" && (e.cause as BatchCorrError).code === "backend_failed" &&
+          /backend "lying" as they must satisfy \|comoment\| ≤ √m2X·√m2N/.test(e.message),
+      );
+      assert.equal(accumulator.count, 0);
+    }
+  });
+
+  test("a backend's moments are read once, never from Object.prototype", async () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    const batches = randomBatches(3, 4, [2], 1);
+    const backend: CorrelationBackend = {
+      provider: "partial",
+      computeMoments(batch) {
+        const { comoment: _dropped, ...rest } = computeBatchMoments(
+          Float64Array.from(batch.x),
+          Float64Array.from(batch.n),
+          batch.count,
+          batch.features,
+          batch.confounds,
+        );
+        return Promise.resolve(rest as never);
+      },
+      async dispose() {},
+    };
+    proto.comoment = new Float64Array(2);
+    try {
+      await assert.rejects(
+        collect(correlateBatches(batches, { backend })),
+        (e) => e instanceof BatchCorrError && /must describe the batch/.test(e.message),
+      );
+    } finally {
+      delete proto.comoment;
+    }
+  });
+
   test("resuming from a restored snapshot continues the running view exactly", async () => {
     const batches = randomBatches(16, 8, [5], 1);
     const straight = await collect(correlateBatches(batches, { tol: "auto" }));
@@ -497,6 +568,63 @@ describe("invalid batches", () => {
         /boom/.test(e.message),
     );
     assert.equal(accumulator.count, good[0]!.x.shape[0]! + good[1]!.x.shape[0]!);
+  });
+});
+
+describe("custom scalarisations", () => {
+  const batches = randomBatches(21, 4, [3], 2);
+
+  test("one that sorts its input in place (a median) leaves the emitted and running correlations in hypercoil's order", async () => {
+    const median = (values: Float64Array): number => {
+      values.sort();
+      return values[values.length >> 1]!;
+    };
+    const reference = await collect(correlateBatches(batches, { window: 2 }));
+    for (const output of ["full", "losses"] as const) {
+      const sorted = await collect(
+        correlateBatches(batches, { scalarisation: median, window: 2, output }),
+      );
+      sorted.forEach((result, i) => {
+        const expected = reference[i]!;
+        if (output === "full") {
+          assert.deepEqual(result.correlations, expected.correlations);
+          assert.deepEqual(result.running.correlations, expected.running.correlations);
+          assert.deepEqual(result.window!.correlations, expected.window!.correlations);
+        }
+        const values = Float64Array.from(expected.correlations!.data).sort();
+        assert.equal(result.loss, values[values.length >> 1]);
+      });
+    }
+  });
+
+  test("a result that is not a finite number fails the batch with a TypeError or RangeError naming it", async () => {
+    const results: [unknown, ErrorConstructor][] = [
+      ["0.5", TypeError],
+      [undefined, TypeError],
+      [{}, TypeError],
+      [10n, TypeError],
+      [Number.NaN, RangeError],
+      [Infinity, RangeError],
+    ];
+    for (const [value, kind] of results) {
+      const accumulator = new CorrelationAccumulator();
+      const scalarisation = () => value as number;
+      await assert.rejects(
+        collect(correlateBatches(batches, { scalarisation, accumulator })),
+        (e) =>
+          e instanceof BatchCorrError && e.details.phase === "loss" && e.cause instanceof kind &&
+          /its result must be a finite number/.test(e.message),
+        String(value),
+      );
+      assert.equal(accumulator.count, 0);
+    }
+  });
+
+  test('NaN is a valid result where zeroVariance is "nan"', async () => {
+    const results = await collect(
+      correlateBatches(batches, { scalarisation: () => Number.NaN, zeroVariance: "nan" }),
+    );
+    assert.ok(results.every((r) => Number.isNaN(r.loss)));
   });
 });
 

@@ -35,6 +35,48 @@ for (const backend of BACKENDS) {
       tf.dispose([x, n, r]);
     });
 
+    test("a tensor whose shape getter answers differently on each read is measured once", () => {
+      const B = 8;
+      const xData = randomData(6, B * 2), nData = randomData(7, B);
+      const x = tf.tensor2d(xData, [B, 2]), n = tf.tensor1d(nData);
+      let reads = 0;
+      // The first read tells the truth; later ones would say [2, 8].
+      const lying = new Proxy(x, {
+        get(target, key, receiver) {
+          if (key === "shape") return reads++ === 0 ? [B, 2] : [2, B];
+          return Reflect.get(target, key, receiver);
+        },
+      });
+      const expected = batchCorr({ data: xData, shape: [B, 2] }, nData);
+      const values = batchCorrTf(lying, n).dataSync();
+      values.forEach((v, i) => assert.ok(Math.abs(v - expected.data[i]!) < 1e-6, `${v} at ${i}`));
+      // A shape that disagrees with the tensor's size is refused by name.
+      const wrong = new Proxy(x, {
+        get: (target, key, receiver) =>
+          key === "shape" ? [B, 3] : Reflect.get(target, key, receiver),
+      });
+      assert.throws(
+        () => batchCorrTf(wrong, n),
+        (e) =>
+          e instanceof TypeError &&
+          /x\.shape must be .* whose product is x\.size \(16\)/.test(e.message),
+      );
+      tf.dispose([x, n]);
+    });
+
+    test('tol "auto" with a significance whose level 1 − p/2 rounds to 1 thresholds as the core does, never NaN', () => {
+      const B = 12;
+      const xData = randomData(4, B * 2), nData = randomData(5, B);
+      const x = tf.tensor2d(xData, [B, 2]), n = tf.tensor1d(nData);
+      const options = { tol: "auto", tolSig: 1e-16, abs: false } as const;
+      const r = batchCorrTf(x, n, options);
+      const expected = batchCorr({ data: xData, shape: [B, 2] }, nData, options);
+      assert.ok(expected.tol > 0.99 && expected.tol < 1);
+      const values = r.dataSync();
+      values.forEach((v, i) => assert.ok(Math.abs(v - expected.data[i]!) < 1e-6, `${v} at ${i}`));
+      tf.dispose([x, n, r]);
+    });
+
     test("columns far from zero (3e5 + noise) keep their digits in the value and the gradient", () => {
       const B = 256, F = 4;
       // 3e5 + u with u on float32's 1/32 grid there: a float32 mean of the raw values is off by up to 1/64.

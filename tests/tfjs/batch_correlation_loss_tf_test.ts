@@ -115,6 +115,36 @@ for (const backend of BACKENDS) {
       tf.dispose([x, n]);
     });
 
+    test("at the kink |r| = tol exactly (in float32) the closed-form subgradient is 0, for both abs values and both wrt", () => {
+      const x = tf.tensor2d([[1], [2], [4], [3], [7], [5]]);
+      const n = tf.tensor1d([0.3, 0.1, 0.9, 0.5, 0.7, 0.2]);
+      const r = tf.tidy(() => batchCorrTf(x, n, { abs: false }).dataSync()[0]!);
+      for (const abs of [true, false]) {
+        for (const wrt of ["X", "both"] as const) {
+          const loss = new BatchCorrelationLossTf({ abs, tol: Math.abs(r) });
+          const { value, grad, gradN } = loss.valueAndGrad(x, n, { wrt });
+          assert.equal(value.dataSync()[0], 0);
+          assert.ok(grad.dataSync().every((g) => g === 0), `abs ${abs}, wrt ${wrt}`);
+          if (gradN) assert.ok(gradN.dataSync().every((g) => g === 0));
+          tf.dispose([value, grad, ...(gradN ? [gradN] : [])]);
+        }
+      }
+      tf.dispose([x, n]);
+    });
+
+    test("a custom scalarisation returning a string scalar is refused with a TypeError naming its dtype", () => {
+      const x = tf.tensor2d([[1, 2], [2, 1], [3, 5], [4, 3]]);
+      const n = tf.tensor1d([1, 0, 1, 1]);
+      const loss = new BatchCorrelationLossTf({
+        scalarisation: () => tf.scalar("0.5") as unknown as tf.Scalar,
+      });
+      assert.throws(
+        () => loss.evaluate(x, n),
+        (e) => e instanceof TypeError && /a string tensor of shape \[\]/.test(e.message),
+      );
+      tf.dispose([x, n]);
+    });
+
     test("a zero-variance feature gives 0 and a finite gradient, and NaN everywhere with zeroVariance nan", () => {
       const xData = [[1, 5], [2, 5], [4, 5], [3, 5], [6, 5]];
       const nData = [0.3, 0.1, 0.9, 0.5, 0.7];

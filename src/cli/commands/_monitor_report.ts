@@ -7,6 +7,11 @@
 
 import { statSync } from "node:fs";
 import type { CorrelationAccumulator } from "../../accumulator/correlation_accumulator.ts";
+import {
+  defaultMomentsKernel,
+  lastMomentsKernel,
+  type MomentsKernelRun,
+} from "../../kernels/compute_batch_moments.ts";
 import type { OnnxBackend } from "../../onnx/onnx_backend.ts";
 import { OutputError } from "../errors.ts";
 import { checkOutputPath, type FileTarget, writeOutputFile } from "../output/output_file.ts";
@@ -38,9 +43,16 @@ export interface ReportedRun {
   badRows: BadRowLog;
 }
 
+/** How the report names the batch kernel that ran. */
+const KERNEL_LABELS: Record<MomentsKernelRun, string> = {
+  "wasm-simd": "WebAssembly SIMD (float64)",
+  "wasm-simd-float32": "WebAssembly SIMD (float32)",
+  typescript: "TypeScript (float64)",
+};
+
 function kernelLabel(backend: OnnxBackend | undefined): string {
   return backend === undefined
-    ? "TypeScript (float64)"
+    ? KERNEL_LABELS[lastMomentsKernel() ?? defaultMomentsKernel()]
     : `ONNX Runtime ${backend.provider} (float32 batch moments)`;
 }
 

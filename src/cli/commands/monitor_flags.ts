@@ -5,6 +5,7 @@
  */
 
 import { z } from "zod";
+import { MIN_SIGNIFICANCE } from "../../core/auto_tol.ts";
 import { DEFAULT_MAX_ELEMENTS } from "../../core/limits.ts";
 import type { OnnxProvider } from "../../onnx/onnx_backend.ts";
 import { booleanFlag, choiceFlag, HELP_FLAG, valueFlag } from "../args/flag.ts";
@@ -50,6 +51,9 @@ const PROVIDERS = [
   "cpu",
   "cuda",
 ] as const satisfies readonly OnnxProvider[];
+
+/** tolSig's rule: the library's, and not subnormal (autoTol refuses a subnormal tail). */
+const TOL_SIG_RULE = "a number in the open interval (0, 1), at least 2^-1022 (not subnormal)";
 
 const tolerance = z.union([
   z.literal("auto"),
@@ -109,7 +113,7 @@ export const MONITOR_FLAGS = {
     default: "auto",
     help: "soft threshold; auto derives it from each view's sample count",
   }),
-  "tol-sig": valueFlag(numberWhere("a number in the open interval (0, 1)", (v) => v > 0 && v < 1), {
+  "tol-sig": valueFlag(numberWhere(TOL_SIG_RULE, (v) => v >= MIN_SIGNIFICANCE && v < 1), {
     section: CORRELATION,
     placeholder: "p",
     default: 0.1,

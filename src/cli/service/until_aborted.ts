@@ -43,9 +43,18 @@ export async function* untilAborted<T>(
     ? (source as AsyncIterable<T>)[Symbol.asyncIterator]()
     : (source as Iterable<T>)[Symbol.iterator]();
   let finished = false;
+  // One listener for the whole loop that wakes the read in hand: a listener or a
+  // race per read would keep (or churn) an object per row for as long as the input runs.
+  let wake: ((value: "aborted") => void) | undefined;
+  const onAbort = () => wake?.("aborted");
+  signal.addEventListener("abort", onAbort, { once: true });
   try {
     while (!signal.aborted) {
-      const next = await nextUnlessAborted(iterator, signal);
+      const next = await new Promise<IteratorResult<T> | "aborted">((resolve, reject) => {
+        wake = resolve;
+        Promise.resolve(iterator.next()).then(resolve, reject);
+      });
+      wake = undefined;
       if (next === "aborted") break;
       if (next.done) {
         finished = true;
@@ -54,36 +63,10 @@ export async function* untilAborted<T>(
       yield next.value;
     }
   } finally {
+    signal.removeEventListener("abort", onAbort);
     if (!finished) {
       // Not awaited: a source blocked in a read would hold the shutdown.
       Promise.resolve(iterator.return?.()).catch(() => {});
     }
   }
-}
-
-/**
- * The iterator's next result, or "aborted" when the signal fires first. The
- * listener lives for this one read only: racing every read against one
- * long-lived promise would keep a reaction per read until the signal fired,
- * memory growing with the rows.
- */
-function nextUnlessAborted<T>(
-  iterator: AsyncIterator<T> | Iterator<T>,
-  signal: AbortSignal,
-): Promise<IteratorResult<T> | "aborted"> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => resolve("aborted");
-    signal.addEventListener("abort", onAbort, { once: true });
-    const settle = () => signal.removeEventListener("abort", onAbort);
-    Promise.resolve(iterator.next()).then(
-      (result) => {
-        settle();
-        resolve(result);
-      },
-      (error: unknown) => {
-        settle();
-        reject(error);
-      },
-    );
-  });
 }

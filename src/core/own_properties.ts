@@ -1,0 +1,119 @@
+/**
+ * Reading caller objects at the public boundary without ever reading what an
+ * object only inherits: a key set on `Object.prototype` (prototype pollution)
+ * or on an options object's prototype (`Object.create({ tol: 0.9 })`) must
+ * change nothing, and a getter is read once, so what was validated is what is
+ * used.
+ *
+ * @module
+ */
+
+/** Whether a value is a plain object: `{…}` or `Object.create(null)`. */
+export function isPlainObject(value: unknown): value is Record<PropertyKey, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/**
+ * Whether a plain object only holds data (no function among its own values):
+ * such records are copied by {@linkcode ownOptions}; objects with behaviour
+ * (a scalarisation, a backend, a client) are passed by reference, as their
+ * methods may read state through `this`.
+ */
+function isDataRecord(value: Record<PropertyKey, unknown>): boolean {
+  for (const key of Reflect.ownKeys(value)) {
+    const descriptor = Object.getOwnPropertyDescriptor(value, key);
+    if (descriptor && "value" in descriptor && typeof descriptor.value === "function") return false;
+  }
+  return true;
+}
+
+/** Own enumerable entries (string and symbol keys), each getter invoked once. */
+function copyRecord(value: object, nested: (v: unknown) => unknown): Record<PropertyKey, unknown> {
+  const out: Record<PropertyKey, unknown> = Object.create(null);
+  for (const key of Reflect.ownKeys(value)) {
+    const descriptor = Object.getOwnPropertyDescriptor(value, key);
+    if (!descriptor?.enumerable) continue;
+    Object.defineProperty(out, key, {
+      value: nested((value as Record<PropertyKey, unknown>)[key]),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return out;
+}
+
+/** An array's own elements, its length read once; a hole reads as undefined, never as an inherited index. */
+function copyArray(value: readonly unknown[], nested: (v: unknown) => unknown): unknown[] {
+  const length = value.length;
+  const out = new Array<unknown>(length);
+  for (let i = 0; i < length; i++) out[i] = Object.hasOwn(value, i) ? nested(value[i]) : undefined;
+  return out;
+}
+
+function copyData(value: unknown): unknown {
+  if (Array.isArray(value)) return copyArray(value, copyData);
+  if (isPlainObject(value) && isDataRecord(value)) return copyRecord(value, copyData);
+  return value;
+}
+
+/**
+ * The options object as validation should see it: a null-prototype copy of
+ * its own enumerable properties (each getter read once), with nested arrays
+ * and data records (plain objects without methods) copied the same way.
+ * Functions, class instances (an accumulator, an AbortSignal, a client) and
+ * plain objects with methods are kept as they are. Anything that is not an
+ * object is returned unchanged, for the schema to refuse.
+ *
+ * @param value The options as given.
+ * @returns The copy.
+ */
+export function ownOptions(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+  return copyRecord(value, copyData);
+}
+
+/**
+ * A copy of validated options in which a key that is absent reads as
+ * `undefined`, whatever `Object.prototype` holds (a null-prototype object
+ * with the same own properties).
+ *
+ * @param value The parsed options.
+ * @returns The copy, or `value` itself when it is not a plain object.
+ */
+export function withoutPrototype<T>(value: T): T {
+  if (!isPlainObject(value)) return value;
+  return Object.assign(Object.create(null), value) as T;
+}
+
+/**
+ * A property of a caller's object as the library reads it: its own, or one
+ * its class provides (a getter on a prototype), but never one that only
+ * `Object.prototype` holds. Each call reads the property once.
+ *
+ * @param value The object.
+ * @param key The property.
+ * @returns The value, or undefined when only `Object.prototype` (or nothing) has it.
+ */
+export function readProperty(value: object, key: PropertyKey): unknown {
+  return hasProperty(value, key) ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+}
+
+/**
+ * Whether a caller's object has a property of its own or from its class (see
+ * {@linkcode readProperty}).
+ *
+ * @param value The object.
+ * @param key The property.
+ * @returns True when the object or a prototype below `Object.prototype` defines it.
+ */
+export function hasProperty(value: object, key: PropertyKey): boolean {
+  let node: object | null = value;
+  while (node !== null && node !== Object.prototype) {
+    if (Object.hasOwn(node, key)) return true;
+    node = Object.getPrototypeOf(node);
+  }
+  return false;
+}
