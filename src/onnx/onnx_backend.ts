@@ -127,8 +127,9 @@ export interface OnnxBackend extends CorrelationBackend {
    *
    * @param batch A validated batch.
    * @returns Its moments, `count` = B.
-   * @throws {RangeError} If the batch holds NaN or ±Infinity, or values
-   * whose float32 sums of squares overflow.
+   * @throws {RangeError} If the batch holds NaN or ±Infinity, or a column
+   * whose squared deviations float32 cannot carry even once the column is
+   * shifted by its first value (named in the message).
    * @throws {BatchCorrError} `backend_failed` if ONNX Runtime fails or the
    * backend was disposed.
    */

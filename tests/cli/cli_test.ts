@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { batchCorr, BatchCorrelationLoss, exportBatchCorrOnnx } from "../../mod.ts";
 import { main } from "../../src/cli/main.ts";
 import { driftDataLines, generateDriftRows } from "../../src/cli/input/drift_data.ts";
+import { mulberry32 } from "../random.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -487,6 +488,41 @@ describe("batch-corr CLI with ONNX Runtime (subprocess)", () => {
           /\(skipped: cuda: Cannot use the ONNX Runtime provider "cuda" as /,
         );
       }
+    },
+  );
+
+  test(
+    "monitor --provider cpu on columns far from zero (1e6 + 0.01·noise, both signs) skips no batch and matches the true r to 1e-4",
+    ONNX_TIMEOUT,
+    async () => {
+      // Features base + spread·(driven noise) with base/spread from 1e6 to 1e8, both signs: float32
+      // alone keeps no digit of the noise, so the graph must receive the columns shifted.
+      const random = mulberry32(61);
+      const columns = [[1e6, 0.01], [-3e7, 0.3], [5e5, 5e-3], [-1e4, 1e-4]] as const;
+      const B = 200;
+      const c = Array.from({ length: B }, () => random() - 0.5);
+      const noise = columns.map((_, f) =>
+        c.map((cb) => (f % 2 === 0 ? cb : -cb) * (f + 1) + (random() - 0.5))
+      );
+      const lines = ["x0,x1,x2,x3,c"];
+      for (let b = 0; b < B; b++) {
+        const xs = columns.map(([base, spread], f) => base + spread * noise[f]![b]!);
+        lines.push([...xs, c[b]!].join(","));
+      }
+      const file = join(dir, "offset.csv");
+      writeFileSync(file, lines.join("\n") + "\n");
+      const args = ["-c", "c", "-b", "50", "--tol", "0", "--no-abs", "--format", "ndjson"];
+      const onnx = await runCli(["monitor", file, ...args, "--correlations", "--provider", "cpu"]);
+      assert.equal(onnx.code, 0, onnx.stderr);
+      assert.doesNotMatch(onnx.stderr, /skipped|underflow/);
+      const records = ndjson(onnx.stdout);
+      assert.equal(records.length, 4);
+      // The truth: Pearson r of the noise the columns were made of (a shift and scale of each column).
+      const last = records[3]!.correlations.running.data as number[];
+      columns.forEach((_, f) => {
+        const truth = batchCorr(noise[f]!.map((v) => [v]), c, { abs: false }).data[0]!;
+        close(last[f]!, truth, `running r of x${f}`, 1e-4);
+      });
     },
   );
 

@@ -202,7 +202,7 @@ describe("computeBatchMoments kernels", () => {
     const F = Math.ceil(BLOCK_BYTES / (5 * 4)) + 21;
     const c = makeCase(5, F, 2, 12);
     const exact = pearsonFromMoments(
-      computeBatchMomentsWith("wasm-simd", new Float32Array(c.x), c.n, 5, F, 2),
+      computeBatchMomentsWith("wasm-simd", c.x, c.n, 5, F, 2),
       "zero",
     );
     const fast = pearsonFromMoments(computeBatchMomentsFloat32(c.x, c.n, 5, F, 2), "zero");

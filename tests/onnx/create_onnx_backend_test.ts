@@ -18,6 +18,14 @@ import type { PreparedBatch } from "../../src/core/prepare_batch.ts";
 import { computeBatchMoments } from "../../src/kernels/compute_batch_moments.ts";
 import { prepareBatch } from "../../src/core/prepare_batch.ts";
 import { mulberry32 } from "../random.ts";
+import { shiftedPearson } from "../fuzz_support.ts";
+
+/** The float64 mean of feature f of a row-major (B, F) batch, shifted by its first value. */
+function mean(x: ArrayLike<number>, B: number, F: number, f: number): number {
+  let sum = 0;
+  for (let b = 0; b < B; b++) sum += x[b * F + f]! - x[f]!;
+  return x[f]! + sum / B;
+}
 
 const { onnx } = onnxProto;
 const PARITY = 1e-4;
@@ -241,7 +249,7 @@ describe("createOnnxBackend() on wasm", () => {
     const huge = [[1e30, 1], [-1e30, 2], [3e30, 4]];
     await assert.rejects(
       backend.run(huge, [1, 2, 4]),
-      /within float32 range for the wasm provider/,
+      /squared deviations of feature column 0 of X must be a float32 sum .* for the wasm provider: current value is Infinity although the column varies/,
     );
   });
 });
@@ -273,6 +281,114 @@ describe("createOnnxBackend() on cpu (onnxruntime-node)", () => {
       assert.ok(Math.abs(result.data[0]! - expected.data[0]!) < PARITY);
       assert.ok(Number.isNaN(result.data[1]!) && Number.isNaN(expected.data[1]!));
       assert.equal(result.zeroVarianceFeatures, 1);
+    } finally {
+      await backend.dispose();
+    }
+  });
+});
+
+describe("createOnnxBackend() on columns far from zero (SPEC section 6)", () => {
+  /** base + spread·(noise driven by n), features and confounds, both signs, base/spread to 1e8. */
+  function offsetBatch(seed: number, spread: number) {
+    const random = mulberry32(seed);
+    const B = 64, M = 2;
+    const bases = [1e6, -1e6, 1e7, -3e7, 1e8, -1e8, 1e5, -2e5];
+    const F = bases.length;
+    const n = new Float64Array(M * B);
+    for (let b = 0; b < B; b++) {
+      n[b] = -1e6 + random(); // an offset confound: base/spread 1e6
+      n[B + b] = random() - 0.5;
+    }
+    const x = new Float64Array(B * F);
+    for (let b = 0; b < B; b++) {
+      for (let f = 0; f < F; f++) {
+        const driven = (f % 2 === 0 ? 1 : -1) * (n[b]! + 1e6) + (random() - 0.5) + 0.5 * n[B + b]!;
+        x[b * F + f] = bases[f]! * spread + spread * driven;
+      }
+    }
+    return { x, n, B, F, M };
+  }
+
+  for (const provider of ["cpu", "wasm"] as const) {
+    test(`${provider}: 1e6 + 0.01·noise and kin keep r within 1e-4 (float64 and float32 input)`, async () => {
+      const backend = await createOnnxBackend({ provider, abs: false });
+      try {
+        for (const spread of [0.01, 1, 300]) {
+          const { x, n, B, F, M } = offsetBatch(40, spread);
+          for (const data of [x, new Float32Array(x)]) {
+            const X = { data, shape: [B, F] }, N = { data: n, shape: [M, B] };
+            const result = await backend.run(X, N, { tol: 0 });
+            const expected = shiftedPearson(data, n, B, F, M);
+            assertClose(result.raw, expected, PARITY, `${provider} spread ${spread}`);
+            // The planted correlations are strong, so a lost digit cannot hide near 0.
+            assert.ok(expected[0]! > 0.5 && expected[2]! < -0.5); // (F, M): features 0 and 1 on confound 0
+            const exact = batchCorr(X, N, { abs: false, tol: 0 });
+            assertClose(result.data, exact.data, PARITY, `${provider} vs batchCorr`);
+            // Means come back in float64 with the shift added, not float32's rounding of 1e8·spread.
+            for (let f = 0; f < F; f++) {
+              const error = Math.abs(result.moments.meanX[f]! - mean(data, B, F, f));
+              assert.ok(
+                error <= 1e-6 * spread,
+                `${provider} mean of feature ${f}: off by ${error}`,
+              );
+            }
+          }
+        }
+      } finally {
+        await backend.dispose();
+      }
+    });
+  }
+
+  test("a stream on the cpu backend folds far-from-zero batches without skipping, as the TypeScript kernel", async () => {
+    const batches = [1, 2, 3].map((seed) => {
+      const { x, n, B, F, M } = offsetBatch(seed, 0.01);
+      return { x: { data: x, shape: [B, F] }, n: { data: n, shape: [M, B] } };
+    });
+    const backend = await createOnnxBackend({ provider: "cpu" });
+    try {
+      const options = { tol: 0, abs: false } as const;
+      const viaBackend: BatchResult[] = [];
+      for await (const r of correlateBatches(batches, { ...options, backend })) viaBackend.push(r);
+      const direct: BatchResult[] = [];
+      for await (const r of correlateBatches(batches, options)) direct.push(r);
+      assert.equal(viaBackend.length, 3);
+      viaBackend.forEach((r, i) =>
+        assertClose(
+          r.running.correlations!.data,
+          direct[i]!.running.correlations!.data,
+          PARITY,
+          `running view at batch ${i}`,
+        )
+      );
+    } finally {
+      await backend.dispose();
+    }
+  });
+
+  test("refuses by name a column that float32 cannot carry even shifted, on features and confounds", async () => {
+    const backend = await createOnnxBackend({ provider: "cpu" });
+    try {
+      const tiny = [[1e-20, 1], [-2e-20, 2], [3e-20, 4], [0, 3]]; // squares near 1e-40: float32 subnormals
+      await assert.rejects(
+        backend.run(tiny, [1, 2, 4, 3]),
+        (error: unknown) =>
+          error instanceof RangeError &&
+          /feature column 0 of X must be a float32 sum between 7\.9e-31 and 1\.3e\+30/.test(
+            error.message,
+          ) &&
+          /although the column varies; rescale it/.test(error.message),
+      );
+      // A confound with deviations near 1e-25: their squares underflow float32 to 0.
+      const flat = [[5, 1], [5 + 1e-14, 2], [5, 4], [5, 3]];
+      await assert.rejects(
+        backend.run(flat, [1e-25, 2e-25, 3e-25, 5e-25]),
+        /confound 0 of N must be/,
+      );
+      // A constant column is fine (zero variance), however far from zero.
+      const constant = await backend.run([[1e30, 1], [1e30, 2], [1e30, 4]], [1, 2, 4]);
+      assert.equal(constant.zeroVarianceFeatures, 1);
+      assert.equal(constant.moments.meanX[0], 1e30);
     } finally {
       await backend.dispose();
     }
