@@ -11,7 +11,12 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import fc from "fast-check";
 import { autoTol, batchCorr, BatchCorrelationLoss, batchCorrFloat32, qcfc } from "../../mod.ts";
-import { assertClose, offsetColumnsArbitrary, shiftedPearson } from "../fuzz_support.ts";
+import {
+  assertClose,
+  offsetColumns,
+  offsetColumnsArbitrary,
+  shiftedPearson,
+} from "../fuzz_support.ts";
 
 const RUNS = Number(process.env.BATCHCORR_FUZZ_RUNS ?? 150);
 const SEED = 20261128;
@@ -321,7 +326,8 @@ describe("property: BatchCorrelationLoss", () => {
 describe("property: batchCorrFloat32() on columns far from zero", () => {
   test("stays within 1e-6 of a float64 reference for base/spread up to 1e8, both signs, float32 or float64 input", () => {
     fc.assert(
-      fc.property(offsetColumnsArbitrary, fc.constantFrom<number | "auto">(0, 0.1), (c, tol) => {
+      fc.property(offsetColumnsArbitrary, fc.constantFrom<number | "auto">(0, 0.1), (plan, tol) => {
+        const c = offsetColumns(plan);
         const X = { data: c.x, shape: [c.B, c.F] }, N = { data: c.n, shape: [c.M, c.B] };
         const result = batchCorrFloat32(X, N, { abs: false, tol });
         const tolValue = tol === "auto" ? autoTol(c.B) : tol;
