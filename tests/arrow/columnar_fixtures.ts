@@ -8,8 +8,8 @@ import { readFileSync } from "node:fs";
 import {
   type BatchResult,
   correlateBatches,
+  type CorrelateBatchesOptions,
   rowsToBatches,
-  type StreamOptions,
 } from "../../mod.ts";
 
 /** The URL of a fixture file. */
@@ -71,7 +71,7 @@ export async function referenceResults(
   rows: number[][],
   features: number,
   batchSize: number,
-  options: StreamOptions = {},
+  options: CorrelateBatchesOptions = {},
 ): Promise<BatchResult[]> {
   const width = rows[0]!.length;
   const batches = rowsToBatches(rows, {
