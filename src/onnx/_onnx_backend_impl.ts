@@ -1,7 +1,7 @@
 /**
  * The ONNX Runtime backend's implementation (the public interface is
  * `OnnxBackend`): the exported one-batch graph run on WebAssembly, WebGPU
- * (`onnxruntime-web`), the native CPU or CUDA (`onnxruntime-node`).
+ * (`onnxruntime-web`), the native CPU, CUDA or WebGPU (`onnxruntime-node`).
  *
  * @module
  */
@@ -26,7 +26,12 @@ import { assertFiniteBatch, prepareBatch } from "../core/prepare_batch.ts";
 import type { TensorLike } from "../core/tensor.ts";
 import type { BackendBatch } from "../stream/correlation_backend.ts";
 import { exportBatchCorrOnnx, ONNX_IO } from "./export_batch_corr_onnx.ts";
-import type { OnnxBackend, OnnxRunOptions, OnnxRunResult } from "./onnx_backend.ts";
+import type {
+  OnnxBackend,
+  OnnxPackageStatus,
+  OnnxRunOptions,
+  OnnxRunResult,
+} from "./onnx_backend.ts";
 import { BACKEND_RULES, type ResolvedBackendOptions, runOptionsSchema } from "./_onnx_options.ts";
 import {
   type ConcreteOnnxProvider,
@@ -107,26 +112,32 @@ export class OnnxBackendImpl implements OnnxBackend {
   readonly fallbackReason: string | undefined;
   /** For `"webgpu"`: the adapter's description; else undefined. */
   readonly adapter: string | undefined;
+  /** The ONNX Runtime packages looked for, with their versions. */
+  readonly packages: readonly OnnxPackageStatus[];
 
   /**
    * Wraps a loaded runtime; `createOnnxBackend` calls it.
    *
    * @param runtime The runtime.
    * @param options Resolved options.
-   * @param fallbackReason Why `"auto"` skipped faster providers.
-   * @param adapter The WebGPU adapter's description.
+   * @param found What was found: why `"auto"` skipped faster providers, the
+   * WebGPU adapter's description, the packages looked for.
    */
   constructor(
     runtime: OrtRuntime,
     options: ResolvedBackendOptions,
-    fallbackReason: string | undefined,
-    adapter: string | undefined,
+    found: {
+      fallbackReason: string | undefined;
+      adapter: string | undefined;
+      packages: readonly OnnxPackageStatus[];
+    },
   ) {
     this.#runtime = runtime;
     this.#options = options;
     this.provider = runtime.provider;
-    this.fallbackReason = fallbackReason;
-    this.adapter = adapter;
+    this.fallbackReason = found.fallbackReason;
+    this.adapter = found.adapter;
+    this.packages = Object.freeze(found.packages.map((p) => Object.freeze({ ...p })));
   }
 
   /** How many sessions (one per `(F, M)`) are open. */

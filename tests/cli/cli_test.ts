@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { batchCorr, BatchCorrelationLoss, exportBatchCorrOnnx } from "../../mod.ts";
 import { main } from "../../src/cli/main.ts";
@@ -480,12 +481,12 @@ describe("batch-corr CLI with ONNX Runtime (subprocess)", () => {
     ONNX_TIMEOUT,
     async () => {
       const onnx = await compareWithTypeScript("auto");
-      const taken = /--provider auto took "(cuda|webgpu|cpu|wasm)"/.exec(onnx.stderr);
+      const taken = /--provider auto took "(cuda|webgpu-native|webgpu|cpu|wasm)"/.exec(onnx.stderr);
       assert.ok(taken, onnx.stderr);
       if (taken[1] !== "cuda") {
         assert.match(
           onnx.stderr,
-          /\(skipped: cuda: Cannot use the ONNX Runtime provider "cuda" as /,
+          /\(skipped: found onnxruntime-node 1\.30\.0; found onnxruntime-web 1\.30\.0; cuda: Cannot use the ONNX Runtime provider "cuda" as /,
         );
       }
     },
@@ -547,6 +548,89 @@ describe("batch-corr CLI with ONNX Runtime (subprocess)", () => {
       assert.match(
         result.stderr,
         /batch-corr: Cannot use the ONNX Runtime provider "cuda" as .*(CUDA|cuda)/,
+      );
+      assert.doesNotMatch(result.stderr, /internal error/);
+    },
+  );
+
+  test(
+    "monitor --provider webgpu-native exits 2 naming the missing Vulkan loader where there is none",
+    ONNX_TIMEOUT,
+    async () => {
+      const result = await runCli([
+        "monitor",
+        join(dir, "small.csv"),
+        ...MONITOR,
+        "--provider",
+        "webgpu-native",
+      ]);
+      if (result.code === 0) {
+        assert.match(result.stderr, /provider "webgpu-native"/); // a machine with a GPU and Vulkan
+        return;
+      }
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stdout, "");
+      assert.match(
+        result.stderr,
+        /batch-corr: Cannot use the ONNX Runtime provider "webgpu-native" as /,
+      );
+      assert.match(result.stderr, /libvulkan\.so\.1|no adapter it supports/);
+      assert.doesNotMatch(result.stderr, /internal error/);
+    },
+  );
+
+  test(
+    "monitor --provider cpu without onnxruntime-node exits 2 with the package and the command that installs it",
+    {
+      ...ONNX_TIMEOUT,
+      skip: typeof (globalThis as { Deno?: unknown }).Deno === "undefined"
+        ? "needs Deno's --import-map to hide the installed package"
+        : false,
+    },
+    async () => {
+      const config = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")) as {
+        imports: Record<string, string>;
+      };
+      const map = join(dir, "no_onnxruntime_node.json");
+      writeFileSync(
+        map,
+        JSON.stringify({
+          imports: { ...config.imports, "onnxruntime-node": "./missing/onnxruntime-node.js" },
+        }),
+      );
+      const deno = (globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath();
+      const result = await new Promise<RunResult>((resolve, reject) => {
+        const child = spawn(
+          deno,
+          [
+            "run",
+            "-A",
+            "--no-lock",
+            `--import-map=${map}`,
+            "cli.ts",
+            "monitor",
+            join(dir, "small.csv"),
+            ...MONITOR,
+            "--provider",
+            "cpu",
+          ],
+          { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
+        );
+        let stdout = "", stderr = "";
+        child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+        child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code, stdout, stderr }));
+      });
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stdout, "");
+      assert.match(
+        result.stderr,
+        /batch-corr: Cannot use the ONNX Runtime provider "cpu" as the optional package onnxruntime-node \(\^1\.30\.0\) must be installed: current value is not installed/,
+      );
+      assert.match(
+        result.stderr,
+        /"deno add npm:onnxruntime-node@\^1\.30\.0" \(Deno\), "bun add onnxruntime-node@\^1\.30\.0" \(Bun\)/,
       );
       assert.doesNotMatch(result.stderr, /internal error/);
     },
@@ -696,7 +780,7 @@ describe("batch-corr main() (in process)", () => {
       [["monitor", file, "-c", "c", "--bogus"], /Unknown option '--bogus'/],
       [
         ["monitor", file, "-c", "c", "--provider", "bogus"],
-        /--provider must be "auto", "wasm", "webgpu", "cpu" or "cuda": current value is "bogus"/,
+        /--provider must be "auto", "wasm", "webgpu", "webgpu-native", "cpu" or "cuda": current value is "bogus"/,
       ],
       [["frobnicate"], /the command must be monitor, generate or export-onnx/],
     ];

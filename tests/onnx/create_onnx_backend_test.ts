@@ -475,7 +475,7 @@ describe("createOnnxBackend() errors and auto", () => {
     await assert.rejects(createOnnxBackend({ provider: "wasm", adapterTimeoutMs: 0 }), RangeError);
   });
 
-  test("uses CUDA where it works, and otherwise says why it cannot", async () => {
+  test("uses CUDA where it works, and otherwise says which files are missing and where they go", async () => {
     let backend: OnnxBackend | undefined;
     try {
       backend = await createOnnxBackend({ provider: "cuda" });
@@ -486,6 +486,15 @@ describe("createOnnxBackend() errors and auto", () => {
       );
       assert.equal(error.details.provider, "cuda");
       assert.match(error.message, /^Cannot use the ONNX Runtime provider "cuda" as .*(CUDA|cuda)/);
+      if (Array.isArray(error.details.missingFiles)) {
+        // The npm package ships no CUDA provider (this machine): the files and their folder are named.
+        assert.match(
+          error.message,
+          /libonnxruntime_providers_shared\.so and libonnxruntime_providers_cuda\.so must be in \S+onnxruntime-node\/bin\/napi-v6\/linux\/x64, next to onnxruntime_binding\.node: current folder has neither/,
+        );
+        assert.match(error.message, /Microsoft\.ML\.OnnxRuntime\.Gpu\.Linux 1\.30\.0/);
+        assert.doesNotMatch(error.message, /CUDA 1\d/, "no CUDA version that was not checked");
+      }
       return;
     }
     try {
@@ -495,17 +504,23 @@ describe("createOnnxBackend() errors and auto", () => {
     }
   });
 
-  test("auto takes a working provider and records why it skipped faster ones", async () => {
+  test("auto takes a working provider, lists the packages it found and why it skipped faster ones", async () => {
     const backend = await createOnnxBackend({ provider: "auto" });
     try {
-      assert.ok(["cuda", "webgpu", "cpu", "wasm"].includes(backend.provider));
+      assert.ok(["cuda", "webgpu-native", "webgpu", "cpu", "wasm"].includes(backend.provider));
+      assert.deepEqual(backend.packages.map((p) => [p.name, p.version]), [
+        ["onnxruntime-node", "1.30.0"],
+        ["onnxruntime-web", "1.30.0"],
+      ]);
       if (backend.provider !== "cuda") {
         assert.match(
           backend.fallbackReason ?? "",
-          /^cuda: Cannot use the ONNX Runtime provider "cuda"/,
+          /^found onnxruntime-node 1\.30\.0; found onnxruntime-web 1\.30\.0; cuda: Cannot use the ONNX Runtime provider "cuda"/,
         );
       }
-      if (backend.provider === "cpu") assert.match(backend.fallbackReason ?? "", /webgpu: /);
+      if (backend.provider === "cpu") {
+        assert.match(backend.fallbackReason ?? "", /; webgpu-native: Cannot use .*; webgpu: /);
+      }
       await assertParity(backend, randomBatch(8, 10, [3], 1), { abs: true });
     } finally {
       await backend.dispose();

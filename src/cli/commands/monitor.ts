@@ -56,7 +56,8 @@ async function openBackend(args: MonitorArgs, io: CliIo): Promise<OnnxBackend | 
  * @param args The validated options.
  * @param io The streams to use.
  * @returns The exit code: 0 clean, 3 an alert fired (unless --no-fail-on-alert).
- * @throws {BatchCorrError} `provider_unavailable` for a --provider that cannot run here (exit code 2).
+ * @throws {BatchCorrError} `provider_unavailable` for a --provider that cannot run here, or
+ * `peer_missing` when its ONNX Runtime package is not installed (exit code 2).
  * @throws {InputError} For unusable input (exit code 2).
  */
 export async function runMonitor(args: MonitorArgs, io: CliIo): Promise<number> {
