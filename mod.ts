@@ -111,6 +111,7 @@ export {
   AUTO_PROVIDER_ORDER,
   type OnnxBackend,
   type OnnxBackendOptions,
+  type OnnxPackageStatus,
   type OnnxProvider,
   type OnnxRunOptions,
   type OnnxRunResult,

@@ -3,10 +3,10 @@ onnxruntime and a numpy float64 reference.
 
 Not part of CI (it needs the Python venv). Run from the repository root:
 
-    /work/venv/bin/python scripts/check_onnx.py
+    /work/wt/venv/bin/python scripts/check_onnx.py   (a venv with onnx, onnxruntime, numpy)
 
 It asks Deno to export a few model variants into a temporary folder
-(through src/onnx/export.ts), then for each one: runs
+(through src/onnx/export_batch_corr_onnx.ts), then for each one: runs
 onnx.checker.check_model(full_check=True), runs the model in onnxruntime
 (CPUExecutionProvider) on random batches of two sizes (B is symbolic), with a
 constant feature and a constant confound, and compares every output with
@@ -43,7 +43,7 @@ variants.forEach((v, i) => Deno.writeFileSync(`${dir}/model_${i}.onnx`, exportBa
 def export_models(directory):
     script = os.path.join(directory, "export.ts")
     with open(script, "w") as handle:
-        handle.write(EXPORTER % os.path.join(ROOT, "src", "onnx", "export.ts"))
+        handle.write(EXPORTER % os.path.join(ROOT, "src", "onnx", "export_batch_corr_onnx.ts"))
     subprocess.run(
         [DENO, "run", "-A", "--config", os.path.join(ROOT, "deno.json"), script, directory, json.dumps(VARIANTS)],
         check=True,

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type OptionalPackage, optionalPackageLoader } from "./optional_package.ts";
+import { type OptionalPackage, optionalPackageLoader } from "../core/optional_package.ts";
 
 /** The apache-arrow module. */
 export type ArrowModule = typeof import("apache-arrow");
@@ -20,7 +20,7 @@ export const APACHE_ARROW: OptionalPackage = {
  * Loads apache-arrow (once).
  *
  * @returns The module.
- * @throws {BatchCorrError} `"provider_unavailable"` naming the package and the install commands when it is missing.
+ * @throws {BatchCorrError} `"peer_missing"` naming the package and the install commands when it is missing.
  */
 export const loadArrow: () => Promise<ArrowModule> = optionalPackageLoader(
   APACHE_ARROW,

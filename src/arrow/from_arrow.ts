@@ -120,7 +120,7 @@ const fromArrowSchema = z.strictObject(columnarOptionsShape);
  * @throws {BatchCorrError} While iterating: `"stream_batch_failed"` for input
  * that is not, or not all, Arrow IPC (truncated, corrupt, empty), with
  * `details.batch` the index of the record batch that failed to decode;
- * `"provider_unavailable"` when apache-arrow is not installed, naming the
+ * `"peer_missing"` when apache-arrow is not installed, naming the
  * install commands.
  *
  * @example Correlating record batches

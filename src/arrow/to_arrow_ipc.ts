@@ -269,7 +269,7 @@ function recordBatch(
  * (`pyarrow.ipc.open_stream`, `polars.read_ipc_stream`, DuckDB's `read_arrow`).
  * @throws {TypeError} Immediately, for a bad source or option; through the
  * stream, for a record that does not fit the columns.
- * @throws {BatchCorrError} Through the stream, `"provider_unavailable"` when
+ * @throws {BatchCorrError} Through the stream, `"peer_missing"` when
  * apache-arrow is not installed, naming the install commands.
  *
  * @example Per-batch results as Arrow

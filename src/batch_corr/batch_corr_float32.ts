@@ -29,10 +29,13 @@ import { batchCorrResult, scratchMoments } from "./batch_corr_prepared.ts";
  * correlation and the threshold stay float64, and exactly constant features
  * are still reported as zero variance.
  *
- * Correlations agree with `batchCorr` to about 1e-6 (well inside
- * the 1e-4 allowed for the ONNX Runtime float32 backends); use
- * `batchCorr` for parity with hypercoil in float64. Input given as
- * float64 is converted to float32 first, so pass a Float32Array for speed.
+ * Correlations agree with `batchCorr` to about 1e-6, far from zero too
+ * (SPEC section 6: `1e6 + 0.01·noise` keeps its digits, because float64
+ * input is shifted by each column's first value before it is rounded to
+ * float32, and float32 input whose column means lie over 100 spreads from
+ * zero is recomputed shifted); use `batchCorr` for parity with hypercoil in
+ * float64. Input given as float64 is converted to float32 first, so pass a
+ * Float32Array for speed.
  * Batches whose values leave float32's comfortable range (squares beyond
  * about 1e36 or below 1e-28) are computed on the exact float64 path instead.
  *

@@ -92,11 +92,13 @@ function printError(error: unknown, io: CliIo): number {
     io.stderr.write(`\nbatch-corr: ${error.message}\n`);
     return EXIT.usage;
   }
-  // A provider that cannot run here, or a shape over --max-elements, is a matter of the machine and the flags, not a bug.
+  // A provider that cannot run here, a package not installed, or a shape over --max-elements, is a
+  // matter of the machine and the flags, not a bug.
   if (
     error instanceof BatchCorrError &&
     (error.code === "stream_batch_failed" || error.code === "provider_unavailable" ||
-      error.code === "resource_limit" || SCALE_OUT_CONDITIONS.has(error.code))
+      error.code === "peer_missing" || error.code === "resource_limit" ||
+      SCALE_OUT_CONDITIONS.has(error.code))
   ) {
     io.stderr.write(`\nbatch-corr: ${message}\n`);
     return EXIT.usage;

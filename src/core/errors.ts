@@ -15,8 +15,12 @@
  * - `"commit_refused"`: a commit fenced off because this worker lost its batches;
  * - `"all_reduce_timeout"`: not every rank published its moments for a step in time;
  * - `"all_reduce_conflict"`: a rank published different moments, or another world size, for a step;
- * - `"engine_unavailable"`: the Redis or NATS server could not be reached for too long;
- * - `"peer_missing"`: an optional client package (ioredis, `@nats-io/*`) is not installed.
+ * - `"engine_unavailable"`: the Redis or NATS server could not be reached for too long.
+ *
+ * `"peer_missing"`: an optional peer package (onnxruntime-node, onnxruntime-web,
+ * `@tensorflow/tfjs`, ioredis, `@nats-io/*`, apache-arrow, hyparquet) is not
+ * installed or could not be loaded; the message names it and the command that
+ * installs it in Deno, Bun and Node.js (`details.install`).
  */
 export type BatchCorrErrorCode =
   | "invalid_snapshot"

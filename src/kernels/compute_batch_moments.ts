@@ -15,6 +15,7 @@ import {
   unusualFeatures,
   zeroConstantColumns,
 } from "./_typescript_kernel.ts";
+import { shiftFeaturesToFloat32, unshiftMeans } from "../core/float32_shift.ts";
 import { wasmFastFloat32Moments, wasmFeatureMoments, wasmKernelAvailable } from "./_wasm_kernel.ts";
 
 /** Which implementation of the batch kernel runs. */
@@ -194,14 +195,27 @@ export function computeFlaggedMomentsWith(
 }
 
 /**
+ * Columns whose mean lies more than this many spreads from zero are recomputed
+ * shifted: float32 centring around such a mean leaves an error of up to
+ * about 3e-7 of the mean, whose square would no longer be small next to the
+ * variance (about 1e-9 relative here, 1e-2 at 1e6 spreads).
+ */
+const FLOAT32_OFFSET_RISK = 100;
+
+/**
  * The fast float32 batch kernel: like {@linkcode computeBatchMoments}, but X
- * (converted to float32 if given as float64) is centred and summed in float32
- * within chunks of 32 samples and in float64 across chunks, with twice the
- * SIMD lanes of the exact kernel. The confounds stay exact. Correlations agree
- * with the exact kernel to about 1e-6; constant columns are still detected
- * exactly. Without WebAssembly SIMD, or for a batch too large for its
- * memory, it runs the exact TypeScript kernel on the float32 values (the
- * moments of `computeBatchMomentsWith("typescript", x32, …)`, bit for bit).
+ * is centred and summed in float32 within chunks of 32 samples and in float64
+ * across chunks, with twice the SIMD lanes of the exact kernel. The confounds
+ * stay exact. Correlations agree with the exact kernel to about 1e-6;
+ * constant columns are still detected exactly. Without WebAssembly SIMD, or
+ * for a batch too large for its memory, it runs the exact TypeScript kernel on
+ * the same float32 values.
+ *
+ * Data far from zero keep their digits (SPEC section 6): float64 input is
+ * shifted by each column's first value, in float64, before it is rounded to
+ * float32; float32 input is read as is, and recomputed shifted when a column's
+ * mean lies more than 100 spreads from zero. The means get the shift added
+ * back in float64.
  *
  * @param x The batch's features, row-major `(B, F)`.
  * @param n The batch's confounds, row-major `(M, B)`.
@@ -246,8 +260,28 @@ export function computeFlaggedMomentsFloat32(
 ): Int32Array {
   const F = features, M = confounds, B = count;
   out.count = B;
-  const x32 = x instanceof Float32Array ? x : new Float32Array(x);
   const centredN = confoundMoments(n, B, M, out);
+  if (x instanceof Float32Array) {
+    const flagged = fastFeatureMoments(x, n, centredN, B, F, M, out);
+    if (!hasOffsetColumn(out, B)) return flagged;
+  }
+  const shifted = shiftFeaturesToFloat32(x, B, F);
+  const flagged = fastFeatureMoments(shifted.values, n, centredN, B, F, M, out);
+  unshiftMeans(out, shifted.reference, undefined);
+  // Flags were taken on the shifted columns; a mean far from zero is flagged on the data's own.
+  return unionOfFlags(flagged, unusualFeatures(out.meanX, out.m2X, B, FLOAT32_EPSILON));
+}
+
+/** The kernel on float32 features; returns the flagged features. */
+function fastFeatureMoments(
+  x32: Float32Array,
+  n: KernelArray,
+  centredN: Float64Array,
+  B: number,
+  F: number,
+  M: number,
+  out: BatchMoments,
+): Int32Array {
   let flagged = wasmFastFloat32Moments(
     x32,
     centredN,
@@ -271,4 +305,21 @@ export function computeFlaggedMomentsFloat32(
     zeroConstantColumns(x32, n, B, F, M, out, flagged);
   }
   return flagged;
+}
+
+/** The ascending union of two ascending index lists. */
+function unionOfFlags(a: Int32Array, b: Int32Array): Int32Array {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  return Int32Array.from(new Set([...a, ...b])).sort();
+}
+
+/** Whether some feature's mean lies beyond {@linkcode FLOAT32_OFFSET_RISK} spreads from zero. */
+function hasOffsetColumn(moments: BatchMoments, B: number): boolean {
+  const { meanX, m2X } = moments;
+  for (let f = 0; f < meanX.length; f++) {
+    // A NaN mean (a NaN input, refused by the caller) compares false: no useless recomputation.
+    if (Math.abs(meanX[f]!) > FLOAT32_OFFSET_RISK * Math.sqrt(m2X[f]! / B)) return true;
+  }
+  return false;
 }

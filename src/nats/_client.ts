@@ -7,7 +7,7 @@
  */
 
 import { ruleMessage } from "../core/errors.ts";
-import { distributedError } from "../distributed/distributed_error.ts";
+import { loadOptionalPackage, type OptionalPackage } from "../core/optional_package.ts";
 
 /** The three modules, loosely typed: only what this adapter calls. */
 export interface NatsModules {
@@ -22,7 +22,12 @@ export interface NatsModules {
 /** Loads the optional peer dependencies. */
 export type NatsImporter = () => Promise<NatsModules>;
 
-const PACKAGES = ["@nats-io/transport-node", "@nats-io/jetstream", "@nats-io/kv"] as const;
+/** The packages the NATS roles need, installed together (package.json's peerDependencies). */
+export const NATS_PACKAGES: readonly OptionalPackage[] = [
+  "@nats-io/transport-node",
+  "@nats-io/jetstream",
+  "@nats-io/kv",
+].map((name) => ({ name, range: "^3.4.0", feature: "connect to NATS" }));
 
 const defaultImporter: NatsImporter = async () => ({
   transport: await import("@nats-io/transport-node"),
@@ -46,23 +51,8 @@ export function setNatsImporter(replacement: NatsImporter | undefined): void {
  *
  * @throws {BatchCorrError} "peer_missing" naming the packages and the commands that install them.
  */
-export async function loadNats(): Promise<NatsModules> {
-  try {
-    return await importer();
-  } catch (cause) {
-    const list = PACKAGES.join(" ");
-    throw distributedError(
-      "peer_missing",
-      `Cannot connect to NATS as the optional peer dependencies ${
-        PACKAGES.map((p) => `"${p}"`).join(", ")
-      } (3.x) must be installed: current import failed (${
-        (cause as Error)?.message ?? String(cause)
-      }); install them with \`deno add ${
-        PACKAGES.map((p) => `npm:${p}@3`).join(" ")
-      }\` or \`bun add ${list}\``,
-      { cause, details: { packages: [...PACKAGES] } },
-    );
-  }
+export function loadNats(): Promise<NatsModules> {
+  return loadOptionalPackage(NATS_PACKAGES, importer);
 }
 
 /**

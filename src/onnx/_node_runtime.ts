@@ -1,111 +1,161 @@
 /**
- * `onnxruntime-node` providers: `cpu` (native, multi-threaded) and `cuda`
- * (NVIDIA GPUs, when the CUDA provider files and libraries are present). The
- * package is imported only when one of them is asked for.
+ * `onnxruntime-node` providers: `cpu` (native, multi-threaded), `cuda`
+ * (NVIDIA GPUs, when the CUDA provider files and libraries are present) and
+ * `webgpu-native` (the WebGPU execution provider built into the package's
+ * native library: Dawn over Vulkan on Linux, in Deno, Bun and Node alike).
+ * The package is imported only when one of them is asked for.
  *
  * @module
  */
 
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import process from "node:process";
+import { basename } from "node:path";
 import { BatchCorrError } from "../core/errors.ts";
 import { exportBatchCorrOnnx } from "./export_batch_corr_onnx.ts";
-import { type OrtModule, type OrtRuntime, reasonOf, runtimeOf } from "./_runtime.ts";
+import {
+  bindingFolder,
+  CUDA_PROVIDER_FILES,
+  findVulkanLoader,
+  gpuDeviceNodes,
+  missingCudaFiles,
+  VULKAN_LOADER,
+} from "./_gpu_checks.ts";
+import { loadOrtPackage, ONNXRUNTIME_NODE, type OrtPackageModule } from "./_ort_packages.ts";
+import { type OrtRuntime, reasonOf, runtimeOf } from "./_runtime.ts";
 
-/** Files the CUDA provider needs next to the binding; npm does not ship them. */
-const CUDA_PROVIDER_FILES = [
-  "libonnxruntime_providers_shared.so",
-  "libonnxruntime_providers_cuda.so",
-];
+/** The providers of onnxruntime-node. */
+export type NodeProvider = "cpu" | "cuda" | "webgpu-native";
 
-const CUDA_INSTALL_HINT = "onnxruntime-node's install script downloads them " +
-  "(node node_modules/onnxruntime-node/script/install --onnxruntime-node-install=cuda12, with network access); " +
-  "CUDA 12 and cuDNN 9 libraries must also be on the library path";
+/** ONNX Runtime's own name of each execution provider. */
+const EXECUTION_PROVIDER: Record<NodeProvider, string> = {
+  cpu: "cpu",
+  cuda: "cuda",
+  "webgpu-native": "webgpu",
+};
 
-function unavailable(provider: string, reason: string, cause?: unknown): BatchCorrError {
+function unavailable(
+  provider: string,
+  reason: string,
+  cause?: unknown,
+  details: Record<string, unknown> = {},
+): BatchCorrError {
   return new BatchCorrError(
     "provider_unavailable",
     `Cannot use the ONNX Runtime provider "${provider}" as ${reason}`,
-    { cause, details: { provider, reason } },
+    { cause, details: { ...details, provider, reason } },
   );
 }
 
-/** The folder holding the native binding, when the package resolves to files. */
-function bindingFolder(): string | undefined {
-  try {
-    const entry = createRequire(import.meta.url).resolve("onnxruntime-node");
-    return join(dirname(entry), "..", "bin", "napi-v6", process.platform, process.arch);
-  } catch {
-    return undefined;
-  }
-}
-
-function missingCudaFiles(): string[] {
-  const folder = bindingFolder();
-  if (folder === undefined || !existsSync(folder)) return [];
-  return CUDA_PROVIDER_FILES.filter((file) => !existsSync(join(folder, file))).map((file) =>
-    join(folder, file)
-  );
+/** Where the CUDA provider files come from, without claiming versions not checked here. */
+function cudaHint(folder: string): string {
+  return `copy them from ONNX Runtime 1.30.0's Linux GPU build (the Microsoft.ML.OnnxRuntime.Gpu.Linux 1.30.0 NuGet package, folder runtimes/linux-x64/native/, which onnxruntime-node's install script fetches where it has network access) into ${folder}; the CUDA and cuDNN libraries that build links against must also be on the library path (\`ldd ${folder}/libonnxruntime_providers_cuda.so\` lists them)`;
 }
 
 /**
- * Opens and runs a one-feature session on CUDA: ORT only reports missing CUDA
- * libraries or devices when a session asks for the provider.
+ * Opens and runs a one-feature session: ORT only reports a missing GPU,
+ * library or adapter when a session asks for the provider.
  */
-async function probeCuda(runtime: OrtRuntime): Promise<void> {
+async function probe(runtime: OrtRuntime): Promise<void> {
   const session = await runtime.createSession(exportBatchCorrOnnx({ features: 1, confounds: 1 }));
   try {
     await session.run({
       x: runtime.tensor(new Float32Array([0, 1, 2]), [3, 1]),
       n: runtime.tensor(new Float32Array([0, 1, 3]), [1, 3]),
+      tol: runtime.tensor(new Float32Array([0]), []),
     });
   } finally {
     await session.release();
   }
 }
 
+function checkCudaFiles(): void {
+  const folder = bindingFolder();
+  const missing = missingCudaFiles(folder);
+  if (missing.length === 0) return;
+  const files = missing.map((path) => basename(path)).join(" and ");
+  throw unavailable(
+    "cuda",
+    `onnxruntime-node ships without its CUDA provider: ${files} must be in ${folder}, next to onnxruntime_binding.node: current folder has ${
+      missing.length === CUDA_PROVIDER_FILES.length ? "neither" : "only the other"
+    }; ${cudaHint(folder!)}`,
+    undefined,
+    { missingFiles: missing, folder },
+  );
+}
+
 /**
- * Loads `onnxruntime-node` on the CPU or on CUDA, checking CUDA with a probe
- * session before any batch depends on it.
- *
- * @param provider `"cpu"` or `"cuda"`.
- * @param threads Intra-op threads (0: ORT's default, one per core).
- * @returns The runtime.
- * @throws {BatchCorrError} `provider_unavailable` if the package cannot load,
- * or for CUDA if its provider files, libraries or device are missing.
+ * The machine-level reasons `webgpu-native` cannot run, before ORT is asked:
+ * no Vulkan loader on Linux; for `"auto"`, also no GPU device node (a
+ * software adapter would be slower than `cpu`).
  */
-export async function loadNodeRuntime(
-  provider: "cpu" | "cuda",
-  threads: number,
-): Promise<OrtRuntime> {
-  let ort: typeof import("onnxruntime-node");
-  try {
-    ort = await import("onnxruntime-node");
-  } catch (error) {
-    throw unavailable(provider, `onnxruntime-node could not be loaded: ${reasonOf(error)}`, error);
-  }
-  const options = { executionProviders: [provider], intraOpNumThreads: threads };
-  const runtime = runtimeOf(ort as unknown as OrtModule, provider, options);
-  if (provider === "cpu") return runtime;
-  const missing = missingCudaFiles();
-  if (missing.length > 0) {
+function checkWebGpuNative(auto: boolean): void {
+  const loader = findVulkanLoader();
+  if (loader === null) {
     throw unavailable(
-      "cuda",
-      `onnxruntime-node is installed without its CUDA provider files (${
-        missing.join(", ")
-      } missing); ${CUDA_INSTALL_HINT}`,
+      "webgpu-native",
+      `its WebGPU implementation (Dawn) needs the Vulkan loader ${VULKAN_LOADER}, which is in neither LD_LIBRARY_PATH, the linker cache nor the system library folders; install the GPU driver's Vulkan support (on Debian and Ubuntu: libvulkan1 and the driver's Vulkan ICD, for NVIDIA the driver's own)`,
     );
   }
+  const devices = gpuDeviceNodes();
+  if (auto && devices !== undefined && devices.length === 0) {
+    throw unavailable(
+      "webgpu-native",
+      "this machine has no GPU device node (/dev/nvidia*, /dev/dri/renderD*): any adapter would be a software rasteriser, slower than the CPU",
+    );
+  }
+}
+
+function webGpuFailure(error: unknown): BatchCorrError {
+  // ORT prefixes its source location and the failed check: keep what follows ("Failed to get…").
+  const full = reasonOf(error);
+  const reason = (/was false\. (.+)$/s.exec(full)?.[1] ?? full).trim();
+  const noAdapter = /adapter/i.test(reason);
+  return unavailable(
+    "webgpu-native",
+    noAdapter
+      ? `ONNX Runtime's WebGPU provider (Dawn over Vulkan) found no adapter it supports (${reason}): the Vulkan loader is there, but no driver offers a Vulkan device Dawn accepts (a software rasteriser such as lavapipe lacks features Dawn requires; Dawn prints why on stderr)`
+      : `ONNX Runtime could not start a WebGPU session: ${reason}`,
+    error,
+  );
+}
+
+/**
+ * Loads `onnxruntime-node` on the CPU, on CUDA or on its native WebGPU
+ * provider, checking a GPU provider with a probe session before any batch
+ * depends on it.
+ *
+ * @param provider `"cpu"`, `"cuda"` or `"webgpu-native"`.
+ * @param threads Intra-op threads (0: ORT's default, one per core).
+ * @param auto Whether `"auto"` asks (then `webgpu-native` also needs a GPU device node).
+ * @returns The runtime and the module it runs on.
+ * @throws {BatchCorrError} `peer_missing` if the package cannot load;
+ * `provider_unavailable` for CUDA without its provider files, libraries or
+ * device, or for WebGPU without a Vulkan loader or a supported adapter.
+ */
+export async function loadNodeRuntime(
+  provider: NodeProvider,
+  threads: number,
+  auto = false,
+): Promise<{ runtime: OrtRuntime; module: OrtPackageModule }> {
+  const ort = await loadOrtPackage(ONNXRUNTIME_NODE, provider);
+  if (provider === "cuda") checkCudaFiles();
+  if (provider === "webgpu-native") checkWebGpuNative(auto);
+  const options = {
+    executionProviders: [EXECUTION_PROVIDER[provider]],
+    intraOpNumThreads: threads,
+  };
+  const runtime = runtimeOf(ort, provider, options);
+  if (provider === "cpu") return { runtime, module: ort };
   try {
-    await probeCuda(runtime);
+    await probe(runtime);
   } catch (error) {
+    if (provider === "webgpu-native") throw webGpuFailure(error);
     throw unavailable(
       "cuda",
-      `ONNX Runtime could not start a CUDA session: ${reasonOf(error)}; ${CUDA_INSTALL_HINT}`,
+      `ONNX Runtime could not start a CUDA session: ${reasonOf(error)}; ${
+        cudaHint(bindingFolder() ?? "onnxruntime-node's bin/napi-v6/<platform>/<arch> folder")
+      }`,
       error,
     );
   }
-  return runtime;
+  return { runtime, module: ort };
 }

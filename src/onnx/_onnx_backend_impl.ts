@@ -1,16 +1,24 @@
 /**
  * The ONNX Runtime backend's implementation (the public interface is
  * `OnnxBackend`): the exported one-batch graph run on WebAssembly, WebGPU
- * (`onnxruntime-web`), the native CPU or CUDA (`onnxruntime-node`).
+ * (`onnxruntime-web`), the native CPU, CUDA or WebGPU (`onnxruntime-node`).
  *
  * @module
  */
 
 import { resolveTol } from "../core/auto_tol.ts";
-import type { BatchMoments } from "../core/batch_moments.ts";
+import type { BatchMoments, KernelArray } from "../core/batch_moments.ts";
 import { zeroVarianceCounts } from "../core/correlation_view.ts";
 import { BatchCorrError, ruleMessage } from "../core/errors.ts";
 import { permuteRows } from "../core/feature_order.ts";
+import {
+  findFloat32Misfit,
+  FLOAT32_SQUARES_RANGE,
+  shiftConfoundsToFloat32,
+  type ShiftedFloat32,
+  shiftFeaturesToFloat32,
+  unshiftMeans,
+} from "../core/float32_shift.ts";
 import { pinConstantMeans } from "../core/moment_algebra.ts";
 import { findNonFinite } from "../core/numeric_range.ts";
 import { parseOptions } from "../core/parse_options.ts";
@@ -18,7 +26,12 @@ import { assertFiniteBatch, prepareBatch } from "../core/prepare_batch.ts";
 import type { TensorLike } from "../core/tensor.ts";
 import type { BackendBatch } from "../stream/correlation_backend.ts";
 import { exportBatchCorrOnnx, ONNX_IO } from "./export_batch_corr_onnx.ts";
-import type { OnnxBackend, OnnxRunOptions, OnnxRunResult } from "./onnx_backend.ts";
+import type {
+  OnnxBackend,
+  OnnxPackageStatus,
+  OnnxRunOptions,
+  OnnxRunResult,
+} from "./onnx_backend.ts";
 import { BACKEND_RULES, type ResolvedBackendOptions, runOptionsSchema } from "./_onnx_options.ts";
 import {
   type ConcreteOnnxProvider,
@@ -38,23 +51,32 @@ const MOMENT_OUTPUTS = [ONNX_IO.meanX, ONNX_IO.meanN, ONNX_IO.m2X, ONNX_IO.m2N, 
 const ALL_OUTPUTS = [ONNX_IO.raw, ONNX_IO.thresholded, ...MOMENT_OUTPUTS];
 
 /**
- * Float32 copies of float64 inputs, reused from batch to batch: on large
- * batches, touching fresh pages costs far more than the conversion itself
- * (about 0.7 s against 30 ms for a (256, 100000) batch here).
+ * Float32 copies of the inputs, each column shifted by its first value in
+ * float64 before rounding (SPEC section 6: `1e6 + 0.01·noise` rounded to
+ * float32 alone keeps no digit of the noise), reused from batch to batch: on
+ * large batches, touching fresh pages costs far more than the conversion
+ * itself (about 0.7 s against 30 ms for a (256, 100000) batch here).
  */
 class StagingBuffers {
   #buffers = new Map<string, Float32Array>();
 
-  /** The data as float32: float32 input as is, float64 copied into a kept buffer. */
-  float32(key: string, data: Float64Array | Float32Array): Float32Array {
-    if (data instanceof Float32Array) return data;
+  #buffer(key: string, length: number): Float32Array {
     let buffer = this.#buffers.get(key);
-    if (buffer === undefined || buffer.length !== data.length) {
-      buffer = new Float32Array(data.length);
+    if (buffer === undefined || buffer.length !== length) {
+      buffer = new Float32Array(length);
       this.#buffers.set(key, buffer);
     }
-    buffer.set(data);
     return buffer;
+  }
+
+  /** X `(B, F)` shifted by its first row, as float32. */
+  features(key: string, x: KernelArray, B: number, F: number): ShiftedFloat32 {
+    return shiftFeaturesToFloat32(x, B, F, this.#buffer(key, B * F));
+  }
+
+  /** N `(M, B)` shifted by its first column, as float32. */
+  confounds(key: string, n: KernelArray, M: number, B: number): ShiftedFloat32 {
+    return shiftConfoundsToFloat32(n, M, B, this.#buffer(key, M * B));
   }
 
   clear(): void {
@@ -90,26 +112,32 @@ export class OnnxBackendImpl implements OnnxBackend {
   readonly fallbackReason: string | undefined;
   /** For `"webgpu"`: the adapter's description; else undefined. */
   readonly adapter: string | undefined;
+  /** The ONNX Runtime packages looked for, with their versions. */
+  readonly packages: readonly OnnxPackageStatus[];
 
   /**
    * Wraps a loaded runtime; `createOnnxBackend` calls it.
    *
    * @param runtime The runtime.
    * @param options Resolved options.
-   * @param fallbackReason Why `"auto"` skipped faster providers.
-   * @param adapter The WebGPU adapter's description.
+   * @param found What was found: why `"auto"` skipped faster providers, the
+   * WebGPU adapter's description, the packages looked for.
    */
   constructor(
     runtime: OrtRuntime,
     options: ResolvedBackendOptions,
-    fallbackReason: string | undefined,
-    adapter: string | undefined,
+    found: {
+      fallbackReason: string | undefined;
+      adapter: string | undefined;
+      packages: readonly OnnxPackageStatus[];
+    },
   ) {
     this.#runtime = runtime;
     this.#options = options;
     this.provider = runtime.provider;
-    this.fallbackReason = fallbackReason;
-    this.adapter = adapter;
+    this.fallbackReason = found.fallbackReason;
+    this.adapter = found.adapter;
+    this.packages = Object.freeze(found.packages.map((p) => Object.freeze({ ...p })));
   }
 
   /** How many sessions (one per `(F, M)`) are open. */
@@ -123,8 +151,9 @@ export class OnnxBackendImpl implements OnnxBackend {
    *
    * @param batch A validated batch (`prepareBatch`).
    * @returns Its moments, `count` = B.
-   * @throws {RangeError} If the batch holds NaN or ±Infinity, or values
-   * whose float32 sums of squares overflow.
+   * @throws {RangeError} If the batch holds NaN or ±Infinity, or a column
+   * whose squared deviations float32 cannot carry even once the column is
+   * shifted by its first value (named in the message).
    * @throws {BatchCorrError} `backend_failed` if ONNX Runtime fails or the
    * backend was disposed.
    */
@@ -260,11 +289,14 @@ export class OnnxBackendImpl implements OnnxBackend {
       );
     }
     let results: Record<string, { data: unknown; dispose?(): void }>;
+    let shiftX: ShiftedFloat32, shiftN: ShiftedFloat32;
     try {
       const session = await this.#session(F, M);
+      shiftX = this.#staging.features(`x${F}x${M}`, batch.x, B, F);
+      shiftN = this.#staging.confounds(`n${F}x${M}`, batch.n, M, B);
       results = await session.run({
-        [ONNX_IO.x]: this.#runtime.tensor(this.#staging.float32(`x${F}x${M}`, batch.x), [B, F]),
-        [ONNX_IO.n]: this.#runtime.tensor(this.#staging.float32(`n${F}x${M}`, batch.n), [M, B]),
+        [ONNX_IO.x]: this.#runtime.tensor(shiftX.values, [B, F]),
+        [ONNX_IO.n]: this.#runtime.tensor(shiftN.values, [M, B]),
         [ONNX_IO.tol]: this.#runtime.tensor(new Float32Array([tol]), []),
       }, fetches);
     } catch (error) {
@@ -296,25 +328,40 @@ export class OnnxBackendImpl implements OnnxBackend {
       },
     };
     for (const output of Object.values(results)) output.dispose?.();
-    this.#assertFinite(batch, outputs.moments, context);
+    unshiftMeans(outputs.moments, shiftX.reference, shiftN.reference);
+    this.#assertRepresentable(batch, outputs.moments, context);
     pinConstantMeans(outputs.moments, batch);
     return outputs;
   }
 
-  /** Non-finite moments come from NaN/±Infinity in the batch or from float32 overflow. */
-  #assertFinite(batch: BackendBatch, moments: BatchMoments, context: string): void {
+  /**
+   * Refuses NaN or ±Infinity in the batch (naming the element), then any
+   * column whose float32 sum of squares left {@linkcode FLOAT32_SQUARES_RANGE}
+   * although it varies (naming the column).
+   */
+  #assertRepresentable(batch: BackendBatch, moments: BatchMoments, context: string): void {
     const { meanX, meanN, m2X, m2N } = moments;
-    if ([meanX, meanN, m2X, m2N].every((values) => findNonFinite(values) < 0)) return;
-    if (findNonFinite(batch.x) >= 0 || findNonFinite(batch.n) >= 0) {
-      assertFiniteBatch(batch, moments, context);
+    if (![meanX, meanN, m2X, m2N].every((values) => findNonFinite(values) < 0)) {
+      if (findNonFinite(batch.x) >= 0 || findNonFinite(batch.n) >= 0) {
+        assertFiniteBatch(batch, moments, context);
+      }
     }
+    const misfit = findFloat32Misfit(batch, moments);
+    if (misfit === undefined) return;
+    const column = misfit.side === "features"
+      ? `feature column ${misfit.index} of X`
+      : `confound ${misfit.index} of N`;
+    const [low, high] = FLOAT32_SQUARES_RANGE;
     throw new RangeError(
       ruleMessage(
         context,
-        "the values of X and N",
-        `within float32 range for the ${this.provider} provider (magnitudes and sums of squared deviations below 3.4e38)`,
-        "a batch whose float32 moments overflow",
-      ),
+        `the squared deviations of ${column}`,
+        `a float32 sum between ${low.toExponential(1)} and ${
+          high.toExponential(1)
+        } (or 0 for a constant column), once the column is shifted by its first value, for the ${this.provider} provider`,
+        misfit.squares,
+      ) +
+        " although the column varies; rescale it (correlations do not change with scale) or use the float64 TypeScript kernel (no backend)",
     );
   }
 }

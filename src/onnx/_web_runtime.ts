@@ -7,7 +7,8 @@
  */
 
 import { BatchCorrError } from "../core/errors.ts";
-import { type OrtModule, type OrtRuntime, reasonOf, runtimeOf, withTimeout } from "./_runtime.ts";
+import { loadOrtPackage, ONNXRUNTIME_WEB, type OrtPackageModule } from "./_ort_packages.ts";
+import { type OrtRuntime, reasonOf, runtimeOf, withTimeout } from "./_runtime.ts";
 
 /** The parts of a WebGPU adapter read here (typed locally: Bun has no WebGPU types). */
 interface GpuAdapterLike {
@@ -46,24 +47,24 @@ function unavailable(provider: string, reason: string, cause?: unknown): BatchCo
  * cross-origin isolation in browsers and gain nothing on small batches.
  *
  * @param threads WebAssembly threads.
- * @returns The runtime.
- * @throws {BatchCorrError} `provider_unavailable` if the package cannot load.
+ * @returns The runtime and the module.
+ * @throws {BatchCorrError} `peer_missing` if the package cannot load.
  */
-export async function loadWasmRuntime(threads: number): Promise<OrtRuntime> {
-  let ort: typeof import("onnxruntime-web");
-  try {
-    ort = await import("onnxruntime-web");
-  } catch (error) {
-    throw unavailable("wasm", `onnxruntime-web could not be loaded: ${reasonOf(error)}`, error);
-  }
-  ort.env.wasm.numThreads = threads;
-  return runtimeOf(ort as unknown as OrtModule, "wasm", { executionProviders: ["wasm"] });
+export async function loadWasmRuntime(
+  threads: number,
+): Promise<{ runtime: OrtRuntime; module: OrtPackageModule }> {
+  const ort = await loadOrtPackage(ONNXRUNTIME_WEB, "wasm");
+  (ort.env as unknown as { wasm: { numThreads: number } }).wasm.numThreads = threads;
+  return { runtime: runtimeOf(ort, "wasm", { executionProviders: ["wasm"] }), module: ort };
 }
 
 async function requestAdapter(timeoutMs: number): Promise<GpuAdapterLike> {
   const gpu = (globalThis as { navigator?: { gpu?: GpuLike } }).navigator?.gpu;
   if (!gpu) {
-    throw unavailable("webgpu", "this runtime exposes no WebGPU API (navigator.gpu is absent)");
+    throw unavailable(
+      "webgpu",
+      'this runtime exposes no WebGPU API (navigator.gpu is absent; "webgpu-native", onnxruntime-node\'s own WebGPU, needs none)',
+    );
   }
   let adapter: GpuAdapterLike | null;
   try {
@@ -84,15 +85,15 @@ async function requestAdapter(timeoutMs: number): Promise<GpuAdapterLike> {
  *
  * @param timeoutMs How long to wait for the adapter.
  * @param hardwareOnly Refuse a software (fallback) adapter, before loading ORT.
- * @returns The runtime and its adapter's description.
+ * @returns The runtime (with its adapter's description) and the module.
  * @throws {BatchCorrError} `provider_unavailable` without WebGPU, without an
- * adapter (or with only a software one when `hardwareOnly`), or if the
- * package cannot load.
+ * adapter (or with only a software one when `hardwareOnly`); `peer_missing`
+ * if the package cannot load.
  */
 export async function loadWebGpuRuntime(
   timeoutMs: number,
   hardwareOnly: boolean,
-): Promise<WebGpuRuntime> {
+): Promise<{ runtime: WebGpuRuntime; module: OrtPackageModule }> {
   const adapter = await requestAdapter(timeoutMs);
   const description = adapter.info?.description || adapter.info?.vendor || "unknown adapter";
   if (hardwareOnly && adapter.info?.isFallbackAdapter === true) {
@@ -101,24 +102,16 @@ export async function loadWebGpuRuntime(
       `the only WebGPU adapter is a software rasteriser (${description}), slower than the CPU`,
     );
   }
-  let ort: typeof import("onnxruntime-web/webgpu");
-  try {
-    ort = await import("onnxruntime-web/webgpu");
-  } catch (error) {
-    throw unavailable(
-      "webgpu",
-      `onnxruntime-web/webgpu could not be loaded: ${reasonOf(error)}`,
-      error,
-    );
-  }
+  const ort = await loadOrtPackage("onnxruntime-web/webgpu", "webgpu");
   // Hand ORT the adapter already found rather than letting it request another.
-  (ort.env.webgpu as { adapter: unknown }).adapter = adapter;
-  const runtime = runtimeOf(ort as unknown as OrtModule, "webgpu", {
-    executionProviders: ["webgpu"],
-  });
+  (ort.env as unknown as { webgpu: { adapter: unknown } }).webgpu.adapter = adapter;
+  const runtime = runtimeOf(ort, "webgpu", { executionProviders: ["webgpu"] });
   return {
-    ...runtime,
-    adapterDescription: description,
-    softwareAdapter: adapter.info?.isFallbackAdapter === true,
+    runtime: {
+      ...runtime,
+      adapterDescription: description,
+      softwareAdapter: adapter.info?.isFallbackAdapter === true,
+    },
+    module: ort,
   };
 }

@@ -4,24 +4,28 @@
  * The graph computes, in float32, what {@linkcode computeBatchMoments} and
  * `batchCorr` compute in float64 for one batch: centred moments (two-pass:
  * means first, then deviations), Pearson correlations and hypercoil's soft
- * threshold. The model is built with the protobuf classes of `onnx-proto`
- * (ONNX 1.10 definitions), never from hand-written bytes.
+ * threshold. The model is serialised by a small protobuf writer for the
+ * subset of `onnx.proto` (ONNX 1.10) it uses (`_onnx_proto.ts`), whose bytes
+ * the tests check against the protobufjs classes of `onnx-proto`.
  *
  * @module
  */
 
-import onnxProto from "onnx-proto";
 import { z } from "zod";
 import { parseOptions } from "../core/parse_options.ts";
 import type { ZeroVariancePolicy } from "../core/correlation_view.ts";
-
-const { onnx } = onnxProto;
-type TensorProtoInit = onnxProto.onnx.ITensorProto;
-type NodeProtoInit = onnxProto.onnx.INodeProto;
-type ValueInfoProtoInit = onnxProto.onnx.IValueInfoProto;
+import {
+  ATTRIBUTE_TYPE,
+  type AttributeProto,
+  DATA_TYPE,
+  encodeModelProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from "./_onnx_proto.ts";
 
 /**
- * ONNX IR version of exported models (ONNX 1.10, the definitions `onnx-proto` 8.0.1 carries).
+ * ONNX IR version of exported models (ONNX 1.10).
  *
  * @example Checking a consumer's support
  * ```ts
@@ -113,44 +117,44 @@ const EXPORT_RULES: Record<string, string> = {
   zeroVariance: '"zero" or "nan"',
 };
 
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const INT64 = onnx.TensorProto.DataType.INT64;
+const FLOAT = DATA_TYPE.FLOAT;
+const INT64 = DATA_TYPE.INT64;
 const BATCH_DIM = "batch";
 
-function floatScalar(name: string, value: number): TensorProtoInit {
+function floatScalar(name: string, value: number): TensorProto {
   return { name, dataType: FLOAT, dims: [], floatData: [value] };
 }
 
-function int64Vector(name: string, values: number[]): TensorProtoInit {
+function int64Vector(name: string, values: number[]): TensorProto {
   return { name, dataType: INT64, dims: [values.length], int64Data: values };
 }
 
-function intsAttribute(name: string, ints: number[]) {
-  return { name, type: onnx.AttributeProto.AttributeType.INTS, ints };
+function intsAttribute(name: string, ints: number[]): AttributeProto {
+  return { name, type: ATTRIBUTE_TYPE.INTS, ints };
 }
 
-function intAttribute(name: string, i: number) {
-  return { name, type: onnx.AttributeProto.AttributeType.INT, i };
+function intAttribute(name: string, i: number): AttributeProto {
+  return { name, type: ATTRIBUTE_TYPE.INT, i };
 }
 
 function node(
   opType: string,
   inputs: string[],
   output: string,
-  attribute: NodeProtoInit["attribute"] = [],
-): NodeProtoInit {
+  attribute: AttributeProto[] = [],
+): NodeProto {
   return { opType, input: inputs, output: [output], name: output, attribute };
 }
 
 /** A reduction over one axis keeping it (opset 13–17 take axes as an attribute). */
-function reduce(opType: string, input: string, axis: number, output: string): NodeProtoInit {
+function reduce(opType: string, input: string, axis: number, output: string): NodeProto {
   return node(opType, [input], output, [
     intsAttribute("axes", [axis]),
     intAttribute("keepdims", 1),
   ]);
 }
 
-function floatValueInfo(name: string, dims: (number | string)[]): ValueInfoProtoInit {
+function floatValueInfo(name: string, dims: (number | string)[]): ValueInfoProto {
   return {
     name,
     type: {
@@ -174,8 +178,8 @@ function floatValueInfo(name: string, dims: (number | string)[]): ValueInfoProto
  * a spurious ±1. The shift also takes large offsets (`1e4 + noise`) out before
  * the mean is summed.
  */
-function graphNodes(abs: boolean, zeroVariance: ZeroVariancePolicy): NodeProtoInit[] {
-  const nodes: NodeProtoInit[] = [
+function graphNodes(abs: boolean, zeroVariance: ZeroVariancePolicy): NodeProto[] {
+  const nodes: NodeProto[] = [
     node("Slice", ["x", "first", "second", "axis_0"], "shift_x"), // (1, F)
     node("Slice", ["n", "first", "second", "axis_1"], "shift_n"), // (M, 1)
     node("Sub", ["x", "shift_x"], "shifted_x"), // (B, F)
@@ -297,7 +301,7 @@ export function exportBatchCorrOnnx(options: ExportBatchCorrOnnxOptions): Uint8A
       floatValueInfo(ONNX_IO.comoment, [features, confounds]),
     ],
   };
-  const model = onnx.ModelProto.create({
+  return encodeModelProto({
     irVersion: ONNX_IR_VERSION,
     opsetImport: [{ domain: "", version: ONNX_OPSET }],
     producerName: "@streamcorr/batch-corr",
@@ -312,5 +316,4 @@ export function exportBatchCorrOnnx(options: ExportBatchCorrOnnxOptions): Uint8A
     ],
     graph,
   });
-  return onnx.ModelProto.encode(model).finish();
 }

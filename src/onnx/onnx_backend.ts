@@ -11,29 +11,44 @@ import type { TensorLike } from "../core/tensor.ts";
 import type { BackendBatch, CorrelationBackend } from "../stream/correlation_backend.ts";
 
 /**
- * Where the graph runs. `"wasm"` and `"webgpu"` use `onnxruntime-web`,
- * `"cpu"` and `"cuda"` use `onnxruntime-node`; `"auto"` takes the first that
- * works of `"cuda"`, `"webgpu"` (a hardware adapter only), `"cpu"`, `"wasm"`.
+ * Where the graph runs. `"wasm"` and `"webgpu"` use `onnxruntime-web`
+ * (`"webgpu"` through the runtime's `navigator.gpu`, as in Deno and
+ * browsers); `"cpu"`, `"cuda"` and `"webgpu-native"` use `onnxruntime-node`
+ * (`"webgpu-native"` is the WebGPU execution provider inside its native
+ * library, Dawn over Vulkan on Linux, which runs in Bun as in Deno);
+ * `"auto"` takes the first that works of {@linkcode AUTO_PROVIDER_ORDER}.
  */
-export type OnnxProvider = "wasm" | "webgpu" | "cpu" | "cuda" | "auto";
+export type OnnxProvider = "wasm" | "webgpu" | "webgpu-native" | "cpu" | "cuda" | "auto";
 
 /**
- * The providers `"auto"` tries, fastest first.
+ * The providers `"auto"` tries, fastest first (`"webgpu-native"` only where
+ * the machine has a GPU device node, `"webgpu"` only on a hardware adapter).
  *
  * @example The order of the fallback
  * ```ts
  * import { AUTO_PROVIDER_ORDER } from "@streamcorr/batch-corr";
  * import assert from "node:assert/strict";
  *
- * assert.deepEqual(AUTO_PROVIDER_ORDER, ["cuda", "webgpu", "cpu", "wasm"]);
+ * assert.deepEqual(AUTO_PROVIDER_ORDER, ["cuda", "webgpu-native", "webgpu", "cpu", "wasm"]);
  * ```
  */
 export const AUTO_PROVIDER_ORDER: readonly Exclude<OnnxProvider, "auto">[] = [
   "cuda",
+  "webgpu-native",
   "webgpu",
   "cpu",
   "wasm",
 ];
+
+/** What `createOnnxBackend` found of an ONNX Runtime package. */
+export interface OnnxPackageStatus {
+  /** `"onnxruntime-node"` or `"onnxruntime-web"`. */
+  readonly name: string;
+  /** The version it reports (`env.versions`), or undefined when it could not be loaded. */
+  readonly version: string | undefined;
+  /** Why it could not be loaded ("onnxruntime-web is not installed"), else undefined. */
+  readonly reason: string | undefined;
+}
 
 /** Options of {@linkcode createOnnxBackend}. */
 export interface OnnxBackendOptions {
@@ -117,8 +132,16 @@ export interface OnnxBackend extends CorrelationBackend {
   readonly provider: Exclude<OnnxProvider, "auto">;
   /** Why earlier providers were skipped when `"auto"` fell back, else undefined. */
   readonly fallbackReason: string | undefined;
-  /** For `"webgpu"`: the adapter's description; else undefined. */
+  /**
+   * For `"webgpu"`: the adapter's description; else undefined
+   * (onnxruntime-node does not report the adapter of `"webgpu-native"`).
+   */
   readonly adapter: string | undefined;
+  /**
+   * The ONNX Runtime packages looked for: the one the provider needs, or
+   * with `"auto"` both, each with its version or why it could not be loaded.
+   */
+  readonly packages: readonly OnnxPackageStatus[];
   /** How many sessions (one per `(F, M)`) are open. */
   readonly sessions: number;
   /**
@@ -127,8 +150,9 @@ export interface OnnxBackend extends CorrelationBackend {
    *
    * @param batch A validated batch.
    * @returns Its moments, `count` = B.
-   * @throws {RangeError} If the batch holds NaN or ±Infinity, or values
-   * whose float32 sums of squares overflow.
+   * @throws {RangeError} If the batch holds NaN or ±Infinity, or a column
+   * whose squared deviations float32 cannot carry even once the column is
+   * shifted by its first value (named in the message).
    * @throws {BatchCorrError} `backend_failed` if ONNX Runtime fails or the
    * backend was disposed.
    */

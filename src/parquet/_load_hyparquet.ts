@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type OptionalPackage, optionalPackageLoader } from "../arrow/optional_package.ts";
+import { type OptionalPackage, optionalPackageLoader } from "../core/optional_package.ts";
 
 /** The hyparquet module. */
 export type HyparquetModule = typeof import("hyparquet");
@@ -16,11 +16,18 @@ export const HYPARQUET: OptionalPackage = {
   feature: "read Parquet",
 };
 
+/** The package with decompressors for the codecs hyparquet lacks (ZSTD, Brotli, LZ4…). */
+export const HYPARQUET_COMPRESSORS: OptionalPackage = {
+  name: "hyparquet-compressors",
+  range: "^1.1.0",
+  feature: "decompress Parquet columns",
+};
+
 /**
  * Loads hyparquet (once).
  *
  * @returns The module.
- * @throws {BatchCorrError} `"provider_unavailable"` naming the package and the install commands when it is missing.
+ * @throws {BatchCorrError} `"peer_missing"` naming the package and the install commands when it is missing.
  */
 export const loadHyparquet: () => Promise<HyparquetModule> = optionalPackageLoader(
   HYPARQUET,

@@ -9,6 +9,7 @@ import type { FileMetaData } from "hyparquet";
 import { z } from "zod";
 import { BatchCorrError } from "../core/errors.ts";
 import { describeValue } from "../core/errors.ts";
+import { installCommands } from "../core/optional_package.ts";
 import {
   ColumnarBatcher,
   type ColumnChunk,
@@ -24,7 +25,7 @@ import {
 } from "../arrow/columnar_options.ts";
 import { decodedToColumn } from "../arrow/exact_numbers.ts";
 import { isByteSource, openParquetFile, type ParquetByteSource } from "./_file_buffer.ts";
-import { type HyparquetModule, loadHyparquet } from "./_load_hyparquet.ts";
+import { HYPARQUET_COMPRESSORS, type HyparquetModule, loadHyparquet } from "./_load_hyparquet.ts";
 import { missingCodec, planParquetColumns } from "./_parquet_columns.ts";
 
 /** A decompressor: compressed bytes and the uncompressed length to the uncompressed bytes. */
@@ -102,8 +103,9 @@ const PARQUET_RULES: Record<string, string> = {
  * @throws {BatchCorrError} While iterating: `"stream_batch_failed"` for a file
  * that is not, or not all, Parquet (truncated, corrupt), with
  * `details.rowGroup` the row group that failed (−1 for the footer);
- * `"provider_unavailable"` when hyparquet is not installed (naming the install
- * commands) or a column's codec has no decompressor.
+ * `"peer_missing"` when hyparquet is not installed (naming the install
+ * commands) or a column's codec has no decompressor (naming
+ * hyparquet-compressors, which has one).
  *
  * @example Correlating a Parquet file batch by batch
  * ```ts
@@ -176,11 +178,18 @@ function checkCodecs(
   );
   if (missing === undefined) return;
   throw new BatchCorrError(
-    "provider_unavailable",
+    "peer_missing",
     `Cannot ${CONTEXT} as column "${missing.column}" must be uncompressed, Snappy-compressed, or have a decompressor ` +
       `in options.compressors: current codec is ${missing.codec} (the hyparquet-compressors package has one: ` +
       `"deno add npm:hyparquet-compressors" or "bun add hyparquet-compressors", then pass its compressors)`,
-    { details: { column: missing.column, codec: missing.codec, package: "hyparquet-compressors" } },
+    {
+      details: {
+        column: missing.column,
+        codec: missing.codec,
+        package: "hyparquet-compressors",
+        install: installCommands(HYPARQUET_COMPRESSORS),
+      },
+    },
   );
 }
 

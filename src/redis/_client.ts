@@ -9,7 +9,7 @@
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { ruleMessage } from "../core/errors.ts";
-import { distributedError } from "../distributed/distributed_error.ts";
+import { loadOptionalPackage, type OptionalPackage } from "../core/optional_package.ts";
 
 /** A value sent to Redis. */
 export type RedisArgument = string | number | Uint8Array;
@@ -55,33 +55,29 @@ export function setIoredisImporter(replacement: IoredisImporter | undefined): vo
   importer = replacement ?? defaultImporter;
 }
 
+/** The package the Redis roles need (the range of package.json's peerDependencies). */
+export const IOREDIS: OptionalPackage = {
+  name: "ioredis",
+  range: "^6.0.0",
+  feature: "connect to Redis",
+};
+
+function redisClassOf(module: unknown): unknown {
+  return (module as { Redis?: unknown })?.Redis ?? (module as { default?: unknown })?.default;
+}
+
 /**
  * Imports ioredis.
  *
  * @throws {BatchCorrError} "peer_missing" naming the package and the commands that install it.
  */
 export async function loadIoredis(): Promise<IoredisModule> {
-  let module: unknown;
-  try {
-    module = await importer();
-  } catch (cause) {
-    throw distributedError(
-      "peer_missing",
-      `Cannot connect to Redis as the optional peer dependency "ioredis" must be installed: current import failed (${
-        (cause as Error)?.message ?? String(cause)
-      }); install it with \`deno add npm:ioredis@6\` or \`bun add ioredis@6\` (or \`npm install ioredis@6\`)`,
-      { cause, details: { package: "ioredis" } },
-    );
-  }
-  const Redis = (module as { Redis?: unknown; default?: unknown }).Redis ??
-    (module as { default?: unknown }).default;
-  if (typeof Redis !== "function") {
-    throw distributedError(
-      "peer_missing",
-      'Cannot connect to Redis as the "ioredis" package must export the Redis class: current module has none',
-    );
-  }
-  return { Redis: Redis as IoredisModule["Redis"] };
+  const module = await loadOptionalPackage(
+    IOREDIS,
+    importer,
+    (m) => typeof redisClassOf(m) === "function" ? undefined : "the Redis class",
+  );
+  return { Redis: redisClassOf(module) as IoredisModule["Redis"] };
 }
 
 /**

@@ -6,62 +6,45 @@
  * @module
  */
 
-import { BatchCorrError } from "../core/errors.ts";
+import { loadOptionalPackage, type OptionalPackage } from "../core/optional_package.ts";
 
 /** The TensorFlow.js namespace, as `import * as tf from "@tensorflow/tfjs"` gives it. */
 export type Tfjs = typeof import("@tensorflow/tfjs");
 
-/** The package this integration needs. */
-export const TFJS_PACKAGE = "@tensorflow/tfjs";
+/** The package this integration needs (the range of package.json's peerDependencies). */
+export const TFJS: OptionalPackage = {
+  name: "@tensorflow/tfjs",
+  range: "^4.22.0",
+  feature: "use @streamcorr/batch-corr/tfjs",
+};
 
-/** How to install it, for messages. */
-export const TFJS_INSTALL_HINT =
-  "install it with `deno add npm:@tensorflow/tfjs` or `bun add @tensorflow/tfjs` " +
-  "(or `npm install @tensorflow/tfjs`)";
+/** The package's name. */
+export const TFJS_PACKAGE: string = TFJS.name;
 
 /** Imports the package: `import("@tensorflow/tfjs")` itself, or a stand-in in tests. */
 export type ModuleImporter = () => Promise<unknown>;
 
-function reasonOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+function lacksTfjs(module: unknown): string | undefined {
+  const tf = module as Partial<Tfjs> | null;
+  const ok = typeof tf === "object" && tf !== null && typeof tf.customGrad === "function" &&
+    typeof tf.Tensor === "function";
+  return ok ? undefined : "TensorFlow.js (customGrad, Tensor)";
 }
 
 /**
- * Imports TensorFlow.js, turning a failed import into an error that names the
- * package and the install command.
+ * Imports TensorFlow.js, turning a failed import into the one error of a
+ * missing optional package (`src/core/optional_package.ts`).
  *
  * @param importer How to import it (tests pass one that fails).
  * @returns The TensorFlow.js namespace.
- * @throws {BatchCorrError} With code "provider_unavailable" when the import
- * fails or yields something that is not TensorFlow.js; the failure is its `cause`.
+ * @throws {BatchCorrError} With code "peer_missing" when the import fails or
+ * yields something that is not TensorFlow.js, naming the package and the
+ * commands that install it; the failure is its `cause`.
  */
 export async function loadTfjs(
   importer: ModuleImporter = () => import("@tensorflow/tfjs"),
 ): Promise<Tfjs> {
-  let loaded: unknown;
-  try {
-    loaded = await importer();
-  } catch (error) {
-    throw new BatchCorrError(
-      "provider_unavailable",
-      `Cannot use @streamcorr/batch-corr/tfjs as its optional peer dependency ${TFJS_PACKAGE} could not be loaded: ${
-        reasonOf(error)
-      }; ${TFJS_INSTALL_HINT}`,
-      { cause: error, details: { package: TFJS_PACKAGE } },
-    );
-  }
-  const tf = loaded as Partial<Tfjs> | null;
-  if (
-    typeof tf !== "object" || tf === null || typeof tf.customGrad !== "function" ||
-    typeof tf.Tensor !== "function"
-  ) {
-    throw new BatchCorrError(
-      "provider_unavailable",
-      `Cannot use @streamcorr/batch-corr/tfjs as the module ${TFJS_PACKAGE} must export TensorFlow.js (customGrad, Tensor): current value does not; ${TFJS_INSTALL_HINT}`,
-      { details: { package: TFJS_PACKAGE } },
-    );
-  }
-  return tf as Tfjs;
+  return await loadOptionalPackage(TFJS, importer, lacksTfjs) as Tfjs;
 }
 
 /** TensorFlow.js, loaded when this integration is first imported. */

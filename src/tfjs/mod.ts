@@ -5,8 +5,9 @@
  * closed-form gradient.
  *
  * `@tensorflow/tfjs` is an optional peer dependency: importing this module
- * without it throws a `BatchCorrError` ("provider_unavailable") that says how
- * to install it.
+ * without it throws a `BatchCorrError` ("peer_missing") that names the package
+ * and the command that installs it (`deno add npm:@tensorflow/tfjs`,
+ * `bun add @tensorflow/tfjs`).
  *
  * @module
  */

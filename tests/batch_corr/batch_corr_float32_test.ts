@@ -1,6 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { autoTol, batchCorr, BatchCorrError, batchCorrFloat32 } from "../../mod.ts";
+import { shiftedPearson } from "../fuzz_support.ts";
 import { mulberry32 as random } from "../random.ts";
 
 describe("batchCorrFloat32", () => {
@@ -49,6 +50,35 @@ describe("batchCorrFloat32", () => {
         assert.ok(Math.abs(fast.data[i]! - exact.data[i]!) <= 1e-12, `scale ${scale}`);
       }
       assert.ok(fast.data[3]! > 0.9);
+    }
+  });
+
+  test("keeps 1e-6 on columns far from zero (base/spread 1e5 to 1e8, both signs), float64 and float32 input", () => {
+    const next = random(33);
+    const B = 256, F = 40; // 40 features: two 16-wide strips of the SIMD kernel and a remainder
+    const n = Float64Array.from({ length: B }, () => next() - 0.5);
+    const bases = [1e5, -1e5, 1e6, -1e6, 1e7, -1e7, 1e8, -1e8];
+    for (const spread of [1e-3, 1, 1e3]) {
+      const x = new Float64Array(B * F);
+      for (let b = 0; b < B; b++) {
+        for (let f = 0; f < F; f++) {
+          const coupling = (f % 3) - 1;
+          x[b * F + f] = bases[f % bases.length]! * spread +
+            spread * (next() - 0.5 + coupling * n[b]!);
+        }
+      }
+      for (const data of [x, new Float32Array(x)]) {
+        const fast = batchCorrFloat32({ data, shape: [B, F] }, n, { abs: false });
+        const reference = shiftedPearson(data, n, B, F, 1);
+        for (let f = 0; f < F; f++) {
+          assert.ok(
+            Math.abs(fast.data[f]! - reference[f]!) <= 1e-6,
+            `${data.constructor.name}, spread ${spread}, base ${
+              bases[f % bases.length]! * spread
+            }: ${fast.data[f]} vs ${reference[f]}`,
+          );
+        }
+      }
     }
   });
 

@@ -10,7 +10,13 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import process from "node:process";
 import fc from "fast-check";
-import { autoTol, batchCorr, BatchCorrelationLoss, qcfc } from "../../mod.ts";
+import { autoTol, batchCorr, BatchCorrelationLoss, batchCorrFloat32, qcfc } from "../../mod.ts";
+import {
+  assertClose,
+  offsetColumns,
+  offsetColumnsArbitrary,
+  shiftedPearson,
+} from "../fuzz_support.ts";
 
 const RUNS = Number(process.env.BATCHCORR_FUZZ_RUNS ?? 150);
 const SEED = 20261128;
@@ -312,6 +318,24 @@ describe("property: BatchCorrelationLoss", () => {
           assert.ok(Math.abs(value - nu * reduced) <= 1e-12 * Math.max(1, Math.abs(nu * reduced)));
         },
       ),
+      { numRuns: RUNS, seed: SEED },
+    );
+  });
+});
+
+describe("property: batchCorrFloat32() on columns far from zero", () => {
+  test("stays within 1e-6 of a float64 reference for base/spread up to 1e8, both signs, float32 or float64 input", () => {
+    fc.assert(
+      fc.property(offsetColumnsArbitrary, fc.constantFrom<number | "auto">(0, 0.1), (plan, tol) => {
+        const c = offsetColumns(plan);
+        const X = { data: c.x, shape: [c.B, c.F] }, N = { data: c.n, shape: [c.M, c.B] };
+        const result = batchCorrFloat32(X, N, { abs: false, tol });
+        const tolValue = tol === "auto" ? autoTol(c.B) : tol;
+        const expected = shiftedPearson(c.x, c.n, c.B, c.F, c.M).map((r) =>
+          Math.sign(r) * Math.max(Math.abs(r) - tolValue, 0)
+        );
+        assertClose(result.data, expected, 1e-6, `ratios ${c.ratios.slice(0, 4)}`);
+      }),
       { numRuns: RUNS, seed: SEED },
     );
   });

@@ -4,10 +4,12 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { batchCorr, BatchCorrelationLoss, exportBatchCorrOnnx } from "../../mod.ts";
 import { main } from "../../src/cli/main.ts";
 import { driftDataLines, generateDriftRows } from "../../src/cli/input/drift_data.ts";
+import { mulberry32 } from "../random.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -479,14 +481,49 @@ describe("batch-corr CLI with ONNX Runtime (subprocess)", () => {
     ONNX_TIMEOUT,
     async () => {
       const onnx = await compareWithTypeScript("auto");
-      const taken = /--provider auto took "(cuda|webgpu|cpu|wasm)"/.exec(onnx.stderr);
+      const taken = /--provider auto took "(cuda|webgpu-native|webgpu|cpu|wasm)"/.exec(onnx.stderr);
       assert.ok(taken, onnx.stderr);
       if (taken[1] !== "cuda") {
         assert.match(
           onnx.stderr,
-          /\(skipped: cuda: Cannot use the ONNX Runtime provider "cuda" as /,
+          /\(skipped: found onnxruntime-node 1\.30\.0; found onnxruntime-web 1\.30\.0; cuda: Cannot use the ONNX Runtime provider "cuda" as /,
         );
       }
+    },
+  );
+
+  test(
+    "monitor --provider cpu on columns far from zero (1e6 + 0.01·noise, both signs) skips no batch and matches the true r to 1e-4",
+    ONNX_TIMEOUT,
+    async () => {
+      // Features base + spread·(driven noise) with base/spread from 1e6 to 1e8, both signs: float32
+      // alone keeps no digit of the noise, so the graph must receive the columns shifted.
+      const random = mulberry32(61);
+      const columns = [[1e6, 0.01], [-3e7, 0.3], [5e5, 5e-3], [-1e4, 1e-4]] as const;
+      const B = 200;
+      const c = Array.from({ length: B }, () => random() - 0.5);
+      const noise = columns.map((_, f) =>
+        c.map((cb) => (f % 2 === 0 ? cb : -cb) * (f + 1) + (random() - 0.5))
+      );
+      const lines = ["x0,x1,x2,x3,c"];
+      for (let b = 0; b < B; b++) {
+        const xs = columns.map(([base, spread], f) => base + spread * noise[f]![b]!);
+        lines.push([...xs, c[b]!].join(","));
+      }
+      const file = join(dir, "offset.csv");
+      writeFileSync(file, lines.join("\n") + "\n");
+      const args = ["-c", "c", "-b", "50", "--tol", "0", "--no-abs", "--format", "ndjson"];
+      const onnx = await runCli(["monitor", file, ...args, "--correlations", "--provider", "cpu"]);
+      assert.equal(onnx.code, 0, onnx.stderr);
+      assert.doesNotMatch(onnx.stderr, /skipped|underflow/);
+      const records = ndjson(onnx.stdout);
+      assert.equal(records.length, 4);
+      // The truth: Pearson r of the noise the columns were made of (a shift and scale of each column).
+      const last = records[3]!.correlations.running.data as number[];
+      columns.forEach((_, f) => {
+        const truth = batchCorr(noise[f]!.map((v) => [v]), c, { abs: false }).data[0]!;
+        close(last[f]!, truth, `running r of x${f}`, 1e-4);
+      });
     },
   );
 
@@ -511,6 +548,89 @@ describe("batch-corr CLI with ONNX Runtime (subprocess)", () => {
       assert.match(
         result.stderr,
         /batch-corr: Cannot use the ONNX Runtime provider "cuda" as .*(CUDA|cuda)/,
+      );
+      assert.doesNotMatch(result.stderr, /internal error/);
+    },
+  );
+
+  test(
+    "monitor --provider webgpu-native exits 2 naming the missing Vulkan loader where there is none",
+    ONNX_TIMEOUT,
+    async () => {
+      const result = await runCli([
+        "monitor",
+        join(dir, "small.csv"),
+        ...MONITOR,
+        "--provider",
+        "webgpu-native",
+      ]);
+      if (result.code === 0) {
+        assert.match(result.stderr, /provider "webgpu-native"/); // a machine with a GPU and Vulkan
+        return;
+      }
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stdout, "");
+      assert.match(
+        result.stderr,
+        /batch-corr: Cannot use the ONNX Runtime provider "webgpu-native" as /,
+      );
+      assert.match(result.stderr, /libvulkan\.so\.1|no adapter it supports/);
+      assert.doesNotMatch(result.stderr, /internal error/);
+    },
+  );
+
+  test(
+    "monitor --provider cpu without onnxruntime-node exits 2 with the package and the command that installs it",
+    {
+      ...ONNX_TIMEOUT,
+      skip: typeof (globalThis as { Deno?: unknown }).Deno === "undefined"
+        ? "needs Deno's --import-map to hide the installed package"
+        : false,
+    },
+    async () => {
+      const config = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")) as {
+        imports: Record<string, string>;
+      };
+      const map = join(dir, "no_onnxruntime_node.json");
+      writeFileSync(
+        map,
+        JSON.stringify({
+          imports: { ...config.imports, "onnxruntime-node": "./missing/onnxruntime-node.js" },
+        }),
+      );
+      const deno = (globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath();
+      const result = await new Promise<RunResult>((resolve, reject) => {
+        const child = spawn(
+          deno,
+          [
+            "run",
+            "-A",
+            "--no-lock",
+            `--import-map=${map}`,
+            "cli.ts",
+            "monitor",
+            join(dir, "small.csv"),
+            ...MONITOR,
+            "--provider",
+            "cpu",
+          ],
+          { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NO_COLOR: "1" } },
+        );
+        let stdout = "", stderr = "";
+        child.stdout.setEncoding("utf8").on("data", (text: string) => (stdout += text));
+        child.stderr.setEncoding("utf8").on("data", (text: string) => (stderr += text));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code, stdout, stderr }));
+      });
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stdout, "");
+      assert.match(
+        result.stderr,
+        /batch-corr: Cannot use the ONNX Runtime provider "cpu" as the optional package onnxruntime-node \(\^1\.30\.0\) must be installed: current value is not installed/,
+      );
+      assert.match(
+        result.stderr,
+        /"deno add npm:onnxruntime-node@\^1\.30\.0" \(Deno\), "bun add onnxruntime-node@\^1\.30\.0" \(Bun\)/,
       );
       assert.doesNotMatch(result.stderr, /internal error/);
     },
@@ -662,7 +782,7 @@ describe("batch-corr main() (in process)", () => {
       [["monitor", file, "-c", "c", "--bogus"], /Unknown option '--bogus'/],
       [
         ["monitor", file, "-c", "c", "--provider", "bogus"],
-        /--provider must be "auto", "wasm", "webgpu", "cpu" or "cuda": current value is "bogus"/,
+        /--provider must be "auto", "wasm", "webgpu", "webgpu-native", "cpu" or "cuda": current value is "bogus"/,
       ],
       [["frobnicate"], /the command must be monitor, generate, export-onnx, publish or worker/],
       [

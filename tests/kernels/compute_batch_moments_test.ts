@@ -266,7 +266,7 @@ describe("computeBatchMoments kernels", () => {
     const F = 16 * 9 + 21;
     const c = makeCase(5, F, 2, 12);
     const exact = pearsonFromMoments(
-      computeBatchMomentsWith("wasm-simd", new Float32Array(c.x), c.n, 5, F, 2),
+      computeBatchMomentsWith("wasm-simd", c.x, c.n, 5, F, 2),
       "zero",
     );
     withCopyLimits({ wholeBytes: 1024, blockBytes: 5 * 4 * 32 }, () => {

@@ -1,3 +1,4 @@
+import { shiftFeaturesToFloat32, unshiftMeans } from "../../src/core/float32_shift.ts";
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -48,6 +49,17 @@ function probe<T = ProbeResult>(mode: string): T {
   return JSON.parse(run.stdout.trim().split("\n").at(-1)!) as T;
 }
 
+/**
+ * What the float32 path's TypeScript fallback must give for float64 input: the
+ * exact TypeScript kernel on the columns shifted by their first value and
+ * rounded to float32, the shift added back to the means.
+ */
+function float32Fallback(x: Float64Array, n: Float64Array, B: number, F: number, M: number) {
+  const shifted = shiftFeaturesToFloat32(x, B, F);
+  const moments = computeBatchMomentsWith("typescript", shifted.values, n, B, F, M);
+  return unshiftMeans(moments, shifted.reference, undefined);
+}
+
 /** Bit-for-bit equality of every field, reporting the first field and index that differ. */
 function assertSameMoments(actual: ProbeMoments, expected: ProbeMoments, what: string): void {
   for (const key of ["meanX", "meanN", "m2X", "m2N", "comoment"] as const) {
@@ -79,9 +91,8 @@ describe("the batch kernel that ran is observable, and each fallback runs the Ty
       "typescript",
     ]);
     assertSameMoments(result.exact, typescript as unknown as ProbeMoments, "exact");
-    // The float32 path's else branch: the exact TypeScript kernel on the float32 values.
-    const x32 = Float32Array.from(x);
-    const float32 = computeBatchMomentsWith("typescript", x32, n, B, F, M);
+    // The float32 path's else branch: the exact TypeScript kernel on the shifted float32 values.
+    const float32 = float32Fallback(x, n, B, F, M);
     assertSameMoments(result.fast, float32 as unknown as ProbeMoments, "float32 fallback");
     assertSameArray(result.r, reference, "batchCorr r");
   });
@@ -94,7 +105,7 @@ describe("the batch kernel that ran is observable, and each fallback runs the Ty
     assertSameMoments(result.exact, typescript as unknown as ProbeMoments, "exact");
     assertSameMoments(
       result.fast,
-      computeBatchMomentsWith("typescript", Float32Array.from(x), n, B, F, M) as never,
+      float32Fallback(x, n, B, F, M) as never,
       "float32 fallback",
     );
   });

@@ -278,10 +278,14 @@ describe("runNatsWorker", () => {
       await assert.rejects(
         runNatsWorker({ nats: "nats://127.0.0.1:4222", stream: "s", group: "g" }),
         (error) =>
-          error instanceof BatchCorrError && (error.code as string) === "peer_missing" &&
-          /@nats-io\/jetstream/.test(error.message) &&
-          /deno add npm:@nats-io\/transport-node@3/.test(error.message) &&
-          /bun add @nats-io\/transport-node/.test(error.message),
+          error instanceof BatchCorrError && error.code === "peer_missing" &&
+          /^Cannot connect to NATS as the optional packages @nats-io\/transport-node \(\^3\.4\.0\), @nats-io\/jetstream \(\^3\.4\.0\), @nats-io\/kv \(\^3\.4\.0\) must be installed: current value is not installed \(Cannot find package '@nats-io\/jetstream'\)/
+            .test(error.message) &&
+          /"deno add npm:@nats-io\/transport-node@\^3\.4\.0 npm:@nats-io\/jetstream@\^3\.4\.0 npm:@nats-io\/kv@\^3\.4\.0" \(Deno\)/
+            .test(error.message) &&
+          /"bun add @nats-io\/transport-node@\^3\.4\.0 @nats-io\/jetstream@\^3\.4\.0 @nats-io\/kv@\^3\.4\.0" \(Bun\)/
+            .test(error.message) &&
+          (error.details.packages as string[]).length === 3,
       );
     } finally {
       setNatsImporter(undefined);

@@ -1,4 +1,5 @@
 import { after, before, describe, test } from "node:test";
+import { createHash } from "node:crypto";
 import assert from "node:assert/strict";
 import onnxProto from "onnx-proto";
 import {
@@ -18,6 +19,14 @@ import type { PreparedBatch } from "../../src/core/prepare_batch.ts";
 import { computeBatchMoments } from "../../src/kernels/compute_batch_moments.ts";
 import { prepareBatch } from "../../src/core/prepare_batch.ts";
 import { mulberry32 } from "../random.ts";
+import { shiftedPearson } from "../fuzz_support.ts";
+
+/** The float64 mean of feature f of a row-major (B, F) batch, shifted by its first value. */
+function mean(x: ArrayLike<number>, B: number, F: number, f: number): number {
+  let sum = 0;
+  for (let b = 0; b < B; b++) sum += x[b * F + f]! - x[f]!;
+  return x[f]! + sum / B;
+}
 
 const { onnx } = onnxProto;
 const PARITY = 1e-4;
@@ -195,6 +204,40 @@ describe("exportBatchCorrOnnx()", () => {
     );
   });
 
+  test("writes protobufjs' own encoding of the model: decoding and re-encoding with onnx-proto gives the same bytes", () => {
+    for (const [features, confounds] of [[1, 1], [3, 1], [7, 2], [300, 5], [100000, 8]] as const) {
+      for (const abs of [true, false]) {
+        for (const zeroVariance of ["zero", "nan"] as const) {
+          const bytes = exportBatchCorrOnnx({ features, confounds, abs, zeroVariance });
+          const again = onnx.ModelProto.encode(onnx.ModelProto.decode(bytes)).finish();
+          assert.deepEqual(
+            new Uint8Array(again),
+            bytes,
+            `${features}x${confounds} ${abs} ${zeroVariance}`,
+          );
+        }
+      }
+    }
+  });
+
+  test("keeps the bytes of the onnx-proto exporter it replaced (SHA-256 prefixes)", () => {
+    // Recorded from exportBatchCorrOnnx built on onnx-proto 8.0.1 (commit 6c5aa16), before the
+    // hand-written writer: the same options must give the same file.
+    const recorded: Record<string, string> = {
+      "1x1 true zero": "b1bb48f98626f619",
+      "1x1 false nan": "918a4057e3a40454",
+      "7x2 true nan": "a11daacd488fcd94",
+      "300x5 false zero": "9899c0a3702722da",
+      "100000x8 true zero": "68d1dfefe7d10bff",
+    };
+    for (const [key, hash] of Object.entries(recorded)) {
+      const [shape, abs, zeroVariance] = key.split(" ") as [string, string, "zero" | "nan"];
+      const [features, confounds] = shape.split("x").map(Number) as [number, number];
+      const bytes = exportBatchCorrOnnx({ features, confounds, abs: abs === "true", zeroVariance });
+      assert.equal(createHash("sha256").update(bytes).digest("hex").slice(0, 16), hash, key);
+    }
+  });
+
   test("rejects a non-positive or fractional F and an unknown key such as tol", () => {
     assert.throws(() => exportBatchCorrOnnx({ features: 0, confounds: 1 }), RangeError);
     assert.throws(() => exportBatchCorrOnnx({ features: 2.5, confounds: 1 }), RangeError);
@@ -251,7 +294,7 @@ describe("createOnnxBackend() on wasm", () => {
     const huge = [[1e30, 1], [-1e30, 2], [3e30, 4]];
     await assert.rejects(
       backend.run(huge, [1, 2, 4]),
-      /within float32 range for the wasm provider/,
+      /squared deviations of feature column 0 of X must be a float32 sum .* for the wasm provider: current value is Infinity although the column varies/,
     );
   });
 });
@@ -283,6 +326,114 @@ describe("createOnnxBackend() on cpu (onnxruntime-node)", () => {
       assert.ok(Math.abs(result.data[0]! - expected.data[0]!) < PARITY);
       assert.ok(Number.isNaN(result.data[1]!) && Number.isNaN(expected.data[1]!));
       assert.equal(result.zeroVarianceFeatures, 1);
+    } finally {
+      await backend.dispose();
+    }
+  });
+});
+
+describe("createOnnxBackend() on columns far from zero (SPEC section 6)", () => {
+  /** base + spread·(noise driven by n), features and confounds, both signs, base/spread to 1e8. */
+  function offsetBatch(seed: number, spread: number) {
+    const random = mulberry32(seed);
+    const B = 64, M = 2;
+    const bases = [1e6, -1e6, 1e7, -3e7, 1e8, -1e8, 1e5, -2e5];
+    const F = bases.length;
+    const n = new Float64Array(M * B);
+    for (let b = 0; b < B; b++) {
+      n[b] = -1e6 + random(); // an offset confound: base/spread 1e6
+      n[B + b] = random() - 0.5;
+    }
+    const x = new Float64Array(B * F);
+    for (let b = 0; b < B; b++) {
+      for (let f = 0; f < F; f++) {
+        const driven = (f % 2 === 0 ? 1 : -1) * (n[b]! + 1e6) + (random() - 0.5) + 0.5 * n[B + b]!;
+        x[b * F + f] = bases[f]! * spread + spread * driven;
+      }
+    }
+    return { x, n, B, F, M };
+  }
+
+  for (const provider of ["cpu", "wasm"] as const) {
+    test(`${provider}: 1e6 + 0.01·noise and kin keep r within 1e-4 (float64 and float32 input)`, async () => {
+      const backend = await createOnnxBackend({ provider, abs: false });
+      try {
+        for (const spread of [0.01, 1, 300]) {
+          const { x, n, B, F, M } = offsetBatch(40, spread);
+          for (const data of [x, new Float32Array(x)]) {
+            const X = { data, shape: [B, F] }, N = { data: n, shape: [M, B] };
+            const result = await backend.run(X, N, { tol: 0 });
+            const expected = shiftedPearson(data, n, B, F, M);
+            assertClose(result.raw, expected, PARITY, `${provider} spread ${spread}`);
+            // The planted correlations are strong, so a lost digit cannot hide near 0.
+            assert.ok(expected[0]! > 0.5 && expected[2]! < -0.5); // (F, M): features 0 and 1 on confound 0
+            const exact = batchCorr(X, N, { abs: false, tol: 0 });
+            assertClose(result.data, exact.data, PARITY, `${provider} vs batchCorr`);
+            // Means come back in float64 with the shift added, not float32's rounding of 1e8·spread.
+            for (let f = 0; f < F; f++) {
+              const error = Math.abs(result.moments.meanX[f]! - mean(data, B, F, f));
+              assert.ok(
+                error <= 1e-6 * spread,
+                `${provider} mean of feature ${f}: off by ${error}`,
+              );
+            }
+          }
+        }
+      } finally {
+        await backend.dispose();
+      }
+    });
+  }
+
+  test("a stream on the cpu backend folds far-from-zero batches without skipping, as the TypeScript kernel", async () => {
+    const batches = [1, 2, 3].map((seed) => {
+      const { x, n, B, F, M } = offsetBatch(seed, 0.01);
+      return { x: { data: x, shape: [B, F] }, n: { data: n, shape: [M, B] } };
+    });
+    const backend = await createOnnxBackend({ provider: "cpu" });
+    try {
+      const options = { tol: 0, abs: false } as const;
+      const viaBackend: BatchResult[] = [];
+      for await (const r of correlateBatches(batches, { ...options, backend })) viaBackend.push(r);
+      const direct: BatchResult[] = [];
+      for await (const r of correlateBatches(batches, options)) direct.push(r);
+      assert.equal(viaBackend.length, 3);
+      viaBackend.forEach((r, i) =>
+        assertClose(
+          r.running.correlations!.data,
+          direct[i]!.running.correlations!.data,
+          PARITY,
+          `running view at batch ${i}`,
+        )
+      );
+    } finally {
+      await backend.dispose();
+    }
+  });
+
+  test("refuses by name a column that float32 cannot carry even shifted, on features and confounds", async () => {
+    const backend = await createOnnxBackend({ provider: "cpu" });
+    try {
+      const tiny = [[1e-20, 1], [-2e-20, 2], [3e-20, 4], [0, 3]]; // squares near 1e-40: float32 subnormals
+      await assert.rejects(
+        backend.run(tiny, [1, 2, 4, 3]),
+        (error: unknown) =>
+          error instanceof RangeError &&
+          /feature column 0 of X must be a float32 sum between 7\.9e-31 and 1\.3e\+30/.test(
+            error.message,
+          ) &&
+          /although the column varies; rescale it/.test(error.message),
+      );
+      // A confound with deviations near 1e-25: their squares underflow float32 to 0.
+      const flat = [[5, 1], [5 + 1e-14, 2], [5, 4], [5, 3]];
+      await assert.rejects(
+        backend.run(flat, [1e-25, 2e-25, 3e-25, 5e-25]),
+        /confound 0 of N must be/,
+      );
+      // A constant column is fine (zero variance), however far from zero.
+      const constant = await backend.run([[1e30, 1], [1e30, 2], [1e30, 4]], [1, 2, 4]);
+      assert.equal(constant.zeroVarianceFeatures, 1);
+      assert.equal(constant.moments.meanX[0], 1e30);
     } finally {
       await backend.dispose();
     }
@@ -334,7 +485,7 @@ describe("createOnnxBackend() errors and auto", () => {
     await assert.rejects(createOnnxBackend({ provider: "wasm", adapterTimeoutMs: 0 }), RangeError);
   });
 
-  test("uses CUDA where it works, and otherwise says why it cannot", async () => {
+  test("uses CUDA where it works, and otherwise says which files are missing and where they go", async () => {
     let backend: OnnxBackend | undefined;
     try {
       backend = await createOnnxBackend({ provider: "cuda" });
@@ -345,6 +496,15 @@ describe("createOnnxBackend() errors and auto", () => {
       );
       assert.equal(error.details.provider, "cuda");
       assert.match(error.message, /^Cannot use the ONNX Runtime provider "cuda" as .*(CUDA|cuda)/);
+      if (Array.isArray(error.details.missingFiles)) {
+        // The npm package ships no CUDA provider (this machine): the files and their folder are named.
+        assert.match(
+          error.message,
+          /libonnxruntime_providers_shared\.so and libonnxruntime_providers_cuda\.so must be in \S+onnxruntime-node\/bin\/napi-v6\/linux\/x64, next to onnxruntime_binding\.node: current folder has neither/,
+        );
+        assert.match(error.message, /Microsoft\.ML\.OnnxRuntime\.Gpu\.Linux 1\.30\.0/);
+        assert.doesNotMatch(error.message, /CUDA 1\d/, "no CUDA version that was not checked");
+      }
       return;
     }
     try {
@@ -354,17 +514,23 @@ describe("createOnnxBackend() errors and auto", () => {
     }
   });
 
-  test("auto takes a working provider and records why it skipped faster ones", async () => {
+  test("auto takes a working provider, lists the packages it found and why it skipped faster ones", async () => {
     const backend = await createOnnxBackend({ provider: "auto" });
     try {
-      assert.ok(["cuda", "webgpu", "cpu", "wasm"].includes(backend.provider));
+      assert.ok(["cuda", "webgpu-native", "webgpu", "cpu", "wasm"].includes(backend.provider));
+      assert.deepEqual(backend.packages.map((p) => [p.name, p.version]), [
+        ["onnxruntime-node", "1.30.0"],
+        ["onnxruntime-web", "1.30.0"],
+      ]);
       if (backend.provider !== "cuda") {
         assert.match(
           backend.fallbackReason ?? "",
-          /^cuda: Cannot use the ONNX Runtime provider "cuda"/,
+          /^found onnxruntime-node 1\.30\.0; found onnxruntime-web 1\.30\.0; cuda: Cannot use the ONNX Runtime provider "cuda"/,
         );
       }
-      if (backend.provider === "cpu") assert.match(backend.fallbackReason ?? "", /webgpu: /);
+      if (backend.provider === "cpu") {
+        assert.match(backend.fallbackReason ?? "", /; webgpu-native: Cannot use .*; webgpu: /);
+      }
       await assertParity(backend, randomBatch(8, 10, [3], 1), { abs: true });
     } finally {
       await backend.dispose();

@@ -363,7 +363,11 @@ describe("fromParquet() options", () => {
       collect(fromParquet(fixture("gzip.parquet"), { confounds: ["motion"] })),
     );
     assert.ok(error instanceof BatchCorrError);
-    assert.equal(error.code, "provider_unavailable");
+    assert.equal(error.code, "peer_missing");
+    assert.equal(
+      (error.details.install as { bun: string }).bun,
+      "bun add hyparquet-compressors@^1.1.0",
+    );
     assert.match(
       error.message,
       /column "f_a" must be uncompressed, Snappy-compressed, or have a decompressor in options.compressors: current codec is GZIP/,

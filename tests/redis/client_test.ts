@@ -11,9 +11,29 @@ describe("the Redis client", () => {
       await assert.rejects(
         runRedisWorker({ redis: "redis://127.0.0.1:6379", stream: "s", group: "g" }),
         (error) =>
-          error instanceof BatchCorrError && (error.code as string) === "peer_missing" &&
-          /"ioredis"/.test(error.message) && /deno add npm:ioredis/.test(error.message) &&
-          /bun add ioredis/.test(error.message),
+          error instanceof BatchCorrError && error.code === "peer_missing" &&
+          /^Cannot connect to Redis as the optional package ioredis \(\^6\.0\.0\) must be installed: current value is not installed \(Cannot find module 'ioredis'\)/
+            .test(error.message) &&
+          /"deno add npm:ioredis@\^6\.0\.0" \(Deno\), "bun add ioredis@\^6\.0\.0" \(Bun\)/.test(
+            error.message,
+          ) &&
+          error.details.package === "ioredis",
+      );
+    } finally {
+      setIoredisImporter(undefined);
+    }
+  });
+
+  test("an ioredis without a Redis class is refused with the same code, as installed but unusable", async () => {
+    setIoredisImporter(() => Promise.resolve({ version: "6" }));
+    try {
+      await assert.rejects(
+        runRedisWorker({ redis: "redis://127.0.0.1:6379", stream: "s", group: "g" }),
+        (error) =>
+          error instanceof BatchCorrError && error.code === "peer_missing" &&
+          /installed but could not be loaded \(the module ioredis must export the Redis class/.test(
+            error.message,
+          ) && error.details.installed === true,
       );
     } finally {
       setIoredisImporter(undefined);

@@ -19,14 +19,14 @@ const isDeno = typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
 function assertInstallError(error: unknown): true {
   assert.ok(error instanceof BatchCorrError, String(error));
-  assert.equal(error.code, "provider_unavailable");
+  assert.equal(error.code, "peer_missing");
   assert.equal(error.details["package"], "@tensorflow/tfjs");
   assert.match(
     error.message,
-    /^Cannot use @streamcorr\/batch-corr\/tfjs as its optional peer dependency @tensorflow\/tfjs/,
+    /^Cannot use @streamcorr\/batch-corr\/tfjs as the optional package @tensorflow\/tfjs \(\^4\.22\.0\) must be installed/,
   );
-  assert.match(error.message, /deno add npm:@tensorflow\/tfjs/);
-  assert.match(error.message, /bun add @tensorflow\/tfjs/);
+  assert.match(error.message, /"deno add npm:@tensorflow\/tfjs@\^4\.22\.0" \(Deno\)/);
+  assert.match(error.message, /"bun add @tensorflow\/tfjs@\^4\.22\.0" \(Bun\)/);
   return true;
 }
 
@@ -40,7 +40,7 @@ describe("loading @tensorflow/tfjs", () => {
       assert.equal((error as BatchCorrError).cause, missing);
       assert.match(
         (error as Error).message,
-        /could not be loaded: Cannot find module '@tensorflow\/tfjs'/,
+        /current value is not installed \(Cannot find module '@tensorflow\/tfjs'\)/,
       );
       return true;
     });
@@ -49,7 +49,11 @@ describe("loading @tensorflow/tfjs", () => {
   test("a module that is not TensorFlow.js is refused", async () => {
     await assert.rejects(loadTfjs(() => Promise.resolve({ version: "0" })), (error: unknown) => {
       assert.ok(error instanceof BatchCorrError);
-      assert.match(error.message, /must export TensorFlow.js \(customGrad, Tensor\)/);
+      assert.equal(error.code, "peer_missing");
+      assert.match(
+        error.message,
+        /installed but could not be loaded \(the module @tensorflow\/tfjs must export TensorFlow.js \(customGrad, Tensor\)/,
+      );
       return true;
     });
   });
@@ -94,9 +98,12 @@ describe("loading @tensorflow/tfjs", () => {
         const line = run.stdout.trim().split("\n").at(-1)!;
         const error = JSON.parse(line) as { name: string; code: string; message: string };
         assert.equal(error.name, "BatchCorrError");
-        assert.equal(error.code, "provider_unavailable");
-        assert.match(error.message, /@tensorflow\/tfjs could not be loaded/);
-        assert.match(error.message, /deno add npm:@tensorflow\/tfjs/);
+        assert.equal(error.code, "peer_missing");
+        assert.match(
+          error.message,
+          /optional package @tensorflow\/tfjs \(\^4\.22\.0\) must be installed: current value is not installed/,
+        );
+        assert.match(error.message, /deno add npm:@tensorflow\/tfjs@\^4\.22\.0/);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -63,7 +63,8 @@ async function openBackend(args: MonitorArgs, io: CliIo): Promise<OnnxBackend | 
  * @param io The streams to use.
  * @returns The exit code: 0 clean or stopped by SIGINT/SIGTERM, 3 an alert fired (unless
  *   --no-fail-on-alert).
- * @throws {BatchCorrError} `provider_unavailable` for a --provider that cannot run here (exit code 2).
+ * @throws {BatchCorrError} `provider_unavailable` for a --provider that cannot run here or
+ *   `peer_missing` when its ONNX Runtime package is not installed (exit code 2).
  * @throws {InputError} For unusable input (exit code 2).
  * @throws {ServiceError} For a --metrics address that cannot be listened on (exit code 2).
  */

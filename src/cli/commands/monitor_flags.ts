@@ -48,6 +48,7 @@ const PROVIDERS = [
   "auto",
   "wasm",
   "webgpu",
+  "webgpu-native",
   "cpu",
   "cuda",
 ] as const satisfies readonly OnnxProvider[];
@@ -150,10 +151,10 @@ export const MONITOR_FLAGS = {
   provider: choiceFlag(PROVIDERS, {
     section: CORRELATION,
     defaultText: "none, the TypeScript kernel in float64",
-    help:
-      "run each batch's moments in ONNX Runtime (float32): cpu, cuda (onnxruntime-node), wasm, " +
-      "webgpu (onnxruntime-web), or auto (the first that works of cuda, webgpu, cpu, wasm; the choice " +
-      "is printed on stderr). An unavailable provider exits 2 with the reason",
+    help: "run each batch's moments in ONNX Runtime (float32): cpu, cuda, webgpu-native " +
+      "(onnxruntime-node), wasm, webgpu (onnxruntime-web), or auto (the first that works of cuda, " +
+      "webgpu-native, webgpu, cpu, wasm; the choice is printed on stderr). An unavailable provider " +
+      "or a missing package exits 2 with the reason",
   }),
   alert: valueFlag(finiteNumber("a loss level"), {
     section: OUTPUT,

@@ -1,19 +1,20 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import process from "node:process";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 import { BatchCorrError } from "../../mod.ts";
 import { APACHE_ARROW } from "../../src/arrow/_load_arrow.ts";
 import {
+  currentRuntime,
   installCommands,
+  loadOptionalPackage,
   missingPackageError,
   optionalPackageLoader,
-} from "../../src/arrow/optional_package.ts";
+  PEER_MISSING,
+} from "../../src/core/optional_package.ts";
 import { HYPARQUET } from "../../src/parquet/_load_hyparquet.ts";
+import { IOREDIS } from "../../src/redis/_client.ts";
+import { NATS_PACKAGES } from "../../src/nats/_client.ts";
+import { TFJS } from "../../src/tfjs/_tfjs.ts";
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {
@@ -34,7 +35,7 @@ const NOT_FOUND = {
   }),
 };
 
-describe("optional packages", () => {
+describe("optional packages (one mechanism for every integration)", () => {
   for (const [runtime, failure] of Object.entries(NOT_FOUND)) {
     test(`a failed import (as ${runtime} reports it) names the package and the install commands`, async () => {
       const load = optionalPackageLoader(
@@ -43,7 +44,7 @@ describe("optional packages", () => {
       );
       const error = await rejection(load());
       assert.ok(error instanceof BatchCorrError);
-      assert.equal(error.code, "provider_unavailable");
+      assert.equal(error.code, "peer_missing");
       assert.match(
         error.message,
         /^Cannot use Arrow IPC as the optional package apache-arrow \(\^21\.0\.0\) must be installed: current value is not installed/,
@@ -103,6 +104,7 @@ describe("optional packages", () => {
     });
     assert.equal(error.details.provider, "cpu");
     assert.equal(error.details.reason, "onnxruntime-node is not installed");
+    assert.equal(error.details.installed, false);
     assert.match(
       error.message,
       /^Cannot use the ONNX Runtime provider "cpu" as the optional package onnxruntime-node \(\^1\.30\.0\) must be installed/,
@@ -117,62 +119,67 @@ describe("optional packages", () => {
     });
   });
 
-  test(
-    "fromArrow() without apache-arrow (a Deno subprocess whose import map points it nowhere) fails with that error",
-    {
-      skip: typeof (globalThis as { Deno?: unknown }).Deno === "undefined"
-        ? "needs Deno's --import-map"
-        : false,
-    },
-    () => {
-      const root = new URL("../../", import.meta.url);
-      const config = JSON.parse(readFileSync(new URL("deno.json", root), "utf8")) as {
-        imports: Record<string, string>;
-      };
-      const dir = mkdtempSync(join(tmpdir(), "batch-corr-missing-"));
-      try {
-        const map = join(dir, "import_map.json");
-        writeFileSync(
-          map,
-          JSON.stringify({
-            imports: {
-              ...config.imports,
-              "apache-arrow": new URL("missing/apache-arrow.js", `file://${dir}/`).href,
-            },
-          }),
-        );
-        const script = join(dir, "probe.ts");
-        writeFileSync(
-          script,
-          `import { fromArrow } from ${JSON.stringify(new URL("src/arrow/mod.ts", root).href)};\n` +
-            `try { for await (const _ of fromArrow(new Uint8Array(8), { confounds: ["m"] })); } catch (e) { console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message })); }\n`,
-        );
-        const deno = (globalThis as unknown as { Deno: { execPath(): string } }).Deno.execPath();
-        const run = spawnSync(deno, [
-          "run",
-          "-A",
-          "--no-lock",
-          `--config=${fileURLToPath(new URL("deno.json", root))}`,
-          `--import-map=${map}`,
-          script,
-        ], { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
-        assert.equal(run.status, 0, run.stderr);
-        const reported = JSON.parse(run.stdout.trim()) as {
-          name: string;
-          code: string;
-          message: string;
-        };
-        assert.equal(reported.name, "BatchCorrError");
-        assert.equal(reported.code, "provider_unavailable");
-        assert.match(
-          reported.message,
-          /optional package apache-arrow \(\^21\.0\.0\) must be installed: current value is not installed/,
-        );
-        assert.match(reported.message, /"bun add apache-arrow@\^21\.0\.0" \(Bun\)/);
-        assert.match(reported.message, /Module not found/);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
-    },
-  );
+  test("several packages installed together are named together, with one command each", () => {
+    const error = missingPackageError(
+      NATS_PACKAGES,
+      new Error("Cannot find package '@nats-io/kv'"),
+    );
+    assert.equal(error.code, PEER_MISSING);
+    assert.deepEqual(error.details.packages, [
+      "@nats-io/transport-node",
+      "@nats-io/jetstream",
+      "@nats-io/kv",
+    ]);
+    assert.deepEqual(error.details.install, {
+      deno:
+        "deno add npm:@nats-io/transport-node@^3.4.0 npm:@nats-io/jetstream@^3.4.0 npm:@nats-io/kv@^3.4.0",
+      bun: "bun add @nats-io/transport-node@^3.4.0 @nats-io/jetstream@^3.4.0 @nats-io/kv@^3.4.0",
+      npm:
+        "npm install @nats-io/transport-node@^3.4.0 @nats-io/jetstream@^3.4.0 @nats-io/kv@^3.4.0",
+    });
+    assert.match(
+      error.message,
+      /as the optional packages @nats-io\/transport-node \(\^3\.4\.0\), /,
+    );
+    assert.match(error.message, /; add them with "deno add npm:@nats-io/);
+  });
+
+  test("a module that lacks what the check asks for is refused as installed but unusable", async () => {
+    const error = await rejection(
+      loadOptionalPackage(IOREDIS, () => Promise.resolve({}), () => "the Redis class"),
+    );
+    assert.ok(error instanceof BatchCorrError);
+    assert.equal(error.code, "peer_missing");
+    assert.equal(error.details.installed, true);
+    assert.match(
+      error.message,
+      /current value is installed but could not be loaded \(the module ioredis must export the Redis class: current module does not\)/,
+    );
+  });
+
+  test("every integration's package and range is the one package.json lists as an optional peer", () => {
+    const manifest = JSON.parse(
+      readFileSync(new URL("../../package.json", import.meta.url), "utf8"),
+    ) as {
+      peerDependencies: Record<string, string>;
+      peerDependenciesMeta: Record<string, { optional?: boolean }>;
+    };
+    const declared = [APACHE_ARROW, HYPARQUET, IOREDIS, TFJS, ...NATS_PACKAGES];
+    for (const pkg of declared) {
+      assert.equal(manifest.peerDependencies[pkg.name], pkg.range, pkg.name);
+      assert.equal(manifest.peerDependenciesMeta[pkg.name]?.optional, true, pkg.name);
+    }
+    // The ONNX Runtime packages are checked by tests/onnx; together that is every optional peer.
+    const covered = new Set([
+      ...declared.map((p) => p.name),
+      "onnxruntime-node",
+      "onnxruntime-web",
+    ]);
+    assert.deepEqual(Object.keys(manifest.peerDependencies).filter((n) => !covered.has(n)), []);
+  });
+
+  test("currentRuntime() tells Deno from Bun", () => {
+    const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
+    assert.equal(currentRuntime(), isBun ? "bun" : "deno");
+  });
 });
