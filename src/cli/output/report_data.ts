@@ -9,7 +9,7 @@ import type { BadRow } from "../input/bad_row_log.ts";
 import type { ReportPoint, ReportPoints } from "./report_points.ts";
 
 export type { ReportPoint } from "./report_points.ts";
-import type { SkippedBatch, SkippedBatches } from "./skipped_batches.ts";
+import type { SkippedBatch } from "./skipped_batches.ts";
 
 /** Everything the report shows. */
 export interface ReportData {
@@ -39,7 +39,7 @@ export interface ReportData {
   badRows: { count: number; rows: BadRow[] };
   /**
    * Skipped batches: every one with its reason, or the total and the first
-   * ones (what {@linkcode SkippedBatches} keeps).
+   * ones (what `SkippedBatches` keeps).
    */
   skippedBatches: readonly SkippedBatch[] | { count: number; batches: readonly SkippedBatch[] };
 }
