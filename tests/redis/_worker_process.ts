@@ -10,9 +10,10 @@
  */
 import process from "node:process";
 import { runRedisWorker } from "../../src/redis/mod.ts";
+import { openRedis } from "../../src/redis/_client.ts";
 
 const config = JSON.parse(process.argv[process.argv.length - 1]!);
-const { holdAt, stopAfter, ...options } = config;
+const { holdAt, stopAfter, waitForEntries, ...options } = config;
 let attempts = 0, commits = 0;
 const print = (tag: string, value: unknown) =>
   process.stdout.write(`${tag} ${JSON.stringify(value)}\n`);
@@ -23,6 +24,7 @@ const ids = (step: { folded: { id: string }[]; deadLetters: { id: string }[] }) 
 const controller = new AbortController();
 process.on("SIGTERM", () => controller.abort());
 print("READY", { pid: process.pid });
+if (waitForEntries === true) await untilStreamHasEntries(options.redis, options.stream);
 try {
   const summary = await runRedisWorker({
     ...options,
@@ -48,4 +50,21 @@ try {
     code: (error as { code?: string }).code ?? null,
   });
   process.exitCode = 1;
+}
+
+/**
+ * Waits until the stream holds an entry, so that the --until-idle countdown of
+ * a test with several workers starts only once the batches are coming: under
+ * load, process start-ups spread over seconds, and a worker that started first
+ * would otherwise find an empty stream "idle" and exit before the publish.
+ */
+async function untilStreamHasEntries(redis: string, stream: string): Promise<void> {
+  const opened = await openRedis(redis, "the test worker");
+  try {
+    while (Number(await opened.client.callBuffer("XLEN", stream)) === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await opened.close();
+  }
 }

@@ -59,7 +59,15 @@ describe("runRedisWorker", () => {
         const batches = randomBatches({ count: 30, seed: 100 + workers, featureShape: [2, 3] });
         const children = Array.from(
           { length: workers },
-          (_, i) => startWorker({ redis, stream, group: "g", name: `w${i}`, untilIdleMs: 2500 }),
+          (_, i) =>
+            startWorker({
+              redis,
+              stream,
+              group: "g",
+              name: `w${i}`,
+              untilIdleMs: 2500,
+              waitForEntries: true,
+            }),
         );
         await Promise.all(children.map((child) => child.waitFor(/^READY/)));
         await publishRedisBatches(batches, { redis, stream });
