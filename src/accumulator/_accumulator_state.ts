@@ -25,6 +25,7 @@ import {
 } from "../core/precise_means.ts";
 import { checkSameShape } from "./check_same_shape.ts";
 import { checkMergedFinite, mergeChecked } from "./_checked_merge.ts";
+import { flushSubnormalColumns } from "./_flush_subnormal_columns.ts";
 import type { SnapshotState } from "./_snapshot_rules.ts";
 import type { StagedMerge } from "./staged_merge.ts";
 
@@ -85,7 +86,10 @@ export class AccumulatorState {
    */
   static fromSnapshot(snapshot: SnapshotState, maxElements: number): AccumulatorState {
     const state = new AccumulatorState(maxElements, snapshot.featureShape, snapshot.confounds);
-    if (snapshot.moments && state.#state) copyMoments(snapshot.moments, state.#state);
+    if (snapshot.moments && state.#state) {
+      copyMoments(snapshot.moments, state.#state);
+      flushSubnormalColumns(state.#state);
+    }
     state.#weightSquares = snapshot.weightSquares;
     return state;
   }
@@ -197,6 +201,7 @@ export class AccumulatorState {
       mergeMoments(merged, moments, merged);
       checkMergedFinite(merged, context);
     }
+    flushSubnormalColumns(merged);
     const squares = this.#weightSquares * decay * decay + weightSquares;
     const shape = [...featureShape];
     // Each stage replaces the one before: only the latest can be committed, and once.

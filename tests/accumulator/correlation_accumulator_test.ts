@@ -1,6 +1,12 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { batchCorr, BatchCorrError, CorrelationAccumulator } from "../../mod.ts";
+import {
+  batchCorr,
+  BatchCorrError,
+  type BatchResult,
+  correlateBatches,
+  CorrelationAccumulator,
+} from "../../mod.ts";
 import { type BatchMoments, emptyMoments } from "../../src/core/batch_moments.ts";
 import { copyMoments, mergeMoments, pinConstantMeans } from "../../src/core/moment_algebra.ts";
 import { thresholdedFromMoments } from "../../src/core/correlation_view.ts";
@@ -752,5 +758,73 @@ describe("the stream's fused passes give the unfused results bit for bit", () =>
         assertSameBits(state[key], reference[key], `M=${M} ${key}`);
       }
     }
+  });
+});
+
+describe("sums of squares below float64's normal range", () => {
+  // Found by `npm run fuzz` (seed 20261129): three flipped bytes of a binary
+  // snapshot made m2X[0] and m2N[0] subnormal beside a subnormal co-moment that
+  // the Cauchy–Schwarz floor allows, and the restored state reported r = 111.
+  const flipped = {
+    format: "batch-corr/accumulator",
+    version: 2,
+    featureShape: [1, 2, 1],
+    confounds: 3,
+    count: 16,
+    weightSquares: 16,
+    meanX: [3, -0.5],
+    meanN: [2, 0.5, 0],
+    meanXLo: [0, 0],
+    meanNLo: [0, 0, 0],
+    m2X: [5.828236e-318, 100],
+    m2N: [8.8537e-320, 150, 188],
+    comoment: [7.9976343e-317, 0, 0, 0, 29, -25],
+  };
+
+  test("a restored subnormal sum of squares is zero variance: r stays in [-1, 1], the other pairs keep theirs", () => {
+    for (
+      const restore of [
+        () => CorrelationAccumulator.fromJSON(flipped),
+        () => CorrelationAccumulator.fromBytes(CorrelationAccumulator.fromJSON(flipped).toBytes()),
+      ]
+    ) {
+      const state = restore();
+      const r = state.correlations({ abs: false, tol: 0 });
+      // Pearson's r of the pairs that keep a normal variance: C / √(M2x·M2n).
+      const expected = [0, 0, 0, 0, 29 / Math.sqrt(100 * 150), -25 / Math.sqrt(100 * 188)];
+      assert.ok(maxAbsDiff(r.data, expected) <= 1e-15, `${[...r.data]}`);
+      assert.equal(r.zeroVarianceFeatures, 1);
+      assert.equal(r.zeroVarianceConfounds, 1);
+      assert.deepEqual(state.toJSON().m2X, [0, 100]);
+      assert.deepEqual(state.toJSON().comoment, [0, 0, 0, 0, 29, -25]);
+    }
+  });
+
+  test("a variance faded into subnormals by decay becomes zero variance, never |r| > 1, and the stream goes on", async () => {
+    const random = mulberry32(41);
+    const varying = () => Array.from({ length: 4 }, () => [random(), random()]);
+    const n = () => Array.from({ length: 4 }, () => random());
+    // Feature 0 and the confound vary in the first batch, then stay constant while feature 1
+    // varies: their decayed variances halve each batch, past 2^-1022 after about 1030 batches.
+    const batches = [{ x: varying(), n: n() }];
+    for (let i = 0; i < 1100; i++) {
+      batches.push({ x: varying().map(([, b]) => [0.25, b!]), n: [0.5, 0.5, 0.5, 0.5] });
+    }
+    batches.push({ x: varying(), n: n() });
+    let last: BatchResult | undefined;
+    for await (const result of correlateBatches(batches, { decay: 0.5, tol: 0, output: "full" })) {
+      for (const v of result.window!.correlations!.data) {
+        assert.ok(Math.abs(v) <= 1, `|r| = ${Math.abs(v)} at batch ${result.index}`);
+      }
+      if (result.index === 1100) {
+        assert.equal(
+          result.window!.correlations!.zeroVarianceConfounds,
+          1,
+          "faded to zero variance",
+        );
+      }
+      last = result;
+    }
+    assert.ok(last!.window!.correlations!.data.every((v) => Number.isFinite(v)));
   });
 });
