@@ -97,9 +97,14 @@ export function ndjsonCells(records: AsyncIterable<NdjsonRecord>): AsyncGenerato
         continue;
       }
       const object = value as Record<string, unknown>;
+      // Own keys only: an absent "constructor" or "toString" is missing, not Object's method.
       yield {
         ok: true,
-        cells: { line: record.line, get: (column) => object[column], keys: Object.keys(object) },
+        cells: {
+          line: record.line,
+          get: (column) => Object.hasOwn(object, column) ? object[column] : undefined,
+          keys: Object.keys(object),
+        },
       };
     }
   })();
