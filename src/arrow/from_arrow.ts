@@ -5,19 +5,27 @@
  * @module
  */
 
-import { open } from "node:fs/promises";
 import type * as Arrow from "apache-arrow";
 import { z } from "zod";
-import { BatchCorrError } from "../core/errors.ts";
 import { describeValue } from "../core/errors.ts";
-import { openSource, type SourcePull } from "../stream/source.ts";
+import type { openSource } from "../stream/source.ts";
 import {
   type ArrowColumnPlan,
   checkSameColumns,
   planArrowColumns,
   readArrowChunk,
 } from "./_arrow_columns.ts";
+import { isBytes, isRecordBatch, isTable } from "./_arrow_guards.ts";
 import { type ArrowModule, loadArrow } from "./_load_arrow.ts";
+import {
+  type ArrowInput,
+  CONTEXT,
+  fromBatches,
+  openBytes,
+  openIterable,
+  openPath,
+  openReader,
+} from "./_open_arrow_input.ts";
 import { ColumnarBatcher } from "./columnar_batcher.ts";
 import {
   type ColumnarBatch,
@@ -62,8 +70,6 @@ export type FromArrowSource =
   | AsyncIterable<Uint8Array | Arrow.RecordBatch>
   | Iterable<Uint8Array | Arrow.RecordBatch>;
 
-const CONTEXT = "read Arrow IPC";
-const MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
 const SOURCE_RULE =
   "a file path, IPC bytes, a stream or iterable of IPC byte chunks or of RecordBatches, " +
   "a RecordBatchReader, a Table or a RecordBatch";
@@ -152,28 +158,10 @@ export function fromArrow(
   return readArrow(source, parsed);
 }
 
-function isTable(value: unknown): value is Arrow.Table {
-  return typeof value === "object" && value !== null &&
-    Array.isArray((value as Arrow.Table).batches) &&
-    typeof (value as Arrow.Table).schema === "object";
-}
-
-function isRecordBatch(value: unknown): value is Arrow.RecordBatch {
-  return typeof value === "object" && value !== null && !isTable(value) &&
-    typeof (value as Arrow.RecordBatch).numRows === "number" &&
-    typeof (value as Arrow.RecordBatch).schema === "object" &&
-    typeof (value as Arrow.RecordBatch).data === "object" &&
-    typeof (value as Arrow.RecordBatch).getChildAt === "function";
-}
-
 function isReader(value: unknown): value is ArrowRecordBatchReader {
   return typeof value === "object" && value !== null &&
     typeof (value as ArrowRecordBatchReader).open === "function" &&
     typeof (value as ArrowRecordBatchReader).isSync === "function";
-}
-
-function isBytes(value: unknown): value is Uint8Array | ArrayBuffer {
-  return value instanceof Uint8Array || value instanceof ArrayBuffer;
 }
 
 function checkArrowSource(source: unknown): void {
@@ -191,224 +179,6 @@ function checkArrowSource(source: unknown): void {
   throw new TypeError(
     `Cannot ${CONTEXT} as source must be ${SOURCE_RULE}: current value is ${describeValue(source)}`,
   );
-}
-
-/** An opened input: the schema when known before the first batch, and the batches. */
-interface ArrowInput {
-  schema: Arrow.Schema | undefined;
-  next(): Promise<IteratorResult<Arrow.RecordBatch, unknown>>;
-  close(): Promise<void>;
-}
-
-/**
- * A decoding failure of apache-arrow as a BatchCorrError; this module's own
- * errors (a chunk that is not bytes), passed through apache-arrow, stay as
- * they are.
- */
-function undecodable(cause: unknown, batch: number, what = "could not be decoded"): Error {
-  if (cause instanceof Error && cause.message.startsWith(`Cannot ${CONTEXT} as `)) return cause;
-  const reason = cause instanceof Error ? cause.message : String(cause);
-  return new BatchCorrError(
-    "stream_batch_failed",
-    `Cannot ${CONTEXT} as the input must be a complete Arrow IPC stream or file: current value ${what} at record batch ${batch} ` +
-      `(${reason}); the input may be truncated or corrupt`,
-    { cause, details: { format: "arrow", batch } },
-  );
-}
-
-function startsWithMagic(bytes: Uint8Array): boolean {
-  return bytes.length >= MAGIC.length && MAGIC.every((byte, i) => bytes[i] === byte);
-}
-
-/** An IPC file starts and ends with "ARROW1"; one that starts but does not end with it was cut. */
-function checkFileEnds(head: Uint8Array, tail: Uint8Array, size: number): void {
-  if (startsWithMagic(head) && (size < 2 * MAGIC.length + 2 || !startsWithMagic(tail))) {
-    throw undecodable(
-      new Error(`an IPC file of ${size} bytes must end with its footer and the magic ARROW1`),
-      0,
-      "is an Arrow IPC file without its end",
-    );
-  }
-}
-
-function bytesOf(value: Uint8Array | ArrayBuffer): Uint8Array {
-  return value instanceof Uint8Array ? value : new Uint8Array(value);
-}
-
-/** Decoding errors of apache-arrow become BatchCorrErrors; a reader without a schema is an empty or cut input. */
-async function openReader(
-  reader: Arrow.RecordBatchReader,
-  close: () => Promise<void>,
-): Promise<ArrowInput> {
-  try {
-    await reader.open();
-  } catch (error) {
-    throw undecodable(error, 0);
-  }
-  const schema = reader.schema as Arrow.Schema | undefined | null;
-  if (schema === undefined || schema === null) {
-    throw undecodable(
-      new Error("no schema message"),
-      0,
-      "holds no Arrow IPC schema (empty or cut)",
-    );
-  }
-  const iterator = reader[Symbol.asyncIterator]();
-  let index = 0;
-  return {
-    schema,
-    async next() {
-      try {
-        const result = await iterator.next();
-        index++;
-        return result;
-      } catch (error) {
-        throw undecodable(error, index);
-      }
-    },
-    async close() {
-      await iterator.return?.();
-      await close();
-    },
-  };
-}
-
-async function openPath(arrow: ArrowModule, path: string | URL): Promise<ArrowInput> {
-  const handle = await open(path, "r");
-  const closeHandle = () => handle.close().catch(() => {});
-  try {
-    const { size } = await handle.stat();
-    const head = new Uint8Array(MAGIC.length);
-    const tail = new Uint8Array(MAGIC.length);
-    await handle.read(head, 0, head.length, 0);
-    if (size >= MAGIC.length) await handle.read(tail, 0, tail.length, size - MAGIC.length);
-    checkFileEnds(head, tail, size);
-    const reader = await arrow.RecordBatchReader.from(
-      handle as unknown as Parameters<typeof arrow.RecordBatchReader.from>[0],
-    );
-    return await openReader(reader as Arrow.RecordBatchReader, closeHandle);
-  } catch (error) {
-    await closeHandle();
-    throw error instanceof BatchCorrError ? error : undecodable(error, 0);
-  }
-}
-
-function openBytes(arrow: ArrowModule, value: Uint8Array | ArrayBuffer): Promise<ArrowInput> {
-  const bytes = bytesOf(value);
-  checkFileEnds(bytes, bytes.subarray(bytes.length - MAGIC.length), bytes.length);
-  let reader: Arrow.RecordBatchReader;
-  try {
-    reader = arrow.RecordBatchReader.from(bytes);
-  } catch (error) {
-    throw undecodable(error, 0);
-  }
-  return openReader(reader, async () => {});
-}
-
-function fromBatches(
-  batches: readonly Arrow.RecordBatch[],
-  schema: Arrow.Schema | undefined,
-): ArrowInput {
-  let index = 0;
-  return {
-    schema,
-    next: () =>
-      Promise.resolve(
-        index < batches.length
-          ? { done: false, value: batches[index++]! }
-          : { done: true, value: undefined },
-      ),
-    close: async () => {},
-  };
-}
-
-/** A pull that remembers whether the source ended, so that only an unfinished source is cancelled. */
-function trackedPull(pull: SourcePull<unknown>): SourcePull<unknown> & { ended: boolean } {
-  const tracked = {
-    ended: false,
-    async next() {
-      try {
-        const result = await pull.next();
-        if (result.done) tracked.ended = true;
-        return result;
-      } catch (error) {
-        tracked.ended = true;
-        throw error;
-      }
-    },
-    async cancel() {
-      if (tracked.ended) return;
-      tracked.ended = true;
-      await pull.cancel();
-    },
-  };
-  return tracked;
-}
-
-/** Byte chunks after a first one, checked, as apache-arrow reads them. */
-async function* byteChunks(first: unknown, pull: SourcePull<unknown>): AsyncGenerator<Uint8Array> {
-  let value = first;
-  for (let index = 0;; index++) {
-    if (!isBytes(value)) {
-      throw new TypeError(
-        `Cannot ${CONTEXT} as chunk ${index} of the source must be a Uint8Array of IPC bytes, as the first one was: current value is ${
-          describeValue(value)
-        }`,
-      );
-    }
-    yield bytesOf(value);
-    const next = await pull.next();
-    if (next.done) return;
-    value = next.value;
-  }
-}
-
-async function openIterable(
-  arrow: ArrowModule,
-  source: Parameters<typeof openSource>[0],
-): Promise<ArrowInput> {
-  const pull = trackedPull(openSource(source as Parameters<typeof openSource<unknown>>[0]));
-  const first = await pull.next();
-  if (first.done) return fromBatches([], undefined);
-  if (isRecordBatch(first.value)) {
-    let pending: IteratorResult<unknown, unknown> | undefined = first;
-    let index = 0;
-    return {
-      schema: undefined,
-      async next() {
-        const result = pending ?? await pull.next();
-        pending = undefined;
-        if (result.done) return { done: true, value: undefined };
-        if (!isRecordBatch(result.value)) {
-          throw new TypeError(
-            `Cannot ${CONTEXT} as item ${index} of the source must be a RecordBatch, as the first one was: current value is ${
-              describeValue(result.value)
-            }`,
-          );
-        }
-        index++;
-        return { done: false, value: result.value };
-      },
-      close: () => pull.cancel(),
-    };
-  }
-  if (!isBytes(first.value)) {
-    await pull.cancel();
-    throw new TypeError(
-      `Cannot ${CONTEXT} as the items of the source must be Uint8Arrays of IPC bytes or RecordBatches: current value is ${
-        describeValue(first.value)
-      }`,
-    );
-  }
-  const chunks = byteChunks(first.value, pull);
-  let reader: Arrow.RecordBatchReader;
-  try {
-    reader = await arrow.RecordBatchReader.from(chunks) as Arrow.RecordBatchReader;
-  } catch (error) {
-    await pull.cancel();
-    throw undecodable(error, 0);
-  }
-  return openReader(reader, () => pull.cancel());
 }
 
 async function openArrow(arrow: ArrowModule, source: FromArrowSource): Promise<ArrowInput> {

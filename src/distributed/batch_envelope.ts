@@ -7,9 +7,21 @@
  */
 
 import { ruleMessage } from "../core/errors.ts";
-import { type DenseTensor, type TensorLike, toDenseTensor } from "../core/tensor.ts";
+import { type TensorLike, toDenseTensor } from "../core/tensor.ts";
 import { distributedError } from "./distributed_error.ts";
 import { ownOptions } from "../core/own_properties.ts";
+import { checkShapes } from "./_check_shapes.ts";
+import { encodeId, encodeMeta, parseMeta } from "./_envelope_fields.ts";
+import {
+  align8,
+  DTYPE_CODES,
+  HEADER_BYTES,
+  MAGIC,
+  MAX_ID_BYTES,
+  MAX_META_BYTES,
+  MAX_RANK,
+} from "./_envelope_layout.ts";
+import { readValues, writeValues } from "./_envelope_payload.ts";
 
 /** The envelope version written by {@linkcode encodeBatchEnvelope}. */
 export const BATCH_ENVELOPE_VERSION = 1;
@@ -71,14 +83,6 @@ export type SafeDecodeResult =
   | { success: true; data: DecodedBatch }
   | { success: false; error: Error };
 
-const MAGIC = [0x42, 0x43, 0x42, 0x45]; // "BCBE"
-const HEADER_BYTES = 20;
-const MAX_ID_BYTES = 1024;
-const MAX_META_BYTES = 65536;
-const MAX_RANK = 32;
-const DTYPE_CODES: Record<EnvelopeDtype, number> = { float64: 1, float32: 2 };
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-const encoder = new TextEncoder();
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
 /**
@@ -324,193 +328,4 @@ function decodeUnchecked(bytes: Uint8Array, copy: boolean): DecodedBatch {
   };
   if (meta) decoded.meta = meta;
   return decoded;
-}
-
-function align8(offset: number): number {
-  return Math.ceil(offset / 8) * 8;
-}
-
-function encodeId(id: unknown, context: string): Uint8Array {
-  if (typeof id !== "string" || id.length === 0) {
-    throw new TypeError(ruleMessage(context, "batch.id", "a non-empty string", id));
-  }
-  const bytes = encoder.encode(id);
-  if (bytes.length > MAX_ID_BYTES) {
-    throw new TypeError(
-      ruleMessage(
-        context,
-        "batch.id",
-        `at most ${MAX_ID_BYTES} UTF-8 bytes`,
-        `${bytes.length} bytes`,
-      ),
-    );
-  }
-  return bytes;
-}
-
-function encodeMeta(meta: unknown, context: string): Uint8Array {
-  const rule = "a plain object whose values are strings, finite numbers, booleans or null";
-  if (typeof meta !== "object" || meta === null || Array.isArray(meta)) {
-    throw new TypeError(ruleMessage(context, "batch.meta", rule, meta));
-  }
-  for (const [key, value] of Object.entries(meta)) {
-    const scalar = value === null || typeof value === "string" || typeof value === "boolean" ||
-      (typeof value === "number" && Number.isFinite(value));
-    if (!scalar || key === "__proto__") {
-      throw new TypeError(ruleMessage(context, `batch.meta.${key}`, rule, value));
-    }
-  }
-  const bytes = encoder.encode(JSON.stringify(meta));
-  if (bytes.length > MAX_META_BYTES) {
-    throw new RangeError(
-      ruleMessage(
-        context,
-        "batch.meta",
-        `at most ${MAX_META_BYTES} bytes as JSON`,
-        `${bytes.length} bytes`,
-      ),
-    );
-  }
-  return bytes;
-}
-
-function parseMeta(
-  text: string,
-  invalid: (subject: string, rule: string, value: unknown) => Error,
-): EnvelopeMeta {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw invalid("the metadata", "JSON text", text.slice(0, 40));
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw invalid("the metadata", "a JSON object", parsed);
-  }
-  const meta: Record<string, string | number | boolean | null> = {};
-  for (const [key, value] of Object.entries(parsed)) {
-    if (key === "__proto__" || (typeof value === "object" && value !== null)) {
-      throw invalid(`metadata key ${JSON.stringify(key)}`, "a scalar (not __proto__)", value);
-    }
-    meta[key] = value as string | number | boolean | null;
-  }
-  return Object.freeze(meta);
-}
-
-function checkShapes(xShape: readonly number[], nShape: readonly number[], context: string): void {
-  if (xShape.length < 1 || xShape.length > MAX_RANK || xShape.some((e) => e < 1)) {
-    throw new TypeError(
-      ruleMessage(
-        context,
-        "x's shape",
-        `1 to ${MAX_RANK} positive extents, batch first`,
-        `[${xShape.join(", ")}]`,
-      ),
-    );
-  }
-  if ((nShape.length !== 1 && nShape.length !== 2) || nShape.some((e) => e < 1)) {
-    throw new TypeError(
-      ruleMessage(
-        context,
-        "n's shape",
-        "(B) or (M, B) with positive extents",
-        `[${nShape.join(", ")}]`,
-      ),
-    );
-  }
-  if (nShape[nShape.length - 1] !== xShape[0]) {
-    throw new TypeError(
-      ruleMessage(
-        context,
-        "n's last extent",
-        `x's batch size ${xShape[0]} (n is (B) or (M, B))`,
-        nShape[nShape.length - 1],
-      ),
-    );
-  }
-  if (xShape.some((e) => e > 0xffffffff) || nShape.some((e) => e > 0xffffffff)) {
-    throw new TypeError(
-      ruleMessage(
-        context,
-        "every extent",
-        "below 2³²",
-        `x [${xShape.join(", ")}], n [${nShape.join(", ")}]`,
-      ),
-    );
-  }
-}
-
-function writeValues(
-  out: Uint8Array,
-  offset: number,
-  tensor: DenseTensor,
-  dtype: EnvelopeDtype,
-  name: string,
-  context: string,
-): void {
-  const values = tensor.data;
-  if (!LITTLE_ENDIAN) {
-    writeSwapped(out, offset, values, dtype);
-    return;
-  }
-  // The payload starts on a multiple of 8 of a fresh buffer: write through a typed view, no staging copy.
-  if (dtype === "float64") {
-    new Float64Array(out.buffer, out.byteOffset + offset, values.length).set(values);
-    return;
-  }
-  const view = new Float32Array(out.buffer, out.byteOffset + offset, values.length);
-  view.set(values);
-  if (values instanceof Float32Array) return;
-  for (let i = 0; i < view.length; i++) {
-    if (!Number.isFinite(view[i]!) && Number.isFinite(values[i]!)) {
-      throw new RangeError(
-        ruleMessage(
-          context,
-          `${name} element ${i}`,
-          "within float32's range (about ±3.4e38) for dtype float32",
-          values[i],
-        ),
-      );
-    }
-  }
-}
-
-/** Big-endian hosts: element by element through a DataView. */
-function writeSwapped(
-  out: Uint8Array,
-  offset: number,
-  values: ArrayLike<number>,
-  dtype: EnvelopeDtype,
-): void {
-  const view = new DataView(out.buffer, out.byteOffset + offset);
-  for (let i = 0; i < values.length; i++) {
-    if (dtype === "float64") view.setFloat64(8 * i, values[i]!, true);
-    else view.setFloat32(4 * i, values[i]!, true);
-  }
-}
-
-function readValues(
-  bytes: Uint8Array,
-  offset: number,
-  count: number,
-  dtype: EnvelopeDtype,
-  copy: boolean,
-): Float64Array | Float32Array {
-  const width = dtype === "float64" ? 8 : 4;
-  const start = bytes.byteOffset + offset;
-  if (LITTLE_ENDIAN && !copy && start % width === 0) {
-    return dtype === "float64"
-      ? new Float64Array(bytes.buffer, start, count)
-      : new Float32Array(bytes.buffer, start, count);
-  }
-  const out = dtype === "float64" ? new Float64Array(count) : new Float32Array(count);
-  if (LITTLE_ENDIAN) {
-    new Uint8Array(out.buffer).set(bytes.subarray(offset, offset + count * width));
-    return out;
-  }
-  const view = new DataView(bytes.buffer, start, count * width);
-  for (let i = 0; i < count; i++) {
-    out[i] = dtype === "float64" ? view.getFloat64(8 * i, true) : view.getFloat32(4 * i, true);
-  }
-  return out;
 }

@@ -8,26 +8,19 @@
  * @module
  */
 
-import { z } from "zod";
-import { topFeatures } from "./_deps.ts";
 import { parseOrThrow } from "./_parse.ts";
-import { encodePrometheusText, type MetricFamily, type MetricSample } from "./prometheus_text.ts";
+import { driftFamilies, type DriftLatest } from "./_drift_families.ts";
+import {
+  optionsSchema,
+  recordOptionsSchema,
+  recordSchema,
+  rowsSchema,
+} from "./_drift_metrics_schemas.ts";
+import type { InputState } from "./_input_state.ts";
+import { topFeatureFamilies } from "./_top_feature_families.ts";
+import { encodePrometheusText, type MetricFamily } from "./prometheus_text.ts";
 
-/**
- * Where the input stands: `waiting` (nothing read yet), `flowing` (a batch or
- * row within `idleAfterMs`), `idle`, `ended` (the input finished) or `failed`
- * (a fatal input error).
- */
-export type InputState = "waiting" | "flowing" | "idle" | "ended" | "failed";
-
-/** Every {@linkcode InputState}, in the order of the `batch_corr_input_state` series. */
-export const INPUT_STATES: readonly InputState[] = Object.freeze([
-  "waiting",
-  "flowing",
-  "idle",
-  "ended",
-  "failed",
-]);
+export { INPUT_STATES, type InputState } from "./_input_state.ts";
 
 /**
  * What the metrics read from one batch: the fields of a `BatchResult` (extra
@@ -108,69 +101,6 @@ export interface DriftStatus {
   error: string | undefined;
 }
 
-interface Latest {
-  batchLoss: number;
-  runningLoss: number;
-  tol: number;
-  runningTol: number;
-  alert: boolean;
-  runningSamples: number;
-  window: { loss: number; tol: number; effectiveCount: number } | undefined;
-  at: number;
-}
-
-const numberRule = "a number (null or NaN when there is none)";
-const maybeNumber = z.custom<number | null>(
-  (value) => value === null || typeof value === "number",
-  { error: numberRule, params: { kind: "type" } },
-);
-const count = z.number({ error: "a non-negative integer" }).int({ error: "a non-negative integer" })
-  .nonnegative({ error: "a non-negative integer" });
-
-const recordSchema = z.object({
-  index: count,
-  batchSize: maybeNumber,
-  count: z.number({ error: "a non-negative number" }).nonnegative({
-    error: "a non-negative number",
-  }),
-  tol: maybeNumber,
-  loss: maybeNumber,
-  running: z.object({ tol: maybeNumber, loss: maybeNumber }, { error: "an object { tol, loss }" }),
-  window: z.object({ tol: maybeNumber, loss: maybeNumber, effectiveCount: maybeNumber }, {
-    error: "an object { tol, loss, effectiveCount }",
-  }).optional(),
-  skipped: z.object({ reason: z.string({ error: "a string" }) }, { error: "an object { reason }" })
-    .optional(),
-}, { error: "an object with the fields of a BatchResult" });
-
-const rowsSchema = z.object({ read: count, rejected: count }, {
-  error: "an object { read, rejected } of running totals",
-});
-
-const recordOptionsSchema = z.strictObject({
-  alert: z.boolean({ error: "a boolean" }),
-  rows: rowsSchema.optional(),
-}, { error: "an object { alert, rows? }" });
-
-const optionsSchema = z.strictObject({
-  features: z.array(z.string({ error: "a string" }), { error: "an array of feature names" }),
-  confounds: z.array(z.string({ error: "a string" }), { error: "an array of confound names" })
-    .min(1, { error: "an array of at least one confound name" }),
-  top: z.number({ error: "an integer from 1 to 1000" }).int({ error: "an integer from 1 to 1000" })
-    .min(1, { error: "an integer from 1 to 1000" }).max(1000, {
-      error: "an integer from 1 to 1000",
-    })
-    .default(5),
-  alertLevel: z.number({ error: "a finite number" }).optional(),
-  correlations: z.custom<() => Float64Array | undefined>(
-    (value) => typeof value === "function",
-    { error: "a function returning the running correlations", params: { kind: "type" } },
-  ).optional(),
-  idleAfterMs: z.number({ error: "a positive integer (milliseconds)" })
-    .int({ error: "a positive integer (milliseconds)" })
-    .positive({ error: "a positive integer (milliseconds)" }).default(60_000),
-}, { error: "an object { features, confounds, top?, alertLevel?, correlations?, idleAfterMs? }" });
-
 function nanIfNull(value: number | null | undefined): number {
   return value === null || value === undefined ? Number.NaN : value;
 }
@@ -188,18 +118,6 @@ function uniqueLabels(names: readonly string[]): string[] {
     taken.add(label);
     return label;
   });
-}
-
-function gauge(name: string, help: string, samples: MetricSample[] = []): MetricFamily {
-  return { name, help, type: "gauge", samples };
-}
-
-function counter(name: string, help: string, value: number): MetricFamily {
-  return { name, help, type: "counter", samples: [{ value }] };
-}
-
-function single(value: number | undefined): MetricSample[] {
-  return value === undefined ? [] : [{ value }];
 }
 
 /**
@@ -252,7 +170,7 @@ export class DriftMetrics {
   readonly #alertLevel: number | undefined;
   readonly #correlations: (() => Float64Array | undefined) | undefined;
   readonly #idleAfterMs: number;
-  #latest: Latest | undefined;
+  #latest: DriftLatest | undefined;
   #lastIndex = -1;
   #batches = 0;
   #skipped = 0;
@@ -382,95 +300,21 @@ export class DriftMetrics {
    * than a Float64Array of F × M values.
    */
   families(): MetricFamily[] {
-    const latest = this.#latest;
-    const window = latest?.window;
     const state = this.#state(Date.now());
     const [top, info] = this.#ranked();
-    return [
-      gauge(
-        "batch_corr_batch_loss",
-        "Loss of the latest batch alone (NaN when it was skipped).",
-        single(latest?.batchLoss),
-      ),
-      gauge(
-        "batch_corr_running_loss",
-        "Loss over every sample so far (the running view).",
-        single(latest?.runningLoss),
-      ),
-      gauge(
-        "batch_corr_window_loss",
-        "Loss of the window or decay view after the latest batch.",
-        single(window?.loss),
-      ),
-      gauge(
-        "batch_corr_tol",
-        "Tolerance applied to the latest batch's own correlations.",
-        single(latest?.tol),
-      ),
-      gauge(
-        "batch_corr_running_tol",
-        "Tolerance applied to the running correlations.",
-        single(latest?.runningTol),
-      ),
-      gauge(
-        "batch_corr_window_tol",
-        "Tolerance applied to the window or decay correlations.",
-        single(window?.tol),
-      ),
-      gauge(
-        "batch_corr_alert",
-        "1 when the latest batch crossed the alert level, else 0.",
-        single(latest === undefined ? undefined : latest.alert ? 1 : 0),
-      ),
-      gauge(
-        "batch_corr_alert_level",
-        "The monitor's alert level (--alert).",
-        single(this.#alertLevel),
-      ),
-      gauge(
-        "batch_corr_running_samples",
-        "Samples in the running view.",
-        single(latest?.runningSamples),
-      ),
-      gauge(
-        "batch_corr_window_effective_samples",
-        "Samples in the window, or the effective sample size with decay.",
-        single(window?.effectiveCount),
-      ),
-      gauge(
-        "batch_corr_last_batch_timestamp_seconds",
-        "When the latest batch was recorded, in seconds since the epoch.",
-        single(latest === undefined ? undefined : latest.at / 1000),
-      ),
-      counter(
-        "batch_corr_batches_total",
-        "Batches processed, skipped ones included.",
-        this.#batches,
-      ),
-      counter(
-        "batch_corr_batches_skipped_total",
-        "Batches skipped as invalid (not folded in).",
-        this.#skipped,
-      ),
-      counter("batch_corr_samples_total", "Samples folded into the running view.", this.#samples),
-      counter(
-        "batch_corr_rows_read_total",
-        "Input data rows read, bad ones included.",
-        this.#rows.read,
-      ),
-      counter("batch_corr_rows_rejected_total", "Input rows rejected as bad.", this.#rows.rejected),
+    return driftFamilies({
+      latest: this.#latest,
+      state,
       top,
       info,
-      gauge(
-        "batch_corr_input_state",
-        "1 for the input's current state (waiting, flowing, idle, ended, failed), else 0.",
-        INPUT_STATES.map((s) => ({ labels: { state: s }, value: s === state ? 1 : 0 })),
-      ),
-      gauge("batch_corr_features", "Number of features (F).", [{ value: this.#features.length }]),
-      gauge("batch_corr_confounds", "Number of confounds (M).", [{
-        value: this.#confounds.length,
-      }]),
-    ];
+      alertLevel: this.#alertLevel,
+      batches: this.#batches,
+      skipped: this.#skipped,
+      samples: this.#samples,
+      rows: this.#rows,
+      featureCount: this.#features.length,
+      confoundCount: this.#confounds.length,
+    });
   }
 
   /**
@@ -506,45 +350,13 @@ export class DriftMetrics {
   /** The top-k families, recomputed once per recorded batch. */
   #ranked(): [MetricFamily, MetricFamily] {
     if (this.#ranking?.version === this.#batches) return this.#ranking.families;
-    const top: MetricSample[] = [];
-    const info: MetricSample[] = [];
     const correlations = this.#batches === 0 ? undefined : this.#correlations?.();
-    if (correlations !== undefined) {
-      const F = this.#features.length;
-      const M = this.#confounds.length;
-      if (!(correlations instanceof Float64Array) || correlations.length !== F * M) {
-        throw new TypeError(
-          `Cannot rank the features as options.correlations() must return a Float64Array of F × M = ${
-            F * M
-          } values: current value is ${
-            correlations instanceof Float64Array
-              ? `of length ${correlations.length}`
-              : typeof correlations
-          }`,
-        );
-      }
-      const ranked = topFeatures(correlations, this.#features, this.#confounds, this.#top);
-      ranked.forEach((entry, m) => {
-        const confound = this.#confoundLabels[m]!;
-        entry.features.forEach((feature, i) => {
-          const rank = String(i + 1);
-          top.push({ labels: { confound, rank }, value: Math.abs(feature.r) });
-          info.push({ labels: { confound, rank, feature: feature.name }, value: 1 });
-        });
-      });
-    }
-    const families: [MetricFamily, MetricFamily] = [
-      gauge(
-        "batch_corr_top_abs_correlation",
-        "The rank-th largest running |r| with the confound (signed r before the tolerance, in absolute value).",
-        top,
-      ),
-      gauge(
-        "batch_corr_top_feature_info",
-        "The feature at that rank, as the label feature (value 1).",
-        info,
-      ),
-    ];
+    const families = topFeatureFamilies(correlations, {
+      features: this.#features,
+      confounds: this.#confounds,
+      confoundLabels: this.#confoundLabels,
+      top: this.#top,
+    });
     this.#ranking = { version: this.#batches, families };
     return families;
   }

@@ -1,0 +1,236 @@
+/**
+ * Opens an Arrow input (a path, bytes, a reader, record batches or a stream
+ * of chunks) as one {@linkcode ArrowInput}: decoding errors of apache-arrow
+ * become BatchCorrErrors, and a cut IPC file is refused.
+ *
+ * @module
+ */
+
+import { open } from "node:fs/promises";
+import type * as Arrow from "apache-arrow";
+import { BatchCorrError } from "../core/errors.ts";
+import { describeValue } from "../core/errors.ts";
+import { openSource, type SourcePull } from "../stream/source.ts";
+import { bytesOf, isBytes, isRecordBatch } from "./_arrow_guards.ts";
+import type { ArrowModule } from "./_load_arrow.ts";
+
+/** The context of every message of `fromArrow`. */
+export const CONTEXT = "read Arrow IPC";
+const MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
+
+/** An opened input: the schema when known before the first batch, and the batches. */
+export interface ArrowInput {
+  schema: Arrow.Schema | undefined;
+  next(): Promise<IteratorResult<Arrow.RecordBatch, unknown>>;
+  close(): Promise<void>;
+}
+
+/**
+ * A decoding failure of apache-arrow as a BatchCorrError; this module's own
+ * errors (a chunk that is not bytes), passed through apache-arrow, stay as
+ * they are.
+ */
+function undecodable(cause: unknown, batch: number, what = "could not be decoded"): Error {
+  if (cause instanceof Error && cause.message.startsWith(`Cannot ${CONTEXT} as `)) return cause;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new BatchCorrError(
+    "stream_batch_failed",
+    `Cannot ${CONTEXT} as the input must be a complete Arrow IPC stream or file: current value ${what} at record batch ${batch} ` +
+      `(${reason}); the input may be truncated or corrupt`,
+    { cause, details: { format: "arrow", batch } },
+  );
+}
+
+function startsWithMagic(bytes: Uint8Array): boolean {
+  return bytes.length >= MAGIC.length && MAGIC.every((byte, i) => bytes[i] === byte);
+}
+
+/** An IPC file starts and ends with "ARROW1"; one that starts but does not end with it was cut. */
+function checkFileEnds(head: Uint8Array, tail: Uint8Array, size: number): void {
+  if (startsWithMagic(head) && (size < 2 * MAGIC.length + 2 || !startsWithMagic(tail))) {
+    throw undecodable(
+      new Error(`an IPC file of ${size} bytes must end with its footer and the magic ARROW1`),
+      0,
+      "is an Arrow IPC file without its end",
+    );
+  }
+}
+
+/** Decoding errors of apache-arrow become BatchCorrErrors; a reader without a schema is an empty or cut input. */
+export async function openReader(
+  reader: Arrow.RecordBatchReader,
+  close: () => Promise<void>,
+): Promise<ArrowInput> {
+  try {
+    await reader.open();
+  } catch (error) {
+    throw undecodable(error, 0);
+  }
+  const schema = reader.schema as Arrow.Schema | undefined | null;
+  if (schema === undefined || schema === null) {
+    throw undecodable(
+      new Error("no schema message"),
+      0,
+      "holds no Arrow IPC schema (empty or cut)",
+    );
+  }
+  const iterator = reader[Symbol.asyncIterator]();
+  let index = 0;
+  return {
+    schema,
+    async next() {
+      try {
+        const result = await iterator.next();
+        index++;
+        return result;
+      } catch (error) {
+        throw undecodable(error, index);
+      }
+    },
+    async close() {
+      await iterator.return?.();
+      await close();
+    },
+  };
+}
+
+export async function openPath(arrow: ArrowModule, path: string | URL): Promise<ArrowInput> {
+  const handle = await open(path, "r");
+  const closeHandle = () => handle.close().catch(() => {});
+  try {
+    const { size } = await handle.stat();
+    const head = new Uint8Array(MAGIC.length);
+    const tail = new Uint8Array(MAGIC.length);
+    await handle.read(head, 0, head.length, 0);
+    if (size >= MAGIC.length) await handle.read(tail, 0, tail.length, size - MAGIC.length);
+    checkFileEnds(head, tail, size);
+    const reader = await arrow.RecordBatchReader.from(
+      handle as unknown as Parameters<typeof arrow.RecordBatchReader.from>[0],
+    );
+    return await openReader(reader as Arrow.RecordBatchReader, closeHandle);
+  } catch (error) {
+    await closeHandle();
+    throw error instanceof BatchCorrError ? error : undecodable(error, 0);
+  }
+}
+
+export function openBytes(
+  arrow: ArrowModule,
+  value: Uint8Array | ArrayBuffer,
+): Promise<ArrowInput> {
+  const bytes = bytesOf(value);
+  checkFileEnds(bytes, bytes.subarray(bytes.length - MAGIC.length), bytes.length);
+  let reader: Arrow.RecordBatchReader;
+  try {
+    reader = arrow.RecordBatchReader.from(bytes);
+  } catch (error) {
+    throw undecodable(error, 0);
+  }
+  return openReader(reader, async () => {});
+}
+
+export function fromBatches(
+  batches: readonly Arrow.RecordBatch[],
+  schema: Arrow.Schema | undefined,
+): ArrowInput {
+  let index = 0;
+  return {
+    schema,
+    next: () =>
+      Promise.resolve(
+        index < batches.length
+          ? { done: false, value: batches[index++]! }
+          : { done: true, value: undefined },
+      ),
+    close: async () => {},
+  };
+}
+
+/** A pull that remembers whether the source ended, so that only an unfinished source is cancelled. */
+function trackedPull(pull: SourcePull<unknown>): SourcePull<unknown> & { ended: boolean } {
+  const tracked = {
+    ended: false,
+    async next() {
+      try {
+        const result = await pull.next();
+        if (result.done) tracked.ended = true;
+        return result;
+      } catch (error) {
+        tracked.ended = true;
+        throw error;
+      }
+    },
+    async cancel() {
+      if (tracked.ended) return;
+      tracked.ended = true;
+      await pull.cancel();
+    },
+  };
+  return tracked;
+}
+
+/** Byte chunks after a first one, checked, as apache-arrow reads them. */
+async function* byteChunks(first: unknown, pull: SourcePull<unknown>): AsyncGenerator<Uint8Array> {
+  let value = first;
+  for (let index = 0;; index++) {
+    if (!isBytes(value)) {
+      throw new TypeError(
+        `Cannot ${CONTEXT} as chunk ${index} of the source must be a Uint8Array of IPC bytes, as the first one was: current value is ${
+          describeValue(value)
+        }`,
+      );
+    }
+    yield bytesOf(value);
+    const next = await pull.next();
+    if (next.done) return;
+    value = next.value;
+  }
+}
+
+export async function openIterable(
+  arrow: ArrowModule,
+  source: Parameters<typeof openSource>[0],
+): Promise<ArrowInput> {
+  const pull = trackedPull(openSource(source as Parameters<typeof openSource<unknown>>[0]));
+  const first = await pull.next();
+  if (first.done) return fromBatches([], undefined);
+  if (isRecordBatch(first.value)) {
+    let pending: IteratorResult<unknown, unknown> | undefined = first;
+    let index = 0;
+    return {
+      schema: undefined,
+      async next() {
+        const result = pending ?? await pull.next();
+        pending = undefined;
+        if (result.done) return { done: true, value: undefined };
+        if (!isRecordBatch(result.value)) {
+          throw new TypeError(
+            `Cannot ${CONTEXT} as item ${index} of the source must be a RecordBatch, as the first one was: current value is ${
+              describeValue(result.value)
+            }`,
+          );
+        }
+        index++;
+        return { done: false, value: result.value };
+      },
+      close: () => pull.cancel(),
+    };
+  }
+  if (!isBytes(first.value)) {
+    await pull.cancel();
+    throw new TypeError(
+      `Cannot ${CONTEXT} as the items of the source must be Uint8Arrays of IPC bytes or RecordBatches: current value is ${
+        describeValue(first.value)
+      }`,
+    );
+  }
+  const chunks = byteChunks(first.value, pull);
+  let reader: Arrow.RecordBatchReader;
+  try {
+    reader = await arrow.RecordBatchReader.from(chunks) as Arrow.RecordBatchReader;
+  } catch (error) {
+    await pull.cancel();
+    throw undecodable(error, 0);
+  }
+  return openReader(reader, () => pull.cancel());
+}
