@@ -24,7 +24,7 @@ const { values } = parseArgs({
   options: {
     python: { type: "string", default: "python3" },
     dir: { type: "string", default: "/tmp/batch-corr-input-bench" },
-    batches: { type: "string", default: "9600" },
+    batches: { type: "string", default: "500" },
     features: { type: "string", default: "200" },
     "batch-size": { type: "string", default: "100" },
     runs: { type: "string", default: "3" },
