@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The monitor throughput benchmark's inputs: one CSV, the same data as Arrow and Parquet.
 
-Takes a CSV (for example from ``batch-corr generate --features 200 --batches 9600
+Takes a CSV (for example from ``batch-corr generate --features 200 --batches 500
 --batch-size 100 -o drift.csv``, about 197 MB) and writes beside it, with pyarrow,
 the same float64 values as
 

@@ -13,6 +13,9 @@ CSV cell is a null.
 - ``drift.parquet`` / ``drift.csv``: 400 rows, float64, float32, int32, int64
   and int16 columns, row groups of 96 rows, small data pages, dictionary
   encoding on some columns and plain encoding on the others, snappy.
+- ``drift.arrow`` (IPC file) / ``drift.arrows`` (IPC stream): the same table in
+  record batches of 96 rows, for the CLI's tests that the three formats give
+  the same results.
 - ``gzip.parquet``: the first 100 rows of ``f_a`` and ``motion``, gzip-compressed.
 - ``nulls.parquet`` / ``nulls.csv``: 40 rows with nulls in a feature and in a
   confound, row groups of 16.
@@ -86,6 +89,9 @@ def drift(rng: np.random.Generator) -> None:
         use_dictionary=["f_b", "f_d", "age"],
         compression="snappy",
     )
+    for name, new in (("drift.arrow", ipc.new_file), ("drift.arrows", ipc.new_stream)):
+        with new(os.path.join(OUT_DIR, name), table.schema) as writer:
+            writer.write_table(table, max_chunksize=96)
     # The CSV holds the float32 column's values widened to float64, as the reader sees them.
     write_csv("drift.csv", table.column_names, table_rows(table))
     # The same first 100 rows of two columns, gzip-compressed: a codec the reader needs a decompressor for.

@@ -26,6 +26,8 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
     "distributed",
     "redis",
     "nats",
+    "arrow",
+    "parquet",
     "cli",
   ],
   arrow: ["core", "stream", "arrow"],

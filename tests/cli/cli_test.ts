@@ -742,7 +742,10 @@ describe("batch-corr main() (in process)", () => {
         ["monitor", file, "-c", "c", "--scalarisation", "median"],
         /--scalarisation must be "sum", "mean"/,
       ],
-      [["monitor", file, "-c", "c", "--format", "xml"], /--format must be "table" or "ndjson"/],
+      [
+        ["monitor", file, "-c", "c", "--format", "xml"],
+        /--format must be "table", "ndjson" or "arrow"/,
+      ],
       [
         ["monitor", file, "-c", "c", "--on-bad-row", "ignore"],
         /--on-bad-row must be "skip" or "error"/,

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { type RowBatch, rowsToBatches } from "../../stream/rows_to_batches.ts";
+import type { ResolvedColumns } from "../input/column_selection.ts";
 import type { NumericRow } from "../input/numeric_row.ts";
 import type { BatchStart } from "../output/batch_table.ts";
 import type { RowCounts } from "../row_counts.ts";
@@ -50,4 +52,24 @@ export class BatchedRows {
   nextStart(): BatchStart {
     return this.#starts.shift() ?? { line: 0 };
   }
+}
+
+/**
+ * The rows in batches: features are the first F values of a row, confounds
+ * the rest (`monitor` and `publish`).
+ *
+ * @param args The batch size.
+ * @param run The columns and the rows.
+ * @returns The batches.
+ */
+export function batchesOf(
+  args: { batchSize: number },
+  run: { columns: ResolvedColumns; rows: Pick<BatchedRows, "values"> },
+): AsyncGenerator<RowBatch, void, undefined> {
+  const F = run.columns.features.length;
+  return rowsToBatches(run.rows.values(), {
+    batchSize: args.batchSize,
+    features: Array.from({ length: F }, (_, i) => i),
+    confounds: run.columns.confounds.map((_, m) => F + m),
+  });
 }

@@ -50,10 +50,17 @@ const RULES: readonly FlagRule[] = [
     missing: "no --alert",
   },
   {
-    idle: (given, values) => given.correlations === true && values.format !== "ndjson",
+    idle: (given, values) => given.correlations === true && values.format === "table",
     flag: () => "--correlations",
     needs: "come with --format ndjson (the table shows losses only)",
     missing: `--format "table"`,
+  },
+  {
+    idle: (given, values) => given.output !== undefined && values.format !== "arrow",
+    flag: (given) => `--output ${JSON.stringify(given.output)}`,
+    needs:
+      "come with --format arrow (the table and NDJSON go to standard output; redirect it instead)",
+    missing: "another --format",
   },
   {
     idle: (given, values) => given.printEvery !== undefined && values.format !== "table",

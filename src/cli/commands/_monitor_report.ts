@@ -162,12 +162,24 @@ function sameFile(a: string, b: string): boolean {
  * @throws {OutputError} Naming the path and the reason.
  */
 export function checkReportPath(file: string, input: string | undefined): void {
-  checkOutputPath(reportTarget(file));
-  if (input !== undefined && input !== "-" && sameFile(file, input)) {
+  checkWrittenPath(reportTarget(file), input);
+}
+
+/**
+ * Refuses a path the run would write (--report, --output) before the run: a
+ * directory, a file in a missing folder, or the input itself.
+ *
+ * @param target The path, its flag and what goes in it.
+ * @param input The input path, if the input is a file.
+ * @throws {OutputError} Naming the path and the reason.
+ */
+export function checkWrittenPath(target: FileTarget, input: string | undefined): void {
+  checkOutputPath(target);
+  if (input !== undefined && input !== "-" && sameFile(target.name, input)) {
     throw new OutputError(
       unwritableMessage(
-        reportTarget(file),
-        "the input file itself, which the report would overwrite",
+        target,
+        `the input file itself, which ${target.what ?? "the output"} would overwrite`,
       ),
     );
   }

@@ -11,7 +11,10 @@ import { parseCsv } from "../input/csv.ts";
 import { parseNdjson } from "../input/ndjson.ts";
 import type { TableRecords } from "../input/numeric_table.ts";
 import { type OpenedInput, openInput } from "../input/open_input.ts";
+import { InputError } from "../errors.ts";
+import { quoteInput } from "../output/safe_text.ts";
 import type { RowCounts } from "../row_counts.ts";
+import { isColumnar, monitorInputFormat } from "./_monitor_input_format.ts";
 import type { MonitorArgs } from "./monitor_args.ts";
 
 /** The bundled real data set used by `--demo`. */
@@ -29,10 +32,19 @@ export interface MonitorSource {
   records: TableRecords;
 }
 
-/** --input-format, or the format the path's extension names (.ndjson, .jsonl), else CSV. */
-function inputFormat(args: Pick<MonitorArgs, "inputFormat">, path: string): "csv" | "ndjson" {
-  if (args.inputFormat) return args.inputFormat;
-  return /\.(ndjson|jsonl)$/i.test(path) ? "ndjson" : "csv";
+/** --input-format, or the format the path's extension names; Arrow and Parquet are not read here. */
+function inputFormat(
+  args: Pick<MonitorArgs, "inputFormat">,
+  path: string,
+  label: string,
+): "csv" | "ndjson" {
+  const format = monitorInputFormat(args.inputFormat, path);
+  if (!isColumnar(format)) return format;
+  throw new InputError(
+    `Cannot read ${label} as this command's input must be CSV or NDJSON text (monitor reads Arrow IPC and Parquet): current value is ${
+      format === "arrow" ? "Arrow IPC" : "Parquet"
+    } (${args.inputFormat === undefined ? "by its extension" : "--input-format"})`,
+  );
 }
 
 /** Counts the records passing through, for the rows-read figure. */
@@ -59,10 +71,11 @@ export function openMonitorSource(
   counts: RowCounts,
 ): MonitorSource {
   const path = args.demo ? DEMO_DATA_PATH : args.input!;
+  const format = inputFormat(args, path, quoteInput(path, 300));
   const input = openInput(path, io);
   const label = args.demo ? "data/seattle-weather.csv (bundled demo)" : input.label;
   const limits = { maxColumns: args.maxColumns, maxLineBytes: args.maxLineBytes };
-  if (inputFormat(args, path) === "csv") {
+  if (format === "csv") {
     let header = true;
     const countRow = () => (header ? (header = false) : counts.read++);
     return {

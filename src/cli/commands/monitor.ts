@@ -6,55 +6,42 @@
  */
 
 import { CorrelationAccumulator } from "../../accumulator/correlation_accumulator.ts";
-import { type RowBatch, rowsToBatches } from "../../stream/rows_to_batches.ts";
 import { checkElementLimit } from "../../core/limits.ts";
-import { createOnnxBackend } from "../../onnx/create_onnx_backend.ts";
 import type { OnnxBackend } from "../../onnx/onnx_backend.ts";
-import type { BatchResult } from "../../stream/batch_result.ts";
-import { correlateBatches, type CorrelateBatchesOptions } from "../../stream/correlate_batches.ts";
 import type { Command } from "../args/command.ts";
 import type { CliIo } from "../cli_io.ts";
-import { EXIT, InputError } from "../errors.ts";
+import { EXIT } from "../errors.ts";
 import { BadRowLog } from "../input/bad_row_log.ts";
-import type { ResolvedColumns } from "../input/column_selection.ts";
 import { type NumericTable, openNumericTable } from "../input/numeric_table.ts";
-import { BadRowWarnings } from "../output/bad_row_warnings.ts";
-import { batchRecord } from "../output/batch_record.ts";
-import { type BatchStart, batchTableHeader, batchTableRow } from "../output/batch_table.ts";
-import { ProgressLine, type ProgressState } from "../output/progress_line.ts";
 import { runSummary } from "../output/run_summary.ts";
 import type { ReportData } from "../output/report_data.ts";
 import { type RowCounts, withRowCounts } from "../row_counts.ts";
 import { listenForShutdown, type ShutdownListener } from "../service/shutdown_signal.ts";
 import { untilAborted } from "../service/until_aborted.ts";
-import { type AggregateFeed, isAggregating, openAggregateRun } from "./_aggregate_run.ts";
+import { isAggregating, openAggregateRun } from "./_aggregate_run.ts";
 import { BatchedRows } from "./_batched_rows.ts";
+import { ArrowOutput } from "./_monitor_arrow_output.ts";
+import { openMonitorBackend } from "./_monitor_backend.ts";
+import {
+  type MonitorRunState,
+  printSummary,
+  reportBatches,
+  requireUsableRows,
+} from "./_monitor_batches.ts";
+import { openColumnarRun } from "./_monitor_columnar.ts";
+import { isColumnar, monitorInputFormat } from "./_monitor_input_format.ts";
 import { type MonitorSource, openMonitorSource } from "./_monitor_source.ts";
-import { checkReportPath, monitorReportData, writeMonitorReport } from "./_monitor_report.ts";
+import {
+  checkReportPath,
+  checkWrittenPath,
+  monitorReportData,
+  writeMonitorReport,
+} from "./_monitor_report.ts";
 import { MonitorServiceHook } from "./_monitor_service.ts";
 import { stoppedLine, unlessStopped } from "./_monitor_shutdown.ts";
 import { MonitorTally } from "./_monitor_tally.ts";
 import { type MonitorArgs, parseMonitorArgs } from "./monitor_args.ts";
 import { MONITOR_FLAGS } from "./monitor_flags.ts";
-
-/** Creates the --provider backend and says on stderr which provider runs (stdout stays data only). */
-async function openBackend(args: MonitorArgs, io: CliIo): Promise<OnnxBackend | undefined> {
-  if (args.provider === undefined) return undefined;
-  // zeroVariance "zero" is what the monitor's stream uses (its default); abs follows --abs/--no-abs.
-  const backend = await createOnnxBackend({
-    provider: args.provider,
-    abs: args.abs,
-    zeroVariance: "zero",
-  });
-  const chosen = args.provider === "auto"
-    ? `--provider auto took "${backend.provider}"`
-    : `provider "${backend.provider}"`;
-  const fallback = backend.fallbackReason === undefined
-    ? ""
-    : ` (skipped: ${backend.fallbackReason})`;
-  io.stderr.write(`batch-corr: batch moments on ONNX Runtime, ${chosen}${fallback}\n`);
-  return backend;
-}
 
 /**
  * Runs `monitor` with parsed arguments.
@@ -71,7 +58,7 @@ async function openBackend(args: MonitorArgs, io: CliIo): Promise<OnnxBackend | 
 export async function runMonitor(args: MonitorArgs, io: CliIo): Promise<number> {
   const shutdown = listenForShutdown();
   try {
-    const backend = await openBackend(args, io);
+    const backend = await openMonitorBackend(args, io);
     try {
       return await monitorStream(args, io, backend, shutdown);
     } finally {
@@ -98,21 +85,6 @@ async function monitorStream(
     counts.rejected = log.count;
     throw withRowCounts(error, counts);
   }
-}
-
-/** Everything one run of the batch loop works with. */
-interface MonitorRunState {
-  source: MonitorSource;
-  columns: ResolvedColumns;
-  rows: Pick<BatchedRows, "used" | "values" | "nextStart">;
-  log: BadRowLog;
-  accumulator: CorrelationAccumulator;
-  backend: OnnxBackend | undefined;
-  counts: RowCounts;
-  tally: MonitorTally;
-  service: MonitorServiceHook;
-  /** With --redis/--nats: the results come from the group's aggregator instead of the rows. */
-  feed?: AggregateFeed;
 }
 
 /** Opens the numeric table of the input and checks its shape against --max-elements (`publish` too). */
@@ -146,13 +118,35 @@ interface MonitorRunContext {
   shutdown: ShutdownListener;
 }
 
+/** Checks the files the run writes, opens --format arrow's stream, and runs; a failed run leaves the stream unended. */
 async function monitorRows(
   args: MonitorArgs,
   io: CliIo,
   backend: OnnxBackend | undefined,
-  { counts, log, shutdown }: MonitorRunContext,
+  context: MonitorRunContext,
 ): Promise<number> {
   if (args.report !== undefined) checkReportPath(args.report, args.input);
+  if (args.output !== undefined && args.output !== "-") {
+    checkWrittenPath(
+      { name: args.output, flag: "--output", what: "the Arrow IPC stream" },
+      args.input,
+    );
+  }
+  const arrow = args.format === "arrow" ? ArrowOutput.open(args, io) : undefined;
+  try {
+    return await monitorInto(args, io, { backend, arrow }, context);
+  } catch (error) {
+    await arrow?.abort();
+    throw error;
+  }
+}
+
+async function monitorInto(
+  args: MonitorArgs,
+  io: CliIo,
+  { backend, arrow }: Pick<MonitorRunState, "backend" | "arrow">,
+  { counts, log, shutdown }: MonitorRunContext,
+): Promise<number> {
   const opened = isAggregating(args)
     ? await openAggregateRun(args, counts, log, shutdown.signal)
     : await openFileRun(args, io, { counts, log, shutdown });
@@ -173,7 +167,9 @@ async function monitorRows(
   try {
     if ("feed" in opened) {
       // The same object: the aggregate run updates its columns and final state in place.
-      run = Object.assign(opened, { counts, tally, service });
+      run = Object.assign(opened, { counts, tally, service, arrow });
+    } else if ("batches" in opened) {
+      run = { ...opened, log, backend, counts, tally, service, arrow };
     } else {
       const watched = service.watchRows(
         opened.table.rows,
@@ -191,6 +187,7 @@ async function monitorRows(
         counts,
         tally,
         service,
+        arrow,
       };
     }
     return await finishRun(args, io, run, shutdown);
@@ -199,12 +196,25 @@ async function monitorRows(
   }
 }
 
-/** The run over the rows of the input, or undefined when a signal came before the first rows. */
+/** The run over the input (its rows, or an Arrow/Parquet input's batches), or undefined when a signal came first. */
 async function openFileRun(
   args: MonitorArgs,
   io: CliIo,
   { counts, log, shutdown }: MonitorRunContext,
 ) {
+  const format = args.demo ? "csv" : monitorInputFormat(args.inputFormat, args.input!);
+  if (isColumnar(format)) {
+    const columnar = await openColumnarRun(args, format, io, {
+      counts,
+      log,
+      signal: shutdown.signal,
+    });
+    if (columnar === undefined) return undefined;
+    return {
+      ...columnar,
+      accumulator: new CorrelationAccumulator({ maxElements: args.maxElements }),
+    };
+  }
   const source = openMonitorSource(args, io, counts);
   const table = await unlessStopped(openTable(args, source, log), shutdown.signal);
   if (table === undefined) return undefined;
@@ -222,6 +232,7 @@ async function finishRun(
   const { counts, tally, service } = run;
   try {
     await reportBatches(args, io, run);
+    await run.arrow?.close();
     counts.rejected = run.log.count;
     if (!shutdown.signal.aborted) requireUsableRows(run.source.label, run.rows.used, counts);
   } catch (error) {
@@ -283,129 +294,13 @@ function reportData(args: MonitorArgs, run: MonitorRunState): ReportData {
   });
 }
 
-/** The options of the stream, from the flags. */
-function streamOptions(args: MonitorArgs, run: MonitorRunState): CorrelateBatchesOptions {
-  return {
-    tol: args.tol,
-    tolSig: args.tolSig,
-    abs: args.abs,
-    nu: args.nu,
-    scalarisation: args.scalarisation,
-    onInvalid: "skip",
-    maxElements: args.maxElements,
-    output: args.correlations ? "full" : "losses",
-    accumulator: run.accumulator,
-    ...(run.backend !== undefined ? { backend: run.backend } : {}),
-    ...(args.window !== undefined ? { window: args.window } : {}),
-    ...(args.decay !== undefined ? { decay: args.decay } : {}),
-  };
-}
-
-/** The rows in batches: features are the first F values of a row, confounds the rest (`publish` too). */
-export function batchesOf(
-  args: Pick<MonitorArgs, "batchSize">,
-  run: Pick<MonitorRunState, "columns" | "rows">,
-): AsyncGenerator<RowBatch, void, undefined> {
-  const F = run.columns.features.length;
-  return rowsToBatches(run.rows.values(), {
-    batchSize: args.batchSize,
-    features: Array.from({ length: F }, (_, i) => i),
-    confounds: run.columns.confounds.map((_, m) => F + m),
-  });
-}
-
-/** The progress line's state now. */
-function progressOf(run: MonitorRunState, tally: MonitorTally, started: number): ProgressState {
-  return {
-    bytesRead: run.source.input.bytesRead(),
-    totalBytes: run.source.input.totalBytes,
-    batches: tally.batches,
-    rows: run.rows.used + run.log.count,
-    elapsedMs: performance.now() - started,
-  };
-}
-
-/** Streams the batches, printing each (table or NDJSON) with the warnings and the progress line. */
-async function reportBatches(
-  args: MonitorArgs,
-  io: CliIo,
-  run: MonitorRunState,
-): Promise<void> {
-  const { tally, service, counts } = run;
-  const started = performance.now();
-  const progress = new ProgressLine(
-    io.stderr,
-    args.progress === "always" || (args.progress === "auto" && io.stderrIsTty),
-  );
-  const warnings = new BadRowWarnings(run.log, io.stderr, progress);
-  if (args.format === "table") {
-    await io.stdout.write(`${batchTableHeader(args.dateColumn !== undefined)}\n`);
-  }
-  for await (const { result, start } of run.feed?.results ?? fileResults(args, run)) {
-    const alert = tally.add(result, start.line);
-    warnings.flush();
-    service.recordBatch(result, alert, { read: counts.read, rejected: run.log.count });
-    await printBatch(args, io, progress, { result, start, alert });
-    progress.update(progressOf(run, tally, started));
-  }
-  warnings.flush();
-  service.recordRows({ read: counts.read, rejected: run.log.count });
-  progress.finish(progressOf(run, tally, started));
-}
-
-/** Each batch's result with where it starts in the input. */
-async function* fileResults(args: MonitorArgs, run: MonitorRunState) {
-  for await (const result of correlateBatches(batchesOf(args, run), streamOptions(args, run))) {
-    yield { result, start: run.rows.nextStart() };
-  }
-}
-
-/** Prints one batch: its NDJSON record, or its table line (every --print-every-th, alerts and skips always). */
-async function printBatch(
-  args: MonitorArgs,
-  io: CliIo,
-  progress: ProgressLine,
-  batch: { result: BatchResult; start: BatchStart; alert: boolean },
-): Promise<void> {
-  const { result, start, alert } = batch;
-  if (args.format === "ndjson") {
-    await io.stdout.write(batchRecord(result, start.line, alert, args.correlations));
-  } else if (alert || result.skipped || result.index % args.printEvery === 0) {
-    progress.clear();
-    await io.stdout.write(
-      `${batchTableRow(result, start, alert, args.dateColumn !== undefined)}\n`,
-    );
-  }
-}
-
-/** Refuses a run in which no row was usable. */
-function requireUsableRows(source: string, used: number, counts: RowCounts): void {
-  if (used > 0) return;
-  throw new InputError(
-    `Cannot monitor ${source} as it must hold at least one usable data row: current value is ${
-      counts.read === 0 ? "no data row" : `${counts.read} data row(s), all rejected`
-    }`,
-  );
-}
-
-/** The summary goes with the table on stdout, or to stderr so that NDJSON stays data only. */
-async function printSummary(
-  args: MonitorArgs,
-  io: CliIo,
-  summary: readonly string[],
-): Promise<void> {
-  const text = summary.map((line) => `${line}\n`).join("");
-  if (args.format === "table") await io.stdout.write(text);
-  else io.stderr.write(text);
-}
-
 /** The `monitor` command. */
 export const MONITOR: Command<MonitorArgs> = {
   name: "monitor",
   synopses: [
     [
       "batch-corr monitor <file|-> --confounds a,b [options]",
-      "stream a CSV/NDJSON file, report per batch",
+      "stream a CSV/NDJSON, Arrow IPC or Parquet file, report per batch",
     ],
     ["batch-corr monitor --demo [options]", "the bundled Seattle weather data set"],
     [
@@ -417,6 +312,10 @@ export const MONITOR: Command<MonitorArgs> = {
     "Streams a CSV (header row) or NDJSON file, or standard input (-), in mini-batches and prints, for " +
     "every batch, the batch loss, the running loss over everything so far and, with --window/--decay, " +
     "the recent loss. The file is never loaded whole.",
+    "Arrow IPC (.arrow file or .arrows stream, also from a pipe or -) and Parquet (.parquet) inputs are " +
+    "read column by column (apache-arrow or hyparquet, optional packages): the same batches and " +
+    "results as the CSV of the same values, lines being the file's 1-based rows; a null is a bad " +
+    "row (--on-bad-row), a non-numeric selected column or a truncated file exits 2.",
     "With --redis or --nats it reads no file: it reports what the workers of --group committed " +
     "('batch-corr worker'), one line per read with new batches: the last batch's index and first " +
     "line in the published file, the rows committed since the previous line, their loss, and the " +

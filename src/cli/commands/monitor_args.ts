@@ -11,6 +11,7 @@ import { checkFlags, type RawFlags, readFlags, withDefaults } from "../args/pars
 import { UsageError } from "../errors.ts";
 import type { ListenAddress } from "../service/listen_address.ts";
 import { checkFlagDependencies } from "./_monitor_flag_rules.ts";
+import { checkColumnarInput } from "./_monitor_input_format.ts";
 import { checkServiceFlags, metricsAddress } from "./_monitor_service.ts";
 import { DEMO_SETTINGS, MONITOR_FLAGS } from "./monitor_flags.ts";
 import { checkMonitorScaleOut } from "./_scaleout_flags.ts";
@@ -108,8 +109,9 @@ function checkCombination(
  * @returns The options.
  * @throws {UsageError} For an unknown option, a bad value, no input (or one with --demo), two
  *   inputs, no --confounds, both --window and --decay, a --metrics that is not HOST:PORT,
- *   --serve-after without --metrics, or a flag the others leave without effect (such as
- *   --alert-on window without --window or --decay).
+ *   --serve-after without --metrics, a flag the others leave without effect (such as
+ *   --alert-on window without --window or --decay), or a text-only flag (--date-column,
+ *   --max-columns, --max-line-bytes) or standard input with a Parquet input.
  *
  * @example A window makes it the alerted view
  * ```ts
@@ -130,6 +132,7 @@ export function parseMonitorArgs(args: readonly string[]): MonitorArgs {
   const values = withDefaults(MONITOR_FLAGS, given, demoDefaults(given));
   checkCombination(given, values, aggregating);
   checkFlagDependencies(given, values);
+  if (!values.help) checkColumnarInput(given, input);
   const windowed = values.window !== undefined || values.decay !== undefined;
   return {
     ...values,

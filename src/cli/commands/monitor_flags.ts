@@ -61,6 +61,13 @@ const tolerance = z.union([
   numberWhere("a finite non-negative number", (v) => Number.isFinite(v) && v >= 0),
 ], { error: 'a finite non-negative number or "auto"' });
 
+/** `--input-format` of the commands that read CSV or NDJSON text only (`publish`). */
+export const TEXT_INPUT_FORMAT_FLAG = choiceFlag(["csv", "ndjson"], {
+  section: INPUT,
+  defaultText: "from the file extension, ndjson for .ndjson and .jsonl, else csv",
+  help: "how the input is read",
+});
+
 /** The flags of `monitor`, in help order. */
 export const MONITOR_FLAGS = {
   help: HELP_FLAG,
@@ -83,10 +90,13 @@ export const MONITOR_FLAGS = {
     help:
       "derive <name>.cos, <name>.sin (annual phase) and <name>.days (days since 1970) from a date column",
   }),
-  "input-format": choiceFlag(["csv", "ndjson"], {
+  "input-format": choiceFlag(["csv", "ndjson", "arrow", "parquet"], {
     section: INPUT,
-    defaultText: "from the file extension, ndjson for .ndjson and .jsonl, else csv",
-    help: "how the input is read",
+    defaultText: "from the file extension: ndjson for .ndjson and .jsonl, arrow for .arrow, " +
+      ".arrows, .feather and .ipc, parquet for .parquet and .pq, else csv",
+    help: "how the input is read: CSV or NDJSON text, an Arrow IPC file or stream (a file, a " +
+      "pipe or -), or a Parquet file (not -); Arrow and Parquet need the optional package " +
+      "apache-arrow or hyparquet",
   }),
   "on-bad-row": choiceFlag(["skip", "error"], {
     section: INPUT,
@@ -172,10 +182,18 @@ export const MONITOR_FLAGS = {
     default: true,
     help: "exit 3 when an alert fired, or 0",
   }),
-  format: choiceFlag(["table", "ndjson"], {
+  format: choiceFlag(["table", "ndjson", "arrow"], {
     section: OUTPUT,
     default: "table",
-    help: "a table, or one JSON object per batch on stdout",
+    help: "a table, one JSON object per batch on stdout, or an Arrow IPC stream of one row per " +
+      "batch (binary: to --output or a pipe; needs apache-arrow)",
+  }),
+  output: valueFlag(text(), {
+    section: OUTPUT,
+    short: "o",
+    placeholder: "file",
+    defaultText: "standard output",
+    help: "with --format arrow, write the IPC stream to this file",
   }),
   correlations: booleanFlag({
     section: OUTPUT,

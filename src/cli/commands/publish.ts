@@ -23,12 +23,13 @@ import { BadRowWarnings } from "../output/bad_row_warnings.ts";
 import { ProgressLine } from "../output/progress_line.ts";
 import { formatRowCounts, type RowCounts, withRowCounts } from "../row_counts.ts";
 import { listenForShutdown } from "../service/shutdown_signal.ts";
-import { BatchedRows } from "./_batched_rows.ts";
+import { BatchedRows, batchesOf } from "./_batched_rows.ts";
 import { DEMO_DATA_PATH, openMonitorSource } from "./_monitor_source.ts";
 import { checkReachable, type EngineTarget, publishTo, shownUrl } from "./_scaleout_engine.ts";
 import { ENGINE_FLAGS, engineOf, SCALE_OUT, WAIT_FLAGS } from "./_scaleout_flags.ts";
-import { batchesOf, openTable } from "./monitor.ts";
-import { DEMO_SETTINGS, MONITOR_FLAGS } from "./monitor_flags.ts";
+import { isColumnar, monitorInputFormat } from "./_monitor_input_format.ts";
+import { openTable } from "./monitor.ts";
+import { DEMO_SETTINGS, MONITOR_FLAGS, TEXT_INPUT_FORMAT_FLAG } from "./monitor_flags.ts";
 
 /** Column names travel in each batch's metadata up to this size (for the monitor's report). */
 const MAX_COLUMNS_META = 16384;
@@ -39,7 +40,7 @@ export const PUBLISH_FLAGS = {
   confounds: MONITOR_FLAGS.confounds,
   features: MONITOR_FLAGS.features,
   "date-column": MONITOR_FLAGS["date-column"],
-  "input-format": MONITOR_FLAGS["input-format"],
+  "input-format": TEXT_INPUT_FORMAT_FLAG,
   "on-bad-row": MONITOR_FLAGS["on-bad-row"],
   demo: MONITOR_FLAGS.demo,
   "batch-size": MONITOR_FLAGS["batch-size"],
@@ -117,12 +118,28 @@ function inputOf(positionals: readonly string[], demo: boolean): string | undefi
   return input;
 }
 
+/** Publish reads CSV or NDJSON text; a columnar file is refused before any connection is made. */
+function refuseColumnarInput(input: string | undefined, format: string | undefined): void {
+  if (input === undefined || format !== undefined) return;
+  const byExtension = monitorInputFormat(undefined, input);
+  if (!isColumnar(byExtension)) return;
+  throw new UsageError(
+    ruleMessage(
+      "run publish",
+      "the input",
+      "CSV or NDJSON text (publish does not read Arrow IPC or Parquet yet; monitor does, or pass --input-format csv for a text file with this extension)",
+      input,
+    ),
+  );
+}
+
 /**
  * Checks the arguments of `publish`.
  *
  * @param args The arguments after `publish`.
  * @returns The options.
- * @throws {UsageError} For an unknown option, a bad value, no input, no --confounds, or no server or stream.
+ * @throws {UsageError} For an unknown option, a bad value, no input, an Arrow or Parquet input, no
+ *   --confounds, or no server or stream.
  *
  * @example
  * ```ts
@@ -141,6 +158,7 @@ export function parsePublishArgs(args: readonly string[]): PublishArgs {
     return { ...values, input: undefined, confounds: [], idPrefix: "", target: undefined };
   }
   const input = inputOf(raw.positionals, given.demo === true);
+  refuseColumnarInput(input, given.inputFormat);
   const demo = given.demo
     ? {
       dateColumn: DEMO_SETTINGS.dateColumn,
