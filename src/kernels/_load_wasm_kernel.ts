@@ -93,6 +93,7 @@ export function wasmKernelAvailable(): boolean {
   return loadKernel() !== null;
 }
 
+/** Grows a module memory to hold `bytes`; false when it cannot (the kernel then falls back). */
 export function ensureMemory(memory: WebAssembly.Memory, bytes: number): boolean {
   if (bytes > MAX_BYTES) return false;
   const missing = bytes - memory.buffer.byteLength;

@@ -16,9 +16,9 @@
 
 import type { KernelArray } from "../core/batch_moments.ts";
 import { type ChunkTask, COUNTER, COUNTER_BYTES, runChunks, type SharedKernel } from "./_chunks.ts";
+import { ensureMemory } from "./_load_wasm_kernel.ts";
 import { copyColumns, copyConfounds, paddedRowBytes } from "./_wasm_kernel.ts";
 
-const PAGE_BYTES = 65536;
 /** The shared memory's maximum, in pages (4 GiB; reserved, not committed). */
 const MAX_PAGES = 65536;
 /** Batches whose layout exceeds this stay on one thread (the memory never shrinks). */
@@ -222,7 +222,7 @@ export class WorkerPool {
     const list = align64(co + F * M * 8);
     const xAt = align64(list + F * 4);
     const end = xAt + B * rowBytes;
-    if (end > POOL_MAX_BYTES || !this.#grow(end)) return null;
+    if (end > POOL_MAX_BYTES || !ensureMemory(this.#kernel.memory, end)) return null;
 
     const workers = this.#workers.slice(0, Math.max(0, threads - 1));
     const parts = workers.length + 1;
@@ -279,18 +279,6 @@ export class WorkerPool {
     m2X.set(new Float64Array(buffer, m2, F));
     comoment.set(new Float64Array(buffer, co, F * M));
     return new Int32Array(buffer, list, flagged).slice();
-  }
-
-  #grow(bytes: number): boolean {
-    const memory = this.#kernel.memory;
-    const missing = bytes - memory.buffer.byteLength;
-    if (missing <= 0) return true;
-    try {
-      memory.grow(Math.ceil(missing / PAGE_BYTES));
-      return true;
-    } catch {
-      return false;
-    }
   }
 
   /**
