@@ -826,6 +826,23 @@ describe("batch-corr main() (in process)", () => {
     assert.match(io.err, /skipped 1 batch\(es\): batch 1: /);
   });
 
+  test("monitor --format arrow refuses a terminal and a text-only standard output, naming --output", async () => {
+    const file = "tests/fixtures/columnar/drift.parquet";
+    const args = ["monitor", file, "-c", "motion", "--format", "arrow"];
+    const tty = Object.assign(memoryIo(), {
+      stdoutIsTty: true,
+      stdoutBytes: () => Promise.reject(new Error("must not be called")),
+    });
+    assert.equal(await main(args, tty), 2);
+    assert.match(
+      tty.err,
+      /--output results\.arrows\) or a pipe: current standard output is a terminal/,
+    );
+    const textOnly = memoryIo();
+    assert.equal(await main(args, textOnly), 2);
+    assert.match(textOnly.err, /accepts binary data: current one takes text only \(use --output\)/);
+  });
+
   test("export-onnx refuses a terminal as standard output and writes the model bytes to a binary one", async () => {
     const tty = Object.assign(memoryIo(), {
       stdoutIsTty: true,

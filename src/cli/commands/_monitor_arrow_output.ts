@@ -10,8 +10,8 @@ import { statSync } from "node:fs";
 import { type ArrowIpcColumn, type ArrowIpcRecord, toArrowIpc } from "../../arrow/to_arrow_ipc.ts";
 import type { BatchResult } from "../../stream/batch_result.ts";
 import type { CliIo } from "../cli_io.ts";
-import { UsageError } from "../errors.ts";
 import { openOutputFile } from "../output/output_file.ts";
+import { binaryStdout } from "./_binary_stdout.ts";
 import type { MonitorArgs } from "./monitor_args.ts";
 
 /** The flags the Arrow output reads. */
@@ -115,17 +115,7 @@ function byteSink(
       close: () => file.close(),
     };
   }
-  if (io.stdoutIsTty === true) {
-    throw new UsageError(
-      "Cannot run monitor as --format arrow's binary output must go to a file (--output results.arrows) or a pipe: current standard output is a terminal",
-    );
-  }
-  if (io.stdoutBytes === undefined) {
-    throw new UsageError(
-      "Cannot run monitor as standard output must accept binary data for --format arrow: current one takes text only (use --output)",
-    );
-  }
-  const write = io.stdoutBytes;
+  const write = binaryStdout(io, "monitor as --format arrow's binary output", "results.arrows");
   return { write, close: async () => {} };
 }
 

@@ -17,6 +17,7 @@ import { booleanFlag, choiceFlag, type FlagValues, HELP_FLAG, valueFlag } from "
 import { positiveInteger, text } from "../args/flag_schemas.ts";
 import { checkFlags, readFlags, withDefaults } from "../args/parse_flags.ts";
 import type { CliIo } from "../cli_io.ts";
+import { binaryStdout } from "./_binary_stdout.ts";
 import { EXIT, UsageError } from "../errors.ts";
 import { writeOutputFile } from "../output/output_file.ts";
 import { safeText } from "../output/safe_text.ts";
@@ -113,21 +114,6 @@ function exportSummary(args: ExportOnnxArgs, bytes: number, where: string): stri
     `opset ${ONNX_OPSET}, IR version ${ONNX_IR_VERSION}\n`;
 }
 
-/** Refuses a standard output that cannot take the model's bytes. */
-function checkBinaryStdout(io: CliIo): void {
-  // Checked before exporting: a terminal would show garbage and could misread control bytes.
-  if (io.stdoutIsTty === true) {
-    throw new UsageError(
-      "Cannot run export-onnx as its binary output must go to a file (--output graph.onnx) or a pipe: current standard output is a terminal",
-    );
-  }
-  if (io.stdoutBytes === undefined) {
-    throw new UsageError(
-      "Cannot run export-onnx as standard output must accept binary data here: current one takes text only (use --output)",
-    );
-  }
-}
-
 /**
  * Runs `export-onnx`.
  *
@@ -139,7 +125,7 @@ function checkBinaryStdout(io: CliIo): void {
  */
 export async function runExportOnnx(args: ExportOnnxArgs, io: CliIo): Promise<number> {
   const toStdout = args.output === undefined || args.output === "-";
-  if (toStdout) checkBinaryStdout(io);
+  if (toStdout) binaryStdout(io, "export-onnx as its binary output", "graph.onnx");
   const model = exportBatchCorrOnnx({
     features: args.features,
     confounds: args.confounds,
