@@ -101,15 +101,24 @@ export function sharedMemoryProblem(): string | undefined {
   if (typeof Atomics !== "object" || typeof Atomics.wait !== "function") {
     return "Atomics.wait is unavailable";
   }
+  sharedWasmMemory ??= canCreateSharedWasmMemory();
+  return sharedWasmMemory ? undefined : "shared WebAssembly memory is unavailable";
+}
+
+/**
+ * Whether this engine creates shared WebAssembly memory, probed once: every parallel call
+ * asks, and in JavaScriptCore creating even a one-page shared memory costs 1-2 ms
+ * (bench/LIMITS.md), more than waking the workers.
+ */
+let sharedWasmMemory: boolean | undefined;
+
+function canCreateSharedWasmMemory(): boolean {
   try {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-    if (!(memory.buffer instanceof SharedArrayBuffer)) {
-      return "shared WebAssembly memory is unavailable";
-    }
+    return memory.buffer instanceof SharedArrayBuffer;
   } catch {
-    return "shared WebAssembly memory is unavailable";
+    return false;
   }
-  return undefined;
 }
 
 /** A started pool: its memory, the main thread's kernel on it, and the workers. */
