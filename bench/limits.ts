@@ -28,6 +28,7 @@
 import process from "node:process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { Worker } from "node:worker_threads";
+import { loadavg } from "node:os";
 import {
   batchCorr,
   batchCorrAsync,
@@ -315,11 +316,21 @@ async function goal13(): Promise<void> {
     const whole = await ms(() => {
       sink += batchCorr(X, N).data[0]!;
     });
+    const fresh = await ms(() => {
+      const result = new Float64Array(F * M);
+      for (let i = 0; i < result.length; i += 512) result[i] = 1;
+      sink += result[0]!;
+    });
     record(goal, `${label}: copy of float32 X into wasm memory (one TypedArray.set)`, copy);
     record(goal, `${label}: wasm kernel alone (moments_f32, X already in memory)`, kernel);
     record(goal, `${label}: plain JavaScript sum of X (one read of X)`, sumX);
     record(goal, `${label}: wasmFeatureMoments (copy + kernel + flags)`, moments);
     record(goal, `${label}: batchCorr on float32 input`, whole);
+    record(
+      goal,
+      `${label}: a fresh Float64Array(F·M), one write per 4 KiB page (the result's first touch)`,
+      fresh,
+    );
     record(goal, `${label}: copy's share of batchCorr`, copy / whole, "×");
     record(goal, `${label}: kernel's share of batchCorr`, kernel / whole, "×");
   }
@@ -420,6 +431,7 @@ async function goal4(): Promise<void> {
 
 // ---------------------------------------------------------------- output
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const loadBefore = loadavg().map((v) => v.toFixed(2)).join(" ");
 for (let round = 0; round < ROUNDS; round++) {
   await goal2();
   await goal13();
@@ -445,7 +457,15 @@ if (outAt >= 0) {
   const all: Record<string, Run> = existsSync(jsonPath)
     ? JSON.parse(readFileSync(jsonPath, "utf8"))
     : {};
-  all[runtime] = { version, date: new Date().toISOString(), rounds: ROUNDS, reps: REPS, figures };
+  const load = `${loadBefore} before, ${loadavg().map((v) => v.toFixed(2)).join(" ")} after`;
+  all[runtime] = {
+    version,
+    date: new Date().toISOString(),
+    load,
+    rounds: ROUNDS,
+    reps: REPS,
+    figures,
+  };
   writeFileSync(jsonPath, JSON.stringify(all, null, 1) + "\n");
   writeFileSync(out, markdown(all));
   console.log(`wrote ${out} and ${jsonPath}`);
@@ -455,6 +475,8 @@ if (outAt >= 0) {
 interface Run {
   version: string;
   date: string;
+  /** The load averages (1, 5, 15 minutes) before and after the run. */
+  load: string;
   rounds: number;
   reps: number;
   figures: Figure[];
@@ -470,13 +492,13 @@ function markdown(all: Record<string, Run>): string {
     "Produced by `bench/limits.ts` (`deno run -A bench/limits.ts --out bench/LIMITS.md`, then `bun bench/limits.ts --out bench/LIMITS.md`); do not edit by hand.",
     "",
     ...runtimes.map((r) =>
-      `- ${all[r]!.version}, run at ${all[r]!.date} (each figure: the median over ${
-        all[r]!.rounds
-      } rounds of the median of ${
+      `- ${all[r]!.version}, run at ${all[r]!.date}, load average ${
+        all[r]!.load
+      } (each figure: the median over ${all[r]!.rounds} rounds of the median of ${
         all[r]!.reps
       } calls after two warm-up calls; the read, copy and arithmetic rows 5 calls).`
     ),
-    "- The machine is shared: compare figures within one column, and across columns only as ratios of a few ×.",
+    "- The machine has 2 vCPUs shared with other work: compare figures within one column; the Bun / Deno column means something only when both load averages are well below 2.",
     "",
     `| goal | measurement | ${runtimes.join(" | ")} |${
       runtimes.length === 2 ? " Bun / Deno |" : ""
