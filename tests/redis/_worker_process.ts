@@ -6,6 +6,8 @@
  *   after its entries have been claimed);
  * - `stopAfter: k`: after the k-th successful commit, print `COMMITTED <json>`
  *   and stop itself (the test SIGKILLs it).
+ * - `commitDelayMs: t`: block t ms before each commit, so that under load one worker that
+ *   started first cannot drain a small stream before the others have joined.
  * It prints `COMMIT <json>` after every commit attempt and `SUMMARY <json>` at the end.
  */
 import process from "node:process";
@@ -13,7 +15,8 @@ import { runRedisWorker } from "../../src/redis/mod.ts";
 import { openRedis } from "../../src/redis/_client.ts";
 
 const config = JSON.parse(process.argv[process.argv.length - 1]!);
-const { holdAt, stopAfter, waitForEntries, ...options } = config;
+const { holdAt, stopAfter, waitForEntries, commitDelayMs, ...options } = config;
+const pause = new Int32Array(new SharedArrayBuffer(4));
 let attempts = 0, commits = 0;
 const print = (tag: string, value: unknown) =>
   process.stdout.write(`${tag} ${JSON.stringify(value)}\n`);
@@ -30,6 +33,7 @@ try {
     ...options,
     signal: controller.signal,
     beforeCommit: (step) => {
+      if (typeof commitDelayMs === "number") Atomics.wait(pause, 0, 0, commitDelayMs);
       if (++attempts === holdAt) {
         print("HOLDING", ids(step));
         process.kill(process.pid, "SIGSTOP");

@@ -67,6 +67,7 @@ describe("runRedisWorker", () => {
               name: `w${i}`,
               untilIdleMs: 2500,
               waitForEntries: true,
+              commitDelayMs: 100,
             }),
         );
         await Promise.all(children.map((child) => child.waitFor(/^READY/)));
