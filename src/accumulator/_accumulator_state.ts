@@ -7,8 +7,11 @@
  * @module
  */
 
-import type { BatchMoments } from "../core/batch_moments.ts";
-import { BatchCorrError } from "../core/errors.ts";
+import { resolveTol } from "../core/auto_tol.ts";
+import type { ResolvedCorrelationOptions } from "../core/batch_corr_options.ts";
+import { type BatchMoments, emptyMoments } from "../core/batch_moments.ts";
+import { type BatchCorrResult, resultFromMoments } from "../core/correlation_view.ts";
+import { BatchCorrError, ruleMessage } from "../core/errors.ts";
 import { featureOrder } from "../core/feature_order.ts";
 import { MAX_COUNT } from "../core/moment_bounds.ts";
 import { checkElementLimit } from "../core/limits.ts";
@@ -75,6 +78,30 @@ export class AccumulatorState {
       this.#state = emptyPreciseMoments(this.features, confounds);
       this.#spare = emptyPreciseMoments(this.features, confounds);
     }
+  }
+
+  /**
+   * An empty state for an accumulator's parsed options.
+   *
+   * @param options The feature shape and M, when known, and the cap on F·M.
+   * @param context What was being done.
+   * @returns The state.
+   * @throws {BatchCorrError} "resource_limit" if the known shape has more than `maxElements` F·M.
+   */
+  static empty(
+    options: {
+      featureShape?: number[] | undefined;
+      confounds?: number | undefined;
+      maxElements: number;
+    },
+    context: string,
+  ): AccumulatorState {
+    const { featureShape, confounds, maxElements } = options;
+    const features = featureShape ? featureShape.reduce((a, b) => a * b, 1) : 1;
+    if (featureShape || confounds !== undefined) {
+      checkElementLimit(features, confounds ?? 1, maxElements, context);
+    }
+    return new AccumulatorState(maxElements, featureShape, confounds);
   }
 
   /**
@@ -159,6 +186,80 @@ export class AccumulatorState {
       confounds,
       context,
     );
+  }
+
+  /**
+   * Merges another state into this one (not itself: each sample would count twice).
+   *
+   * @param other The other state.
+   * @param context What was being done.
+   * @throws {TypeError} If the shapes differ.
+   * @throws {RangeError} If the merged sums of squares leave float64's range.
+   * @throws {BatchCorrError} "invalid_merge" for this state itself; "resource_limit" as `stage`.
+   */
+  mergeFrom(other: AccumulatorState, context: string): void {
+    if (other === this) {
+      throw new BatchCorrError(
+        "invalid_merge",
+        `Cannot ${context} as other must be another accumulator (merging one into itself counts each of its ${this.count} samples twice): current value is this accumulator; merge other.clone() to double it on purpose`,
+      );
+    }
+    if (other.#featureShape && other.#confounds !== undefined) {
+      this.checkShape(other.#featureShape, other.#confounds, context);
+    }
+    const moments = other.#state;
+    if (!moments || moments.count === 0 || !other.#featureShape) return;
+    this.stage(moments, other.#featureShape, other.#weightSquares, 1, context).commit();
+  }
+
+  /**
+   * The thresholded correlations of the state, `tol: "auto"` from the effective count.
+   *
+   * @param options Parsed `batchCorr` options.
+   * @param context What was being done.
+   * @returns The `(F, M)` view.
+   * @throws {RangeError} Without samples, or for `tol: "auto"` with fewer than 3.
+   * @throws {BatchCorrError} "resource_limit" if F·M exceeds `options.maxElements`.
+   */
+  correlations(
+    options: ResolvedCorrelationOptions & { maxElements: number },
+    context: string,
+  ): BatchCorrResult {
+    const state = this.#state;
+    if (!state || state.count === 0) {
+      throw new RangeError(
+        ruleMessage(
+          context,
+          "the accumulator's count",
+          "positive (update it with a batch first)",
+          0,
+        ),
+      );
+    }
+    checkElementLimit(state.features, state.confounds, options.maxElements, context);
+    const tol = resolveTol(options.tol, options.tolSig, this.effectiveCount, context);
+    return resultFromMoments(state, this.#order, {
+      tol,
+      abs: options.abs,
+      zeroVariance: options.zeroVariance,
+    });
+  }
+
+  /**
+   * A copy of the moments, each mean rounded to float64.
+   *
+   * @param context What was being done.
+   * @returns The copy.
+   * @throws {RangeError} If the shape is not known yet.
+   */
+  copyOfMoments(context: string): BatchMoments {
+    const state = this.#state;
+    if (!state) {
+      throw new RangeError(
+        ruleMessage(context, "the accumulator's shape", "known (update it first)", "unknown"),
+      );
+    }
+    return copyMoments(state, emptyMoments(state.features, state.confounds));
   }
 
   /**

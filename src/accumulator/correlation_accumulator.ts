@@ -6,17 +6,14 @@
  * @module
  */
 
-import { resolveTol } from "../core/auto_tol.ts";
-import { type BatchMoments, emptyMoments } from "../core/batch_moments.ts";
+import type { BatchMoments } from "../core/batch_moments.ts";
 import {
   type BatchCorrOptions,
   batchCorrOptionsSchema,
   OPTION_RULES,
 } from "../core/batch_corr_options.ts";
-import { type BatchCorrResult, resultFromMoments } from "../core/correlation_view.ts";
+import type { BatchCorrResult } from "../core/correlation_view.ts";
 import { BatchCorrError, ruleMessage } from "../core/errors.ts";
-import { checkElementLimit } from "../core/limits.ts";
-import { copyMoments } from "../core/moment_algebra.ts";
 import { parseOptions } from "../core/parse_options.ts";
 import { type PreciseMoments, withoutLowParts } from "../core/precise_means.ts";
 import { prepareBatch } from "../core/prepare_batch.ts";
@@ -29,24 +26,13 @@ import {
 import { AccumulatorState } from "./_accumulator_state.ts";
 import { checkMoments, checkMomentsShape } from "./_check_moments.ts";
 import { decodeSnapshotBytes, encodeSnapshotBytes } from "./_snapshot_bytes.ts";
-import type { DecodeResult } from "./_snapshot_rules.ts";
+import { orThrow, type Restored, restoreState } from "./_restore_state.ts";
 import {
   type AccumulatorSnapshot,
   decodeSnapshotJSON,
   encodeSnapshotJSON,
 } from "./snapshot_json.ts";
 import type { StagedMerge, StageOptions } from "./staged_merge.ts";
-
-/** What `safeFromJSON` and `safeFromBytes` return: the accumulator, or why there is none. */
-type RestoreResult = { success: true; data: CorrelationAccumulator } | {
-  success: false;
-  error: BatchCorrError;
-};
-
-function orThrow(result: RestoreResult): CorrelationAccumulator {
-  if (!result.success) throw result.error;
-  return result.data;
-}
 
 /**
  * The running correlation state of a stream: the correlation of every feature
@@ -88,12 +74,7 @@ export class CorrelationAccumulator {
    */
   constructor(options?: CorrelationAccumulatorOptions) {
     const context = "create CorrelationAccumulator";
-    const { featureShape, confounds, maxElements } = parseAccumulatorOptions(options, context);
-    const features = featureShape ? featureShape.reduce((a, b) => a * b, 1) : 1;
-    if (featureShape || confounds !== undefined) {
-      checkElementLimit(features, confounds ?? 1, maxElements, context);
-    }
-    this.#core = new AccumulatorState(maxElements, featureShape, confounds);
+    this.#core = AccumulatorState.empty(parseAccumulatorOptions(options, context), context);
   }
 
   /**
@@ -149,29 +130,24 @@ export class CorrelationAccumulator {
    * deviations leave float64's range (in the batch or merged). The state is then unchanged.
    * @throws {BatchCorrError} "resource_limit" if the batch's F·M exceeds `maxElements`.
    *
-   * @example Folding in batches
+   * @example Folding in batches (chained)
    * ```ts
    * import { CorrelationAccumulator } from "@streamcorr/batch-corr";
-   * import assert from "node:assert/strict";
-   *
    * const acc = new CorrelationAccumulator().update([[1], [2]], [3, 5]).update([[3]], [4]);
-   * assert.equal(acc.count, 3);
-   * assert.deepEqual(acc.featureShape, [1]);
+   * if (acc.count !== 3) throw new Error("three samples");
    * ```
    */
   update(x: TensorLike, n: TensorLike): this {
     const context = "update CorrelationAccumulator";
     const batch = prepareBatch(x, n, context, ["x", "n"], this.#core.maxElements);
     this.#core.checkShape(batch.featureShape, batch.confounds, context);
-    const moments = momentsOfBatch(batch, context, ["x", "n"], this.#scratch);
-    this.#core.stage(moments, batch.featureShape, batch.count, 1, context).commit();
-    this.#scratch = moments;
+    this.#scratch = momentsOfBatch(batch, context, ["x", "n"], this.#scratch);
+    this.#core.stage(this.#scratch, batch.featureShape, batch.count, 1, context).commit();
     return this;
   }
 
   /**
-   * Merges a backend's moments of one batch of unit-weight samples, features
-   * in the natural column order of X.
+   * Merges a backend's moments of one batch of unit-weight samples, features in X's column order.
    *
    * @param moments The batch's moments.
    * @param featureShape X's shape without the batch axis (default: the accumulator's, else `[F]`).
@@ -209,8 +185,7 @@ export class CorrelationAccumulator {
   }
 
   /**
-   * Merges another accumulator's state into this one; in any grouping, shards
-   * give the one-pass answer up to rounding.
+   * Merges another accumulator's state into this one; shards in any grouping give the one-pass answer.
    *
    * @param other An accumulator of the same feature shape and confounds.
    * @returns This accumulator.
@@ -236,25 +211,12 @@ export class CorrelationAccumulator {
     if (!(other instanceof CorrelationAccumulator)) {
       throw new TypeError(ruleMessage(context, "other", "a CorrelationAccumulator", other));
     }
-    const theirs = other.#core;
-    if (theirs === this.#core) {
-      throw new BatchCorrError(
-        "invalid_merge",
-        `Cannot ${context} as other must be another accumulator (merging one into itself counts each of its ${this.count} samples twice): current value is this accumulator; merge other.clone() to double it on purpose`,
-      );
-    }
-    const otherState = theirs.moments;
-    if (theirs.featureShape && theirs.confounds !== undefined) {
-      this.#core.checkShape(theirs.featureShape, theirs.confounds, context);
-    }
-    if (!otherState || otherState.count === 0 || !theirs.featureShape) return this;
-    this.#core.stage(otherState, theirs.featureShape, theirs.weightSquares, 1, context).commit();
+    this.#core.mergeFrom(other.#core, context);
     return this;
   }
 
   /**
-   * The thresholded correlations over every sample so far, as `batchCorr` of
-   * all of them at once; `tol: "auto"` uses the (effective) count.
+   * The thresholded correlations of every sample so far, as `batchCorr` of all of them at once.
    *
    * @param options As `batchCorr`.
    * @returns The `(F, M)` correlations, the tolerance used and zero-variance counts.
@@ -274,29 +236,11 @@ export class CorrelationAccumulator {
   correlations(options?: BatchCorrOptions): BatchCorrResult {
     const context = "compute CorrelationAccumulator correlations";
     const resolved = parseOptions(batchCorrOptionsSchema, options, context, OPTION_RULES);
-    const state = this.#core.moments;
-    if (!state || state.count === 0) {
-      throw new RangeError(
-        ruleMessage(
-          context,
-          "the accumulator's count",
-          "positive (update it with a batch first)",
-          0,
-        ),
-      );
-    }
-    checkElementLimit(state.features, state.confounds, resolved.maxElements, context);
-    const tol = resolveTol(resolved.tol, resolved.tolSig, this.effectiveCount, context);
-    return resultFromMoments(state, this.#core.order, {
-      tol,
-      abs: resolved.abs,
-      zeroVariance: resolved.zeroVariance,
-    });
+    return this.#core.correlations(resolved, context);
   }
 
   /**
-   * Package-internal (the streams): stages the merge of moments that
-   * `momentsOfBatch` or `acceptMoments` checked; commit it or drop it.
+   * Package-internal (the streams): stages a merge of checked moments; commit it or drop it.
    * @param moments The batch's checked moments (unit-weight samples).
    * @param options Its feature shape, the decay of the state, the context.
    * @returns The staged merge.
@@ -305,18 +249,12 @@ export class CorrelationAccumulator {
    * @ignore
    */
   stage(moments: AccumulableMoments, options: StageOptions): StagedMerge {
-    return this.#core.stage(
-      moments,
-      options.featureShape,
-      moments.count,
-      options.decay ?? 1,
-      options.context,
-    );
+    const { featureShape, decay, context } = options;
+    return this.#core.stage(moments, featureShape, moments.count, decay ?? 1, context);
   }
 
   /**
-   * A copy of the state, features in the natural column order of X; each mean
-   * (kept in two parts for precision) rounded to float64.
+   * A copy of the state, features in X's column order, each two-part mean rounded to float64.
    *
    * @returns The moments (zero-filled and count 0 before the first update).
    * @throws {RangeError} If the shape is not known yet.
@@ -331,18 +269,7 @@ export class CorrelationAccumulator {
    * ```
    */
   moments(): BatchMoments {
-    const state = this.#core.moments;
-    if (!state) {
-      throw new RangeError(
-        ruleMessage(
-          "read CorrelationAccumulator moments",
-          "the accumulator's shape",
-          "known (update it first)",
-          "unknown",
-        ),
-      );
-    }
-    return copyMoments(state, emptyMoments(state.features, state.confounds));
+    return this.#core.copyOfMoments("read CorrelationAccumulator moments");
   }
 
   /**
@@ -367,9 +294,7 @@ export class CorrelationAccumulator {
   }
 
   /**
-   * A versioned plain-JSON snapshot (every number finite) for `JSON.stringify`
-   * and {@linkcode CorrelationAccumulator.fromJSON}; version 2 holds the means'
-   * low parts, and version 1 snapshots still restore (low parts 0).
+   * A versioned JSON snapshot (version 2 holds the means' low parts; version 1 still restores).
    *
    * @returns The snapshot.
    *
@@ -389,8 +314,7 @@ export class CorrelationAccumulator {
   }
 
   /**
-   * Restores an accumulator from {@linkcode CorrelationAccumulator.toJSON}'s
-   * snapshot, as the object or its JSON text.
+   * Restores an accumulator from `toJSON`'s snapshot, as the object or its JSON text.
    *
    * @param json The snapshot or its JSON text.
    * @param expected The feature shape and M it must have, and the largest F·M it may declare.
@@ -416,14 +340,11 @@ export class CorrelationAccumulator {
   }
 
   /**
-   * {@linkcode CorrelationAccumulator.fromJSON} for untrusted input, built on the
-   * same decoder: a refused snapshot is returned rather than thrown (as zod's
-   * `safeParse` beside `parse`).
+   * `fromJSON` for untrusted input, on the same decoder: a refused snapshot is returned, not thrown.
    *
    * @param json The snapshot or its JSON text.
    * @param expected As {@linkcode CorrelationAccumulator.fromJSON}.
-   * @returns `{ success: true, data }`, or `{ success: false, error }` with the
-   * `BatchCorrError` `fromJSON` would throw.
+   * @returns `{ success: true, data }`, or `{ success: false, error }` with `fromJSON`'s error.
    * @throws {TypeError} If `expected` is not valid options (the snapshot never throws).
    *
    * @example Checking a snapshot from the network
@@ -439,27 +360,20 @@ export class CorrelationAccumulator {
     json: unknown,
     expected?: CorrelationAccumulatorOptions,
   ): { success: true; data: CorrelationAccumulator } | { success: false; error: BatchCorrError } {
-    const expectations = parseAccumulatorOptions(expected, "restore CorrelationAccumulator");
-    return CorrelationAccumulator.#restored(
-      decodeSnapshotJSON(json, expectations),
-      expectations.maxElements,
-    );
+    return CorrelationAccumulator.#wrap(restoreState((e) => decodeSnapshotJSON(json, e), expected));
   }
 
   /**
-   * A compact binary snapshot: magic "BCAS", version, dimensions, then the
-   * state as little-endian float64 (exact, unlike decimal text).
+   * A binary snapshot: magic "BCAS", version, dimensions, the state as little-endian float64.
    *
    * @returns The bytes.
    *
    * @example A binary round trip
    * ```ts
    * import { CorrelationAccumulator } from "@streamcorr/batch-corr";
-   * import assert from "node:assert/strict";
-   *
    * const acc = new CorrelationAccumulator().update([[1, 0], [2, 5], [4, 1]], [1, 3, 2]);
    * const restored = CorrelationAccumulator.fromBytes(acc.toBytes());
-   * assert.deepEqual(restored.moments(), acc.moments());
+   * if (restored.moments().comoment[1] !== acc.moments().comoment[1]) throw new Error("exact");
    * ```
    */
   toBytes(): Uint8Array {
@@ -496,13 +410,11 @@ export class CorrelationAccumulator {
   }
 
   /**
-   * {@linkcode CorrelationAccumulator.fromBytes} for untrusted input, built on
-   * the same decoder: a refused snapshot is returned rather than thrown.
+   * `fromBytes` for untrusted input, on the same decoder: a refused snapshot is returned, not thrown.
    *
    * @param bytes The snapshot.
    * @param expected As {@linkcode CorrelationAccumulator.fromBytes}.
-   * @returns `{ success: true, data }`, or `{ success: false, error }` with the
-   * `BatchCorrError` `fromBytes` would throw.
+   * @returns `{ success: true, data }`, or `{ success: false, error }` with `fromBytes`'s error.
    * @throws {TypeError} If `expected` is not valid options (the snapshot never throws).
    *
    * @example Refusing truncated bytes without a try
@@ -519,19 +431,15 @@ export class CorrelationAccumulator {
     bytes: Uint8Array,
     expected?: CorrelationAccumulatorOptions,
   ): { success: true; data: CorrelationAccumulator } | { success: false; error: BatchCorrError } {
-    const expectations = parseAccumulatorOptions(expected, "restore CorrelationAccumulator");
-    return CorrelationAccumulator.#restored(
-      decodeSnapshotBytes(bytes, expectations),
-      expectations.maxElements,
+    return CorrelationAccumulator.#wrap(
+      restoreState((e) => decodeSnapshotBytes(bytes, e), expected),
     );
   }
 
-  static #restored(decoded: DecodeResult, maxElements: number): RestoreResult {
-    if (!decoded.success) return decoded;
-    return {
-      success: true,
-      data: CorrelationAccumulator.#of(AccumulatorState.fromSnapshot(decoded.data, maxElements)),
-    };
+  static #wrap(restored: Restored<AccumulatorState>): Restored<CorrelationAccumulator> {
+    return restored.success
+      ? { success: true, data: CorrelationAccumulator.#of(restored.data) }
+      : restored;
   }
 
   static #of(core: AccumulatorState): CorrelationAccumulator {
