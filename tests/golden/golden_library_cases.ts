@@ -15,6 +15,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import {
   autoTol,
   type Batch,
@@ -57,6 +58,22 @@ function bitsOf(value: number): string {
   return view.getBigUint64(0).toString(16).padStart(16, "0");
 }
 
+/** Encoded arrays longer than this many characters are stored as a digest. */
+const DIGEST_OVER = 64;
+
+/**
+ * A long encoded array as `prefix#length:` + the first 128 bits of the
+ * SHA-256 of its text: the fixture stays small, and a changed bit still
+ * changes the digest (its path is still reported; the element is not).
+ */
+function compact(encoded: string): string {
+  if (encoded.length <= DIGEST_OVER) return encoded;
+  const colon = encoded.indexOf(":");
+  const body = encoded.slice(colon + 1);
+  const digest = createHash("sha256").update(body).digest("hex").slice(0, 32);
+  return `${encoded.slice(0, colon)}#${body.length}:${digest}`;
+}
+
 function bytesHex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -65,7 +82,8 @@ function bytesHex(bytes: Uint8Array): string {
  * Encodes a value: safe integers (but -0) as they are, other numbers as `n:` +
  * float64 bits, float64 (and plain number) arrays as `a64:` + the bits of
  * every element, float32 arrays as `a32:` +
- * their float64 widening, bytes as `u8:` + hex, strings as `s:` + the text.
+ * their float64 widening, bytes as `u8:` + hex, strings as `s:` + the text;
+ * an encoded array longer than 64 characters as its digest (`compact`).
  */
 export function encode(value: unknown): Encoded {
   if (isPlainInteger(value)) return value;
@@ -74,14 +92,14 @@ export function encode(value: unknown): Encoded {
   if (typeof value === "boolean" || value === null) return value;
   if (value === undefined) return "undefined";
   if (typeof value === "bigint") return `big:${value}`;
-  if (value instanceof Uint8Array) return `u8:${bytesHex(value)}`;
-  if (value instanceof Float64Array) return `a64:${Array.from(value, bitsOf).join("")}`;
-  if (value instanceof Float32Array) return `a32:${Array.from(value, bitsOf).join("")}`;
-  if (value instanceof Int32Array) return `i32:${Array.from(value).join(",")}`;
+  if (value instanceof Uint8Array) return compact(`u8:${bytesHex(value)}`);
+  if (value instanceof Float64Array) return compact(`a64:${Array.from(value, bitsOf).join("")}`);
+  if (value instanceof Float32Array) return compact(`a32:${Array.from(value, bitsOf).join("")}`);
+  if (value instanceof Int32Array) return compact(`i32:${Array.from(value).join(",")}`);
   if (Array.isArray(value)) {
     if (value.every(isPlainInteger)) return value;
     if (value.every((v) => typeof v === "number")) {
-      return `a64:${value.map((v) => bitsOf(v as number)).join("")}`;
+      return compact(`a64:${value.map((v) => bitsOf(v as number)).join("")}`);
     }
     return value.map(encode);
   }
