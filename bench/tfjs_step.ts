@@ -1,6 +1,8 @@
 /**
  * One training step of the batch correlation penalty on TensorFlow.js:
- * forward and backward (∂L/∂x) through `BatchCorrelationLossTf`, against the
+ * forward and backward (∂L/∂x) through `BatchCorrelationLossTf` (with
+ * `compute: "host"`, what "auto" picks on cpu and wasm, and `compute: "tf"`,
+ * the tf-ops graph it picks on webgl and webgpu), against the
  * same loss written as plain tf ops and differentiated by tf's autodiff, on
  * the cpu and wasm backends, for (B, F, M) = (256, 512, 4) and (1024, 4096, 4).
  * Then the share of the penalty in a training step of the MLP of
@@ -67,9 +69,11 @@ function time(step: () => void): number {
 interface Row {
   backend: string;
   shape: string;
+  host: number;
   custom: number;
   plain: number;
   sameOps: number;
+  ratioHost: number;
   ratioPlain: number;
   ratioSameOps: number;
 }
@@ -77,31 +81,40 @@ interface Row {
 function penaltyStep(backend: string, B: number, F: number, M: number): Row {
   const x = tf.randomNormal([B, F], 0, 1, "float32", 1) as tf.Tensor2D;
   const n = tf.randomNormal([M, B], 0, 1, "float32", 2) as tf.Tensor2D;
-  const loss = new BatchCorrelationLossTf();
+  const loss = new BatchCorrelationLossTf({ compute: "tf" });
+  const hostLoss = new BatchCorrelationLossTf({ compute: "host" });
   const gradient = (f: (a: tf.Tensor2D) => tf.Scalar) => () =>
     tf.dispose(tf.grad(f as (a: tf.Tensor) => tf.Scalar)(x));
   const custom = gradient((a) => loss.evaluate(a, n));
+  const host = gradient((a) => hostLoss.evaluate(a, n));
   const plain = gradient((a) => plainBatchCorr(a, n, { tol: 0, abs: true }).mean() as tf.Scalar);
   const x0 = tf.tidy(() => tf.gather(x, tf.tensor1d([0], "int32")).reshape([F])) as tf.Tensor1D;
   const n0 = tf.tidy(() =>
     tf.gather(n.transpose(), tf.tensor1d([0], "int32")).reshape([M])
   ) as tf.Tensor1D;
   const sameOps = gradient((a) => sameOpsBatchCorr(a, n, x0, n0).mean() as tf.Scalar);
-  custom(), plain(), sameOps(); // warm-up: kernels, wasm memory
-  const t = { custom: [] as number[], plain: [] as number[], sameOps: [] as number[] };
-  const ratios = { plain: [] as number[], sameOps: [] as number[] };
+  host(), custom(), plain(), sameOps(); // warm-up: kernels, wasm memory
+  const t = {
+    host: [] as number[],
+    custom: [] as number[],
+    plain: [] as number[],
+    sameOps: [] as number[],
+  };
+  const ratios = { host: [] as number[], plain: [] as number[], sameOps: [] as number[] };
   for (let round = 0; round < rounds; round++) {
-    const c = time(custom), p = time(plain), s = time(sameOps);
-    t.custom.push(c), t.plain.push(p), t.sameOps.push(s);
-    ratios.plain.push(p / c), ratios.sameOps.push(s / c);
+    const h = time(host), c = time(custom), p = time(plain), s = time(sameOps);
+    t.host.push(h), t.custom.push(c), t.plain.push(p), t.sameOps.push(s);
+    ratios.host.push(p / h), ratios.plain.push(p / c), ratios.sameOps.push(s / c);
   }
   tf.dispose([x, n, x0, n0]);
   return {
     backend,
     shape: `(${B}, ${F}, ${M})`,
+    host: median(t.host),
     custom: median(t.custom),
     plain: median(t.plain),
     sameOps: median(t.sameOps),
+    ratioHost: median(ratios.host),
     ratioPlain: median(ratios.plain),
     ratioSameOps: median(ratios.sameOps),
   };
@@ -109,6 +122,7 @@ function penaltyStep(backend: string, B: number, F: number, M: number): Row {
 
 interface MlpRow {
   backend: string;
+  compute: "host" | "tf";
   model: string;
   task: number;
   withPenalty: number;
@@ -123,6 +137,7 @@ function mlpStep(
   inputs: number,
   hidden: number,
   outputs: number,
+  compute: "host" | "tf",
 ): MlpRow {
   const x = tf.randomNormal([B, inputs], 0, 1, "float32", 3);
   const y = tf.randomUniform([B, outputs], 0, 1, "float32", 4).round();
@@ -134,7 +149,7 @@ function mlpStep(
     ],
   });
   const optimizer = tf.train.adam(0.01);
-  const penalty = new BatchCorrelationLossTf({ nu: 0.5 });
+  const penalty = new BatchCorrelationLossTf({ nu: 0.5, compute });
   const step = (withPenalty: boolean) => () =>
     optimizer.minimize(() => {
       const logits = model.apply(x) as tf.Tensor2D;
@@ -156,6 +171,7 @@ function mlpStep(
   tf.dispose([x, y, n]);
   return {
     backend,
+    compute,
     model: label,
     task: median(t),
     withPenalty: median(p),
@@ -171,29 +187,28 @@ for (const backend of ["cpu", "wasm"]) {
   for (const [B, F, M] of [[256, 512, 4], [1024, 4096, 4]] as const) {
     rows.push(penaltyStep(backend, B, F, M));
   }
-  mlpRows.push(mlpStep(backend, "example: 1 → 16 → 1, B = 222", 222, 1, 16, 1));
-  mlpRows.push(mlpStep(backend, "wider: 64 → 256 → 16, B = 256", 256, 64, 256, 16));
+  for (const compute of ["host", "tf"] as const) {
+    mlpRows.push(mlpStep(backend, "example: 1 → 16 → 1, B = 222", 222, 1, 16, 1, compute));
+    mlpRows.push(mlpStep(backend, "wider: 64 → 256 → 16, B = 256", 256, 64, 256, 16, compute));
+  }
 }
 
 const ms = (v: number) => v.toFixed(v < 10 ? 2 : 1);
 console.log(`tfjs ${tf.version.tfjs}, ${rounds} rounds, medians\n`);
 console.log(
-  "| backend | (B, F, M) | BatchCorrelationLossTf ms | plain + autodiff ms | same ops + autodiff ms | speed-up vs plain | vs same ops |",
+  "| backend | (B, F, M) | compute host ms | compute tf ms | plain + autodiff ms | same ops + autodiff ms | host vs plain | tf vs plain | tf vs same ops |",
 );
-console.log("| --- | --- | --- | --- | --- | --- | --- |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const r of rows) {
-  console.log(
-    `| ${r.backend} | ${r.shape} | ${ms(r.custom)} | ${ms(r.plain)} | ${ms(r.sameOps)} | ${
-      r.ratioPlain.toFixed(2)
-    }× | ${r.ratioSameOps.toFixed(2)}× |`,
-  );
+  const cells = [r.backend, r.shape, ms(r.host), ms(r.custom), ms(r.plain), ms(r.sameOps)];
+  const ratios = [r.ratioHost, r.ratioPlain, r.ratioSameOps].map((v) => `${v.toFixed(2)}×`);
+  console.log(`| ${[...cells, ...ratios].join(" | ")} |`);
 }
-console.log("\n| backend | MLP | task step ms | task + penalty step ms | penalty adds |");
-console.log("| --- | --- | --- | --- | --- |");
+console.log("\n| backend | compute | MLP | task step ms | task + penalty step ms | penalty adds |");
+console.log("| --- | --- | --- | --- | --- | --- |");
 for (const r of mlpRows) {
+  const overhead = `${(100 * r.overhead).toFixed(0)}%`;
   console.log(
-    `| ${r.backend} | ${r.model} | ${ms(r.task)} | ${ms(r.withPenalty)} | ${
-      (100 * r.overhead).toFixed(0)
-    }% |`,
+    `| ${[r.backend, r.compute, r.model, ms(r.task), ms(r.withPenalty), overhead].join(" | ")} |`,
   );
 }

@@ -113,21 +113,62 @@ export function lossValueAndGrad(
 
   const weights = new Float64Array(F * M);
   scalarisation.gradient(correlations.data, weights);
-  thresholdChainRule(weights, raw, correlations.tol, options.abs, options.nu);
-  const scaled = batch.order
-    ? scaleWeights(
-      unpermuteRows(weights, batch.order, M),
-      unpermuteRows(raw, batch.order, M),
-      moments,
-    )
+  const forward = { raw, moments, kernel, order: batch.order, tol: correlations.tol };
+  const { gradX, gradN } = correlationPullback(forward, weights, options.abs, options.nu, {
+    wantX: true,
+    wantN,
+  });
+  assertFiniteGradient(gradX!, names[0], context);
+  if (gradN) assertFiniteGradient(gradN, names[1], context);
+  return gradN
+    ? { value, gradX: gradX!, gradN, correlations }
+    : { value, gradX: gradX!, correlations };
+}
+
+/** What the pullback of one batch's thresholded correlations reuses of its forward pass. */
+export interface CorrelationForward {
+  /** The correlations before thresholding, in hypercoil's feature order. */
+  raw: Float64Array;
+  /** The moments of `kernel`. */
+  moments: BatchMoments;
+  /** The batch the moments describe (the input, or its rescaled copy). */
+  kernel: PreparedBatch | RescaledBatch;
+  /** The input batch's `order` (hypercoil's feature order), or undefined. */
+  order: Int32Array | undefined;
+  /** The tolerance the correlations were thresholded with. */
+  tol: number;
+}
+
+/**
+ * The pullback of the thresholded correlations `T(r)`: from `∂L/∂T` to
+ * `∂L/∂x` and `∂L/∂n`, as derived for {@linkcode lossValueAndGrad} (whose
+ * `∂L/∂T` is `s'(T)`); a custom-gradient op passes its upstream gradient.
+ *
+ * @param forward The forward pass's correlations, moments and batch.
+ * @param weights `∂L/∂T`, `(F, M)` in hypercoil's feature order; overwritten.
+ * @param abs Whether the threshold dropped the sign.
+ * @param nu The factor on every gradient.
+ * @param want Which gradients to compute.
+ * @returns `gradX`, row-major `(B, F)` in X's layout, and `gradN`, `(M, B)`, as asked.
+ */
+export function correlationPullback(
+  forward: CorrelationForward,
+  weights: Float64Array,
+  abs: boolean,
+  nu: number,
+  want: { wantX: boolean; wantN: boolean },
+): { gradX?: Float64Array; gradN?: Float64Array } {
+  const { raw, moments, kernel, order, tol } = forward;
+  const M = moments.confounds;
+  thresholdChainRule(weights, raw, tol, abs, nu);
+  const scaled = order
+    ? scaleWeights(unpermuteRows(weights, order, M), unpermuteRows(raw, order, M), moments)
     : scaleWeights(weights, raw, moments);
   const centre = centreOf(kernel, moments);
-  const gradX = featureGradient(kernel, centre, scaled);
-  const gradN = wantN ? confoundGradient(kernel, centre, scaled) : undefined;
+  const gradX = want.wantX ? featureGradient(kernel, centre, scaled) : undefined;
+  const gradN = want.wantN ? confoundGradient(kernel, centre, scaled) : undefined;
   if ("scaleX" in kernel) undoRescaling(kernel, gradX, gradN);
-  assertFiniteGradient(gradX, names[0], context);
-  if (gradN) assertFiniteGradient(gradN, names[1], context);
-  return gradN ? { value, gradX, gradN, correlations } : { value, gradX, correlations };
+  return { ...(gradX ? { gradX } : {}), ...(gradN ? { gradN } : {}) };
 }
 
 /**
@@ -153,12 +194,14 @@ function assertFiniteGradient(gradient: Float64Array, name: string, context: str
  */
 function undoRescaling(
   kernel: RescaledBatch,
-  gradX: Float64Array,
+  gradX: Float64Array | undefined,
   gradN: Float64Array | undefined,
 ): void {
   const { count: B, features: F, confounds: M, scaleX, scaleN } = kernel;
-  for (let b = 0; b < B; b++) {
-    for (let f = 0; f < F; f++) gradX[b * F + f]! /= scaleX[f]!;
+  if (gradX) {
+    for (let b = 0; b < B; b++) {
+      for (let f = 0; f < F; f++) gradX[b * F + f]! /= scaleX[f]!;
+    }
   }
   if (!gradN) return;
   for (let m = 0; m < M; m++) {

@@ -6,10 +6,24 @@
  */
 
 import type { Tensor2D } from "@tensorflow/tfjs";
+import { z } from "zod";
 import { resolveTol } from "../core/auto_tol.ts";
+import { OPTION_RULES } from "../core/batch_corr_options.ts";
 import { checkTfBatch } from "./_check_inputs.ts";
 import { correlationOp } from "./_correlation_op.ts";
+import { computesOnHost, hostCorrelationOp, type TfCompute } from "./_host_correlation_op.ts";
 import { tf } from "./_tfjs.ts";
+
+/** The options the tfjs entry point adds to the core's, for its zod schemas. */
+export const TF_OPTION_SHAPE = {
+  compute: z.enum(["auto", "host", "tf"]).default("auto"),
+};
+
+/** The rule of each option, for messages: the core's and the tfjs entry point's. */
+export const TF_OPTION_RULES: Readonly<Record<string, string>> = {
+  ...OPTION_RULES,
+  compute: '"auto", "host" or "tf"',
+};
 
 /** Correlation options after validation, defaults applied. */
 export interface TfCorrelationSettings {
@@ -23,6 +37,8 @@ export interface TfCorrelationSettings {
   zeroVariance: "zero" | "nan";
   /** The largest F·M allowed. */
   maxElements: number;
+  /** Where the op runs. */
+  compute: TfCompute;
 }
 
 /**
@@ -81,12 +97,11 @@ export function correlateTf(
 ): Tensor2D {
   const batch = checkTfBatch(x, n, context, names, settings.maxElements);
   const tol = resolveTolTf(settings.tol, settings.tolSig, batch.count, context);
-  const values = correlationOp(batch.x, batch.n, {
-    tol,
-    abs: settings.abs,
-    zeroVariance: settings.zeroVariance,
-  });
-  return toHypercoilOrder(values, batch.featureShape);
+  const op = { tol, abs: settings.abs, zeroVariance: settings.zeroVariance };
+  const onHost = computesOnHost(settings.compute, batch.count * batch.features)
+    ? hostCorrelationOp(batch.x, batch.n, op)
+    : undefined;
+  return toHypercoilOrder(onHost ?? correlationOp(batch.x, batch.n, op), batch.featureShape);
 }
 
 /**

@@ -5,10 +5,14 @@
  */
 
 import type { BatchCorrTfOptions, TfTensor, TfTensor2D } from "./tf_types.ts";
-import { batchCorrOptionsSchema, OPTION_RULES } from "../core/batch_corr_options.ts";
+import { z } from "zod";
+import { correlationOptionShape } from "../core/batch_corr_options.ts";
 import { parseOptions } from "../core/parse_options.ts";
-import { correlateTf } from "./_correlate_tf.ts";
+import { correlateTf, TF_OPTION_RULES, TF_OPTION_SHAPE } from "./_correlate_tf.ts";
 import { tf } from "./_tfjs.ts";
+
+/** The options of {@linkcode batchCorrTf}: the core's and `compute`. */
+const batchCorrTfOptionsSchema = z.strictObject({ ...correlationOptionShape, ...TF_OPTION_SHAPE });
 
 /**
  * hypercoil's `batch_corr` on TensorFlow.js tensors: the Pearson correlation
@@ -68,6 +72,6 @@ import { tf } from "./_tfjs.ts";
  */
 export function batchCorrTf(x: TfTensor, n: TfTensor, options?: BatchCorrTfOptions): TfTensor2D {
   const context = "compute batchCorrTf";
-  const settings = parseOptions(batchCorrOptionsSchema, options, context, OPTION_RULES);
+  const settings = parseOptions(batchCorrTfOptionsSchema, options, context, TF_OPTION_RULES);
   return tf.tidy(() => correlateTf(x, n, settings, context, ["x", "n"]));
 }

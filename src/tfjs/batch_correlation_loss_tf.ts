@@ -5,10 +5,17 @@
  */
 
 import { parseValueAndGradOptions } from "../loss/value_and_grad_options.ts";
+import { z } from "zod";
 import { lossOptionsSchema } from "../loss/loss_options.ts";
-import { OPTION_RULES } from "../core/batch_corr_options.ts";
 import { parseOptions } from "../core/parse_options.ts";
-import { checkTfArguments, correlateTf, type TfCorrelationSettings } from "./_correlate_tf.ts";
+import {
+  checkTfArguments,
+  correlateTf,
+  TF_OPTION_RULES,
+  TF_OPTION_SHAPE,
+  type TfCorrelationSettings,
+} from "./_correlate_tf.ts";
+import type { TfCompute } from "./_host_correlation_op.ts";
 import {
   resolveTfScalarisation,
   TF_SCALARISATION_RULE,
@@ -69,9 +76,11 @@ export interface ValueAndGradTfResult {
 }
 
 const LOSS_TF_RULES: Record<string, string> = {
-  ...OPTION_RULES,
+  ...TF_OPTION_RULES,
   scalarisation: TF_SCALARISATION_RULE,
 };
+
+const lossTfOptionsSchema = z.strictObject({ ...lossOptionsSchema.shape, ...TF_OPTION_SHAPE });
 
 /**
  * Batch correlation loss on TensorFlow.js tensors: its value on `(x, n)` is
@@ -119,6 +128,8 @@ export class BatchCorrelationLossTf {
   readonly zeroVariance: "zero" | "nan";
   /** The scalarisation, as tf ops. */
   readonly scalarisation: TfScalarisation;
+  /** Where the correlations and their gradient are computed (see `BatchCorrTfOptions.compute`). */
+  readonly compute: TfCompute;
   readonly #settings: TfCorrelationSettings;
 
   /**
@@ -132,7 +143,7 @@ export class BatchCorrelationLossTf {
    */
   constructor(options?: BatchCorrelationLossTfOptions) {
     const context = "create BatchCorrelationLossTf";
-    const parsed = parseOptions(lossOptionsSchema, options, context, LOSS_TF_RULES);
+    const parsed = parseOptions(lossTfOptionsSchema, options, context, LOSS_TF_RULES);
     this.nu = parsed.nu;
     this.name = parsed.name ?? "BatchCorrelation";
     this.tol = parsed.tol;
@@ -146,7 +157,9 @@ export class BatchCorrelationLossTf {
       abs: parsed.abs,
       zeroVariance: parsed.zeroVariance,
       maxElements: parsed.maxElements,
+      compute: parsed.compute,
     };
+    this.compute = parsed.compute;
   }
 
   /**

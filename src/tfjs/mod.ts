@@ -41,8 +41,14 @@ export type {
   CoreScalarisation,
   HostBatch,
   HostTensor,
+  TfCompute,
+  TfComputeOptions,
   TfScalar,
   TfTensor,
   TfTensor2D,
   ValueAndGradTfOptions,
 } from "./tf_types.ts";
+
+/** The core's option types that the tfjs options build on. */
+export type { BatchCorrOptions } from "../core/batch_corr_options.ts";
+export type { ZeroVariancePolicy } from "../core/correlation_view.ts";

@@ -32,7 +32,7 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   ],
   arrow: ["core", "stream", "arrow"],
   parquet: ["core", "stream", "arrow", "parquet"],
-  tfjs: ["core", "loss", "stream", "tfjs"],
+  tfjs: ["core", "kernels", "batch_corr", "loss", "stream", "tfjs"],
   distributed: ["core", "kernels", "loss", "accumulator", "stream", "distributed"],
   redis: ["core", "loss", "accumulator", "stream", "distributed", "redis"],
   nats: ["core", "loss", "accumulator", "stream", "distributed", "nats"],

@@ -13,6 +13,13 @@ import "@tensorflow/tfjs-backend-wasm";
 /** The backends every parity test covers. */
 export const BACKENDS = ["cpu", "wasm"] as const;
 
+/**
+ * The two ways the op computes, each tested on every backend: on the host in
+ * float64 (what "auto" picks on cpu and wasm) and in tf ops (what it picks on
+ * webgl and webgpu, which these tests cannot start).
+ */
+export const COMPUTES = ["host", "tf"] as const;
+
 /** A backend name. */
 export type BackendName = (typeof BACKENDS)[number];
 

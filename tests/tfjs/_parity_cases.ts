@@ -17,7 +17,7 @@ import {
   type ScalarisationName,
   vnorm,
 } from "../../mod.ts";
-import { BatchCorrelationLossTf } from "../../src/tfjs/mod.ts";
+import { BatchCorrelationLossTf, type TfCompute } from "../../src/tfjs/mod.ts";
 import { mulberry32 } from "../random.ts";
 import { relativeDifference } from "./_backends.ts";
 import { plainBatchCorr } from "./_plain_formula.ts";
@@ -177,6 +177,7 @@ function plainReduce(label: string, values: tf.Tensor): tf.Scalar {
  *
  * @param c The case.
  * @param batchCorrTf The function under test for the correlations.
+ * @param compute Where the op under test computes.
  * @returns The differences.
  */
 export function runParityCase(
@@ -184,8 +185,9 @@ export function runParityCase(
   batchCorrTf: (
     x: tf.Tensor,
     n: tf.Tensor,
-    options: { tol: number | "auto"; abs: boolean },
+    options: { tol: number | "auto"; abs: boolean; compute: TfCompute },
   ) => tf.Tensor,
+  compute: TfCompute,
 ): ParityFigures {
   const X = { data: c.x, shape: c.xShape };
   const N = { data: c.n, shape: c.nShape };
@@ -195,9 +197,9 @@ export function runParityCase(
   const x = tf.tensor(c.x, c.xShape);
   const n = tf.tensor(c.n, c.nShape);
   try {
-    const loss = new BatchCorrelationLossTf(options);
+    const loss = new BatchCorrelationLossTf({ ...options, compute });
     const result = loss.valueAndGrad(x, n, { wrt: "both" });
-    const r = batchCorrTf(x, n, { tol: c.tol, abs: c.abs });
+    const r = batchCorrTf(x, n, { tol: c.tol, abs: c.abs, compute });
     const value = result.value.dataSync()[0]!;
     const figures: ParityFigures = {
       value: relativeDifference([value], [reference.value]),
