@@ -129,13 +129,6 @@ export class CorrelationAccumulator {
    * @throws {RangeError} If the batch is empty, holds NaN or ±Infinity, or a column's squared
    * deviations leave float64's range (in the batch or merged). The state is then unchanged.
    * @throws {BatchCorrError} "resource_limit" if the batch's F·M exceeds `maxElements`.
-   *
-   * @example Folding in batches (chained)
-   * ```ts
-   * import { CorrelationAccumulator } from "@streamcorr/batch-corr";
-   * const acc = new CorrelationAccumulator().update([[1], [2]], [3, 5]).update([[3]], [4]);
-   * if (acc.count !== 3) throw new Error("three samples");
-   * ```
    */
   update(x: TensorLike, n: TensorLike): this {
     const context = "update CorrelationAccumulator";
@@ -273,19 +266,9 @@ export class CorrelationAccumulator {
   }
 
   /**
-   * An independent copy.
+   * An independent copy: updating one leaves the other as it was.
    *
    * @returns A new accumulator with the same shape and state.
-   *
-   * @example Branching a state
-   * ```ts
-   * import { CorrelationAccumulator } from "@streamcorr/batch-corr";
-   * import assert from "node:assert/strict";
-   *
-   * const a = new CorrelationAccumulator().update([[1], [2]], [1, 3]);
-   * const b = a.clone().update([[5]], [2]);
-   * assert.deepEqual([a.count, b.count], [2, 3]);
-   * ```
    */
   clone(): CorrelationAccumulator {
     return CorrelationAccumulator.#of(
@@ -364,17 +347,10 @@ export class CorrelationAccumulator {
   }
 
   /**
-   * A binary snapshot: magic "BCAS", version, dimensions, the state as little-endian float64.
+   * A binary snapshot: magic "BCAS", version, dimensions, the state as little-endian float64
+   * (round trip: see {@linkcode CorrelationAccumulator.fromBytes}).
    *
    * @returns The bytes.
-   *
-   * @example A binary round trip
-   * ```ts
-   * import { CorrelationAccumulator } from "@streamcorr/batch-corr";
-   * const acc = new CorrelationAccumulator().update([[1, 0], [2, 5], [4, 1]], [1, 3, 2]);
-   * const restored = CorrelationAccumulator.fromBytes(acc.toBytes());
-   * if (restored.moments().comoment[1] !== acc.moments().comoment[1]) throw new Error("exact");
-   * ```
    */
   toBytes(): Uint8Array {
     return encodeSnapshotBytes(this.#core.snapshot);
@@ -392,14 +368,18 @@ export class CorrelationAccumulator {
    * `expected.maxElements` (before allocating).
    * @throws {TypeError} If `expected` is not valid options.
    *
-   * @example Detecting truncation
+   * @example A binary round trip, and truncation detected (thrown, or returned by the safe twin)
    * ```ts
    * import { BatchCorrError, CorrelationAccumulator } from "@streamcorr/batch-corr";
    * import assert from "node:assert/strict";
    *
-   * const bytes = new CorrelationAccumulator().update([[1], [2]], [1, 3]).toBytes();
+   * const acc = new CorrelationAccumulator().update([[1, 0], [2, 5], [4, 1]], [1, 3, 2]);
+   * const bytes = acc.toBytes();
+   * assert.deepEqual(CorrelationAccumulator.fromBytes(bytes).moments(), acc.moments());
    * assert.throws(() => CorrelationAccumulator.fromBytes(bytes.subarray(0, bytes.length - 8)),
    *   (e) => e instanceof BatchCorrError && e.code === "invalid_snapshot");
+   * const result = CorrelationAccumulator.safeFromBytes(bytes.subarray(0, 20));
+   * assert.ok(!result.success && /truncated/.test(result.error.message));
    * ```
    */
   static fromBytes(
@@ -416,16 +396,6 @@ export class CorrelationAccumulator {
    * @param expected As {@linkcode CorrelationAccumulator.fromBytes}.
    * @returns `{ success: true, data }`, or `{ success: false, error }` with `fromBytes`'s error.
    * @throws {TypeError} If `expected` is not valid options (the snapshot never throws).
-   *
-   * @example Refusing truncated bytes without a try
-   * ```ts
-   * import { CorrelationAccumulator } from "@streamcorr/batch-corr";
-   * import assert from "node:assert/strict";
-   *
-   * const bytes = new CorrelationAccumulator().update([[1], [2]], [1, 3]).toBytes();
-   * const result = CorrelationAccumulator.safeFromBytes(bytes.subarray(0, 20));
-   * assert.ok(!result.success && /truncated/.test(result.error.message));
-   * ```
    */
   static safeFromBytes(
     bytes: Uint8Array,

@@ -7,7 +7,7 @@
  */
 
 import type { Tensor, Tensor2D } from "@tensorflow/tfjs";
-import { ruleMessage } from "../core/errors.ts";
+import { ruleMessage, shapeText } from "../core/errors.ts";
 import { checkElementLimit } from "../core/limits.ts";
 import { tf } from "./_tfjs.ts";
 
@@ -28,10 +28,6 @@ export interface CheckedTfBatch {
 }
 
 const NUMERIC_DTYPES = new Set(["float32", "int32", "bool"]);
-
-function shapeText(shape: readonly number[]): string {
-  return `[${shape.join(", ")}]`;
-}
 
 function checkTensor(value: unknown, name: string, context: string): Tensor {
   if (!(value instanceof tf.Tensor)) {
