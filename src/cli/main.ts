@@ -74,8 +74,17 @@ function terminalText(text: string): string {
 /** The most characters of one message line shown (a stack line, a message quoting input). */
 const MESSAGE_CHARACTERS = 4000;
 
-/** A scale-out server that cannot be reached, a missing client package, a worker name taken over. */
-const SCALE_OUT_CONDITIONS = new Set(["engine_unavailable", "peer_missing", "commit_refused"]);
+/**
+ * A scale-out server that cannot be reached, a missing client package, a worker name taken over,
+ * or a committed state on the server that cannot be read (the aggregating monitor's input).
+ */
+const SCALE_OUT_CONDITIONS = new Set([
+  "engine_unavailable",
+  "peer_missing",
+  "commit_refused",
+  "invalid_snapshot",
+  "invalid_envelope",
+]);
 
 function printError(error: unknown, io: CliIo): number {
   const message = terminalText(error instanceof Error ? error.message : String(error));

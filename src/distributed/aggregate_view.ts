@@ -67,6 +67,13 @@ export interface AggregateRecord {
    * the last one committed so far, when the engine keeps a log): its id and metadata.
    */
   lastBatch?: { batchId: string; meta?: Record<string, unknown> };
+  /**
+   * The running view's state itself, every committed snapshot merged (with
+   * the `includeState` option): a fresh accumulator per record, the caller's
+   * to keep, read or fold into (the signed correlations before any tolerance,
+   * the moments, a snapshot).
+   */
+  state?: CorrelationAccumulator;
 }
 
 /** Options of {@linkcode AggregateView}. */
@@ -83,6 +90,11 @@ export interface AggregateViewOptions {
    * @default {"full"}
    */
   output?: "full" | "losses";
+  /**
+   * Also put the running view's merged accumulator in each record (`state`).
+   * @default {false}
+   */
+  includeState?: boolean;
 }
 
 /**
@@ -150,6 +162,7 @@ export class AggregateView {
   #loss: BatchCorrelationLoss;
   #window: number | undefined;
   #full: boolean;
+  #includeState: boolean;
   #recent: CorrelationAccumulator[] = [];
   #index = 0;
   #seededLast: BatchDelta | undefined;
@@ -157,7 +170,7 @@ export class AggregateView {
   /**
    * Creates the view.
    *
-   * @param options The loss options, the window and the output detail.
+   * @param options The loss options, the window, the output detail and whether records carry the state.
    * @throws {TypeError} For a malformed option (as `BatchCorrelationLoss`).
    * @throws {RangeError} For an out-of-range option, or a `window` that is not a positive integer.
    */
@@ -176,8 +189,14 @@ export class AggregateView {
         ruleMessage(context, "options.output", '"full" or "losses"', options.output),
       );
     }
+    if (options.includeState !== undefined && typeof options.includeState !== "boolean") {
+      throw new TypeError(
+        ruleMessage(context, "options.includeState", "a boolean", options.includeState),
+      );
+    }
     this.#window = options.window;
     this.#full = (options.output ?? "full") === "full";
+    this.#includeState = options.includeState ?? false;
   }
 
   /**
@@ -241,6 +260,7 @@ export class AggregateView {
       running: this.#view(running),
       workers,
     };
+    if (this.#includeState) record.state = running;
     const own = deltas.map((delta) =>
       CorrelationAccumulator.fromBytes(delta.snapshot, { maxElements })
     );

@@ -21,6 +21,7 @@ export const NATS_RULES: Record<string, string> = {
   dtype: '"float64" or "float32"',
   signal: "an AbortSignal",
   output: '"full" or "losses"',
+  includeState: "a boolean",
   loss: "BatchCorrelationLoss options",
   prefix: "a bucket name (A–Z a–z 0–9 _ -)",
   ttlMs: "a positive integer of milliseconds",

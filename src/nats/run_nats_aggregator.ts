@@ -29,6 +29,12 @@ export interface RunNatsAggregatorOptions {
   loss?: BatchCorrelationLossOptions;
   /** `"full"` includes the correlation tensors, `"losses"` only the scalars. @default {"full"} */
   output?: "full" | "losses";
+  /**
+   * Also put the running view's merged accumulator in each record (`state`),
+   * for its signed correlations before the tolerance or a snapshot.
+   * @default {false}
+   */
+  includeState?: boolean;
   /** How often the checkpoints are read. @default {1000} */
   intervalMs?: number;
   /**
@@ -48,6 +54,7 @@ const schema = z.strictObject({
   group: z.string(),
   loss: z.record(z.string(), z.unknown()).optional(),
   output: z.enum(["full", "losses"]).default("full"),
+  includeState: z.boolean().default(false),
   intervalMs: z.number().int().positive().default(1000),
   untilIdleMs: z.number().int().nonnegative().optional(),
   signal: z.custom<AbortSignal>((value) => typeof (value as AbortSignal)?.aborted === "boolean")
@@ -89,6 +96,7 @@ export async function* runNatsAggregator(
   const view = new AggregateView({
     ...(o.loss ? { loss: o.loss as BatchCorrelationLossOptions } : {}),
     output: o.output,
+    includeState: o.includeState,
   });
   const signal = o.signal as AbortSignal | undefined;
   const nats = await openNats(o.nats, context);

@@ -54,6 +54,7 @@ export const REDIS_RULES: Record<string, string> = {
   trimEvery: "a non-negative integer (commits between trims, 0 for never)",
   window: "a positive integer",
   output: '"full" or "losses"',
+  includeState: "a boolean",
   signal: "an AbortSignal",
   idPrefix: "a string",
   dtype: '"float64" or "float32"',

@@ -35,6 +35,12 @@ export interface RunRedisAggregatorOptions {
   /** `"full"` includes the correlation tensors, `"losses"` only the scalars. @default {"full"} */
   output?: "full" | "losses";
   /**
+   * Also put the running view's merged accumulator in each record (`state`),
+   * for its signed correlations before the tolerance or a snapshot.
+   * @default {false}
+   */
+  includeState?: boolean;
+  /**
    * How often the committed state is read.
    * @default {1000}
    */
@@ -58,6 +64,7 @@ const schema = z.strictObject({
   loss: z.record(z.string(), z.unknown()).optional(),
   window: z.number().int().positive().optional(),
   output: z.enum(["full", "losses"]).default("full"),
+  includeState: z.boolean().default(false),
   intervalMs: msSchema.min(1).default(1000),
   untilIdleMs: msSchema.optional(),
   signal: signalSchema.optional(),
@@ -101,6 +108,7 @@ export async function* runRedisAggregator(
     ...(o.loss ? { loss: o.loss as BatchCorrelationLossOptions } : {}),
     ...(o.window === undefined ? {} : { window: o.window }),
     output: o.output,
+    includeState: o.includeState,
   });
   const signal = o.signal as AbortSignal | undefined;
   const keys = streamKeys(stream, group);

@@ -75,8 +75,31 @@ describe("AggregateView", () => {
     );
   });
 
+  test("with includeState each record carries its own merged accumulator, and none by default", () => {
+    const batches = randomBatches({ count: 3, seed: 93 });
+    const parts: CommittedPart[] = batches.map((batch, i) => ({
+      name: `w${i}`,
+      snapshot: snapshot(batch),
+      batches: 1,
+      commits: 1,
+      deadLetters: 0,
+    }));
+    const view = new AggregateView({ includeState: true, output: "losses" });
+    const first = view.record(parts.slice(0, 2), []);
+    const second = view.record(parts, []);
+    assert.ok(first.state !== undefined && second.state !== undefined);
+    assert.notEqual(first.state, second.state, "a fresh accumulator per record");
+    assert.deepEqual([first.state.count, second.state.count], [first.count, second.count]);
+    const whole = concat(batches);
+    const signed = batchCorr(whole.x, whole.n, { abs: false, tol: 0 }).data;
+    const fromState = second.state.correlations({ abs: false, tol: 0 }).data;
+    assert.ok(maxAbsDiff(fromState, signed) <= 1e-12, "the signed r before any tolerance");
+    assert.equal(new AggregateView().record(parts, []).state, undefined);
+  });
+
   test("rejects a window that is not a positive integer", () => {
     assert.throws(() => new AggregateView({ window: 0 }), RangeError);
     assert.throws(() => new AggregateView({ output: "all" as never }), TypeError);
+    assert.throws(() => new AggregateView({ includeState: 1 as never }), TypeError);
   });
 });

@@ -237,6 +237,7 @@ describe("runNatsWorker", () => {
         group: "g",
         untilIdleMs: 0,
         loss: { abs: false },
+        includeState: true,
       })
     ) records.push(record);
     const last = records.at(-1)!;
@@ -247,6 +248,7 @@ describe("runNatsWorker", () => {
     const r = last.running.correlations!.data,
       expected = reference.correlations({ abs: false }).data;
     assert.ok(r.every((value, i) => Math.abs(value - expected[i]!) <= 1e-12));
+    assert.equal(last.state!.count, reference.count, "includeState: the merged accumulator");
   });
 
   test("a producer retry adds nothing, and a batch larger than max_payload is refused by name", {

@@ -65,7 +65,7 @@ describe("runRedisAggregator", () => {
   );
 
   test(
-    "records carry the running view, the batches committed since the last record and the last W batches",
+    "records carry the running view (and with includeState its accumulator), the batches committed since the last record and the last W batches",
     { skip, timeout: 60_000 },
     async () => {
       const redis = redisService.url();
@@ -83,6 +83,7 @@ describe("runRedisAggregator", () => {
           window: 5,
           loss: { tol: 0, abs: false },
           untilIdleMs: 0,
+          includeState: true,
         })
       ) {
         records.push(record);
@@ -97,6 +98,13 @@ describe("runRedisAggregator", () => {
           record.running.correlations!.data,
           batchCorr(whole.x, whole.n, { abs: false }).data,
         ) <= 1e-12,
+      );
+      assert.equal(record.state!.count, record.count, "includeState: the merged accumulator");
+      assert.ok(
+        maxAbsDiff(
+          record.state!.correlations({ tol: 0, abs: false }).data,
+          record.running.correlations!.data,
+        ) === 0,
       );
       const last5 = concat(batches.slice(-5));
       assert.equal(record.window!.effectiveCount, last5.x.shape[0]);

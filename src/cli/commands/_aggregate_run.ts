@@ -7,7 +7,10 @@
  * in commit order), "from line" the first line in the published input of the
  * last batch committed in it, "rows" the samples committed since the previous
  * record, the batch loss the loss over those batches, and the running loss
- * the loss over every committed batch.
+ * the loss over every committed batch. Each record also brings the group's
+ * merged running state (the `--metrics` top-k series, the live page and the
+ * report's correlations) and its totals: batches committed, messages
+ * dead-lettered and samples committed (the service's counters).
  *
  * @module
  */
@@ -19,14 +22,9 @@ import type { BadRowLog } from "../input/bad_row_log.ts";
 import type { ResolvedColumns } from "../input/column_selection.ts";
 import type { BatchStart } from "../output/batch_table.ts";
 import type { RowCounts } from "../row_counts.ts";
+import type { BatchTotals } from "../service/drift_metrics.ts";
 import type { MonitorSource } from "./_monitor_source.ts";
-import {
-  aggregateFrom,
-  checkReachable,
-  type EngineTarget,
-  readCommittedFrom,
-  shownUrl,
-} from "./_scaleout_engine.ts";
+import { aggregateFrom, checkReachable, type EngineTarget, shownUrl } from "./_scaleout_engine.ts";
 import { engineOf } from "./_scaleout_flags.ts";
 import type { MonitorArgs } from "./monitor_args.ts";
 
@@ -36,6 +34,8 @@ export interface FeedResult {
   result: BatchResult;
   /** Where its (last) batch starts in the published input. */
   start: BatchStart;
+  /** The group's totals after it: batches committed, messages dead-lettered, samples committed. */
+  totals?: BatchTotals;
 }
 
 /** The results of an aggregating monitor and the batch count its summary states. */
@@ -98,11 +98,19 @@ function publishedMeta(record: AggregateRecord): PublishedMeta {
   return out;
 }
 
-/** Names by position, when the publisher did not send the column names. */
-function positionalColumns(accumulator: CorrelationAccumulator): ResolvedColumns {
+/**
+ * The names of the state's columns: the publisher's, when it sent names that
+ * fit the state's shape, else by position.
+ */
+function columnsOf(meta: PublishedMeta, state: CorrelationAccumulator): ResolvedColumns {
+  const sent = meta.columns;
+  if (
+    sent !== undefined && sent.features.length === state.features &&
+    sent.confounds.length === state.confounds
+  ) return sent;
   return {
-    features: Array.from({ length: accumulator.features }, (_, i) => `feature ${i}`),
-    confounds: Array.from({ length: accumulator.confounds }, (_, i) => `confound ${i}`),
+    features: Array.from({ length: state.features }, (_, i) => `feature ${i}`),
+    confounds: Array.from({ length: state.confounds }, (_, i) => `confound ${i}`),
   };
 }
 
@@ -119,8 +127,10 @@ function emptySource(label: string): MonitorSource {
  * Opens the run of an aggregating monitor: checks that the server answers,
  * then reads the group's committed state every --interval, until idle
  * (--until-idle) or SIGINT/SIGTERM, which end it after the record in hand.
- * At the end the run's accumulator holds the group's committed state (for
- * the report), and `counts` the committed samples.
+ * After each record the run's accumulator is the group's merged state as of
+ * that record, its columns are named once the state has samples (from the
+ * publisher's metadata, else by position), and `counts` holds the committed
+ * samples.
  *
  * @param args The monitor's options (with --redis or --nats, --stream, --group).
  * @param counts The run's row counts: read and used follow the committed samples.
@@ -164,24 +174,23 @@ export async function openAggregateRun(
     let previous = { count: 0, deadLetters: 0 };
     let index = 0;
     for await (const record of aggregateFrom(target, settingsOf(args, signal))) {
-      const meta = publishedMeta(record);
-      if (meta.columns && run.columns.features.length === 0) run.columns = meta.columns;
+      const state = record.state!;
+      // Named once, from the first state with samples: the names then stay those of every series.
+      if (run.columns.features.length === 0 && state.count > 0) {
+        run.columns = columnsOf(publishedMeta(record), state);
+      }
+      run.accumulator = state;
       const fresh = record.count !== previous.count;
       const dead = record.deadLetters - previous.deadLetters;
       used = counts.read = counts.used = record.count;
       batches = record.batches;
-      if (dead > 0) yield deadLetterResult(index++, record, dead);
+      const totals = { batches, skipped: record.deadLetters, samples: record.count };
+      if (dead > 0) yield { ...deadLetterResult(index++, record, dead), totals };
       if (fresh) {
         const result = resultOf(index++, record, record.count - previous.count);
-        yield { result, start: startOf(meta) };
+        yield { result, start: startOf(publishedMeta(record)), totals };
       }
       previous = record;
-    }
-    // The report's final correlations need the state itself: read it once more.
-    const committed = await readCommittedFrom(target, args.group!, args.maxElements);
-    run.accumulator = committed.accumulator;
-    if (run.columns.features.length === 0 && committed.accumulator.count > 0) {
-      run.columns = positionalColumns(committed.accumulator);
     }
   }
   return run;

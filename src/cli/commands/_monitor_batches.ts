@@ -20,7 +20,7 @@ import { batchRecord } from "../output/batch_record.ts";
 import { type BatchStart, batchTableHeader, batchTableRow } from "../output/batch_table.ts";
 import { ProgressLine, type ProgressState } from "../output/progress_line.ts";
 import type { RowCounts } from "../row_counts.ts";
-import type { AggregateFeed } from "./_aggregate_run.ts";
+import type { AggregateFeed, FeedResult } from "./_aggregate_run.ts";
 import type { ArrowOutput } from "./_monitor_arrow_output.ts";
 import { type BatchedRows, batchesOf } from "./_batched_rows.ts";
 import type { MonitorServiceHook } from "./_monitor_service.ts";
@@ -130,10 +130,11 @@ export async function reportBatches(
   if (args.format === "table") {
     await io.stdout.write(`${batchTableHeader(args.dateColumn !== undefined)}\n`);
   }
-  for await (const { result, start } of run.feed?.results ?? fileResults(args, run)) {
+  const results: AsyncIterable<FeedResult> = run.feed?.results ?? fileResults(args, run);
+  for await (const { result, start, totals } of results) {
     const alert = tally.add(result, start.line);
     warnings.flush();
-    service.recordBatch(result, alert, { read: counts.read, rejected: run.log.count });
+    service.recordBatch(result, alert, { read: counts.read, rejected: run.log.count }, totals);
     await printBatch(args, io, progress, { result, start, alert, arrow: run.arrow });
     progress.update(progressOf(run, tally, started));
   }

@@ -1,13 +1,17 @@
 /**
  * The service side of a monitor run (`--metrics`, `--serve-after`): started
- * once the columns are known, fed every batch, kept serving for
- * `--serve-after` after the input ends or fails, then closed. Without
- * `--metrics` every method does nothing, so the run calls them unconditionally.
+ * once the columns are known (a file or stdin) or at once (an aggregating
+ * monitor, whose names arrive with the first committed batch), fed every
+ * batch, kept serving for `--serve-after` after the input ends or fails,
+ * then closed. Without `--metrics` every method does nothing, so the run
+ * calls them unconditionally.
  *
  * Any input mode feeds it the same way: the file and stdin monitor calls
- * `recordBatch` per `BatchResult`; a role that produces other records (a
- * scale-out aggregator) maps each to a {@linkcode ServedRecord} and passes
- * its stream through {@linkcode MonitorServiceHook.served}.
+ * `recordBatch` per `BatchResult`; the aggregating monitor (`--redis`,
+ * `--nats`) calls it per aggregator record mapped to a `BatchResult`, with
+ * the group's batch totals; a program with a record stream of its own maps
+ * each to a {@linkcode ServedRecord} and passes the stream through
+ * {@linkcode MonitorServiceHook.served}.
  *
  * @module
  */
@@ -15,7 +19,7 @@
 import type { CliIo } from "../cli_io.ts";
 import { UsageError } from "../errors.ts";
 import type { ReportData } from "../output/report_data.ts";
-import type { DriftBatchRecord, RowTotals } from "../service/drift_metrics.ts";
+import type { BatchTotals, DriftBatchRecord, RowTotals } from "../service/drift_metrics.ts";
 import { type ListenAddress, safeParseListenAddress } from "../service/listen_address.ts";
 import { type MonitorService, startMonitorService } from "../service/monitor_service.ts";
 
@@ -31,12 +35,16 @@ export interface MonitorServiceArgs {
   alert: number | undefined;
 }
 
-/** What the service shows of a run, once its columns are known. */
+/** What the service shows of a run. */
 export interface MonitorServiceSetup {
-  /** Feature names, in the order of the correlation rows. */
-  features: readonly string[];
-  /** Confound names, in the order of the correlation columns. */
-  confounds: readonly string[];
+  /**
+   * Feature names, in the order of the correlation rows; or, for an input
+   * that learns them from its first batch (an aggregator's), a function that
+   * returns them ([] until then), `confounds` being one too.
+   */
+  features: readonly string[] | (() => readonly string[]);
+  /** Confound names, in the order of the correlation columns; or a function returning them ([] until known). */
+  confounds: readonly string[] | (() => readonly string[]);
   /** The signed running correlations before the tolerance, `(F, M)`, or undefined before any sample. */
   correlations: () => Float64Array | undefined;
   /** What the live page shows now: the `--report` page's data. */
@@ -51,6 +59,8 @@ export interface ServedRecord {
   alert: boolean;
   /** The row totals after it, when the input counts rows. */
   rows?: RowTotals | undefined;
+  /** The batch totals after it, when the input counts them itself (an aggregator's committed batches). */
+  totals?: BatchTotals | undefined;
 }
 
 /** The least time between two row-total updates pushed while rows stream in. */
@@ -142,9 +152,15 @@ export class MonitorServiceHook {
    * @param record The batch's result (or a record mapped to its fields).
    * @param alert Whether it crossed the alert level.
    * @param rows The row totals after it.
+   * @param totals The batch totals after it, when the input counts them itself.
    */
-  recordBatch(record: DriftBatchRecord, alert: boolean, rows?: RowTotals): void {
-    this.#service?.recordBatch(record, { alert, rows });
+  recordBatch(
+    record: DriftBatchRecord,
+    alert: boolean,
+    rows?: RowTotals,
+    totals?: BatchTotals,
+  ): void {
+    this.#service?.recordBatch(record, { alert, rows, totals });
     this.#rowsPushedAt = Date.now();
   }
 
@@ -186,7 +202,7 @@ export class MonitorServiceHook {
    */
   async *served<T extends ServedRecord>(records: AsyncIterable<T>): AsyncGenerator<T> {
     for await (const item of records) {
-      this.recordBatch(item.record, item.alert, item.rows);
+      this.recordBatch(item.record, item.alert, item.rows, item.totals);
       yield item;
     }
   }

@@ -9,7 +9,6 @@
  */
 
 import { Socket } from "node:net";
-import type { CorrelationAccumulator } from "../../accumulator/correlation_accumulator.ts";
 import { BatchCorrError } from "../../core/errors.ts";
 import type { AggregateRecord } from "../../distributed/aggregate_view.ts";
 import type { EnvelopeDtype } from "../../distributed/batch_envelope.ts";
@@ -218,7 +217,8 @@ export interface AggregateSettings {
 }
 
 /**
- * The aggregator's records over the target's group.
+ * The aggregator's records over the target's group, each with the merged
+ * running state (`state`).
  *
  * @param target Where.
  * @param settings The group, the views and the timing.
@@ -236,6 +236,8 @@ export async function* aggregateFrom(
     intervalMs: settings.intervalMs,
     retryForMs: target.retryForMs,
     signal: settings.signal,
+    // The monitor's report, live page and top-k series read the merged state itself.
+    includeState: true,
     ...(settings.untilIdleMs === undefined ? {} : { untilIdleMs: settings.untilIdleMs }),
   };
   if (target.engine === "redis") {
@@ -249,31 +251,4 @@ export async function* aggregateFrom(
   }
   const { runNatsAggregator } = await import("../../nats/mod.ts");
   yield* runNatsAggregator({ nats: target.url, ...common });
-}
-
-/**
- * The group's committed state, every part merged in the aggregator's order.
- *
- * @param target Where.
- * @param group The group.
- * @param maxElements The largest F·M a snapshot may declare.
- * @returns The merged accumulator and the number of batches in it.
- */
-export async function readCommittedFrom(
-  target: EngineTarget,
-  group: string,
-  maxElements: number,
-): Promise<{ accumulator: CorrelationAccumulator; batches: number }> {
-  if (target.engine === "redis") {
-    const { readRedisCommitted } = await import("../../redis/mod.ts");
-    return await readRedisCommitted({
-      redis: target.url,
-      stream: target.stream,
-      group,
-      maxElements,
-      retryForMs: target.retryForMs,
-    });
-  }
-  const { readNatsCommitted } = await import("../../nats/mod.ts");
-  return await readNatsCommitted({ nats: target.url, stream: target.stream, group, maxElements });
 }

@@ -222,8 +222,6 @@ const INPUT_ONLY: Readonly<Record<string, string>> = {
   "max-line-bytes": "the publisher read the input",
   provider: "the workers compute the batch moments",
   decay: "the aggregator has running and window views, not decay",
-  metrics: "the service is not wired to the aggregated view yet; run it on monitor <file>",
-  "serve-after": "the service is not wired to the aggregated view yet; run it on monitor <file>",
 };
 
 /** Flags that need --redis or --nats. */

@@ -157,7 +157,10 @@ async function monitorInto(
   const tally = new MonitorTally(args.alert, args.alertOn);
   let run: MonitorRunState | undefined;
   const service = await MonitorServiceHook.open(args, io, {
-    ...opened.columns,
+    // An aggregating run learns the names from the first batch its group commits.
+    ...("feed" in opened
+      ? { features: () => opened.columns.features, confounds: () => opened.columns.confounds }
+      : opened.columns),
     correlations: () =>
       opened.accumulator.count > 0
         ? opened.accumulator.correlations({ tol: 0, abs: false }).data
@@ -319,7 +322,9 @@ export const MONITOR: Command<MonitorArgs> = {
     "With --redis or --nats it reads no file: it reports what the workers of --group committed " +
     "('batch-corr worker'), one line per read with new batches: the last batch's index and first " +
     "line in the published file, the rows committed since the previous line, their loss, and the " +
-    "running loss over every committed batch (over a whole stream, equal to 'monitor <file>').",
+    "running loss over every committed batch (over a whole stream, equal to 'monitor <file>'). " +
+    "--metrics serves that view as it serves a file's, its counters counting the batches and " +
+    "samples the group committed (docs/alerts.md).",
   ],
   flags: MONITOR_FLAGS,
   exitCodes: "Exit codes: 0 clean (or stopped by SIGINT/SIGTERM), 3 an alert fired, 2 bad usage, " +

@@ -228,7 +228,8 @@ export const MONITOR_FLAGS = {
     placeholder: "HOST:PORT",
     defaultText: "off",
     help: "serve /metrics (Prometheus text format), /healthz and the live page / on HOST:PORT " +
-      "(HOST 127.0.0.1 when only :PORT or PORT is given; port 0 picks a free one); the URL is " +
+      "(HOST 127.0.0.1 when only :PORT or PORT is given; port 0 picks a free one), for any " +
+      "input: a file, stdin, or a group's committed view with --redis/--nats; the URL is " +
       "printed on stderr. A port in use or a host that is not an address exits 2",
   }),
   "serve-after": valueFlag(

@@ -41,10 +41,10 @@ export interface DriftSnapshot {
   samples: number;
   /** Input rows read and rejected. */
   rows: { read: number; rejected: number };
-  /** F. */
-  featureCount: number;
-  /** M. */
-  confoundCount: number;
+  /** F (undefined while the names are unknown). */
+  featureCount: number | undefined;
+  /** M (undefined while the names are unknown). */
+  confoundCount: number | undefined;
 }
 
 /**
@@ -139,9 +139,7 @@ export function driftFamilies(s: DriftSnapshot): MetricFamily[] {
       "1 for the input's current state (waiting, flowing, idle, ended, failed), else 0.",
       INPUT_STATES.map((s) => ({ labels: { state: s }, value: s === state ? 1 : 0 })),
     ),
-    gauge("batch_corr_features", "Number of features (F).", [{ value: s.featureCount }]),
-    gauge("batch_corr_confounds", "Number of confounds (M).", [{
-      value: s.confoundCount,
-    }]),
+    gauge("batch_corr_features", "Number of features (F).", single(s.featureCount)),
+    gauge("batch_corr_confounds", "Number of confounds (M).", single(s.confoundCount)),
   ];
 }

@@ -35,10 +35,15 @@ export const rowsSchema = z.object({ read: count, rejected: count }, {
   error: "an object { read, rejected } of running totals",
 });
 
+export const totalsSchema = z.object({ batches: count, skipped: count, samples: count }, {
+  error: "an object { batches, skipped, samples } of running totals",
+});
+
 export const recordOptionsSchema = z.strictObject({
   alert: z.boolean({ error: "a boolean" }),
   rows: rowsSchema.optional(),
-}, { error: "an object { alert, rows? }" });
+  totals: totalsSchema.optional(),
+}, { error: "an object { alert, rows?, totals? }" });
 
 export const optionsSchema = z.strictObject({
   features: z.array(z.string({ error: "a string" }), { error: "an array of feature names" }),
@@ -58,3 +63,15 @@ export const optionsSchema = z.strictObject({
     .int({ error: "a positive integer (milliseconds)" })
     .positive({ error: "a positive integer (milliseconds)" }).default(60_000),
 }, { error: "an object { features, confounds, top?, alertLevel?, correlations?, idleAfterMs? }" });
+
+const namesLater = (what: string) =>
+  z.custom<() => readonly string[]>((value) => typeof value === "function", {
+    error: `a function returning the ${what} names (both are functions, or both arrays)`,
+    params: { kind: "type" },
+  });
+
+/** The options when the names come later: `features` and `confounds` are functions. */
+export const lateNamesOptionsSchema = optionsSchema.extend({
+  features: namesLater("feature"),
+  confounds: namesLater("confound"),
+});

@@ -9,14 +9,17 @@
  */
 
 import { parseOrThrow } from "./_parse.ts";
+import { type ColumnNames, columnNames, type NamesOption } from "./_column_names.ts";
 import { driftFamilies, type DriftLatest } from "./_drift_families.ts";
 import {
+  lateNamesOptionsSchema,
   optionsSchema,
   recordOptionsSchema,
   recordSchema,
   rowsSchema,
 } from "./_drift_metrics_schemas.ts";
 import type { InputState } from "./_input_state.ts";
+import { checkRunningTotals } from "./_running_totals.ts";
 import { topFeatureFamilies } from "./_top_feature_families.ts";
 import { encodePrometheusText, type MetricFamily } from "./prometheus_text.ts";
 
@@ -54,20 +57,49 @@ export interface RowTotals {
   rejected: number;
 }
 
+/**
+ * Running totals of batches and samples, for an input that counts them
+ * itself: an aggregating monitor's record stands for every batch its workers
+ * committed since the previous one.
+ */
+export interface BatchTotals {
+  /** Batches so far, skipped ones included (`batch_corr_batches_total`). */
+  batches: number;
+  /** Batches skipped so far, never folded in (`batch_corr_batches_skipped_total`). */
+  skipped: number;
+  /** Samples folded into the running view so far (`batch_corr_samples_total`). */
+  samples: number;
+}
+
 /** Options of {@linkcode DriftMetrics.recordBatch}. */
 export interface RecordBatchOptions {
   /** Whether this batch crossed the alert level. */
   alert: boolean;
   /** The row totals after this batch, if known. */
   rows?: RowTotals | undefined;
+  /**
+   * The batch totals after this record, when the input counts them itself;
+   * without them the record counts as one batch (skipped or not) and adds its
+   * `batchSize` to the samples.
+   */
+  totals?: BatchTotals | undefined;
 }
 
 /** Options of {@linkcode DriftMetrics}. */
 export interface DriftMetricsOptions {
-  /** Feature names, in the order of the correlation rows. */
-  features: readonly string[];
-  /** Confound names, in the order of the correlation columns (label values; repeats get `#2`, `#3`…). */
-  confounds: readonly string[];
+  /**
+   * Feature names, in the order of the correlation rows; or, when the names
+   * are only known once batches arrive, a function that returns them ([] until
+   * then), `confounds` being one too.
+   */
+  features: NamesOption;
+  /**
+   * Confound names, in the order of the correlation columns (label values;
+   * repeats get `#2`, `#3`…); or a function returning them, [] while they are
+   * unknown: no top-k series and no `batch_corr_features`/`batch_corr_confounds`
+   * sample until then.
+   */
+  confounds: NamesOption;
   /**
    * How many features to rank per confound (k): at most k × M series of
    * `batch_corr_top_abs_correlation`, whatever F is.
@@ -103,21 +135,6 @@ export interface DriftStatus {
 
 function nanIfNull(value: number | null | undefined): number {
   return value === null || value === undefined ? Number.NaN : value;
-}
-
-/** Label values for the confounds: their names, with `#2`, `#3`… on repeats so that no two series share labels. */
-function uniqueLabels(names: readonly string[]): string[] {
-  const seen = new Map<string, number>();
-  const taken = new Set(names);
-  return names.map((name) => {
-    const n = (seen.get(name) ?? 0) + 1;
-    seen.set(name, n);
-    if (n === 1) return name;
-    let label = `${name}#${n}`;
-    while (taken.has(label)) label += "'";
-    taken.add(label);
-    return label;
-  });
 }
 
 /**
@@ -163,15 +180,14 @@ function uniqueLabels(names: readonly string[]): string[] {
  * ```
  */
 export class DriftMetrics {
-  readonly #features: readonly string[];
-  readonly #confounds: readonly string[];
-  readonly #confoundLabels: readonly string[];
+  readonly #names: () => ColumnNames;
   readonly #top: number;
   readonly #alertLevel: number | undefined;
   readonly #correlations: (() => Float64Array | undefined) | undefined;
   readonly #idleAfterMs: number;
   #latest: DriftLatest | undefined;
   #lastIndex = -1;
+  #recorded = 0;
   #batches = 0;
   #skipped = 0;
   #samples = 0;
@@ -179,7 +195,9 @@ export class DriftMetrics {
   #lastActivity: number | undefined;
   #ended = false;
   #failure: string | undefined;
-  #ranking: { version: number; families: [MetricFamily, MetricFamily] } | undefined;
+  #ranking:
+    | { version: number; names: ColumnNames; families: [MetricFamily, MetricFamily] }
+    | undefined;
 
   /**
    * Creates the metric set.
@@ -187,14 +205,19 @@ export class DriftMetrics {
    * @param options Names, k, the alert level and where correlations come from.
    * @throws {TypeError} If an option has the wrong type or is unknown.
    * @throws {RangeError} If `top` is not an integer in [1, 1000], `confounds`
-   * is empty or `idleAfterMs` is not a positive integer.
+   * is an empty array or `idleAfterMs` is not a positive integer.
    */
   constructor(options: DriftMetricsOptions) {
-    const parsed = parseOrThrow(optionsSchema, options, "create DriftMetrics", "options");
-    this.#features = parsed.features;
-    this.#confounds = parsed.confounds;
-    this.#confoundLabels = uniqueLabels(parsed.confounds);
-    this.#top = Math.min(parsed.top, parsed.features.length);
+    const late = typeof options?.features === "function" ||
+      typeof options?.confounds === "function";
+    const parsed = parseOrThrow(
+      late ? lateNamesOptionsSchema : optionsSchema,
+      options,
+      "create DriftMetrics",
+      "options",
+    );
+    this.#names = columnNames(parsed.features, parsed.confounds);
+    this.#top = parsed.top;
     this.#alertLevel = parsed.alertLevel;
     this.#correlations = parsed.correlations;
     this.#idleAfterMs = parsed.idleAfterMs;
@@ -203,12 +226,12 @@ export class DriftMetrics {
   /**
    * Records one batch: sets the gauges to its values and adds it to the
    * counters (a skipped batch counts in `batch_corr_batches_skipped_total`
-   * and adds no samples).
+   * and adds no samples), or sets the counters to `options.totals`.
    *
    * @param record The batch's result (a `BatchResult` or an NDJSON record).
-   * @param options Whether it alerted, and the row totals after it.
+   * @param options Whether it alerted, and the row and batch totals after it.
    * @throws {TypeError} If a field has the wrong type.
-   * @throws {RangeError} If `index` does not increase, or a row total decreases.
+   * @throws {RangeError} If `index` does not increase, or a row or batch total decreases.
    */
   recordBatch(record: DriftBatchRecord, options: RecordBatchOptions): void {
     const context = "record the batch in the metrics";
@@ -219,13 +242,19 @@ export class DriftMetrics {
         `Cannot ${context} as record.index must increase from one batch to the next (above ${this.#lastIndex}): current value is ${r.index}`,
       );
     }
-    if (o.rows) this.#checkRows(o.rows, context, "options.rows");
+    if (o.rows) checkRunningTotals(this.#rows, o.rows, context, "options.rows");
+    if (o.totals) checkRunningTotals(this.#totals(), o.totals, context, "options.totals");
     const now = Date.now();
     this.#lastIndex = r.index;
-    this.#batches++;
-    const batchSize = nanIfNull(r.batchSize);
-    if (r.skipped) this.#skipped++;
-    else if (Number.isFinite(batchSize)) this.#samples += batchSize;
+    this.#recorded++;
+    if (o.totals) {
+      ({ batches: this.#batches, skipped: this.#skipped, samples: this.#samples } = o.totals);
+    } else {
+      this.#batches++;
+      const batchSize = nanIfNull(r.batchSize);
+      if (r.skipped) this.#skipped++;
+      else if (Number.isFinite(batchSize)) this.#samples += batchSize;
+    }
     if (o.rows) this.#rows = { ...o.rows };
     this.#latest = {
       batchLoss: nanIfNull(r.loss),
@@ -257,7 +286,7 @@ export class DriftMetrics {
   recordRows(rows: RowTotals): void {
     const context = "record the row totals in the metrics";
     const parsed = parseOrThrow(rowsSchema, rows, context, "rows");
-    this.#checkRows(parsed, context, "rows");
+    checkRunningTotals(this.#rows, parsed, context, "rows");
     if (parsed.read !== this.#rows.read || parsed.rejected !== this.#rows.rejected) {
       this.#lastActivity = Date.now();
     }
@@ -301,7 +330,8 @@ export class DriftMetrics {
    */
   families(): MetricFamily[] {
     const state = this.#state(Date.now());
-    const [top, info] = this.#ranked();
+    const names = this.#names();
+    const [top, info] = this.#ranked(names);
     return driftFamilies({
       latest: this.#latest,
       state,
@@ -312,8 +342,8 @@ export class DriftMetrics {
       skipped: this.#skipped,
       samples: this.#samples,
       rows: this.#rows,
-      featureCount: this.#features.length,
-      confoundCount: this.#confounds.length,
+      featureCount: names.known ? names.features.length : undefined,
+      confoundCount: names.known ? names.confounds.length : undefined,
     });
   }
 
@@ -328,16 +358,8 @@ export class DriftMetrics {
     return encodePrometheusText([...this.families(), ...extra]);
   }
 
-  #checkRows(rows: RowTotals, context: string, subject: string): void {
-    for (const key of ["read", "rejected"] as const) {
-      if (rows[key] < this.#rows[key]) {
-        throw new RangeError(
-          `Cannot ${context} as ${subject}.${key} must not decrease (it is a running total, ${
-            this.#rows[key]
-          } so far): current value is ${rows[key]}`,
-        );
-      }
-    }
+  #totals(): BatchTotals {
+    return { batches: this.#batches, skipped: this.#skipped, samples: this.#samples };
   }
 
   #state(now: number): InputState {
@@ -347,17 +369,19 @@ export class DriftMetrics {
     return now - this.#lastActivity > this.#idleAfterMs ? "idle" : "flowing";
   }
 
-  /** The top-k families, recomputed once per recorded batch. */
-  #ranked(): [MetricFamily, MetricFamily] {
-    if (this.#ranking?.version === this.#batches) return this.#ranking.families;
-    const correlations = this.#batches === 0 ? undefined : this.#correlations?.();
+  /** The top-k families, recomputed once per recorded batch (and when the names arrive). */
+  #ranked(names: ColumnNames): [MetricFamily, MetricFamily] {
+    const ranking = this.#ranking;
+    if (ranking?.version === this.#recorded && ranking.names === names) return ranking.families;
+    const ranked = this.#recorded > 0 && names.known && names.features.length > 0;
+    const correlations = ranked ? this.#correlations?.() : undefined;
     const families = topFeatureFamilies(correlations, {
-      features: this.#features,
-      confounds: this.#confounds,
-      confoundLabels: this.#confoundLabels,
-      top: this.#top,
+      features: names.features,
+      confounds: names.confounds,
+      confoundLabels: names.confoundLabels,
+      top: Math.min(this.#top, names.features.length),
     });
-    this.#ranking = { version: this.#batches, families };
+    this.#ranking = { version: this.#recorded, names, families };
     return families;
   }
 }

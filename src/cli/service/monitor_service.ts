@@ -9,6 +9,7 @@
 import { z } from "zod";
 import type { ReportData } from "./live_page.ts";
 import { parseOrThrow } from "./_parse.ts";
+import type { NamesOption } from "./_column_names.ts";
 import {
   type DriftBatchRecord,
   DriftMetrics,
@@ -38,10 +39,13 @@ export interface LivePageOptions extends SseChannelOptions {
 export interface MonitorServiceOptions {
   /** Where to listen: `HOST:PORT`, `:PORT`, `PORT` (host 127.0.0.1), or `{ host, port }`; port 0 picks a free one. */
   listen: string | ListenAddress;
-  /** Feature names, in the order of the correlation rows. */
-  features: readonly string[];
-  /** Confound names, in the order of the correlation columns. */
-  confounds: readonly string[];
+  /**
+   * Feature names, in the order of the correlation rows; or a function that
+   * returns them once they are known ([] until then), `confounds` being one too.
+   */
+  features: NamesOption;
+  /** Confound names, in the order of the correlation columns; or a function returning them ([] until known). */
+  confounds: NamesOption;
   /**
    * Features ranked per confound in `batch_corr_top_abs_correlation`.
    * @default {5}

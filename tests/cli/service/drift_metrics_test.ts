@@ -351,6 +351,88 @@ describe("DriftMetrics", () => {
     assert.equal(samplesOf(m, "batch_corr_top_abs_correlation").length, 0);
   });
 
+  test("names given as functions arrive later: no top-k series and no F or M before them, then the ranking of the names given", () => {
+    let names = { features: [] as string[], confounds: [] as string[] };
+    const metrics = new DriftMetrics({
+      features: () => names.features,
+      confounds: () => names.confounds,
+      top: 1,
+      correlations: () => new Float64Array([0.2, -0.7]),
+    });
+    const record = (index: number, count: number): DriftBatchRecord => ({
+      index,
+      batchSize: 10,
+      count,
+      tol: 0,
+      loss: 0.1,
+      running: { tol: 0, loss: 0.1 },
+    });
+    let m = parseExposition(metrics.render());
+    for (const name of ["batch_corr_features", "batch_corr_confounds"]) {
+      assert.equal(valueOf(m, name), undefined, name);
+    }
+    metrics.recordBatch(record(0, 10), { alert: false });
+    m = parseExposition(metrics.render());
+    assert.equal(samplesOf(m, "batch_corr_top_abs_correlation").length, 0, "no names yet");
+    names = { features: ["f0", "f1"], confounds: ["age"] };
+    m = parseExposition(metrics.render());
+    assert.deepEqual(
+      [valueOf(m, "batch_corr_features"), valueOf(m, "batch_corr_confounds")],
+      [2, 1],
+    );
+    assert.deepEqual(samplesOf(m, "batch_corr_top_feature_info").map((s) => s.labels.feature), [
+      "f1",
+    ]);
+    assert.equal(samplesOf(m, "batch_corr_top_abs_correlation")[0]!.value, 0.7);
+    assert.throws(
+      () => new DriftMetrics({ features: ["f"], confounds: () => ["c"] }),
+      /options\.features must be a function returning the feature names/,
+    );
+  });
+
+  test("totals given with each record set the counters (an aggregator's committed batches) and may not decrease", () => {
+    const metrics = new DriftMetrics({ features: ["f"], confounds: ["c"] });
+    const record = (index: number, count: number, skipped = false): DriftBatchRecord => ({
+      index,
+      batchSize: skipped ? Number.NaN : 50,
+      count,
+      tol: 0,
+      loss: 0.1,
+      running: { tol: 0, loss: 0.1 },
+      ...(skipped ? { skipped: { reason: "dead-lettered" } } : {}),
+    });
+    metrics.recordBatch(record(0, 200), {
+      alert: false,
+      totals: { batches: 8, skipped: 0, samples: 200 },
+    });
+    metrics.recordBatch(record(1, 200, true), {
+      alert: false,
+      totals: { batches: 8, skipped: 3, samples: 200 },
+    });
+    metrics.recordBatch(record(2, 250), {
+      alert: false,
+      totals: { batches: 10, skipped: 3, samples: 250 },
+    });
+    const m = parseExposition(metrics.render());
+    assert.deepEqual(
+      [
+        valueOf(m, "batch_corr_batches_total"),
+        valueOf(m, "batch_corr_batches_skipped_total"),
+        valueOf(m, "batch_corr_samples_total"),
+      ],
+      [10, 3, 250],
+    );
+    assert.equal(metrics.status().batches, 10, "/healthz counts the same batches");
+    assert.throws(
+      () =>
+        metrics.recordBatch(record(3, 250), {
+          alert: false,
+          totals: { batches: 9, skipped: 3, samples: 250 },
+        }),
+      /options\.totals\.batches must not decrease \(it is a running total, 10 so far\): current value is 9/,
+    );
+  });
+
   test("reports the input state: waiting, flowing, idle, ended, failed", async () => {
     const metrics = new DriftMetrics({ features: ["f"], confounds: ["c"], idleAfterMs: 60 });
     const state = () =>
