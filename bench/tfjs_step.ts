@@ -17,7 +17,8 @@
  * The machine is shared: the variants run interleaved, and the table reports
  * medians of the per-round times and of the per-round ratios.
  *
- * Run: `deno run -A bench/tfjs_step.ts [rounds]` (default 7; `bun bench/tfjs_step.ts` too).
+ * Run: `deno run -A bench/tfjs_step.ts [rounds] [--mlp-only]` (default 7 rounds; `bun
+ * bench/tfjs_step.ts` too; `--mlp-only` skips the penalty table).
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
@@ -25,7 +26,8 @@ import process from "node:process";
 import { BatchCorrelationLossTf } from "../src/tfjs/mod.ts";
 import { plainBatchCorr } from "../tests/tfjs/_plain_formula.ts";
 
-const rounds = Number(process.argv[2] ?? 7);
+const mlpOnly = process.argv.includes("--mlp-only");
+const rounds = Number(process.argv.slice(2).find((a) => !a.startsWith("--")) ?? 7);
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -189,7 +191,7 @@ const mlpRows: MlpRow[] = [];
 for (const backend of ["cpu", "wasm"]) {
   await tf.setBackend(backend);
   await tf.ready();
-  for (const [B, F, M] of [[256, 512, 4], [1024, 4096, 4]] as const) {
+  for (const [B, F, M] of mlpOnly ? [] : [[256, 512, 4], [1024, 4096, 4]] as const) {
     rows.push(penaltyStep(backend, B, F, M));
   }
   for (const compute of ["host", "tf"] as const) {
