@@ -873,6 +873,17 @@ const NUMBER_CHANGES = new Set([
   "nonFinite",
 ]);
 
+/** The corruptions that apply to moments given to updateMoments as well. */
+const MOMENT_CHANGES = new Set([
+  "beyondBound",
+  "atBound",
+  "zeroSumOfSquares",
+  "withinFloor",
+  "negative",
+  "countBeyond",
+  "nonFinite",
+]);
+
 describe("property: snapshot bounds", () => {
   test("every targeted corruption of a valid JSON or binary snapshot is refused for its own reason, the safe twins returning the same error", () => {
     let refused = 0, accepted = 0;
@@ -913,6 +924,54 @@ describe("property: snapshot bounds", () => {
           });
         },
       ),
+      { numRuns: RUNS, seed: SEED },
+    );
+  });
+
+  test("the same corruptions of moments given to updateMoments are refused with a RangeError, the state untouched; those within the bounds keep |r| ≤ 1", () => {
+    const momentChange = changeArbitrary.filter((change) =>
+      MOMENT_CHANGES.has(change.kind) &&
+      !("field" in change && ["weightSquares", "meanXLo", "meanNLo"].includes(change.field))
+    );
+    fc.assert(
+      fc.property(stateArbitrary, momentChange, fc.boolean(), (state, change, intoClone) => {
+        if (state.accumulator.count === 0) return;
+        const forms = formsOf(state.accumulator);
+        const outcome = apply(state, change, forms);
+        if (outcome === undefined) return;
+        const o = forms.object as unknown as Record<Vector, number[]> & { count: number };
+        const moments = {
+          count: o.count,
+          features: state.F,
+          confounds: state.M,
+          meanX: Float64Array.from(o.meanX),
+          meanN: Float64Array.from(o.meanN),
+          m2X: Float64Array.from(o.m2X),
+          m2N: Float64Array.from(o.m2N),
+          comoment: Float64Array.from(o.comoment),
+        };
+        const target = intoClone ? state.accumulator.clone() : new CorrelationAccumulator();
+        const before = target.toBytes();
+        const featureShape = state.accumulator.featureShape;
+        if (outcome.refused) {
+          assert.throws(
+            () => target.updateMoments(moments, featureShape),
+            (e) =>
+              e instanceof RangeError &&
+              /^Cannot update CorrelationAccumulator from moments as /.test(e.message),
+          );
+          assert.deepEqual(target.toBytes(), before, "a refused update changed the state");
+        } else {
+          try {
+            target.updateMoments(moments, featureShape);
+          } catch (error) {
+            // Only a merge beyond float64's range may refuse moments within the bounds.
+            assert.ok(error instanceof RangeError && /float64/.test(error.message), String(error));
+            return;
+          }
+          assertWithinOne(target, "after updateMoments");
+        }
+      }),
       { numRuns: RUNS, seed: SEED },
     );
   });
