@@ -755,6 +755,27 @@ describe("stream options", () => {
     );
     assert.throws(() => correlateBatches("batches" as never), TypeError);
   });
+
+  test("correlateBatches and BatchCorrStream ignore options only Object.prototype holds (accumulator, window, decay, backend, output) once batches flow", async () => {
+    const batches = randomBatches(31, 4, [3], 2);
+    const expected = await viaTransform(batches, {});
+    assert.deepEqual(await collect(correlateBatches(batches)), expected);
+    const proto = Object.prototype as Record<string, unknown>;
+    const polluted = { accumulator: {}, window: 2, decay: 0.5, backend: {}, output: "losses" };
+    for (const [key, value] of Object.entries(polluted)) {
+      proto[key] = value;
+      try {
+        assert.deepEqual(await viaTransform(batches, {}), expected, `BatchCorrStream, ${key}`);
+        assert.deepEqual(
+          await collect(correlateBatches(batches)),
+          expected,
+          `correlateBatches, ${key}`,
+        );
+      } finally {
+        delete proto[key];
+      }
+    }
+  });
 });
 
 describe("correlateBatches() with gradient", () => {
