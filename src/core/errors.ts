@@ -70,10 +70,13 @@ export class BatchCorrError extends Error {
     message: string,
     options: { cause?: unknown; details?: Record<string, unknown> } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Own keys only: a cause or details that only Object.prototype holds is none.
+    const cause = Object.hasOwn(options, "cause") ? options.cause : undefined;
+    const details = Object.hasOwn(options, "details") ? options.details : undefined;
+    super(message, cause === undefined ? undefined : { cause });
     this.name = "BatchCorrError";
     this.code = code;
-    this.details = Object.freeze({ ...options.details });
+    this.details = Object.freeze({ ...details });
   }
 }
 
