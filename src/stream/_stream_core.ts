@@ -11,7 +11,7 @@ import { resolveTol } from "../core/auto_tol.ts";
 import type { BatchMoments } from "../core/batch_moments.ts";
 import { resultFromMoments } from "../core/correlation_view.ts";
 import { thresholdedView } from "../kernels/correlation_view_kernel.ts";
-import { BatchCorrError, ruleMessage } from "../core/errors.ts";
+import { BatchCorrError, ruleMessage, thrownText } from "../core/errors.ts";
 import {
   BACKEND_BOUND_SLACK,
   CAUCHY_SCHWARZ_RULE,
@@ -239,7 +239,7 @@ export class StreamCore {
       tol: Number.NaN,
       loss: Number.NaN,
       running: this.#lastRunning,
-      skipped: { reason: error instanceof Error ? error.message : String(error), error },
+      skipped: { reason: thrownText(error), error },
     };
     if (this.#lastWindow) result.window = this.#lastWindow;
     return result;
@@ -279,7 +279,7 @@ function checkBackendMoments(
 }
 
 function streamError(error: unknown, phase: Phase, index: number, context: string): BatchCorrError {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = thrownText(error);
   const what = phase === "backend"
     ? "the backend"
     : phase === "loss"

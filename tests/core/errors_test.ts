@@ -1,6 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { BatchCorrError } from "../../mod.ts";
+import { describeValue, thrownText } from "../../src/core/errors.ts";
 
 describe("BatchCorrError", () => {
   test("a cause or details that only Object.prototype holds is none", () => {
@@ -18,5 +19,36 @@ describe("BatchCorrError", () => {
       delete proto.cause;
       delete proto.details;
     }
+  });
+
+  test("describeValue never throws: a revoked Proxy, a trap or a constructor getter that throws, a constructor whose name is not a string", () => {
+    const revocable = Proxy.revocable({}, {});
+    revocable.revoke();
+    const hostile = [
+      revocable.proxy,
+      new Proxy({}, {
+        get() {
+          throw new Error("trap");
+        },
+      }),
+      {
+        get constructor() {
+          throw new Error("getter");
+        },
+      },
+      { constructor: { name: Object.create(null) } },
+      Object.create(null),
+    ];
+    for (const value of hostile) assert.equal(describeValue(value), "an object");
+    assert.equal(describeValue(new Date(0)), "a Date");
+    assert.equal(describeValue([1, 2]), "an array of length 2");
+    assert.equal(describeValue(new Float32Array(3)), "a Float32Array of length 3");
+  });
+
+  test("thrownText gives an Error's message, a string as it is, and a description of anything else", () => {
+    assert.equal(thrownText(new RangeError("out")), "out");
+    assert.equal(thrownText("boom"), "boom");
+    assert.equal(thrownText(Object.create(null)), "an object");
+    assert.equal(thrownText(7n), "7n");
   });
 });

@@ -620,6 +620,20 @@ describe("custom scalarisations", () => {
     }
   });
 
+  test("one that throws something String() cannot convert fails the batch with a stream_batch_failed describing it, the thrown value as its cause", async () => {
+    const thrown = Object.create(null);
+    const scalarisation = () => {
+      throw thrown;
+    };
+    await assert.rejects(
+      collect(correlateBatches(batches, { scalarisation })),
+      (e) =>
+        e instanceof BatchCorrError && e.cause === thrown && e.details.phase === "loss" &&
+        e.message ===
+          "Cannot correlate batch 0 of the stream as the scalarisation failed: an object",
+    );
+  });
+
   test('NaN is a valid result where zeroVariance is "nan"', async () => {
     const results = await collect(
       correlateBatches(batches, { scalarisation: () => Number.NaN, zeroVariance: "nan" }),
