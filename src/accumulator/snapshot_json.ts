@@ -232,7 +232,7 @@ const snapshotSchema = plainObjectSchema.pipe(
   z.discriminatedUnion("version", [snapshotV1Schema, snapshotV2Schema], {
     error: (issue) => {
       const input = issue.input as Record<string, unknown>;
-      return "version" in input
+      return Object.hasOwn(input, "version")
         ? snapshotMessage(VERSION_RULE, shown(input.version))
         : snapshotMessage('it must have the key "version"', "missing");
     },

@@ -24,7 +24,11 @@ export function isPlainObject(value: unknown): value is Record<PropertyKey, unkn
 function isDataRecord(value: Record<PropertyKey, unknown>): boolean {
   for (const key of Reflect.ownKeys(value)) {
     const descriptor = Object.getOwnPropertyDescriptor(value, key);
-    if (descriptor && "value" in descriptor && typeof descriptor.value === "function") return false;
+    if (
+      descriptor && Object.hasOwn(descriptor, "value") && typeof descriptor.value === "function"
+    ) {
+      return false;
+    }
   }
   return true;
 }

@@ -124,7 +124,8 @@ export function lossValueAndGrad(
   const centre = centreOf(kernel, moments);
   const gradX = featureGradient(kernel, centre, scaled);
   const gradN = wantN ? confoundGradient(kernel, centre, scaled) : undefined;
-  if ("scaleX" in kernel) undoRescaling(kernel, gradX, gradN);
+  // The kernel's own key (a rescaled batch), never one only Object.prototype holds.
+  if (Object.hasOwn(kernel, "scaleX")) undoRescaling(kernel as RescaledBatch, gradX, gradN);
   assertFiniteGradient(gradX, names[0], context);
   if (gradN) assertFiniteGradient(gradN, names[1], context);
   return gradN ? { value, gradX, gradN, correlations } : { value, gradX, correlations };

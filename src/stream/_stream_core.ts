@@ -169,6 +169,7 @@ export class StreamCore {
     const windowTol = windowMoments ? resolveTol(o.tol, o.tolSig, windowCount, context) : 0;
 
     let result: BatchResult;
+    let windowView: WindowView | undefined;
     try {
       const own = this.#view(moments, batch.order, batchTol);
       const view = this.#view(running.moments, batch.order, runningTol);
@@ -180,12 +181,14 @@ export class StreamCore {
         loss: own.loss,
         running: view,
       };
-      if (own.correlations) result.correlations = own.correlations;
+      // The views' own keys only (a "losses" view has no correlations), never Object.prototype's.
+      if (Object.hasOwn(own, "correlations")) result.correlations = own.correlations!;
       if (windowMoments) {
-        result.window = {
+        windowView = {
           ...this.#view(windowMoments, batch.order, windowTol),
           effectiveCount: windowCount,
         };
+        result.window = windowView;
       }
       if (o.gradient !== "none") this.#addGradient(result, batch, context);
     } catch (error) {
@@ -196,7 +199,7 @@ export class StreamCore {
     decayed?.commit();
     this.#window?.commit(moments);
     this.#lastRunning = result.running;
-    if (result.window) this.#lastWindow = result.window;
+    if (windowView) this.#lastWindow = windowView;
     return result;
   }
 
@@ -206,8 +209,8 @@ export class StreamCore {
       names: NAMES,
     });
     result.gradient = { data: grads.gradX, shape: [batch.count, ...batch.featureShape] };
-    if (grads.gradN) {
-      result.gradientN = { data: grads.gradN, shape: [...batch.nShape] };
+    if (Object.hasOwn(grads, "gradN")) {
+      result.gradientN = { data: grads.gradN!, shape: [...batch.nShape] };
     }
   }
 

@@ -571,6 +571,30 @@ describe("CorrelationAccumulator snapshots", () => {
     }
   });
 
+  test("updates, merges, moments and restores are the same whatever Object.prototype holds under meanXLo, meanNLo or success", () => {
+    const run = () => {
+      const a = new CorrelationAccumulator().update([[1, 2], [2, 1], [4, 4]], [1, 3, 2]);
+      const b = new CorrelationAccumulator().update([[3, 0], [5, 2]], [4, 1]);
+      a.updateMoments(b.moments()).merge(b);
+      const c = CorrelationAccumulator.fromBytes(a.toBytes());
+      return [a.toBytes(), c.toBytes(), CorrelationAccumulator.fromJSON(a.toJSON()).toBytes()];
+    };
+    const expected = run();
+    const proto = Object.prototype as Record<string, unknown>;
+    for (const key of ["meanXLo", "meanNLo", "success"]) {
+      Object.defineProperty(proto, key, {
+        value: Float64Array.of(0.5, 0.5),
+        writable: true,
+        configurable: true,
+      });
+      try {
+        assert.deepEqual(run(), expected, key);
+      } finally {
+        delete proto[key];
+      }
+    }
+  });
+
   test("a hole in an array is not a number even when Array.prototype holds one there", () => {
     const comoment: number[] = [...snapshot.comoment];
     delete comoment[1];

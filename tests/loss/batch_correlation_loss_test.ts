@@ -177,6 +177,22 @@ describe("BatchCorrelationLoss", () => {
     );
   });
 
+  test("valueAndGrad's result is the same whatever Object.prototype holds under gradN or scaleX", () => {
+    const loss = new BatchCorrelationLoss({ scalarisation: "meansq" });
+    const expected = loss.valueAndGrad(X, N);
+    const proto = Object.prototype as Record<string, unknown>;
+    for (const key of ["gradN", "scaleX"]) {
+      proto[key] = new Float64Array(B * F).fill(1e6);
+      try {
+        const result = loss.valueAndGrad(X, N);
+        assert.equal(Object.hasOwn(result, "gradN"), false, key);
+        assert.deepEqual(result, expected, key);
+      } finally {
+        delete proto[key];
+      }
+    }
+  });
+
   test("rejects bad options when constructed", () => {
     assert.throws(() => new BatchCorrelationLoss({ nu: Number.POSITIVE_INFINITY }), {
       name: "RangeError",

@@ -792,6 +792,56 @@ describe("stream options", () => {
   });
 });
 
+describe("a polluted Object.prototype", () => {
+  test("changes no stream result under the names of the results' own fields (correlations, window, gradN, low parts) or of a transformer's members", async () => {
+    const batches: Batch[] = randomBatches(41, 4, [3], 2);
+    batches.splice(2, 0, {
+      x: { data: new Float64Array(12).fill(Number.NaN), shape: [4, 3] },
+      n: batches[0]!.n,
+    });
+    const settings: CorrelateBatchesOptions[] = [
+      { window: 2, onInvalid: "skip", gradient: "both", scalarisation: "meansq" },
+      { output: "losses", decay: 0.5, onInvalid: "skip" },
+    ];
+    const proto = Object.prototype as Record<string, unknown>;
+    const keys = [
+      "correlations",
+      "window",
+      "gradN",
+      "meanXLo",
+      "meanNLo",
+      "start",
+      "flush",
+      "cancel",
+    ];
+    for (const options of settings) {
+      const expected = await viaTransform(batches, options);
+      assert.deepEqual(await collect(correlateBatches(batches, options)), expected);
+      for (const key of keys) {
+        Object.defineProperty(proto, key, {
+          value: Float64Array.of(1e6, -1e6, 1e6, -1e6, 1e6, -1e6),
+          writable: true,
+          configurable: true,
+        });
+        try {
+          assert.deepEqual(
+            await viaTransform(batches, options),
+            expected,
+            `BatchCorrStream, ${key}`,
+          );
+          assert.deepEqual(
+            await collect(correlateBatches(batches, options)),
+            expected,
+            `correlateBatches, ${key}`,
+          );
+        } finally {
+          delete proto[key];
+        }
+      }
+    }
+  });
+});
+
 describe("correlateBatches() with gradient", () => {
   test("adds each batch's gradient, equal to valueAndGrad on that batch alone", async () => {
     const random = mulberry32(99);
