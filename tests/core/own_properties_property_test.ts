@@ -106,15 +106,17 @@ async function collect(source: AsyncIterable<unknown>): Promise<unknown[]> {
 }
 
 function throughStream(stream: TransformStream): Promise<unknown[]> {
-  // The platform reads a strategy's highWaterMark from Object.prototype too (WebIDL
-  // dictionaries do): the source's strategy has its own, so only the library is tested.
+  // The platform reads a strategy's highWaterMark and a source's members from Object.prototype
+  // too (WebIDL dictionaries do): the source and its strategy have no prototype, so only the
+  // library is tested.
   const strategy = Object.assign(Object.create(null), { highWaterMark: 1 });
-  const readable = new ReadableStream({
-    start(controller) {
+  const source = Object.assign(Object.create(null), {
+    start(controller: ReadableStreamDefaultController) {
       for (const batch of BATCHES) controller.enqueue(batch);
       controller.close();
     },
-  }, strategy);
+  });
+  const readable = new ReadableStream(source, strategy);
   return collect(readable.pipeThrough(stream) as unknown as AsyncIterable<unknown>);
 }
 
@@ -233,9 +235,50 @@ interface KeyPlan {
   later: number[];
 }
 
+/**
+ * Keys of the library's own results and internal objects that a polluted
+ * Object.prototype may hold too (a view's correlations, a gradient's gradN,
+ * the low parts of moments, a decoder's success…): none may change a result.
+ */
+const INTERNAL_KEYS = [
+  "correlations",
+  "window",
+  "gradient",
+  "gradientN",
+  "gradN",
+  "skipped",
+  "decay",
+  "meanXLo",
+  "meanNLo",
+  "success",
+  "scaleX",
+  "reason",
+  "dimValue",
+  "floatData",
+  "int64Data",
+  "ints",
+  "start",
+  "flush",
+  "cancel",
+  "size",
+  "meta",
+  "cause",
+  "details",
+] as const;
+const INTERNAL_VALUES: readonly unknown[] = [
+  0.5,
+  Float64Array.of(1e6, -1e6, 1e6, -1e6, 1e6, -1e6),
+  [1e6, 1e6, 1e6],
+  { data: new Float64Array(6), shape: [2, 3] },
+  true,
+  "x",
+];
+
 interface Case {
   entry: number;
   plans: KeyPlan[];
+  /** Internal keys set on Object.prototype too, with the index of their value. */
+  internal: [typeof INTERNAL_KEYS[number], number][];
   /** Whether the prototype chain ends in null instead of Object.prototype. */
   nullRoot: boolean;
 }
@@ -261,6 +304,10 @@ function caseArbitrary(entryPoints: readonly EntryPoint[]): fc.Arbitrary<Case> {
     return fc.record({
       entry: fc.constant(entry),
       plans: fc.uniqueArray(plan, { maxLength: keys.length, selector: (p) => p.key }),
+      internal: fc.uniqueArray(
+        fc.tuple(fc.constantFrom(...INTERNAL_KEYS), fc.nat({ max: INTERNAL_VALUES.length - 1 })),
+        { maxLength: 3, selector: ([key]) => key },
+      ),
       nullRoot: fc.boolean(),
     });
   });
@@ -326,6 +373,10 @@ function build(entryPoint: EntryPoint, testCase: Case): Built {
     if (p.own === "nonEnumerable") {
       ownDescriptors.push([p.key, { value: pick(p.key, p.value), writable: true }]);
     }
+  }
+  for (const [key, at] of testCase.internal) {
+    if (pollution.some(([polluted]) => polluted === key)) continue;
+    pollution.push([key, { value: INTERNAL_VALUES[at], writable: true, configurable: true }]);
   }
   let root: object | null = testCase.nullRoot ? null : Object.prototype;
   for (let level = chain.length - 1; level >= 0; level--) {
