@@ -93,9 +93,10 @@ function copier(maxLength: number, root: object): (value: unknown) => unknown {
  * The options object as validation should see it: a null-prototype copy of
  * its own enumerable properties (each getter read once), with nested arrays
  * and data records (plain objects without methods) copied the same way (a
- * cycle is kept as it is, for the schema to refuse). Functions, class instances (an accumulator, an AbortSignal, a client) and
- * plain objects with methods are kept as they are. Anything that is not an
- * object is returned unchanged, for the schema to refuse.
+ * cycle is kept as it is, for the schema to refuse). Functions, class
+ * instances (an accumulator, an AbortSignal, a client) and plain objects
+ * with methods are kept as they are. Anything that is not an object is
+ * returned unchanged, for the schema to refuse.
  *
  * @param value The options as given.
  * @returns The copy.
