@@ -13,6 +13,7 @@ import {
   addToMean,
   meanDifference,
   type MeanLowParts,
+  ownLowPart,
   type PreciseMoments,
 } from "../core/precise_means.ts";
 import { RANGE_ADVICE } from "./accumulable_moments.ts";
@@ -42,8 +43,8 @@ function checkMergeUnderflow(a: PreciseMoments, b: PreciseMoments, context: stri
       }
     }
   };
-  check(a.m2X, b.m2X, [a.meanX, a.meanXLo], [b.meanX, b.meanXLo], "feature column");
-  check(a.m2N, b.m2N, [a.meanN, a.meanNLo], [b.meanN, b.meanNLo], "confound");
+  check(a.m2X, b.m2X, [a.meanX, a.meanXLo], [b.meanX, ownLowPart(b, "meanXLo")], "feature column");
+  check(a.m2N, b.m2N, [a.meanN, a.meanNLo], [b.meanN, ownLowPart(b, "meanNLo")], "confound");
 }
 
 /**
@@ -79,7 +80,8 @@ export function mergeChecked(
   const shareB = nB / n;
   const k = nA * shareB;
   const deltaN = new Float64Array(M);
-  const loNB = b.meanNLo, loXB = b.meanXLo;
+  // b's own low parts only (a backend's moments have none; Object.prototype's are not b's).
+  const loNB = ownLowPart(b, "meanNLo"), loXB = ownLowPart(b, "meanXLo");
   for (let m = 0; m < M; m++) {
     deltaN[m] = meanDifference(a.meanN[m]!, a.meanNLo[m]!, b.meanN[m]!, loNB ? loNB[m]! : 0);
   }

@@ -243,6 +243,11 @@ function valuesSchema(layout: Layout) {
   });
 }
 
+/** A refusal rather than a layout: told by its own key, never by one Object.prototype holds. */
+function isRefusal(layout: Layout | DecodeResult): layout is DecodeResult {
+  return Object.hasOwn(layout, "success");
+}
+
 /**
  * Decodes and validates a binary snapshot, reporting failure as a value.
  *
@@ -260,7 +265,7 @@ export function decodeSnapshotBytes(
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const layout = readLayout(bytes, view, expected);
-  if ("success" in layout) return layout;
+  if (isRefusal(layout)) return layout;
   const parsed = valuesSchema(layout).safeParse(readValues(view, layout));
   return parsed.success
     ? { success: true, data: parsed.data }

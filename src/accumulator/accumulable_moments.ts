@@ -13,6 +13,7 @@ import { findUnrepresentableColumn, UNDERFLOW_RISK } from "../core/numeric_range
 import {
   emptyPreciseMoments,
   fillLowParts,
+  ownLowPart,
   type PreciseMoments,
   withoutLowParts,
 } from "../core/precise_means.ts";
@@ -48,7 +49,7 @@ export function momentsOfBatch(
   reuse?: PreciseMoments,
 ): AccumulableMoments {
   const fits = reuse?.features === batch.features && reuse.confounds === batch.confounds &&
-    reuse.meanXLo && reuse.meanNLo;
+    ownLowPart(reuse, "meanXLo") && ownLowPart(reuse, "meanNLo");
   const out = fits
     ? reuse as Required<PreciseMoments>
     : emptyPreciseMoments(batch.features, batch.confounds);
@@ -79,7 +80,7 @@ export async function momentsOfBatchAsync(
   reuse?: PreciseMoments,
 ): Promise<AccumulableMoments> {
   const fits = reuse?.features === batch.features && reuse.confounds === batch.confounds &&
-    reuse.meanXLo && reuse.meanNLo;
+    ownLowPart(reuse, "meanXLo") && ownLowPart(reuse, "meanNLo");
   const out = fits
     ? reuse as Required<PreciseMoments>
     : emptyPreciseMoments(batch.features, batch.confounds);

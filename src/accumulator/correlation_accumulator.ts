@@ -14,6 +14,7 @@ import {
 } from "../core/batch_corr_options.ts";
 import type { BatchCorrResult } from "../core/correlation_view.ts";
 import { BatchCorrError, ruleMessage } from "../core/errors.ts";
+import { readProperty } from "../core/own_properties.ts";
 import { parseOptions } from "../core/parse_options.ts";
 import { type PreciseMoments, withoutLowParts } from "../core/precise_means.ts";
 import { prepareBatch } from "../core/prepare_batch.ts";
@@ -242,7 +243,9 @@ export class CorrelationAccumulator {
    * @ignore
    */
   stage(moments: AccumulableMoments, options: StageOptions): StagedMerge {
-    const { featureShape, decay, context } = options;
+    const { featureShape, context } = options;
+    // Its own key only: without one the decay is 1, whatever Object.prototype holds.
+    const decay = readProperty(options, "decay") as number | undefined;
     return this.#core.stage(moments, featureShape, moments.count, decay ?? 1, context);
   }
 

@@ -9,6 +9,7 @@
 import { z } from "zod";
 import { BatchCorrError } from "../core/errors.ts";
 import type { BatchMoments } from "../core/batch_moments.ts";
+import { ownData } from "../core/own_properties.ts";
 import type { MeanLowParts } from "../core/precise_means.ts";
 import {
   addIssue,
@@ -231,7 +232,7 @@ const snapshotSchema = plainObjectSchema.pipe(
   z.discriminatedUnion("version", [snapshotV1Schema, snapshotV2Schema], {
     error: (issue) => {
       const input = issue.input as Record<string, unknown>;
-      return "version" in input
+      return Object.hasOwn(input, "version")
         ? snapshotMessage(VERSION_RULE, shown(input.version))
         : snapshotMessage('it must have the key "version"', "missing");
     },
@@ -350,6 +351,34 @@ function parseText(
 }
 
 /**
+ * The snapshot as the schema reads it: its own properties only, each read
+ * once (a key missing from the snapshot is missing, whatever Object.prototype
+ * holds; a hole in an array is not a number, whatever Array.prototype holds;
+ * a getter cannot pass validation with one value and restore another), or the
+ * refusal of an object whose properties cannot be read.
+ *
+ * @param data The snapshot object, parsed or given.
+ * @param maxElements The cap on F·M: no array of a valid snapshot is longer.
+ */
+function ownSnapshot(
+  data: unknown,
+  maxElements: number,
+): { success: true; data: unknown } | { success: false; error: BatchCorrError } {
+  try {
+    return { success: true, data: ownData(data, maxElements) };
+  } catch (error) {
+    return refused(
+      invalidSnapshot(
+        "it must be plain data whose properties can be read",
+        `an object whose property could not be read (${
+          error instanceof Error ? error.message : shown(error)
+        })`,
+      ),
+    );
+  }
+}
+
+/**
  * Decodes and validates a JSON snapshot, reporting failure as a value.
  *
  * @param json The snapshot object or its JSON text.
@@ -360,10 +389,12 @@ function parseText(
 export function decodeSnapshotJSON(json: unknown, expected: SnapshotExpectations): DecodeResult {
   const text = typeof json === "string" ? parseText(json) : { success: true as const, data: json };
   if (!text.success) return text;
+  const own = ownSnapshot(text.data, expected.maxElements);
+  if (!own.success) return own;
   const schema = snapshotSchema.transform((snapshot, ctx) =>
     restoredState(snapshot, expected, ctx)
   );
-  const parsed = schema.safeParse(text.data);
+  const parsed = schema.safeParse(own.data);
   return parsed.success
     ? { success: true, data: parsed.data }
     : refused(errorOfIssues(parsed.error.issues));

@@ -80,12 +80,8 @@ export async function batchCorrAsync(
   options?: BatchCorrAsyncOptions,
 ): Promise<BatchCorrResult> {
   const context = "compute batchCorrAsync";
-  const { threads, ...resolved } = parseOptions(
-    batchCorrAsyncOptionsSchema,
-    options,
-    context,
-    RULES,
-  );
+  // Not destructured with a rest: that would be an object with Object.prototype again.
+  const resolved = parseOptions(batchCorrAsyncOptionsSchema, options, context, RULES);
   const batch = prepareBatch(X, N, context, ["X", "N"], resolved.maxElements);
-  return await batchCorrResultAsync(batch, resolved, resolveThreads(threads), context);
+  return await batchCorrResultAsync(batch, resolved, resolveThreads(resolved.threads), context);
 }

@@ -70,10 +70,13 @@ export class BatchCorrError extends Error {
     message: string,
     options: { cause?: unknown; details?: Record<string, unknown> } = {},
   ) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Own keys only: a cause or details that only Object.prototype holds is none.
+    const cause = Object.hasOwn(options, "cause") ? options.cause : undefined;
+    const details = Object.hasOwn(options, "details") ? options.details : undefined;
+    super(message, cause === undefined ? undefined : { cause });
     this.name = "BatchCorrError";
     this.code = code;
-    this.details = Object.freeze({ ...options.details });
+    this.details = Object.freeze({ ...details });
   }
 }
 
@@ -88,17 +91,21 @@ export function describeValue(value: unknown): string {
     return String(value);
   }
   if (typeof value === "function") return "a function";
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (ArrayBuffer.isView(value)) {
-    return `a ${value.constructor.name} of length ${
-      (value as unknown as ArrayLike<number>).length ?? value.byteLength
-    }`;
+  if (typeof value !== "object") return String(value);
+  // An untrusted object (a revoked Proxy, a getter or trap that throws, a constructor whose
+  // name is not a string) must never make the message itself throw.
+  try {
+    if (Array.isArray(value)) return `an array of length ${Number(value.length)}`;
+    const name: unknown = (value as object).constructor?.name;
+    const named = typeof name === "string" && name !== "" && name !== "Object";
+    if (ArrayBuffer.isView(value)) {
+      const length = (value as unknown as ArrayLike<number>).length ?? value.byteLength;
+      return `a ${named ? name : "typed array"} of length ${Number(length)}`;
+    }
+    return named ? `a ${name}` : "an object";
+  } catch {
+    return "an object";
   }
-  if (typeof value === "object") {
-    const name = (value as object).constructor?.name;
-    return name && name !== "Object" ? `a ${name}` : "an object";
-  }
-  return String(value);
 }
 
 /**
@@ -109,6 +116,25 @@ export function describeValue(value: unknown): string {
  */
 export function shapeText(shape: readonly number[]): string {
   return `[${shape.join(", ")}]`;
+}
+
+/**
+ * The text of something thrown, for a message that reports it: an Error's
+ * message, a string as it is, anything else as {@linkcode describeValue} shows
+ * it (user code may throw a null-prototype object, which `String()` cannot
+ * convert). Never throws.
+ *
+ * @param thrown What was thrown.
+ * @returns Its text.
+ */
+export function thrownText(thrown: unknown): string {
+  if (typeof thrown === "string") return thrown;
+  try {
+    if (thrown instanceof Error) return String(thrown.message);
+  } catch {
+    // A message getter that throws: described below.
+  }
+  return describeValue(thrown);
 }
 
 /** Builds the library's standard message: what, the rule, the value seen. */

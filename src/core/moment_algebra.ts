@@ -11,6 +11,7 @@ import {
   addToMean,
   emptyPreciseMoments,
   meanDifference,
+  ownLowPart,
   type PreciseMoments,
 } from "./precise_means.ts";
 import type { PreparedBatch } from "./prepare_batch.ts";
@@ -71,11 +72,12 @@ export function mergeMoments(
   const shareB = nB / n;
   const k = nA * shareB;
   const deltaN = new Float64Array(M);
-  const loNA = a.meanNLo, loNB = b.meanNLo;
+  const loNA = ownLowPart(a, "meanNLo"), loNB = ownLowPart(b, "meanNLo");
   for (let m = 0; m < M; m++) {
     deltaN[m] = meanDifference(a.meanN[m]!, loNA?.[m] ?? 0, b.meanN[m]!, loNB?.[m] ?? 0);
   }
-  const loXA = a.meanXLo, loXB = b.meanXLo;
+  const loXA = ownLowPart(a, "meanXLo"), loXB = ownLowPart(b, "meanXLo");
+  const loXOut = ownLowPart(out, "meanXLo"), loNOut = ownLowPart(out, "meanNLo");
   for (let f = 0; f < F; f++) {
     const loA = loXA?.[f] ?? 0;
     const dx = meanDifference(a.meanX[f]!, loA, b.meanX[f]!, loXB?.[f] ?? 0);
@@ -85,12 +87,12 @@ export function mergeMoments(
       out.comoment[base + m] = a.comoment[base + m]! + b.comoment[base + m]! + kdx * deltaN[m]!;
     }
     out.m2X[f] = a.m2X[f]! + b.m2X[f]! + kdx * dx;
-    addToMean(out.meanX, out.meanXLo, f, a.meanX[f]!, loA, dx * shareB);
+    addToMean(out.meanX, loXOut, f, a.meanX[f]!, loA, dx * shareB);
   }
   for (let m = 0; m < M; m++) {
     const dn = deltaN[m]!;
     out.m2N[m] = a.m2N[m]! + b.m2N[m]! + k * dn * dn;
-    addToMean(out.meanN, out.meanNLo, m, a.meanN[m]!, loNA?.[m] ?? 0, dn * shareB);
+    addToMean(out.meanN, loNOut, m, a.meanN[m]!, loNA?.[m] ?? 0, dn * shareB);
   }
   out.count = n;
   return out;
@@ -109,8 +111,8 @@ export function mergeMoments(
 export function copyMoments<T extends PreciseMoments>(source: PreciseMoments, out: T): T {
   if (source === out) return out;
   out.count = source.count;
-  copyMeans(source.meanX, source.meanXLo, out.meanX, out.meanXLo);
-  copyMeans(source.meanN, source.meanNLo, out.meanN, out.meanNLo);
+  copyMeans(source.meanX, ownLowPart(source, "meanXLo"), out.meanX, ownLowPart(out, "meanXLo"));
+  copyMeans(source.meanN, ownLowPart(source, "meanNLo"), out.meanN, ownLowPart(out, "meanNLo"));
   out.m2X.set(source.m2X);
   out.m2N.set(source.m2N);
   out.comoment.set(source.comoment);
@@ -148,8 +150,8 @@ export function scaleMoments(
 ): PreciseMoments {
   if (factor === 1) return copyMoments(source, out);
   out.count = source.count * factor;
-  copyMeans(source.meanX, source.meanXLo, out.meanX, out.meanXLo);
-  copyMeans(source.meanN, source.meanNLo, out.meanN, out.meanNLo);
+  copyMeans(source.meanX, ownLowPart(source, "meanXLo"), out.meanX, ownLowPart(out, "meanXLo"));
+  copyMeans(source.meanN, ownLowPart(source, "meanNLo"), out.meanN, ownLowPart(out, "meanNLo"));
   for (let f = 0; f < source.features; f++) out.m2X[f] = source.m2X[f]! * factor;
   for (let m = 0; m < source.confounds; m++) out.m2N[m] = source.m2N[m]! * factor;
   const { comoment } = source;

@@ -24,7 +24,11 @@ export function isPlainObject(value: unknown): value is Record<PropertyKey, unkn
 function isDataRecord(value: Record<PropertyKey, unknown>): boolean {
   for (const key of Reflect.ownKeys(value)) {
     const descriptor = Object.getOwnPropertyDescriptor(value, key);
-    if (descriptor && "value" in descriptor && typeof descriptor.value === "function") return false;
+    if (
+      descriptor && Object.hasOwn(descriptor, "value") && typeof descriptor.value === "function"
+    ) {
+      return false;
+    }
   }
   return true;
 }
@@ -45,34 +49,80 @@ function copyRecord(value: object, nested: (v: unknown) => unknown): Record<Prop
   return out;
 }
 
-/** An array's own elements, its length read once; a hole reads as undefined, never as an inherited index. */
-function copyArray(value: readonly unknown[], nested: (v: unknown) => unknown): unknown[] {
+/**
+ * An array's own elements, its length read once; a hole reads as undefined,
+ * never as an inherited index. An array longer than `maxLength` is kept as it
+ * is, its elements unread (a decoder refuses it by its length alone).
+ */
+function copyArray(
+  value: readonly unknown[],
+  nested: (v: unknown) => unknown,
+  maxLength: number,
+): readonly unknown[] {
   const length = value.length;
+  if (length > maxLength) return value;
   const out = new Array<unknown>(length);
   for (let i = 0; i < length; i++) out[i] = Object.hasOwn(value, i) ? nested(value[i]) : undefined;
   return out;
 }
 
-function copyData(value: unknown): unknown {
-  if (Array.isArray(value)) return copyArray(value, copyData);
-  if (isPlainObject(value) && isDataRecord(value)) return copyRecord(value, copyData);
-  return value;
+/**
+ * The copy of nested data below `root`: arrays and data records copied, a
+ * value already being copied higher up (a cycle) kept as it is, for the
+ * schema to refuse.
+ */
+function copier(maxLength: number, root: object): (value: unknown) => unknown {
+  const path = new Set<object>([root]);
+  const copyData = (value: unknown): unknown => {
+    if (typeof value !== "object" || value === null || path.has(value)) return value;
+    const array = Array.isArray(value);
+    if (!array && !(isPlainObject(value) && isDataRecord(value))) return value;
+    path.add(value);
+    try {
+      return array
+        ? copyArray(value as unknown[], copyData, maxLength)
+        : copyRecord(value, copyData);
+    } finally {
+      path.delete(value);
+    }
+  };
+  return copyData;
 }
 
 /**
  * The options object as validation should see it: a null-prototype copy of
  * its own enumerable properties (each getter read once), with nested arrays
- * and data records (plain objects without methods) copied the same way.
- * Functions, class instances (an accumulator, an AbortSignal, a client) and
- * plain objects with methods are kept as they are. Anything that is not an
- * object is returned unchanged, for the schema to refuse.
+ * and data records (plain objects without methods) copied the same way (a
+ * cycle is kept as it is, for the schema to refuse). Functions, class
+ * instances (an accumulator, an AbortSignal, a client) and plain objects
+ * with methods are kept as they are. Anything that is not an object is
+ * returned unchanged, for the schema to refuse.
  *
  * @param value The options as given.
  * @returns The copy.
  */
 export function ownOptions(value: unknown): unknown {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
-  return copyRecord(value, copyData);
+  return copyRecord(value, copier(Infinity, value));
+}
+
+/**
+ * Untrusted data (a JSON snapshot, parsed or given as an object) as a decoder
+ * should see it: for a plain object, the copy {@linkcode ownOptions} makes
+ * (own enumerable properties only, each read once, holes read as undefined),
+ * so that nothing is read from `Object.prototype` or `Array.prototype` and
+ * what is validated is what is used; anything else is returned as it is, for
+ * the decoder to refuse. Arrays longer than `maxArrayLength` are not copied
+ * (no valid field is that long). A getter or Proxy trap that throws throws
+ * here.
+ *
+ * @param value The data as given.
+ * @param maxArrayLength The longest array worth copying.
+ * @returns The copy, or `value` itself when it is not a plain object.
+ */
+export function ownData(value: unknown, maxArrayLength: number): unknown {
+  if (!isPlainObject(value)) return value;
+  return copyRecord(value, copier(maxArrayLength, value));
 }
 
 /**

@@ -27,6 +27,22 @@ export interface MeanLowParts {
 export type PreciseMoments = BatchMoments & Partial<MeanLowParts>;
 
 /**
+ * A low part the moments object holds itself, or undefined (exactly 0):
+ * never one only Object.prototype holds, as moments from a backend or
+ * `updateMoments` have none of their own.
+ *
+ * @param moments The moments.
+ * @param key Which low part.
+ * @returns The low parts, or undefined.
+ */
+export function ownLowPart(
+  moments: PreciseMoments,
+  key: keyof MeanLowParts,
+): Float64Array | undefined {
+  return Object.hasOwn(moments, key) ? moments[key] : undefined;
+}
+
+/**
  * A column gets a low part when its mean is this many spreads (√(M2/B)) from
  * zero or more. Below it, the mean's rounding (≤ 1.1e-16·|mean|) is at most
  * 1.1e-12 of a spread, far under any tolerance that matters for r, and the

@@ -298,7 +298,9 @@ function isBuiltIn(value: unknown): value is Scalarisation {
  * @returns The guarded scalarisation.
  */
 export function guardScalarisation(user: Scalarisation, allowNaN: boolean): Scalarisation {
-  const name = typeof readProperty(user, "name") === "string" ? user.name : "custom";
+  // Read once; an empty or non-string name reads as "custom", as an anonymous function's does.
+  const given = readProperty(user, "name");
+  const name = typeof given === "string" && given !== "" ? given : "custom";
   const reduce = readProperty(user, "reduce") as Scalarisation["reduce"];
   const gradient = readProperty(user, "gradient");
   const context = `apply the scalarisation ${JSON.stringify(name)}`;

@@ -11,7 +11,7 @@ import type { TensorLike } from "../core/tensor.ts";
 import { ruleMessage } from "../core/errors.ts";
 import { distributedError } from "./distributed_error.ts";
 import { sleep } from "./with_retry.ts";
-import { ownOptions } from "../core/own_properties.ts";
+import { hasProperty, ownOptions } from "../core/own_properties.ts";
 
 /**
  * Where ranks exchange their moments: a Redis hash per step, a JetStream KV
@@ -185,7 +185,10 @@ function checkOptions(options: AllReduceMomentsOptions, context: string) {
 }
 
 function localBatch(local: unknown, context: string): { x: TensorLike; n: TensorLike } {
-  if (typeof local !== "object" || local === null || !("x" in local) || !("n" in local)) {
+  if (
+    typeof local !== "object" || local === null || !hasProperty(local, "x") ||
+    !hasProperty(local, "n")
+  ) {
     throw new TypeError(
       ruleMessage(context, "local", "a CorrelationAccumulator or a batch { x, n }", local),
     );

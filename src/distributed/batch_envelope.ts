@@ -9,7 +9,7 @@
 import { ruleMessage } from "../core/errors.ts";
 import { type TensorLike, toDenseTensor } from "../core/tensor.ts";
 import { distributedError } from "./distributed_error.ts";
-import { ownOptions } from "../core/own_properties.ts";
+import { ownOptions, readProperty } from "../core/own_properties.ts";
 import { checkShapes } from "./_check_shapes.ts";
 import { encodeId, encodeMeta, parseMeta } from "./_envelope_fields.ts";
 import {
@@ -139,11 +139,14 @@ export function encodeBatchEnvelope(
   if (dtype !== "float64" && dtype !== "float32") {
     throw new TypeError(ruleMessage(context, "options.dtype", '"float64" or "float32"', dtype));
   }
-  const idBytes = encodeId(batch.id, context);
-  const x = toDenseTensor(batch.x, "x", context);
-  const n = toDenseTensor(batch.n, "n", context);
+  // Each field read once, never from Object.prototype (a batch without meta has none).
+  const field = (key: keyof EnvelopeBatch): unknown => readProperty(batch, key);
+  const idBytes = encodeId(field("id") as string, context);
+  const x = toDenseTensor(field("x") as TensorLike, "x", context);
+  const n = toDenseTensor(field("n") as TensorLike, "n", context);
   checkShapes(x.shape, n.shape, context);
-  const metaBytes = batch.meta === undefined ? new Uint8Array(0) : encodeMeta(batch.meta, context);
+  const meta = field("meta") as EnvelopeBatch["meta"];
+  const metaBytes = meta === undefined ? new Uint8Array(0) : encodeMeta(meta, context);
   const shapeBytes = 4 * (x.shape.length + n.shape.length);
   const payloadStart = align8(HEADER_BYTES + shapeBytes + idBytes.length + metaBytes.length);
   const width = dtype === "float64" ? 8 : 4;

@@ -174,7 +174,7 @@ export class CheckpointedFold {
         continue;
       }
       const outcome = this.#foldOne(working, delivery);
-      if ("reason" in outcome) {
+      if (isDeadLetter(outcome)) {
         deadLetters.push(outcome);
       } else {
         folded.push(delivery);
@@ -284,4 +284,11 @@ function positiveInteger(value: unknown, name: string): number {
     throw typeof value === "number" ? new RangeError(message) : new TypeError(message);
   }
   return value;
+}
+
+/** A dead letter rather than a fold: told by its own key, never by one Object.prototype holds. */
+function isDeadLetter(
+  outcome: DeadLetter | { samples: number; delta: BatchDelta | undefined },
+): outcome is DeadLetter {
+  return Object.hasOwn(outcome, "reason");
 }

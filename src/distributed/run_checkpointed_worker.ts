@@ -11,7 +11,7 @@ import { CheckpointedFold, type FoldStep } from "./checkpointed_fold.ts";
 import { distributedError, hasDistributedCode } from "./distributed_error.ts";
 import { withRetry } from "./with_retry.ts";
 import { ownOptions } from "../core/own_properties.ts";
-import { ruleMessage } from "../core/errors.ts";
+import { ruleMessage, thrownText } from "../core/errors.ts";
 
 /** Options of {@linkcode runCheckpointedWorker}. */
 export interface RunCheckpointedWorkerOptions {
@@ -234,7 +234,7 @@ export async function runCheckpointedWorker(
           `Cannot commit as ${
             options.server ?? "the broker"
           } must accept a commit within ${retryForMs} ms of retrying: current state is ${summary.failedCommits} failed commits, the last with "${
-            (error as Error)?.message ?? String(error)
+            thrownText(error)
           }"`,
           { cause: error },
         );

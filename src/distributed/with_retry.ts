@@ -4,6 +4,7 @@
  * @module
  */
 
+import { thrownText } from "../core/errors.ts";
 import { distributedError } from "./distributed_error.ts";
 
 /** Resolves after `ms` milliseconds, or at once when `signal` aborts. */
@@ -53,7 +54,7 @@ export async function withRetry<T>(operation: () => Promise<T>, policy: RetryPol
         throw distributedError(
           "engine_unavailable",
           `Cannot ${policy.what} as ${policy.server} must answer within ${policy.retryForMs} ms of retrying: current state is ${attempt} failed attempts over ${elapsed} ms, the last with "${
-            (error as Error)?.message ?? String(error)
+            thrownText(error)
           }"`,
           { cause: error, details: { attempts: attempt, elapsedMs: elapsed } },
         );

@@ -159,7 +159,8 @@ export class BatchCorrelationLoss {
       names: this.argumentNames,
     });
     const grad: Tensor = { data: result.gradX, shape: x.shape };
-    if (result.gradN === undefined) return { value: result.value, grad };
-    return { value: result.value, grad, gradN: { data: result.gradN, shape: n.shape } };
+    // Its own gradN only: without wrt "both" there is none, whatever Object.prototype holds.
+    if (!Object.hasOwn(result, "gradN")) return { value: result.value, grad };
+    return { value: result.value, grad, gradN: { data: result.gradN!, shape: n.shape } };
   }
 }

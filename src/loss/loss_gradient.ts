@@ -167,7 +167,8 @@ export function correlationPullback(
   const centre = centreOf(kernel, moments);
   const gradX = want.wantX ? featureGradient(kernel, centre, scaled) : undefined;
   const gradN = want.wantN ? confoundGradient(kernel, centre, scaled) : undefined;
-  if ("scaleX" in kernel) undoRescaling(kernel, gradX, gradN);
+  // The kernel's own key (a rescaled batch), never one only Object.prototype holds.
+  if (Object.hasOwn(kernel, "scaleX")) undoRescaling(kernel as RescaledBatch, gradX, gradN);
   return { ...(gradX ? { gradX } : {}), ...(gradN ? { gradN } : {}) };
 }
 

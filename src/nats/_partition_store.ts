@@ -74,13 +74,19 @@ function lastBatchOf(view: DataView, bytes: Uint8Array): { last?: LastBatch; end
   const end = HEADER_V2 + length;
   if (length === 0 || end > bytes.length) return { end: Math.min(end, bytes.length) };
   try {
-    const parsed = JSON.parse(decoder.decode(bytes.subarray(HEADER_V2, end)));
-    if (typeof parsed?.batchId !== "string") return { end };
-    const meta = typeof parsed.meta === "object" && parsed.meta !== null ? parsed.meta : undefined;
+    const parsed: unknown = JSON.parse(decoder.decode(bytes.subarray(HEADER_V2, end)));
+    if (typeof parsed !== "object" || parsed === null) return { end };
+    // Its own keys only: a key the JSON lacks is missing, whatever Object.prototype holds.
+    const own = (key: string): unknown =>
+      Object.hasOwn(parsed, key) ? (parsed as Record<string, unknown>)[key] : undefined;
+    const batchId = own("batchId"), meta = own("meta");
+    if (typeof batchId !== "string") return { end };
     return {
       last: {
-        batchId: parsed.batchId,
-        ...(meta ? { meta } : {}),
+        batchId,
+        ...(typeof meta === "object" && meta !== null
+          ? { meta: meta as Record<string, unknown> }
+          : {}),
         committedAt: view.getFloat64(40, true),
       },
       end,

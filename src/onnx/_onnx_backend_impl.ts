@@ -311,8 +311,11 @@ export class OnnxBackendImpl implements OnnxBackend {
         },
       );
     }
+    // The outputs fetched (its own keys), never a name only Object.prototype holds.
     const read = (name: string) =>
-      results[name] === undefined ? new Float64Array(0) : toFloat64(results[name], name);
+      Object.hasOwn(results, name) && results[name] !== undefined
+        ? toFloat64(results[name], name)
+        : new Float64Array(0);
     const outputs: GraphOutputs = {
       raw: read(ONNX_IO.raw),
       thresholded: read(ONNX_IO.thresholded),

@@ -76,10 +76,16 @@ export interface ModelProto {
   metadataProps: { key: string; value: string }[];
 }
 
+/** An optional field the message holds itself: never one only Object.prototype holds. */
+function own<T extends object, K extends keyof T>(message: T, key: K): T[K] | undefined {
+  return Object.hasOwn(message, key) ? message[key] : undefined;
+}
+
 function writeAttribute(w: ProtoWriter, a: AttributeProto): void {
   w.string(1, a.name);
-  if (a.i !== undefined) w.integer(3, a.i);
-  if (a.ints !== undefined) w.packedIntegers(8, a.ints);
+  const i = own(a, "i"), ints = own(a, "ints");
+  if (i !== undefined) w.integer(3, i);
+  if (ints !== undefined) w.packedIntegers(8, ints);
   w.integer(20, a.type);
 }
 
@@ -94,14 +100,16 @@ function writeNode(w: ProtoWriter, n: NodeProto): void {
 function writeTensor(w: ProtoWriter, t: TensorProto): void {
   w.packedIntegers(1, t.dims);
   w.integer(2, t.dataType);
-  if (t.floatData !== undefined) w.packedFloats(4, t.floatData);
-  if (t.int64Data !== undefined) w.packedIntegers(7, t.int64Data);
+  const floatData = own(t, "floatData"), int64Data = own(t, "int64Data");
+  if (floatData !== undefined) w.packedFloats(4, floatData);
+  if (int64Data !== undefined) w.packedIntegers(7, int64Data);
   w.string(8, t.name);
 }
 
 function writeDimension(w: ProtoWriter, d: Dimension): void {
-  if ("dimValue" in d) w.integer(1, d.dimValue);
-  else w.string(2, d.dimParam);
+  // Told apart by the dimension's own key, never by one Object.prototype holds.
+  if (Object.hasOwn(d, "dimValue")) w.integer(1, (d as { dimValue: number }).dimValue);
+  else w.string(2, (d as { dimParam: string }).dimParam);
 }
 
 function writeValueInfo(w: ProtoWriter, v: ValueInfoProto): void {

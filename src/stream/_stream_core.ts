@@ -11,7 +11,7 @@ import { resolveTol } from "../core/auto_tol.ts";
 import type { BatchMoments } from "../core/batch_moments.ts";
 import { resultFromMoments } from "../core/correlation_view.ts";
 import { thresholdedView } from "../kernels/correlation_view_kernel.ts";
-import { BatchCorrError, ruleMessage } from "../core/errors.ts";
+import { BatchCorrError, ruleMessage, thrownText } from "../core/errors.ts";
 import {
   BACKEND_BOUND_SLACK,
   CAUCHY_SCHWARZ_RULE,
@@ -169,6 +169,7 @@ export class StreamCore {
     const windowTol = windowMoments ? resolveTol(o.tol, o.tolSig, windowCount, context) : 0;
 
     let result: BatchResult;
+    let windowView: WindowView | undefined;
     try {
       const own = this.#view(moments, batch.order, batchTol);
       const view = this.#view(running.moments, batch.order, runningTol);
@@ -180,12 +181,14 @@ export class StreamCore {
         loss: own.loss,
         running: view,
       };
-      if (own.correlations) result.correlations = own.correlations;
+      // The views' own keys only (a "losses" view has no correlations), never Object.prototype's.
+      if (Object.hasOwn(own, "correlations")) result.correlations = own.correlations!;
       if (windowMoments) {
-        result.window = {
+        windowView = {
           ...this.#view(windowMoments, batch.order, windowTol),
           effectiveCount: windowCount,
         };
+        result.window = windowView;
       }
       if (o.gradient !== "none") this.#addGradient(result, batch, context);
     } catch (error) {
@@ -196,7 +199,7 @@ export class StreamCore {
     decayed?.commit();
     this.#window?.commit(moments);
     this.#lastRunning = result.running;
-    if (result.window) this.#lastWindow = result.window;
+    if (windowView) this.#lastWindow = windowView;
     return result;
   }
 
@@ -206,8 +209,8 @@ export class StreamCore {
       names: NAMES,
     });
     result.gradient = { data: grads.gradX, shape: [batch.count, ...batch.featureShape] };
-    if (grads.gradN) {
-      result.gradientN = { data: grads.gradN, shape: [...batch.nShape] };
+    if (Object.hasOwn(grads, "gradN")) {
+      result.gradientN = { data: grads.gradN!, shape: [...batch.nShape] };
     }
   }
 
@@ -239,7 +242,7 @@ export class StreamCore {
       tol: Number.NaN,
       loss: Number.NaN,
       running: this.#lastRunning,
-      skipped: { reason: error instanceof Error ? error.message : String(error), error },
+      skipped: { reason: thrownText(error), error },
     };
     if (this.#lastWindow) result.window = this.#lastWindow;
     return result;
@@ -279,7 +282,7 @@ function checkBackendMoments(
 }
 
 function streamError(error: unknown, phase: Phase, index: number, context: string): BatchCorrError {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = thrownText(error);
   const what = phase === "backend"
     ? "the backend"
     : phase === "loss"

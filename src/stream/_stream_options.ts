@@ -129,11 +129,12 @@ export function parseTransformOptions(
   options: unknown,
   context: string,
 ): { resolved: ResolvedStreamOptions; highWaterMark: number } {
-  const { highWaterMark = 1, ...parsed } = parseOptions(
-    transformOptionsSchema,
-    options,
-    context,
-    STREAM_RULES,
-  );
-  return { resolved: resolveStreamOptions(parsed, context), highWaterMark };
+  // Read from the parsed options themselves: an object rest (`{ highWaterMark, ...rest }`) is
+  // a new object with Object.prototype, whose absent keys (accumulator, window, backend…)
+  // would read what a polluted Object.prototype holds.
+  const parsed = parseOptions(transformOptionsSchema, options, context, STREAM_RULES);
+  return {
+    resolved: resolveStreamOptions(parsed, context),
+    highWaterMark: parsed.highWaterMark ?? 1,
+  };
 }

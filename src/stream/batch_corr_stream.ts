@@ -61,14 +61,18 @@ export class BatchCorrStream extends TransformStream<Batch, BatchResult> {
     const { resolved, highWaterMark } = parseTransformOptions(options, "create BatchCorrStream");
     const core = new StreamCore(resolved);
     let index = 0;
+    // Null-prototype dictionaries: the platform reads a transformer's start, flush and cancel,
+    // and a strategy's size, from Object.prototype too (as WebIDL dictionaries are read).
+    const dictionary = <T extends object>(members: T): T =>
+      Object.assign(Object.create(null), members);
     super(
-      {
-        async transform(batch, controller): Promise<void> {
+      dictionary({
+        async transform(batch: Batch, controller: TransformStreamDefaultController<BatchResult>) {
           controller.enqueue(await core.step(batch, index++));
         },
-      },
-      { highWaterMark: 1 },
-      { highWaterMark },
+      }),
+      dictionary({ highWaterMark: 1 }),
+      dictionary({ highWaterMark }),
     );
   }
 }

@@ -8,7 +8,7 @@
 import { ruleMessage } from "../core/errors.ts";
 import { tf } from "./_tfjs.ts";
 import type { HostBatch, HostTensor, TfTensor } from "./tf_types.ts";
-import { ownOptions } from "../core/own_properties.ts";
+import { hasProperty, ownOptions } from "../core/own_properties.ts";
 
 /** A batch whose features and confounds may be tf tensors (or host tensors). */
 export interface TensorBatch {
@@ -109,7 +109,10 @@ async function readTensor(tensor: TfTensor, name: string, index: number): Promis
 }
 
 async function toHostBatch(element: unknown, index: number, dispose: boolean): Promise<unknown> {
-  if (typeof element !== "object" || element === null || !("x" in element) || !("n" in element)) {
+  if (
+    typeof element !== "object" || element === null || !hasProperty(element, "x") ||
+    !hasProperty(element, "n")
+  ) {
     return element; // correlateBatches says what is wrong with it
   }
   const { x, n } = element as TensorBatch;

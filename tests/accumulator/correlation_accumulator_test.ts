@@ -555,6 +555,103 @@ describe("CorrelationAccumulator snapshots", () => {
     rejects(Object.assign(Object.create({ inherited: 1 }), snapshot), /plain object/);
   });
 
+  test("a key the snapshot lacks is missing even when Object.prototype holds it, in JSON text and objects", () => {
+    const proto = Object.prototype as Record<string, unknown>;
+    for (const key of ["count", "comoment", "meanXLo", "version", "featureShape"] as const) {
+      const { [key]: value, ...rest } = snapshot;
+      proto[key] = value;
+      try {
+        rejects(rest, new RegExp(`must have the key "${key}"`));
+        rejects(JSON.stringify(rest), new RegExp(`must have the key "${key}"`));
+        const result = CorrelationAccumulator.safeFromJSON(rest);
+        assert.ok(!result.success && result.error.code === "invalid_snapshot");
+      } finally {
+        delete proto[key];
+      }
+    }
+  });
+
+  test("updates, merges, moments and restores are the same whatever Object.prototype holds under meanXLo, meanNLo or success", () => {
+    const run = () => {
+      const a = new CorrelationAccumulator().update([[1, 2], [2, 1], [4, 4]], [1, 3, 2]);
+      const b = new CorrelationAccumulator().update([[3, 0], [5, 2]], [4, 1]);
+      a.updateMoments(b.moments()).merge(b);
+      const c = CorrelationAccumulator.fromBytes(a.toBytes());
+      return [a.toBytes(), c.toBytes(), CorrelationAccumulator.fromJSON(a.toJSON()).toBytes()];
+    };
+    const expected = run();
+    const proto = Object.prototype as Record<string, unknown>;
+    for (const key of ["meanXLo", "meanNLo", "success"]) {
+      Object.defineProperty(proto, key, {
+        value: Float64Array.of(0.5, 0.5),
+        writable: true,
+        configurable: true,
+      });
+      try {
+        assert.deepEqual(run(), expected, key);
+      } finally {
+        delete proto[key];
+      }
+    }
+  });
+
+  test("a hole in an array is not a number even when Array.prototype holds one there", () => {
+    const comoment: number[] = [...snapshot.comoment];
+    delete comoment[1];
+    const proto = Array.prototype as unknown as Record<string, unknown>;
+    proto[1] = snapshot.comoment[1];
+    try {
+      rejects(
+        { ...snapshot, comoment },
+        /every element of comoment must be a finite number: current value is undefined at index 1/,
+      );
+    } finally {
+      delete proto[1];
+    }
+  });
+
+  test("each property of a snapshot object is read once: a getter cannot pass validation with one value and restore another", () => {
+    let reads = 0;
+    const m2X: number[] = [...snapshot.m2X];
+    Object.defineProperty(m2X, 0, {
+      get: () => reads++ === 0 ? snapshot.m2X[0] : -5,
+      enumerable: true,
+    });
+    let countReads = 0;
+    const changing = {
+      ...snapshot,
+      m2X,
+      get count() {
+        return countReads++ === 0 ? snapshot.count : 2 ** 60;
+      },
+    };
+    const restored = CorrelationAccumulator.fromJSON(changing);
+    assert.equal(reads, 1);
+    assert.equal(countReads, 1);
+    assert.deepEqual(restored.toBytes(), acc.toBytes());
+  });
+
+  test("a snapshot object whose property cannot be read is refused as invalid_snapshot; the safe twin does not throw", () => {
+    const inputs = [
+      Object.defineProperty({ ...snapshot }, "count", {
+        get() {
+          throw new Error("no count here");
+        },
+        enumerable: true,
+      }),
+      new Proxy({ ...snapshot }, {
+        ownKeys() {
+          throw new RangeError("trap");
+        },
+      }),
+    ];
+    for (const input of inputs) {
+      rejects(input, /must be plain data whose properties can be read: current value is an object/);
+      const result = CorrelationAccumulator.safeFromJSON(input);
+      assert.ok(!result.success && /could not be read/.test(result.error.message));
+    }
+  });
+
   test("values that cannot be printed or that no data could produce are refused as invalid_snapshot", () => {
     rejects(
       { ...snapshot, meanN: [Object.create(null), 0] },

@@ -326,6 +326,20 @@ describe("parseOptions()", () => {
     assert.equal(reads, 1);
   });
 
+  test("a cyclic option value is refused with the option's rule, not a stack overflow", () => {
+    const array: unknown[] = [];
+    array.push(array);
+    const record: Record<string, unknown> = {};
+    record.self = record;
+    for (const [value, shown] of [[array, "an array of length 1"], [record, "an object"]]) {
+      assert.throws(() => batchCorr(X, N, { tol: value } as never), {
+        name: "TypeError",
+        message:
+          `Cannot compute batchCorr as options.tol must be a finite non-negative number or "auto": current value is ${shown}`,
+      });
+    }
+  });
+
   test("an absent optional key of the result reads as undefined whatever Object.prototype holds", async () => {
     const schema = batchCorrOptionsSchema.partial().extend({});
     const parsed = parseOptions(schema, {}, "test", OPTION_RULES) as Record<string, unknown>;

@@ -15,6 +15,28 @@ function isEnvelopeError(error: unknown): boolean {
 }
 
 describe("batch envelope", () => {
+  test("a batch without meta, id, x or n of its own takes none from Object.prototype", () => {
+    const batch = { id: "b", x: [[1, 2], [3, 4], [5, 7]], n: [0.1, 0.3, 0.2] };
+    const expected = encodeBatchEnvelope(batch);
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.meta = { injected: 1 };
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeBatchEnvelope(batch);
+    } finally {
+      delete proto.meta;
+    }
+    assert.deepEqual(bytes, expected);
+    assert.equal(Object.hasOwn(decodeBatchEnvelope(bytes), "meta"), false);
+    const { x: _x, ...withoutX } = batch;
+    proto.x = [[9, 9], [9, 9], [9, 9]];
+    try {
+      assert.throws(() => encodeBatchEnvelope(withoutX as never), TypeError);
+    } finally {
+      delete proto.x;
+    }
+  });
+
   test("round-trips float64 data bit for bit, with shapes, id and metadata", () => {
     const x = new Float64Array([
       Math.PI,

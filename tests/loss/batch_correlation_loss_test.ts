@@ -83,6 +83,46 @@ describe("BatchCorrelationLoss", () => {
     assert.throws(() => loss.valueAndGrad(X, N), /scalarisation "bad" as its result/);
   });
 
+  test("a result that is a hostile object (a revoked Proxy, a throwing getter) is a TypeError naming it, never the object's own error", () => {
+    const revocable = Proxy.revocable({}, {});
+    revocable.revoke();
+    const results = [
+      revocable.proxy,
+      {
+        get constructor() {
+          throw new Error("getter");
+        },
+      },
+      new Proxy({}, {
+        get() {
+          throw new Error("trap");
+        },
+      }),
+    ];
+    for (const result of results) {
+      const loss = new BatchCorrelationLoss({
+        scalarisation: { name: "hostile", reduce: () => result as number },
+      });
+      assert.throws(() => loss.evaluate(X, N), {
+        name: "TypeError",
+        message:
+          'Cannot apply the scalarisation "hostile" as its result must be a finite number (NaN only with zeroVariance: "nan"): current value is an object',
+      });
+    }
+  });
+
+  test('a Scalarisation whose name is empty or not a string is named "custom" in messages, as an anonymous function is', () => {
+    for (const name of ["", 5]) {
+      const loss = new BatchCorrelationLoss({
+        scalarisation: { name: name as string, reduce: () => "1" as unknown as number },
+      });
+      assert.throws(
+        () => loss.evaluate(X, N),
+        /^TypeError: Cannot apply the scalarisation "custom" as/,
+      );
+    }
+  });
+
   test('NaN is a valid result only where zeroVariance is "nan"', () => {
     const nan = () => Number.NaN;
     assert.throws(
@@ -135,6 +175,22 @@ describe("BatchCorrelationLoss", () => {
         e instanceof RangeError &&
         /every element of its gradient must be a finite number/.test(e.message),
     );
+  });
+
+  test("valueAndGrad's result is the same whatever Object.prototype holds under gradN or scaleX", () => {
+    const loss = new BatchCorrelationLoss({ scalarisation: "meansq" });
+    const expected = loss.valueAndGrad(X, N);
+    const proto = Object.prototype as Record<string, unknown>;
+    for (const key of ["gradN", "scaleX"]) {
+      proto[key] = new Float64Array(B * F).fill(1e6);
+      try {
+        const result = loss.valueAndGrad(X, N);
+        assert.equal(Object.hasOwn(result, "gradN"), false, key);
+        assert.deepEqual(result, expected, key);
+      } finally {
+        delete proto[key];
+      }
+    }
   });
 
   test("rejects bad options when constructed", () => {

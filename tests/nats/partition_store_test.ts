@@ -36,6 +36,38 @@ describe("JetStream partition checkpoints", () => {
     assert.deepEqual(decoded.snapshot, snapshot);
   });
 
+  test("read the last batch's own keys only: one its JSON lacks stays missing whatever Object.prototype holds", () => {
+    const bytes = encodeCheckpoint({
+      watermark: 1,
+      batches: 1,
+      commits: 1,
+      deadLetters: 0,
+      snapshot,
+      last: { batchId: "b", committedAt: 1 },
+    });
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.meta = { line: 666 };
+    try {
+      assert.deepEqual(decodeCheckpoint(bytes, "p0004").last, { batchId: "b", committedAt: 1 });
+    } finally {
+      delete proto.meta;
+    }
+    const noId = encodeCheckpoint({
+      watermark: 1,
+      batches: 1,
+      commits: 1,
+      deadLetters: 0,
+      snapshot,
+      last: { batchId: undefined as never, committedAt: 1 },
+    });
+    proto.batchId = "inherited";
+    try {
+      assert.equal(decodeCheckpoint(noId, "p0005").last, undefined);
+    } finally {
+      delete proto.batchId;
+    }
+  });
+
   test("refuse another magic or version, and survive unreadable last-batch JSON", () => {
     const bytes = encodeCheckpoint({
       watermark: undefined,

@@ -149,6 +149,24 @@ async function expectUnavailable(
 }
 
 describe("exportBatchCorrOnnx()", () => {
+  test("writes the same bytes whatever Object.prototype holds under the names of optional proto fields", () => {
+    const expected = exportBatchCorrOnnx({ features: 3, confounds: 2 });
+    const proto = Object.prototype as Record<string, unknown>;
+    for (
+      const [key, value] of [["dimValue", 7], ["floatData", [1]], ["int64Data", [1]], ["i", 3], [
+        "ints",
+        [1],
+      ]] as const
+    ) {
+      Object.defineProperty(proto, key, { value, writable: true, configurable: true });
+      try {
+        assert.deepEqual(exportBatchCorrOnnx({ features: 3, confounds: 2 }), expected, key);
+      } finally {
+        delete proto[key];
+      }
+    }
+  });
+
   test("writes a ModelProto with the documented IR version, opset, inputs and outputs", () => {
     const model = onnx.ModelProto.decode(exportBatchCorrOnnx({ features: 7, confounds: 2 }));
     assert.equal(Number(model.irVersion), ONNX_IR_VERSION);

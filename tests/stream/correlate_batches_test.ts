@@ -620,6 +620,20 @@ describe("custom scalarisations", () => {
     }
   });
 
+  test("one that throws something String() cannot convert fails the batch with a stream_batch_failed describing it, the thrown value as its cause", async () => {
+    const thrown = Object.create(null);
+    const scalarisation = () => {
+      throw thrown;
+    };
+    await assert.rejects(
+      collect(correlateBatches(batches, { scalarisation })),
+      (e) =>
+        e instanceof BatchCorrError && e.cause === thrown && e.details.phase === "loss" &&
+        e.message ===
+          "Cannot correlate batch 0 of the stream as the scalarisation failed: an object",
+    );
+  });
+
   test('NaN is a valid result where zeroVariance is "nan"', async () => {
     const results = await collect(
       correlateBatches(batches, { scalarisation: () => Number.NaN, zeroVariance: "nan" }),
@@ -754,6 +768,77 @@ describe("stream options", () => {
       (e) => e instanceof TypeError && /source must be an AsyncIterable/.test(e.message),
     );
     assert.throws(() => correlateBatches("batches" as never), TypeError);
+  });
+
+  test("correlateBatches and BatchCorrStream ignore options only Object.prototype holds (accumulator, window, decay, backend, output) once batches flow", async () => {
+    const batches = randomBatches(31, 4, [3], 2);
+    const expected = await viaTransform(batches, {});
+    assert.deepEqual(await collect(correlateBatches(batches)), expected);
+    const proto = Object.prototype as Record<string, unknown>;
+    const polluted = { accumulator: {}, window: 2, decay: 0.5, backend: {}, output: "losses" };
+    for (const [key, value] of Object.entries(polluted)) {
+      proto[key] = value;
+      try {
+        assert.deepEqual(await viaTransform(batches, {}), expected, `BatchCorrStream, ${key}`);
+        assert.deepEqual(
+          await collect(correlateBatches(batches)),
+          expected,
+          `correlateBatches, ${key}`,
+        );
+      } finally {
+        delete proto[key];
+      }
+    }
+  });
+});
+
+describe("a polluted Object.prototype", () => {
+  test("changes no stream result under the names of the results' own fields (correlations, window, gradN, low parts) or of a transformer's members", async () => {
+    const batches: Batch[] = randomBatches(41, 4, [3], 2);
+    batches.splice(2, 0, {
+      x: { data: new Float64Array(12).fill(Number.NaN), shape: [4, 3] },
+      n: batches[0]!.n,
+    });
+    const settings: CorrelateBatchesOptions[] = [
+      { window: 2, onInvalid: "skip", gradient: "both", scalarisation: "meansq" },
+      { output: "losses", decay: 0.5, onInvalid: "skip" },
+    ];
+    const proto = Object.prototype as Record<string, unknown>;
+    const keys = [
+      "correlations",
+      "window",
+      "gradN",
+      "meanXLo",
+      "meanNLo",
+      "start",
+      "flush",
+      "cancel",
+    ];
+    for (const options of settings) {
+      const expected = await viaTransform(batches, options);
+      assert.deepEqual(await collect(correlateBatches(batches, options)), expected);
+      for (const key of keys) {
+        Object.defineProperty(proto, key, {
+          value: Float64Array.of(1e6, -1e6, 1e6, -1e6, 1e6, -1e6),
+          writable: true,
+          configurable: true,
+        });
+        try {
+          assert.deepEqual(
+            await viaTransform(batches, options),
+            expected,
+            `BatchCorrStream, ${key}`,
+          );
+          assert.deepEqual(
+            await collect(correlateBatches(batches, options)),
+            expected,
+            `correlateBatches, ${key}`,
+          );
+        } finally {
+          delete proto[key];
+        }
+      }
+    }
   });
 });
 
