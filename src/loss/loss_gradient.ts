@@ -149,7 +149,8 @@ export interface CorrelationForward {
  * @param abs Whether the threshold dropped the sign.
  * @param nu The factor on every gradient.
  * @param want Which gradients to compute.
- * @returns `gradX`, row-major `(B, F)` in X's layout, and `gradN`, `(M, B)`, as asked.
+ * @returns `gradX`, row-major `(B, F)` in X's layout, and `gradN`, `(M, B)`, each undefined
+ * unless asked for.
  */
 export function correlationPullback(
   forward: CorrelationForward,
@@ -157,7 +158,7 @@ export function correlationPullback(
   abs: boolean,
   nu: number,
   want: { wantX: boolean; wantN: boolean },
-): { gradX?: Float64Array; gradN?: Float64Array } {
+): { gradX: Float64Array | undefined; gradN: Float64Array | undefined } {
   const { raw, moments, kernel, order, tol } = forward;
   const M = moments.confounds;
   thresholdChainRule(weights, raw, tol, abs, nu);
@@ -169,7 +170,8 @@ export function correlationPullback(
   const gradN = want.wantN ? confoundGradient(kernel, centre, scaled) : undefined;
   // The kernel's own key (a rescaled batch), never one only Object.prototype holds.
   if (Object.hasOwn(kernel, "scaleX")) undoRescaling(kernel as RescaledBatch, gradX, gradN);
-  return { ...(gradX ? { gradX } : {}), ...(gradN ? { gradN } : {}) };
+  // Both keys own, even when undefined: a caller's destructuring never reaches Object.prototype.
+  return { gradX, gradN };
 }
 
 /**
