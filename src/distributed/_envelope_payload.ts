@@ -44,8 +44,11 @@ export function writeValues(
   }
 }
 
-/** Big-endian hosts: element by element through a DataView. */
-function writeSwapped(
+/**
+ * Big-endian hosts: element by element through a DataView (exported so that
+ * the tests check it against the typed-array path on little-endian hosts).
+ */
+export function writeSwapped(
   out: Uint8Array,
   offset: number,
   values: ArrayLike<number>,
@@ -77,9 +80,23 @@ export function readValues(
     new Uint8Array(out.buffer).set(bytes.subarray(offset, offset + count * width));
     return out;
   }
-  const view = new DataView(bytes.buffer, start, count * width);
-  for (let i = 0; i < count; i++) {
+  readSwapped(bytes, offset, out, dtype);
+  return out;
+}
+
+/**
+ * Big-endian hosts: reads little-endian values into `out` element by element
+ * through a DataView (exported for the tests, as {@linkcode writeSwapped}).
+ */
+export function readSwapped(
+  bytes: Uint8Array,
+  offset: number,
+  out: Float64Array | Float32Array,
+  dtype: "float64" | "float32",
+): void {
+  const width = dtype === "float64" ? 8 : 4;
+  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, out.length * width);
+  for (let i = 0; i < out.length; i++) {
     out[i] = dtype === "float64" ? view.getFloat64(8 * i, true) : view.getFloat32(4 * i, true);
   }
-  return out;
 }
