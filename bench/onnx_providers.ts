@@ -17,7 +17,7 @@
 import process from "node:process";
 import { createOnnxBackend } from "../mod.ts";
 import { computeBatchMoments } from "../src/kernels/compute_batch_moments.ts";
-import type { PreparedBatch } from "../src/core/prepare_batch.ts";
+import { matrixBatch, type PreparedBatch } from "../src/core/prepare_batch.ts";
 
 function argument(name: string): string | undefined {
   const index = process.argv.indexOf(`--${name}`);
@@ -49,16 +49,7 @@ function makeBatch(): PreparedBatch {
   for (let b = 0; b < B; b++) {
     for (let f = 0; f < F; f++) x[b * F + f] = random() + 0.01 * (f % 7) * n[b % (M * B)]!;
   }
-  return {
-    x,
-    n,
-    count: B,
-    features: F,
-    confounds: M,
-    featureShape: [F],
-    nShape: [M, B],
-    order: undefined,
-  };
+  return matrixBatch(x, n, { count: B, features: F, confounds: M });
 }
 
 function median(values: number[]): number {

@@ -162,6 +162,34 @@ export function prepareBatch(
   );
 }
 
+/**
+ * A batch already in kernel layout: x `(B, F)` row-major and n `(M, B)`, with
+ * features in their natural order (no feature-order permutation, as for a
+ * matrix X). The caller vouches for the lengths; nothing is checked or copied.
+ *
+ * @param x Features, `B·F` values.
+ * @param n Confounds, `M·B` values.
+ * @param shape B, F and M.
+ * @returns The batch.
+ */
+export function matrixBatch(
+  x: KernelArray,
+  n: KernelArray,
+  shape: { count: number; features: number; confounds: number },
+): PreparedBatch {
+  const { count, features, confounds } = shape;
+  return {
+    x,
+    n,
+    count,
+    features,
+    confounds,
+    featureShape: [features],
+    nShape: [confounds, count],
+    order: undefined,
+  };
+}
+
 /** What {@linkcode assertFiniteBatch} reads of a batch: its data and shapes. */
 export type BatchData =
   & Pick<Readonly<PreparedBatch>, "x" | "n" | "count" | "features" | "confounds">

@@ -12,7 +12,7 @@
 
 import type { Tensor, Tensor2D } from "@tensorflow/tfjs";
 import { batchCorrPrepared } from "../batch_corr/batch_corr_prepared.ts";
-import type { PreparedBatch } from "../core/prepare_batch.ts";
+import { matrixBatch } from "../core/prepare_batch.ts";
 import { type CorrelationForward, correlationPullback } from "../loss/loss_gradient.ts";
 import { tf } from "./_tfjs.ts";
 
@@ -89,16 +89,7 @@ export function hostCorrelationOp(
   const M = n.shape[0];
   const xs = hostValues(x), ns = hostValues(n);
   if (!allFinite(xs) || !allFinite(ns)) return undefined;
-  const batch: PreparedBatch = {
-    x: xs,
-    n: ns,
-    count: B,
-    features: F,
-    confounds: M,
-    featureShape: [F],
-    nShape: [M, B],
-    order: undefined,
-  };
+  const batch = matrixBatch(xs, ns, { count: B, features: F, confounds: M });
   const { result, raw, moments, kernel } = batchCorrPrepared(
     batch,
     { ...settings, tolSig: 0.05 }, // tolSig only serves "auto", already resolved

@@ -10,6 +10,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
+import { main } from "../../../src/cli/main.ts";
 import { mulberry32 } from "../../random.ts";
 
 /** The repository root. */
@@ -132,4 +133,30 @@ export async function waitUntil(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * `batch-corr monitor <file> …args --format ndjson` in this process: the
+ * reference a group's aggregated view must equal.
+ *
+ * @param file The published file.
+ * @param args The monitor's column and batch flags, and any more.
+ * @returns Its NDJSON records.
+ * @throws {Error} Unless the monitor exits 0.
+ */
+// deno-lint-ignore no-explicit-any -- NDJSON records
+export async function fileMonitor(
+  file: string,
+  args: readonly string[],
+): Promise<Record<string, any>[]> {
+  let out = "";
+  const io = {
+    stdout: { write: (text: string) => void (out += text) },
+    stderr: { write: () => {} },
+    stdin: () => [],
+    stderrIsTty: false,
+  };
+  const code = await main(["monitor", file, ...args, "--format", "ndjson"], io);
+  if (code !== 0) throw new Error(`monitor ${file} exited ${code}`);
+  return records(out);
 }

@@ -13,13 +13,12 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CorrelationAccumulator } from "../../../mod.ts";
-import { main } from "../../../src/cli/main.ts";
 import { openRedis } from "../../../src/redis/_client.ts";
 import { openNats } from "../../../src/nats/_client.ts";
 import { natsService, redisService, type Service } from "../../_services.ts";
 import { parseExposition, samplesOf, valueOf, waitFor } from "../service/_support.ts";
 import { type Child, cli, records, serviceUrl } from "./_cli_process.ts";
-import { records as stdoutRecords, runCli, uniqueName, writeCsv } from "./_scale_out_cli.ts";
+import { fileMonitor, runCli, uniqueName, writeCsv } from "./_scale_out_cli.ts";
 
 const BATCH = 25;
 const BATCHES = 12;
@@ -47,19 +46,6 @@ async function health(url: string): Promise<{ status: number; body: Record<strin
 /** null in an NDJSON record stands for NaN. */
 function num(value: number | null | undefined): number {
   return value === null || value === undefined ? Number.NaN : value;
-}
-
-/** `monitor <file>` in this process: the reference the group's view must equal. */
-async function fileMonitor(file: string) {
-  let out = "";
-  const io = {
-    stdout: { write: (text: string) => void (out += text) },
-    stderr: { write: () => {} },
-    stdin: () => [],
-    stderrIsTty: false,
-  };
-  assert.equal(await main(["monitor", file, ...INPUT, "--format", "ndjson"], io), 0);
-  return stdoutRecords(out);
 }
 
 /** The top-k |r| with c0 over the whole file, ranked here from one accumulator over every row. */
@@ -262,7 +248,7 @@ for (const engine of ENGINES) {
           assert.equal(gauge("batch_corr_confounds"), 1);
 
           // Independently: monitor <file> over the same file ends on the same running loss.
-          const reference = (await fileMonitor(file)).at(-1)!;
+          const reference = (await fileMonitor(file, INPUT)).at(-1)!;
           assert.equal(reference.count, last.count);
           const difference = Math.abs(gauge("batch_corr_running_loss")! - reference.running.loss);
           assert.ok(

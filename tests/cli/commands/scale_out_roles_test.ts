@@ -4,12 +4,12 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { main } from "../../../src/cli/main.ts";
 import { readRedisCommitted } from "../../../src/redis/mod.ts";
 import { readNatsCommitted } from "../../../src/nats/mod.ts";
 import { openRedis } from "../../../src/redis/_client.ts";
 import { natsService, redisService, type Service } from "../../_services.ts";
 import {
+  fileMonitor,
   maxDifference,
   records,
   runCli,
@@ -27,23 +27,6 @@ before(() => {
   dir = mkdtempSync(join(tmpdir(), "batch-corr-scale-out-"));
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** `monitor <file>` in this process: the reference the group's view must equal. */
-async function fileMonitor(file: string, extra: string[] = []) {
-  let out = "";
-  const io = {
-    stdout: { write: (text: string) => void (out += text) },
-    stderr: { write: () => {} },
-    stdin: () => [],
-    stderrIsTty: false,
-  };
-  const code = await main(
-    ["monitor", file, ...INPUT, "--format", "ndjson", "--correlations", ...extra],
-    io,
-  );
-  assert.equal(code, 0);
-  return records(out);
-}
 
 /** The group's final running view equals the file's: the exact count, r to 1e-12. */
 // deno-lint-ignore no-explicit-any -- NDJSON records
@@ -136,7 +119,7 @@ for (const engine of ENGINES) {
         const seen = await monitor.done;
         assert.equal(seen.code, 0, seen.stderr);
         const group = records(seen.stdout);
-        const file_ = await fileMonitor(file);
+        const file_ = await fileMonitor(file, [...INPUT, "--correlations"]);
         assertSameRunning(group.at(-1)!, file_.at(-1)!);
         assert.match(seen.stderr, /17 batches, 407 rows from .* group g/);
         const html = readFileSync(report, "utf8");
@@ -199,7 +182,10 @@ for (const engine of ENGINES) {
           "--correlations",
         ]);
         assert.equal(group.code, 0, group.stderr);
-        assertSameRunning(records(group.stdout).at(-1)!, (await fileMonitor(file)).at(-1)!);
+        assertSameRunning(
+          records(group.stdout).at(-1)!,
+          (await fileMonitor(file, [...INPUT, "--correlations"])).at(-1)!,
+        );
         assert.equal((await engine.committed(url, S)).batches, 120);
       },
     );
