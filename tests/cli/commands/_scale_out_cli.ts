@@ -144,11 +144,10 @@ export async function waitUntil(
  * @returns Its NDJSON records.
  * @throws {Error} Unless the monitor exits 0.
  */
-// deno-lint-ignore no-explicit-any -- NDJSON records
 export async function fileMonitor(
   file: string,
   args: readonly string[],
-): Promise<Record<string, any>[]> {
+): Promise<ReturnType<typeof records>> {
   let out = "";
   const io = {
     stdout: { write: (text: string) => void (out += text) },
