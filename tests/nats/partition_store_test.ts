@@ -5,6 +5,9 @@ import { decodeCheckpoint, encodeCheckpoint } from "../../src/nats/_partition_st
 
 describe("JetStream partition checkpoints", () => {
   const snapshot = new CorrelationAccumulator().update([[1], [2], [4]], [1, 3, 2]).toBytes();
+  /** A checkpoint after one committed batch, `last` as given. */
+  const afterOneBatch = (last: Parameters<typeof encodeCheckpoint>[0]["last"]) =>
+    encodeCheckpoint({ watermark: 1, batches: 1, commits: 1, deadLetters: 0, snapshot, last });
 
   test("round-trip the state, the watermark and the last batch with its metadata", () => {
     const value = {
@@ -37,14 +40,7 @@ describe("JetStream partition checkpoints", () => {
   });
 
   test("read the last batch's own keys only: one its JSON lacks stays missing whatever Object.prototype holds", () => {
-    const bytes = encodeCheckpoint({
-      watermark: 1,
-      batches: 1,
-      commits: 1,
-      deadLetters: 0,
-      snapshot,
-      last: { batchId: "b", committedAt: 1 },
-    });
+    const bytes = afterOneBatch({ batchId: "b", committedAt: 1 });
     const proto = Object.prototype as Record<string, unknown>;
     proto.meta = { line: 666 };
     try {
@@ -52,14 +48,7 @@ describe("JetStream partition checkpoints", () => {
     } finally {
       delete proto.meta;
     }
-    const noId = encodeCheckpoint({
-      watermark: 1,
-      batches: 1,
-      commits: 1,
-      deadLetters: 0,
-      snapshot,
-      last: { batchId: undefined as never, committedAt: 1 },
-    });
+    const noId = afterOneBatch({ batchId: undefined as never, committedAt: 1 });
     proto.batchId = "inherited";
     try {
       assert.equal(decodeCheckpoint(noId, "p0005").last, undefined);
@@ -79,14 +68,7 @@ describe("JetStream partition checkpoints", () => {
     const wrong = bytes.slice();
     wrong[4] = 9;
     assert.throws(() => decodeCheckpoint(wrong, "p0002"), /version 1 or 2/);
-    const garbled = encodeCheckpoint({
-      watermark: 1,
-      batches: 1,
-      commits: 1,
-      deadLetters: 0,
-      snapshot,
-      last: { batchId: "b", committedAt: 1 },
-    });
+    const garbled = afterOneBatch({ batchId: "b", committedAt: 1 });
     garbled[56] = 0x7b + 1; // the JSON no longer parses
     const decoded = decodeCheckpoint(garbled, "p0003");
     assert.equal(decoded.last, undefined);
