@@ -18,6 +18,10 @@ export interface Cells {
   get(column: string): unknown;
   /** The record's own keys (NDJSON), used to infer the columns. */
   keys?: string[];
+  /** The CSV record, for reading by position. */
+  record?: CsvRecord;
+  /** The header positions (CSV), one map for every row. */
+  positions?: ReadonlyMap<string, number>;
 }
 
 /** A record ready to be read, or the reason it cannot be. */
@@ -46,22 +50,26 @@ export function csvCells(
           resolveHeader(names);
           continue;
         }
-        if (record.fields.length !== names.length) {
+        if (record.width !== names.length) {
           yield {
             ok: false,
             bad: {
               line: record.line,
               kind: "wrong_width",
-              reason:
-                `wrong width: ${record.fields.length} fields where the header has ${names.length}`,
+              reason: `wrong width: ${record.width} fields where the header has ${names.length}`,
             },
           };
           continue;
         }
-        const fields = record.fields;
+        const positions = index;
         yield {
           ok: true,
-          cells: { line: record.line, get: (column) => fields[index.get(column) ?? -1] },
+          cells: {
+            line: record.line,
+            get: (column) => record.textAt(positions.get(column) ?? -1),
+            record,
+            positions,
+          },
         };
       }
       if (!names) {

@@ -2,34 +2,26 @@
  * A streaming CSV reader (RFC 4180 with the usual relaxations) over byte
  * chunks, so that a file of any size is read in constant memory.
  *
+ * Whole lines of plain ASCII (no quote, no CR) are split as bytes and their
+ * numeric cells read without decoding; anything else goes through the general
+ * text parser, from the record where it appears to the end of the chunk.
+ *
  * @module
  */
 
-import { type ByteSource, decodeUtf8 } from "./byte_source.ts";
+import { type ByteSource, iterateChunks } from "./byte_source.ts";
 import type { InputLimitError } from "../errors.ts";
-import { type InputLimits, tooLongLine, tooManyColumns } from "./input_limits.ts";
+import type { CsvRecord } from "./_csv_record.ts";
+import { CsvTextParser } from "./_csv_text_parser.ts";
+import { type ScanLimits, scanPlainRecords } from "./_csv_byte_scanner.ts";
+import type { InputLimits } from "./input_limits.ts";
 
-/** One parsed CSV record and the 1-based line of the file it starts on. */
-export interface CsvRecord {
-  /** The record's fields, unquoted. */
-  fields: string[];
-  /** The 1-based line number where the record starts (quoted newlines span lines). */
-  line: number;
-}
+export type { CsvRecord } from "./_csv_record.ts";
 
-const QUOTE = 34; // "
-const COMMA = 44; // ,
-const CR = 13;
 const LF = 10;
-
-/** UTF-8 length of one UTF-16 code unit (a surrogate pair counts 4 on its high half). */
-function utf8Length(c: number): number {
-  if (c < 0x80) return 1;
-  if (c < 0x800) return 2;
-  if (c >= 0xd800 && c < 0xdc00) return 4;
-  if (c >= 0xdc00 && c < 0xe000) return 0;
-  return 3;
-}
+/** Bytes held without a line end before the general parser takes them (it reads any record length). */
+const MAX_HELD_BYTES = 1 << 20;
+const BOM = [0xef, 0xbb, 0xbf];
 
 /**
  * Parses CSV text streamed as byte chunks into records: fields separated by
@@ -62,112 +54,121 @@ export async function* parseCsv(
   source: ByteSource,
   limits: InputLimits = {},
 ): AsyncGenerator<CsvRecord> {
-  const maxColumns = limits.maxColumns ?? Infinity;
-  const maxLineBytes = limits.maxLineBytes ?? Infinity;
-  let fields: string[] = [];
-  let field = "";
-  let inQuotes = false;
-  let afterQuote = false; // just read a quote inside a quoted field: "" or the closing quote
-  let fieldStarted = false;
-  let line = 1;
-  let recordLine = 1;
-  let recordBytes = 0;
-  let lastWasCr = false;
-  let failure: InputLimitError | undefined;
-
-  const endField = () => {
-    fields.push(field);
-    field = "";
-    fieldStarted = false;
-    afterQuote = false;
-  };
-  const isBlank = () => fields.length === 1 && fields[0] === "";
-
-  for await (const text of decodeUtf8(source)) {
+  const reader = new CsvByteReader(limits);
+  for await (const chunk of iterateChunks(source)) {
     const records: CsvRecord[] = [];
-    let start = 0; // start of the pending plain run in `text`
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (lastWasCr) {
-        lastWasCr = false;
-        if (c === LF) {
-          start = i + 1;
-          continue;
-        }
-      }
-      recordBytes += utf8Length(c);
-      // Not checked at a line end: it ends the record, or inside quotes the next character checks it.
-      if (recordBytes > maxLineBytes && c !== LF && c !== CR) {
-        failure = tooLongLine(recordLine, maxLineBytes);
-        break;
-      }
-      if (inQuotes) {
-        if (c === QUOTE) {
-          field += text.slice(start, i);
-          start = i + 1;
-          if (afterQuote) {
-            field += '"';
-            afterQuote = false;
-          } else {
-            afterQuote = true;
-          }
-          continue;
-        }
-        if (afterQuote) {
-          // The previous quote closed the field; what follows is outside quotes.
-          inQuotes = false;
-          afterQuote = false;
-        } else {
-          if (c === LF || c === CR) {
-            if (c === CR) {
-              field += text.slice(start, i) + "\n";
-              start = i + 1;
-              lastWasCr = true;
-            }
-            line++;
-          }
-          continue;
-        }
-      }
-      if (c === COMMA) {
-        field += text.slice(start, i);
-        start = i + 1;
-        endField();
-        // Checked per field so that a huge header is refused without building it.
-        if (fields.length >= maxColumns) {
-          failure = tooManyColumns(recordLine, maxColumns);
-          break;
-        }
-      } else if (c === LF || c === CR) {
-        field += text.slice(start, i);
-        start = i + 1;
-        endField();
-        if (!isBlank()) records.push({ fields, line: recordLine });
-        fields = [];
-        fieldStarted = false;
-        line++;
-        recordLine = line;
-        recordBytes = 0;
-        lastWasCr = c === CR;
-      } else if (c === QUOTE && !fieldStarted && field.length === 0 && i === start) {
-        inQuotes = true;
-        fieldStarted = true;
-        start = i + 1;
-      } else {
-        fieldStarted = true;
-      }
-    }
+    const failure = reader.push(chunk, records);
     for (const record of records) yield record;
     if (failure) throw failure;
-    field += text.slice(start);
   }
-  if (inQuotes && !afterQuote) {
-    throw new SyntaxError(
-      `Cannot parse CSV as a quoted field must be closed: the field starting on line ${recordLine} is still open at the end of the input`,
-    );
+  const records: CsvRecord[] = [];
+  const failure = reader.finish(records);
+  for (const record of records) yield record;
+  if (failure) throw failure;
+}
+
+/** The byte-level driver: holds the bytes after the last line end, and the text parser. */
+class CsvByteReader {
+  #limits: ScanLimits;
+  #text: CsvTextParser;
+  // ignoreBOM: the BOM is stripped here, from the bytes, before either parser sees them.
+  #decoder = new TextDecoder("utf-8", { ignoreBOM: true });
+  #held: Uint8Array[] = [];
+  #heldBytes = 0;
+  #atStart = true;
+  #line = 1;
+
+  constructor(limits: InputLimits) {
+    this.#limits = {
+      maxColumns: limits.maxColumns ?? Infinity,
+      maxLineBytes: limits.maxLineBytes ?? Infinity,
+    };
+    this.#text = new CsvTextParser(limits);
   }
-  if (field.length > 0 || fields.length > 0 || fieldStarted) {
-    endField();
-    if (!isBlank()) yield { fields, line: recordLine };
+
+  push(input: Uint8Array, out: CsvRecord[]): InputLimitError | undefined {
+    if (input.length === 0) return undefined;
+    // A plain view: Deno's node:fs Buffers search in JavaScript, typed arrays natively.
+    const chunk = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+    const lastLf = chunk.lastIndexOf(LF);
+    if (lastLf < 0 || this.#atStart && this.#heldBytes + chunk.length < BOM.length) {
+      this.#hold(chunk);
+      return this.#heldBytes > MAX_HELD_BYTES ? this.#flushHeld(out) : undefined;
+    }
+    let bytes = this.#joinHeld(chunk);
+    if (this.#atStart) bytes = this.#withoutBom(bytes);
+    const end = bytes.lastIndexOf(LF) + 1;
+    const failure = this.#parse(bytes, end, out);
+    if (!failure && end < bytes.length) this.#hold(bytes.subarray(end));
+    return failure;
+  }
+
+  finish(out: CsvRecord[]): InputLimitError | undefined {
+    const failure = this.#flushHeld(out);
+    if (failure) return failure;
+    this.#feedText("", out, false);
+    const last = this.#text.finish();
+    if (last) out.push(last);
+    return undefined;
+  }
+
+  /** Parses `bytes[0, end)`, whole lines: plain records as bytes, the rest as text. */
+  #parse(bytes: Uint8Array, end: number, out: CsvRecord[]): InputLimitError | undefined {
+    let from = 0;
+    if (this.#text.atRecordStart) {
+      const scan = scanPlainRecords(bytes, { from, to: end, line: this.#line }, this.#limits, out);
+      if (scan.failure) return scan.failure;
+      from = scan.stop;
+      this.#line = scan.line;
+    }
+    return from < end ? this.#feedText(bytes.subarray(from, end), out, true) : undefined;
+  }
+
+  /** Gives bytes to the text parser, starting it at the line the byte scanner reached. */
+  #feedText(
+    bytes: Uint8Array | "",
+    out: CsvRecord[],
+    stream: boolean,
+  ): InputLimitError | undefined {
+    if (this.#text.atRecordStart) this.#text.resumeAt(this.#line);
+    const text = bytes === "" ? this.#decoder.decode() : this.#decoder.decode(bytes, { stream });
+    const failure = this.#text.push(text, out);
+    this.#line = this.#text.line;
+    return failure;
+  }
+
+  /** The held bytes go to the text parser: too many without a line end, or the input ended. */
+  #flushHeld(out: CsvRecord[]): InputLimitError | undefined {
+    if (this.#heldBytes === 0) return undefined;
+    let bytes = this.#joinHeld(new Uint8Array(0));
+    if (this.#atStart && bytes.length >= BOM.length) bytes = this.#withoutBom(bytes);
+    this.#atStart = false;
+    return this.#feedText(bytes, out, true);
+  }
+
+  /** Keeps a copy: the source may reuse the chunk's memory for the next one. */
+  #hold(bytes: Uint8Array): void {
+    this.#held.push(bytes.slice());
+    this.#heldBytes += bytes.length;
+  }
+
+  /** One new array, which records keep views of. */
+  #joinHeld(chunk: Uint8Array): Uint8Array {
+    const joined = new Uint8Array(this.#heldBytes + chunk.length);
+    let at = 0;
+    for (const part of this.#held) {
+      joined.set(part, at);
+      at += part.length;
+    }
+    joined.set(chunk, at);
+    this.#held = [];
+    this.#heldBytes = 0;
+    return joined;
+  }
+
+  #withoutBom(bytes: Uint8Array): Uint8Array {
+    this.#atStart = false;
+    const bom = bytes[0] === BOM[0] && bytes[1] === BOM[1] && bytes[2] === BOM[2];
+    return bom ? bytes.subarray(BOM.length) : bytes;
   }
 }

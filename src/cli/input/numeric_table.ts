@@ -11,7 +11,7 @@ import type { NdjsonRecord } from "./ndjson.ts";
 import type { BadRowLog, BadRowPolicy } from "./bad_row_log.ts";
 import { csvCells, ndjsonCells, type Prepared } from "./_cells.ts";
 import { type ColumnSelection, resolveColumns, type ResolvedColumns } from "./column_selection.ts";
-import { type NumericRow, toNumericRow } from "./numeric_row.ts";
+import { type NumericRow, numericRowReader } from "./numeric_row.ts";
 
 const LOOKAHEAD = 100;
 
@@ -80,9 +80,11 @@ export async function openNumericTable(
   const columns = resolveColumns(available, samples, selection, buffered.length);
   const date = selection.dateColumn;
 
+  const toNumericRow = numericRowReader(columns, date);
+
   async function* rows(): AsyncGenerator<NumericRow> {
     const handle = (item: Prepared): NumericRow | undefined => {
-      const row = item.ok ? toNumericRow(item.cells, columns, date) : item.bad;
+      const row = item.ok ? toNumericRow(item.cells) : item.bad;
       if ("values" in row) return row;
       log.add(row);
       if (policy === "error") {

@@ -93,7 +93,7 @@ export function openInput(path: string, io: Pick<CliIo, "stdin">): OpenedInput {
     }
     const stat = statSync(path);
     totalBytes = stat.isFile() && stat.size > 0 ? stat.size : undefined;
-    source = createReadStream(path, { highWaterMark: 1 << 16 }) as unknown as AsyncIterable<
+    source = createReadStream(path, { highWaterMark: 1 << 18 }) as unknown as AsyncIterable<
       Uint8Array
     >;
   }

@@ -2,7 +2,16 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { parseCsv } from "../../../src/cli/input/csv.ts";
 import { InputLimitError } from "../../../src/cli/errors.ts";
+import { cellNumber } from "../../../src/cli/input/_cell_values.ts";
 import { chunks, readUntilError } from "./_chunked.ts";
+
+function lcg(seed: number): () => number {
+  return () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+}
+
+function pick<T>(items: readonly T[], random: () => number): T {
+  return items[Math.floor(random() * items.length)]!;
+}
 
 async function records(text: string, size = 1 << 16): Promise<[number, string[]][]> {
   const out: [number, string[]][] = [];
@@ -99,6 +108,64 @@ describe("parseCsv()", () => {
     }
   });
 
+  test("matches the reference on long random CSV mixing plain lines with quotes, CR and Unicode", async () => {
+    const random = lcg(17);
+    const plain = ["1.5", "-0.25", "", "x", " 7 ", "3e2", "abc def"];
+    const special = ['"q,1"', '"x""y"', '"l\nm"', "é", "日本", '"a\r\nb"', 'a"b'];
+    for (let trial = 0; trial < 40; trial++) {
+      const lines: string[] = [];
+      const rows = 20 + Math.floor(random() * 200);
+      for (let r = 0; r < rows; r++) {
+        const pool = random() < 0.1 ? special : plain;
+        const width = 1 + Math.floor(random() * 5);
+        lines.push(
+          random() < 0.05 ? "" : Array.from({ length: width }, () => pick(pool, random)).join(","),
+        );
+      }
+      const end = random() < 0.1 ? "\r\n" : random() < 0.05 ? "\r" : "\n";
+      const text = (random() < 0.2 ? "\uFEFF" : "") + lines.join(end) + (random() < 0.5 ? end : "");
+      const size = pick([1, 2, 7, 64, 333, 4096, 1 << 16], random);
+      assert.deepEqual(
+        await records(text, size),
+        referenceCsv(text),
+        `trial ${trial}, chunks of ${size}`,
+      );
+    }
+  });
+
+  test("reads each plain cell's number from its bytes exactly as from its text", async () => {
+    const random = lcg(23);
+    const cells = Array.from({ length: 3000 }, () => {
+      const x = (random() - 0.5) * 10 ** Math.floor(random() * 30 - 15);
+      return pick([String(x), x.toFixed(3), x.toExponential(4), " 1 ", "", "1e999", "z"], random);
+    });
+    const text = `a,b,c\n${cells.map((c, i) => (i % 3 === 2 ? `${c}\n` : `${c},`)).join("")}`;
+    for await (const record of parseCsv(chunks(text, 1000))) {
+      for (let i = 0; i < record.width; i++) {
+        const expected = cellNumber(record.fields[i]);
+        assert.ok(Object.is(record.numberAt(i), expected), `${record.fields[i]}: ${expected}`);
+      }
+      assert.equal(record.numberAt(record.width), undefined);
+      assert.equal(record.textAt(-1), undefined);
+    }
+  });
+
+  test("gives intact records from a source that reuses one buffer for every chunk", async () => {
+    const text = "a,b\n1,2\n3,4\n5,6\n";
+    const bytes = new TextEncoder().encode(text);
+    async function* reused(): AsyncGenerator<Uint8Array> {
+      const buffer = new Uint8Array(3);
+      for (let i = 0; i < bytes.length; i += 3) {
+        const piece = bytes.subarray(i, i + 3);
+        buffer.set(piece);
+        yield buffer.subarray(0, piece.length);
+      }
+    }
+    const got = [];
+    for await (const record of parseCsv(reused())) got.push(record);
+    assert.deepEqual(got.map((r) => r.fields), [["a", "b"], ["1", "2"], ["3", "4"], ["5", "6"]]);
+  });
+
   test("reads from a web ReadableStream", async () => {
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
@@ -121,6 +188,47 @@ describe("parseCsv()", () => {
 });
 
 describe("parseCsv() under input limits", () => {
+  test("plain records meet the limits where CRLF records, read by the text parser, meet them", async () => {
+    const random = lcg(29);
+    for (let trial = 0; trial < 300; trial++) {
+      const lines = Array.from(
+        { length: 1 + Math.floor(random() * 6) },
+        () =>
+          Array.from({ length: 1 + Math.floor(random() * 6) }, () => "x".repeat(random() * 4)).join(
+            ",",
+          ),
+      );
+      const limits = {
+        maxColumns: 1 + Math.floor(random() * 6),
+        maxLineBytes: Math.floor(random() * 20),
+      };
+      const size = pick([1, 3, 1 << 16], random);
+      const lf = await readUntilError(parseCsv(chunks(lines.join("\n") + "\n", size), limits));
+      const crlf = await readUntilError(
+        parseCsv(chunks(lines.join("\r\n") + "\r\n", size), limits),
+      );
+      const seen = (r: { got: { line: number; fields: string[] }[]; error: unknown }) => ({
+        records: r.got.map((record) => [record.line, record.fields]),
+        error: r.error instanceof InputLimitError
+          ? [r.error.limit, r.error.line, r.error.message]
+          : r.error,
+      });
+      assert.deepEqual(seen(lf), seen(crlf), `${JSON.stringify(lines)} ${JSON.stringify(limits)}`);
+    }
+  });
+
+  test("a record over both limits fails on the one the text parser meets first", async () => {
+    // The second comma is byte 3: at maxLineBytes 4 the fields run out first, at 3 the bytes do.
+    const first = await readUntilError(
+      parseCsv(chunks("a,b,c,d\n", 64), { maxColumns: 2, maxLineBytes: 4 }),
+    );
+    assert.equal((first.error as InputLimitError).limit, "max-columns");
+    const second = await readUntilError(
+      parseCsv(chunks("a,b,c,d\n", 64), { maxColumns: 2, maxLineBytes: 3 }),
+    );
+    assert.equal((second.error as InputLimitError).limit, "max-line-bytes");
+  });
+
   test("a record of exactly maxLineBytes UTF-8 bytes passes and one byte more fails, whatever the chunking", async () => {
     // "é" is 2 bytes and "😀" 4: the limit counts UTF-8 bytes, not characters.
     const row = "é😀,ab"; // 2 + 4 + 1 + 2 = 9 bytes
