@@ -1,13 +1,15 @@
 /**
  * The fast half of `parseCsv`: splits whole lines of plain ASCII bytes into
- * records without decoding them, and stops at the first record that needs the
- * general parser (a quote, a CR, a byte over 127).
+ * records without decoding them, reading each cell's number on the way, and
+ * stops at the first record that needs the general parser (a quote, a CR, a
+ * byte over 127).
  *
  * @module
  */
 
 import type { InputLimitError } from "../errors.ts";
-import { byteRecord, type CsvRecord } from "./_csv_record.ts";
+import { byteRecord, type CsvRecord, type FieldTable } from "./_csv_record.ts";
+import { decimalScan, scanDecimal } from "./_decimal_bytes.ts";
 import { tooLongLine, tooManyColumns } from "./input_limits.ts";
 
 const LF = 10;
@@ -48,47 +50,91 @@ export function scanPlainRecords(
   range: { from: number; to: number; line: number },
   limits: ScanLimits,
   out: CsvRecord[],
+  cursor: FieldCursor,
 ): PlainScan {
   const { to } = range;
   let line = range.line;
   let p = range.from;
-  // Each record takes its field starts plus one end; a field is at least one byte with its comma.
-  let bounds: Int32Array = new Int32Array(Math.min(to - p, 1 << 16) + 2);
-  let n = 0;
+  let fields = cursor.fields;
+  let n = cursor.used;
   while (p < to) {
     if (bytes[p] === LF) {
       p++;
       line++;
       continue;
     }
-    const first = n;
-    let i = p;
-    let c = 0;
+    let first = n;
     let width = 1;
     let columnFailureAt = -1;
-    if (n + 2 > bounds.length) bounds = grown(bounds, n);
-    bounds[n++] = p;
+    let start = p;
+    let i = p;
+    let c = 0;
     for (;;) {
+      // Most cells are numbers: read the number, and look at the bytes only if it is not the whole cell.
+      let value = scanDecimal(bytes, start, to);
+      i = decimalScan.end;
       c = bytes[i]!;
-      if (c > COMMA) {
-        if (c > 127) break;
-      } else if (c === COMMA) {
-        if (width === limits.maxColumns && columnFailureAt < 0) columnFailureAt = i;
-        width++;
-        if (n + 2 > bounds.length) bounds = grown(bounds, n);
-        bounds[n++] = i + 1;
-      } else if (c === LF || c === QUOTE || c === CR) break;
-      i++;
+      if (c !== COMMA && c !== LF) {
+        value = Number.NaN;
+        while (c !== COMMA && c !== LF && c !== QUOTE && c !== CR && c < 128) c = bytes[++i]!;
+        if (c !== COMMA && c !== LF) break;
+      }
+      if (n + 2 > fields.bounds.length) {
+        fields = movedRecord(fields, first, n);
+        n -= first;
+        first = 0;
+      }
+      fields.bounds[n] = start;
+      fields.blank[n] = value === undefined ? 1 : 0;
+      fields.values[n++] = value ?? 0;
+      if (c === LF) break;
+      if (width === limits.maxColumns && columnFailureAt < 0) columnFailureAt = i;
+      width++;
+      start = i + 1;
     }
-    if (c !== LF) return { stop: p, line };
+    if (c !== LF) return stopped(cursor, fields, first, { stop: p, line });
     const failure = brokenLimit(p, i, columnFailureAt, limits, line);
-    if (failure) return { stop: p, line, failure };
-    bounds[n++] = i + 1;
-    out.push(byteRecord(bytes, bounds, first, width, line));
+    if (failure) return stopped(cursor, fields, first, { stop: p, line, failure });
+    fields.bounds[n++] = i + 1;
+    out.push(byteRecord(bytes, fields, first, width, line));
     p = i + 1;
     line++;
   }
-  return { stop: p, line };
+  return stopped(cursor, fields, n, { stop: p, line });
+}
+
+/**
+ * Where the next records' fields go: entries are never written twice, since
+ * the records made keep theirs; a full table is left to them and a new one
+ * started.
+ */
+export interface FieldCursor {
+  /** The table being filled. */
+  fields: FieldTable;
+  /** Its entries taken. */
+  used: number;
+}
+
+/**
+ * A cursor at a new table.
+ *
+ * @returns The cursor.
+ */
+export function newFieldCursor(): FieldCursor {
+  return { fields: newFields(TABLE_ENTRIES), used: 0 };
+}
+
+const TABLE_ENTRIES = 1 << 16;
+
+function stopped(
+  cursor: FieldCursor,
+  fields: FieldTable,
+  used: number,
+  scan: PlainScan,
+): PlainScan {
+  cursor.fields = fields;
+  cursor.used = used;
+  return scan;
 }
 
 /** The limit a record `[start, end)` breaks first, as the general parser would meet it. */
@@ -106,9 +152,19 @@ function brokenLimit(
   return tooLongAt >= 0 ? tooLongLine(line, limits.maxLineBytes) : undefined;
 }
 
-/** A larger copy of the bounds; the records made so far keep the old array. */
-function grown(bounds: Int32Array, used: number): Int32Array {
-  const next = new Int32Array(bounds.length * 2);
-  next.set(bounds.subarray(0, used));
+function newFields(size: number): FieldTable {
+  return {
+    bounds: new Int32Array(size),
+    values: new Float64Array(size),
+    blank: new Uint8Array(size),
+  };
+}
+
+/** A new table holding the record being scanned (entries first…used) at its start. */
+function movedRecord(fields: FieldTable, first: number, used: number): FieldTable {
+  const next = newFields(Math.max(TABLE_ENTRIES, 2 * (used - first) + 2));
+  next.bounds.set(fields.bounds.subarray(first, used));
+  next.values.set(fields.values.subarray(first, used));
+  next.blank.set(fields.blank.subarray(first, used));
   return next;
 }

@@ -6,7 +6,6 @@
  */
 
 import { cellNumber } from "./_cell_values.ts";
-import { decimalFromBytes } from "./_decimal_bytes.ts";
 
 /** One parsed CSV record and the 1-based line of the file it starts on. */
 export interface CsvRecord {
@@ -68,38 +67,49 @@ export function textRecord(fields: string[], line: number): CsvRecord {
 
 const ASCII = new TextDecoder();
 
+/** The fields of many byte records, entry k for one field each. */
+export interface FieldTable {
+  /** Field starts; after a record's last field, one past its line end. */
+  bounds: Int32Array;
+  /** The field's number (NaN when not a decimal), read while scanning. */
+  values: Float64Array;
+  /** 1 where the field is blank (spaces or tabs only). */
+  blank: Uint8Array;
+}
+
 /** A record of plain ASCII fields, kept as a span of the input bytes. */
 class ByteRecord implements CsvRecord {
   readonly line: number;
   readonly width: number;
   #bytes: Uint8Array;
-  #bounds: Int32Array;
+  #fields: FieldTable;
   #first: number;
-  #fields: string[] | undefined;
+  #text: string[] | undefined;
 
-  constructor(bytes: Uint8Array, bounds: Int32Array, first: number, width: number, line: number) {
+  constructor(bytes: Uint8Array, fields: FieldTable, first: number, width: number, line: number) {
     this.#bytes = bytes;
-    this.#bounds = bounds;
+    this.#fields = fields;
     this.#first = first;
     this.width = width;
     this.line = line;
   }
 
   get fields(): string[] {
-    this.#fields ??= Array.from({ length: this.width }, (_, i) => this.textAt(i)!);
-    return this.#fields;
+    this.#text ??= Array.from({ length: this.width }, (_, i) => this.textAt(i)!);
+    return this.#text;
   }
 
   textAt(index: number): string | undefined {
     if (!(index >= 0 && index < this.width)) return undefined;
+    const { bounds } = this.#fields;
     const at = this.#first + index;
-    return ASCII.decode(this.#bytes.subarray(this.#bounds[at]!, this.#bounds[at + 1]! - 1));
+    return ASCII.decode(this.#bytes.subarray(bounds[at]!, bounds[at + 1]! - 1));
   }
 
   numberAt(index: number): number | undefined {
     if (!(index >= 0 && index < this.width)) return undefined;
     const at = this.#first + index;
-    return decimalFromBytes(this.#bytes, this.#bounds[at]!, this.#bounds[at + 1]! - 1);
+    return this.#fields.blank[at] === 1 ? undefined : this.#fields.values[at];
   }
 }
 
@@ -107,19 +117,20 @@ class ByteRecord implements CsvRecord {
  * A record whose fields are plain ASCII bytes (no quote, CR or byte over 127).
  *
  * @param bytes The input bytes.
- * @param bounds Field starts: field i is `bytes[bounds[first + i], bounds[first + i + 1] − 1)`
- *   (the byte before each next start is its comma or the line end).
- * @param first The record's first entry in `bounds`.
+ * @param fields The scanned fields: field i is entry `first + i`, its text
+ *   `bytes[bounds[first + i], bounds[first + i + 1] − 1)` (the byte before each
+ *   next start is its comma or the line end).
+ * @param first The record's first entry.
  * @param width How many fields.
  * @param line The line it starts on.
  * @returns The record.
  */
 export function byteRecord(
   bytes: Uint8Array,
-  bounds: Int32Array,
+  fields: FieldTable,
   first: number,
   width: number,
   line: number,
 ): CsvRecord {
-  return new ByteRecord(bytes, bounds, first, width, line);
+  return new ByteRecord(bytes, fields, first, width, line);
 }

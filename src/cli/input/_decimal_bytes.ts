@@ -30,6 +30,9 @@ const ABOVE = 1 + 2 ** -32;
 /** The high and low halves of 10^E, E = -60…60 (index E + 60). */
 const POWER_HI = new Float64Array(2 * MAX_EXPONENT + 1);
 const POWER_LO = new Float64Array(2 * MAX_EXPONENT + 1);
+/** The high half, split in two 26-bit halves for Dekker's product. */
+const POWER_HI_SPLIT_HI = new Float64Array(2 * MAX_EXPONENT + 1);
+const POWER_HI_SPLIT_LO = new Float64Array(2 * MAX_EXPONENT + 1);
 fillPowers();
 
 function fillPowers(): void {
@@ -55,6 +58,9 @@ function fillPowers(): void {
     }
     POWER_HI[e + MAX_EXPONENT] = hi;
     POWER_LO[e + MAX_EXPONENT] = lo;
+    const split = SPLIT * hi;
+    POWER_HI_SPLIT_HI[e + MAX_EXPONENT] = split - (split - hi);
+    POWER_HI_SPLIT_LO[e + MAX_EXPONENT] = hi - (split - (split - hi));
   }
 }
 
@@ -66,6 +72,9 @@ const DOT = 46;
 const ZERO = 48;
 const LOWER_E = 101;
 const UPPER_E = 69;
+
+/** Where the last {@linkcode scanDecimal} stopped: one past the last byte it took. */
+export const decimalScan: { end: number } = { end: 0 };
 
 /**
  * The number a cell's bytes hold, as `Number()` reads their text: a decimal
@@ -83,26 +92,43 @@ export function decimalFromBytes(
   start: number,
   end: number,
 ): number | undefined {
-  while (start < end && (bytes[start] === SPACE || bytes[start] === TAB)) start++;
-  while (end > start && (bytes[end - 1] === SPACE || bytes[end - 1] === TAB)) end--;
-  if (start === end) return undefined;
+  const value = scanDecimal(bytes, start, end);
+  return decimalScan.end === end ? value : Number.NaN;
+}
+
+/**
+ * Reads spaces or tabs, a decimal and spaces or tabs from `start`, as far as
+ * they go (at most to `limit`), and records where it stopped in
+ * {@linkcode decimalScan}. The cell is that decimal only if the byte there
+ * ends the cell; otherwise the cell is not a number, whatever is returned.
+ *
+ * @param bytes ASCII bytes.
+ * @param start The first byte of the cell.
+ * @param limit One past the last byte that may be read.
+ * @returns The value (as {@linkcode decimalFromBytes} gives it) if the cell ends where the scan stopped.
+ */
+export function scanDecimal(
+  bytes: Uint8Array,
+  start: number,
+  limit: number,
+): number | undefined {
   let i = start;
+  while (i < limit && (bytes[i] === SPACE || bytes[i] === TAB)) i++;
+  const textStart = i;
   let negative = false;
-  const c = bytes[i]!;
-  if (c === PLUS || c === MINUS) {
-    negative = c === MINUS;
+  if (i < limit && (bytes[i] === PLUS || bytes[i] === MINUS)) {
+    negative = bytes[i] === MINUS;
     i++;
   }
   // Small integers (V8 keeps them unboxed): the first 9 significant digits, then the next 9.
   let hi = 0;
   let lo = 0;
   let significant = 0;
-  let digits = 0;
   let exponent = 0;
-  for (; i < end; i++) {
+  const intStart = i;
+  for (; i < limit; i++) {
     const d = bytes[i]! - ZERO;
     if (d < 0 || d > 9) break;
-    digits++;
     if (significant < 9) {
       hi = hi * 10 + d;
       if (hi !== 0) significant++;
@@ -112,12 +138,12 @@ export function decimalFromBytes(
       significant++;
     }
   }
-  if (i < end && bytes[i] === DOT) {
-    for (i++; i < end; i++) {
+  let digits = i - intStart;
+  if (i < limit && bytes[i] === DOT) {
+    const fractionStart = ++i;
+    for (; i < limit; i++) {
       const d = bytes[i]! - ZERO;
       if (d < 0 || d > 9) break;
-      digits++;
-      exponent--;
       if (significant < 9) {
         hi = hi * 10 + d;
         if (hi !== 0) significant++;
@@ -127,31 +153,37 @@ export function decimalFromBytes(
         significant++;
       }
     }
+    digits += i - fractionStart;
+    exponent -= i - fractionStart;
   }
-  if (digits === 0) return Number.NaN;
-  if (i < end && (bytes[i] === LOWER_E || bytes[i] === UPPER_E)) {
+  decimalScan.end = i;
+  if (digits === 0) return i === textStart ? undefined : Number.NaN;
+  if (i < limit && (bytes[i] === LOWER_E || bytes[i] === UPPER_E)) {
     i++;
     let exponentNegative = false;
-    if (i < end && (bytes[i] === PLUS || bytes[i] === MINUS)) {
+    if (i < limit && (bytes[i] === PLUS || bytes[i] === MINUS)) {
       exponentNegative = bytes[i] === MINUS;
       i++;
     }
     const exponentStart = i;
     let written = 0;
-    for (; i < end; i++) {
+    for (; i < limit; i++) {
       const d = bytes[i]! - ZERO;
       if (d < 0 || d > 9) break;
       // Saturates far beyond any double's range; such a text takes the Number() path below.
       if (written < 1e9) written = written * 10 + d;
     }
+    decimalScan.end = i;
     if (i === exponentStart) return Number.NaN;
     exponent += exponentNegative ? -written : written;
   }
-  if (i !== end) return Number.NaN;
+  const textEnd = i;
+  while (i < limit && (bytes[i] === SPACE || bytes[i] === TAB)) i++;
+  decimalScan.end = i;
   if (significant === 0) return negative ? -0 : 0;
   const loDigits = significant > 9 ? significant - 9 : 0;
   const value = (significant <= 18 ? roundedDecimal(hi, lo, loDigits, exponent) : undefined) ??
-    viaNumber(bytes, start, end);
+    viaNumber(bytes, textStart, textEnd);
   return negative ? -value : value;
 }
 
@@ -171,39 +203,31 @@ function roundedDecimal(
     return exponent < 0 ? w / EXACT_POWERS[-exponent]! : w * EXACT_POWERS[exponent]!;
   }
   if (exponent < -MAX_EXPONENT || exponent > MAX_EXPONENT) return undefined;
-  // The significand W = hi·10^loDigits + lo as an exact double-double (wh, wl).
+  // The significand W = hi·10^loDigits + lo as an exact double-double (wh, wl). hi < 10^9 < 2^30
+  // and 10^k = 5^k·2^k with 5^k < 2^21 (k ≤ 9), so hi·10^k has at most 51 bits: exact.
   let wh = hi;
   let wl = 0;
   if (loDigits > 0) {
-    const scale = EXACT_POWERS[loDigits]!;
-    const product = hi * scale;
-    const productError = twoProductError(hi, scale, product);
-    const sum = product + lo;
-    const virtual = sum - product;
-    const sumError = (product - (sum - virtual)) + (lo - virtual);
-    const tail = productError + sumError;
-    wh = sum + tail;
-    wl = tail - (wh - sum);
+    const product = hi * EXACT_POWERS[loDigits]!;
+    wh = product + lo;
+    const virtual = wh - product;
+    wl = (product - (wh - virtual)) + (lo - virtual);
   }
-  const th = POWER_HI[exponent + MAX_EXPONENT]!;
-  const tl = POWER_LO[exponent + MAX_EXPONENT]!;
+  const at = exponent + MAX_EXPONENT;
+  const th = POWER_HI[at]!;
   const p = wh * th;
-  const pe = twoProductError(wh, th, p) + (wh * tl + wl * th);
+  // Dekker's exact error of wh·th, with th's halves split once in the table.
+  const split = SPLIT * wh;
+  const aHi = split - (split - wh);
+  const aLo = wh - aHi;
+  const bHi = POWER_HI_SPLIT_HI[at]!;
+  const bLo = POWER_HI_SPLIT_LO[at]!;
+  const productError = ((aHi * bHi - p) + aHi * bLo + aLo * bHi) + aLo * bLo;
+  const pe = productError + (wh * POWER_LO[at]! + wl * th);
   const s = p + pe;
   const r = pe - (s - p);
   const below = s + r * BELOW;
   return below === s + r * ABOVE ? below : undefined;
-}
-
-/** The exact error of the rounded product a·b (Dekker). */
-function twoProductError(a: number, b: number, product: number): number {
-  let t = SPLIT * a;
-  const aHi = t - (t - a);
-  const aLo = a - aHi;
-  t = SPLIT * b;
-  const bHi = t - (t - b);
-  const bLo = b - bHi;
-  return ((aHi * bHi - product) + aHi * bLo + aLo * bHi) + aLo * bLo;
 }
 
 /** The magnitude of the cell's text through Number(); NaN when not finite. */

@@ -5,6 +5,9 @@
  * Whole lines of plain ASCII (no quote, no CR) are split as bytes and their
  * numeric cells read without decoding; anything else goes through the general
  * text parser, from the record where it appears to the end of the chunk.
+ * Records of whole lines inside a chunk keep views of the chunk, so a source
+ * must yield fresh chunks (file and standard-input streams do); the part of a
+ * line that a chunk ends inside is copied.
  *
  * @module
  */
@@ -13,7 +16,7 @@ import { type ByteSource, iterateChunks } from "./byte_source.ts";
 import type { InputLimitError } from "../errors.ts";
 import type { CsvRecord } from "./_csv_record.ts";
 import { CsvTextParser } from "./_csv_text_parser.ts";
-import { type ScanLimits, scanPlainRecords } from "./_csv_byte_scanner.ts";
+import { newFieldCursor, type ScanLimits, scanPlainRecords } from "./_csv_byte_scanner.ts";
 import type { InputLimits } from "./input_limits.ts";
 
 export type { CsvRecord } from "./_csv_record.ts";
@@ -77,6 +80,7 @@ class CsvByteReader {
   #heldBytes = 0;
   #atStart = true;
   #line = 1;
+  #fields = newFieldCursor();
 
   constructor(limits: InputLimits) {
     this.#limits = {
@@ -86,21 +90,30 @@ class CsvByteReader {
     this.#text = new CsvTextParser(limits);
   }
 
+  /** Parses a chunk's whole lines where they lie (records keep views of it), holding the rest. */
   push(input: Uint8Array, out: CsvRecord[]): InputLimitError | undefined {
     if (input.length === 0) return undefined;
     // A plain view: Deno's node:fs Buffers search in JavaScript, typed arrays natively.
-    const chunk = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-    const lastLf = chunk.lastIndexOf(LF);
-    if (lastLf < 0 || this.#atStart && this.#heldBytes + chunk.length < BOM.length) {
-      this.#hold(chunk);
-      return this.#heldBytes > MAX_HELD_BYTES ? this.#flushHeld(out) : undefined;
+    let chunk = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+    if (this.#atStart) {
+      // Three bytes tell whether the input opens with a byte-order mark.
+      if (this.#heldBytes + chunk.length < BOM.length) return this.#hold(chunk, out);
+      chunk = this.#withoutBom(this.#joinHeld(chunk));
     }
-    let bytes = this.#joinHeld(chunk);
-    if (this.#atStart) bytes = this.#withoutBom(bytes);
-    const end = bytes.lastIndexOf(LF) + 1;
-    const failure = this.#parse(bytes, end, out);
-    if (!failure && end < bytes.length) this.#hold(bytes.subarray(end));
-    return failure;
+    let from = 0;
+    if (this.#heldBytes > 0) {
+      // The held bytes and the chunk's first line make one line, parsed on its own.
+      const firstLf = chunk.indexOf(LF);
+      if (firstLf < 0) return this.#hold(chunk, out);
+      const line = this.#joinHeld(chunk.subarray(0, firstLf + 1));
+      const failure = this.#parse(line, 0, line.length, out);
+      if (failure) return failure;
+      from = firstLf + 1;
+    }
+    const end = Math.max(chunk.lastIndexOf(LF) + 1, from);
+    const failure = this.#parse(chunk, from, end, out);
+    if (failure || end === chunk.length) return failure;
+    return this.#hold(chunk.subarray(end), out);
   }
 
   finish(out: CsvRecord[]): InputLimitError | undefined {
@@ -112,11 +125,21 @@ class CsvByteReader {
     return undefined;
   }
 
-  /** Parses `bytes[0, end)`, whole lines: plain records as bytes, the rest as text. */
-  #parse(bytes: Uint8Array, end: number, out: CsvRecord[]): InputLimitError | undefined {
-    let from = 0;
-    if (this.#text.atRecordStart) {
-      const scan = scanPlainRecords(bytes, { from, to: end, line: this.#line }, this.#limits, out);
+  /** Parses `bytes[from, end)`, whole lines: plain records as bytes, the rest as text. */
+  #parse(
+    bytes: Uint8Array,
+    from: number,
+    end: number,
+    out: CsvRecord[],
+  ): InputLimitError | undefined {
+    if (from < end && this.#text.atRecordStart) {
+      const scan = scanPlainRecords(
+        bytes,
+        { from, to: end, line: this.#line },
+        this.#limits,
+        out,
+        this.#fields,
+      );
       if (scan.failure) return scan.failure;
       from = scan.stop;
       this.#line = scan.line;
@@ -146,10 +169,14 @@ class CsvByteReader {
     return this.#feedText(bytes, out, true);
   }
 
-  /** Keeps a copy: the source may reuse the chunk's memory for the next one. */
-  #hold(bytes: Uint8Array): void {
+  /**
+   * Keeps a copy of bytes without a line end (a source may reuse a chunk's
+   * memory once the next is asked for); too many go to the text parser.
+   */
+  #hold(bytes: Uint8Array, out: CsvRecord[]): InputLimitError | undefined {
     this.#held.push(bytes.slice());
     this.#heldBytes += bytes.length;
+    return this.#heldBytes > MAX_HELD_BYTES ? this.#flushHeld(out) : undefined;
   }
 
   /** One new array, which records keep views of. */

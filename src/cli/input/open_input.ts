@@ -53,7 +53,8 @@ function binaryInput(chunk: Uint8Array, offset: number, label: string): InputErr
     );
   }
   // A NUL byte never occurs in CSV or NDJSON text; stopping here keeps a binary file's bytes off the terminal.
-  const nul = chunk.indexOf(0);
+  // Searched in a plain view: Deno's node:fs Buffers search in JavaScript, typed arrays natively.
+  const nul = new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength).indexOf(0);
   if (nul === -1) return undefined;
   return new InputError(
     `Cannot read ${label} as the input must be text (CSV or NDJSON in UTF-8): current value has a NUL byte at byte offset ${

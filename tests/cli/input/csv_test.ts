@@ -150,7 +150,7 @@ describe("parseCsv()", () => {
     }
   });
 
-  test("gives intact records from a source that reuses one buffer for every chunk", async () => {
+  test("copies the part of a line a chunk ends inside, so a source may reuse that chunk's memory", async () => {
     const text = "a,b\n1,2\n3,4\n5,6\n";
     const bytes = new TextEncoder().encode(text);
     async function* reused(): AsyncGenerator<Uint8Array> {
