@@ -27,6 +27,15 @@ CSV cell is a null.
   float64, int32, int64, a fixed-size list of float32 (3 per row, written out
   as ``emb[0]``… in the CSV), a dictionary of strings, and two confounds.
 - ``wide.arrows``: the int64 value 2^53 + 1 in row 5 of a 12-row stream.
+- ``flat_v1.parquet`` / ``flat_v2.parquet``: float64 and float32 columns, required
+  and optional (no nulls), for the Parquet reader's flat-column fast path: v1
+  data pages with plain encoding, Snappy, 3 row groups and pages of about 1 KiB;
+  v2 data pages with dictionary encoding, one column uncompressed. The values
+  repeat (so dictionaries stay) and include -0.0, the smallest subnormal and
+  1e308.
+- ``snappy_blocks.json``: Snappy blocks compressed by pyarrow (``pa.compress``)
+  with their originals (base64): literals, long literals, near and far copies,
+  overlapping copies.
 """
 
 from __future__ import annotations
@@ -187,6 +196,54 @@ def wide() -> None:
         writer.write_table(table)
 
 
+def flat(rng: np.random.Generator) -> None:
+    n = 300
+    pool = np.concatenate([rng.standard_normal(40), [-0.0, 5e-324, 1e308, -1e-300]])
+    values = pool[rng.integers(0, len(pool), n)]
+    schema = pa.schema([
+        pa.field("req64", pa.float64(), nullable=False),
+        pa.field("opt64", pa.float64()),
+        pa.field("req32", pa.float32(), nullable=False),
+        pa.field("opt32", pa.float32()),
+        pa.field("motion", pa.float64()),
+    ])
+    table = pa.table({
+        "req64": values,
+        "opt64": values[::-1].copy(),
+        "req32": np.clip(values, -3e38, 3e38).astype(np.float32),
+        "opt32": rng.standard_normal(n).astype(np.float32),
+        "motion": rng.standard_normal(n),
+    }, schema=schema)
+    pq.write_table(table, os.path.join(OUT_DIR, "flat_v1.parquet"), row_group_size=128, data_page_size=1024,
+                   use_dictionary=False, compression="snappy", data_page_version="1.0")
+    pq.write_table(table, os.path.join(OUT_DIR, "flat_v2.parquet"), row_group_size=200, data_page_size=512,
+                   use_dictionary=True, data_page_version="2.0",
+                   compression={"req64": "snappy", "opt64": "none", "req32": "snappy", "opt32": "snappy", "motion": "snappy"})
+    write_csv("flat.csv", list(table.column_names), table_rows(table))
+
+
+def snappy_blocks(rng: np.random.Generator) -> None:
+    import base64
+    import json
+    originals = [
+        b"",
+        b"a",
+        b"abcd" * 50,
+        b"x" * 1000,
+        rng.bytes(70),
+        rng.bytes(5000),
+        (b"the quick brown fox " * 20) + rng.bytes(300) + (b"the quick brown fox " * 20),
+        bytes(range(256)) * 20 + rng.bytes(9000) + bytes(range(256)) * 30,
+    ]
+    blocks = [
+        {"compressed": base64.b64encode(pa.compress(o, codec="snappy", asbytes=True)).decode(),
+         "original": base64.b64encode(o).decode()}
+        for o in originals
+    ]
+    with open(os.path.join(OUT_DIR, "snappy_blocks.json"), "w") as out:
+        json.dump(blocks, out)
+
+
 def main() -> None:
     os.makedirs(OUT_DIR, exist_ok=True)
     rng = np.random.default_rng(SEED)
@@ -195,6 +252,8 @@ def main() -> None:
     types()
     mixed(rng)
     wide()
+    flat(rng)
+    snappy_blocks(rng)
     for name in sorted(os.listdir(OUT_DIR)):
         print(f"{name}: {os.path.getsize(os.path.join(OUT_DIR, name))} bytes")
 

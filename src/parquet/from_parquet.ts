@@ -27,6 +27,7 @@ import { decodedToColumn } from "../arrow/exact_numbers.ts";
 import { isByteSource, openParquetFile, type ParquetByteSource } from "./_file_buffer.ts";
 import { HYPARQUET_COMPRESSORS, type HyparquetModule, loadHyparquet } from "./_load_hyparquet.ts";
 import { missingCodec, planParquetColumns } from "./_parquet_columns.ts";
+import { flatChunkReader } from "./_flat_chunk_reader.ts";
 
 /** A decompressor: compressed bytes and the uncompressed length to the uncompressed bytes. */
 export type ParquetDecompressor = (input: Uint8Array, outputLength: number) => Uint8Array;
@@ -223,13 +224,19 @@ async function* readParquet(
       throw undecodable(error, -1);
     }
     const batcher = new ColumnarBatcher(plan, { ...options, context: CONTEXT });
+    const fastChunk = flatChunkReader(metadata, hyparquet.parquetSchema(metadata), opened.buffer);
     for (const [group, range] of scan.ranges.entries()) {
       const rows = range.rowEnd - range.rowStart;
       let decoded: ArrayLike<unknown>[];
       try {
         decoded = await Promise.all(
-          selected.map((column) =>
-            scan.readColumn({ column: column.name, rowStart: range.rowStart, rowEnd: range.rowEnd })
+          selected.map(async (column) =>
+            await fastChunk(group, range, column.name) ??
+              await scan.readColumn({
+                column: column.name,
+                rowStart: range.rowStart,
+                rowEnd: range.rowEnd,
+              })
           ),
         );
       } catch (error) {
