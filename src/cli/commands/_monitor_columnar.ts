@@ -128,7 +128,7 @@ function openArrow(
 ): OpenedColumnar {
   const chunks = path === "-"
     ? iterateChunks(io.stdin())
-    : createReadStream(path, { highWaterMark: 1 << 16 }) as unknown as AsyncIterable<Uint8Array>;
+    : createReadStream(path, { highWaterMark: 1 << 20 }) as unknown as AsyncIterable<Uint8Array>;
   const bytes = new ArrowBytes(chunks, label);
   return {
     batches: fromArrow(bytes, options),
