@@ -17,9 +17,12 @@ import { sharedMemoryProblem, WorkerPool } from "./_worker_pool.ts";
  * Batches of fewer elements (B·F·M) than this stay on one thread: below it
  * the copy into shared memory and the round trip to the workers cost more
  * than the second core saves. Measured with `bench/parallel_threshold.ts`
- * on the 2-core development machine (see docs/performance.md).
+ * on the 2-core development machine (`bench/PARALLEL_THRESHOLD.md`): in Deno
+ * every core gained at least 5% only from 2^25 elements (M = 8; never at
+ * M = 1 up to 2^25), and in Bun at no size measured (2^15 to 2^25), so Bun
+ * keeps every batch on the calling thread.
  */
-export const PARALLEL_MIN_ELEMENTS = 1 << 20;
+export const PARALLEL_MIN_ELEMENTS: number = "Bun" in globalThis ? Number.POSITIVE_INFINITY : 2 ** 25;
 
 /** The threshold in use: {@linkcode PARALLEL_MIN_ELEMENTS}; mutable for the benchmark that measures it. */
 export const PARALLEL_LIMITS: { minElements: number } = { minElements: PARALLEL_MIN_ELEMENTS };

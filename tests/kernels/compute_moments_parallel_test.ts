@@ -1,4 +1,4 @@
-import { after, describe, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import process from "node:process";
@@ -7,7 +7,7 @@ import { computeBatchMomentsWith } from "../../src/kernels/compute_batch_moments
 import {
   closeWorkerPool,
   computeFlaggedMomentsAsync,
-  PARALLEL_MIN_ELEMENTS,
+  PARALLEL_LIMITS,
   splitsAcrossThreads,
   workerPoolProblem,
 } from "../../src/kernels/compute_moments_parallel.ts";
@@ -15,11 +15,18 @@ import { computeFlaggedMomentsWith } from "../../src/kernels/compute_batch_momen
 import { WorkerPool } from "../../src/kernels/_worker_pool.ts";
 import { mulberry32 } from "../random.ts";
 
-after(() => closeWorkerPool());
+/** The pool is tested from this size, below the measured default (which keeps Bun off the pool). */
+const POOL_TEST_ELEMENTS = 1 << 20;
+const defaultMinElements = PARALLEL_LIMITS.minElements;
+before(() => (PARALLEL_LIMITS.minElements = POOL_TEST_ELEMENTS));
+after(async () => {
+  PARALLEL_LIMITS.minElements = defaultMinElements;
+  await closeWorkerPool();
+});
 
 /** A batch just above the parallel threshold, with constant, offset and ordinary columns. */
 function largeCase(B: number, M: number, seed: number, extra = 37) {
-  const F = Math.ceil(PARALLEL_MIN_ELEMENTS / (B * M)) + extra;
+  const F = Math.ceil(POOL_TEST_ELEMENTS / (B * M)) + extra;
   const next = mulberry32(seed);
   const x = new Float64Array(B * F);
   for (let b = 0; b < B; b++) {
@@ -69,9 +76,9 @@ describe("the kernel on the worker pool", () => {
 
   test("batches below the threshold, and threads: 1, stay on the calling thread", () => {
     assert.equal(splitsAcrossThreads(64, 100, 1, 2), false);
-    assert.equal(splitsAcrossThreads(64, Math.ceil(PARALLEL_MIN_ELEMENTS / 64), 1, 1), false);
+    assert.equal(splitsAcrossThreads(64, Math.ceil(POOL_TEST_ELEMENTS / 64), 1, 1), false);
     assert.equal(
-      splitsAcrossThreads(PARALLEL_MIN_ELEMENTS, 1, 1, 2),
+      splitsAcrossThreads(POOL_TEST_ELEMENTS, 1, 1, 2),
       false,
       "F too small to split",
     );
@@ -140,7 +147,7 @@ describe("the kernel on the worker pool", () => {
     assert.equal(run.status, 0, run.stderr);
     const report = JSON.parse(run.stdout.trim().split("\n").pop()!);
     assert.deepEqual(report, {
-      features: Math.ceil(PARALLEL_MIN_ELEMENTS / 64) + 16,
+      features: Math.ceil(POOL_TEST_ELEMENTS / 64) + 16,
       problem: null,
     });
   });
