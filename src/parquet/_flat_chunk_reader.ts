@@ -52,7 +52,13 @@ export function flatChunkReader(
     );
     const meta = chunk?.meta_data;
     if (!meta || chunk.file_path || !isFlatFloatChunk(tree.element, meta)) return undefined;
-    const start = Number(meta.dictionary_page_offset ?? meta.data_page_offset);
+    // Some writers store 0 for "no dictionary page": only an offset before the data pages counts.
+    const dictionary = meta.dictionary_page_offset;
+    const start = Number(
+      dictionary !== undefined && dictionary > 0n && dictionary < meta.data_page_offset
+        ? dictionary
+        : meta.data_page_offset,
+    );
     const end = start + Number(meta.total_compressed_size);
     if (!(start >= 0 && end <= file.byteLength)) return undefined;
     const bytes = new Uint8Array(await file.slice(start, end));

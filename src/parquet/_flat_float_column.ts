@@ -180,13 +180,10 @@ function allDefined(bytes: Uint8Array, from: number, to: number, count: number):
   let pos = from;
   let seen = 0;
   while (seen < count) {
-    let header = 0;
-    for (let shift = 0;; shift += 7) {
-      if (pos >= to || shift > 28) return false;
-      const byte = bytes[pos++]!;
-      header += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) break;
-    }
+    const cursor = { at: pos };
+    const header = runHeader(bytes, cursor, to);
+    if (header < 0) return false;
+    pos = cursor.at;
     if (header % 2 === 0) {
       if (pos >= to || bytes[pos++] !== 1) return false;
       seen += header / 2;
@@ -204,6 +201,18 @@ function allDefined(bytes: Uint8Array, from: number, to: number, count: number):
     }
   }
   return true;
+}
+
+/** A run's header, a ULEB128 varint of at most 5 bytes (moving `cursor` past it); -1 if cut or longer. */
+function runHeader(bytes: Uint8Array, cursor: { at: number }, to: number): number {
+  let value = 0;
+  for (let shift = 0; shift <= 28; shift += 7) {
+    if (cursor.at >= to) return -1;
+    const byte = bytes[cursor.at++]!;
+    value += (byte & 0x7f) * 2 ** shift;
+    if (byte < 0x80) return value;
+  }
+  return -1;
 }
 
 /**
@@ -224,13 +233,10 @@ function readRleHybrid(
   let filled = 0;
   const valueBytes = (width + 7) >> 3;
   while (filled < out.length) {
-    let header = 0;
-    for (let shift = 0;; shift += 7) {
-      if (pos >= to || shift > 28) return false;
-      const byte = bytes[pos++]!;
-      header += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) break;
-    }
+    const cursor = { at: pos };
+    const header = runHeader(bytes, cursor, to);
+    if (header < 0) return false;
+    pos = cursor.at;
     if (header % 2 === 0) {
       const run = header / 2;
       if (pos + valueBytes > to) return false;

@@ -1,5 +1,6 @@
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { POOL_TEST_ELEMENTS, usePoolFromTestSize } from "../_pool_threshold.ts";
 import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { type BatchMoments, emptyMoments } from "../../src/core/batch_moments.ts";
@@ -7,7 +8,6 @@ import { computeBatchMomentsWith } from "../../src/kernels/compute_batch_moments
 import {
   closeWorkerPool,
   computeFlaggedMomentsAsync,
-  PARALLEL_LIMITS,
   splitsAcrossThreads,
   workerPoolProblem,
 } from "../../src/kernels/compute_moments_parallel.ts";
@@ -15,14 +15,7 @@ import { computeFlaggedMomentsWith } from "../../src/kernels/compute_batch_momen
 import { WorkerPool } from "../../src/kernels/_worker_pool.ts";
 import { mulberry32 } from "../random.ts";
 
-/** The pool is tested from this size, below the measured default (which keeps Bun off the pool). */
-const POOL_TEST_ELEMENTS = 1 << 20;
-const defaultMinElements = PARALLEL_LIMITS.minElements;
-before(() => (PARALLEL_LIMITS.minElements = POOL_TEST_ELEMENTS));
-after(async () => {
-  PARALLEL_LIMITS.minElements = defaultMinElements;
-  await closeWorkerPool();
-});
+usePoolFromTestSize();
 
 /** A batch just above the parallel threshold, with constant, offset and ordinary columns. */
 function largeCase(B: number, M: number, seed: number, extra = 37) {

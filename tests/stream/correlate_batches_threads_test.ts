@@ -1,20 +1,11 @@
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { type BatchResult, closeWorkerPool, correlateBatches } from "../../mod.ts";
-import {
-  PARALLEL_LIMITS,
-  splitsAcrossThreads,
-} from "../../src/kernels/compute_moments_parallel.ts";
+import { POOL_TEST_ELEMENTS, usePoolFromTestSize } from "../_pool_threshold.ts";
+import { type BatchResult, correlateBatches } from "../../mod.ts";
+import { splitsAcrossThreads } from "../../src/kernels/compute_moments_parallel.ts";
 import { mulberry32 } from "../random.ts";
 
-/** The pool is tested from this size, below the measured default (which keeps Bun off the pool). */
-const POOL_TEST_ELEMENTS = 1 << 20;
-const defaultMinElements = PARALLEL_LIMITS.minElements;
-before(() => (PARALLEL_LIMITS.minElements = POOL_TEST_ELEMENTS));
-after(async () => {
-  PARALLEL_LIMITS.minElements = defaultMinElements;
-  await closeWorkerPool();
-});
+usePoolFromTestSize();
 
 function batches(count: number, B: number, F: number, M: number, seed: number) {
   const next = mulberry32(seed);

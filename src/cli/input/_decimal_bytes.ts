@@ -125,10 +125,17 @@ export function scanDecimal(
   let lo = 0;
   let significant = 0;
   let exponent = 0;
-  const intStart = i;
+  const digitsStart = i;
+  let point = -1; // where the fraction starts, once a point is read
   for (; i < limit; i++) {
     const d = bytes[i]! - ZERO;
-    if (d < 0 || d > 9) break;
+    if (d < 0 || d > 9) {
+      if (d === DOT - ZERO && point < 0) {
+        point = i + 1;
+        continue;
+      }
+      break;
+    }
     if (significant < 9) {
       hi = hi * 10 + d;
       if (hi !== 0) significant++;
@@ -138,24 +145,8 @@ export function scanDecimal(
       significant++;
     }
   }
-  let digits = i - intStart;
-  if (i < limit && bytes[i] === DOT) {
-    const fractionStart = ++i;
-    for (; i < limit; i++) {
-      const d = bytes[i]! - ZERO;
-      if (d < 0 || d > 9) break;
-      if (significant < 9) {
-        hi = hi * 10 + d;
-        if (hi !== 0) significant++;
-      } else {
-        if (significant < 18) lo = lo * 10 + d;
-        else exponent++;
-        significant++;
-      }
-    }
-    digits += i - fractionStart;
-    exponent -= i - fractionStart;
-  }
+  const digits = i - digitsStart - (point < 0 ? 0 : 1);
+  if (point >= 0) exponent -= i - point;
   decimalScan.end = i;
   if (digits === 0) return i === textStart ? undefined : Number.NaN;
   if (i < limit && (bytes[i] === LOWER_E || bytes[i] === UPPER_E)) {
