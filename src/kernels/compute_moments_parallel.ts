@@ -22,7 +22,9 @@ import { sharedMemoryProblem, WorkerPool } from "./_worker_pool.ts";
  * M = 1 up to 2^25), and in Bun at no size measured (2^15 to 2^25), so Bun
  * keeps every batch on the calling thread.
  */
-export const PARALLEL_MIN_ELEMENTS: number = "Bun" in globalThis ? Number.POSITIVE_INFINITY : 2 ** 25;
+export const PARALLEL_MIN_ELEMENTS: number = "Bun" in globalThis
+  ? Number.POSITIVE_INFINITY
+  : 2 ** 25;
 
 /** The threshold in use: {@linkcode PARALLEL_MIN_ELEMENTS}; mutable for the benchmark that measures it. */
 export const PARALLEL_LIMITS: { minElements: number } = { minElements: PARALLEL_MIN_ELEMENTS };
