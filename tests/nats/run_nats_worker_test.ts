@@ -48,7 +48,7 @@ async function committedMatches(stream: string, batches: DenseBatch[]): Promise<
 }
 
 describe("runNatsWorker", () => {
-  for (const workers of [2, 3]) {
+  for (const workers of [2, 3, 4]) {
     test(
       `${workers} worker processes give batchCorr of the concatenation to 1e-12 and the exact count`,
       { skip, timeout: 60_000 },
