@@ -26,8 +26,9 @@ import { batchCorrResultAsync } from "./batch_corr_prepared.ts";
 export interface BatchCorrAsyncOptions extends BatchCorrOptions {
   /**
    * How many threads the batch may use, the calling thread included:
-   * `"auto"` splits batches of about a million elements (B·F·M) or more
-   * across one thread per core; `1` keeps the batch on the calling thread.
+   * `"auto"` splits batches from the measured threshold (B·F·M of 2^25,
+   * about 33 million, in Deno; none in Bun) across one thread per core; `1`
+   * keeps the batch on the calling thread.
    * @default {"auto"}
    */
   threads?: ThreadsOption;
@@ -43,8 +44,9 @@ const RULES = { ...OPTION_RULES, threads: THREADS_RULE };
 /**
  * {@linkcode batchCorr}, with large batches split by feature columns across
  * a pool of worker threads that share the kernel's WebAssembly memory. The
- * result is bit for bit that of `batchCorr`. Small batches (below about a
- * million elements, B·F·M, where threads cost more than they save), runtimes
+ * result is bit for bit that of `batchCorr`. Batches below the measured
+ * threshold (B·F·M of 2^25 in Deno; every batch in Bun, where two threads
+ * never paid on the 2-core machine measured), runtimes
  * without `SharedArrayBuffer` or worker threads, and `threads: 1` run on the
  * calling thread. The threads start on first use and do not keep the process
  * alive; `closeWorkerPool()` stops them and frees their memory.
@@ -59,7 +61,7 @@ const RULES = { ...OPTION_RULES, threads: THREADS_RULE };
  * @throws {RangeError} As `batchCorr`, and for a `threads` number that is not a positive integer.
  * @throws {BatchCorrError} As `batchCorr`.
  *
- * @example The same numbers as batchCorr, on every core
+ * @example The same numbers as batchCorr, whatever the threads
  * ```ts
  * import { batchCorr, batchCorrAsync } from "@streamcorr/batch-corr";
  * import assert from "node:assert/strict";

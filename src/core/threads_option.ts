@@ -8,8 +8,9 @@
 import { z } from "zod";
 
 /**
- * How many threads a batch may use: `"auto"` (the default) splits batches of
- * about a million elements (B·F·M) or more across one thread per core, a
+ * How many threads a batch may use: `"auto"` (the default) splits batches
+ * from the measured threshold (B·F·M of 2^25 in Deno; none in Bun, where two
+ * threads never paid on the 2-core machine measured) across one thread per core, a
  * positive integer caps the threads (the calling thread included), and `1`
  * keeps every batch on the calling thread (the opt-out).
  */
