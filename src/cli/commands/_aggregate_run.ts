@@ -61,16 +61,6 @@ export interface AggregateRun {
   feed: AggregateFeed;
 }
 
-/**
- * Whether the monitor aggregates a group (--redis or --nats).
- *
- * @param args The monitor's options.
- * @returns True with --redis or --nats.
- */
-export function isAggregating(args: Pick<MonitorArgs, "redis" | "nats">): boolean {
-  return args.redis !== undefined || args.nats !== undefined;
-}
-
 /** The metadata `publish` puts on each batch. */
 interface PublishedMeta {
   line?: number;

@@ -5,7 +5,6 @@
  * @module
  */
 
-import { createOnnxBackend } from "../../onnx/create_onnx_backend.ts";
 import type { OnnxBackend } from "../../onnx/onnx_backend.ts";
 import type { CliIo } from "../cli_io.ts";
 import type { MonitorArgs } from "./monitor_args.ts";
@@ -23,6 +22,8 @@ export async function openMonitorBackend(
   io: CliIo,
 ): Promise<OnnxBackend | undefined> {
   if (args.provider === undefined) return undefined;
+  // Loaded only with --provider, as are the ONNX Runtime packages themselves.
+  const { createOnnxBackend } = await import("../../onnx/create_onnx_backend.ts");
   // zeroVariance "zero" is what the monitor's stream uses (its default); abs follows --abs/--no-abs.
   const backend = await createOnnxBackend({
     provider: args.provider,

@@ -21,7 +21,7 @@ import { UsageError } from "../errors.ts";
 import type { ReportData } from "../output/report_data.ts";
 import type { BatchTotals, DriftBatchRecord, RowTotals } from "../service/drift_metrics.ts";
 import { type ListenAddress, safeParseListenAddress } from "../service/listen_address.ts";
-import { type MonitorService, startMonitorService } from "../service/monitor_service.ts";
+import type { MonitorService } from "../service/monitor_service.ts";
 
 /** The flags the service side reads. */
 export interface MonitorServiceArgs {
@@ -126,6 +126,8 @@ export class MonitorServiceHook {
     setup: MonitorServiceSetup,
   ): Promise<MonitorServiceHook> {
     if (args.metrics === undefined) return new MonitorServiceHook(undefined, 0, io);
+    // Loaded only with --metrics: the HTTP service and its page are most of the CLI's start-up otherwise.
+    const { startMonitorService } = await import("../service/monitor_service.ts");
     const service = await startMonitorService({
       listen: args.metrics,
       features: setup.features,

@@ -271,3 +271,14 @@ export function checkMonitorScaleOut(
   }
   return true;
 }
+
+/**
+ * Whether the monitor aggregates a group (--redis or --nats). It lives here,
+ * apart from the aggregating run, so that a file run does not load that run.
+ *
+ * @param args The monitor's options.
+ * @returns True with --redis or --nats.
+ */
+export function isAggregating(args: { redis?: unknown; nats?: unknown }): boolean {
+  return args.redis !== undefined || args.nats !== undefined;
+}

@@ -18,7 +18,7 @@ import type { ReportData } from "../output/report_data.ts";
 import { type RowCounts, withRowCounts } from "../row_counts.ts";
 import { listenForShutdown, type ShutdownListener } from "../service/shutdown_signal.ts";
 import { untilAborted } from "../service/until_aborted.ts";
-import { isAggregating, openAggregateRun } from "./_aggregate_run.ts";
+import { isAggregating } from "./_scaleout_flags.ts";
 import { BatchedRows } from "./_batched_rows.ts";
 import { ArrowOutput } from "./_monitor_arrow_output.ts";
 import { openMonitorBackend } from "./_monitor_backend.ts";
@@ -147,8 +147,14 @@ async function monitorInto(
   { backend, arrow }: Pick<MonitorRunState, "backend" | "arrow">,
   { counts, log, shutdown }: MonitorRunContext,
 ): Promise<number> {
+  // The aggregating run, and the engines behind it, load only with --redis or --nats.
   const opened = isAggregating(args)
-    ? await openAggregateRun(args, counts, log, shutdown.signal)
+    ? await (await import("./_aggregate_run.ts")).openAggregateRun(
+      args,
+      counts,
+      log,
+      shutdown.signal,
+    )
     : await openFileRun(args, io, { counts, log, shutdown });
   if (opened === undefined) {
     io.stderr.write(`batch-corr: stopped by ${shutdown.received} before the first rows\n`);
