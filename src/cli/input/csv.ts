@@ -117,9 +117,9 @@ class CsvByteReader {
   }
 
   finish(out: CsvRecord[]): InputLimitError | undefined {
-    const failure = this.#flushHeld(out);
+    // The decoder's last bytes (an unfinished sequence, as U+FFFD) can still break a limit.
+    const failure = this.#flushHeld(out) ?? this.#feedText(undefined, out);
     if (failure) return failure;
-    this.#feedText("", out, false);
     const last = this.#text.finish();
     if (last) out.push(last);
     return undefined;
@@ -144,17 +144,16 @@ class CsvByteReader {
       from = scan.stop;
       this.#line = scan.line;
     }
-    return from < end ? this.#feedText(bytes.subarray(from, end), out, true) : undefined;
+    return from < end ? this.#feedText(bytes.subarray(from, end), out) : undefined;
   }
 
-  /** Gives bytes to the text parser, starting it at the line the byte scanner reached. */
-  #feedText(
-    bytes: Uint8Array | "",
-    out: CsvRecord[],
-    stream: boolean,
-  ): InputLimitError | undefined {
+  /**
+   * Gives bytes to the text parser, starting it at the line the byte scanner
+   * reached; undefined ends the decoder's stream.
+   */
+  #feedText(bytes: Uint8Array | undefined, out: CsvRecord[]): InputLimitError | undefined {
     if (this.#text.atRecordStart) this.#text.resumeAt(this.#line);
-    const text = bytes === "" ? this.#decoder.decode() : this.#decoder.decode(bytes, { stream });
+    const text = bytes ? this.#decoder.decode(bytes, { stream: true }) : this.#decoder.decode();
     const failure = this.#text.push(text, out);
     this.#line = this.#text.line;
     return failure;
@@ -166,7 +165,7 @@ class CsvByteReader {
     let bytes = this.#joinHeld(new Uint8Array(0));
     if (this.#atStart && bytes.length >= BOM.length) bytes = this.#withoutBom(bytes);
     this.#atStart = false;
-    return this.#feedText(bytes, out, true);
+    return this.#feedText(bytes, out);
   }
 
   /**

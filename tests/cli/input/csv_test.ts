@@ -217,6 +217,24 @@ describe("parseCsv() under input limits", () => {
     }
   });
 
+  test("an unfinished UTF-8 sequence at the very end still counts toward the last record", async () => {
+    // "ab" then a lone lead byte: the decoder's final flush turns it into U+FFFD, 3 bytes more.
+    const bytes = Uint8Array.of(...new TextEncoder().encode("x\nab"), 0xe2);
+    for (const size of [1, 3, 64]) {
+      const chunked = Array.from(
+        { length: Math.ceil(bytes.length / size) },
+        (_, i) => bytes.slice(i * size, (i + 1) * size),
+      );
+      const over = await readUntilError(parseCsv(chunked, { maxLineBytes: 4 }));
+      assert.deepEqual(over.got.map((r) => r.fields), [["x"]], `chunks of ${size}`);
+      assert.ok(over.error instanceof InputLimitError, `chunks of ${size}`);
+      assert.equal(over.error.limit, "max-line-bytes");
+      assert.equal(over.error.line, 2);
+      const ok = await readUntilError(parseCsv(chunked, { maxLineBytes: 5 }));
+      assert.deepEqual(ok.got.map((r) => r.fields), [["x"], ["ab\uFFFD"]]);
+    }
+  });
+
   test("a record over both limits fails on the one the text parser meets first", async () => {
     // The second comma is byte 3: at maxLineBytes 4 the fields run out first, at 3 the bytes do.
     const first = await readUntilError(
