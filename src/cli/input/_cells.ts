@@ -18,10 +18,16 @@ export interface Cells {
   get(column: string): unknown;
   /** The record's own keys (NDJSON), used to infer the columns. */
   keys?: string[];
-  /** The CSV record, for reading by position. */
+  /** The CSV record, for reading by the header's positions. */
   record?: CsvRecord;
-  /** The header positions (CSV), one map for every row. */
-  positions?: ReadonlyMap<string, number>;
+}
+
+/** A CSV header: its names (trimmed) and each name's position (the last, if repeated). */
+export interface CsvHeader {
+  /** The column names. */
+  names: string[];
+  /** Where each name stands. */
+  positions: ReadonlyMap<string, number>;
 }
 
 /** A record ready to be read, or the reason it cannot be. */
@@ -30,10 +36,10 @@ export type Prepared = { ok: true; cells: Cells } | { ok: false; bad: BadRow };
 /** The cells of CSV records: the header resolves `header`, each later record is a row. */
 export function csvCells(
   records: AsyncIterable<CsvRecord>,
-): { header: Promise<string[]>; rows: AsyncGenerator<Prepared> } {
-  let resolveHeader!: (header: string[]) => void;
+): { header: Promise<CsvHeader>; rows: AsyncGenerator<Prepared> } {
+  let resolveHeader!: (header: CsvHeader) => void;
   let rejectHeader!: (error: unknown) => void;
-  const header = new Promise<string[]>((resolve, reject) => {
+  const header = new Promise<CsvHeader>((resolve, reject) => {
     resolveHeader = resolve;
     rejectHeader = reject;
   });
@@ -47,7 +53,7 @@ export function csvCells(
         if (!names) {
           names = record.fields.map((name) => name.trim());
           index = new Map(names.map((name, i) => [name, i]));
-          resolveHeader(names);
+          resolveHeader({ names, positions: index });
           continue;
         }
         if (record.width !== names.length) {
@@ -68,7 +74,6 @@ export function csvCells(
             line: record.line,
             get: (column) => record.textAt(positions.get(column) ?? -1),
             record,
-            positions,
           },
         };
       }

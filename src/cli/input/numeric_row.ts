@@ -27,10 +27,8 @@ export interface RowCells {
   line: number;
   /** The cell of a column (undefined when the row has none). */
   get(column: string): unknown;
-  /** The CSV record behind the row, read by position instead of by name. */
+  /** The CSV record behind the row, read by position when the reader has the header's. */
   record?: CsvRecord;
-  /** The record's header positions, one map shared by every row of a table. */
-  positions?: ReadonlyMap<string, number>;
 }
 
 /** What to read for one output value. */
@@ -75,6 +73,8 @@ export function toNumericRow(
  *
  * @param columns The features and confounds, in output order.
  * @param date The date column, if any.
+ * @param positions A CSV header's positions: rows with a `record` are then
+ *   read by position; without them every row is read through `get`.
  * @returns A function from a row to its numeric row or the first reason it is bad.
  *
  * @example Two rows through one reader
@@ -90,13 +90,13 @@ export function toNumericRow(
 export function numericRowReader(
   columns: ResolvedColumns,
   date: string | undefined,
+  positions?: ReadonlyMap<string, number>,
 ): (cells: RowCells) => NumericRow | BadRow {
   const slots: Slot[] = [
     ...columns.features.map((column) => slotOf(column, "feature", date)),
     ...columns.confounds.map((column) => slotOf(column, "confound", date)),
   ];
-  let mappedFor: ReadonlyMap<string, number> | undefined;
-  const at = new Int32Array(slots.length);
+  const at = positions && Int32Array.from(slots, (slot) => positions.get(slot.column) ?? -1);
   return (cells) => {
     let derived: [number, number, number] | undefined;
     if (date !== undefined) {
@@ -111,22 +111,16 @@ export function numericRowReader(
       }
     }
     const values: number[] = [];
-    const { record, positions } = cells;
-    if (record && positions && mappedFor !== positions) {
-      slots.forEach((slot, k) => (at[k] = positions.get(slot.column) ?? -1));
-      mappedFor = positions;
-    }
+    const record = at && cells.record;
     for (let k = 0; k < slots.length; k++) {
       const slot = slots[k]!;
       if (derived && slot.derived >= 0) {
         values.push(derived[slot.derived]!);
         continue;
       }
-      const value = record && positions
-        ? record.numberAt(at[k]!)
-        : cellNumber(cells.get(slot.column));
+      const value = record ? record.numberAt(at[k]!) : cellNumber(cells.get(slot.column));
       if (value === undefined || Number.isNaN(value)) {
-        const raw = record && positions ? record.textAt(at[k]!) : cells.get(slot.column);
+        const raw = record ? record.textAt(at[k]!) : cells.get(slot.column);
         return badCell(cells.line, slot, value, raw);
       }
       values.push(value);

@@ -9,7 +9,7 @@ import type { CsvRecord } from "./csv.ts";
 import { InputError } from "../errors.ts";
 import type { NdjsonRecord } from "./ndjson.ts";
 import type { BadRowLog, BadRowPolicy } from "./bad_row_log.ts";
-import { csvCells, ndjsonCells, type Prepared } from "./_cells.ts";
+import { csvCells, type CsvHeader, ndjsonCells, type Prepared } from "./_cells.ts";
 import { type ColumnSelection, resolveColumns, type ResolvedColumns } from "./column_selection.ts";
 import { type NumericRow, numericRowReader } from "./numeric_row.ts";
 
@@ -49,11 +49,11 @@ export async function openNumericTable(
   policy: BadRowPolicy,
   log: BadRowLog,
 ): Promise<NumericTable> {
-  let headerNames: Promise<string[]> | undefined;
+  let csvHeader: Promise<CsvHeader> | undefined;
   let prepared: AsyncGenerator<Prepared>;
   if (input.format === "csv") {
     const csv = csvCells(input.records);
-    headerNames = csv.header;
+    csvHeader = csv.header;
     prepared = csv.rows;
   } else {
     prepared = ndjsonCells(input.records);
@@ -70,7 +70,8 @@ export async function openNumericTable(
       for (const key of next.value.cells.keys ?? []) keys.add(key);
     }
   }
-  const available = headerNames ? await headerNames : [...keys];
+  const header = csvHeader ? await csvHeader : undefined;
+  const available = header?.names ?? [...keys];
   const samples = buffered.flatMap((item) => (item.ok ? [item.cells] : []));
   if (input.format === "ndjson" && buffered.length === 0) {
     throw new InputError(
@@ -80,7 +81,7 @@ export async function openNumericTable(
   const columns = resolveColumns(available, samples, selection, buffered.length);
   const date = selection.dateColumn;
 
-  const toNumericRow = numericRowReader(columns, date);
+  const toNumericRow = numericRowReader(columns, date, header?.positions);
 
   async function* rows(): AsyncGenerator<NumericRow> {
     const handle = (item: Prepared): NumericRow | undefined => {
