@@ -13,6 +13,7 @@
 import type { ColumnMetaData, SchemaElement } from "hyparquet";
 import { type DataPageFields, readPageHeader } from "./_page_header.ts";
 import { snappyDecompress } from "./_snappy.ts";
+import { readVarint } from "./_varint.ts";
 
 /** One column chunk to read. */
 export interface FlatColumnChunk {
@@ -181,7 +182,7 @@ function allDefined(bytes: Uint8Array, from: number, to: number, count: number):
   let seen = 0;
   while (seen < count) {
     const cursor = { at: pos };
-    const header = runHeader(bytes, cursor, to);
+    const header = readVarint(bytes, cursor, to, 5);
     if (header < 0) return false;
     pos = cursor.at;
     if (header % 2 === 0) {
@@ -203,18 +204,6 @@ function allDefined(bytes: Uint8Array, from: number, to: number, count: number):
   return true;
 }
 
-/** A run's header, a ULEB128 varint of at most 5 bytes (moving `cursor` past it); -1 if cut or longer. */
-function runHeader(bytes: Uint8Array, cursor: { at: number }, to: number): number {
-  let value = 0;
-  for (let shift = 0; shift <= 28; shift += 7) {
-    if (cursor.at >= to) return -1;
-    const byte = bytes[cursor.at++]!;
-    value += (byte & 0x7f) * 2 ** shift;
-    if (byte < 0x80) return value;
-  }
-  return -1;
-}
-
 /**
  * Parquet's RLE / bit-packed hybrid: runs of a repeated value and groups of
  * 8 bit-packed values (least significant bit first), each after a varint header.
@@ -234,7 +223,7 @@ function readRleHybrid(
   const valueBytes = (width + 7) >> 3;
   while (filled < out.length) {
     const cursor = { at: pos };
-    const header = runHeader(bytes, cursor, to);
+    const header = readVarint(bytes, cursor, to, 5);
     if (header < 0) return false;
     pos = cursor.at;
     if (header % 2 === 0) {

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { readVarint } from "./_varint.ts";
+
 /** The page types of the Parquet format, by their Thrift value. */
 const PAGE_TYPES = ["DATA_PAGE", "INDEX_PAGE", "DICTIONARY_PAGE", "DATA_PAGE_V2"] as const;
 /** The encodings, by their Thrift value (1 is unused). */
@@ -141,7 +143,7 @@ function readStruct(cursor: Cursor, field: (id: number, type: number) => void, d
     const type = byte & 0x0f;
     if (type === 0) return;
     const delta = byte >> 4;
-    id = delta === 0 ? zigzag(readVarint(cursor)) : id + delta;
+    id = delta === 0 ? zigzag(readUnsigned(cursor)) : id + delta;
     field(id, type);
   }
 }
@@ -150,14 +152,14 @@ function skip(cursor: Cursor, type: number, depth = 0): void {
   if (depth > 16) throw malformed("its nesting");
   if (type === TRUE || type === FALSE) return;
   if (type === BYTE) cursor.at++;
-  else if (type === I16 || type === I32 || type === I64) readVarint(cursor);
+  else if (type === I16 || type === I32 || type === I64) readUnsigned(cursor);
   else if (type === DOUBLE) cursor.at += 8;
   else if (type === BINARY) {
-    const length = readVarint(cursor); // read before cursor.at, which it moves
+    const length = readUnsigned(cursor); // read before cursor.at, which it moves
     cursor.at += length;
   } else if (type === LIST || type === SET) {
     const head = readByte(cursor);
-    const size = head >> 4 === 15 ? readVarint(cursor) : head >> 4;
+    const size = head >> 4 === 15 ? readUnsigned(cursor) : head >> 4;
     const element = head & 0x0f;
     // Booleans in a list take a byte each.
     for (let k = 0; k < size; k++) {
@@ -165,7 +167,7 @@ function skip(cursor: Cursor, type: number, depth = 0): void {
       else skip(cursor, element, depth + 1);
     }
   } else if (type === MAP) {
-    const size = readVarint(cursor);
+    const size = readUnsigned(cursor);
     if (size > 0) {
       const types = readByte(cursor);
       for (let k = 0; k < size; k++) {
@@ -180,22 +182,18 @@ function skip(cursor: Cursor, type: number, depth = 0): void {
 }
 
 function readInt(cursor: Cursor): number {
-  return zigzag(readVarint(cursor));
+  return zigzag(readUnsigned(cursor));
 }
 
 function zigzag(value: number): number {
   return value % 2 === 0 ? value / 2 : -(value + 1) / 2;
 }
 
-/** An unsigned varint of up to 63 bits, as a double (exact up to 2^53). */
-function readVarint(cursor: Cursor): number {
-  let value = 0;
-  for (let shift = 0; shift < 64; shift += 7) {
-    const byte = readByte(cursor);
-    value += (byte & 0x7f) * 2 ** shift;
-    if (byte < 0x80) return value;
-  }
-  throw malformed("a varint");
+/** An unsigned varint of up to 64 bits, as a double (exact up to 2^53). */
+function readUnsigned(cursor: Cursor): number {
+  const value = readVarint(cursor.bytes, cursor, cursor.bytes.length, 10);
+  if (value < 0) throw malformed("a varint");
+  return value;
 }
 
 function readByte(cursor: Cursor): number {

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { readVarint } from "./_varint.ts";
+
 /**
  * Decompresses one Snappy block.
  *
@@ -16,14 +18,10 @@
  * @throws {RangeError} If the block is malformed, truncated or not of the stated size.
  */
 export function snappyDecompress(input: Uint8Array, size: number, into?: Uint8Array): Uint8Array {
-  let pos = 0;
-  let length = 0;
-  for (let shift = 0;; shift += 7) {
-    if (pos >= input.length || shift > 28) throw malformed("its length preamble");
-    const byte = input[pos++]!;
-    length += (byte & 0x7f) * 2 ** shift;
-    if (byte < 0x80) break;
-  }
+  const preamble = { at: 0 };
+  const length = readVarint(input, preamble, input.length, 5);
+  if (length < 0) throw malformed("its length preamble");
+  let pos = preamble.at;
   if (length !== size) throw malformed(`a length of ${length} bytes where ${size} are stated`);
   const output = into && into.length >= size ? into.subarray(0, size) : new Uint8Array(size);
   let out = 0;
