@@ -42,7 +42,8 @@ const PLAIN_ENCODINGS = new Set([
 ]);
 
 /**
- * Whether a column's chunks may take the fast path: the check that needs no page.
+ * Whether a column's chunks may take the fast path: the check that needs no
+ * page (a chunk without statistics may still turn out to hold a null).
  *
  * @param element The column's schema element.
  * @param meta A chunk's metadata.
@@ -54,7 +55,9 @@ export function isFlatFloatChunk(element: SchemaElement, meta: ColumnMetaData): 
     element.logical_type === undefined && element.converted_type === undefined &&
     element.repetition_type !== "REPEATED" &&
     (meta.codec === "UNCOMPRESSED" || meta.codec === "SNAPPY") &&
-    meta.encodings.every((encoding) => PLAIN_ENCODINGS.has(encoding));
+    meta.encodings.every((encoding) => PLAIN_ENCODINGS.has(encoding)) &&
+    // A chunk its statistics say has nulls would be read here, declined, and read again by hyparquet.
+    !(meta.statistics?.null_count !== undefined && meta.statistics.null_count > 0n);
 }
 
 /**

@@ -97,6 +97,35 @@ describe("the Parquet flat-column fast path", () => {
     }
   });
 
+  test("declines, without reading it, a chunk whose statistics count nulls", async () => {
+    const bytes = fixtureBytes("nulls.parquet");
+    const metadata = parquetMetadata(bytes.slice().buffer);
+    const reads: number[] = [];
+    const file: ParquetByteSource = {
+      byteLength: bytes.byteLength,
+      slice: (start, end) => (reads.push(start), bytes.slice(start, end).buffer),
+    };
+    const read = flatChunkReader(metadata, parquetSchema(metadata), file);
+    let rowStart = 0;
+    let declined = 0;
+    for (const [group, rowGroup] of metadata.row_groups.entries()) {
+      const rows = Number(rowGroup.num_rows);
+      for (const chunk of rowGroup.columns) {
+        const meta = chunk.meta_data!;
+        if (!(meta.statistics?.null_count !== undefined && meta.statistics.null_count > 0n)) {
+          continue;
+        }
+        const before = reads.length;
+        const column = meta.path_in_schema[0]!;
+        assert.equal(await read(group, { rowStart, rowEnd: rowStart + rows }, column), undefined);
+        assert.equal(reads.length, before, `${column} in row group ${group} was not read`);
+        declined++;
+      }
+      rowStart += rows;
+    }
+    assert.ok(declined > 0, "the fixture has chunks whose statistics count nulls");
+  });
+
   test("declines a chunk whose page is corrupt instead of throwing, so the error stays hyparquet's", async () => {
     const bytes = fixtureBytes("flat_v1.parquet").slice();
     const metadata = parquetMetadata(bytes.slice().buffer);

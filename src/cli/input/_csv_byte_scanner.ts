@@ -43,6 +43,7 @@ export interface ScanLimits {
  * @param range The bytes to scan and the line `from` is on.
  * @param limits The record limits.
  * @param out Where records are appended.
+ * @param cursor Where the records' fields go; moved past the fields taken.
  * @returns Where it stopped, the line there, and a broken limit.
  */
 export function scanPlainRecords(
@@ -88,7 +89,7 @@ export function scanPlainRecords(
       fields.blank[n] = value === undefined ? 1 : 0;
       fields.values[n++] = value ?? 0;
       if (c === LF) break;
-      if (width === limits.maxColumns && columnFailureAt < 0) columnFailureAt = i;
+      if (width === limits.maxColumns) columnFailureAt = i;
       width++;
       start = i + 1;
     }
