@@ -9,6 +9,7 @@
  */
 
 import type { BatchMoments, KernelArray } from "../core/batch_moments.ts";
+import { currentRuntime } from "../core/optional_package.ts";
 import { computeFlaggedMoments, defaultMomentsKernel } from "./compute_batch_moments.ts";
 import { confoundMoments, correctOffsetMeans, zeroConstantColumns } from "./_typescript_kernel.ts";
 import { sharedMemoryProblem, WorkerPool } from "./_worker_pool.ts";
@@ -22,7 +23,7 @@ import { sharedMemoryProblem, WorkerPool } from "./_worker_pool.ts";
  * M = 1 up to 2^25), and in Bun at no size measured (2^15 to 2^25), so Bun
  * keeps every batch on the calling thread.
  */
-export const PARALLEL_MIN_ELEMENTS: number = "Bun" in globalThis
+export const PARALLEL_MIN_ELEMENTS: number = currentRuntime() === "bun"
   ? Number.POSITIVE_INFINITY
   : 2 ** 25;
 
