@@ -1,6 +1,6 @@
 /**
  * Byte input of any kind (a web stream, a node stream, an array of chunks)
- * read chunk by chunk, and decoded as UTF-8 text.
+ * read chunk by chunk.
  *
  * @module
  */
@@ -27,22 +27,4 @@ export async function* iterateChunks(source: ByteSource): AsyncGenerator<Uint8Ar
   } finally {
     reader.releaseLock();
   }
-}
-
-/**
- * Decodes byte chunks as UTF-8 text pieces, dropping a leading byte-order mark
- * and keeping multi-byte characters split across chunks intact.
- *
- * @param source The bytes.
- * @returns The text, piece by piece.
- */
-export async function* decodeUtf8(source: ByteSource): AsyncGenerator<string> {
-  // ignoreBOM false (the default) strips a leading U+FEFF.
-  const decoder = new TextDecoder("utf-8");
-  for await (const chunk of iterateChunks(source)) {
-    const text = decoder.decode(chunk, { stream: true });
-    if (text.length > 0) yield text;
-  }
-  const rest = decoder.decode();
-  if (rest.length > 0) yield rest;
 }

@@ -40,36 +40,10 @@ interface Slot {
 }
 
 /**
- * Reads the selected columns of a row as numbers, features then confounds,
- * computing the columns derived from the date column.
- *
- * @param cells The row.
- * @param columns The features and confounds, in output order.
- * @param date The date column, if any.
- * @returns The numeric row, or the first reason it is bad.
- *
- * @example A good row and a bad one
- * ```ts
- * import { toNumericRow } from "./numeric_row.ts";
- * import assert from "node:assert/strict";
- *
- * const columns = { features: ["a"], confounds: ["c"] };
- * assert.deepEqual(toNumericRow({ line: 2, get: (c) => ({ a: "1", c: " 2" })[c] }, columns, undefined), { values: [1, 2], line: 2 });
- * assert.equal((toNumericRow({ line: 3, get: (c) => ({ a: "x", c: "2" })[c] }, columns, undefined) as { kind: string }).kind, "non_numeric");
- * ```
- */
-export function toNumericRow(
-  cells: RowCells,
-  columns: ResolvedColumns,
-  date: string | undefined,
-): NumericRow | BadRow {
-  return numericRowReader(columns, date)(cells);
-}
-
-/**
- * {@linkcode toNumericRow} for many rows of one table: the columns are
- * resolved once, and a CSV record's cells are read by position, as numbers
- * straight from its bytes.
+ * A reader of one table's rows as numbers, features then confounds, computing
+ * the columns derived from the date column. The columns are resolved once,
+ * and a CSV record's cells are read by position, as numbers straight from its
+ * bytes.
  *
  * @param columns The features and confounds, in output order.
  * @param date The date column, if any.
@@ -83,8 +57,9 @@ export function toNumericRow(
  * import assert from "node:assert/strict";
  *
  * const read = numericRowReader({ features: ["a"], confounds: ["c"] }, undefined);
- * assert.deepEqual(read({ line: 2, get: (c) => ({ a: "1", c: "2" })[c] }), { values: [1, 2], line: 2 });
- * assert.equal((read({ line: 3, get: (c) => ({ a: "", c: "2" })[c] }) as { kind: string }).kind, "missing_value");
+ * assert.deepEqual(read({ line: 2, get: (c) => ({ a: "1", c: " 2" })[c] }), { values: [1, 2], line: 2 });
+ * assert.equal((read({ line: 3, get: (c) => ({ a: "x", c: "2" })[c] }) as { kind: string }).kind, "non_numeric");
+ * assert.equal((read({ line: 4, get: (c) => ({ a: "", c: "2" })[c] }) as { kind: string }).kind, "missing_value");
  * ```
  */
 export function numericRowReader(
