@@ -11,6 +11,9 @@
  * - Goals 1 and 3 in Bun: the copy into wasm memory (`TypedArray.set`) and
  *   the wasm kernel alone (`moments_f32` on data already in memory), against
  *   `wasmFeatureMoments` and `batchCorr` on float32 input.
+ * - Goal 5 (CSV at polars' speed): the runtime's start-up, whole processes
+ *   started by this one: an empty module, the t quantile's CommonJS modules
+ *   alone, and `monitor` on a 3-line CSV (all fixed cost, paid once per run).
  * - Goal 4 (stream within 10% of batchCorr): the stream's per-batch parts at
  *   256×10000×8, float64 input: validation, moments with the stream's extra
  *   precision, the merge, one view, an async-iterator step, and the stream.
@@ -27,6 +30,7 @@
 
 import process from "node:process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { Worker } from "node:worker_threads";
 import { loadavg } from "node:os";
 import {
@@ -429,6 +433,52 @@ async function goal4(): Promise<void> {
   record(goal, `${label}: stream's moments / computeBatchMoments`, moments / kernel, "×");
 }
 
+// ---------------------------------------------------------------- goal 5
+/** This runtime's command line for a script of this repository. */
+function scriptCommand(script: string, args: string[]): [string, string[]] {
+  return runtime === "Bun"
+    ? [process.execPath, [script, ...args]]
+    : [process.execPath, ["run", "-A", script, ...args]];
+}
+
+/** Median wall ms of a whole process, over 5 runs after one warm-up run. */
+function processMs(script: string, args: string[]): number {
+  const [command, argv] = scriptCommand(script, args);
+  const once = () => {
+    const t0 = performance.now();
+    const child = spawnSync(command, argv, { stdio: ["ignore", "ignore", "pipe"] });
+    if (child.status !== 0) {
+      throw new Error(`${command} ${argv.join(" ")} failed: ${child.stderr?.toString()}`);
+    }
+    return performance.now() - t0;
+  };
+  once();
+  return median(Array.from({ length: 5 }, once));
+}
+
+const TINY_CSV = `${process.env.TMPDIR ?? "/tmp"}/batch-corr-limits-tiny.csv`;
+
+function goal5(): void {
+  const goal = "5";
+  writeFileSync(TINY_CSV, "f0,c\n1,2\n2,3\n3,5\n");
+  const empty = processMs("bench/_startup_probe.ts", ["empty"]);
+  const quantile = processMs("bench/_startup_probe.ts", ["t-quantile"]);
+  const monitor = processMs("cli.ts", [
+    "monitor",
+    TINY_CSV,
+    "-c",
+    "c",
+    "-b",
+    "3",
+    "--format",
+    "ndjson",
+  ]);
+  record(goal, "whole process: an empty module", empty);
+  record(goal, "whole process: importing only the t quantile (@stdlib, CommonJS)", quantile);
+  record(goal, "the t quantile's import alone (the two above, subtracted)", quantile - empty);
+  record(goal, "whole process: monitor on a 3-line CSV (fixed cost of every run)", monitor);
+}
+
 // ---------------------------------------------------------------- output
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const loadBefore = loadavg().map((v) => v.toFixed(2)).join(" ");
@@ -443,6 +493,7 @@ for (let round = 0; round < ROUNDS; round++) {
   await goal2();
   await goal13();
   await goal4();
+  goal5();
 }
 await closeWorkerPool();
 if (sink === 0.125) console.log(sink);
