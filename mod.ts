@@ -78,7 +78,10 @@ export type { ValueAndGradOptions, ValueAndGradResult } from "./src/loss/value_a
 
 // the running state and its snapshots
 export { CorrelationAccumulator } from "./src/accumulator/correlation_accumulator.ts";
-export type { CorrelationAccumulatorOptions } from "./src/accumulator/correlation_accumulator_options.ts";
+export type {
+  CorrelationAccumulatorOptions,
+  MergeOptions,
+} from "./src/accumulator/correlation_accumulator_options.ts";
 export type { AccumulatorSnapshot } from "./src/accumulator/snapshot_json.ts";
 
 // streams

@@ -193,11 +193,13 @@ export class AccumulatorState {
    *
    * @param other The other state.
    * @param context What was being done.
+   * @param decay The weight multiplier applied to this state first (validated by the caller);
+   * an empty other changes nothing, the decay included.
    * @throws {TypeError} If the shapes differ.
    * @throws {RangeError} If the merged sums of squares leave float64's range.
    * @throws {BatchCorrError} "invalid_merge" for this state itself; "resource_limit" as `stage`.
    */
-  mergeFrom(other: AccumulatorState, context: string): void {
+  mergeFrom(other: AccumulatorState, context: string, decay = 1): void {
     if (other === this) {
       throw new BatchCorrError(
         "invalid_merge",
@@ -209,7 +211,7 @@ export class AccumulatorState {
     }
     const moments = other.#state;
     if (!moments || moments.count === 0 || !other.#featureShape) return;
-    this.stage(moments, other.#featureShape, other.#weightSquares, 1, context).commit();
+    this.stage(moments, other.#featureShape, other.#weightSquares, decay, context).commit();
   }
 
   /**

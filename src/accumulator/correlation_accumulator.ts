@@ -22,7 +22,9 @@ import type { TensorLike } from "../core/tensor.ts";
 import { type AccumulableMoments, momentsOfBatch } from "./accumulable_moments.ts";
 import {
   type CorrelationAccumulatorOptions,
+  type MergeOptions,
   parseAccumulatorOptions,
+  parseMergeOptions,
 } from "./correlation_accumulator_options.ts";
 import { AccumulatorState } from "./_accumulator_state.ts";
 import { checkMoments, checkMomentsShape } from "./_check_moments.ts";
@@ -180,11 +182,17 @@ export class CorrelationAccumulator {
 
   /**
    * Merges another accumulator's state into this one; shards in any grouping give the one-pass answer.
+   * With `options.decay` λ < 1, this state's sample weights are first multiplied by λ: merging
+   * batch states one by one that way builds the `decay` view of `correlateBatches` (each batch
+   * weighted λ per batch merged after it), for example from states that other processes committed.
    *
    * @param other An accumulator of the same feature shape and confounds.
+   * @param options `decay`, the weight multiplier of this state, in (0, 1] (default 1); an empty
+   * `other` changes nothing, the decay included.
    * @returns This accumulator.
-   * @throws {TypeError} If the shapes differ.
-   * @throws {RangeError} If the merged sums of squares leave float64's range.
+   * @throws {TypeError} If the shapes differ, or an option has the wrong type or an unknown key.
+   * @throws {RangeError} If the merged sums of squares leave float64's range, or `decay` is
+   * outside (0, 1].
    * @throws {BatchCorrError} "invalid_merge" for `a.merge(a)` (each sample would count twice);
    * "resource_limit" if the other's F·M exceeds this one's `maxElements`, or the merged count
    * would exceed 2⁵³ − 1.
@@ -199,13 +207,27 @@ export class CorrelationAccumulator {
    * const whole = new CorrelationAccumulator().update([[1], [2], [4], [3], [5]], [1, 2, 3, 4, 5]);
    * assert.ok(Math.abs(a.merge(b).correlations().data[0]! - whole.correlations().data[0]!) < 1e-12);
    * ```
+   *
+   * @example A decay view from batch states
+   * ```ts
+   * import { CorrelationAccumulator } from "@streamcorr/batch-corr";
+   * import assert from "node:assert/strict";
+   *
+   * const first = new CorrelationAccumulator().update([[1], [2], [4]], [1, 2, 3]);
+   * const second = new CorrelationAccumulator().update([[3], [5], [4]], [4, 5, 7]);
+   * const decayed = new CorrelationAccumulator().merge(first).merge(second, { decay: 0.5 });
+   * // The first batch's 3 samples now weigh 0.5 each.
+   * assert.equal(decayed.effectiveCount, (1.5 + 3) ** 2 / (3 * 0.25 + 3));
+   * ```
    */
-  merge(other: CorrelationAccumulator): this {
+  merge(other: CorrelationAccumulator, options?: MergeOptions): this {
     const context = "merge CorrelationAccumulator";
     if (!(other instanceof CorrelationAccumulator)) {
       throw new TypeError(ruleMessage(context, "other", "a CorrelationAccumulator", other));
     }
-    this.#core.mergeFrom(other.#core, context);
+    // The plain merge (no options) skips the schema: workers merge once per batch.
+    const decay = options === undefined ? 1 : parseMergeOptions(options, context).decay;
+    this.#core.mergeFrom(other.#core, context, decay);
     return this;
   }
 

@@ -73,3 +73,35 @@ export function parseAccumulatorOptions(
     maxElements: parsed.maxElements,
   };
 }
+
+/** Options of `CorrelationAccumulator.merge`. */
+export interface MergeOptions {
+  /**
+   * Multiplies this accumulator's sample weights by `decay` before the other
+   * state is added, as one step of a decay view: `decay` 1 is the plain
+   * merge, and merging batch states one by one with `decay` λ weights each
+   * batch's samples by λ per batch merged after it (the `decay` view of
+   * `correlateBatches`). The other state's weights are kept as they are.
+   * @default {1}
+   */
+  decay?: number;
+}
+
+const mergeOptionsSchema = z.strictObject({
+  decay: z.number().gt(0).lte(1).default(1),
+});
+
+const MERGE_RULES: Readonly<Record<string, string>> = { decay: "a number in (0, 1]" };
+
+/**
+ * Validates merge options at the public boundary.
+ *
+ * @param options As given.
+ * @param context What was being done, for messages.
+ * @returns The decay, defaulted to 1.
+ * @throws {TypeError} For a wrong type or an unknown key.
+ * @throws {RangeError} For a decay outside (0, 1].
+ */
+export function parseMergeOptions(options: unknown, context: string): { decay: number } {
+  return { decay: parseOptions(mergeOptionsSchema, options, context, MERGE_RULES).decay };
+}

@@ -16,6 +16,7 @@ import { prepareBatch } from "../../src/core/prepare_batch.ts";
 import { pearsonFromMoments, softThreshold } from "../../src/core/correlation_view.ts";
 import { assertSameArray, concat, type Dense, maxAbsDiff } from "../fuzz_support.ts";
 import { mulberry32 } from "../random.ts";
+import { decayedCorrelations } from "../_weighted_reference.ts";
 
 /** A batch whose features partly follow the confounds, so correlations are far from 0. */
 function randomBatch(
@@ -334,6 +335,52 @@ describe("CorrelationAccumulator", () => {
     refuses({ ...good, count: 2 ** 53 }, /at most 2\^53 − 1/);
     const acc = new CorrelationAccumulator().updateMoments(good);
     assert.equal(acc.correlations().data[0], 1);
+  });
+
+  test("merging batch states one by one with a decay weights each batch decay per later batch", () => {
+    const random = mulberry32(22);
+    for (const decay of [1, 0.9, 0.5, 1e-3]) {
+      const batches = Array.from(
+        { length: 6 },
+        () => randomBatch(random, 3 + Math.floor(random() * 12), [4], 3),
+      );
+      const decayed = new CorrelationAccumulator();
+      for (const batch of batches) {
+        decayed.merge(new CorrelationAccumulator().update(batch.x, batch.n), { decay });
+      }
+      const reference = decayedCorrelations(batches, decay);
+      assert.ok(
+        maxAbsDiff(decayed.correlations({ abs: false, tol: 0 }).data, reference.r) <= 1e-12,
+        `decay ${decay}`,
+      );
+      assert.ok(Math.abs(decayed.effectiveCount / reference.effectiveCount - 1) <= 1e-12);
+      // The other state is read, never changed.
+      const other = new CorrelationAccumulator().update(batches[0]!.x, batches[0]!.n);
+      const before = other.toJSON();
+      decayed.merge(other, { decay });
+      assert.deepEqual(other.toJSON(), before);
+    }
+  });
+
+  test("merge options are checked: decay in (0, 1], own known keys only", () => {
+    const a = new CorrelationAccumulator().update([[1], [2], [4]], [1, 3, 2]);
+    const b = new CorrelationAccumulator().update([[3], [5], [4]], [2, 4, 5]);
+    const before = a.toJSON();
+    for (const decay of [0, -1, 1.0000001, Number.NaN, Infinity]) {
+      assert.throws(
+        () => a.merge(b, { decay }),
+        (e: Error) =>
+          e instanceof RangeError && e.message.includes("options.decay") &&
+          e.message.includes("(0, 1]") && e.message.includes(String(decay)),
+      );
+    }
+    assert.throws(() => a.merge(b, { decay: "0.5" as never }), TypeError);
+    assert.throws(() => a.merge(b, { weight: 0.5 } as never), /known keys \(decay\)/);
+    assert.deepEqual(a.toJSON(), before);
+    // An inherited decay is not an option.
+    assert.equal(a.clone().merge(b, Object.create({ decay: 0.5 })).count, 6);
+    // An empty other changes nothing, the decay included.
+    assert.deepEqual(a.merge(new CorrelationAccumulator(), { decay: 0.5 }).toJSON(), before);
   });
 
   test("merging an accumulator into itself is refused; merging its clone doubles it on purpose", () => {
