@@ -1,7 +1,7 @@
 /**
  * The aggregator's core, engine-free: merge every committed snapshot in a
  * fixed order into the global running view, and the per-batch moments
- * committed beside them into interval and window views.
+ * committed beside them into interval and window (or decay) views.
  *
  * @module
  */
@@ -58,7 +58,12 @@ export interface AggregateRecord {
   running: CorrelationView;
   /** Over the batches committed since the previous record, when there are any. */
   interval?: WindowView;
-  /** Over the last `window` committed batches, in commit order (with the `window` option). */
+  /**
+   * With the `window` option, over the last `window` committed batches, in
+   * commit order; with `decay` λ, over every committed batch in commit order,
+   * each batch's samples weighted λ per batch committed after it (as the
+   * `window` view of `correlateBatches` with `decay`).
+   */
   window?: WindowView;
   /** The workers (or partitions), in merge order. */
   workers: AggregatePartSummary[];
@@ -85,6 +90,13 @@ export interface AggregateViewOptions {
    * @default {undefined}
    */
   window?: number;
+  /**
+   * Or report a decay view instead: each committed batch's samples weighted
+   * `decay` per batch committed after it, in commit order. A number in (0, 1];
+   * not with `window`.
+   * @default {undefined}
+   */
+  decay?: number;
   /**
    * `"full"` includes the correlation tensors in each view, `"losses"` only the scalars.
    * @default {"full"}
@@ -164,6 +176,8 @@ export class AggregateView {
   #full: boolean;
   #includeState: boolean;
   #recent: CorrelationAccumulator[] = [];
+  #decay: number | undefined;
+  #decayed: CorrelationAccumulator | undefined;
   #index = 0;
   #seededLast: BatchDelta | undefined;
 
@@ -172,7 +186,9 @@ export class AggregateView {
    *
    * @param options The loss options, the window, the output detail and whether records carry the state.
    * @throws {TypeError} For a malformed option (as `BatchCorrelationLoss`).
-   * @throws {RangeError} For an out-of-range option, or a `window` that is not a positive integer.
+   * @throws {TypeError} For a `decay` that is not a number, or both `window` and `decay`.
+   * @throws {RangeError} For an out-of-range option, a `window` that is not a positive integer, or
+   * a `decay` outside (0, 1].
    */
   constructor(given: AggregateViewOptions = {}) {
     const context = "create the aggregate view";
@@ -184,6 +200,7 @@ export class AggregateView {
         ruleMessage(context, "options.window", "a positive integer", options.window),
       );
     }
+    this.#decay = checkedDecay(options.decay, options.window, context);
     if (options.output !== undefined && options.output !== "full" && options.output !== "losses") {
       throw new TypeError(
         ruleMessage(context, "options.output", '"full" or "losses"', options.output),
@@ -195,6 +212,9 @@ export class AggregateView {
       );
     }
     this.#window = options.window;
+    if (this.#decay !== undefined) {
+      this.#decayed = new CorrelationAccumulator({ maxElements: this.#loss.options.maxElements });
+    }
     this.#full = (options.output ?? "full") === "full";
     this.#includeState = options.includeState ?? false;
   }
@@ -202,8 +222,11 @@ export class AggregateView {
   /**
    * Fills the window with batches committed before this view existed (an
    * aggregator that restarts reads the last `window` of them back), without
-   * counting them as new. The last of them is the first record's `lastBatch`
-   * when no batch is committed before that record.
+   * counting them as new. With `decay`, every delta given is folded into the
+   * decay view, oldest first, so an aggregator that restarts and passes every
+   * batch committed so far gets the decay view it would have had. The last of
+   * them is the first record's `lastBatch` when no batch is committed before
+   * that record.
    *
    * @param deltas The most recent per-batch moments, oldest first.
    * @returns Nothing.
@@ -211,8 +234,14 @@ export class AggregateView {
    */
   seedWindow(deltas: readonly BatchDelta[]): void {
     this.#seededLast = deltas.at(-1) ?? this.#seededLast;
-    if (this.#window === undefined) return;
     const maxElements = this.#loss.options.maxElements;
+    if (this.#decayed) {
+      for (const delta of deltas) {
+        this.#foldDecayed(CorrelationAccumulator.fromBytes(delta.snapshot, { maxElements }));
+      }
+      return;
+    }
+    if (this.#window === undefined) return;
     for (const delta of deltas.slice(-this.#window)) {
       this.#recent.push(CorrelationAccumulator.fromBytes(delta.snapshot, { maxElements }));
     }
@@ -284,7 +313,19 @@ export class AggregateView {
       for (const state of this.#recent) window.merge(state);
       record.window = { ...this.#view(window), effectiveCount: window.count };
     }
+    if (this.#decayed) {
+      for (const state of own) this.#foldDecayed(state);
+      record.window = {
+        ...this.#view(this.#decayed),
+        effectiveCount: this.#decayed.effectiveCount,
+      };
+    }
     return record;
+  }
+
+  /** One step of the decay view: the state so far decayed once, then the batch added. */
+  #foldDecayed(batch: CorrelationAccumulator): void {
+    this.#decayed!.merge(batch, { decay: this.#decay! });
   }
 
   #view(state: CorrelationAccumulator): CorrelationView {
@@ -305,4 +346,27 @@ export class AggregateView {
     if (this.#full) view.correlations = correlations;
     return view;
   }
+}
+
+/** The `decay` option: a number in (0, 1], and not with `window`. */
+function checkedDecay(
+  decay: unknown,
+  window: unknown,
+  context: string,
+): number | undefined {
+  if (decay === undefined) return undefined;
+  if (typeof decay !== "number") {
+    throw new TypeError(ruleMessage(context, "options.decay", "a number in (0, 1]", decay));
+  }
+  if (!(decay > 0 && decay <= 1)) {
+    throw new RangeError(ruleMessage(context, "options.decay", "a number in (0, 1]", decay));
+  }
+  if (window !== undefined) {
+    throw new TypeError(
+      `Cannot ${context} as options.window and options.decay must not both be set (choose one kind of window view): current values are ${
+        String(window)
+      } and ${decay}`,
+    );
+  }
+  return decay;
 }

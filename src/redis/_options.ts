@@ -53,6 +53,7 @@ export const REDIS_RULES: Record<string, string> = {
   logLength: "a non-negative integer",
   trimEvery: "a non-negative integer (commits between trims, 0 for never)",
   window: "a positive integer",
+  decay: "a number in (0, 1]",
   output: '"full" or "losses"',
   includeState: "a boolean",
   signal: "an AbortSignal",

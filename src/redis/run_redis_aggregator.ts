@@ -1,6 +1,6 @@
 /**
  * The Redis Streams aggregator: reads every worker's committed snapshot and
- * emits the global running view (and interval and window views) per interval.
+ * emits the global running view (and interval and window or decay views) per interval.
  *
  * @module
  */
@@ -32,6 +32,17 @@ export interface RunRedisAggregatorOptions {
    * @default {undefined}
    */
   window?: number;
+  /**
+   * Or report a decay view: every committed batch in commit order, each
+   * batch's samples weighted `decay` per batch committed after it (a number
+   * in (0, 1], not with `window`). A restarted aggregator rebuilds it from the
+   * per-batch log, so it equals the uninterrupted view while the log holds
+   * every committed batch (the workers' `logLength`, default 1000); after that
+   * the batches trimmed from the log, each weighted at most `decay` to the
+   * power of the log's length, are left out.
+   * @default {undefined}
+   */
+  decay?: number;
   /** `"full"` includes the correlation tensors, `"losses"` only the scalars. @default {"full"} */
   output?: "full" | "losses";
   /**
@@ -63,6 +74,7 @@ const schema = z.strictObject({
   group: z.string(),
   loss: z.record(z.string(), z.unknown()).optional(),
   window: z.number().int().positive().optional(),
+  decay: z.number().gt(0).lte(1).optional(),
   output: z.enum(["full", "losses"]).default("full"),
   includeState: z.boolean().default(false),
   intervalMs: msSchema.min(1).default(1000),
@@ -76,7 +88,8 @@ const schema = z.strictObject({
  * changed: every worker's snapshot merged in name order (the running view,
  * equal to `correlateBatches` over all committed batches up to rounding), the
  * batches committed since the last record and, with `window`, the last
- * `window` committed batches. The aggregator keeps nothing of its own: killed
+ * `window` committed batches (with `decay`, a decay view over every committed
+ * batch instead). The aggregator keeps nothing of its own: killed
  * and restarted at any time, it recomputes the same running view from what is
  * committed, so it never double counts.
  *
@@ -107,6 +120,7 @@ export async function* runRedisAggregator(
   const view = new AggregateView({
     ...(o.loss ? { loss: o.loss as BatchCorrelationLossOptions } : {}),
     ...(o.window === undefined ? {} : { window: o.window }),
+    ...(o.decay === undefined ? {} : { decay: o.decay }),
     output: o.output,
     includeState: o.includeState,
   });
@@ -118,10 +132,17 @@ export async function* runRedisAggregator(
   try {
     const client = opened.client;
     let cut = await retry("read the committed state", () => readCut(client, keys));
-    // The window's batches, or at least the last one (the first record's lastBatch).
+    // The window's batches (a decay view: the whole log), or at least the last
+    // one (the first record's lastBatch).
     const lastLogId = cut.lastLogId;
     view.seedWindow(
-      await retry("read the batch log", () => readLogTail(client, keys, lastLogId, o.window ?? 1)),
+      await retry(
+        "read the batch log",
+        () =>
+          o.decay === undefined
+            ? readLogTail(client, keys, lastLogId, o.window ?? 1)
+            : readLog(client, keys, "", lastLogId),
+      ),
     );
     let cursor = cut.lastLogId;
     let signature = "";

@@ -1,9 +1,10 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { batchCorr, CorrelationAccumulator } from "../../mod.ts";
+import { batchCorr, correlateBatches, CorrelationAccumulator } from "../../mod.ts";
 import { AggregateView, type BatchDelta, type CommittedPart } from "../../src/distributed/mod.ts";
 import { concat, maxAbsDiff } from "../fuzz_support.ts";
 import { randomBatches } from "./_batches.ts";
+import { decayedCorrelations } from "../_weighted_reference.ts";
 
 const snapshot = (batch: ReturnType<typeof randomBatches>[number]) =>
   new CorrelationAccumulator().update(batch.x, batch.n).toBytes();
@@ -95,6 +96,87 @@ describe("AggregateView", () => {
     const fromState = second.state.correlations({ abs: false, tol: 0 }).data;
     assert.ok(maxAbsDiff(fromState, signed) <= 1e-12, "the signed r before any tolerance");
     assert.equal(new AggregateView().record(parts, []).state, undefined);
+  });
+
+  test("a decay view weights each committed batch decay per later batch, as a stream's decay view", async () => {
+    const batches = randomBatches({ count: 7, seed: 93, featureShape: [5], confounds: 3 });
+    const decay = 0.7;
+    const deltas: BatchDelta[] = batches.map((batch, i) => ({
+      id: `${i}`,
+      batchId: `b${i}`,
+      snapshot: snapshot(batch),
+    }));
+    const view = new AggregateView({ decay, loss: { abs: false, tol: 0 } });
+    const records = [
+      view.record([], deltas.slice(0, 2)),
+      view.record([], []),
+      view.record([], deltas.slice(2, 3)),
+      view.record([], deltas.slice(3)),
+    ];
+    const reference = decayedCorrelations(batches, decay);
+    const last = records.at(-1)!.window!;
+    assert.ok(maxAbsDiff(last.correlations!.data, reference.r) <= 1e-12);
+    assert.ok(Math.abs(last.effectiveCount - reference.effectiveCount) <= 1e-9);
+    // A record with nothing new keeps the view as it was: no decay step without a batch.
+    assert.deepEqual(
+      records[1]!.window!.correlations!.data,
+      records[0]!.window!.correlations!.data,
+    );
+    assert.ok(
+      maxAbsDiff(
+        records[0]!.window!.correlations!.data,
+        decayedCorrelations(batches.slice(0, 2), decay).r,
+      ) <=
+        1e-12,
+    );
+
+    let streamed;
+    for await (
+      const result of correlateBatches(batches, { decay, abs: false, tol: 0, threads: 1 })
+    ) streamed = result;
+    assert.deepEqual(last.correlations!.data, streamed!.window!.correlations!.data);
+    assert.equal(last.effectiveCount, streamed!.window!.effectiveCount);
+  });
+
+  test("a restarted decay view seeded with every committed batch equals the uninterrupted one", () => {
+    const batches = randomBatches({ count: 6, seed: 94 });
+    const deltas: BatchDelta[] = batches.map((batch, i) => ({
+      id: `${i}`,
+      batchId: `b${i}`,
+      snapshot: snapshot(batch),
+    }));
+    const options = { decay: 0.5, loss: { tol: "auto" as const } };
+    const uninterrupted = new AggregateView(options);
+    uninterrupted.record([], deltas.slice(0, 4));
+    const expected = uninterrupted.record([], deltas.slice(4)).window!;
+    const restarted = new AggregateView(options);
+    restarted.seedWindow(deltas.slice(0, 4));
+    const seeded = restarted.record([], []).window!;
+    const after = restarted.record([], deltas.slice(4)).window!;
+    assert.deepEqual(after, expected);
+    assert.ok(Number.isFinite(seeded.loss));
+    assert.ok(
+      Math.abs(
+        seeded.effectiveCount - decayedCorrelations(batches.slice(0, 4), 0.5).effectiveCount,
+      ) <= 1e-9,
+    );
+  });
+
+  test("rejects a decay outside (0, 1], of the wrong type, or given with a window", () => {
+    for (const decay of [0, -0.5, 1.5, Number.NaN]) {
+      assert.throws(
+        () => new AggregateView({ decay }),
+        (error: Error) =>
+          error instanceof RangeError && error.message.includes("options.decay") &&
+          error.message.includes("(0, 1]") && error.message.includes(String(decay)),
+      );
+    }
+    assert.throws(() => new AggregateView({ decay: "0.5" as never }), TypeError);
+    assert.throws(
+      () => new AggregateView({ decay: 0.5, window: 3 }),
+      (error: Error) =>
+        error instanceof TypeError && /window and options\.decay/.test(error.message),
+    );
   });
 
   test("rejects a window that is not a positive integer", () => {

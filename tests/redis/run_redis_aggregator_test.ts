@@ -6,6 +6,7 @@ import { publishRedisBatches, runRedisAggregator, runRedisWorker } from "../../s
 import { jsonLine, redisService, spawnScript } from "../_services.ts";
 import { randomBatches } from "../distributed/_batches.ts";
 import { concat, maxAbsDiff } from "../fuzz_support.ts";
+import { decayedCorrelations } from "../_weighted_reference.ts";
 
 const AGGREGATOR = fileURLToPath(new URL("./_aggregator_process.ts", import.meta.url));
 const WORKER = fileURLToPath(new URL("./_worker_process.ts", import.meta.url));
@@ -154,5 +155,60 @@ describe("runRedisAggregator", () => {
       ) <= 1e-12,
     );
     assert.equal(next.newBatches, 3);
+  });
+
+  test(
+    "the decay view weights batches in commit order, and a restarted aggregator rebuilds it from the log",
+    {
+      skip,
+      timeout: 60_000,
+    },
+    async () => {
+      const redis = redisService.url();
+      const stream = uniqueStream("decay");
+      const batches = randomBatches({ count: 9, seed: 24 });
+      const decay = 0.8;
+      await publishRedisBatches(batches.slice(0, 5), { redis, stream });
+      // One worker commits in publication order, so commit order is the batches' order.
+      await runRedisWorker({ redis, stream, group: "g", name: "w", untilIdleMs: 0, blockMs: 50 });
+      const options = { redis, stream, group: "g", decay, loss: { tol: 0, abs: false } };
+      const aggregator = runRedisAggregator({ ...options, intervalMs: 20 });
+      const first = (await aggregator.next()).value!;
+      assert.equal(first.batches, 5);
+      assert.ok(
+        maxAbsDiff(
+          first.window!.correlations!.data,
+          decayedCorrelations(batches.slice(0, 5), decay).r,
+        ) <=
+          1e-12,
+      );
+      await publishRedisBatches(batches.slice(5), { redis, stream, idPrefix: "more-" });
+      await runRedisWorker({ redis, stream, group: "g", name: "w", untilIdleMs: 0, blockMs: 50 });
+      let next = (await aggregator.next()).value!;
+      while (next.batches < 9) next = (await aggregator.next()).value!;
+      await aggregator.return();
+      const reference = decayedCorrelations(batches, decay);
+      assert.ok(maxAbsDiff(next.window!.correlations!.data, reference.r) <= 1e-12);
+      assert.ok(Math.abs(next.window!.effectiveCount / reference.effectiveCount - 1) <= 1e-12);
+
+      const restarted = [];
+      for await (const record of runRedisAggregator({ ...options, untilIdleMs: 0 })) {
+        restarted.push(record);
+      }
+      assert.equal(restarted.length, 1);
+      assert.deepEqual(restarted[0]!.window, next.window, "rebuilt from the log, bit for bit");
+    },
+  );
+
+  test("refuses a decay outside (0, 1] or given with a window, before connecting", async () => {
+    const options = { redis: "redis://127.0.0.1:1", stream: "s", group: "g" };
+    await assert.rejects(
+      runRedisAggregator({ ...options, decay: 1.5 }).next(),
+      (e: Error) => e instanceof RangeError && /options\.decay.*\(0, 1\].*1\.5/.test(e.message),
+    );
+    await assert.rejects(
+      runRedisAggregator({ ...options, decay: 0.5, window: 4 }).next(),
+      (e: Error) => e instanceof TypeError && /window and options\.decay/.test(e.message),
+    );
   });
 });

@@ -198,6 +198,7 @@ function settingsOf(args: MonitorArgs, signal: AbortSignal) {
       maxElements: args.maxElements,
     },
     window: args.window,
+    decay: args.decay,
     output: args.correlations ? "full" as const : "losses" as const,
     intervalMs: Math.round(args.interval * 1000),
     untilIdleMs: args.untilIdle === undefined ? undefined : Math.round(args.untilIdle * 1000),

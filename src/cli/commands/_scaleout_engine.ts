@@ -210,6 +210,8 @@ export interface AggregateSettings {
   loss: BatchCorrelationLossOptions;
   /** Redis only. */
   window: number | undefined;
+  /** Redis only. */
+  decay: number | undefined;
   output: "full" | "losses";
   intervalMs: number;
   untilIdleMs: number | undefined;
@@ -246,6 +248,7 @@ export async function* aggregateFrom(
       redis: target.url,
       ...common,
       ...(settings.window === undefined ? {} : { window: settings.window }),
+      ...(settings.decay === undefined ? {} : { decay: settings.decay }),
     });
     return;
   }

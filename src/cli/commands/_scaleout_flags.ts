@@ -221,7 +221,6 @@ const INPUT_ONLY: Readonly<Record<string, string>> = {
   "max-columns": "the publisher read the input",
   "max-line-bytes": "the publisher read the input",
   provider: "the workers compute the batch moments",
-  decay: "the aggregator has running and window views, not decay",
 };
 
 /** Flags that need --redis or --nats. */
@@ -267,6 +266,7 @@ export function checkMonitorScaleOut(
   if (engine === "nats") {
     refuseFlags("monitor --nats", given, {
       window: "the JetStream adapter keeps no per-batch log; --redis has window views",
+      decay: "the JetStream adapter keeps no per-batch log; --redis has decay views",
     });
   }
   return true;

@@ -103,8 +103,22 @@ describe("scale-out command lines", () => {
         /--batch-size must be absent \(the publisher cut the batches\): current value is 5/,
       ],
       [
-        ["monitor", ...REDIS, "--stream", "s", "--group", "g", "--decay", "0.9"],
-        /--decay must be absent/,
+        [
+          "monitor",
+          "--nats",
+          "nats://127.0.0.1:4222",
+          "--stream",
+          "s",
+          "--group",
+          "g",
+          "--decay",
+          "0.9",
+        ],
+        /--decay must be absent \(the JetStream adapter keeps no per-batch log; --redis has decay views\): current value is 0\.9/,
+      ],
+      [
+        ["monitor", ...REDIS, "--stream", "s", "--group", "g", "--decay", "0.9", "-w", "3"],
+        /--window and --decay must not both be given: current values are 3 and 0\.9/,
       ],
       [
         ["monitor", "--nats", "nats://127.0.0.1:4222", "--stream", "s", "--group", "g", "-w", "3"],

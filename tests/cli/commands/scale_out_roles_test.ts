@@ -254,6 +254,64 @@ for (const engine of ENGINES) {
   });
 }
 
+describe("batch-corr monitor --redis --decay", () => {
+  test(
+    "with one worker (commit order is the file's), the group's decay view ends on monitor <file> --decay's",
+    { skip: redisService.skip, timeout: 90_000 },
+    async () => {
+      const url = redisService.url();
+      const S = uniqueName("decay").replace(/[.]/g, "_");
+      const file = join(dir, `${S}.csv`);
+      writeCsv(file, 9 * BATCH + 3, 43);
+      const published = await runCli(["publish", file, ...INPUT, "--redis", url, "--stream", S]);
+      assert.equal(published.code, 0, published.stderr);
+      const worker = await runCli([
+        "worker",
+        "--redis",
+        url,
+        "--stream",
+        S,
+        "--group",
+        "g",
+        "--name",
+        "w",
+        "--until-idle",
+        "0.5",
+      ]);
+      assert.equal(worker.code, 0, worker.stderr);
+      const monitor = await runCli([
+        "monitor",
+        "--redis",
+        url,
+        "--stream",
+        S,
+        "--group",
+        "g",
+        "--decay",
+        "0.8",
+        "--until-idle",
+        "0.2",
+        "--format",
+        "ndjson",
+        "--correlations",
+      ]);
+      assert.equal(monitor.code, 0, monitor.stderr);
+      const group = records(monitor.stdout).at(-1)!;
+      const alone = (await fileMonitor(file, [...INPUT, "--decay", "0.8", "--correlations"])).at(
+        -1,
+      )!;
+      assertSameRunning(group, alone);
+      assert.ok(Math.abs(group.window.loss - alone.window.loss) <= 1e-12);
+      assert.ok(Math.abs(group.window.effectiveCount - alone.window.effectiveCount) <= 1e-9);
+      const difference = maxDifference(
+        group.correlations.window.data,
+        alone.correlations.window.data,
+      );
+      assert.ok(difference <= 1e-12, `decay correlations differ by ${difference}`);
+    },
+  );
+});
+
 describe("batch-corr scale-out roles without a server", () => {
   test("a bad URL exits 2 naming the flag and the rule (more in scale_out_args_test.ts)", async () => {
     for (
