@@ -19,6 +19,7 @@ function memoryIo() {
 }
 
 const REDIS = ["--redis", "redis://127.0.0.1:6379"];
+const NATS = ["--nats", "nats://127.0.0.1:4222"];
 
 describe("scale-out command lines", () => {
   test("publish, worker and monitor --redis read their flags with the documented defaults", () => {
@@ -32,7 +33,7 @@ describe("scale-out command lines", () => {
         retryForMs: 60_000,
       }],
     );
-    const demo = parsePublishArgs(["--demo", "--nats", "nats://127.0.0.1:4222", "--stream", "w"]);
+    const demo = parsePublishArgs(["--demo", ...NATS, "--stream", "w"]);
     assert.deepEqual([demo.batchSize, demo.confounds, demo.idPrefix], [
       30,
       ["date.cos"],
@@ -64,7 +65,7 @@ describe("scale-out command lines", () => {
         /--redis must be a "redis:\/\/host:port" URL/,
       ],
       [
-        ["worker", ...REDIS, "--nats", "nats://127.0.0.1:4222", "--stream", "s", "--group", "g"],
+        ["worker", ...REDIS, ...NATS, "--stream", "s", "--group", "g"],
         /only one of --redis and --nats/,
       ],
       [["worker", ...REDIS, "--stream", "s"], /--group must name the group/],
@@ -75,17 +76,7 @@ describe("scale-out command lines", () => {
         /--name must be 1 to 128 characters/,
       ],
       [
-        [
-          "worker",
-          "--nats",
-          "nats://127.0.0.1:4222",
-          "--stream",
-          "s",
-          "--group",
-          "g",
-          "--name",
-          "w",
-        ],
+        ["worker", ...NATS, "--stream", "s", "--group", "g", "--name", "w"],
         /--name must be absent \(JetStream workers share partitions, not names\)/,
       ],
       [
@@ -93,7 +84,7 @@ describe("scale-out command lines", () => {
         /--until-idle must be a non-negative number of seconds: current value is "-1"/,
       ],
       [
-        ["worker", "--nats", "nats://127.0.0.1:4222", "--stream", "a.b", "--group", "g"],
+        ["worker", ...NATS, "--stream", "a.b", "--group", "g"],
         /--stream with --nats must be made of/,
       ],
       [["monitor", ...REDIS, "--stream", "s"], /--group must name the group/],
@@ -103,17 +94,7 @@ describe("scale-out command lines", () => {
         /--batch-size must be absent \(the publisher cut the batches\): current value is 5/,
       ],
       [
-        [
-          "monitor",
-          "--nats",
-          "nats://127.0.0.1:4222",
-          "--stream",
-          "s",
-          "--group",
-          "g",
-          "--decay",
-          "0.9",
-        ],
+        ["monitor", ...NATS, "--stream", "s", "--group", "g", "--decay", "0.9"],
         /--decay must be absent \(the JetStream adapter keeps no per-batch log; --redis has decay views\): current value is 0\.9/,
       ],
       [
@@ -121,7 +102,7 @@ describe("scale-out command lines", () => {
         /--window and --decay must not both be given: current values are 3 and 0\.9/,
       ],
       [
-        ["monitor", "--nats", "nats://127.0.0.1:4222", "--stream", "s", "--group", "g", "-w", "3"],
+        ["monitor", ...NATS, "--stream", "s", "--group", "g", "-w", "3"],
         /--window must be absent \(the JetStream adapter keeps no per-batch log/,
       ],
       [

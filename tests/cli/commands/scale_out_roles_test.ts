@@ -265,28 +265,12 @@ describe("batch-corr monitor --redis --decay", () => {
       writeCsv(file, 9 * BATCH + 3, 43);
       const published = await runCli(["publish", file, ...INPUT, "--redis", url, "--stream", S]);
       assert.equal(published.code, 0, published.stderr);
-      const worker = await runCli([
-        "worker",
-        "--redis",
-        url,
-        "--stream",
-        S,
-        "--group",
-        "g",
-        "--name",
-        "w",
-        "--until-idle",
-        "0.5",
-      ]);
+      const target = ["--redis", url, "--stream", S, "--group", "g"];
+      const worker = await runCli(["worker", ...target, "--name", "w", "--until-idle", "0.5"]);
       assert.equal(worker.code, 0, worker.stderr);
       const monitor = await runCli([
         "monitor",
-        "--redis",
-        url,
-        "--stream",
-        S,
-        "--group",
-        "g",
+        ...target,
         "--decay",
         "0.8",
         "--until-idle",
