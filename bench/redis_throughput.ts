@@ -8,7 +8,7 @@
  *     REDIS_URL=redis://127.0.0.1:6379 deno run -A bench/redis_throughput.ts [batches] [rounds] [shape]
  *     REDIS_URL=redis://127.0.0.1:6379 bun bench/redis_throughput.ts [batches] [rounds] [shape]
  *
- * `shape` (e.g. `256x1000x4`) runs one shape only. Without REDIS_URL it
+ * `shape` (`BxFxM`, e.g. `256x1000x4`) runs that one shape instead of the three defaults. Without REDIS_URL it
  * starts its own redis-server on a free port (no persistence) and stops it
  * at the end. Worker processes run in the same runtime as this script; each
  * connects before it says READY, so process start-up and the client's import
@@ -49,11 +49,22 @@ interface Shape {
   F: number;
   M: number;
 }
-const SHAPES: Shape[] = [{ B: 256, F: 1000, M: 4 }, { B: 256, F: 1000, M: 64 }, {
-  B: 256,
-  F: 500,
-  M: 256,
-}].filter(({ B, F, M }) => ONLY === undefined || ONLY === `${B}x${F}x${M}`);
+const DEFAULT_SHAPES: Shape[] = [
+  { B: 256, F: 1000, M: 4 },
+  { B: 256, F: 1000, M: 64 },
+  { B: 256, F: 500, M: 256 },
+];
+const SHAPES: Shape[] = ONLY === undefined ? DEFAULT_SHAPES : [shapeOf(ONLY)];
+
+/** A `BxFxM` argument as a shape. */
+function shapeOf(text: string): Shape {
+  const match = /^(\d+)x(\d+)x(\d+)$/.exec(text);
+  if (!match) {
+    throw new RangeError(`the shape must be BxFxM, e.g. 256x1000x4: current value is ${text}`);
+  }
+  const [B, F, M] = match.slice(1).map(Number) as [number, number, number];
+  return { B, F, M };
+}
 
 interface Setting {
   name: string;
