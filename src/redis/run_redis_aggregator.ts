@@ -39,7 +39,8 @@ export interface RunRedisAggregatorOptions {
    * per-batch log, so it equals the uninterrupted view while the log holds
    * every committed batch (the workers' `logLength`, default 1000); after that
    * the batches trimmed from the log, each weighted at most `decay` to the
-   * power of the log's length, are left out.
+   * power of the log's length, are left out. Like `window`, it needs the
+   * workers' per-batch log: with `logLength: 0` it stays empty (NaN).
    * @default {undefined}
    */
   decay?: number;
