@@ -18,6 +18,7 @@ import {
   RUNS,
   SEED,
 } from "../fuzz_support.ts";
+import { decayedCorrelations } from "../_weighted_reference.ts";
 
 const shapeArbitrary = fc.record({
   featureShape: fc.array(fc.integer({ min: 1, max: 3 }), { minLength: 1, maxLength: 3 }),
@@ -104,6 +105,69 @@ describe("property: CorrelationAccumulator", () => {
         },
       ),
       { numRuns: RUNS, seed: SEED },
+    );
+  });
+
+  test("batch states merged one by one with a random decay equal the directly weighted correlations", () => {
+    // Thousandths in ±1000: distinct values are far apart, so the reference is well conditioned.
+    const value = fc.integer({ min: -1e6, max: 1e6 }).map((v) => v / 1000);
+    const batchArbitrary = (F: number, M: number) =>
+      fc.integer({ min: 1, max: 8 }).chain((B) =>
+        fc.record({
+          x: fc.array(value, {
+            minLength: B * F,
+            maxLength: B * F,
+          }),
+          n: fc.array(value, {
+            minLength: M * B,
+            maxLength: M * B,
+          }),
+        }).map(({ x, n }): DenseBatch => ({
+          x: { data: Float64Array.from(x), shape: [B, F] },
+          n: { data: Float64Array.from(n), shape: [M, B] },
+        }))
+      );
+    const caseArbitrary = fc.record({
+      F: fc.integer({ min: 1, max: 3 }),
+      M: fc.integer({ min: 1, max: 3 }),
+    }).chain(({ F, M }) =>
+      fc.record({
+        batches: fc.array(batchArbitrary(F, M), { minLength: 1, maxLength: 6 }),
+        decay: fc.oneof(fc.constant(1), fc.double({ min: 1e-6, max: 1, noNaN: true })),
+      })
+    );
+    fc.assert(
+      fc.property(caseArbitrary, ({ batches, decay }) => {
+        const samples = batches.reduce((total, batch) => total + batch.x.shape[0]!, 0);
+        const whole = concat(batches);
+        const F = whole.x.shape[1]!, M = whole.n.shape[0]!;
+        const varies = (values: ArrayLike<number>, at: (i: number) => number, count: number) =>
+          Array.from({ length: count }, (_, i) => values[at(i)]).some((v) => v !== values[at(0)]);
+        // The reference needs every column to vary (a constant one is 0/0 there).
+        fc.pre(
+          Array.from({ length: F }, (_, f) => varies(whole.x.data, (i) => i * F + f, samples))
+            .every(Boolean) &&
+            Array.from(
+              { length: M },
+              (_, m) => varies(whole.n.data, (i) => m * samples + i, samples),
+            )
+              .every(Boolean),
+        );
+        const decayed = new CorrelationAccumulator();
+        for (const batch of batches) {
+          decayed.merge(new CorrelationAccumulator().update(batch.x, batch.n), { decay });
+        }
+        const reference = decayedCorrelations(batches, decay);
+        if (decay === 1) assert.equal(decayed.count, samples);
+        assertClose(
+          decayed.correlations({ abs: false, tol: 0 }).data,
+          reference.r,
+          1e-9,
+          "decayed r",
+        );
+        assert.ok(Math.abs(decayed.effectiveCount / reference.effectiveCount - 1) <= 1e-9);
+      }),
+      { numRuns: RUNS * 2, seed: SEED },
     );
   });
 
