@@ -148,3 +148,20 @@ export function ruleMessage(
     describeValue(value)
   }`;
 }
+
+/**
+ * The error for `window` and `decay` given together: a stream or an
+ * aggregator keeps one kind of window view at a time.
+ *
+ * @param context What was being done.
+ * @param window The window given.
+ * @param decay The decay given.
+ * @returns The `TypeError` to throw.
+ */
+export function windowAndDecayError(context: string, window: unknown, decay: unknown): TypeError {
+  return new TypeError(
+    `Cannot ${context} as options.window and options.decay must not both be set (choose one kind of window view): current values are ${
+      String(window)
+    } and ${String(decay)}`,
+  );
+}

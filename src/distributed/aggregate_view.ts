@@ -12,7 +12,8 @@ import {
   type BatchCorrelationLossOptions,
 } from "../loss/batch_correlation_loss.ts";
 import type { CorrelationView, WindowView } from "../stream/batch_result.ts";
-import { ruleMessage } from "../core/errors.ts";
+import { ruleMessage, windowAndDecayError } from "../core/errors.ts";
+import { parseMergeOptions } from "../accumulator/correlation_accumulator_options.ts";
 import type { BatchDelta } from "./batch_source.ts";
 import { ownOptions } from "../core/own_properties.ts";
 
@@ -348,25 +349,14 @@ export class AggregateView {
   }
 }
 
-/** The `decay` option: a number in (0, 1], and not with `window`. */
+/** The `decay` option: the merge's own rule (a number in (0, 1]), and not with `window`. */
 function checkedDecay(
   decay: unknown,
   window: unknown,
   context: string,
 ): number | undefined {
   if (decay === undefined) return undefined;
-  if (typeof decay !== "number") {
-    throw new TypeError(ruleMessage(context, "options.decay", "a number in (0, 1]", decay));
-  }
-  if (!(decay > 0 && decay <= 1)) {
-    throw new RangeError(ruleMessage(context, "options.decay", "a number in (0, 1]", decay));
-  }
-  if (window !== undefined) {
-    throw new TypeError(
-      `Cannot ${context} as options.window and options.decay must not both be set (choose one kind of window view): current values are ${
-        String(window)
-      } and ${decay}`,
-    );
-  }
-  return decay;
+  const checked = parseMergeOptions({ decay }, context).decay;
+  if (window !== undefined) throw windowAndDecayError(context, window, checked);
+  return checked;
 }

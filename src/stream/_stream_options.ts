@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { OPTION_RULES } from "../core/batch_corr_options.ts";
 import { parseOptions } from "../core/parse_options.ts";
+import { windowAndDecayError } from "../core/errors.ts";
 import { CorrelationAccumulator } from "../accumulator/correlation_accumulator.ts";
 import {
   lossOptionsSchema,
@@ -67,9 +68,7 @@ type Parsed = z.output<typeof streamOptionsSchema>;
 
 function resolveStreamOptions(parsed: Parsed, context: string): ResolvedStreamOptions {
   if (parsed.window !== undefined && parsed.decay !== undefined) {
-    throw new TypeError(
-      `Cannot ${context} as options.window and options.decay must not both be set (choose one kind of window view): current values are ${parsed.window} and ${parsed.decay}`,
-    );
+    throw windowAndDecayError(context, parsed.window, parsed.decay);
   }
   const { tol, tolSig, abs, zeroVariance, maxElements, nu, name, scalarisation } = parsed;
   if (parsed.gradient !== false && typeof scalarisation === "function") {
