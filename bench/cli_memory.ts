@@ -17,17 +17,12 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { driftDataLines } from "../src/cli/input/drift_data.ts";
+import { scriptCommand } from "./_script_command.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const megabytes = Number(process.argv[2] ?? 200);
 const BATCH = 500;
 const FEATURES = 16;
-
-function cliCommand(): [string, string[]] {
-  const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-  if (deno !== undefined) return [deno.execPath(), ["run", "-A", "cli.ts"]];
-  return [process.execPath, ["cli.ts"]];
-}
 
 async function writeCsv(path: string, targetBytes: number): Promise<number> {
   // About 19 bytes per value: size the number of batches from one sample row.
@@ -93,7 +88,7 @@ try {
     } s`,
   );
 
-  const [command, prefix] = cliCommand();
+  const [command, prefix] = scriptCommand("cli.ts");
   started = performance.now();
   const child = spawn(command, [
     ...prefix,

@@ -56,6 +56,7 @@ import type { PreciseMoments } from "../src/core/precise_means.ts";
 import { CorrelationAccumulator } from "../src/accumulator/correlation_accumulator.ts";
 import { thresholdedView } from "../src/kernels/correlation_view_kernel.ts";
 import { generate } from "./data.ts";
+import { scriptCommand } from "./_script_command.ts";
 
 const REPS = Number(process.env.REPS ?? 9);
 const runtime = "Bun" in globalThis ? "Bun" : "Deno";
@@ -434,13 +435,6 @@ async function goal4(): Promise<void> {
 }
 
 // ---------------------------------------------------------------- goal 5
-/** This runtime's command line for a script of this repository. */
-function scriptCommand(script: string, args: string[]): [string, string[]] {
-  return runtime === "Bun"
-    ? [process.execPath, [script, ...args]]
-    : [process.execPath, ["run", "-A", script, ...args]];
-}
-
 /** Median wall ms of a whole process, over 5 runs after one warm-up run. */
 function processMs(script: string, args: string[]): number {
   const [command, argv] = scriptCommand(script, args);

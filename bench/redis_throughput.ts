@@ -36,13 +36,13 @@ import { publishRedisBatches, runRedisWorker } from "../src/redis/mod.ts";
 import { openRedis, type RedisClientLike } from "../src/redis/_client.ts";
 import { streamKeys } from "../src/redis/_keys.ts";
 import { mulberry32 } from "../src/cli/input/mulberry32.ts";
+import { scriptCommand } from "./_script_command.ts";
 
 const COUNT = Number(process.argv[2] ?? 100);
 const ROUNDS = Number(process.argv[3] ?? 3);
 const ONLY = process.argv[4];
 const WORKER = fileURLToPath(new URL("./redis_bench_worker.ts", import.meta.url));
-const deno = (globalThis as { Deno?: { execPath(): string } }).Deno;
-const runtime = deno ? "deno" : "bun";
+const runtime = "Deno" in globalThis ? "deno" : "bun";
 
 interface Shape {
   B: number;
@@ -170,9 +170,7 @@ async function throughRedis(
     dtype: setting.dtype,
   });
   const publishSeconds = (performance.now() - published0) / 1000;
-  const command = deno
-    ? [deno.execPath(), ["run", "-A", WORKER]] as const
-    : [process.execPath, [WORKER]] as const;
+  const command = scriptCommand(WORKER);
   const config = (i: number) =>
     JSON.stringify({
       redis,
