@@ -9,15 +9,15 @@ import { decayedCorrelations } from "../_weighted_reference.ts";
 const snapshot = (batch: ReturnType<typeof randomBatches>[number]) =>
   new CorrelationAccumulator().update(batch.x, batch.n).toBytes();
 
+/** Each batch as its per-batch log entry: entry id `i`, batch id `b<i>`. */
+const deltasOf = (batches: ReturnType<typeof randomBatches>): BatchDelta[] =>
+  batches.map((batch, i) => ({ id: `${i}`, batchId: `b${i}`, snapshot: snapshot(batch) }));
+
 describe("AggregateView", () => {
   test("running, interval and window views over committed parts and per-batch deltas", () => {
     const batches = randomBatches({ count: 6, seed: 91 });
     const view = new AggregateView({ window: 3, loss: { abs: false, tol: 0 } });
-    const deltas: BatchDelta[] = batches.map((batch, i) => ({
-      id: `${i}`,
-      batchId: `b${i}`,
-      snapshot: snapshot(batch),
-    }));
+    const deltas = deltasOf(batches);
     const part = (name: string, from: number, to: number): CommittedPart => {
       const state = new CorrelationAccumulator();
       for (const batch of batches.slice(from, to)) state.update(batch.x, batch.n);
@@ -101,11 +101,7 @@ describe("AggregateView", () => {
   test("a decay view weights each committed batch decay per later batch, as a stream's decay view", async () => {
     const batches = randomBatches({ count: 7, seed: 93, featureShape: [5], confounds: 3 });
     const decay = 0.7;
-    const deltas: BatchDelta[] = batches.map((batch, i) => ({
-      id: `${i}`,
-      batchId: `b${i}`,
-      snapshot: snapshot(batch),
-    }));
+    const deltas = deltasOf(batches);
     const view = new AggregateView({ decay, loss: { abs: false, tol: 0 } });
     const records = [
       view.record([], deltas.slice(0, 2)),
@@ -140,11 +136,7 @@ describe("AggregateView", () => {
 
   test("a restarted decay view seeded with every committed batch equals the uninterrupted one", () => {
     const batches = randomBatches({ count: 6, seed: 94 });
-    const deltas: BatchDelta[] = batches.map((batch, i) => ({
-      id: `${i}`,
-      batchId: `b${i}`,
-      snapshot: snapshot(batch),
-    }));
+    const deltas = deltasOf(batches);
     const options = { decay: 0.5, loss: { tol: "auto" as const } };
     const uninterrupted = new AggregateView(options);
     uninterrupted.record([], deltas.slice(0, 4));
