@@ -33,6 +33,13 @@ CSV cell is a null.
   v2 data pages with dictionary encoding, one column uncompressed. The values
   repeat (so dictionaries stay) and include -0.0, the smallest subnormal and
   1e308.
+- ``flat.arrows`` / ``flat.arrow`` / ``flat_arrow.csv``: 150 rows in record
+  batches of 37: float64 and float32 columns beside string, int32 and boolean
+  ones, for the Arrow reader's own flat-column path; ``flat_nulls.arrows`` /
+  ``flat_nulls.csv``: the same with nulls in a feature and in the confound.
+- ``lz4_tail.arrows`` / ``lz4_tail.csv``: the float columns, record batches 0
+  and 1 plain and 2 and 3 LZ4-compressed: the flat path hands the stream to
+  apache-arrow midway.
 - ``snappy_blocks.json``: Snappy blocks compressed by pyarrow (``pa.compress``)
   with their originals (base64): literals, long literals, near and far copies,
   overlapping copies.
@@ -244,6 +251,61 @@ def snappy_blocks(rng: np.random.Generator) -> None:
         json.dump(blocks, out)
 
 
+def flat_ipc(rng: np.random.Generator) -> None:
+    n = 150
+    schema = pa.schema([
+        pa.field("a", pa.float64()),
+        pa.field("label", pa.string()),
+        pa.field("b", pa.float32(), nullable=False),
+        pa.field("site", pa.int32()),
+        pa.field("flag", pa.bool_()),
+        pa.field("motion", pa.float64()),
+    ])
+    motion = rng.normal(0.3, 0.1, n)
+    columns = {
+        "a": rng.normal(0, 1, n) + 2 * motion,
+        "label": [f"s{i % 7}" for i in range(n)],
+        "b": (rng.normal(0, 1, n) - motion).astype(np.float32),
+        "site": rng.integers(0, 5, n).astype(np.int32),
+        "flag": rng.integers(0, 2, n).astype(bool),
+        "motion": motion,
+    }
+    table = pa.table(columns, schema=schema)
+    for name, new in (("flat.arrows", ipc.new_stream), ("flat.arrow", ipc.new_file)):
+        with new(os.path.join(OUT_DIR, name), schema) as writer:
+            writer.write_table(table, max_chunksize=37)
+    write_csv("flat_arrow.csv", table.column_names, table_rows(table))
+    with_nulls = table.set_column(0, "a", pa.array([None if i in (4, 40) else v for i, v in enumerate(columns["a"].tolist())], pa.float64()))
+    with_nulls = with_nulls.set_column(5, "motion", pa.array([None if i == 77 else v for i, v in enumerate(motion.tolist())], pa.float64()))
+    with ipc.new_stream(os.path.join(OUT_DIR, "flat_nulls.arrows"), schema) as writer:
+        writer.write_table(with_nulls, max_chunksize=37)
+    write_csv("flat_nulls.csv", with_nulls.column_names, table_rows(with_nulls))
+    # Record batches 0 and 1 plain, 2 and 3 with LZ4 body compression, spliced into one stream.
+    floats = table.select(["a", "b", "motion"])
+    plain, squeezed = pa.BufferOutputStream(), pa.BufferOutputStream()
+    with ipc.new_stream(plain, floats.schema) as writer:
+        writer.write_table(floats.slice(0, 74), max_chunksize=37)
+    options = ipc.IpcWriteOptions(compression="lz4")
+    with ipc.new_stream(squeezed, floats.schema, options=options) as writer:
+        writer.write_table(floats.slice(74), max_chunksize=38)
+
+    def messages(buffer):
+        reader = ipc.MessageReader.open_stream(buffer)
+        out = []
+        while True:
+            try:
+                out.append(reader.read_next_message())
+            except StopIteration:
+                return out
+
+    first, second = messages(plain.getvalue()), messages(squeezed.getvalue())
+    with open(os.path.join(OUT_DIR, "lz4_tail.arrows"), "wb") as out:
+        for message in first + second[1:]:
+            out.write(message.serialize().to_pybytes())
+        out.write(b"\xff\xff\xff\xff\x00\x00\x00\x00")
+    write_csv("lz4_tail.csv", floats.column_names, table_rows(floats))
+
+
 def main() -> None:
     os.makedirs(OUT_DIR, exist_ok=True)
     rng = np.random.default_rng(SEED)
@@ -254,6 +316,7 @@ def main() -> None:
     wide()
     flat(rng)
     snappy_blocks(rng)
+    flat_ipc(rng)
     for name in sorted(os.listdir(OUT_DIR)):
         print(f"{name}: {os.path.getsize(os.path.join(OUT_DIR, name))} bytes")
 

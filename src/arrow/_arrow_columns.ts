@@ -60,8 +60,12 @@ function listNames(names: readonly string[]): string {
   return names.length > 20 ? `${shown}, … (${names.length} columns)` : shown;
 }
 
-function findField(schema: Arrow.Schema, name: string, subject: string, context: string): number {
-  const names = schema.fields.map((field) => field.name);
+function findField(
+  names: readonly string[],
+  name: string,
+  subject: string,
+  context: string,
+): number {
   const index = names.indexOf(name);
   if (index === -1) {
     throw new TypeError(
@@ -80,64 +84,80 @@ function findField(schema: Arrow.Schema, name: string, subject: string, context:
   return index;
 }
 
+/** The fields of a schema as a plan reads them: names, type names, and each one's width by role. */
+export interface SchemaFields {
+  /** The field names, in schema order. */
+  names: readonly string[];
+  /** A field's type as messages name it ("Float64"). */
+  typeName(field: number): string;
+  /** Values per row of a field in a role, or 0 when its type is refused there. */
+  widthOf(field: number, role: "feature" | "confound"): number;
+}
+
 function planColumn(
-  arrow: ArrowModule,
-  schema: Arrow.Schema,
+  fields: SchemaFields,
   name: string,
   role: "feature" | "confound",
   subject: string,
   context: string,
 ): { field: number; column: PlannedColumn } {
-  const field = findField(schema, name, subject, context);
-  const type = schema.fields[field]!.type;
-  const width = widthOf(arrow, type, role);
+  const field = findField(fields.names, name, subject, context);
+  const width = fields.widthOf(field, role);
   if (width === 0) {
     throw new TypeError(
       `Cannot ${context} as column "${name}" (a ${role}) must be ${
         role === "feature" ? ARROW_FEATURE_RULE : ARROW_SCALAR_RULE
-      }: current type is ${String(type)}`,
+      }: current type is ${fields.typeName(field)}`,
     );
   }
-  return { field, column: { name, type: String(type), width } };
+  return { field, column: { name, type: fields.typeName(field), width } };
 }
 
+/** The names of the feature columns a plan takes: the given ones, or every non-confound column. */
+export function featureListOf(
+  names: readonly string[],
+  features: readonly string[] | undefined,
+  confounds: readonly string[],
+): readonly string[] {
+  const taken = new Set(confounds);
+  return features ?? names.filter((name) => !taken.has(name));
+}
+
+/** A plan without the schema object it came from. */
+export type FieldColumnPlan = Omit<ArrowColumnPlan, "schema">;
+
 /**
- * Selects and checks the feature and confound columns of an Arrow schema.
+ * Selects and checks the feature and confound columns of a schema's fields.
  *
- * @param arrow The apache-arrow module.
- * @param schema The input's schema.
+ * @param fields The schema's fields.
  * @param features The feature names, or undefined for every non-confound column.
  * @param confounds The confound names.
  * @param context What was being done, for messages.
  * @returns The plan.
  * @throws {TypeError} For a name that is not a column (or names several), or a
  * column of a type that cannot be read exactly as numbers, naming the column
- * and its Arrow type.
+ * and its type.
  */
-export function planArrowColumns(
-  arrow: ArrowModule,
-  schema: Arrow.Schema,
+export function planColumns(
+  fields: SchemaFields,
   features: readonly string[] | undefined,
   confounds: readonly string[],
   context: string,
-): ArrowColumnPlan {
+): FieldColumnPlan {
   const confoundPlans = confounds.map((name, i) =>
-    planColumn(arrow, schema, name, "confound", `options.confounds[${i}]`, context)
+    planColumn(fields, name, "confound", `options.confounds[${i}]`, context)
   );
-  const taken = new Set(confounds);
-  const featureList = features ??
-    schema.fields.map((field) => field.name).filter((name) => !taken.has(name));
+  const featureList = featureListOf(fields.names, features, confounds);
   if (featureList.length === 0) {
     throw new TypeError(
       `Cannot ${context} as the input must have at least one column besides the confounds (or pass options.features): current columns are ${
-        listNames(schema.fields.map((field) => field.name))
+        listNames(fields.names)
       }`,
     );
   }
   const featurePlans = featureList.map((name, i) =>
     planColumn(
-      arrow,
-      schema,
+      fields,
       name,
       "feature",
       features === undefined
@@ -153,13 +173,38 @@ export function planArrowColumns(
     confounds: Object.freeze(confoundColumns.map((column) => column.name)),
   });
   return {
-    schema,
     features: featureColumns,
     confounds: confoundColumns,
     columns,
     featureFields: featurePlans.map((plan) => plan.field),
     confoundFields: confoundPlans.map((plan) => plan.field),
   };
+}
+
+/**
+ * Selects and checks the feature and confound columns of an Arrow schema.
+ *
+ * @param arrow The apache-arrow module.
+ * @param schema The input's schema.
+ * @param features The feature names, or undefined for every non-confound column.
+ * @param confounds The confound names.
+ * @param context What was being done, for messages.
+ * @returns The plan.
+ * @throws {TypeError} As {@linkcode planColumns}.
+ */
+export function planArrowColumns(
+  arrow: ArrowModule,
+  schema: Arrow.Schema,
+  features: readonly string[] | undefined,
+  confounds: readonly string[],
+  context: string,
+): ArrowColumnPlan {
+  const fields: SchemaFields = {
+    names: schema.fields.map((field) => field.name),
+    typeName: (field) => String(schema.fields[field]!.type),
+    widthOf: (field, role) => widthOf(arrow, schema.fields[field]!.type, role),
+  };
+  return { schema, ...planColumns(fields, features, confounds, context) };
 }
 
 /**

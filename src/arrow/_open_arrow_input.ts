@@ -12,11 +12,16 @@ import { BatchCorrError } from "../core/errors.ts";
 import { describeValue } from "../core/errors.ts";
 import { openSource, type SourcePull } from "../stream/source.ts";
 import { bytesOf, isBytes, isRecordBatch } from "./_arrow_guards.ts";
+import { ByteQueue } from "./_ipc_messages.ts";
 import type { ArrowModule } from "./_load_arrow.ts";
 
 /** The context of every message of `fromArrow`. */
 export const CONTEXT = "read Arrow IPC";
 const MAGIC = [0x41, 0x52, 0x52, 0x4f, 0x57, 0x31]; // "ARROW1"
+/** An IPC file's magic and padding before its first message. */
+const FILE_PREFIX = 8;
+/** An IPC file's footer length and magic after its footer. */
+const FILE_TAIL = 10;
 
 /** An opened input: the schema when known before the first batch, and the batches. */
 export interface ArrowInput {
@@ -30,7 +35,11 @@ export interface ArrowInput {
  * errors (a chunk that is not bytes), passed through apache-arrow, stay as
  * they are.
  */
-function undecodable(cause: unknown, batch: number, what = "could not be decoded"): Error {
+export function undecodable(
+  cause: unknown,
+  batch: number,
+  what = "could not be decoded",
+): Error {
   if (cause instanceof Error && cause.message.startsWith(`Cannot ${CONTEXT} as `)) return cause;
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new BatchCorrError(
@@ -60,11 +69,12 @@ function checkFileEnds(head: Uint8Array, tail: Uint8Array, size: number): void {
 export async function openReader(
   reader: Arrow.RecordBatchReader,
   close: () => Promise<void>,
+  firstIndex = 0,
 ): Promise<ArrowInput> {
   try {
     await reader.open();
   } catch (error) {
-    throw undecodable(error, 0);
+    throw undecodable(error, firstIndex);
   }
   const schema = reader.schema as Arrow.Schema | undefined | null;
   if (schema === undefined || schema === null) {
@@ -75,7 +85,7 @@ export async function openReader(
     );
   }
   const iterator = reader[Symbol.asyncIterator]();
-  let index = 0;
+  let index = firstIndex;
   return {
     schema,
     async next() {
@@ -187,34 +197,80 @@ async function* byteChunks(first: unknown, pull: SourcePull<unknown>): AsyncGene
   }
 }
 
-export async function openIterable(
+/** IPC bytes to be read message by message, with how apache-arrow would read them instead. */
+export interface ByteInput {
+  /** The bytes, from the first message (an IPC file's leading magic skipped). */
+  queue: ByteQueue;
+  /**
+   * apache-arrow's reading of the whole input, for one the flat reader hands
+   * back at its schema; `replay` holds the bytes the queue gave out and the rest.
+   */
+  restart(arrow: ArrowModule, replay: AsyncIterable<Uint8Array>): Promise<ArrowInput>;
+  close(): Promise<void>;
+}
+
+/** An opened iterable source: record batches, or IPC bytes. */
+export type OpenedIterable = { kind: "batches"; input: ArrowInput } | {
+  kind: "bytes";
+  input: ByteInput;
+};
+
+/** Reads a replay (the schema message first) through apache-arrow's stream reader. */
+export async function readReplay(
   arrow: ArrowModule,
-  source: Parameters<typeof openSource>[0],
+  replay: AsyncIterable<Uint8Array>,
+  close: () => Promise<void>,
+  firstIndex = 0,
 ): Promise<ArrowInput> {
+  let reader: Arrow.RecordBatchReader;
+  try {
+    reader = await arrow.RecordBatchReader.from(replay) as Arrow.RecordBatchReader;
+  } catch (error) {
+    await close();
+    throw undecodable(error, firstIndex);
+  }
+  return await openReader(reader, close, firstIndex);
+}
+
+function recordBatchesAfter(
+  first: IteratorResult<unknown, unknown>,
+  pull: SourcePull<unknown>,
+): ArrowInput {
+  let pending: IteratorResult<unknown, unknown> | undefined = first;
+  let index = 0;
+  return {
+    schema: undefined,
+    async next() {
+      const result = pending ?? await pull.next();
+      pending = undefined;
+      if (result.done) return { done: true, value: undefined };
+      if (!isRecordBatch(result.value)) {
+        throw new TypeError(
+          `Cannot ${CONTEXT} as item ${index} of the source must be a RecordBatch, as the first one was: current value is ${
+            describeValue(result.value)
+          }`,
+        );
+      }
+      index++;
+      return { done: false, value: result.value };
+    },
+    close: () => pull.cancel(),
+  };
+}
+
+/**
+ * Opens a stream or iterable: record batches as they are, byte chunks as a
+ * {@linkcode ByteInput} (an IPC file among them goes whole to apache-arrow,
+ * which needs its footer first).
+ */
+export async function openIterable(
+  source: Parameters<typeof openSource>[0],
+): Promise<OpenedIterable> {
   const pull = trackedPull(openSource(source as Parameters<typeof openSource<unknown>>[0]));
   const first = await pull.next();
-  if (first.done) return fromBatches([], undefined);
+  if (first.done) return { kind: "batches", input: fromBatches([], undefined) };
   if (isRecordBatch(first.value)) {
-    let pending: IteratorResult<unknown, unknown> | undefined = first;
-    let index = 0;
-    return {
-      schema: undefined,
-      async next() {
-        const result = pending ?? await pull.next();
-        pending = undefined;
-        if (result.done) return { done: true, value: undefined };
-        if (!isRecordBatch(result.value)) {
-          throw new TypeError(
-            `Cannot ${CONTEXT} as item ${index} of the source must be a RecordBatch, as the first one was: current value is ${
-              describeValue(result.value)
-            }`,
-          );
-        }
-        index++;
-        return { done: false, value: result.value };
-      },
-      close: () => pull.cancel(),
-    };
+    return { kind: "batches", input: recordBatchesAfter(first, pull) };
   }
   if (!isBytes(first.value)) {
     await pull.cancel();
@@ -225,12 +281,76 @@ export async function openIterable(
     );
   }
   const chunks = byteChunks(first.value, pull);
-  let reader: Arrow.RecordBatchReader;
+  const close = () => pull.cancel();
+  const queue = new ByteQueue(async () => {
+    const next = await chunks.next();
+    return next.done ? undefined : next.value;
+  });
+  return {
+    kind: "bytes",
+    input: { queue, restart: (arrow, replay) => readReplay(arrow, replay, close), close },
+  };
+}
+
+/** Where an IPC file's stream of messages ends: at its footer. */
+function streamEnd(tail: Uint8Array, size: number): number {
+  const footer = new DataView(tail.buffer, tail.byteOffset, tail.length).getInt32(0, true);
+  const end = size - FILE_TAIL - footer;
+  return footer >= 0 && end >= FILE_PREFIX ? end : size;
+}
+
+/** The bytes of an IPC file or stream in memory, as a {@linkcode ByteInput}. */
+export function bytesInput(value: Uint8Array | ArrayBuffer): ByteInput {
+  const bytes = bytesOf(value);
+  const tail = bytes.subarray(Math.max(0, bytes.length - FILE_TAIL));
+  checkFileEnds(bytes, tail.subarray(tail.length - MAGIC.length), bytes.length);
+  const file = startsWithMagic(bytes);
+  const messages = file ? bytes.subarray(FILE_PREFIX, streamEnd(tail, bytes.length)) : bytes;
+  let given = false;
+  const queue = new ByteQueue(() => {
+    const chunk = given ? undefined : messages;
+    given = true;
+    return Promise.resolve(chunk);
+  });
+  return { queue, restart: (arrow) => openBytes(arrow, bytes), close: async () => {} };
+}
+
+/** Read size of a file's chunks. */
+const CHUNK = 1 << 20;
+
+/** A file of IPC bytes, read in chunks through a handle, as a {@linkcode ByteInput}. */
+export async function pathInput(path: string | URL): Promise<ByteInput> {
+  const handle = await open(path, "r");
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await handle.close().catch(() => {});
+  };
   try {
-    reader = await arrow.RecordBatchReader.from(chunks) as Arrow.RecordBatchReader;
+    const { size } = await handle.stat();
+    const head = new Uint8Array(Math.min(size, FILE_PREFIX));
+    const tail = new Uint8Array(Math.min(size, FILE_TAIL));
+    await handle.read(head, 0, head.length, 0);
+    await handle.read(tail, 0, tail.length, size - tail.length);
+    checkFileEnds(head, tail.subarray(tail.length - MAGIC.length), size);
+    const file = startsWithMagic(head);
+    let at = file ? FILE_PREFIX : 0;
+    const end = file ? streamEnd(tail, size) : size;
+    const queue = new ByteQueue(async () => {
+      if (at >= end) return undefined;
+      const chunk = new Uint8Array(Math.min(CHUNK, end - at));
+      const { bytesRead } = await handle.read(chunk, 0, chunk.length, at);
+      at += bytesRead;
+      return bytesRead === 0 ? ((at = end), undefined) : chunk.subarray(0, bytesRead);
+    });
+    const restart = async (arrow: ArrowModule) => {
+      await close();
+      return await openPath(arrow, path);
+    };
+    return { queue, restart, close };
   } catch (error) {
-    await pull.cancel();
-    throw undecodable(error, 0);
+    await close();
+    throw error instanceof BatchCorrError ? error : undecodable(error, 0);
   }
-  return openReader(reader, () => pull.cancel());
 }

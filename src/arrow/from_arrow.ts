@@ -17,14 +17,19 @@ import {
 } from "./_arrow_columns.ts";
 import { isBytes, isRecordBatch, isTable } from "./_arrow_guards.ts";
 import { type ArrowModule, loadArrow } from "./_load_arrow.ts";
+import { FlatArrowReader, type FlatStep } from "./_flat_arrow_reader.ts";
+import { IpcFormatError } from "./_ipc_messages.ts";
 import {
   type ArrowInput,
+  type ByteInput,
+  bytesInput,
   CONTEXT,
   fromBatches,
-  openBytes,
   openIterable,
-  openPath,
   openReader,
+  pathInput,
+  readReplay,
+  undecodable,
 } from "./_open_arrow_input.ts";
 import { ColumnarBatcher } from "./columnar_batcher.ts";
 import {
@@ -96,7 +101,7 @@ const fromArrowSchema = z.strictObject(columnarOptionsShape);
  * Float32 column, or a FixedSizeList of them, which is row-major `(B, F)`
  * already) and one Float64/Float32 confound, without nulls, `x.data` and
  * `n.data` are views of the record batch's buffers (and, for IPC bytes held in
- * memory, of those bytes). Several feature columns are interleaved into one
+ * memory, of those bytes, wherever they are aligned). Several feature columns are interleaved into one
  * `Float64Array` per batch, as `(B, F)` row-major must be; several confounds
  * are copied column by column into `(M, B)`.
  *
@@ -105,14 +110,19 @@ const fromArrowSchema = z.strictObject(columnarOptionsShape);
  * regrouped across record batches, and a batch that lies within one record
  * batch is still a view.
  *
- * A path is read through a file handle: an IPC file by random access, an IPC
- * stream message by message, never whole. IPC bytes arriving as a stream are
- * read message by message too, except an IPC *file* (whose footer is at its
- * end), which apache-arrow gathers first. The IPC stream format makes the
- * end-of-stream marker optional, so a stream cut exactly between two messages
- * reads as a shorter stream; every other truncation, and any truncated IPC
- * file, throws. apache-arrow (an optional peer dependency) is imported on first
- * use.
+ * IPC bytes (a path, bytes in memory, a stream or iterable of chunks) are read
+ * message by message, never whole, by this library's own reader wherever the
+ * selected columns are uncompressed Float64 or Float32 and every column has a
+ * flat layout (numbers, booleans, dates, strings): apache-arrow is then not
+ * even imported. Anything else (a selected integer, Float16, dictionary or
+ * list column, dictionaries anywhere, nested columns, compression, big-endian
+ * or pre-1.0 IPC) goes to apache-arrow (an optional peer dependency, imported
+ * then), from the start or, for a record batch found compressed midway, from
+ * that batch on. An IPC *file* arriving as a stream of chunks goes to
+ * apache-arrow whole, as it needs the footer at its end. The IPC stream format
+ * makes the end-of-stream marker optional, so a stream cut exactly between
+ * two messages reads as a shorter stream; every other truncation, and any
+ * truncated IPC file, throws.
  *
  * @param source The input (see {@linkcode FromArrowSource}).
  * @param options The columns, the null policy and the batching.
@@ -126,8 +136,8 @@ const fromArrowSchema = z.strictObject(columnarOptionsShape);
  * @throws {BatchCorrError} While iterating: `"stream_batch_failed"` for input
  * that is not, or not all, Arrow IPC (truncated, corrupt, empty), with
  * `details.batch` the index of the record batch that failed to decode;
- * `"peer_missing"` when apache-arrow is not installed, naming the
- * install commands.
+ * `"peer_missing"` when the input needs apache-arrow and it is not installed,
+ * naming the install commands.
  *
  * @example Correlating record batches
  * ```ts
@@ -181,30 +191,107 @@ function checkArrowSource(source: unknown): void {
   );
 }
 
-async function openArrow(arrow: ArrowModule, source: FromArrowSource): Promise<ArrowInput> {
-  if (typeof source === "string" || source instanceof URL) return await openPath(arrow, source);
-  if (isBytes(source)) return await openBytes(arrow, source);
-  if (isTable(source)) return fromBatches(source.batches, source.schema);
-  if (isRecordBatch(source)) return fromBatches([source], source.schema);
-  if (isReader(source)) {
-    return await openReader(source as unknown as Arrow.RecordBatchReader, async () => {});
+/** An input to read: IPC bytes (for the flat reader first), or what only apache-arrow reads. */
+type OpenedArrow = { kind: "bytes"; input: ByteInput } | {
+  kind: "arrow";
+  open(arrow: ArrowModule): Promise<ArrowInput>;
+};
+
+async function openArrow(source: FromArrowSource): Promise<OpenedArrow> {
+  if (typeof source === "string" || source instanceof URL) {
+    return { kind: "bytes", input: await pathInput(source) };
   }
-  return await openIterable(arrow, source as Parameters<typeof openSource>[0]);
+  if (isBytes(source)) return { kind: "bytes", input: bytesInput(source) };
+  if (isTable(source)) {
+    return {
+      kind: "arrow",
+      open: () => Promise.resolve(fromBatches(source.batches, source.schema)),
+    };
+  }
+  if (isRecordBatch(source)) {
+    return { kind: "arrow", open: () => Promise.resolve(fromBatches([source], source.schema)) };
+  }
+  if (isReader(source)) {
+    const reader = source as unknown as Arrow.RecordBatchReader;
+    return { kind: "arrow", open: () => openReader(reader, async () => {}) };
+  }
+  const opened = await openIterable(source as Parameters<typeof openSource>[0]);
+  return opened.kind === "bytes"
+    ? opened
+    : { kind: "arrow", open: () => Promise.resolve(opened.input) };
 }
 
 async function* readArrow(
   source: FromArrowSource,
   options: ResolvedColumnarOptions,
 ): AsyncGenerator<ColumnarBatch, void, undefined> {
-  const arrow = await loadArrow();
-  const input = await openArrow(arrow, source);
+  const opened = await openArrow(source);
+  if (opened.kind === "arrow") {
+    const arrow = await loadArrow();
+    yield* readDecoded(arrow, await opened.open(arrow), options, undefined);
+    return;
+  }
+  try {
+    yield* readFlat(opened.input, options);
+  } finally {
+    await opened.input.close();
+  }
+}
+
+/**
+ * IPC bytes through the flat reader, handed to apache-arrow where they are
+ * not flat: from the start (with the flat reader's bytes replayed), or from
+ * the record batch it could not read.
+ */
+async function* readFlat(
+  input: ByteInput,
+  options: ResolvedColumnarOptions,
+): AsyncGenerator<ColumnarBatch, void, undefined> {
+  const flat = await FlatArrowReader.open(
+    input.queue,
+    options.features,
+    options.confounds,
+    CONTEXT,
+  );
+  if (!(flat instanceof FlatArrowReader)) {
+    const arrow = await loadArrow();
+    yield* readDecoded(arrow, await input.restart(arrow, flat.replay), options, undefined);
+    return;
+  }
+  const batcher = new ColumnarBatcher(flat.plan, { ...options, context: CONTEXT });
+  for (let index = 0;; index++) {
+    let step: FlatStep;
+    try {
+      step = await flat.next();
+    } catch (error) {
+      throw error instanceof IpcFormatError ? undecodable(error, index) : error;
+    }
+    if (step.kind === "end") break;
+    if (step.kind === "fallback") {
+      const arrow = await loadArrow();
+      const rest = await readReplay(arrow, step.replay, () => input.close(), index);
+      yield* readDecoded(arrow, rest, options, batcher);
+      return;
+    }
+    yield* batcher.push(step.chunk);
+  }
+  yield* batcher.finish();
+}
+
+/** Record batches decoded by apache-arrow, into a batcher (one already fed, when given). */
+async function* readDecoded(
+  arrow: ArrowModule,
+  input: ArrowInput,
+  options: ResolvedColumnarOptions,
+  fed: ColumnarBatcher | undefined,
+): AsyncGenerator<ColumnarBatch, void, undefined> {
   const settings = { ...options, context: CONTEXT };
   try {
     let plan: ArrowColumnPlan | undefined;
-    let batcher: ColumnarBatcher | undefined;
+    let batcher = fed;
     const start = (schema: Arrow.Schema) => {
       plan = planArrowColumns(arrow, schema, options.features, options.confounds, CONTEXT);
-      batcher = new ColumnarBatcher(plan, settings);
+      batcher ??= new ColumnarBatcher(plan, settings);
     };
     if (input.schema !== undefined) start(input.schema);
     for (;;) {
