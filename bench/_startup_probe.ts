@@ -1,7 +1,7 @@
 /**
  * A process that `bench/limits.ts` starts to time the runtime's start-up:
- * `empty` imports nothing, `t-quantile` imports the t quantile that
- * `autoTol` (the CLI's default `--tol auto`) loads with the core.
+ * `empty` imports nothing, `t-quantile` imports only `autoTol` (the t
+ * quantile behind the CLI's default `--tol auto`) and calls it once.
  *
  * @module
  */
@@ -9,6 +9,8 @@
 import process from "node:process";
 
 if (process.argv.includes("t-quantile")) {
-  const quantile = (await import("@stdlib/stats-base-dists-t-quantile")).default;
-  if (!(quantile(0.975, 10) > 2)) throw new Error("the t quantile did not load");
+  const { autoTol } = await import("../src/core/auto_tol.ts");
+  if (!(Math.abs(autoTol(20) - 0.3783408610435194) < 1e-12)) {
+    throw new Error("autoTol did not load");
+  }
 }

@@ -54,7 +54,7 @@ pack() {
       if (name === "onnxruntime-node") return walk("onnxruntime-common");
       for (const dependency of Object.keys(manifest.dependencies ?? {})) walk(dependency);
     };
-    for (const root of ["zod", "@stdlib/stats-base-dists-t-quantile", "fast-check", "onnxruntime-node"]) walk(root);
+    for (const root of ["zod", "fast-check", "onnxruntime-node"]) walk(root);
     console.log([...seen].map((name) => `node_modules/${name}`).join("\n"));
   ' > "$list"
   echo "node_modules/$runtime" >> "$list"

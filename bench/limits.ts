@@ -12,8 +12,8 @@
  *   the wasm kernel alone (`moments_f32` on data already in memory), against
  *   `wasmFeatureMoments` and `batchCorr` on float32 input.
  * - Goal 5 (CSV at polars' speed): the runtime's start-up, whole processes
- *   started by this one: an empty module, the t quantile's CommonJS modules
- *   alone, and `monitor` on a 3-line CSV (all fixed cost, paid once per run).
+ *   started by this one: an empty module, `autoTol` (the t quantile) alone,
+ *   and `monitor` on a 3-line CSV (all fixed cost, paid once per run).
  * - Goal 4 (stream within 10% of batchCorr): the stream's per-batch parts at
  *   256×10000×8, float64 input: validation, moments with the stream's extra
  *   precision, the merge, one view, an async-iterator step, and the stream.
@@ -468,7 +468,7 @@ function goal5(): void {
     "ndjson",
   ]);
   record(goal, "whole process: an empty module", empty);
-  record(goal, "whole process: importing only the t quantile (@stdlib, CommonJS)", quantile);
+  record(goal, "whole process: importing only autoTol (the t quantile) and calling it", quantile);
   record(goal, "the t quantile's import alone (the two above, subtracted)", quantile - empty);
   record(goal, "whole process: monitor on a 3-line CSV (fixed cost of every run)", monitor);
 }

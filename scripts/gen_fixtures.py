@@ -186,6 +186,33 @@ def auto_tol_tiny_tails() -> dict:
     }
 
 
+def auto_tol_wide_grid() -> dict:
+    """auto_tol at random points off the fixed grid: batch sizes log-uniform in
+    [3, 1e10], half of them fractional (a decayed stream's effective count),
+    significance log-uniform in [1e-9, 0.999], one or two tails."""
+    # Written for the library's own t quantile (src/core/_inverse_beta_half.ts), which replaced @stdlib's.
+    rng = np.random.default_rng(20261204)
+    entries = []
+    for i in range(300):
+        size = 3 + float(10 ** rng.uniform(-2, 10))
+        B = size if i % 2 else float(math.floor(size))
+        sig = float(10 ** rng.uniform(-9, math.log10(0.999)))
+        tails = int(rng.integers(1, 3))
+        scipy_tol = auto_tol(B, sig, tails)
+        if sig / tails < 2**-30:  # where autoTol, too, takes the tail itself rather than the level
+            exact = auto_tol_tail_exact(B, sig, tails)
+        else:
+            exact = auto_tol_exact(B, sig, tails, scipy_tol) if scipy_tol > 0 else 0.0
+        entries.append([B, sig, tails, exact, scipy_tol])
+    return {
+        "description": "[batchSize, significance, tails, exact, scipy]: auto_tol at random points (seed 20261204); "
+        "exact: 40-digit mpmath from the float64 level 1 - significance / tails (80-digit from the upper tail itself "
+        "below a tail of 2^-30, as autoTol), rounded once; scipy: scipy.stats.t.ppf",
+        "versions": {"scipy": scipy.__version__, "mpmath": mpmath.__version__},
+        "entries": entries,
+    }
+
+
 # ---------------------------------------------------------------- numpy reference
 
 
@@ -634,7 +661,7 @@ def make_grad_case(rng, index: int) -> dict:
 
 
 def main(targets: list[str]) -> int:
-    known = ("batch_corr", "auto_tol", "auto_tol_tiny", "grad")
+    known = ("batch_corr", "auto_tol", "auto_tol_tiny", "auto_tol_wide", "grad")
     targets = targets or list(known)
     unknown = [t for t in targets if t not in known]
     if unknown:
@@ -661,6 +688,8 @@ def main(targets: list[str]) -> int:
         sizes["auto_tol.json"] = write_json("auto_tol.json", auto_tol_grid())
     if "auto_tol_tiny" in targets:
         sizes["auto_tol_tiny.json"] = write_json("auto_tol_tiny.json", auto_tol_tiny_tails())
+    if "auto_tol_wide" in targets:
+        sizes["auto_tol_wide.json"] = write_json("auto_tol_wide.json", auto_tol_wide_grid())
     if "grad" in targets:
         grad_rng = np.random.default_rng(SEED + 2)
         grads = [make_grad_case(grad_rng, i) for i in range(40)]

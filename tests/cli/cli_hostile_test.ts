@@ -1104,14 +1104,13 @@ describe("what the CLI touches (Deno permissions)", () => {
   const skip = deno === undefined ? "Bun has no permission sandbox; run under Deno" : false;
 
   test(
-    "monitor runs with read access to the input and the package only, write access to the report only, and no network",
+    "monitor runs with read access to the input and the package only, write access to the report only, no environment and no network",
     { skip },
     async () => {
       const input = join(dir, "clean.csv");
       const report = join(dir, "report.html");
       const flags = [
         "--no-prompt",
-        "--allow-env",
         `--allow-read=${input},${ROOT}`,
         `--allow-write=${report}`,
       ];

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { autoTol } from "../../mod.ts";
+import { autoTolUnchecked } from "../../src/core/auto_tol.ts";
 import { type AutoTolFixtures, type AutoTolTinyFixtures, readFixture } from "../fixture_loader.ts";
 
 // hypercoil's formula with the t quantile from scipy.stats.t.ppf and to 40
@@ -8,6 +9,8 @@ import { type AutoTolFixtures, type AutoTolTinyFixtures, readFixture } from "../
 const grid = readFixture<AutoTolFixtures>("auto_tol.json");
 // Upper tails below the float64 level's resolution, to 80 digits (scripts/gen_fixtures.py auto_tol_tiny).
 const tiny = readFixture<AutoTolTinyFixtures>("auto_tol_tiny.json");
+// Random points off the grid: batch sizes up to 1e10, half fractional (scripts/gen_fixtures.py auto_tol_wide).
+const wide = readFixture<AutoTolFixtures>("auto_tol_wide.json");
 
 function relativeError(got: number, expected: number): number {
   return expected === 0 ? (got === 0 ? 0 : Infinity) : Math.abs(got - expected) / expected;
@@ -41,6 +44,25 @@ describe("autoTol()", () => {
       `autoTol: max relative error vs 40 digits ${
         worst.toExponential(2)
       } at ${worstAt} over ${grid.entries.length} points`,
+    );
+  });
+
+  test("is within 1e-13 relative of the 40-digit value at 300 random points, fractional batch sizes (effective counts) up to 1e10 included", () => {
+    let worst = 0;
+    for (const [B, significance, tails, exact] of wide.entries) {
+      const got = autoTolUnchecked(B, significance, tails);
+      const relative = relativeError(got, exact);
+      assert.ok(
+        relative <= 1e-13,
+        `autoTolUnchecked(${B}, ${significance}, ${tails}): got ${got}, exact ${exact}`,
+      );
+      worst = Math.max(worst, relative);
+    }
+    assert.ok(
+      wide.entries.some(([B]) => B > 1e9) && wide.entries.some(([B]) => !Number.isInteger(B)),
+    );
+    console.log(
+      `autoTol: max relative error vs 40 digits at random points ${worst.toExponential(2)}`,
     );
   });
 
