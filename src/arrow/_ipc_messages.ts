@@ -79,15 +79,20 @@ export class IpcFormatError extends Error {
  * it, one across chunks a copy.
  */
 export class ByteQueue {
-  readonly #pull: () => Promise<Uint8Array | undefined>;
+  readonly #pull: (wanted: number | undefined) => Promise<Uint8Array | undefined>;
   #chunk: Uint8Array = new Uint8Array(0);
   #at = 0;
   #ended = false;
   /** Every byte read, kept while the input may still go to apache-arrow whole. */
   #recorded: Uint8Array[] | undefined = [];
 
-  /** @param pull The next chunk, or undefined at the end. */
-  constructor(pull: () => Promise<Uint8Array | undefined>) {
+  /**
+   * @param pull The next chunk, or undefined at the end. `wanted` is how many
+   * bytes the read in hand still needs (undefined when any amount will do): a
+   * source that can read exactly that (a file) gives a message body its own
+   * buffer, which is then returned as it is, not copied.
+   */
+  constructor(pull: (wanted: number | undefined) => Promise<Uint8Array | undefined>) {
     this.#pull = pull;
   }
 
@@ -109,7 +114,7 @@ export class ByteQueue {
   async *rest(): AsyncGenerator<Uint8Array> {
     if (this.#at < this.#chunk.length) yield this.#take(this.#chunk.length - this.#at);
     while (!this.#ended) {
-      const next = await this.#pull();
+      const next = await this.#pull(undefined);
       if (next === undefined) this.#ended = true;
       else yield next;
     }
@@ -122,10 +127,12 @@ export class ByteQueue {
     let filled = 0;
     for (;;) {
       const part = this.#take(Math.min(length - filled, this.#chunk.length - this.#at));
-      parts.push(part);
+      if (part.length > 0) parts.push(part);
       filled += part.length;
-      if (filled === length || this.#ended) return join(parts, filled);
-      const next = await this.#pull();
+      if (filled === length || this.#ended) {
+        return parts.length === 1 ? parts[0]! : join(parts, filled);
+      }
+      const next = await this.#pull(length - filled);
       if (next === undefined) this.#ended = true;
       else {
         this.#chunk = next;

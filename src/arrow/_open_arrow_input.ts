@@ -315,42 +315,93 @@ export function bytesInput(value: Uint8Array | ArrayBuffer): ByteInput {
   return { queue, restart: (arrow) => openBytes(arrow, bytes), close: async () => {} };
 }
 
-/** Read size of a file's chunks. */
+/** Read size of a file's chunks where the reader does not say how much it needs. */
 const CHUNK = 1 << 20;
 
-/** A file of IPC bytes, read in chunks through a handle, as a {@linkcode ByteInput}. */
+/** The most one read takes, so that a corrupt length cannot ask for the whole of a large file at once. */
+const MAX_READ = 1 << 26;
+
+/** A file read by position (through a handle, or synchronously by the CLI). */
+export interface PositionalFile {
+  /** Its size in bytes. */
+  readonly size: number;
+  /** Reads into `buffer` from `position`; the bytes read, 0 at the end. */
+  read(buffer: Uint8Array, position: number): number | Promise<number>;
+  /** Closes it (idempotent). */
+  close(): Promise<void>;
+}
+
+async function readAt(file: PositionalFile, position: number, length: number): Promise<Uint8Array> {
+  const bytes = new Uint8Array(length);
+  let at = 0;
+  while (at < length) {
+    const read = await file.read(bytes.subarray(at), position + at);
+    if (read === 0) break;
+    at += read;
+  }
+  return bytes.subarray(0, at);
+}
+
+/**
+ * A file of IPC bytes as a {@linkcode ByteInput}: each read is exactly what
+ * the reader asks for, so every message body lands in a buffer of its own,
+ * uncopied. An IPC file's leading magic is skipped, and its messages end at
+ * its footer; a file that does not end with its footer is refused here.
+ *
+ * @param file The file.
+ * @param path Its path, for apache-arrow should the input not be flat.
+ * @returns The input.
+ * @throws {BatchCorrError} `"stream_batch_failed"` for an IPC file without its end.
+ */
+export async function positionalInput(
+  file: PositionalFile,
+  path: string | URL,
+): Promise<ByteInput> {
+  try {
+    const { size } = file;
+    const head = await readAt(file, 0, Math.min(size, FILE_PREFIX));
+    const tail = await readAt(file, size - Math.min(size, FILE_TAIL), Math.min(size, FILE_TAIL));
+    checkFileEnds(head, tail.subarray(tail.length - MAGIC.length), size);
+    const isFile = startsWithMagic(head);
+    let at = isFile ? FILE_PREFIX : 0;
+    const end = isFile ? streamEnd(tail, size) : size;
+    const queue = new ByteQueue(async (wanted) => {
+      if (at >= end) return undefined;
+      const chunk = await readAt(file, at, Math.min(wanted ?? CHUNK, end - at, MAX_READ));
+      at = chunk.length === 0 ? end : at + chunk.length;
+      return chunk.length === 0 ? undefined : chunk;
+    });
+    const restart = async (arrow: ArrowModule) => {
+      await file.close();
+      return await openPath(arrow, path);
+    };
+    return { queue, restart, close: () => file.close() };
+  } catch (error) {
+    await file.close();
+    throw error instanceof BatchCorrError ? error : undecodable(error, 0);
+  }
+}
+
+/** A file of IPC bytes, read through a handle, as a {@linkcode ByteInput}. */
 export async function pathInput(path: string | URL): Promise<ByteInput> {
   const handle = await open(path, "r");
   let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await handle.close().catch(() => {});
+  const file: PositionalFile = {
+    size: 0,
+    read: async (buffer, position) =>
+      (await handle.read(buffer, 0, buffer.length, position)).bytesRead,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await handle.close().catch(() => {});
+    },
   };
+  let size: number;
   try {
-    const { size } = await handle.stat();
-    const head = new Uint8Array(Math.min(size, FILE_PREFIX));
-    const tail = new Uint8Array(Math.min(size, FILE_TAIL));
-    await handle.read(head, 0, head.length, 0);
-    await handle.read(tail, 0, tail.length, size - tail.length);
-    checkFileEnds(head, tail.subarray(tail.length - MAGIC.length), size);
-    const file = startsWithMagic(head);
-    let at = file ? FILE_PREFIX : 0;
-    const end = file ? streamEnd(tail, size) : size;
-    const queue = new ByteQueue(async () => {
-      if (at >= end) return undefined;
-      const chunk = new Uint8Array(Math.min(CHUNK, end - at));
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, at);
-      at += bytesRead;
-      return bytesRead === 0 ? ((at = end), undefined) : chunk.subarray(0, bytesRead);
-    });
-    const restart = async (arrow: ArrowModule) => {
-      await close();
-      return await openPath(arrow, path);
-    };
-    return { queue, restart, close };
+    size = (await handle.stat()).size;
   } catch (error) {
-    await close();
-    throw error instanceof BatchCorrError ? error : undecodable(error, 0);
+    await file.close();
+    throw undecodable(error, 0);
   }
+  return await positionalInput({ ...file, size }, path);
 }

@@ -28,6 +28,8 @@ import {
   openIterable,
   openReader,
   pathInput,
+  type PositionalFile,
+  positionalInput,
   readReplay,
   undecodable,
 } from "./_open_arrow_input.ts";
@@ -39,6 +41,8 @@ import {
   parseColumnarOptions,
   type ResolvedColumnarOptions,
 } from "./columnar_options.ts";
+
+export type { PositionalFile } from "./_open_arrow_input.ts";
 
 /** Options of {@linkcode fromArrow}. */
 export type FromArrowOptions = ColumnarOptions;
@@ -231,11 +235,40 @@ async function* readArrow(
     yield* readDecoded(arrow, await opened.open(arrow), options, undefined);
     return;
   }
+  yield* readByteInput(opened.input, options);
+}
+
+async function* readByteInput(
+  input: ByteInput,
+  options: ResolvedColumnarOptions,
+): AsyncGenerator<ColumnarBatch, void, undefined> {
   try {
-    yield* readFlat(opened.input, options);
+    yield* readFlat(input, options);
   } finally {
-    await opened.input.close();
+    await input.close();
   }
+}
+
+/**
+ * {@linkcode fromArrow} over a file the caller reads by position (the CLI,
+ * which counts the bytes for its progress line): the same options, checks
+ * and batches as for a path.
+ *
+ * @param file The file.
+ * @param path Its path, for apache-arrow should the input not be flat.
+ * @param options As for fromArrow.
+ * @returns The batches; stopping early closes the file.
+ * @throws {TypeError} As fromArrow, for a bad option.
+ */
+export function fromArrowFile(
+  file: PositionalFile,
+  path: string,
+  options: FromArrowOptions,
+): AsyncGenerator<ColumnarBatch, void, undefined> {
+  const parsed = parseColumnarOptions(fromArrowSchema, options, CONTEXT) as ResolvedColumnarOptions;
+  return (async function* () {
+    yield* readByteInput(await positionalInput(file, path), parsed);
+  })();
 }
 
 /**

@@ -105,19 +105,7 @@ export class ArrowBytes implements AsyncIterable<Uint8Array> {
     while (await this.#pull() !== undefined) {
       // The footer of a file: counted, not decoded.
     }
-    if (this.#file) {
-      if (!endsWith(this.#tail, MAGIC) || this.#read < 2 * FILE_PREFIX) {
-        throw truncated(this.#label, "an IPC file must end with its footer and the magic ARROW1");
-      }
-      return;
-    }
-    // The marker since Arrow 0.15 (the older 4 zero bytes cannot be told from a body's padding).
-    if (!endsWith(this.#tail, [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0])) {
-      throw truncated(
-        this.#label,
-        "an IPC stream must end with its end-of-stream marker (0xFFFFFFFF 0x00000000)",
-      );
-    }
+    checkIpcEnd(this.#tail, this.#file, this.#read, this.#label);
   }
 
   /** Closes the input (idempotent). */
@@ -125,6 +113,42 @@ export class ArrowBytes implements AsyncIterable<Uint8Array> {
     if (this.#ended) return;
     this.#ended = true;
     await this.#source.return?.();
+  }
+}
+
+/**
+ * Whether an input's first bytes are an IPC file's magic.
+ *
+ * @param head The first 6 bytes or more.
+ * @returns True for "ARROW1".
+ */
+export function isIpcFile(head: Uint8Array): boolean {
+  return head.length >= MAGIC.length && MAGIC.every((byte, i) => head[i] === byte);
+}
+
+/**
+ * The end of a whole Arrow input: a file's closing magic, or a stream's
+ * end-of-stream marker.
+ *
+ * @param tail The input's last 8 bytes (fewer if it is shorter).
+ * @param file Whether it starts as an IPC file.
+ * @param length Its length in bytes.
+ * @param label How the input is named in messages.
+ * @throws {InputError} For a stream without its end-of-stream marker, or a file without its closing magic.
+ */
+export function checkIpcEnd(tail: Uint8Array, file: boolean, length: number, label: string): void {
+  if (file) {
+    if (!endsWith(tail, MAGIC) || length < 2 * FILE_PREFIX) {
+      throw truncated(label, "an IPC file must end with its footer and the magic ARROW1");
+    }
+    return;
+  }
+  // The marker since Arrow 0.15 (the older 4 zero bytes cannot be told from a body's padding).
+  if (!endsWith(tail, [0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0])) {
+    throw truncated(
+      label,
+      "an IPC stream must end with its end-of-stream marker (0xFFFFFFFF 0x00000000)",
+    );
   }
 }
 

@@ -7,9 +7,9 @@
  * @module
  */
 
-import { createReadStream, statSync } from "node:fs";
+import { closeSync, createReadStream, openSync, readSync, statSync } from "node:fs";
 import { open } from "node:fs/promises";
-import { fromArrow } from "../../arrow/from_arrow.ts";
+import { fromArrow, fromArrowFile, type PositionalFile } from "../../arrow/from_arrow.ts";
 import type { ColumnarBatch, ColumnarOptions, SkippedRow } from "../../arrow/columnar_options.ts";
 import { BatchCorrError } from "../../core/errors.ts";
 import { checkElementLimit } from "../../core/limits.ts";
@@ -23,7 +23,7 @@ import type { BatchStart } from "../output/batch_table.ts";
 import { quoteInput, safeText } from "../output/safe_text.ts";
 import type { RowCounts } from "../row_counts.ts";
 import { untilAborted } from "../service/until_aborted.ts";
-import { ArrowBytes } from "./_arrow_bytes.ts";
+import { ArrowBytes, checkIpcEnd, isIpcFile } from "./_arrow_bytes.ts";
 import { unlessStopped } from "./_monitor_shutdown.ts";
 import type { ColumnarFormat } from "./_monitor_input_format.ts";
 import type { MonitorArgs } from "./monitor_args.ts";
@@ -119,6 +119,59 @@ async function openParquet(path: string, options: ColumnarOptions): Promise<Open
   };
 }
 
+/**
+ * A regular Arrow file, read by position with synchronous reads of exactly
+ * what the reader asks for (each message body in one read, into a buffer of
+ * its own): in Deno the Node stream behind `createReadStream` cost about
+ * 0.25 s more on the first 80 MB, and a read from the page cache blocks for
+ * well under a millisecond.
+ */
+function openArrowFile(
+  path: string,
+  label: string,
+  options: ColumnarOptions,
+  size: number,
+): OpenedColumnar {
+  const fd = openSync(path, "r");
+  let read = 0;
+  let closed = false;
+  const file: PositionalFile = {
+    size,
+    read: (buffer, position) => {
+      const bytes = readSync(fd, buffer, 0, buffer.length, position);
+      read += bytes;
+      return bytes;
+    },
+    close: () => {
+      if (!closed) {
+        closed = true;
+        closeSync(fd);
+      }
+      return Promise.resolve();
+    },
+  };
+  const ends = () => {
+    const head = new Uint8Array(Math.min(size, 6));
+    const tail = new Uint8Array(Math.min(size, 8));
+    const fd = openSync(path, "r");
+    try {
+      readSync(fd, head, 0, head.length, 0);
+      readSync(fd, tail, 0, tail.length, size - tail.length);
+    } finally {
+      closeSync(fd);
+    }
+    checkIpcEnd(tail, isIpcFile(head), size, label);
+    read = size;
+  };
+  return {
+    batches: fromArrowFile(file, path, options),
+    bytesRead: () => Math.min(read, size),
+    totalBytes: size,
+    finish: () => Promise.resolve().then(ends),
+    close: () => file.close(),
+  };
+}
+
 function openArrow(
   path: string,
   io: Pick<CliIo, "stdin">,
@@ -126,6 +179,9 @@ function openArrow(
   options: ColumnarOptions,
   totalBytes: number | undefined,
 ): OpenedColumnar {
+  if (path !== "-" && totalBytes !== undefined) {
+    return openArrowFile(path, label, options, totalBytes);
+  }
   const chunks = path === "-"
     ? iterateChunks(io.stdin())
     : createReadStream(path, { highWaterMark: 1 << 20 }) as unknown as AsyncIterable<Uint8Array>;
