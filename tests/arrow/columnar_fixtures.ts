@@ -82,6 +82,11 @@ export async function referenceResults(
   return await collect(correlateBatches(batches, options));
 }
 
+/** The bytes in chunks of `size`, as a socket or a pipe delivers them. */
+export async function* chunked(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < bytes.length; at += size) yield bytes.slice(at, at + size);
+}
+
 /** Every value of an async iterable. */
 export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

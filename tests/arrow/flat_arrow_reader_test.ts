@@ -29,6 +29,7 @@ import type { ColumnarBatch } from "../../src/arrow/columnar_options.ts";
 import { RUNS, SEED } from "../fuzz_support.ts";
 import { mulberry32 } from "../random.ts";
 import {
+  chunked,
   collect,
   fixture,
   fixtureBytes,
@@ -41,10 +42,6 @@ import { decodeLz4Frame } from "./lz4_frame.ts";
 
 const OPTIONS = { features: ["a", "b"], confounds: ["motion"] };
 const READ_PREFIX = "Cannot read Arrow IPC as ";
-
-async function* chunked(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
-  for (let at = 0; at < bytes.length; at += size) yield bytes.slice(at, at + size);
-}
 
 async function outcome(source: FromArrowSource, options: Parameters<typeof fromArrow>[1]) {
   const batches: ColumnarBatch[] = [];

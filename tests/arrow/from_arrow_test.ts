@@ -24,6 +24,7 @@ import {
 import { BatchCorrError, correlateBatches } from "../../mod.ts";
 import { fromArrow, type FromArrowSource } from "../../src/arrow/mod.ts";
 import {
+  chunked,
   collect,
   fixture,
   fixtureBytes,
@@ -43,11 +44,6 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
     return error as Error;
   }
   assert.fail("expected a rejection");
-}
-
-/** The bytes in chunks of `size`, as a socket or a pipe delivers them. */
-async function* chunked(bytes: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
-  for (let at = 0; at < bytes.length; at += size) yield bytes.slice(at, at + size);
 }
 
 function streamOf(bytes: Uint8Array, size: number): ReadableStream<Uint8Array> {
