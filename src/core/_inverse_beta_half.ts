@@ -102,7 +102,8 @@ function lentzLength(
   if (f === 0) f = TINY;
   let c = f;
   let d = 0;
-  const limit = 1000 + Math.ceil(50 * Math.sqrt(Math.max(a, b)));
+  // Where it settles at all it takes a few hundred terms at most; the cap keeps a bad case from hanging.
+  const limit = Math.min(100_000, 1000 + Math.ceil(50 * Math.sqrt(Math.max(a, b))));
   for (let m = 1; m <= limit; m++) {
     const am = numerator(m);
     const bm = denominator(m);
@@ -139,7 +140,8 @@ function tailPoint(
   const lnSlope = a * lnX + 0.5 * portable.log(a * y) + rest - LN_SQRT_PI;
   // Each side's fraction where it converges; the other side by difference, which then keeps its digits.
   // In logarithms, so that a tail far below float64's range still has a slope to follow.
-  if (x < (a + 1) / (a + B + 2)) {
+  // x < (a + 1) / (a + b + 2), asked of y, which keeps its digits where x rounds to 1 (a past 1e16).
+  if (y > (B + 1) / (a + B + 2)) {
     const lnLower = lnSlope - portable.log(betaFraction(a, B, x, y));
     return { lnLower, lnUpper: portable.log1p(-portable.exp(lnLower)), lnSlope };
   }
@@ -181,12 +183,17 @@ export function inverseBetaHalf(a: number, p: number): { x: number; y: number } 
     if (h === 0) break;
     if (h < 0) low = w;
     else high = w;
-    let next = w - h / derivative(point);
-    if (!(next > low && next < high)) next = (low + high) / 2;
-    const step = Math.abs(next - w);
-    w = next;
+    const delta = h / derivative(point);
     // Newton converges quadratically: from 1e-7 in w, two polishing steps reach the last bit.
-    if (step < 1e-7 || high - low < 1e-9) break;
+    // (A step below w's spacing would otherwise look like leaving the bracket.)
+    if (Math.abs(delta) < 1e-7) {
+      w -= delta;
+      break;
+    }
+    let next = w - delta;
+    if (!(next > low && next < high)) next = (low + high) / 2;
+    w = next;
+    if (high - low < 1e-9) break;
   }
   return polish(a, rest, w, residual, derivative);
 }

@@ -118,9 +118,30 @@ function computeTolerance(batchSize: number, significance: number, tails: number
   const twoSided = tail < TINY_TAIL
     ? (tails === 1 ? 2 * significance : significance)
     : twoSidedMass(1 - tail);
-  const { x, y } = inverseBetaHalf((batchSize - 2) / 2, twoSided);
+  const df = batchSize - 2;
+  if (df > NORMAL_DF) return toleranceBeyond(df, twoSided);
+  const { x, y } = inverseBetaHalf(df / 2, twoSided);
   // √(1 − x) as 1 − x / (1 + √(1 − x)) where x is small: the rounding of 1 − x then only touches a correction.
   return x < 0.5 ? 1 - x / (1 + Math.sqrt(y)) : Math.sqrt(y);
+}
+
+/**
+ * Degrees of freedom past which t is the normal distribution to float64: its
+ * quantile moves by about z(z² + 1) / (4ν), below 1e-26 relative here for
+ * every tail float64 holds (z under 40).
+ */
+const NORMAL_DF = 1e30;
+
+/**
+ * The tolerance for more than {@linkcode NORMAL_DF} degrees of freedom, from
+ * the quantile at NORMAL_DF: `t² = ν'·y / x` there, then `√(t² / (ν + t²))`.
+ * Solving at such ν directly would put `y = t² / ν` below float64's range.
+ */
+function toleranceBeyond(df: number, twoSided: number): number {
+  const { x, y } = inverseBetaHalf(NORMAL_DF / 2, twoSided);
+  // √(t² / ν) as a product of roots: t² / ν itself can be subnormal (ν near 1.8e308, t near 0).
+  const root = Math.sqrt(NORMAL_DF / df) * Math.sqrt(y / x);
+  return root / Math.sqrt(1 + root * root);
 }
 
 /**

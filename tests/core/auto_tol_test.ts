@@ -151,6 +151,29 @@ describe("autoTol()", () => {
     assert.deepEqual(grid.spec.map((s) => s.tol), cases.map(([, , tol]) => tol));
   });
 
+  test("batch sizes up to Number.MAX_VALUE reach the normal limit t·√ν, promptly and without NaN", () => {
+    const levels: [number, 1 | 2][] = [[0.999, 2], [0.5, 2], [0.1, 2], [0.05, 1], [1e-8, 2], [
+      1e-300,
+      1,
+    ]];
+    for (const [significance, tails] of levels) {
+      // t·√ν at ν = 1e12, where t is within (t² + 1) / (4ν) of the normal quantile.
+      const near = autoTol(1e12 + 2, significance, tails) * Math.sqrt(1e12);
+      const started = performance.now();
+      for (const B of [1e16, 2 ** 53, 1e20, 1e30, 1e31, 1e100, 1e300, Number.MAX_VALUE]) {
+        const tol = autoTol(B, significance, tails);
+        assert.ok(tol > 0 && tol < 1, `autoTol(${B}, ${significance}, ${tails}) = ${tol}`);
+        const limit = tol * Math.sqrt(B - 2);
+        const bound = (near * near + 1) / 4e12 + 1e-14;
+        assert.ok(
+          Math.abs(limit / near - 1) <= bound,
+          `autoTol(${B}, ${significance}, ${tails})·√ν = ${limit}, at ν = 1e12 ${near}`,
+        );
+      }
+      assert.ok(performance.now() - started < 2000, `${performance.now() - started} ms`);
+    }
+  });
+
   test("defaults to significance 0.1 and two tails", () => {
     assert.equal(autoTol(37), autoTol(37, 0.1, 2));
     assert.equal(autoTol(37, 0.05), autoTol(37, 0.05, 2));
