@@ -230,14 +230,12 @@ export class FlatArrowReader {
   }
 }
 
-function describeMessage(message: IpcMessage): string {
+/** A message that may not follow the schema, in words. */
+function describeMessage(message: Exclude<IpcMessage, { kind: "record-batch" }>): string {
   if (message.kind === "schema") return "a second schema";
-  if (message.kind === "other") {
-    return message.headerType === 2
-      ? "a dictionary batch"
-      : `a message of header type ${message.headerType}`;
-  }
-  return "a record batch";
+  return message.headerType === 2
+    ? "a dictionary batch"
+    : `a message of header type ${message.headerType}`;
 }
 
 function bufferOf(

@@ -67,12 +67,6 @@ export class FlatTable {
     return at === undefined ? fallback : this.#view.getInt16(at, true);
   }
 
-  /** A 32-bit field. */
-  int32(index: number, fallback: number): number {
-    const at = this.#field(index, 4);
-    return at === undefined ? fallback : this.#view.getInt32(at, true);
-  }
-
   /** A 64-bit field, as a number; one beyond 2^53 is refused. */
   int64(index: number, fallback: number): number {
     const at = this.#field(index, 8);

@@ -28,8 +28,9 @@ const LN_SQRT_PI = 0.5723649429247001;
 const STIRLING_FROM = 30;
 /**
  * The bracket of `w`: at `x = e^-42` (below 2^-60), `√(1 − x)` rounds to 1,
- * so the tolerance is 1 wherever the root lies lower; `y = e^-200` is below
- * any root a float64 tail can have (the smallest is about 1e-50).
+ * so the tolerance is 1 wherever the root lies lower; `y = e^-200` (1.4e-87)
+ * is below any root `autoTol` asks for (the smallest, at ν = 1e30 with the
+ * two-sided tail 1 − 2^-53, is about 2e-62).
  */
 const W_LOW = -42;
 const W_HIGH = 200;
@@ -213,11 +214,10 @@ function polish(
   let v = smallX ? portable.exp(-softplus(-w)) : portable.exp(-softplus(w));
   for (let i = 0; i < 4; i++) {
     const other = 1 - v;
-    const lnV = portable.log(v);
-    const lnOther = portable.log1p(-v);
+    // tailPoint takes ln x: ln v where v is x, ln(1 − v) where v is y.
     const point = smallX
-      ? tailPoint(a, rest, v, other, lnV)
-      : tailPoint(a, rest, other, v, lnOther);
+      ? tailPoint(a, rest, v, other, portable.log(v))
+      : tailPoint(a, rest, other, v, portable.log1p(-v));
     const dw = -residual(point) / derivative(point);
     const next = v + (smallX ? 1 : -1) * v * other * dw;
     if (!(next > 0 && next < 1)) break;

@@ -86,7 +86,7 @@ export class ArrowBytes implements AsyncIterable<Uint8Array> {
         continue;
       }
       this.#head = undefined;
-      this.#file = head.length >= FILE_PREFIX && MAGIC.every((byte, i) => head[i] === byte);
+      this.#file = head.length >= FILE_PREFIX && isIpcFile(head);
       const rest = this.#file ? head.subarray(FILE_PREFIX) : head;
       if (rest.length > 0) return { done: false, value: rest };
       if (chunk === undefined) return { done: true, value: undefined };

@@ -150,16 +150,17 @@ function openArrowFile(
       return Promise.resolve();
     },
   };
+  // The ends are read now, while the file is open; the reader closes it when it is done.
+  const head = new Uint8Array(Math.min(size, 6));
+  const tail = new Uint8Array(Math.min(size, 8));
+  try {
+    readSync(fd, head, 0, head.length, 0);
+    readSync(fd, tail, 0, tail.length, size - tail.length);
+  } catch (error) {
+    closeSync(fd);
+    throw error;
+  }
   const ends = () => {
-    const head = new Uint8Array(Math.min(size, 6));
-    const tail = new Uint8Array(Math.min(size, 8));
-    const fd = openSync(path, "r");
-    try {
-      readSync(fd, head, 0, head.length, 0);
-      readSync(fd, tail, 0, tail.length, size - tail.length);
-    } finally {
-      closeSync(fd);
-    }
     checkIpcEnd(tail, isIpcFile(head), size, label);
     read = size;
   };
