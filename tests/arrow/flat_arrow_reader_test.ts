@@ -209,12 +209,11 @@ describe("fromArrow()'s own reader on cut and corrupt input", () => {
     assert.ok(errors > stream.length * 0.9, `${errors} errors`);
   });
 
-  /** Where each message's prefix and metadata lie, after the schema's (apache-arrow's to judge). */
-  function metadataBytes(bytes: Uint8Array): number[] {
+  /** Each message of a stream: where it starts, its metadata's length, and where it ends. */
+  function messagesOf(bytes: Uint8Array): { start: number; metadata: number; end: number }[] {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-    const positions: number[] = [];
-    let at = 0;
-    for (let message = 0; at + 8 <= bytes.length; message++) {
+    const messages: { start: number; metadata: number; end: number }[] = [];
+    for (let at = 0; at + 8 <= bytes.length;) {
       const length = view.getInt32(at + 4, true);
       if (length === 0) break;
       const header = new DataView(bytes.buffer, bytes.byteOffset + at + 8, length);
@@ -223,11 +222,36 @@ describe("fromArrow()'s own reader on cut and corrupt input", () => {
       // Message.bodyLength is field 3, absent (0) from a vtable of fewer fields.
       const bodyAt = header.getUint16(vtable, true) >= 12 ? header.getUint16(vtable + 10, true) : 0;
       const body = bodyAt === 0 ? 0 : Number(header.getBigInt64(root + bodyAt, true));
-      if (message > 0) { for (let i = 0; i < 8 + length; i++) positions.push(at + i); }
+      messages.push({ start: at, metadata: length, end: at + 8 + length + body });
       at += 8 + length + body;
     }
-    return positions;
+    return messages;
   }
+
+  /** Where each message's prefix and metadata lie, after the schema's (apache-arrow's to judge). */
+  function metadataBytes(bytes: Uint8Array): number[] {
+    return messagesOf(bytes).slice(1).flatMap(({ start, metadata }) =>
+      Array.from({ length: 8 + metadata }, (_, i) => start + i)
+    );
+  }
+
+  test("a second schema after the first record batch is an error naming that record batch", async () => {
+    const [schema, first] = messagesOf(stream);
+    const twice = new Uint8Array([
+      ...stream.subarray(0, first!.end),
+      ...stream.subarray(schema!.start, schema!.end),
+      ...stream.subarray(first!.end),
+    ]);
+    const { batches, error } = await outcome(twice, OPTIONS);
+    assert.equal(batches.length, 1);
+    assert.ok(error instanceof BatchCorrError, String(error));
+    assert.equal(error.code, "stream_batch_failed");
+    assert.equal(error.details.batch, 1);
+    assert.match(
+      error.message,
+      /could not be decoded at record batch 1 \(only record batches may follow the schema of a stream without dictionaries: found a second schema\)/,
+    );
+  });
 
   test("random corruption of record batch metadata reads or fails with the reader's own error, never another", async () => {
     const random = mulberry32(SEED);

@@ -6,7 +6,7 @@
 
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tableFromIPC } from "apache-arrow";
@@ -222,6 +222,45 @@ describe("monitor refuses what a columnar input cannot do", () => {
     });
     assert.equal(cut.code, 2);
     assert.match(cut.stderr, /must be a complete Arrow IPC stream or file.*truncated or corrupt/);
+  });
+
+  test("a regular Arrow file of float columns (read by position): whole, cut inside a message, cut before its end-of-stream marker, and a cut IPC file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "batch-corr-flat-cli-"));
+    try {
+      const flags = ["-c", "motion", "-f", "a,b", "-b", "30", "--format", "ndjson"];
+      const whole = await runCli(["monitor", `${DIR}/flat.arrows`, ...flags]);
+      assert.equal(whole.code, 0, whole.stderr);
+      const { rows } = numericRows(readCsvFixture("flat_arrow.csv"), ["a", "b", "motion"]);
+      const expected = await referenceResults(rows, 2, 30, { tol: "auto", tolSig: 0.1, abs: true });
+      assert.deepEqual(parseBatches(whole.text).map((b) => b.loss), expected.map((r) => r.loss));
+      const stream = fixtureBytes("flat.arrows");
+      const cases: [string, Uint8Array, RegExp][] = [
+        [
+          "inside.arrows",
+          stream.subarray(0, 3000),
+          /must be a complete Arrow IPC stream or file: current value could not be decoded at record batch \d+ .*truncated or corrupt/,
+        ],
+        [
+          "unended.arrows",
+          stream.subarray(0, stream.length - 8),
+          /an IPC stream must end with its end-of-stream marker \(0xFFFFFFFF 0x00000000\): current input ends without it/,
+        ],
+        [
+          "cut.arrow",
+          fixtureBytes("flat.arrow").subarray(0, 3000),
+          /current value is an Arrow IPC file without its end/,
+        ],
+      ];
+      for (const [name, bytes, pattern] of cases) {
+        const path = join(dir, name);
+        writeFileSync(path, bytes);
+        const run = await runCli(["monitor", path, ...flags]);
+        assert.equal(run.code, 2, `${name}: ${run.stderr}`);
+        assert.match(run.stderr, pattern, name);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("publish on Arrow input, which reads CSV or NDJSON text only", async () => {
