@@ -86,7 +86,9 @@ export interface FlatFallback {
 }
 
 /** One step of a flat read. */
-export type FlatStep = { kind: "chunk"; chunk: ColumnChunk } | { kind: "end" } | FlatFallback;
+export type FlatStep = { kind: "chunk"; chunk: ColumnChunk; body: Uint8Array } | {
+  kind: "end";
+} | FlatFallback;
 
 async function* replayOf(
   head: readonly Uint8Array[],
@@ -191,7 +193,7 @@ export class FlatArrowReader {
       const head = [...this.#schemaBytes, ...message.raw];
       return { kind: "fallback", replay: replayOf(head, this.#queue) };
     }
-    return { kind: "chunk", chunk: this.#chunkOf(batch, message.body) };
+    return { kind: "chunk", chunk: this.#chunkOf(batch, message.body), body: message.body };
   }
 
   #chunkOf(batch: IpcRecordBatch, body: Uint8Array): ColumnChunk {

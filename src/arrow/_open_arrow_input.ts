@@ -12,6 +12,7 @@ import { BatchCorrError } from "../core/errors.ts";
 import { describeValue } from "../core/errors.ts";
 import { openSource, type SourcePull } from "../stream/source.ts";
 import { bytesOf, isBytes, isRecordBatch } from "./_arrow_guards.ts";
+import { BufferPool } from "./_buffer_pool.ts";
 import { ByteQueue } from "./_ipc_messages.ts";
 import type { ArrowModule } from "./_load_arrow.ts";
 
@@ -207,6 +208,12 @@ export interface ByteInput {
    */
   restart(arrow: ArrowModule, replay: AsyncIterable<Uint8Array>): Promise<ArrowInput>;
   close(): Promise<void>;
+  /**
+   * Hands back the buffer under a message body the caller has finished with,
+   * for the input to read a later message into; absent where the bytes are
+   * not the input's own (the caller's bytes, a stream's chunks).
+   */
+  release?(buffer: ArrayBufferLike): void;
 }
 
 /** An opened iterable source: record batches, or IPC bytes. */
@@ -331,8 +338,13 @@ export interface PositionalFile {
   close(): Promise<void>;
 }
 
-async function readAt(file: PositionalFile, position: number, length: number): Promise<Uint8Array> {
-  const bytes = new Uint8Array(length);
+async function readAt(
+  file: PositionalFile,
+  position: number,
+  length: number,
+  pool?: BufferPool,
+): Promise<Uint8Array> {
+  const bytes = pool?.acquire(length) ?? new Uint8Array(length);
   let at = 0;
   while (at < length) {
     const read = await file.read(bytes.subarray(at), position + at);
@@ -365,9 +377,12 @@ export async function positionalInput(
     const isFile = startsWithMagic(head);
     let at = isFile ? FILE_PREFIX : 0;
     const end = isFile ? streamEnd(tail, size) : size;
+    const pool = new BufferPool();
     const queue = new ByteQueue(async (wanted) => {
       if (at >= end) return undefined;
-      const chunk = await readAt(file, at, Math.min(wanted ?? CHUNK, end - at, MAX_READ));
+      // Only exact reads (a message's parts) are pooled; a replay's chunks go to apache-arrow.
+      const length = Math.min(wanted ?? CHUNK, end - at, MAX_READ);
+      const chunk = await readAt(file, at, length, wanted === undefined ? undefined : pool);
       at = chunk.length === 0 ? end : at + chunk.length;
       return chunk.length === 0 ? undefined : chunk;
     });
@@ -375,7 +390,12 @@ export async function positionalInput(
       await file.close();
       return await openPath(arrow, path);
     };
-    return { queue, restart, close: () => file.close() };
+    return {
+      queue,
+      restart,
+      close: () => file.close(),
+      release: (buffer) => pool.release(buffer),
+    };
   } catch (error) {
     await file.close();
     throw error instanceof BatchCorrError ? error : undecodable(error, 0);

@@ -110,6 +110,17 @@ export class ColumnarBatcher {
     this.#width = plan.features.reduce((sum, column) => sum + column.width, 0);
   }
 
+  /**
+   * Whether rows of a chunk pushed earlier still wait for a batch, so that its
+   * memory must stay as it is (a compacted chunk is a copy: its rows never do).
+   *
+   * @param chunk A chunk given to {@linkcode push}.
+   * @returns True while a pending batch will read from it.
+   */
+  holds(chunk: ColumnChunk): boolean {
+    return this.#pending.some((segment) => segment.chunk === chunk);
+  }
+
   /** Rows of the input seen so far. */
   get rowsRead(): number {
     return this.#rowsRead;

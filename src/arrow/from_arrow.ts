@@ -33,7 +33,7 @@ import {
   readReplay,
   undecodable,
 } from "./_open_arrow_input.ts";
-import { ColumnarBatcher } from "./columnar_batcher.ts";
+import { ColumnarBatcher, type ColumnChunk } from "./columnar_batcher.ts";
 import {
   type ColumnarBatch,
   type ColumnarOptions,
@@ -292,6 +292,8 @@ async function* readFlat(
     return;
   }
   const batcher = new ColumnarBatcher(flat.plan, { ...options, context: CONTEXT });
+  const recycle = options.reuseBuffers ? input.release : undefined;
+  let viewed: { chunk: ColumnChunk; body: Uint8Array }[] = [];
   for (let index = 0;; index++) {
     let step: FlatStep;
     try {
@@ -307,6 +309,16 @@ async function* readFlat(
       return;
     }
     yield* batcher.push(step.chunk);
+    if (recycle !== undefined) {
+      // The consumer has asked for the batch after this chunk's last, so with reuseBuffers it is done
+      // with every batch that viewed a body; a body stays only while pending rows still read it.
+      viewed.push({ chunk: step.chunk, body: step.body });
+      viewed = viewed.filter(({ chunk, body }) => {
+        if (batcher.holds(chunk)) return true;
+        recycle(body.buffer);
+        return false;
+      });
+    }
   }
   yield* batcher.finish();
 }

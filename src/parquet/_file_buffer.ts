@@ -20,6 +20,81 @@ export interface ParquetByteSource {
   slice(start: number, end?: number): ArrayBuffer | Promise<ArrayBuffer>;
 }
 
+/**
+ * The key of a byte source's optional in-place range read, for sources this
+ * library builds itself (a symbol, so a user's object never matches it by
+ * accident). `(start, end, scratch)` returns bytes `[start, end)` valid until
+ * the next call: a view of the source's own bytes, or of `scratch.bytes`,
+ * grown as needed. Fresh memory costs more than the read on this kind of
+ * machine (every page is faulted in), so the fast Parquet path reuses one
+ * buffer for every column chunk instead of a new one each.
+ */
+export const READ_RANGE: unique symbol = Symbol("batch-corr.readRange");
+
+/** Reusable storage for {@linkcode READ_RANGE}. */
+export interface RangeScratch {
+  bytes: Uint8Array;
+}
+
+/** A byte source that can read a range into reused memory. */
+export interface RangeReadable extends ParquetByteSource {
+  [READ_RANGE](start: number, end: number, scratch: RangeScratch): Promise<Uint8Array>;
+}
+
+/**
+ * Bytes `[start, end)` of a source: read into `scratch` when the source can,
+ * else from its `slice`. The result is valid until the next call with the same
+ * scratch.
+ *
+ * @param file The source.
+ * @param start The first byte.
+ * @param end One past the last byte.
+ * @param scratch Reused storage.
+ * @returns The bytes.
+ */
+export async function readRangeReusing(
+  file: ParquetByteSource,
+  start: number,
+  end: number,
+  scratch: RangeScratch,
+): Promise<Uint8Array> {
+  if (READ_RANGE in file) {
+    return await (file as RangeReadable)[READ_RANGE](start, end, scratch);
+  }
+  return new Uint8Array(await file.slice(start, end));
+}
+
+/** `scratch.bytes`, grown to at least `length` bytes, as a view of exactly `length`. */
+export function scratchOf(scratch: RangeScratch, length: number): Uint8Array {
+  if (scratch.bytes.length < length) scratch.bytes = new Uint8Array(length);
+  return scratch.bytes.subarray(0, length);
+}
+
+/**
+ * Fills `out` from a file handle at `position`, looping over short reads.
+ *
+ * @param handle The open file.
+ * @param out Where the bytes go.
+ * @param position The file offset of `out[0]`.
+ * @throws {RangeError} When the file ends first.
+ */
+export async function readFully(
+  handle: Awaited<ReturnType<typeof open>>,
+  out: Uint8Array,
+  position: number,
+): Promise<void> {
+  let at = 0;
+  while (at < out.length) {
+    const { bytesRead } = await handle.read(out, at, out.length - at, position + at);
+    if (bytesRead === 0) {
+      throw new RangeError(
+        `the file ended at byte ${position + at}, before byte ${position + out.length}`,
+      );
+    }
+    at += bytesRead;
+  }
+}
+
 /** An opened file: its byte source and how to release it. */
 export interface OpenedParquetFile {
   buffer: ParquetByteSource;
@@ -35,24 +110,6 @@ export function isByteSource(value: unknown): value is ParquetByteSource {
     !(value instanceof ArrayBuffer);
 }
 
-/** Reads `[start, end)` of a file handle, looping over short reads. */
-async function readRange(
-  handle: Awaited<ReturnType<typeof open>>,
-  start: number,
-  end: number,
-): Promise<ArrayBuffer> {
-  const out = new Uint8Array(end - start);
-  let at = 0;
-  while (at < out.length) {
-    const { bytesRead } = await handle.read(out, at, out.length - at, start + at);
-    if (bytesRead === 0) {
-      throw new RangeError(`the file ended at byte ${start + at}, before byte ${end}`);
-    }
-    at += bytesRead;
-  }
-  return out.buffer;
-}
-
 function clampRange(size: number, start: number, end: number | undefined): [number, number] {
   const from = Math.max(0, Math.min(size, start < 0 ? size + start : start));
   const to = end === undefined ? size : Math.max(from, Math.min(size, end < 0 ? size + end : end));
@@ -63,20 +120,35 @@ function clampRange(size: number, start: number, end: number | undefined): [numb
  * Opens a path, a Blob, bytes or a byte source for ranged reads.
  *
  * @param file The file.
+ * @param onRead Told how many bytes each read of a path took from the file.
  * @returns The byte source; `close()` closes a handle this function opened.
  */
 export async function openParquetFile(
   file: string | URL | Blob | Uint8Array | ArrayBuffer | ParquetByteSource,
+  onRead?: (bytes: number) => void,
 ): Promise<OpenedParquetFile> {
   if (typeof file === "string" || file instanceof URL) {
     const handle = await open(file, "r");
     try {
       const { size } = await handle.stat();
-      return {
-        buffer: {
-          byteLength: size,
-          slice: (start, end) => readRange(handle, ...clampRange(size, start, end)),
+      const readInto = async (out: Uint8Array, position: number) => {
+        await readFully(handle, out, position);
+        onRead?.(out.length);
+        return out;
+      };
+      const buffer: RangeReadable = {
+        byteLength: size,
+        slice: async (start, end) => {
+          const [from, to] = clampRange(size, start, end);
+          return (await readInto(new Uint8Array(to - from), from)).buffer as ArrayBuffer;
         },
+        [READ_RANGE]: (start, end, scratch) => {
+          const [from, to] = clampRange(size, start, end);
+          return readInto(scratchOf(scratch, to - from), from);
+        },
+      };
+      return {
+        buffer,
         close: () => handle.close().catch(() => {}),
       };
     } catch (error) {
@@ -94,17 +166,21 @@ export async function openParquetFile(
     };
   }
   if (file instanceof Uint8Array) {
-    return {
-      buffer: {
-        byteLength: file.byteLength,
-        slice: (start, end) => {
-          const [from, to] = clampRange(file.byteLength, start, end);
-          return file.buffer.slice(file.byteOffset + from, file.byteOffset + to) as ArrayBuffer;
-        },
+    const buffer: RangeReadable = {
+      byteLength: file.byteLength,
+      slice: (start, end) => {
+        const [from, to] = clampRange(file.byteLength, start, end);
+        return file.buffer.slice(file.byteOffset + from, file.byteOffset + to) as ArrayBuffer;
       },
+      // The caller's own bytes, as a view: nothing is copied or allocated.
+      [READ_RANGE]: (start, end) =>
+        Promise.resolve(file.subarray(...clampRange(file.byteLength, start, end))),
+    };
+    return {
+      buffer,
       close: async () => {},
     };
   }
-  if (file instanceof ArrayBuffer) return { buffer: file, close: async () => {} };
+  if (file instanceof ArrayBuffer) return openParquetFile(new Uint8Array(file));
   return { buffer: file, close: async () => {} };
 }

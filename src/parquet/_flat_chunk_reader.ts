@@ -7,7 +7,7 @@
  */
 
 import type { FileMetaData, SchemaTree } from "hyparquet";
-import type { ParquetByteSource } from "./_file_buffer.ts";
+import { type ParquetByteSource, readRangeReusing } from "./_file_buffer.ts";
 import { isFlatFloatChunk, readFlatFloatChunk } from "./_flat_float_column.ts";
 
 /** Reads one column of one row group through the fast path, if it applies. */
@@ -24,7 +24,8 @@ export type FlatChunkRead = (
  * @param schema Its schema tree.
  * @param file The file's bytes, by range.
  * @returns The reader: undefined for a chunk it does not take, or a range that
- *   is not a whole row group.
+ *   is not a whole row group. Calls must not overlap: the chunk's bytes are
+ *   read into memory reused from one call to the next.
  */
 export function flatChunkReader(
   metadata: FileMetaData,
@@ -38,6 +39,7 @@ export function flatChunkReader(
     rows += Number(group.num_rows);
   }
   const scratch = { bytes: new Uint8Array(0) };
+  const chunkScratch = { bytes: new Uint8Array(0) };
   const elements = new Map(schema.children.map((child) => [child.element.name, child]));
   return async (group, range, column) => {
     const rowGroup = metadata.row_groups[group];
@@ -61,7 +63,7 @@ export function flatChunkReader(
     );
     const end = start + Number(meta.total_compressed_size);
     if (!(start >= 0 && end <= file.byteLength)) return undefined;
-    const bytes = new Uint8Array(await file.slice(start, end));
+    const bytes = await readRangeReusing(file, start, end, chunkScratch);
     return readFlatFloatChunk({ bytes, meta, element: tree.element, rows, scratch });
   };
 }

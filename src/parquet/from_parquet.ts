@@ -51,6 +51,8 @@ export interface FromParquetOptions extends ColumnarOptions {
 export type FromParquetFile = string | URL | Blob | Uint8Array | ArrayBuffer | ParquetByteSource;
 
 export type { ParquetByteSource } from "./_file_buffer.ts";
+/** For the CLI, which counts the bytes read (not re-exported by `mod.ts`). */
+export { openParquetFile } from "./_file_buffer.ts";
 
 const CONTEXT = "read Parquet";
 const CODECS = ["GZIP", "ZSTD", "BROTLI", "LZ4", "LZ4_RAW", "LZO"] as const;
@@ -229,9 +231,12 @@ async function* readParquet(
       const rows = range.rowEnd - range.rowStart;
       let decoded: ArrayLike<unknown>[];
       try {
+        // The fast path reads one chunk at a time (it reuses one buffer); hyparquet's reads overlap.
+        const fast: (Float64Array | Float32Array | undefined)[] = [];
+        for (const column of selected) fast.push(await fastChunk(group, range, column.name));
         decoded = await Promise.all(
-          selected.map(async (column) =>
-            await fastChunk(group, range, column.name) ??
+          selected.map(async (column, i) =>
+            fast[i] ??
               await scan.readColumn({
                 column: column.name,
                 rowStart: range.rowStart,

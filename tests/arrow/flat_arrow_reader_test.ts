@@ -25,6 +25,7 @@ import {
 } from "apache-arrow";
 import { BatchCorrError, correlateBatches } from "../../mod.ts";
 import { fromArrow, type FromArrowSource } from "../../src/arrow/mod.ts";
+import { fromArrowFile, type PositionalFile } from "../../src/arrow/from_arrow.ts";
 import type { ColumnarBatch } from "../../src/arrow/columnar_options.ts";
 import { RUNS, SEED } from "../fuzz_support.ts";
 import { mulberry32 } from "../random.ts";
@@ -343,4 +344,88 @@ describe("fromArrow()'s own reader against apache-arrow's decoding", () => {
       { numRuns: RUNS * 3, seed: SEED },
     );
   });
+});
+
+describe("fromArrow()'s own reader recycling message bodies (reuseBuffers)", () => {
+  /** An IPC stream of Float64 columns f0..f2 and motion, in record batches of the given sizes. */
+  function wideFile(sizes: readonly number[], seed: number, nullRate: number) {
+    const random = mulberry32(seed);
+    const names = ["f0", "f1", "f2", "motion"];
+    const fields = names.map((name) => new Field(name, new Float64(), true));
+    const schema = new Schema(fields);
+    const rows: (number | null)[][] = [];
+    const batches = sizes.map((size) => {
+      const block = Array.from(
+        { length: size },
+        () => names.map(() => random() < nullRate ? null : random() * 8 - 4),
+      );
+      rows.push(...block);
+      const children = names.map((_, c) =>
+        vectorFromArray(block.map((row) => row[c]!), new Float64()).data[0]!
+      );
+      return new RecordBatch(
+        schema,
+        makeData({ type: new Struct(fields), length: size, children }),
+      );
+    });
+    // A stream: apache-arrow writes an IPC file without its leading schema message, which the flat reader
+    // hands to apache-arrow.
+    return { bytes: tableToIPC(new Table(schema, batches), "stream"), rows };
+  }
+
+  /** The file as a PositionalFile that notes every buffer a read of 64 KiB or more fills. */
+  function positional(bytes: Uint8Array) {
+    const filled: ArrayBufferLike[] = [];
+    const file: PositionalFile = {
+      size: bytes.length,
+      read: (buffer, position) => {
+        const part = bytes.subarray(position, position + buffer.length);
+        buffer.set(part);
+        if (buffer.length >= 1 << 16) filled.push(buffer.buffer);
+        return part.length;
+      },
+      close: () => Promise.resolve(),
+    };
+    return { file, filled };
+  }
+
+  /** Every batch's rows, copied as they come (a reused buffer is only valid until the next). */
+  async function copiedRows(batches: AsyncIterable<ColumnarBatch>): Promise<number[][]> {
+    const rows: number[][] = [];
+    for await (const batch of batches) rows.push(...rowsOf([batch]));
+    return rows;
+  }
+
+  for (
+    const [label, nullRate, batchSize] of [
+      ["batches larger than a record batch", 0, 4000],
+      ["batches smaller than a record batch", 0, 999],
+      ["rows with nulls skipped", 0.001, 2500],
+    ] as const
+  ) {
+    test(`${label}: the values are the file's, and the bodies' buffers are read into again`, async () => {
+      const sizes = [2600, 3100, 2700, 3300, 2500, 3000, 2800, 3200, 2650, 3050];
+      const { bytes, rows } = wideFile(sizes, 7 + batchSize, nullRate);
+      const expected = rows.filter((row) => row.every((value) => value !== null)) as number[][];
+      const options = {
+        confounds: ["motion"],
+        batchSize,
+        nulls: "skip-row" as const,
+        reuseBuffers: true,
+      };
+      const { file, filled } = positional(bytes);
+      const actual = await copiedRows(fromArrowFile(file, "unused.arrows", options));
+      assert.equal(actual.length, expected.length);
+      const wrong = actual.findIndex((row, r) => row.some((value, c) => value !== expected[r]![c]));
+      assert.equal(wrong, -1, `first row that differs: ${wrong}`);
+      const distinct = new Set(filled).size;
+      assert.equal(filled.length, sizes.length, "each body is one read of 64 KiB or more");
+      assert.ok(distinct < sizes.length, `${distinct} buffers for ${sizes.length} bodies`);
+      const kept = positional(bytes);
+      await copiedRows(
+        fromArrowFile(kept.file, "unused.arrows", { ...options, reuseBuffers: false }),
+      );
+      assert.equal(new Set(kept.filled).size, sizes.length, "without reuseBuffers, a buffer each");
+    });
+  }
 });

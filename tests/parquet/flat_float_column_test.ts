@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { parquetMetadata, parquetScan, parquetSchema } from "hyparquet";
 import { fromParquet, type ParquetByteSource } from "../../src/parquet/mod.ts";
 import { flatChunkReader } from "../../src/parquet/_flat_chunk_reader.ts";
+import { openParquetFile } from "../../src/parquet/_file_buffer.ts";
 import { snappyDecompress } from "../../src/parquet/_snappy.ts";
 import { collect, fixture, fixtureBytes, readCsvFixture } from "../arrow/columnar_fixtures.ts";
 
@@ -14,9 +15,12 @@ function source(bytes: Uint8Array): ParquetByteSource {
 }
 
 /** Every chunk through the fast path (undefined where it declines) and through hyparquet. */
-async function bothPaths(bytes: Uint8Array, columns: readonly string[]) {
+async function bothPaths(
+  bytes: Uint8Array,
+  columns: readonly string[],
+  file: ParquetByteSource = source(bytes),
+) {
   const metadata = parquetMetadata(bytes.slice().buffer);
-  const file = source(bytes);
   const read = flatChunkReader(metadata, parquetSchema(metadata), file);
   const scan = await parquetScan({ file, metadata, columns: [...columns] });
   const out = [];
@@ -49,6 +53,25 @@ describe("the Parquet flat-column fast path", () => {
         assert.ok(fast, `${name} row group ${group} column ${column} took the fast path`);
         assert.equal(fast.constructor, column.endsWith("32") ? Float32Array : Float64Array);
         assert.equal(bits(fast), bits(reference as number[]), `${name} ${group} ${column}`);
+      }
+    });
+
+    test(`reads ${name} by path and from bytes, one chunk after another into the same memory, with hyparquet's values`, async () => {
+      for (
+        const opened of [
+          await openParquetFile(fixture(name)),
+          await openParquetFile(fixtureBytes(name)),
+        ]
+      ) {
+        try {
+          const chunks = await bothPaths(fixtureBytes(name), COLUMNS, opened.buffer);
+          for (const { group, column, fast, reference } of chunks) {
+            assert.ok(fast, `${name} row group ${group} column ${column} took the fast path`);
+            assert.equal(bits(fast), bits(reference as number[]), `${name} ${group} ${column}`);
+          }
+        } finally {
+          await opened.close();
+        }
       }
     });
 

@@ -8,12 +8,11 @@
  */
 
 import { closeSync, createReadStream, openSync, readSync, statSync } from "node:fs";
-import { open } from "node:fs/promises";
 import { fromArrow, fromArrowFile, type PositionalFile } from "../../arrow/from_arrow.ts";
 import type { ColumnarBatch, ColumnarOptions, SkippedRow } from "../../arrow/columnar_options.ts";
 import { BatchCorrError } from "../../core/errors.ts";
 import { checkElementLimit } from "../../core/limits.ts";
-import { fromParquet, type ParquetByteSource } from "../../parquet/from_parquet.ts";
+import { fromParquet, openParquetFile } from "../../parquet/from_parquet.ts";
 import type { CliIo } from "../cli_io.ts";
 import { InputError } from "../errors.ts";
 import type { BadRowLog } from "../input/bad_row_log.ts";
@@ -80,42 +79,16 @@ function checkPath(path: string, label: string, format: ColumnarFormat) {
   );
 }
 
-/** Reads `[start, end)` of a file handle, counting the bytes. */
-async function readRange(
-  handle: Awaited<ReturnType<typeof open>>,
-  start: number,
-  end: number,
-  count: (bytes: number) => void,
-): Promise<ArrayBuffer> {
-  const out = new Uint8Array(end - start);
-  let at = 0;
-  while (at < out.length) {
-    const { bytesRead } = await handle.read(out, at, out.length - at, start + at);
-    if (bytesRead === 0) throw new RangeError(`the file ended at byte ${start + at}`);
-    at += bytesRead;
-  }
-  count(out.length);
-  return out.buffer;
-}
-
 async function openParquet(path: string, options: ColumnarOptions): Promise<OpenedColumnar> {
-  const handle = await open(path, "r");
-  const { size } = await handle.stat();
   let read = 0;
-  const file: ParquetByteSource = {
-    byteLength: size,
-    slice: (start, end) => {
-      const from = Math.max(0, Math.min(size, start < 0 ? size + start : start));
-      const to = end === undefined ? size : Math.max(from, Math.min(size, end));
-      return readRange(handle, from, to, (bytes) => (read += bytes));
-    },
-  };
+  const opened = await openParquetFile(path, (bytes) => (read += bytes));
+  const size = opened.buffer.byteLength;
   return {
-    batches: fromParquet(file, options),
+    batches: fromParquet(opened.buffer, options),
     bytesRead: () => Math.min(read, size),
     totalBytes: size,
     finish: async () => {},
-    close: () => handle.close().catch(() => {}),
+    close: opened.close,
   };
 }
 
