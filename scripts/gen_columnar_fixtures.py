@@ -43,6 +43,17 @@ CSV cell is a null.
 - ``snappy_blocks.json``: Snappy blocks compressed by pyarrow (``pa.compress``)
   with their originals (base64): literals, long literals, near and far copies,
   overlapping copies.
+- ``streamed_v1.parquet`` / ``streamed_v2.parquet``: 14,000 rows in row groups
+  of 12,000 and 2,000, data pages of 9,000 and 3,000 rows in the first (so a
+  float64 page spans two Snappy fragments), plain encoding, v1 and v2 data pages, for the reader that
+  streams a row group a slice at a time. The values follow formulas of the row
+  ``r`` that the tests recompute, so no CSV twin is needed: ``h64`` (float64,
+  optional) ``((r * 2654435761 + 12345) % 2**32 - 2**31) / 2**20``; ``h32``
+  (float32, required, uncompressed in v1) ``((r * 40503 + 777) % 2**24 - 2**23) / 2**10``;
+  ``r64`` (float64, required) ``(r % 97) * 0.5 - 20``; ``motion``
+  ``((r * 31) % 101) / 8``; and, in v1 only, ``late`` (float64, optional,
+  without statistics) ``(r % 53) * 0.25`` with a null at row 10,500, in its
+  second page.
 """
 
 from __future__ import annotations
@@ -306,6 +317,48 @@ def flat_ipc(rng: np.random.Generator) -> None:
     write_csv("lz4_tail.csv", floats.column_names, table_rows(floats))
 
 
+def streamed_value(name: str, r: int) -> float:
+    if name == "h64":
+        return ((r * 2654435761 + 12345) % 2**32 - 2**31) / 2**20
+    if name == "h32":
+        return ((r * 40503 + 777) % 2**24 - 2**23) / 2**10
+    if name == "r64":
+        return (r % 97) * 0.5 - 20
+    if name == "motion":
+        return ((r * 31) % 101) / 8
+    return (r % 53) * 0.25
+
+
+def streamed() -> None:
+    n = 14_000
+    for version, late in (("1.0", True), ("2.0", False)):
+        fields = [
+            pa.field("h64", pa.float64()),
+            pa.field("h32", pa.float32(), nullable=False),
+            pa.field("r64", pa.float64(), nullable=False),
+            pa.field("motion", pa.float64()),
+        ] + ([pa.field("late", pa.float64())] if late else [])
+        columns = {
+            field.name: [None if field.name == "late" and r == 10_500 else streamed_value(field.name, r) for r in range(n)]
+            for field in fields
+        }
+        table = pa.table(columns, schema=pa.schema(fields))
+        compression = {field.name: "snappy" for field in fields}
+        if late:
+            compression["h32"] = "none"
+        pq.write_table(
+            table,
+            os.path.join(OUT_DIR, f"streamed_v{version[0]}.parquet"),
+            row_group_size=12_000,
+            write_batch_size=1_000,
+            use_dictionary=False,
+            compression=compression,
+            data_page_size=70_000,
+            data_page_version=version,
+            write_statistics=["h64", "h32", "r64", "motion"],
+        )
+
+
 def main() -> None:
     os.makedirs(OUT_DIR, exist_ok=True)
     rng = np.random.default_rng(SEED)
@@ -317,6 +370,7 @@ def main() -> None:
     flat(rng)
     snappy_blocks(rng)
     flat_ipc(rng)
+    streamed()
     for name in sorted(os.listdir(OUT_DIR)):
         print(f"{name}: {os.path.getsize(os.path.join(OUT_DIR, name))} bytes")
 

@@ -178,8 +178,14 @@ function plainFloats(
 /**
  * Whether `count` definition levels (bit width 1) in `[from, to)` are all 1:
  * no null. The runs are checked where they lie, without decoding them.
+ *
+ * @param bytes The page.
+ * @param from The levels' first byte.
+ * @param to One past their last.
+ * @param count How many levels.
+ * @returns True when every level is there and is 1.
  */
-function allDefined(bytes: Uint8Array, from: number, to: number, count: number): boolean {
+export function allDefined(bytes: Uint8Array, from: number, to: number, count: number): boolean {
   if (to > bytes.length) return false;
   let pos = from;
   let seen = 0;

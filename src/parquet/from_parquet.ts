@@ -13,6 +13,7 @@ import { installCommands } from "../core/optional_package.ts";
 import {
   ColumnarBatcher,
   type ColumnChunk,
+  type ColumnValues,
   type PlannedColumn,
 } from "../arrow/columnar_batcher.ts";
 import {
@@ -27,7 +28,8 @@ import { decodedToColumn } from "../arrow/exact_numbers.ts";
 import { isByteSource, openParquetFile, type ParquetByteSource } from "./_file_buffer.ts";
 import { HYPARQUET_COMPRESSORS, type HyparquetModule, loadHyparquet } from "./_load_hyparquet.ts";
 import { missingCodec, planParquetColumns } from "./_parquet_columns.ts";
-import { flatChunkReader } from "./_flat_chunk_reader.ts";
+import { type FlatChunkRead, flatChunkReader, streamedChunkReader } from "./_flat_chunk_reader.ts";
+import type { StreamedFloatColumn } from "./_streamed_float_column.ts";
 
 /** A decompressor: compressed bytes and the uncompressed length to the uncompressed bytes. */
 export type ParquetDecompressor = (input: Uint8Array, outputLength: number) => Uint8Array;
@@ -226,48 +228,150 @@ async function* readParquet(
       throw undecodable(error, -1);
     }
     const batcher = new ColumnarBatcher(plan, { ...options, context: CONTEXT });
-    const fastChunk = flatChunkReader(metadata, hyparquet.parquetSchema(metadata), opened.buffer);
+    const tree = hyparquet.parquetSchema(metadata);
+    const groups = rowGroupReader(
+      selected,
+      scan,
+      flatChunkReader(metadata, tree, opened.buffer),
+    );
+    const openStream = streamedChunkReader(metadata, tree, opened.buffer);
+    const features = plan.features.length;
     for (const [group, range] of scan.ranges.entries()) {
-      const rows = range.rowEnd - range.rowStart;
+      const streams = options.reuseBuffers && options.batchSize !== undefined
+        ? selected.map((column) => openStream(group, range, column.name))
+        : [];
+      const chunks = streams.some((stream) => stream !== undefined)
+        ? slicedRowGroup(streams, (index) => groups.column(group, range, index), {
+          rows: range.rowEnd - range.rowStart,
+          sliceRows: Math.max(options.batchSize!, SLICE_ROWS),
+          features,
+        })
+        : wholeRowGroup(await groups.all(group, range), features);
+      for await (const chunk of chunks) yield* batcher.push(chunk);
+    }
+    yield* batcher.finish();
+  } finally {
+    await opened.close();
+  }
+}
+
+/** Rows per slice of a streamed row group, at least (a batch's rows when more). */
+const SLICE_ROWS = 1024;
+
+type Scan = Awaited<ReturnType<HyparquetModule["parquetScan"]>>;
+type RowRange = { rowStart: number; rowEnd: number };
+
+/** Reads a row group's selected columns whole: the fast path where it applies, else hyparquet. */
+function rowGroupReader(
+  selected: readonly PlannedColumn[],
+  scan: Scan,
+  fastChunk: FlatChunkRead,
+) {
+  const hyparquetColumn = (range: RowRange, index: number) =>
+    scan.readColumn({
+      column: selected[index]!.name,
+      rowStart: range.rowStart,
+      rowEnd: range.rowEnd,
+    });
+  const lengthError = (group: number, range: RowRange, index: number, length: number) =>
+    undecodable(
+      new Error(
+        `column "${selected[index]!.name}" decoded to ${length} of ${
+          range.rowEnd - range.rowStart
+        } rows`,
+      ),
+      group,
+    );
+  const toColumn = (range: RowRange, index: number, values: ArrayLike<unknown>) =>
+    decodedToColumn(values, selected[index]!, range.rowStart, CONTEXT);
+  const rowsOf = (range: RowRange) => range.rowEnd - range.rowStart;
+  return {
+    /** Every selected column of a row group. */
+    async all(group: number, range: RowRange): Promise<ColumnValues[]> {
       let decoded: ArrayLike<unknown>[];
       try {
         // The fast path reads one chunk at a time (it reuses one buffer); hyparquet's reads overlap.
         const fast: (Float64Array | Float32Array | undefined)[] = [];
         for (const column of selected) fast.push(await fastChunk(group, range, column.name));
         decoded = await Promise.all(
-          selected.map(async (column, i) =>
-            fast[i] ??
-              await scan.readColumn({
-                column: column.name,
-                rowStart: range.rowStart,
-                rowEnd: range.rowEnd,
-              })
-          ),
+          selected.map(async (_, i) => fast[i] ?? await hyparquetColumn(range, i)),
         );
       } catch (error) {
         throw undecodable(error, group);
       }
-      const bad = decoded.findIndex((values) => values.length !== rows);
-      if (bad !== -1) {
-        throw undecodable(
-          new Error(
-            `column "${selected[bad]!.name}" decoded to ${decoded[bad]!.length} of ${rows} rows`,
-          ),
-          group,
-        );
+      const bad = decoded.findIndex((values) => values.length !== rowsOf(range));
+      if (bad !== -1) throw lengthError(group, range, bad, decoded[bad]!.length);
+      return decoded.map((values, i) => toColumn(range, i, values));
+    },
+    /** One selected column of a row group. */
+    async column(group: number, range: RowRange, index: number): Promise<ColumnValues> {
+      let decoded: ArrayLike<unknown>;
+      try {
+        decoded = await fastChunk(group, range, selected[index]!.name) ??
+          await hyparquetColumn(range, index);
+      } catch (error) {
+        throw undecodable(error, group);
       }
-      const columns = decoded.map((values, i) =>
-        decodedToColumn(values, selected[i]!, range.rowStart, CONTEXT)
-      );
-      const chunk: ColumnChunk = {
-        rows,
-        features: columns.slice(0, plan.features.length),
-        confounds: columns.slice(plan.features.length),
-      };
-      yield* batcher.push(chunk);
+      if (decoded.length !== rowsOf(range)) throw lengthError(group, range, index, decoded.length);
+      return toColumn(range, index, decoded);
+    },
+  };
+}
+
+/** A row group read whole, as one chunk. */
+async function* wholeRowGroup(
+  columns: ColumnValues[],
+  features: number,
+): AsyncGenerator<ColumnChunk> {
+  yield {
+    rows: columns[0]?.data.length ?? 0,
+    features: columns.slice(0, features),
+    confounds: columns.slice(features),
+  };
+}
+
+/**
+ * A row group as chunks of `sliceRows` rows, the streamed columns written into
+ * two buffers each in turn. That is safe for a batcher that batches every
+ * chunk's rows by the end of the next (a slice is at least a batch) feeding a
+ * consumer that finishes each batch before the next (`reuseBuffers`). A
+ * column that is not streamed, or whose stream stops at a page it does not
+ * take, is read whole and sliced.
+ */
+async function* slicedRowGroup(
+  streams: readonly (StreamedFloatColumn | undefined)[],
+  whole: (index: number) => Promise<ColumnValues>,
+  shape: { rows: number; sliceRows: number; features: number },
+): AsyncGenerator<ColumnChunk> {
+  const { rows, features } = shape;
+  const sliceRows = Math.min(shape.sliceRows, rows);
+  const eager: (ColumnValues | undefined)[] = [];
+  for (const [i, stream] of streams.entries()) {
+    if (stream === undefined) eager[i] = await whole(i);
+  }
+  const buffers = streams.map((stream) => {
+    if (stream === undefined) return [];
+    const make = () => stream.double ? new Float64Array(sliceRows) : new Float32Array(sliceRows);
+    return [make(), make()];
+  });
+  for (let from = 0, slice = 0; from < rows; from += sliceRows, slice++) {
+    const count = Math.min(sliceRows, rows - from);
+    const columns: ColumnValues[] = [];
+    for (const [i, stream] of streams.entries()) {
+      if (stream !== undefined && eager[i] === undefined) {
+        const out = buffers[i]![slice % 2]!.subarray(0, count);
+        if (await stream.fill(out, count)) {
+          columns.push({ data: out, valid: undefined });
+          continue;
+        }
+        eager[i] = await whole(i);
+      }
+      const values = eager[i]!;
+      columns.push({
+        data: values.data.subarray(from, from + count),
+        valid: values.valid?.subarray(from, from + count),
+      });
     }
-    yield* batcher.finish();
-  } finally {
-    await opened.close();
+    yield { rows: count, features: columns.slice(0, features), confounds: columns.slice(features) };
   }
 }

@@ -11,31 +11,37 @@ import { fixture, fixtureBytes } from "../arrow/columnar_fixtures.ts";
 const NAME = "flat_v1.parquet";
 
 describe("openParquetFile()", () => {
-  test("a path reads ranges into one reused buffer, grown when a range is longer, and counts the bytes", async () => {
-    const bytes = fixtureBytes(NAME);
-    let counted = 0;
-    const opened = await openParquetFile(fixture(NAME), (read) => (counted += read));
-    try {
-      const scratch = { bytes: new Uint8Array(0) };
-      const first = await readRangeReusing(opened.buffer, 100, 400, scratch);
-      assert.deepEqual(first, bytes.subarray(100, 400));
-      const second = await readRangeReusing(opened.buffer, 4, 104, scratch);
-      assert.deepEqual(second, bytes.subarray(4, 104));
-      assert.equal(second.buffer, first.buffer, "a shorter range reuses the buffer");
-      const whole = await readRangeReusing(opened.buffer, 0, bytes.length, scratch);
-      assert.deepEqual(whole, bytes);
-      assert.notEqual(whole.buffer, first.buffer, "a longer range grows it");
-      const tail = await readRangeReusing(opened.buffer, -8, undefined as unknown as number, {
-        bytes: new Uint8Array(0),
+  for (const synchronous of [false, true]) {
+    test(`a path${synchronous ? ", read with blocking reads," : ""} reads ranges into one reused buffer, grown when a range is longer, and counts the bytes`, async () => {
+      const bytes = fixtureBytes(NAME);
+      let counted = 0;
+      const opened = await openParquetFile(fixture(NAME), {
+        onRead: (read) => (counted += read),
+        synchronous,
       });
-      assert.deepEqual(tail, bytes.subarray(bytes.length - 8));
-      const sliced = new Uint8Array(await opened.buffer.slice(10, 20));
-      assert.deepEqual(sliced, bytes.subarray(10, 20));
-      assert.equal(counted, 300 + 100 + bytes.length + 8 + 10);
-    } finally {
-      await opened.close();
-    }
-  });
+      try {
+        const scratch = { bytes: new Uint8Array(0) };
+        const first = await readRangeReusing(opened.buffer, 100, 400, scratch);
+        assert.deepEqual(first, bytes.subarray(100, 400));
+        const second = await readRangeReusing(opened.buffer, 4, 104, scratch);
+        assert.deepEqual(second, bytes.subarray(4, 104));
+        assert.equal(second.buffer, first.buffer, "a shorter range reuses the buffer");
+        const whole = await readRangeReusing(opened.buffer, 0, bytes.length, scratch);
+        assert.deepEqual(whole, bytes);
+        assert.notEqual(whole.buffer, first.buffer, "a longer range grows it");
+        const tail = await readRangeReusing(opened.buffer, -8, undefined as unknown as number, {
+          bytes: new Uint8Array(0),
+        });
+        assert.deepEqual(tail, bytes.subarray(bytes.length - 8));
+        const sliced = new Uint8Array(await opened.buffer.slice(10, 20));
+        assert.deepEqual(sliced, bytes.subarray(10, 20));
+        assert.equal(counted, 300 + 100 + bytes.length + 8 + 10);
+      } finally {
+        await opened.close();
+        await opened.close();
+      }
+    });
+  }
 
   test("a range past the end of a path is clamped to the end, as slice clamps it", async () => {
     const opened = await openParquetFile(fixture(NAME));

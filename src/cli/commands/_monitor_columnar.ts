@@ -81,7 +81,10 @@ function checkPath(path: string, label: string, format: ColumnarFormat) {
 
 async function openParquet(path: string, options: ColumnarOptions): Promise<OpenedColumnar> {
   let read = 0;
-  const opened = await openParquetFile(path, (bytes) => (read += bytes));
+  const opened = await openParquetFile(path, {
+    onRead: (bytes) => (read += bytes),
+    synchronous: true,
+  });
   const size = opened.buffer.byteLength;
   return {
     batches: fromParquet(opened.buffer, options),
