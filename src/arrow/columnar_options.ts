@@ -59,9 +59,11 @@ export interface ColumnarOptions {
    * confounds, rows from two chunks) into the same two buffers each time, so
    * that a long input does not touch fresh memory for every batch (several
    * times faster on wide inputs); `fromArrow` on a file path likewise reads
-   * each record batch into the memory of one whose rows are all batched. Each
-   * batch's `x.data` and `n.data` are then only valid until the next batch is
-   * requested: use it with consumers
+   * each record batch into the memory of one whose rows are all batched, and
+   * `fromParquet` with a `batchSize` streams each row group a slice of rows
+   * at a time instead of decoding it whole. Each batch's `x.data` and
+   * `n.data` are then only valid until the next batch is requested: use it
+   * with consumers
    * that finish a batch before pulling the next, as `correlateBatches` does,
    * and not with a `BatchCorrStream` (which may pull ahead) or code that keeps
    * batches.
