@@ -131,7 +131,10 @@ export class StreamedFloatColumn {
     if (!this.#compressed) {
       const length = Math.min(SNAPPY_FRAGMENT, this.#inEnd - this.#in);
       if (length <= 0) return false;
-      this.#block.set(await this.#read(this.#in, this.#in + length));
+      const run = await this.#read(this.#in, this.#in + length);
+      // A source that gives fewer bytes than asked must not leave stale ones in the block.
+      if (run.length !== length) return false;
+      this.#block.set(run);
       this.#in += length;
       this.#blockAt = 0;
       this.#blockLength = length;

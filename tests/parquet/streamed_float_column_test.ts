@@ -286,3 +286,28 @@ describe("snappyFragment()", () => {
     assert.equal(decodeByFragments(stream.subarray(0, stream.length - 3)), undefined);
   });
 });
+
+describe("StreamedFloatColumn on a byte source that gives short reads", () => {
+  test("a raw run read short ends the stream instead of giving stale bytes", async () => {
+    const bytes = fixtureBytes("streamed_v1.parquet");
+    const metadata = parquetMetadata(bytes.slice().buffer);
+    const h32 = metadata.row_groups[0]!.columns.find((c) =>
+      c.meta_data?.path_in_schema[0] === "h32"
+    )!
+      .meta_data!;
+    const start = Number(h32.data_page_offset);
+    const end = start + Number(h32.total_compressed_size);
+    // Reads that reach past the middle of h32's chunk come back cut there.
+    const cut = (start + end) >> 1;
+    const source = {
+      byteLength: bytes.length,
+      slice: (from: number, to?: number) => {
+        const stop = to ?? bytes.length;
+        return bytes.slice(from, from < cut && stop > cut ? cut : stop).buffer;
+      },
+    };
+    const open = streamedChunkReader(metadata, parquetSchema(metadata), source);
+    const stream = open(0, { rowStart: 0, rowEnd: 12_000 }, "h32")!;
+    assert.equal(await stream.fill(new Float32Array(12_000), 12_000), false);
+  });
+});
