@@ -6,10 +6,10 @@
  * @module
  */
 
-import { open } from "node:fs/promises";
 import type * as Arrow from "apache-arrow";
 import { BatchCorrError } from "../core/errors.ts";
 import { describeValue } from "../core/errors.ts";
+import { type OpenContext, openRegularFile } from "../core/open_regular_file.ts";
 import { openSource, type SourcePull } from "../stream/source.ts";
 import { bytesOf, isBytes, isRecordBatch } from "./_arrow_guards.ts";
 import { BufferPool } from "./_buffer_pool.ts";
@@ -105,11 +105,17 @@ export async function openReader(
   };
 }
 
+/** What a refused path is named as. */
+const OPEN_CONTEXT: OpenContext = {
+  context: CONTEXT,
+  subject: "source",
+  hint: "a pipe's or a socket's bytes can be passed as a stream instead",
+};
+
 export async function openPath(arrow: ArrowModule, path: string | URL): Promise<ArrowInput> {
-  const handle = await open(path, "r");
+  const { handle, size } = await openRegularFile(path, OPEN_CONTEXT);
   const closeHandle = () => handle.close().catch(() => {});
   try {
-    const { size } = await handle.stat();
     const head = new Uint8Array(MAGIC.length);
     const tail = new Uint8Array(MAGIC.length);
     await handle.read(head, 0, head.length, 0);
@@ -404,10 +410,10 @@ export async function positionalInput(
 
 /** A file of IPC bytes, read through a handle, as a {@linkcode ByteInput}. */
 export async function pathInput(path: string | URL): Promise<ByteInput> {
-  const handle = await open(path, "r");
+  const { handle, size } = await openRegularFile(path, OPEN_CONTEXT);
   let closed = false;
   const file: PositionalFile = {
-    size: 0,
+    size,
     read: async (buffer, position) =>
       (await handle.read(buffer, 0, buffer.length, position)).bytesRead,
     close: async () => {
@@ -416,12 +422,5 @@ export async function pathInput(path: string | URL): Promise<ByteInput> {
       await handle.close().catch(() => {});
     },
   };
-  let size: number;
-  try {
-    size = (await handle.stat()).size;
-  } catch (error) {
-    await file.close();
-    throw undecodable(error, 0);
-  }
-  return await positionalInput({ ...file, size }, path);
+  return await positionalInput(file, path);
 }

@@ -134,7 +134,10 @@ const fromArrowSchema = z.strictObject(columnarOptionsShape);
  * @throws {TypeError} Immediately, for a source of another kind or a bad
  * option. While iterating: a name that is not a column, a column of a type
  * that cannot be read exactly as numbers, a null under `nulls: "error"`
- * (naming column, type and row), or a record batch whose schema changed.
+ * (naming column, type and row), or a record batch whose schema changed; a
+ * path that is not a regular file (a directory, a pipe: pass its bytes as a
+ * stream). A path that cannot be opened rejects with the system's error (its
+ * `code`, such as `ENOENT`, kept).
  * @throws {RangeError} Immediately, for a `batchSize` out of range; while
  * iterating, for a 64-bit integer beyond ±2^53.
  * @throws {BatchCorrError} While iterating: `"stream_batch_failed"` for input

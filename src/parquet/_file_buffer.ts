@@ -6,8 +6,12 @@
  * @module
  */
 
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { open } from "node:fs/promises";
+import { closeSync, readSync } from "node:fs";
+import {
+  type OpenContext,
+  openRegularFile,
+  openRegularFileSync,
+} from "../core/open_regular_file.ts";
 
 /**
  * A file that can hand out byte ranges (hyparquet's `AsyncBuffer`):
@@ -137,34 +141,24 @@ function positionalSource(
   };
 }
 
+/** What a refused path is named as. */
+const OPEN_CONTEXT: OpenContext = { context: "read Parquet", subject: "file" };
+
 async function openHandle(
   path: string | URL,
   options: OpenParquetFileOptions,
 ): Promise<OpenedParquetFile> {
-  const handle = await open(path, "r");
-  try {
-    const { size } = await handle.stat();
-    const read = async (out: Uint8Array, position: number) =>
-      (await handle.read(out, 0, out.length, position)).bytesRead;
-    return {
-      buffer: positionalSource(size, read, options.onRead),
-      close: () => handle.close().catch(() => {}),
-    };
-  } catch (error) {
-    await handle.close().catch(() => {});
-    throw error;
-  }
+  const { handle, size } = await openRegularFile(path, OPEN_CONTEXT);
+  const read = async (out: Uint8Array, position: number) =>
+    (await handle.read(out, 0, out.length, position)).bytesRead;
+  return {
+    buffer: positionalSource(size, read, options.onRead),
+    close: () => handle.close().catch(() => {}),
+  };
 }
 
 function openSynchronously(path: string | URL, options: OpenParquetFileOptions): OpenedParquetFile {
-  const fd = openSync(path, "r");
-  let size: number;
-  try {
-    size = fstatSync(fd).size;
-  } catch (error) {
-    closeSync(fd);
-    throw error;
-  }
+  const { fd, size } = openRegularFileSync(path, OPEN_CONTEXT);
   let closed = false;
   const read = (out: Uint8Array, position: number) => readSync(fd, out, 0, out.length, position);
   return {
@@ -200,6 +194,8 @@ function clampRange(size: number, start: number, end: number | undefined): [numb
  * @param file The file.
  * @param options How a path is read.
  * @returns The byte source; `close()` closes a handle this function opened.
+ * @throws {TypeError} For a path that is not a regular file (a directory, a pipe).
+ * @throws {Error} The system's error (its `code`, such as `ENOENT`) for a path that cannot be opened.
  */
 export async function openParquetFile(
   file: string | URL | Blob | Uint8Array | ArrayBuffer | ParquetByteSource,

@@ -102,7 +102,9 @@ const PARQUET_RULES: Record<string, string> = {
  * @throws {TypeError} Immediately, for a file of another kind or a bad option.
  * While iterating: a name that is not a column, a column of a type that
  * cannot be read exactly as numbers, or a null under `nulls: "error"` (naming
- * column, type and row).
+ * column, type and row); a path that is not a regular file (a directory, a
+ * pipe). A path that cannot be opened rejects with the system's error (its
+ * `code`, such as `ENOENT`, kept).
  * @throws {RangeError} Immediately, for a `batchSize` out of range; while
  * iterating, for a 64-bit integer beyond ±2^53.
  * @throws {BatchCorrError} While iterating: `"stream_batch_failed"` for a file

@@ -279,6 +279,24 @@ describe("fromArrow() on truncated or foreign input", () => {
     }
   });
 
+  test("a directory or a device is refused at open, naming it and what to pass instead", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "batch-corr-arrow-"));
+    try {
+      for (const [path, kind] of [[dir, "a directory"], ["/dev/null", "a device"]]) {
+        const error = await rejection(collect(fromArrow(path!, { confounds: ["motion"] })));
+        assert.ok(error instanceof TypeError);
+        assert.equal(
+          error.message,
+          `Cannot read Arrow IPC as source must be a path to a regular file (read by position): current value is ${
+            JSON.stringify(path)
+          } (${kind}); a pipe's or a socket's bytes can be passed as a stream instead`,
+        );
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("three bytes, or bytes that are not Arrow, hold no schema", async () => {
     for (const bytes of [stream.slice(0, 3), new TextEncoder().encode("a,b\n1,2\n")]) {
       const error = await rejection(

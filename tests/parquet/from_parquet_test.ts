@@ -302,6 +302,26 @@ describe("fromParquet() on a truncated or foreign file", () => {
     }
   });
 
+  test("a directory or a missing path is refused at open, naming it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "batch-corr-parquet-"));
+    try {
+      const error = await rejection(collect(fromParquet(dir, { confounds: ["motion"] })));
+      assert.ok(error instanceof TypeError);
+      assert.equal(
+        error.message,
+        `Cannot read Parquet as file must be a path to a regular file (read by position): current value is ${
+          JSON.stringify(dir)
+        } (a directory)`,
+      );
+      const missing = await rejection(
+        collect(fromParquet(join(dir, "nope.parquet"), { confounds: ["motion"] })),
+      );
+      assert.equal((missing as Error & { code?: string }).code, "ENOENT");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test("a corrupt data page in row group 2 names the row group", async () => {
     const metadata = parquetMetadata(bytes.slice().buffer);
     const chunk = metadata.row_groups[2]!.columns[0]!.meta_data!;
