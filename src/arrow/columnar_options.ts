@@ -8,6 +8,7 @@
 import { z } from "zod";
 import type { Batch } from "../stream/batch.ts";
 import { parseOptions } from "../core/parse_options.ts";
+import { describeValue } from "../core/errors.ts";
 
 /** A row dropped under `nulls: "skip-row"`. */
 export interface SkippedRow {
@@ -155,7 +156,8 @@ export interface ResolvedColumnarOptions {
  * @param context What was being done, for messages.
  * @param rules The rule text of each option.
  * @returns The parsed options.
- * @throws {TypeError} For a wrong type, an unknown key or a duplicate name.
+ * @throws {TypeError} For a wrong type, an unknown key, a duplicate name, or
+ *   a name among both the features and the confounds.
  * @throws {RangeError} For a `batchSize` out of range.
  */
 export function parseColumnarOptions<T extends z.ZodType>(
@@ -165,5 +167,19 @@ export function parseColumnarOptions<T extends z.ZodType>(
   rules: Record<string, string> = COLUMNAR_RULES,
 ): z.output<T> {
   // parseOptions reads own properties only.
-  return parseOptions(schema, options, context, rules);
+  const parsed = parseOptions(schema, options, context, rules);
+  checkDisjointRoles(parsed as ResolvedColumnarOptions, context);
+  return parsed;
+}
+
+/** A column is a feature or a confound, never both (it would be correlated with itself). */
+function checkDisjointRoles(options: ResolvedColumnarOptions, context: string): void {
+  const confounds = new Set(options.confounds);
+  const both = options.features?.find((name) => confounds.has(name));
+  if (both === undefined) return;
+  throw new TypeError(
+    `Cannot ${context} as options.features and options.confounds must not share a column: current value names ${
+      describeValue(both)
+    } in both`,
+  );
 }

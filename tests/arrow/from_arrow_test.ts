@@ -525,6 +525,13 @@ describe("fromArrow() on tables and record batches built here", () => {
       /options.features must be a non-empty array of distinct column names/,
     );
     assert.throws(
+      () => fromArrow(table, { features: ["a", "motion"], confounds: ["motion"] }),
+      (error: Error) =>
+        error instanceof TypeError &&
+        error.message ===
+          'Cannot read Arrow IPC as options.features and options.confounds must not share a column: current value names "motion" in both',
+    );
+    assert.throws(
       () => fromArrow(table, { confounds: ["motion"], onSkippedRow: 3 as never }),
       /options.onSkippedRow must be a function/,
     );

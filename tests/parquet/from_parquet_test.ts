@@ -195,11 +195,19 @@ describe("fromParquet() with nulls", () => {
     assert.ok(resultsDiff(actual, expected) <= 1e-15);
   });
 
-  test("columns without a null are read even when another column of the file has nulls", async () => {
+  test("a column of the file that is not selected is never looked at for nulls", async () => {
+    // x has four nulls and is not selected: only motion's one null skips a row.
+    const skipped: unknown[] = [];
     const batches = await collect(
-      fromParquet(fixture("nulls.parquet"), { features: ["y"], confounds: ["y"] }),
+      fromParquet(fixture("nulls.parquet"), {
+        features: ["y"],
+        confounds: ["motion"],
+        nulls: "skip-row",
+        onSkippedRow: (row) => skipped.push(row),
+      }),
     );
-    assert.equal(batches.reduce((sum, b) => sum + b.x.shape[0], 0), 40);
+    assert.deepEqual(skipped, [{ row: 25, column: "motion" }]);
+    assert.equal(batches.reduce((sum, b) => sum + b.x.shape[0], 0), 39);
   });
 });
 
@@ -352,6 +360,13 @@ describe("fromParquet() options", () => {
     assert.throws(
       () => fromParquet(file, { confounds: ["motion", "motion"] }),
       /options.confounds must be a non-empty array of distinct/,
+    );
+    assert.throws(
+      () => fromParquet(file, { features: ["f_a", "age"], confounds: ["motion", "age"] }),
+      (error: Error) =>
+        error instanceof TypeError &&
+        error.message ===
+          'Cannot read Parquet as options.features and options.confounds must not share a column: current value names "age" in both',
     );
     assert.throws(
       () => fromParquet(file, { confounds: ["motion"], nulls: "drop" as "error" }),

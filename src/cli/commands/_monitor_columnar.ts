@@ -17,7 +17,7 @@ import type { CliIo } from "../cli_io.ts";
 import { InputError } from "../errors.ts";
 import type { BadRowLog } from "../input/bad_row_log.ts";
 import { iterateChunks } from "../input/byte_source.ts";
-import type { ResolvedColumns } from "../input/column_selection.ts";
+import { checkUniqueSelection, type ResolvedColumns } from "../input/column_selection.ts";
 import type { BatchStart } from "../output/batch_table.ts";
 import { quoteInput, safeText } from "../output/safe_text.ts";
 import type { RowCounts } from "../row_counts.ts";
@@ -212,6 +212,8 @@ export async function openColumnarRun(
   io: Pick<CliIo, "stdin">,
   run: { counts: RowCounts; log: BadRowLog; signal: AbortSignal },
 ): Promise<ColumnarRun | undefined> {
+  // The CSV reader's rule and message: the readers would refuse a repeat as a bad option.
+  checkUniqueSelection(args);
   const path = args.input!;
   const label = path === "-" ? "standard input" : quoteInput(path, PATH_CHARACTERS);
   const stat = path === "-" ? undefined : checkPath(path, label, format);

@@ -85,8 +85,24 @@ function checkUniqueHeader(available: readonly string[]): void {
   );
 }
 
-/** Refuses a column named twice among --features and --confounds (a feature may not be a confound). */
-function checkUniqueSelection(selection: ColumnSelection): void {
+/**
+ * Refuses a column named twice among --features and --confounds (a feature
+ * may not be a confound), for every input format.
+ *
+ * @param selection The flags' columns.
+ * @throws {InputError} Naming the column and whether it was named twice or in both roles.
+ *
+ * @example A confound named twice
+ * ```ts
+ * import { checkUniqueSelection } from "./column_selection.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(() => checkUniqueSelection({ confounds: ["age", "age"] }), /names "age" twice/);
+ * ```
+ */
+export function checkUniqueSelection(
+  selection: Pick<ColumnSelection, "features" | "confounds">,
+): void {
   const chosen = [...(selection.features ?? []), ...selection.confounds];
   const repeats = repeatedNames(chosen);
   if (repeats.size === 0) return;

@@ -205,6 +205,26 @@ describe("monitor refuses what a columnar input cannot do", () => {
     );
   });
 
+  test("a column named twice, or as both a feature and a confound, exits 2 with the CSV path's message", async () => {
+    const cases: [string[], string][] = [
+      [["-c", "motion,motion"], '"motion" twice'],
+      [["-c", "motion", "-f", "f_a,motion"], '"motion" as both a feature and a confound'],
+      [["-c", "age", "-f", "f_b,f_b"], '"f_b" twice'],
+    ];
+    for (const file of ["drift.parquet", "drift.arrow", "drift.arrows", "drift.csv"]) {
+      for (const [flags, named] of cases) {
+        const run = await runCli(["monitor", `${DIR}/${file}`, ...flags]);
+        assert.equal(run.code, 2, `${file} ${flags.join(" ")}: ${run.stderr}`);
+        assert.ok(
+          run.stderr.includes(
+            `Cannot select the columns as each must be named once among --features and --confounds: current value names ${named}`,
+          ),
+          run.stderr,
+        );
+      }
+    }
+  });
+
   test("a CSV file read as Parquet, and a truncated Arrow stream", async () => {
     const csv = await runCli([
       "monitor",
